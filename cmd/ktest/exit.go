@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Exit codes, documented in README.md. Every command uses these.
+const (
+	ExitOK          = 0   // success
+	ExitTestsFailed = 1   // a test failed or a regression was found
+	ExitUsage       = 2   // usage error or bad input
+	ExitInfra       = 3   // infrastructure failure: apply, config, build, boot
+	ExitInterrupted = 130 // SIGINT or SIGTERM
+)
+
+// errHelp means -h was given: usage was printed, exit 0.
+var errHelp = errors.New("help requested")
+
+// exitError attaches an exit code to an error.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, args ...any) error {
+	return &exitError{ExitUsage, fmt.Errorf(format, args...)}
+}
+
+// badInput marks err as the user's input being wrong (exit 2).
+func badInput(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{ExitUsage, err}
+}
+
+// infraFailure marks err as a failed apply, config, build or boot (exit 3).
+func infraFailure(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{ExitInfra, err}
+}
+
+// testsFailed marks err as failed tests or a regression (exit 1).
+func testsFailed(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{ExitTestsFailed, err}
+}
+
+// exitCode maps an error to the process exit code. Interruption wins
+// over whatever error the interrupted work returned.
+func exitCode(ctx context.Context, err error) int {
+	if err == nil || errors.Is(err, errHelp) {
+		return ExitOK
+	}
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+		return ExitInterrupted
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return ExitInfra
+}

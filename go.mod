@@ -1,0 +1,3 @@
+module github.com/ktest-dev/ktest
+
+go 1.26.8
