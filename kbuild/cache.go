@@ -1,0 +1,105 @@
+package kbuild
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Cache is ktest's cache directory, outside any repository, so CI runs
+// on the same machine reuse kernels. Layout: see DESIGN.md.
+type Cache struct {
+	Dir string
+}
+
+// DefaultCacheDir is $KTEST_CACHE, else $XDG_CACHE_HOME/ktest, else
+// ~/.cache/ktest.
+func DefaultCacheDir() string {
+	if d := os.Getenv("KTEST_CACHE"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "ktest")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "ktest-cache")
+	}
+	return filepath.Join(home, ".cache", "ktest")
+}
+
+// OpenCache creates the cache directory if needed.
+func OpenCache(dir string) (*Cache, error) {
+	if dir == "" {
+		dir = DefaultCacheDir()
+	}
+	for _, sub := range []string{"trees", "slots", "kernels", "requests", "locks"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			return nil, fmt.Errorf("creating cache %s: %w", dir, err)
+		}
+	}
+	return &Cache{Dir: dir}, nil
+}
+
+// lock takes an exclusive flock named name, waiting (and saying so on
+// log) while another ktest holds it. The lock dies with the process, so
+// a killed build never leaves a stale lock.
+func (c *Cache) lock(ctx context.Context, name string, log io.Writer) (unlock func(), err error) {
+	path := filepath.Join(c.Dir, "locks", name+".lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("opening lock %s: %w", path, err)
+	}
+	said := false
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if err != unix.EWOULDBLOCK {
+			f.Close()
+			return nil, fmt.Errorf("locking %s: %w", path, err)
+		}
+		if !said {
+			fmt.Fprintf(log, "ktest: waiting for another ktest holding %s\n", path)
+			said = true
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return func() { unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, nil
+}
+
+// writeFileAtomic writes data to path through a temp file and rename,
+// so readers see the old file or the new one, never a partial one.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,272 @@
+// Package kbuild builds kernels: it finds source trees (the user's or
+// the embedded default, Debian's linux-source-6.1), configures them from
+// kconfig fragments, and builds bzImage out of tree with a cache keyed
+// by content, building variants incrementally in one stable O= dir.
+package kbuild
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/ktest-dev/ktest/kconfig"
+)
+
+// DefaultTarball is the embedded default tree: Debian's linux-source-6.1.
+const DefaultTarball = "/usr/src/linux-source-6.1.tar.xz"
+
+// Tree is a kernel source tree ktest reads but never writes.
+type Tree struct {
+	Dir     string
+	Key     string // content key: changes whenever the sources do
+	Kind    string // "tarball", "git" or "plain"
+	Version kconfig.Version
+	Origin  string // the tarball, or Dir
+}
+
+// NotATreeError is a directory that is not a kernel source tree.
+type NotATreeError struct {
+	Dir    string
+	Reason string
+}
+
+func (e *NotATreeError) Error() string {
+	return fmt.Sprintf("%s is not a kernel source tree: %s", e.Dir, e.Reason)
+}
+
+var makeVarRE = regexp.MustCompile(`^(VERSION|PATCHLEVEL|SUBLEVEL)\s*=\s*(\d*)\s*$`)
+
+// readVersion reads VERSION/PATCHLEVEL/SUBLEVEL from the top Makefile.
+func readVersion(dir string) (kconfig.Version, error) {
+	f, err := os.Open(filepath.Join(dir, "Makefile"))
+	if err != nil {
+		return kconfig.Version{}, &NotATreeError{dir, "no top-level Makefile"}
+	}
+	defer f.Close()
+	vals := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for i := 0; i < 20 && sc.Scan(); i++ {
+		if m := makeVarRE.FindStringSubmatch(sc.Text()); m != nil {
+			vals[m[1]] = m[2]
+		}
+	}
+	if vals["VERSION"] == "" || vals["PATCHLEVEL"] == "" {
+		return kconfig.Version{}, &NotATreeError{dir, "the top-level Makefile sets no VERSION/PATCHLEVEL"}
+	}
+	if vals["SUBLEVEL"] == "" {
+		vals["SUBLEVEL"] = "0"
+	}
+	return kconfig.ParseVersion(vals["VERSION"] + "." + vals["PATCHLEVEL"] + "." + vals["SUBLEVEL"])
+}
+
+// OpenTree checks that dir is a kernel tree and computes its content key.
+// For a git tree the key is HEAD plus the state of the working tree; for
+// a plain tree it is every file's path, size and mtime.
+func OpenTree(ctx context.Context, dir string) (*Tree, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return nil, &NotATreeError{dir, "it does not exist"}
+	}
+	if !st.IsDir() {
+		return nil, &NotATreeError{dir, "it is not a directory"}
+	}
+	for _, need := range []string{"Kconfig", "arch/x86/Kconfig", "scripts/kconfig"} {
+		if _, err := os.Stat(filepath.Join(abs, need)); err != nil {
+			return nil, &NotATreeError{dir, "missing " + need}
+		}
+	}
+	v, err := readVersion(abs)
+	if err != nil {
+		return nil, err
+	}
+	t := &Tree{Dir: abs, Version: v, Origin: abs}
+	if _, err := os.Stat(filepath.Join(abs, ".git")); err == nil {
+		t.Kind = "git"
+		t.Key, err = gitKey(ctx, abs)
+	} else {
+		t.Kind = "plain"
+		t.Key, err = walkKey(abs)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("computing the content key of %s: %w", abs, err)
+	}
+	return t, nil
+}
+
+func gitKey(ctx context.Context, dir string) (string, error) {
+	head, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "HEAD").Output()
+	if err != nil {
+		return "", fmt.Errorf("git rev-parse HEAD: %w", err)
+	}
+	// The diff against HEAD covers modified tracked files; untracked
+	// files are listed by name, since a build only sees them if Kbuild
+	// references them.
+	h := sha256.New()
+	h.Write(head)
+	diff := exec.CommandContext(ctx, "git", "-C", dir, "diff", "HEAD", "--binary")
+	diff.Stdout = h
+	if err := diff.Run(); err != nil {
+		return "", fmt.Errorf("git diff HEAD: %w", err)
+	}
+	untracked, err := exec.CommandContext(ctx, "git", "-C", dir, "ls-files", "--others", "--exclude-standard").Output()
+	if err != nil {
+		return "", fmt.Errorf("git ls-files: %w", err)
+	}
+	h.Write(untracked)
+	return "git-" + hex.EncodeToString(h.Sum(nil))[:24], nil
+}
+
+func walkKey(dir string) (string, error) {
+	h := sha256.New()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		fmt.Fprintf(h, "%s\x00%d\x00%d\x00%o\n", rel, info.Size(), info.ModTime().UnixNano(), info.Mode())
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return "dir-" + hex.EncodeToString(h.Sum(nil))[:24], nil
+}
+
+// tarballStamp remembers a tarball's hash so a cache hit does not rehash
+// 130 MB; it is trusted only while the size and mtime are unchanged.
+type tarballStamp struct {
+	Path    string    `json:"path"`
+	Size    int64     `json:"size"`
+	ModTime time.Time `json:"mtime"`
+	SHA256  string    `json:"sha256"`
+}
+
+func tarballHash(cache *Cache, tarball string) (string, error) {
+	st, err := os.Stat(tarball)
+	if err != nil {
+		return "", err
+	}
+	stampPath := filepath.Join(cache.Dir, "trees", "stamp-"+hashString(tarball)[:16]+".json")
+	var stamp tarballStamp
+	if data, err := os.ReadFile(stampPath); err == nil && json.Unmarshal(data, &stamp) == nil &&
+		stamp.Path == tarball && stamp.Size == st.Size() && stamp.ModTime.Equal(st.ModTime()) {
+		return stamp.SHA256, nil
+	}
+	f, err := os.Open(tarball)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	stamp = tarballStamp{Path: tarball, Size: st.Size(), ModTime: st.ModTime(), SHA256: sum}
+	data, _ := json.Marshal(stamp)
+	if err := writeFileAtomic(stampPath, data, 0o644); err != nil {
+		return "", err
+	}
+	return sum, nil
+}
+
+// DefaultTree returns the embedded default tree, extracting Debian's
+// linux-source-6.1 tarball into the cache the first time (keyed by the
+// tarball's hash). The extracted tree is made read-only.
+func DefaultTree(ctx context.Context, cache *Cache, log io.Writer) (*Tree, error) {
+	if _, err := os.Stat(DefaultTarball); err != nil {
+		return nil, fmt.Errorf("the default tree needs Debian's linux-source-6.1 (%s is missing; run 'make setup'): %w", DefaultTarball, err)
+	}
+	return TarballTree(ctx, cache, DefaultTarball, log)
+}
+
+// TarballTree extracts a kernel source tarball into the cache once.
+func TarballTree(ctx context.Context, cache *Cache, tarball string, log io.Writer) (*Tree, error) {
+	sum, err := tarballHash(cache, tarball)
+	if err != nil {
+		return nil, fmt.Errorf("hashing %s: %w", tarball, err)
+	}
+	dir := filepath.Join(cache.Dir, "trees", sum[:24])
+	src := filepath.Join(dir, "src")
+	if _, err := os.Stat(filepath.Join(dir, "complete")); err != nil {
+		unlock, err := cache.lock(ctx, "tree-"+sum[:24], log)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+		if _, err := os.Stat(filepath.Join(dir, "complete")); err != nil {
+			if err := extract(ctx, tarball, dir, log); err != nil {
+				return nil, err
+			}
+		}
+	}
+	v, err := readVersion(src)
+	if err != nil {
+		return nil, err
+	}
+	return &Tree{Dir: src, Key: "tar-" + sum[:24], Kind: "tarball", Version: v, Origin: tarball}, nil
+}
+
+func extract(ctx context.Context, tarball, dir string, log io.Writer) error {
+	start := time.Now()
+	fmt.Fprintf(log, "ktest: extracting %s into %s (once)\n", tarball, dir)
+	tmp := dir + ".tmp"
+	os.RemoveAll(tmp)
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "tar", "-xf", tarball, "-C", tmp)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("extracting %s: %w: %s", tarball, err, strings.TrimSpace(string(out)))
+	}
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		return err
+	}
+	if len(entries) != 1 || !entries[0].IsDir() {
+		return fmt.Errorf("%s: expected one top-level directory", tarball)
+	}
+	if err := os.Rename(filepath.Join(tmp, entries[0].Name()), filepath.Join(tmp, "src")); err != nil {
+		return err
+	}
+	// Read-only, so nothing (ours or a user's) modifies the shared tree.
+	if err := exec.CommandContext(ctx, "chmod", "-R", "a-w", filepath.Join(tmp, "src")).Run(); err != nil {
+		return fmt.Errorf("making the tree read-only: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "complete"), []byte(time.Now().Format(time.RFC3339)+"\n"), 0o444); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "ktest: extracted in %s\n", time.Since(start).Round(time.Second))
+	return nil
+}
+
+func hashString(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}

@@ -1,0 +1,32 @@
+package kbuild
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestOpenTreeRejectsNonKernelDirs(t *testing.T) {
+	dir := t.TempDir()
+	notDir := filepath.Join(dir, "file")
+	os.WriteFile(notDir, []byte("x"), 0o644)
+	partial := filepath.Join(dir, "partial")
+	os.MkdirAll(filepath.Join(partial, "arch/x86"), 0o755)
+	os.WriteFile(filepath.Join(partial, "Kconfig"), nil, 0o644)
+	for _, tc := range []struct{ name, dir, reason string }{
+		{"missing", filepath.Join(dir, "nope"), "it does not exist"},
+		{"file", notDir, "it is not a directory"},
+		{"empty", dir, "missing Kconfig"},
+		{"partial", partial, "missing arch/x86/Kconfig"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := OpenTree(context.Background(), tc.dir)
+			var nt *NotATreeError
+			if !errors.As(err, &nt) || nt.Reason != tc.reason {
+				t.Fatalf("OpenTree(%s) = %v, want NotATreeError %q", tc.dir, err, tc.reason)
+			}
+		})
+	}
+}
