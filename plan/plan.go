@@ -1,0 +1,279 @@
+// Package plan is the declarative description of a ktest run: the tree,
+// the variants and their patches, the config fragments, targets, suites,
+// repeats and timeouts. The default plan is embedded in the binary.
+package plan
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+//go:embed default.toml
+var defaultPlan []byte
+
+// Plan is a parsed, validated plan file.
+type Plan struct {
+	Name      string    `toml:"name"`
+	Tree      string    `toml:"tree"`
+	Fragments []string  `toml:"fragments"`
+	Targets   []string  `toml:"targets"`
+	Suites    []string  `toml:"suites"`
+	FileSize  string    `toml:"file_size"`
+	Repeats   int       `toml:"repeats"`
+	Accel     string    `toml:"accel"`
+	MemoryMB  int       `toml:"memory_mb"`
+	CPUs      int       `toml:"cpus"`
+	Series    Series    `toml:"series"`
+	Timeouts  Timeouts  `toml:"timeouts"`
+	Variants  []Variant `toml:"variant"`
+
+	// Source is where the plan came from, for messages.
+	Source string `toml:"-"`
+}
+
+// Series names the series the run is about.
+type Series struct {
+	// Source is a path, or "embedded:DIR" for a series in patches/.
+	Source string `toml:"source"`
+	// Applied says whether a variant applies it; false when the tree
+	// already contains it (the default 6.1 plan).
+	Applied bool `toml:"applied"`
+}
+
+// Timeouts bound each stage.
+type Timeouts struct {
+	Build  Duration `toml:"build"`
+	Boot   Duration `toml:"boot"`
+	Test   Duration `toml:"test"`
+	Target Duration `toml:"target"`
+}
+
+// Variant is one kernel: the tree plus patches.
+type Variant struct {
+	Name        string   `toml:"name"`
+	Description string   `toml:"description"`
+	// Patches are series sources applied in order: paths, or
+	// "embedded:DIR" for a directory of patches/.
+	Patches []string `toml:"patches"`
+}
+
+// Duration is a time.Duration written as "90s" in TOML.
+type Duration struct{ time.Duration }
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	if v <= 0 {
+		return fmt.Errorf("duration must be positive, got %s", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// Known values.
+var (
+	KnownTargets = []string{"ext4", "xfs", "btrfs", "raw"}
+	KnownSuites  = []string{"correctness", "bench"}
+	KnownAccels  = []string{"auto", "kvm", "tcg"}
+)
+
+// Error is a plan that cannot be used; it names the file, the line when
+// known, and the reason.
+type Error struct {
+	File   string
+	Line   int
+	Reason string
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Reason)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Reason)
+}
+
+// Default returns the embedded default plan.
+func Default() *Plan {
+	p, err := Parse("embedded:default.toml", defaultPlan)
+	if err != nil {
+		panic("ktest: the embedded default plan is invalid: " + err.Error())
+	}
+	return p
+}
+
+// DefaultText is the embedded default plan's TOML, to start a new one from.
+func DefaultText() []byte { return defaultPlan }
+
+// Load reads and validates a plan file.
+func Load(path string) (*Plan, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{File: path, Reason: err.Error()}
+	}
+	return Parse(path, data)
+}
+
+var tomlLineRE = regexp.MustCompile(`line (\d+)`)
+
+// Parse decodes and validates plan text; file names it in errors.
+// Unknown keys are errors: a misspelt key silently ignored would run a
+// different experiment from the one the user wrote.
+func Parse(file string, data []byte) (*Plan, error) {
+	var p Plan
+	md, err := toml.Decode(string(data), &p)
+	if err != nil {
+		e := &Error{File: file, Reason: err.Error()}
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			e.Line, e.Reason = pe.Position.Line, pe.Message
+		} else if m := tomlLineRE.FindStringSubmatch(err.Error()); m != nil {
+			e.Line, _ = strconv.Atoi(m[1])
+		}
+		return nil, e
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		key := und[0].String()
+		return nil, &Error{File: file, Line: lineOf(data, und[0][len(und[0])-1]),
+			Reason: fmt.Sprintf("unknown key %q (known keys: name, tree, fragments, targets, suites, file_size, repeats, accel, memory_mb, cpus, [series], [timeouts], [[variant]])", key)}
+	}
+	p.Source = file
+	if err := p.validate(data); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// lineOf finds the first line that assigns key, for error messages.
+func lineOf(data []byte, key string) int {
+	re := regexp.MustCompile(`^\s*"?` + regexp.QuoteMeta(key) + `"?\s*=`)
+	for i, l := range strings.Split(string(data), "\n") {
+		if re.MatchString(l) {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+func (p *Plan) validate(data []byte) error {
+	bad := func(key, format string, args ...any) error {
+		return &Error{File: p.Source, Line: lineOf(data, key), Reason: fmt.Sprintf(format, args...)}
+	}
+	if p.Name == "" {
+		return bad("name", "name is required")
+	}
+	if len(p.Variants) == 0 {
+		return bad("variant", "at least one [[variant]] is required")
+	}
+	seen := map[string]bool{}
+	for _, v := range p.Variants {
+		if v.Name == "" || strings.ContainsAny(v.Name, "/ \t") {
+			return bad("name", "variant name %q must be non-empty without spaces or slashes", v.Name)
+		}
+		if seen[v.Name] {
+			return bad("name", "variant %q defined twice", v.Name)
+		}
+		seen[v.Name] = true
+	}
+	if err := oneOf(p.Targets, KnownTargets); err != nil {
+		return bad("targets", "targets: %v", err)
+	}
+	if len(p.Targets) == 0 {
+		return bad("targets", "at least one target is required")
+	}
+	if err := oneOf(p.Suites, KnownSuites); err != nil {
+		return bad("suites", "suites: %v", err)
+	}
+	if p.Accel == "" {
+		p.Accel = "auto"
+	}
+	if err := oneOf([]string{p.Accel}, KnownAccels); err != nil {
+		return bad("accel", "accel: %v", err)
+	}
+	if _, err := ParseSize(p.FileSize); err != nil {
+		return bad("file_size", "file_size: %v", err)
+	}
+	if p.Repeats < 1 {
+		return bad("repeats", "repeats must be at least 1, got %d", p.Repeats)
+	}
+	if p.MemoryMB == 0 {
+		p.MemoryMB = 1024
+	}
+	if p.CPUs == 0 {
+		p.CPUs = 2
+	}
+	defaultDuration(&p.Timeouts.Build, 90*time.Minute)
+	defaultDuration(&p.Timeouts.Boot, 120*time.Second)
+	defaultDuration(&p.Timeouts.Test, 90*time.Second)
+	defaultDuration(&p.Timeouts.Target, 20*time.Minute)
+	return nil
+}
+
+func defaultDuration(d *Duration, v time.Duration) {
+	if d.Duration == 0 {
+		d.Duration = v
+	}
+}
+
+func oneOf(vals, known []string) error {
+	for _, v := range vals {
+		ok := false
+		for _, k := range known {
+			ok = ok || v == k
+		}
+		if !ok {
+			return fmt.Errorf("unknown value %q (known: %s)", v, strings.Join(known, ", "))
+		}
+	}
+	return nil
+}
+
+// ParseSize parses "64M", "1G", "4096" or "512K" into bytes.
+func ParseSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, fmt.Errorf("size is empty")
+	}
+	mult := int64(1)
+	switch strings.ToUpper(s[len(s)-1:]) {
+	case "K":
+		mult = 1 << 10
+	case "M":
+		mult = 1 << 20
+	case "G":
+		mult = 1 << 30
+	}
+	if mult > 1 {
+		s = s[:len(s)-1]
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("bad size %q: want e.g. 64M", s)
+	}
+	return n * mult, nil
+}
+
+// Quick shrinks the plan for CI: a small file and one repeat.
+func (p *Plan) Quick() {
+	p.FileSize = "16M"
+	p.Repeats = 1
+}
+
+// ForSeries rewrites the variants for `ktest run --series S`: the
+// baseline is the tree itself and the patched variant applies S.
+func (p *Plan) ForSeries(series string) {
+	p.Series = Series{Source: series, Applied: true}
+	p.Variants = []Variant{
+		{Name: "baseline", Description: "the tree without the series"},
+		{Name: "patched", Description: "the tree with the series applied", Patches: []string{series}},
+	}
+}

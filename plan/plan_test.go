@@ -1,0 +1,83 @@
+package plan
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultPlan(t *testing.T) {
+	p := Default()
+	if len(p.Variants) != 2 || p.Variants[0].Name != "baseline" || p.Variants[1].Name != "patched" {
+		t.Fatalf("variants = %+v", p.Variants)
+	}
+	if got := strings.Join(p.Variants[0].Patches, ","); got != "embedded:baseline-6.1" {
+		t.Errorf("baseline patches = %s", got)
+	}
+	if len(p.Variants[1].Patches) != 0 {
+		t.Errorf("patched variant of the 6.1 plan applies %v; 6.1 already contains the series", p.Variants[1].Patches)
+	}
+	if strings.Join(p.Targets, ",") != "ext4,xfs,btrfs,raw" {
+		t.Errorf("targets = %v", p.Targets)
+	}
+	if p.Timeouts.Boot.Duration != 120*time.Second {
+		t.Errorf("boot timeout = %v", p.Timeouts.Boot)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	base := string(DefaultText())
+	for _, tc := range []struct {
+		name, text string
+		line       int
+		reason     string
+	}{
+		{"unknown key", strings.Replace(base, "repeats = 3", "repeats = 3\nrepeatz = 4", 1), 0, `unknown key "repeatz"`},
+		{"unknown nested key", strings.Replace(base, "boot = \"120s\"", "boot = \"120s\"\nbot = \"1s\"", 1), 0, `unknown key "timeouts.bot"`},
+		{"syntax", "name = \"x\"\nrepeats = = 3\n", 2, ""},
+		{"bad target", strings.Replace(base, `"raw"]`, `"zfs"]`, 1), 0, `unknown value "zfs"`},
+		{"bad size", strings.Replace(base, `"64M"`, `"lots"`, 1), 0, "bad size"},
+		{"bad duration", strings.Replace(base, `"120s"`, `"soon"`, 1), 0, ""},
+		{"zero repeats", strings.Replace(base, "repeats = 3", "repeats = 0", 1), 0, "repeats must be at least 1"},
+		{"duplicate variant", base + "\n[[variant]]\nname = \"patched\"\n", 0, `variant "patched" defined twice`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("my.toml", []byte(tc.text))
+			var pe *Error
+			if !errors.As(err, &pe) {
+				t.Fatalf("err = %v, want *plan.Error", err)
+			}
+			if pe.File != "my.toml" || !strings.Contains(pe.Error(), tc.reason) {
+				t.Fatalf("err = %v, want my.toml and %q", err, tc.reason)
+			}
+			if tc.line != 0 && pe.Line != tc.line {
+				t.Fatalf("line = %d, want %d (%v)", pe.Line, tc.line, err)
+			}
+			if strings.Contains(tc.name, "unknown key") && pe.Line == 0 {
+				t.Fatalf("unknown key reported without a line: %v", err)
+			}
+		})
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"64M": 64 << 20, "1G": 1 << 30, "512k": 512 << 10, "4096": 4096} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "M", "-1M", "1.5G", "x"} {
+		if _, err := ParseSize(in); err == nil {
+			t.Errorf("ParseSize(%q) accepted", in)
+		}
+	}
+}
+
+func TestForSeries(t *testing.T) {
+	p := Default()
+	p.ForSeries("/tmp/s.mbox")
+	if len(p.Variants) != 2 || len(p.Variants[0].Patches) != 0 || p.Variants[1].Patches[0] != "/tmp/s.mbox" || !p.Series.Applied {
+		t.Fatalf("ForSeries: %+v", p)
+	}
+}

@@ -1,0 +1,304 @@
+// Package results is the data of a ktest run and its renderings: a
+// versioned JSON schema, atomic writes, and the Markdown, email, JUnit
+// and HTML views a reviewer or CI reads. It runs no stages.
+package results
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Schema versions the JSON document. Bump the suffix on any change that
+// breaks readers; add fields freely.
+const Schema = "ktest.run/v1"
+
+// Run status values.
+const (
+	StatusPass        = "pass"        // every stage ran, every test passed
+	StatusFail        = "fail"        // tests failed, or the kernel crashed
+	StatusError       = "error"       // a stage (apply, config, build, boot) failed
+	StatusInterrupted = "interrupted" // SIGINT/SIGTERM; results are partial
+	StatusRunning     = "running"     // written while the run is in progress
+)
+
+// Run is one `ktest run`: metadata, then per variant, per target, per
+// test. It is written as the run progresses, so an interrupted or
+// failed run leaves a partial document with Complete=false.
+type Run struct {
+	Schema   string    `json:"schema"`
+	ID       string    `json:"id"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished,omitzero"`
+	Complete bool      `json:"complete"`
+	Status   string    `json:"status"`
+	// Error names the stage that stopped the run, if one did.
+	Error *StageError `json:"error,omitempty"`
+
+	Command string `json:"command"` // the exact command that reproduces this run
+	Host    Host   `json:"host"`
+	Accel   string `json:"accel"` // "kvm" or "tcg"
+	// AccelReason says why, e.g. why KVM was not usable.
+	AccelReason string     `json:"accel_reason,omitempty"`
+	Tree        Tree       `json:"tree"`
+	Series      *Series    `json:"series,omitempty"`
+	Plan        Plan       `json:"plan"`
+	Stages      []Stage    `json:"stages"`
+	Variants    []*Variant `json:"variants"`
+}
+
+// StageError is the failure that stopped a run.
+type StageError struct {
+	Stage   string `json:"stage"`
+	Variant string `json:"variant,omitempty"`
+	Message string `json:"message"`
+}
+
+// Host describes the machine that ran the tests.
+type Host struct {
+	Hostname string `json:"hostname"`
+	CPUs     int    `json:"cpus"`
+	Kernel   string `json:"kernel"`
+	QEMU     string `json:"qemu,omitempty"`
+	Compiler string `json:"compiler,omitempty"`
+	Ktest    string `json:"ktest_version,omitempty"`
+}
+
+// Tree is the kernel source tree the variants were built from.
+type Tree struct {
+	Origin  string `json:"origin"` // a directory, or the default tarball
+	Key     string `json:"key"`
+	Version string `json:"version"`
+	Kind    string `json:"kind"`
+}
+
+// Series is the patch series under test and how each patch applied.
+type Series struct {
+	Title   string  `json:"title"`
+	Version int     `json:"version,omitempty"`
+	Source  string  `json:"source"`
+	Base    string  `json:"base,omitempty"`
+	Patches []Patch `json:"patches"`
+}
+
+// Patch is one patch's apply outcome.
+type Patch struct {
+	Number  int    `json:"number,omitempty"`
+	Total   int    `json:"total,omitempty"`
+	Subject string `json:"subject"`
+	Author  string `json:"author,omitempty"`
+	// Status is "applied", "applied-with-offset", "applied-with-fuzz",
+	// "already-applied" or "conflict".
+	Status string `json:"status"`
+	Hunks  int    `json:"hunks"`
+	Offset int    `json:"hunks_offset,omitempty"`
+	Fuzz   int    `json:"hunks_fuzz,omitempty"`
+	Failed int    `json:"hunks_failed,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// Plan records the plan the run followed.
+type Plan struct {
+	Name     string   `json:"name"`
+	Targets  []string `json:"targets"`
+	Suites   []string `json:"suites"`
+	FileSize string   `json:"file_size"`
+	Repeats  int      `json:"repeats"`
+	Quick    bool     `json:"quick,omitempty"`
+}
+
+// Stage is a pipeline stage's timing.
+type Stage struct {
+	Name    string  `json:"name"`
+	Variant string  `json:"variant,omitempty"`
+	Status  string  `json:"status"` // "ok", "failed", "skipped", "interrupted"
+	Seconds float64 `json:"seconds"`
+	Detail  string  `json:"detail,omitempty"`
+}
+
+// Variant is one kernel under test (e.g. baseline or patched).
+type Variant struct {
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	Patches     []string  `json:"patches,omitempty"`
+	Kernel      Kernel    `json:"kernel"`
+	Boot        Boot      `json:"boot"`
+	Targets     []*Target `json:"targets"`
+	Crashes     []Crash   `json:"crashes,omitempty"`
+}
+
+// Kernel describes a variant's build.
+type Kernel struct {
+	Key          string   `json:"key,omitempty"`
+	Release      string   `json:"release,omitempty"` // uname -r in the guest
+	ConfigSHA256 string   `json:"config_sha256,omitempty"`
+	Quirks       []string `json:"quirks,omitempty"`
+	Cached       bool     `json:"cached"`
+	BuildSeconds float64  `json:"build_seconds"`
+	Objects      int      `json:"objects_compiled"`
+	Status       string   `json:"status"` // "ok", "failed", "skipped"
+}
+
+// Boot describes a variant's boot.
+type Boot struct {
+	Status  string  `json:"status"`  // "ok", "failed", "skipped"
+	Seconds float64 `json:"seconds"` // QEMU start to SSH ready
+}
+
+// Crash is a kernel crash the console watcher saw.
+type Crash struct {
+	Kind    string `json:"kind"` // oops, bug, warning, panic, hung-task, soft-lockup, lockdep, kasan, gpf
+	Title   string `json:"title"`
+	Excerpt string `json:"excerpt"`
+	During  string `json:"during,omitempty"` // the test or stage running at the time
+}
+
+// Target is one test target (a filesystem or the raw device) in a variant.
+type Target struct {
+	Name  string   `json:"name"` // ext4, xfs, btrfs, raw
+	Tests []Test   `json:"tests"`
+	Bench []Engine `json:"bench,omitempty"`
+	Error string   `json:"error,omitempty"` // setup failure (mkfs, mount)
+}
+
+// Test is a correctness test's outcome.
+type Test struct {
+	Name       string  `json:"name"`
+	Status     string  `json:"status"` // pass, fail, hung, skip
+	Message    string  `json:"message,omitempty"`
+	DurationMS float64 `json:"duration_ms"`
+}
+
+// Engine is one benchmark engine's metrics over its repeats.
+type Engine struct {
+	Engine  string            `json:"engine"` // psync, io_uring-offload, io_uring
+	Repeats int               `json:"repeats"`
+	Metrics map[string]Metric `json:"metrics"`
+}
+
+// Metric names used in Engine.Metrics.
+const (
+	MetricWallMS      = "wall_ms"
+	MetricIOPS        = "iops"
+	MetricLatP50US    = "lat_p50_us"
+	MetricLatP99US    = "lat_p99_us"
+	MetricUserCPU     = "user_cpu_pct" // system-wide, io-wq workers included
+	MetricSysCPU      = "sys_cpu_pct"
+	MetricCtxSwitches = "ctx_switches" // system-wide /proc/stat ctxt delta
+	MetricWorkers     = "iowq_workers_peak"
+)
+
+// Metric is a median with its spread and the raw samples.
+type Metric struct {
+	Median  float64   `json:"median"`
+	Min     float64   `json:"min"`
+	Max     float64   `json:"max"`
+	Samples []float64 `json:"samples"`
+}
+
+// Variant returns the variant named name, or nil.
+func (r *Run) Variant(name string) *Variant {
+	for _, v := range r.Variants {
+		if v.Name == name {
+			return v
+		}
+	}
+	return nil
+}
+
+// Target returns the variant's target named name, or nil.
+func (v *Variant) Target(name string) *Target {
+	for _, t := range v.Targets {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// Engine returns the target's engine named name, or nil.
+func (t *Target) Engine(name string) *Engine {
+	for i := range t.Bench {
+		if t.Bench[i].Engine == name {
+			return &t.Bench[i]
+		}
+	}
+	return nil
+}
+
+// Failed lists "variant/target/test" for every test that did not pass
+// (skips excluded).
+func (r *Run) Failed() []string {
+	var out []string
+	for _, v := range r.Variants {
+		for _, t := range v.Targets {
+			for _, tc := range t.Tests {
+				if tc.Status != "pass" && tc.Status != "skip" {
+					out = append(out, v.Name+"/"+t.Name+"/"+tc.Name)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Write stores the run as JSON at path atomically (temp file + rename),
+// mode 0644.
+func (r *Run) Write(path string) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, append(data, '\n'), 0o644)
+}
+
+// Load reads a run written by Write, or the results.json inside a run
+// directory.
+func Load(path string) (*Run, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		path = filepath.Join(path, "results.json")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Run
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("%s: not a ktest results document: %w", path, err)
+	}
+	if r.Schema != Schema {
+		return nil, fmt.Errorf("%s: schema %q, this ktest reads %q", path, r.Schema, Schema)
+	}
+	return &r, nil
+}
+
+// WriteFileAtomic writes data through a temp file in the same directory
+// and a rename, so no reader ever sees a half-written file.
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
