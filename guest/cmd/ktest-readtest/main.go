@@ -1,0 +1,223 @@
+// Command ktest-readtest runs ktest's io_uring buffered-read correctness
+// tests and fio benchmark against one target inside the guest VM, and prints
+// one JSON document (proto.TargetResult, one line) on stdout. Progress goes
+// to stderr.
+//
+//	ktest-readtest --fs ext4|xfs|btrfs|raw --dev /dev/vdX [--mode correctness|bench|all]
+//	    [--size 64M] [--repeats 3] [--seed N] [--timeout-per-test 60s] [--fio /usr/bin/fio]
+//
+// For a filesystem it runs mkfs (destroying dev), mounts it at
+// <mnt>/<fs> and writes the pattern file there; for raw it writes the
+// pattern to the device itself. Exit codes are proto.ReadTestExit*: 0 all
+// passed, 1 a test failed or hung or the benchmark failed, 2 usage, 3 setup
+// failure. After a hang the process exits right after printing its JSON;
+// a thread stuck in the kernel may keep it from being reaped, so readers
+// should take the first line rather than wait for EOF.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ktest-dev/ktest/guest/proto"
+	"github.com/ktest-dev/ktest/guest/readtest"
+	"golang.org/x/sys/unix"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, unix.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// config is the parsed command line.
+type config struct {
+	kind, dev, mode, fio, mnt string
+	size                      int64
+	repeats                   int
+	seed                      uint64
+	timeout, benchTimeout     time.Duration
+	globalDrop, keepMounted   bool
+	only                      []string
+	reads                     int
+}
+
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("ktest-readtest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: ktest-readtest --fs ext4|xfs|btrfs|raw --dev /dev/vdX [flags]")
+		fmt.Fprintln(stderr, "Runs io_uring buffered-read tests and a fio benchmark; prints one JSON document on stdout.")
+		fs.PrintDefaults()
+	}
+	size := fs.String("size", "64M", "test file size (raw: bytes of the device to use); the file gets 1234 extra bytes so EOF is mid-page")
+	only := fs.String("only", "", "comma-separated correctness tests to run (default all)")
+	fs.StringVar(&c.kind, "fs", "", "target: "+strings.Join(readtest.Kinds, ", "))
+	fs.StringVar(&c.dev, "dev", "", "scratch block device (destroyed)")
+	fs.StringVar(&c.mode, "mode", "all", "correctness, bench or all")
+	fs.StringVar(&c.fio, "fio", "fio", "fio binary")
+	fs.StringVar(&c.mnt, "mnt", "/mnt", "directory under which <fs> is mounted")
+	fs.IntVar(&c.repeats, "repeats", 3, "benchmark runs per engine")
+	fs.Uint64Var(&c.seed, "seed", 0, "pattern seed (default: random)")
+	fs.DurationVar(&c.timeout, "timeout-per-test", 60*time.Second, "timeout of each correctness test")
+	fs.DurationVar(&c.benchTimeout, "timeout-per-run", 10*time.Minute, "timeout of each fio run")
+	fs.BoolVar(&c.globalDrop, "drop-caches", true, "also sync and write /proc/sys/vm/drop_caches before cold phases (needs root)")
+	fs.BoolVar(&c.keepMounted, "keep-mounted", false, "leave the filesystem mounted afterwards")
+	fs.IntVar(&c.reads, "reads", 4096, "reads per random correctness test")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if !slices.Contains(readtest.Kinds, c.kind) {
+		return nil, fmt.Errorf("--fs %q: want one of %s", c.kind, strings.Join(readtest.Kinds, ", "))
+	}
+	if c.dev == "" {
+		return nil, errors.New("--dev is required")
+	}
+	if c.mode != "correctness" && c.mode != "bench" && c.mode != "all" {
+		return nil, fmt.Errorf("--mode %q: want correctness, bench or all", c.mode)
+	}
+	n, err := readtest.ParseSize(*size)
+	if err != nil {
+		return nil, fmt.Errorf("--size: %w", err)
+	}
+	if n < 64<<10 {
+		return nil, fmt.Errorf("--size %s: at least 64K", *size)
+	}
+	c.size = n
+	if c.repeats < 1 || c.reads < 1 {
+		return nil, errors.New("--repeats and --reads must be positive")
+	}
+	if *only != "" {
+		names := make([]string, 0)
+		for _, cs := range readtest.Cases() {
+			names = append(names, cs.Name)
+		}
+		for _, o := range strings.Split(*only, ",") {
+			if !slices.Contains(names, o) {
+				return nil, fmt.Errorf("--only: unknown test %q (tests: %s)", o, strings.Join(names, ", "))
+			}
+			c.only = append(c.only, o)
+		}
+	}
+	for c.seed == 0 {
+		c.seed = uint64(time.Now().UnixNano()) ^ uint64(os.Getpid())<<32
+	}
+	return c, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return proto.ReadTestExitOK
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "ktest-readtest:", err)
+		return proto.ReadTestExitUsage
+	}
+	start := time.Now()
+	res := proto.TargetResult{
+		Schema: proto.ReadTestSchema, Target: c.kind, Device: c.dev,
+		Kernel: readtest.KernelRelease(), Seed: c.seed, Mode: c.mode,
+		Tests: []proto.TestResult{}, Bench: []proto.EngineResult{},
+	}
+	if c.kind != readtest.KindRaw {
+		res.FS = c.kind
+	}
+	emit := func(code int) int {
+		res.DurationMS = time.Since(start).Milliseconds()
+		b, err := json.Marshal(&res)
+		if err != nil {
+			fmt.Fprintln(stderr, "ktest-readtest: encoding result:", err)
+			return proto.ReadTestExitFailed
+		}
+		stdout.Write(append(b, '\n'))
+		return code
+	}
+	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "readtest: "+format+"\n", a...) }
+
+	p := readtest.Pattern{Seed: c.seed}
+	var t *readtest.Target
+	mnt := filepath.Join(c.mnt, c.kind)
+	if c.kind == readtest.KindRaw {
+		logf("writing pattern to %s (%d bytes + %d-byte tail)", c.dev, c.size, readtest.RawTail)
+		t, err = readtest.NewRawTarget(c.dev, c.size, p)
+	} else {
+		unix.Unmount(mnt, 0) // a previous run's mount, if any; mkfs refuses a mounted device
+		logf("mkfs.%s %s", c.kind, c.dev)
+		err = readtest.Mkfs(ctx, c.kind, c.dev)
+		if err == nil {
+			logf("mounting %s at %s", c.dev, mnt)
+			err = readtest.Mount(c.kind, c.dev, mnt)
+		}
+		if err == nil {
+			path := filepath.Join(mnt, "readtest.dat")
+			size := readtest.FileSizeFor(c.size)
+			logf("writing %d-byte pattern file %s", size, path)
+			t, err = readtest.NewFileTarget(c.kind, path, size, p)
+			if err == nil {
+				t.ReadAheadKB = readtest.ReadAheadKB(c.dev) // st_dev of btrfs files is anonymous
+			}
+		}
+	}
+	if err != nil {
+		res.Error = err.Error()
+		logf("setup failed: %v", err)
+		return emit(proto.ReadTestExitSetupFailed)
+	}
+	t.GlobalDrop = c.globalDrop
+	res.Path, res.FileSize, res.ReadAheadKB = t.Path, t.Size, t.ReadAheadKB
+
+	code := proto.ReadTestExitOK
+	hung := false
+	if c.mode != "bench" {
+		res.Tests, hung = readtest.RunCases(ctx, t, readtest.Options{
+			Timeout: c.timeout, RandReads: c.reads, Only: c.only, Log: stderr,
+		})
+		for _, tr := range res.Tests {
+			if tr.Status == proto.StatusFail || tr.Status == proto.StatusHung {
+				code = proto.ReadTestExitFailed
+			}
+		}
+	}
+	if c.mode != "correctness" {
+		if hung {
+			res.Error = "benchmark not run: a correctness test hung"
+			code = proto.ReadTestExitFailed
+		} else {
+			res.Bench = readtest.RunBench(ctx, t, readtest.BenchOptions{
+				Fio: c.fio, Repeats: c.repeats, Timeout: c.benchTimeout, Log: stderr,
+			})
+			for _, e := range res.Bench {
+				if e.Error != "" {
+					code = proto.ReadTestExitFailed
+				}
+			}
+		}
+	}
+	if ctx.Err() != nil && res.Error == "" {
+		res.Error = "interrupted: " + ctx.Err().Error()
+		code = proto.ReadTestExitFailed
+	}
+	// Unmounting with a hung reader would block (or fail with EBUSY).
+	if c.kind != readtest.KindRaw && !hung && !c.keepMounted {
+		if err := readtest.Unmount(mnt); err != nil {
+			logf("%v", err)
+		}
+	}
+	return emit(code)
+}

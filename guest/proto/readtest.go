@@ -1,0 +1,96 @@
+// Package proto is the wire contract between the ktest host and its guest
+// programs. It imports nothing from ktest, so both sides can depend on it.
+package proto
+
+// ReadTestSchema identifies the JSON document ktest-readtest prints. It
+// changes only when a field is removed or changes meaning; new fields may be
+// added under the same schema.
+const ReadTestSchema = "ktest.readtest/v1"
+
+// Status values of a TestResult.
+const (
+	StatusPass = "pass" // every check held
+	StatusFail = "fail" // a check failed; Message says which and where
+	StatusHung = "hung" // the test did not finish within its timeout
+	StatusSkip = "skip" // not applicable to this target; Message says why
+)
+
+// Benchmark engine names in EngineResult.Engine.
+const (
+	EnginePsync          = "psync"            // fio ioengine=pvsync (preadv), iodepth 1, one job
+	EngineIOUringOffload = "io_uring-offload" // fio ioengine=io_uring, force_async=1 (IOSQE_ASYNC on every SQE)
+	EngineIOUring        = "io_uring"         // fio ioengine=io_uring, default submission path
+)
+
+// Exit codes of ktest-readtest. The JSON document is printed in every case
+// where the flags parsed, so the host should read stdout before judging.
+const (
+	ReadTestExitOK          = 0 // every test passed (or was skipped) and the benchmark ran
+	ReadTestExitFailed      = 1 // a test failed or hung, or the benchmark failed
+	ReadTestExitUsage       = 2 // bad flags
+	ReadTestExitSetupFailed = 3 // mkfs, mount, or writing the test file failed
+)
+
+// TargetResult is the single JSON document ktest-readtest prints on stdout,
+// on one line, for one target (one filesystem or raw device) per run. When a
+// test hangs the process may never fully exit (a thread stuck in the
+// kernel), so the host must parse the first complete line rather than wait
+// for EOF.
+type TargetResult struct {
+	Schema   string `json:"schema"`    // ReadTestSchema
+	Target   string `json:"target"`    // "ext4", "xfs", "btrfs" or "raw"
+	FS       string `json:"fs"`        // filesystem type; "" for raw
+	Device   string `json:"device"`    // block device, e.g. "/dev/vdb"
+	Kernel   string `json:"kernel"`    // uname -r of the guest
+	Path     string `json:"path"`      // file read: the test file, or the device for raw
+	FileSize int64  `json:"file_size"` // bytes of pattern readable at Path (raw: device size)
+	Seed     uint64 `json:"seed"`      // pattern seed; rerun with --seed to reproduce
+	Mode     string `json:"mode"`      // "correctness", "bench" or "all"
+	// ReadAheadKB is the device's read_ahead_kb, used to size large-read.
+	ReadAheadKB int `json:"read_ahead_kb"`
+	// Error is set when setup failed (exit 3) or the run was cut short.
+	Error string         `json:"error,omitempty"`
+	Tests []TestResult   `json:"tests"`
+	Bench []EngineResult `json:"bench"`
+	// DurationMS is the wall time of the whole run.
+	DurationMS int64 `json:"duration_ms"`
+}
+
+// TestResult is one named correctness test.
+type TestResult struct {
+	Name       string `json:"name"`    // e.g. "rand4k-qd32-cold"
+	Status     string `json:"status"`  // StatusPass, StatusFail, StatusHung or StatusSkip
+	Message    string `json:"message"` // first failure, or a short summary of what was checked
+	DurationMS int64  `json:"duration_ms"`
+}
+
+// EngineResult is one benchmark engine over all repeats.
+type EngineResult struct {
+	Engine  string      `json:"engine"`  // EnginePsync, EngineIOUringOffload or EngineIOUring
+	Repeats int         `json:"repeats"` // runs requested
+	Error   string      `json:"error,omitempty"`
+	Runs    []RunSample `json:"runs"` // raw samples, in run order
+	Median  Summary     `json:"median"`
+	Min     Summary     `json:"min"`
+	Max     Summary     `json:"max"`
+}
+
+// RunSample is one cold-cache fio run. CPU percentages are system-wide from
+// /proc/stat deltas over the fio process's lifetime, in percent of one CPU
+// (so 0..100*NCPU), which counts io-wq workers and kernel threads too.
+type RunSample struct {
+	WallMS      float64 `json:"wall_ms"`      // fio job runtime (read.runtime)
+	ProcessMS   float64 `json:"process_ms"`   // wall time of the fio process, start to exit
+	IOPS        float64 `json:"iops"`         // fio read.iops
+	LatP50US    float64 `json:"lat_p50_us"`   // completion latency median (clat_ns 50th percentile)
+	LatP99US    float64 `json:"lat_p99_us"`   // completion latency 99th percentile
+	UserCPUPct  float64 `json:"user_cpu_pct"` // user+nice
+	SysCPUPct   float64 `json:"sys_cpu_pct"`  // system+irq+softirq
+	CtxSwitches float64 `json:"ctx_switches"` // system-wide "ctxt" delta
+	PeakWorkers float64 `json:"peak_workers"` // most io-wq workers (iou-wrk-*, io_wqe_worker*) seen at once
+	IOBytes     float64 `json:"io_bytes"`     // bytes fio read
+}
+
+// Summary holds one statistic (median, min or max) of every RunSample
+// metric, computed per metric independently.
+type Summary = RunSample

@@ -1,0 +1,307 @@
+package readtest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Target kinds.
+const (
+	KindExt4  = "ext4"
+	KindXFS   = "xfs"
+	KindBtrfs = "btrfs"
+	KindRaw   = "raw"
+)
+
+// Kinds lists the accepted target kinds.
+var Kinds = []string{KindExt4, KindXFS, KindBtrfs, KindRaw}
+
+// RawTail is how many bytes at the end of a raw device also carry the
+// pattern, so EOF semantics can be checked at the device's end.
+const RawTail = 16 << 10
+
+// Target is pattern data ready to read: a test file on a mounted
+// filesystem, or a raw block device.
+type Target struct {
+	Kind    string
+	Path    string // the file, or the device for KindRaw
+	Size    int64  // readable bytes: file size, or device size for KindRaw
+	Pattern Pattern
+	// Regions are the [start, end) ranges holding the pattern: [0, Size)
+	// for a file; [0, DataEnd) and [Size-RawTail, Size) for a raw device.
+	Regions [][2]int64
+	// DataEnd bounds the random-read tests: every offset below it holds
+	// the pattern.
+	DataEnd int64
+	// Dir holds scratch files (truncate-race); "" for raw devices.
+	Dir string
+	// ReadAheadKB is the device's read-ahead window.
+	ReadAheadKB int
+	// GlobalDrop also drops the whole page cache (needs root; meant for
+	// the guest). Without it DropCaches only evicts this target's pages.
+	GlobalDrop bool
+}
+
+// SetupError is a failure preparing a target (mkfs, mount, writing the
+// file); ktest-readtest exits 3 on it.
+type SetupError struct {
+	Step   string // "mkfs", "mount", "write", ...
+	Output string // tool output, if any
+	Err    error
+}
+
+func (e *SetupError) Error() string {
+	s := e.Step + ": " + e.Err.Error()
+	if out := strings.TrimSpace(e.Output); out != "" {
+		s += "\n" + out
+	}
+	return s
+}
+
+func (e *SetupError) Unwrap() error { return e.Err }
+
+// MkfsCommand returns the argv formatting dev with fs, forcing over any
+// existing signature.
+func MkfsCommand(fs, dev string) ([]string, error) {
+	switch fs {
+	case KindExt4:
+		return []string{"mkfs.ext4", "-F", "-q", dev}, nil
+	case KindXFS:
+		return []string{"mkfs.xfs", "-f", "-q", dev}, nil
+	case KindBtrfs:
+		return []string{"mkfs.btrfs", "-f", "-q", dev}, nil
+	}
+	return nil, fmt.Errorf("no mkfs for target kind %q (want ext4, xfs or btrfs)", fs)
+}
+
+// Mkfs formats dev (a block device or, for tests, an image file) with fs.
+func Mkfs(ctx context.Context, fs, dev string) error {
+	argv, err := MkfsCommand(fs, dev)
+	if err != nil {
+		return &SetupError{Step: "mkfs", Err: err}
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return &SetupError{Step: "mkfs", Output: string(out), Err: fmt.Errorf("%s: %w", strings.Join(argv, " "), err)}
+	}
+	return nil
+}
+
+// Mount mounts dev with fs at dir, creating dir.
+func Mount(fs, dev, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return &SetupError{Step: "mount", Err: err}
+	}
+	if err := unix.Mount(dev, dir, fs, 0, ""); err != nil {
+		return &SetupError{Step: "mount", Err: fmt.Errorf("mount -t %s %s %s: %w", fs, dev, dir, err)}
+	}
+	return nil
+}
+
+// Unmount unmounts dir.
+func Unmount(dir string) error {
+	if err := unix.Unmount(dir, 0); err != nil {
+		return fmt.Errorf("umount %s: %w", dir, err)
+	}
+	return nil
+}
+
+// FileSizeFor returns the test file size used for a requested size: the
+// size rounded down to a block plus 1234 bytes, so EOF falls mid-page.
+func FileSizeFor(size int64) int64 {
+	return size&^(BlockSize-1) + 1234
+}
+
+// writePattern writes the pattern over [start, end) of f.
+func writePattern(f *os.File, p Pattern, start, end int64) error {
+	buf := make([]byte, 1<<20)
+	for off := start; off < end; {
+		n := min(int64(len(buf)), end-off)
+		p.Fill(buf[:n], off)
+		if _, err := f.WriteAt(buf[:n], off); err != nil {
+			return err
+		}
+		off += n
+	}
+	return nil
+}
+
+// CreateFile writes a pattern file of exactly size bytes at path, fsynced.
+func CreateFile(path string, size int64, p Pattern) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return &SetupError{Step: "write", Err: err}
+	}
+	err = writePattern(f, p, 0, size)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return &SetupError{Step: "write", Err: fmt.Errorf("write %s: %w", path, err)}
+	}
+	return nil
+}
+
+// NewFileTarget creates the pattern file at path (size bytes) and describes it.
+func NewFileTarget(kind, path string, size int64, p Pattern) (*Target, error) {
+	if size <= 2*BlockSize {
+		return nil, &SetupError{Step: "write", Err: fmt.Errorf("file size %d too small", size)}
+	}
+	if err := CreateFile(path, size, p); err != nil {
+		return nil, err
+	}
+	return &Target{
+		Kind: kind, Path: path, Size: size, Pattern: p,
+		Regions: [][2]int64{{0, size}}, DataEnd: size,
+		Dir: filepath.Dir(path), ReadAheadKB: ReadAheadKB(path),
+	}, nil
+}
+
+// NewRawTarget writes the pattern over the first dataSize bytes of dev
+// (clamped to leave RawTail bytes) and over its last RawTail bytes.
+func NewRawTarget(dev string, dataSize int64, p Pattern) (*Target, error) {
+	f, err := os.OpenFile(dev, os.O_RDWR, 0)
+	if err != nil {
+		return nil, &SetupError{Step: "write", Err: err}
+	}
+	defer f.Close()
+	devSize, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return nil, &SetupError{Step: "write", Err: fmt.Errorf("size of %s: %w", dev, err)}
+	}
+	if devSize < 4*RawTail {
+		return nil, &SetupError{Step: "write", Err: fmt.Errorf("%s is %d bytes, too small", dev, devSize)}
+	}
+	dataSize = min(dataSize&^(BlockSize-1), (devSize-RawTail)&^(BlockSize-1))
+	tail := devSize - RawTail
+	if err := writePattern(f, p, 0, dataSize); err == nil {
+		err = writePattern(f, p, tail, devSize)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if err != nil {
+		return nil, &SetupError{Step: "write", Err: fmt.Errorf("write %s: %w", dev, err)}
+	}
+	return &Target{
+		Kind: KindRaw, Path: dev, Size: devSize, Pattern: p,
+		Regions: [][2]int64{{0, dataSize}, {tail, devSize}}, DataEnd: dataSize,
+		ReadAheadKB: ReadAheadKB(dev),
+	}, nil
+}
+
+// Verify checks a read of [off, off+len(buf)) against the pattern regions.
+// Bytes outside every region cannot be checked and are an error: tests
+// must only read where the pattern is.
+func (t *Target) Verify(buf []byte, off int64) error {
+	end := off + int64(len(buf))
+	covered := int64(0)
+	for _, r := range t.Regions {
+		lo, hi := max(off, r[0]), min(end, r[1])
+		if lo >= hi {
+			continue
+		}
+		if err := t.Pattern.Verify(buf[lo-off:hi-off], lo); err != nil {
+			return err
+		}
+		covered += hi - lo
+	}
+	if covered != int64(len(buf)) {
+		return fmt.Errorf("read [%d, %d) leaves the pattern regions %v", off, end, t.Regions)
+	}
+	return nil
+}
+
+// DropCaches evicts the target's pages from the page cache so the next read
+// is cold: fadvise(DONTNEED) on the file (plus BLKFLSBUF for a block
+// device), and with GlobalDrop also sync + drop_caches=3.
+func (t *Target) DropCaches() error {
+	return DropCaches(t.Path, t.GlobalDrop)
+}
+
+// DropCaches is Target.DropCaches for any path.
+func DropCaches(path string, global bool) error {
+	var errs []error
+	if global {
+		unix.Sync()
+		if err := os.WriteFile("/proc/sys/vm/drop_caches", []byte("3\n"), 0); err != nil {
+			errs = append(errs, fmt.Errorf("drop_caches: %w", err))
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	defer f.Close()
+	fd := int(f.Fd())
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return errors.Join(append(errs, fmt.Errorf("stat %s: %w", path, err))...)
+	}
+	blockDev := st.Mode&unix.S_IFMT == unix.S_IFBLK
+	// DONTNEED skips dirty pages; the file was fsynced, but be sure.
+	if err := unix.Fdatasync(fd); err != nil && !blockDev {
+		errs = append(errs, fmt.Errorf("fdatasync %s: %w", path, err))
+	}
+	if err := unix.Fadvise(fd, 0, 0, unix.FADV_DONTNEED); err != nil {
+		errs = append(errs, fmt.Errorf("fadvise DONTNEED %s: %w", path, err))
+	}
+	if blockDev {
+		if err := unix.IoctlSetInt(fd, unix.BLKFLSBUF, 0); err != nil {
+			errs = append(errs, fmt.Errorf("BLKFLSBUF %s: %w", path, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// DefaultReadAheadKB is assumed when sysfs does not say (e.g. btrfs's
+// anonymous device numbers, overlay filesystems).
+const DefaultReadAheadKB = 128
+
+// ReadAheadKB returns read_ahead_kb of the block device backing path (the
+// device itself if path is one), or DefaultReadAheadKB.
+func ReadAheadKB(path string) int {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return DefaultReadAheadKB
+	}
+	dev := st.Dev
+	if st.Mode&unix.S_IFMT == unix.S_IFBLK {
+		dev = st.Rdev
+	}
+	base := fmt.Sprintf("/sys/dev/block/%d:%d", unix.Major(dev), unix.Minor(dev))
+	// A partition has no queue/ of its own; its parent does.
+	for _, p := range []string{base + "/queue/read_ahead_kb", base + "/../queue/read_ahead_kb"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		if kb, err := strconv.Atoi(string(bytes.TrimSpace(b))); err == nil && kb > 0 {
+			return kb
+		}
+	}
+	return DefaultReadAheadKB
+}
+
+// KernelRelease returns uname -r.
+func KernelRelease() string {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return ""
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}

@@ -1,0 +1,168 @@
+package readtest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestMkfsOnImages formats sparse image files (no mount, no loop device)
+// and checks each filesystem's superblock magic landed.
+func TestMkfsOnImages(t *testing.T) {
+	tests := []struct {
+		fs    string
+		size  int64
+		off   int64
+		magic []byte
+	}{
+		{KindExt4, 64 << 20, 1080, []byte{0x53, 0xef}},
+		{KindXFS, 320 << 20, 0, []byte("XFSB")},
+		{KindBtrfs, 128 << 20, 64<<10 + 64, []byte("_BHRfS_M")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.fs, func(t *testing.T) {
+			argv, err := MkfsCommand(tc.fs, "x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := exec.LookPath(argv[0]); err != nil {
+				t.Skipf("%s not installed", argv[0])
+			}
+			img := filepath.Join(t.TempDir(), tc.fs+".img")
+			if err := os.WriteFile(img, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(img, tc.size); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			// Twice: the second run must force over the first's signature.
+			for range 2 {
+				if err := Mkfs(ctx, tc.fs, img); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f, err := os.Open(img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			got := make([]byte, len(tc.magic))
+			if _, err := f.ReadAt(got, tc.off); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, tc.magic) {
+				t.Errorf("magic at %d = %q, want %q", tc.off, got, tc.magic)
+			}
+		})
+	}
+}
+
+func TestMkfsErrors(t *testing.T) {
+	if err := Mkfs(context.Background(), "ntfs", "/dev/null"); err == nil || !strings.Contains(err.Error(), "ntfs") {
+		t.Errorf("unknown fs: %v", err)
+	}
+	if _, err := exec.LookPath("mkfs.ext4"); err != nil {
+		t.Skip("mkfs.ext4 not installed")
+	}
+	err := Mkfs(context.Background(), KindExt4, filepath.Join(t.TempDir(), "no", "such", "dev"))
+	var se *SetupError
+	if !errors.As(err, &se) || se.Step != "mkfs" || se.Output == "" {
+		t.Fatalf("mkfs of a missing path: %#v, want a SetupError with mkfs output", err)
+	}
+}
+
+func TestTargetErrors(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := NewFileTarget(KindExt4, filepath.Join(dir, "f"), 100, Pattern{}); err == nil {
+		t.Error("tiny file target accepted")
+	}
+	if _, err := NewFileTarget(KindExt4, filepath.Join(dir, "no", "f"), 1<<20, Pattern{}); err == nil {
+		t.Error("file target in a missing directory accepted")
+	}
+	small := filepath.Join(dir, "small.img")
+	os.WriteFile(small, make([]byte, 4096), 0o644)
+	var se *SetupError
+	if _, err := NewRawTarget(small, 1<<20, Pattern{}); !errors.As(err, &se) {
+		t.Errorf("tiny raw device: %v, want SetupError", err)
+	}
+	if FileSizeFor(64<<20)%BlockSize == 0 || FileSizeFor(64<<20) < 64<<20 {
+		t.Errorf("FileSizeFor(64M) = %d", FileSizeFor(64<<20))
+	}
+}
+
+func TestRawTargetRegions(t *testing.T) {
+	tg := rawTarget(t, 1<<20, 512<<10)
+	if tg.Size != 1<<20 || tg.DataEnd != 512<<10 {
+		t.Fatalf("size %d data end %d", tg.Size, tg.DataEnd)
+	}
+	b := make([]byte, 1000)
+	f, _ := os.Open(tg.Path)
+	defer f.Close()
+	f.ReadAt(b, tg.Size-1000)
+	if err := tg.Verify(b, tg.Size-1000); err != nil {
+		t.Errorf("tail: %v", err)
+	}
+	f.ReadAt(b, 600<<10)
+	if err := tg.Verify(b, 600<<10); err == nil || !strings.Contains(err.Error(), "leaves the pattern regions") {
+		t.Errorf("read in the unwritten gap: %v, want an error", err)
+	}
+}
+
+// TestDropCachesEvicts checks the cold phases are cold: after DropCaches
+// no page of the file is resident (mincore).
+func TestDropCachesEvicts(t *testing.T) {
+	tg := fileTarget(t, 1<<20)
+	if _, err := os.ReadFile(tg.Path); err != nil {
+		t.Fatal(err)
+	}
+	resident := func() int {
+		f, err := os.Open(tg.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		m, err := unix.Mmap(int(f.Fd()), 0, int(tg.Size), unix.PROT_READ, unix.MAP_SHARED)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Munmap(m)
+		vec := make([]byte, (len(m)+os.Getpagesize()-1)/os.Getpagesize())
+		if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
+			t.Fatal(errno)
+		}
+		n := 0
+		for _, v := range vec {
+			n += int(v & 1)
+		}
+		return n
+	}
+	if n := resident(); n == 0 {
+		t.Skip("pages not resident after a read (filesystem without page cache?)")
+	}
+	if err := tg.DropCaches(); err != nil {
+		t.Fatal(err)
+	}
+	if n := resident(); n != 0 {
+		t.Errorf("%d pages still resident after DropCaches", n)
+	}
+}
+
+func TestReadAheadKB(t *testing.T) {
+	if kb := ReadAheadKB(t.TempDir()); kb <= 0 {
+		t.Errorf("ReadAheadKB = %d", kb)
+	}
+	if kb := ReadAheadKB("/no/such/file"); kb != DefaultReadAheadKB {
+		t.Errorf("missing file: %d, want default", kb)
+	}
+}
