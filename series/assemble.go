@@ -1,0 +1,491 @@
+package series
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// item is one analysed message on its way into a Series.
+type item struct {
+	m      *message
+	c      *content
+	err    error // damage in this message's diff
+	patch  *Patch
+	target *item // replies: the cover or patch replied to
+	seen   bool  // target resolution in progress (cycle guard)
+}
+
+func (it *item) reply() bool { return it.m.pfx.reply }
+
+// versionCorrection finds an author's "this one is v3, obviously, not v2".
+var versionCorrection = []*regexp.Regexp{
+	regexp.MustCompile(`(?i)\b(?:this|it)(?: one)? (?:is|was|should be|should have been|is really|is actually) v(\d+)\b`),
+	regexp.MustCompile(`(?i)\bshould (?:say|read|have said) v(\d+)\b`),
+	regexp.MustCompile(`(?i)\bs/v\d+/v(\d+)/`),
+}
+
+// assemble sorts analysed messages into a Series: the cover letter, the
+// patches of the primary version in order, fixups from replies, later
+// revisions, trailers from replies, and warnings for what is missing.
+func assemble(source, format string, msgs []*message) (*Series, error) {
+	s := &Series{Source: source, Format: format}
+	items := make([]*item, 0, len(msgs))
+	byID := map[string]*item{}
+	for _, m := range msgs {
+		it := &item{m: m}
+		it.c, it.err = analyse(m, m.pfx.reply)
+		if m.subject == "" && !m.pfx.reply {
+			m.subject = strings.TrimSuffix(filepath.Base(m.source), filepath.Ext(m.source))
+		}
+		items = append(items, it)
+		if m.msgID != "" {
+			byID[m.msgID] = it
+		}
+	}
+
+	// The primary version is the thread root's, or the first patch's.
+	var primary *item
+	for _, it := range items {
+		if !it.reply() {
+			primary = it
+			break
+		}
+	}
+	if primary == nil {
+		if len(items) > 0 && items[0].err != nil {
+			return nil, items[0].err
+		}
+		return nil, &DamageError{File: source, Line: firstLine(items), Kind: NotAPatch,
+			Reason: "no patch found: every message is a reply and none carries a diff"}
+	}
+	primaryVer := version(primary.m, byID)
+
+	var cover *item
+	taken := map[int]bool{}
+	var patches, revisions, fixups []*item
+	for _, it := range items {
+		m := it.m
+		switch {
+		case it.reply():
+			continue
+		case it.err == nil && !it.c.hasDiff:
+			if cover == nil && (m.pfx.numbered && m.pfx.number == 0 || it == primary) {
+				cover = it
+				continue
+			}
+			if m.pfx.numbered && m.pfx.number > 0 && m.lastInFile {
+				return nil, &DamageError{File: m.source, Line: m.line, Patch: m.subject, Kind: TruncatedHunk,
+					Reason: fmt.Sprintf("patch %d/%d has no diff and ends the file (the mbox was cut off)", m.pfx.number, m.pfx.total)}
+			}
+			s.Warnings = append(s.Warnings, fmt.Sprintf("%s:%d: message %q has no diff; ignored", m.source, m.line, m.rawSubject))
+			continue
+		case m.pfx.numbered && m.pfx.number == 0:
+			if cover == nil {
+				cover = it
+				s.Notes = append(s.Notes, "the cover letter carries a diff; it is not applied")
+				continue
+			}
+		}
+		v := version(m, byID)
+		if sameVersion(v, primaryVer) && !(m.pfx.numbered && taken[m.pfx.number]) {
+			if it.err != nil {
+				return nil, it.err
+			}
+			if m.pfx.numbered {
+				taken[m.pfx.number] = true
+			}
+			patches = append(patches, it)
+			continue
+		}
+		if it.err != nil {
+			s.Warnings = append(s.Warnings, fmt.Sprintf("later revision is damaged and ignored: %v", it.err))
+			continue
+		}
+		revisions = append(revisions, it)
+	}
+	if len(patches) == 0 {
+		if cover != nil {
+			return nil, &DamageError{File: cover.m.source, Line: cover.m.line, Patch: cover.m.subject, Kind: NotAPatch,
+				Reason: notAPatchReason(cover)}
+		}
+		return nil, &DamageError{File: source, Line: firstLine(items), Kind: NotAPatch, Reason: "no patch found"}
+	}
+
+	// Order: by N/M, keeping input order among equals; unnumbered
+	// patches keep input order after the numbered ones.
+	sort.SliceStable(patches, func(i, j int) bool {
+		a, b := patches[i].m.pfx, patches[j].m.pfx
+		if a.numbered != b.numbered {
+			return a.numbered
+		}
+		return a.number < b.number
+	})
+
+	s.Version = max(primaryVer, 1)
+	if cover != nil {
+		s.Cover = newPatch(cover.m, cover.c)
+		cover.patch = s.Cover
+		s.Tree = cover.c.tree
+		s.Base = cover.c.base
+	}
+	total := 0
+	for _, it := range patches {
+		total = max(total, it.m.pfx.total)
+	}
+	if cover != nil {
+		total = max(total, cover.m.pfx.total)
+	}
+	numbered := 0
+	for _, it := range patches {
+		if it.m.pfx.numbered {
+			numbered++
+		}
+	}
+	if numbered > 0 && numbered < len(patches) {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%d of %d patches carry no N/M number; they are applied last, in input order", len(patches)-numbered, len(patches)))
+	}
+	next := 0
+	for _, it := range patches {
+		p := newPatch(it.m, it.c)
+		if !it.m.pfx.numbered {
+			next = max(next, numberedMax(patches)) + 1
+			p.Number = next
+		}
+		it.patch = p
+		s.Patches = append(s.Patches, p)
+		if s.Base == "" {
+			s.Base = it.c.base
+		}
+	}
+	if total == 0 || total < len(s.Patches) && numbered == 0 {
+		total = len(s.Patches)
+	}
+	for _, p := range s.Patches {
+		p.Total = total
+	}
+	for n := 1; n <= total; n++ {
+		if !taken[n] && numbered > 0 {
+			s.Warnings = append(s.Warnings, fmt.Sprintf("patch %d/%d missing", n, total))
+		}
+	}
+	for _, p := range s.Patches {
+		if p.Number > total {
+			s.Warnings = append(s.Warnings, fmt.Sprintf("patch %s numbers beyond the series' %d patches", p.ID(), total))
+		}
+	}
+
+	for _, it := range revisions {
+		p := newPatch(it.m, it.c)
+		p.Version = max(version(it.m, byID), 1)
+		p.RevisionOf = it.m.pfx.number
+		it.patch = p
+		s.Revisions = append(s.Revisions, p)
+	}
+
+	for _, it := range append(append([]*item{}, patches...), revisions...) {
+		s.Notes = append(s.Notes, it.c.notes...)
+	}
+
+	// Replies: fixups and trailers.
+	for _, it := range items {
+		if !it.reply() {
+			continue
+		}
+		t := resolveTarget(it, items, byID)
+		it.target = t
+		if it.err != nil {
+			s.Warnings = append(s.Warnings, fmt.Sprintf("a reply's diff is damaged and ignored: %v", it.err))
+			continue
+		}
+		if it.c.hasDiff {
+			fixups = append(fixups, it)
+			continue
+		}
+		if len(it.c.trailers) == 0 {
+			continue
+		}
+		switch {
+		case t == nil:
+			s.Warnings = append(s.Warnings, fmt.Sprintf("%s:%d: trailers in a reply to %q that is not in the input are ignored", it.m.source, it.m.line, it.m.rawSubject))
+		case t == cover:
+			for _, p := range s.Patches {
+				addTrailers(p, it.c.trailers)
+			}
+		case t.patch != nil:
+			addTrailers(t.patch, it.c.trailers)
+		}
+	}
+	for i, it := range fixups {
+		p := newPatch(it.m, it.c)
+		p.Number = i + 1
+		p.Total = 0
+		p.Body = joinText(it.c.commentary)
+		p.Note = it.c.note
+		if t := it.target; t != nil && t.patch != nil {
+			p.Subject = t.patch.Subject
+			p.RevisionOf = t.patch.Number
+			if t.patch.RevisionOf != 0 {
+				p.RevisionOf = t.patch.RevisionOf
+			}
+			p.Version = t.patch.Version
+		}
+		it.patch = p
+		s.Fixups = append(s.Fixups, p)
+	}
+
+	// The version, after the author's own correction.
+	if v, why := correctedVersion(cover, items); v != 0 && !sameVersion(v, primaryVer) {
+		s.Notes = append(s.Notes, fmt.Sprintf("version v%d, not v%d as the subject says: %s", v, max(primaryVer, 1), why))
+		s.Version = v
+	}
+	for _, p := range s.Patches {
+		p.Version = s.Version
+	}
+	if s.Cover != nil {
+		s.Cover.Version = s.Version
+		s.Cover.Total = total
+	}
+	for _, p := range s.Fixups {
+		if p.Version == 0 {
+			p.Version = s.Version
+		}
+	}
+
+	if s.Cover != nil {
+		s.Title = s.Cover.Subject
+	} else {
+		s.Title = s.Patches[0].Subject
+	}
+	if len(s.Revisions) > 0 {
+		s.Notes = append(s.Notes, fmt.Sprintf("%d later revision(s) of patches in this series are listed, not applied", len(s.Revisions)))
+	}
+	completeAuthors(s, items)
+	return s, nil
+}
+
+func numberedMax(patches []*item) int {
+	n := 0
+	for _, it := range patches {
+		if it.m.pfx.numbered {
+			n = max(n, it.m.pfx.number)
+		}
+	}
+	return n
+}
+
+func firstLine(items []*item) int {
+	if len(items) == 0 {
+		return 0
+	}
+	return items[0].m.line
+}
+
+func notAPatchReason(cover *item) string {
+	if cover.m.pfx.numbered || cover.m.subject != "" && cover.m.format() != "text" {
+		return "no diff found: the input holds a cover letter or message but no patch"
+	}
+	return "no diff found: expected a unified diff (diff --git, or ---/+++ and @@ lines), an mbox, format-patch files or a lore thread dump"
+}
+
+func (m *message) format() string {
+	if m.rawSubject == "" {
+		return "diff"
+	}
+	if m.msgID != "" {
+		return "mail"
+	}
+	return "text"
+}
+
+// version is the vN a message belongs to: its subject's, else the lore
+// thread root's, else its In-Reply-To parent's; 0 if nothing says.
+func version(m *message, byID map[string]*item) int {
+	if m.pfx.version > 0 {
+		return m.pfx.version
+	}
+	if m.loreRootVersion > 0 {
+		return m.loreRootVersion
+	}
+	seen := map[string]bool{}
+	for id := m.inReplyTo; id != "" && !seen[id]; {
+		seen[id] = true
+		p := byID[id]
+		if p == nil {
+			break
+		}
+		if p.m.pfx.version > 0 {
+			return p.m.pfx.version
+		}
+		id = p.m.inReplyTo
+	}
+	return 0
+}
+
+func sameVersion(a, b int) bool { return max(a, 1) == max(b, 1) }
+
+// resolveTarget finds the cover or patch a reply belongs to: through
+// In-Reply-To/References, else by subject (lore dumps have no ids).
+func resolveTarget(it *item, items []*item, byID map[string]*item) *item {
+	if it.target != nil || it.seen {
+		return it.target
+	}
+	it.seen = true
+	ids := append([]string{it.m.inReplyTo}, reversed(it.m.references)...)
+	for _, id := range ids {
+		p := byID[id]
+		if p == nil || p == it {
+			continue
+		}
+		if !p.reply() {
+			return p
+		}
+		if t := resolveTarget(p, items, byID); t != nil {
+			return t
+		}
+	}
+	v := max(it.m.loreRootVersion, it.m.pfx.version)
+	var best *item
+	for _, c := range items {
+		if c.reply() || c.patch == nil || !sameSubject(c.m.subject, it.m.subject) {
+			continue
+		}
+		if it.m.pfx.numbered && c.m.pfx.numbered && c.m.pfx.number != it.m.pfx.number {
+			continue
+		}
+		if best == nil || (v > 0 && version(c.m, byID) == v && version(best.m, byID) != v) {
+			best = c
+		}
+	}
+	return best
+}
+
+func reversed(s []string) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[len(s)-1-i] = v
+	}
+	return out
+}
+
+func addTrailers(p *Patch, ts []Trailer) {
+	for _, t := range ts {
+		dup := false
+		for _, have := range p.Trailers {
+			if strings.EqualFold(have.Key, t.Key) && have.Value == t.Value {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			p.Trailers = append(p.Trailers, t)
+		}
+	}
+}
+
+// correctedVersion looks for the cover letter's author correcting the
+// version, in the cover itself or in their replies to it.
+func correctedVersion(cover *item, items []*item) (int, string) {
+	if cover == nil {
+		return 0, ""
+	}
+	author := cover.patch.AuthorName()
+	texts := [][]line{cover.c.message}
+	for _, it := range items {
+		if it.reply() && it.target == cover && sameSubject(authorName(it.m.author), author) {
+			texts = append(texts, it.c.commentary)
+		}
+	}
+	for _, lines := range texts {
+		for _, l := range lines {
+			for _, re := range versionCorrection {
+				if mm := re.FindStringSubmatch(l.text); mm != nil {
+					v, _ := strconv.Atoi(mm[1])
+					return v, fmt.Sprintf("%s wrote %q (%s:%d)", author, strings.TrimSpace(l.text), cover.m.source, l.num)
+				}
+			}
+		}
+	}
+	return 0, ""
+}
+
+func authorName(a string) string {
+	if i := strings.Index(a, " <"); i > 0 {
+		return a[:i]
+	}
+	return a
+}
+
+// completeAuthors gives an email address to authors known only by name
+// (lore dumps show "From: Name @ date"), from trailers naming them.
+func completeAuthors(s *Series, items []*item) {
+	addr := map[string]string{}
+	learn := func(v string) {
+		if i := strings.Index(v, " <"); i > 0 && strings.HasSuffix(v, ">") {
+			name := strings.ToLower(strings.TrimSpace(v[:i]))
+			if _, ok := addr[name]; !ok {
+				addr[name] = strings.TrimSpace(v)
+			}
+		}
+	}
+	for _, it := range items {
+		learn(it.m.author)
+		for _, t := range it.c.trailers {
+			learn(t.Value)
+		}
+	}
+	all := append(append(append([]*Patch{s.Cover}, s.Patches...), s.Fixups...), s.Revisions...)
+	for _, p := range all {
+		if p == nil || strings.Contains(p.Author, "<") || p.Author == "" {
+			continue
+		}
+		if full, ok := addr[strings.ToLower(p.Author)]; ok {
+			p.Author = full
+		}
+	}
+	// Header-less commits (git show pasted, web archives) name their
+	// author nowhere else: the first Signed-off-by is the author by
+	// kernel convention.
+	for _, p := range s.Patches {
+		if p.Author != "" {
+			continue
+		}
+		for _, t := range p.Trailers {
+			if strings.EqualFold(t.Key, "Signed-off-by") {
+				p.Author = t.Value
+				break
+			}
+		}
+	}
+}
+
+func newPatch(m *message, c *content) *Patch {
+	p := &Patch{
+		Subject:   m.subject,
+		Author:    m.author,
+		Date:      m.date,
+		Version:   m.pfx.version,
+		Number:    m.pfx.number,
+		Total:     m.pfx.total,
+		MessageID: m.msgID,
+		Trailers:  append([]Trailer(nil), c.trailers...),
+		Files:     c.files,
+		Source:    m.source,
+		Line:      m.line,
+		Body:      joinText(c.message),
+		Diff:      c.diff,
+		Tags:      m.pfx.tags,
+	}
+	return p
+}
+
+func joinText(lines []line) string {
+	parts := make([]string, len(lines))
+	for i, l := range lines {
+		parts[i] = l.text
+	}
+	return strings.Join(parts, "\n")
+}

@@ -1,0 +1,71 @@
+// Package series reads a kernel patch series as maintainers receive it and
+// tells a good series from a damaged one.
+//
+// Inputs ([Load], [Parse]):
+//
+//   - an mbox: `git format-patch --stdout`, b4 am output (mboxrd, `>From`
+//     escaping), a mailing-list archive; quoted-printable and base64 bodies
+//     and simple MIME attachments are decoded as their headers say;
+//   - a lore.kernel.org flat thread dump (`* [PATCH NN/MM] ...`, thread
+//     lines, `From: Name @ date UTC`, `^ permalink raw reply`);
+//   - one mail with headers, a `git show`/`git log -p` output, or a
+//     header-less "commit message + diff" text;
+//   - a plain unified diff, git-style or `diff -u` (-p1 `orig/x new/x` or -p0
+//     `x.orig x`); paths are always normalised to -p1-relative names;
+//   - a directory of .patch/.diff/.mbox/.eml files (format-patch output),
+//     ordered by N/M, then by file name;
+//   - "-" for standard input. Gzip-compressed input is decompressed.
+//
+// A series separates what to apply from what reviewers said: [Series.Patches]
+// are the posted patches of the primary version (the version of the thread
+// root or the first patch), [Series.Fixups] are incremental diffs posted in
+// replies, [Series.Revisions] are later resends of a patch number already in
+// Patches. Trailers (Acked-by, Reviewed-by, ...) given in replies are attached
+// to the patch replied to, or to every patch when the reply is to the cover
+// letter, with FromReply set.
+//
+// Damage is diagnosed before go-gitdiff sees a diff, so that the error says
+// what happened to the mail rather than "invalid line operation": every hunk
+// is walked against its header counts, and lines without a ' ', '+' or '-'
+// prefix, CRLF line ends, quoted-printable artefacts, flattened newlines,
+// truncation and binary data are reported as a [*DamageError] naming the
+// file, the line, the patch and the reason.
+//
+// # JSON schema ktest.series/v1
+//
+// [Summarize] returns the stable machine-readable form printed by
+// `ktest series show --json`. Field names never change within v1; fields may
+// be added.
+//
+//	{
+//	  "schema":    "ktest.series/v1",
+//	  "source":    string,        // file or directory given
+//	  "format":    string,        // "lore-thread", "mbox", "mail", "git-show", "text", "diff", "directory"
+//	  "title":     string,
+//	  "version":   int,           // vN after any correction by the author
+//	  "base":      string,        // base-commit from the series, "" if none
+//	  "tree":      string,        // "url branch" the cover says to pull from, "" if none
+//	  "cover":     patch | null,
+//	  "patches":   [patch],       // what is applied, in order
+//	  "fixups":    [patch],       // incremental diffs from replies
+//	  "revisions": [patch],       // later resends of a patch in "patches"
+//	  "apply":     [string],      // ids of what `--with-fixups` or not would apply, in order
+//	  "warnings":  [string],
+//	  "notes":     [string]
+//	}
+//	patch = {
+//	  "id":          string,      // "05/12", "fixup-1", "rev-06/12-v4", "cover"
+//	  "kind":        "cover" | "patch" | "fixup" | "revision",
+//	  "number":      int, "total": int, "version": int,
+//	  "revision_of": int,         // fixups and revisions: the patch number; 0 if unknown
+//	  "subject":     string, "author": string,
+//	  "date":        string,      // RFC 3339, "" if unknown
+//	  "message_id":  string,
+//	  "source":      string, "line": int,
+//	  "note":        string,      // fixups: the reviewer's sentence introducing the diff
+//	  "files":       [{"path": string, "old_path": string, "status": string,
+//	                   "added": int, "deleted": int, "binary": bool}],
+//	  "added": int, "deleted": int,
+//	  "trailers":    [{"key": string, "value": string, "from_reply": bool}]
+//	}
+package series

@@ -1,0 +1,288 @@
+package series
+
+import (
+	"errors"
+	"fmt"
+	"mime"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Signature ends every mail FormatMail writes, as git's version does in
+// format-patch output.
+const Signature = "ktest"
+
+// FileName returns the format-patch style file name of p in s:
+// "0000-cover-letter.patch" for the cover, "0003-mm-abstract-out-....patch"
+// for patch 3.
+func FileName(s *Series, p *Patch) string {
+	if p == s.Cover {
+		return "0000-cover-letter.patch"
+	}
+	return fmt.Sprintf("%04d-%s.patch", p.Number, slug(p.Subject))
+}
+
+var slugRun = regexp.MustCompile(`[^A-Za-z0-9._]+`)
+
+// slug sanitises a subject as git format-patch does for file names.
+func slug(subject string) string {
+	s := slugRun.ReplaceAllString(subject, "-")
+	s = strings.Trim(s, "-.")
+	if len(s) > 52 {
+		s = strings.TrimRight(s[:52], "-.")
+	}
+	if s == "" {
+		s = "patch"
+	}
+	return s
+}
+
+// FormatMail renders p as one git format-patch mail: mbox From line,
+// From/Date/Subject headers with a "[PATCH vN NN/MM]" prefix, the body,
+// the trailers (including those given in replies), "---", a diffstat,
+// the diff and a "-- " signature. Load reads it back to the same subject,
+// trailers and diff.
+func FormatMail(s *Series, p *Patch) []byte {
+	var b strings.Builder
+	b.WriteString("From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n")
+	if p.Author != "" {
+		fmt.Fprintf(&b, "From: %s\n", encodeAddress(p.Author))
+	}
+	if !p.Date.IsZero() {
+		fmt.Fprintf(&b, "Date: %s\n", p.Date.Format(time.RFC1123Z))
+	}
+	fmt.Fprintf(&b, "Subject: %s %s\n", subjectPrefix(s, p), encodeWord(p.Subject))
+	if p.MessageID != "" {
+		fmt.Fprintf(&b, "Message-ID: <%s>\n", p.MessageID)
+	}
+	body := p.Body
+	if !isASCII(body) || !isASCII(p.Diff) || !isASCII(trailerText(p.Trailers)) {
+		b.WriteString("MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n")
+	}
+	b.WriteString("\n")
+	if body != "" {
+		b.WriteString(escapeFromLines(body))
+		b.WriteString("\n")
+	}
+	if len(p.Trailers) > 0 {
+		if body != "" {
+			b.WriteString("\n")
+		}
+		b.WriteString(trailerText(p.Trailers))
+	}
+	if p.Diff != "" {
+		b.WriteString("---\n")
+		b.WriteString(diffstat(p.Diffstat()))
+		b.WriteString("\n")
+		b.WriteString(p.Diff)
+	}
+	b.WriteString("-- \n" + Signature + "\n\n")
+	return []byte(b.String())
+}
+
+func subjectPrefix(s *Series, p *Patch) string {
+	words := []string{"PATCH"}
+	for _, t := range p.Tags {
+		if strings.EqualFold(t, "RFC") || strings.EqualFold(t, "RESEND") {
+			words = append(words, t)
+		}
+	}
+	if v := p.Version; v > 1 {
+		words = append(words, fmt.Sprintf("v%d", v))
+	}
+	total := len(s.Patches)
+	if total > 1 || s.Cover != nil {
+		w := len(fmt.Sprint(total))
+		n := p.Number
+		if p == s.Cover {
+			n = 0
+		}
+		words = append(words, fmt.Sprintf("%0*d/%d", w, n, total))
+	}
+	return "[" + strings.Join(words, " ") + "]"
+}
+
+func trailerText(ts []Trailer) string {
+	var b strings.Builder
+	for _, t := range ts {
+		fmt.Fprintf(&b, "%s: %s\n", t.Key, t.Value)
+	}
+	return b.String()
+}
+
+// escapeFromLines keeps a body line starting with "From " from reading as
+// an mbox separator (mboxrd escaping, undone on reading).
+func escapeFromLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(strings.TrimLeft(l, ">"), "From ") {
+			lines[i] = ">" + l
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func encodeWord(s string) string {
+	if isASCII(s) || !utf8.ValidString(s) {
+		return s
+	}
+	return mime.QEncoding.Encode("utf-8", s)
+}
+
+func encodeAddress(a string) string {
+	if isASCII(a) {
+		return a
+	}
+	if i := strings.Index(a, " <"); i > 0 {
+		return encodeWord(a[:i]) + a[i:]
+	}
+	return encodeWord(a)
+}
+
+// diffstat renders stats the way git's --stat does.
+func diffstat(stats []FileStat) string {
+	if len(stats) == 0 {
+		return ""
+	}
+	width, maxChange := 0, 0
+	for _, st := range stats {
+		width = max(width, len(statName(st)))
+		maxChange = max(maxChange, st.Added+st.Deleted)
+	}
+	numWidth := len(fmt.Sprint(maxChange))
+	const graph = 50
+	var b strings.Builder
+	added, deleted := 0, 0
+	for _, st := range stats {
+		added += st.Added
+		deleted += st.Deleted
+		if st.Binary {
+			fmt.Fprintf(&b, " %-*s | Bin\n", width, statName(st))
+			continue
+		}
+		plus, minus := st.Added, st.Deleted
+		if maxChange > graph {
+			plus = scale(st.Added, maxChange, graph)
+			minus = scale(st.Deleted, maxChange, graph)
+		}
+		fmt.Fprintf(&b, " %-*s | %*d %s%s\n", width, statName(st), numWidth, st.Added+st.Deleted,
+			strings.Repeat("+", plus), strings.Repeat("-", minus))
+	}
+	fmt.Fprintf(&b, " %d file%s changed", len(stats), plural(len(stats)))
+	if added > 0 || deleted == 0 {
+		fmt.Fprintf(&b, ", %d insertion%s(+)", added, plural(added))
+	}
+	if deleted > 0 {
+		fmt.Fprintf(&b, ", %d deletion%s(-)", deleted, plural(deleted))
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func statName(st FileStat) string {
+	if st.OldPath != "" && st.OldPath != st.Path {
+		return st.OldPath + " => " + st.Path
+	}
+	return st.Path
+}
+
+func scale(n, total, width int) int {
+	if n == 0 {
+		return 0
+	}
+	return max(1, n*width/total)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// WriteDir writes the cover letter and patches of s into dir as
+// format-patch files (see FileName and FormatMail) and returns their
+// paths in order. Each file is written to a temporary name and renamed
+// into place. WriteDir refuses a dir holding other .patch files, which
+// Load would read as part of the series, unless replace is set, in
+// which case it removes them.
+func WriteDir(s *Series, dir string, replace bool) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("write series: %w", err)
+	}
+	all := s.Patches
+	if s.Cover != nil {
+		all = append([]*Patch{s.Cover}, all...)
+	}
+	want := map[string]bool{}
+	for _, p := range all {
+		want[FileName(s, p)] = true
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("write series: %w", err)
+	}
+	var stale []string
+	for _, e := range entries {
+		if patchExts[strings.ToLower(filepath.Ext(e.Name()))] && !want[e.Name()] {
+			stale = append(stale, filepath.Join(dir, e.Name()))
+		}
+	}
+	if len(stale) > 0 && !replace {
+		return nil, fmt.Errorf("write series: %s already holds other patch files (%s); Load would mix them in", dir, strings.Join(stale, ", "))
+	}
+	var paths []string
+	for _, p := range all {
+		dst := filepath.Join(dir, FileName(s, p))
+		if err := writeAtomic(dst, FormatMail(s, p)); err != nil {
+			return paths, err
+		}
+		paths = append(paths, dst)
+	}
+	var errs []error
+	for _, f := range stale {
+		if err := os.Remove(f); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return paths, fmt.Errorf("write series: remove stale patch files: %w", err)
+	}
+	return paths, nil
+}
+
+func writeAtomic(dst string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", dst, err)
+	}
+	tmp := f.Name()
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", dst, err)
+	}
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", dst, err)
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", dst, err)
+	}
+	return nil
+}

@@ -1,0 +1,208 @@
+package series
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/bluekeyes/go-gitdiff/gitdiff"
+)
+
+// Series is a patch series: an optional cover letter, the patches to apply
+// in order, and what the review thread added around them.
+type Series struct {
+	Source string // the file or directory given to Load, or Parse's name
+	Format string // "lore-thread", "mbox", "mail", "git-show", "text", "diff" or "directory"
+	Title  string // cover letter subject without prefix, else first patch subject
+	// Version is vN of Patches. It honours a correction by the cover
+	// letter's author such as "this one is v3, obviously, not v2".
+	Version   int
+	Base      string   // base-commit given by the series (format-patch --base); "" if none
+	Tree      string   // "url branch" the cover letter says the series can be pulled from
+	Cover     *Patch   // nil if none
+	Patches   []*Patch // ordered, the ones to apply
+	Fixups    []*Patch // diffs carried by replies (review incremental diffs); applied only with --with-fixups
+	Revisions []*Patch // later resends/revisions of a patch already in Patches
+	Warnings  []string // e.g. "patch 3/5 missing"
+	Notes     []string // facts worth knowing that are not problems, e.g. a version correction
+}
+
+// Patch is one message of a series: a patch, the cover letter, a fixup
+// diff from a reply or a later revision.
+type Patch struct {
+	Subject                string // without [PATCH ...] prefix and Re:
+	Author                 string // "Name <email>" when known
+	Date                   time.Time
+	Version, Number, Total int
+	MessageID              string
+	// Trailers are Signed-off-by, Acked-by, Reviewed-by, Tested-by (and
+	// others) in message order, followed by trailers given in replies.
+	Trailers []Trailer
+	Files    []*gitdiff.File // paths normalised to -p1-relative names
+	Source   string          // input file
+	Line     int             // 1-based line in Source where this patch's message starts
+	// RevisionOf is, for Revisions and Fixups, the Number of the patch
+	// revised or fixed (0 if unknown or the cover letter).
+	RevisionOf int
+
+	Body string   // commit message without subject and trailers; for fixups the reply's own (unquoted) text
+	Diff string   // the diff text Files was parsed from, "\n"-terminated lines; "" for a cover letter
+	Note string   // fixups: the reviewer's sentence introducing the diff
+	Tags []string // other subject prefix words, e.g. RFC, RESEND, net-next
+}
+
+// Trailer is one "Key: Value" line such as "Acked-by: Name <email>".
+type Trailer struct {
+	Key, Value string
+	FromReply  bool // given in a reply rather than in the patch itself
+}
+
+// FileStat is one diffstat row.
+type FileStat struct {
+	Path    string // new path ("" never: the old path for deletions)
+	OldPath string // set for renames and copies
+	Status  string // "modified", "new", "deleted", "renamed", "copied"
+	Added   int
+	Deleted int
+	Binary  bool
+}
+
+// Diffstat returns per-file added and deleted line counts in diff order.
+func (p *Patch) Diffstat() []FileStat {
+	stats := make([]FileStat, 0, len(p.Files))
+	for _, f := range p.Files {
+		st := FileStat{Path: f.NewName, Status: "modified", Binary: f.IsBinary}
+		switch {
+		case f.IsNew:
+			st.Status = "new"
+		case f.IsDelete:
+			st.Status, st.Path = "deleted", f.OldName
+		case f.IsRename:
+			st.Status, st.OldPath = "renamed", f.OldName
+		case f.IsCopy:
+			st.Status, st.OldPath = "copied", f.OldName
+		}
+		for _, frag := range f.TextFragments {
+			st.Added += int(frag.LinesAdded)
+			st.Deleted += int(frag.LinesDeleted)
+		}
+		stats = append(stats, st)
+	}
+	return stats
+}
+
+// Changes returns the total added and deleted lines of p.
+func (p *Patch) Changes() (added, deleted int) {
+	for _, st := range p.Diffstat() {
+		added += st.Added
+		deleted += st.Deleted
+	}
+	return added, deleted
+}
+
+// AuthorName returns the name part of Author ("Jens Axboe" for
+// "Jens Axboe <axboe@kernel.dk>").
+func (p *Patch) AuthorName() string {
+	if i := strings.Index(p.Author, " <"); i > 0 {
+		return p.Author[:i]
+	}
+	return p.Author
+}
+
+// ID names p within its series as "05/12" (or "5" for an unnumbered
+// series of one).
+func (p *Patch) ID() string {
+	if p.Total == 0 {
+		return fmt.Sprint(p.Number)
+	}
+	w := len(fmt.Sprint(p.Total))
+	return fmt.Sprintf("%0*d/%d", w, p.Number, p.Total)
+}
+
+// ToApply returns the patches to apply in order: Patches, then, if
+// withFixups, the Fixups in the order they were posted. Fixups go after
+// the whole series because a review diff is written against the series
+// as posted and may touch lines that later patches introduce.
+func (s *Series) ToApply(withFixups bool) []*Patch {
+	out := append([]*Patch(nil), s.Patches...)
+	if withFixups {
+		out = append(out, s.Fixups...)
+	}
+	return out
+}
+
+// patchExts are the file names Load reads from a directory.
+var patchExts = map[string]bool{".patch": true, ".diff": true, ".mbox": true, ".mbx": true, ".eml": true}
+
+// Load reads a series from a file (mbox, lore flat-thread dump, git-show
+// style mail, plain unified diff, git or `diff -u`, -p1 or -p0), from a
+// directory of .patch files (format-patch output, ordered by N/M then
+// name), or from "-" (stdin). Damaged input yields a *DamageError.
+func Load(path string) (*Series, error) {
+	if path == "-" {
+		data, err := io.ReadAll(os.Stdin)
+		if err != nil {
+			return nil, fmt.Errorf("read stdin: %w", err)
+		}
+		return Parse("<stdin>", data)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("load series: %w", err)
+	}
+	if st.IsDir() {
+		return loadDir(path)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load series: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse reads a series from data; name is used in errors and as Source.
+func Parse(name string, data []byte) (*Series, error) {
+	msgs, format, err := readMessages(name, data)
+	if err != nil {
+		return nil, err
+	}
+	return assemble(name, format, msgs)
+}
+
+func loadDir(dir string) (*Series, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load series: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if e.Type().IsRegular() && patchExts[strings.ToLower(filepath.Ext(e.Name()))] {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) == 0 {
+		return nil, &DamageError{File: dir, Kind: NotAPatch,
+			Reason: "directory holds no .patch, .diff, .mbox or .eml files"}
+	}
+	sort.Strings(names)
+	var all []*message
+	for _, n := range names {
+		p := filepath.Join(dir, n)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("load series: %w", err)
+		}
+		msgs, _, err := readMessages(p, data)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, msgs...)
+	}
+	// Order by N/M, keeping name order for equal numbers: assemble sorts
+	// the primary patches stably by number.
+	return assemble(dir, "directory", all)
+}
