@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/ktest-dev/ktest/results"
+)
+
+func init() {
+	register(&command{
+		name: "compare",
+		summary: `Compare run B against an older run A (nightly mode). Exits 1 if a metric
+regressed beyond noise or a test that passed in A fails in B, naming them.
+A and B are results.json files or run directories.`,
+		usage: "A B [--format md|text|json]",
+		run:   runCompare,
+	})
+}
+
+func runCompare(ctx context.Context, args []string) error {
+	fs := newFlagSet(commands["compare"])
+	format := fs.String("format", "text", "output format: md, text or json")
+	pos, err := parseArgsAnywhere(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return usageErrorf("want two runs, A (old) and B (new), got %d arguments", len(pos))
+	}
+	switch *format {
+	case "md", "text", "json":
+	default:
+		return usageErrorf("--format %q: want md, text or json", *format)
+	}
+	var runs [2]*results.Run
+	for i, p := range pos {
+		if runs[i], err = results.Load(p); err != nil {
+			return badInput(err)
+		}
+	}
+	cmp := results.Compare(runs[0], runs[1])
+	if err := cmp.Render(resultsStdout, *format); err != nil {
+		return err
+	}
+	if cmp.Failed() {
+		probs := cmp.Problems()
+		return testsFailed(fmt.Errorf("%d regression(s), %d new failure(s):\n  %s",
+			len(cmp.Regressions), len(cmp.NewFailures), strings.Join(probs, "\n  ")))
+	}
+	return nil
+}

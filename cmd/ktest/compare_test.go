@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ktest-dev/ktest/results"
+)
+
+// cliRun is a small complete run: baseline and patched, ext4, the
+// default io_uring engine with three repeats, two tests.
+func cliRun(id string, ctx []float64, truncate string) *results.Run {
+	m := func(s ...float64) results.Metric {
+		return results.Metric{Median: s[1], Min: s[0], Max: s[2], Samples: s}
+	}
+	r := &results.Run{Schema: results.Schema, ID: id, Started: time.Date(2025, 3, 14, 2, 0, 0, 0, time.UTC),
+		Complete: true, Status: results.StatusPass, Command: "ktest run --plan default", Accel: "tcg",
+		Plan: results.Plan{Name: "default", Targets: []string{"ext4"}, Repeats: 3}}
+	for _, name := range []string{"baseline", "patched"} {
+		v := &results.Variant{Name: name, Kernel: results.Kernel{Status: "ok"}, Boot: results.Boot{Status: "ok", Seconds: 9}}
+		t := &results.Target{Name: "ext4", Tests: []results.Test{
+			{Name: "eof", Status: "pass", DurationMS: 120},
+			{Name: "truncate-race", Status: "pass", DurationMS: 900},
+		}}
+		c := ctx
+		if name == "baseline" {
+			c = []float64{30800, 31200, 31900}
+		} else {
+			t.Tests[1].Status = truncate
+		}
+		t.Bench = []results.Engine{{Engine: "io_uring", Repeats: 3, Metrics: map[string]results.Metric{
+			results.MetricWallMS:      m(3370, 3410, 3460),
+			results.MetricCtxSwitches: m(c...),
+		}}}
+		v.Targets = []*results.Target{t}
+		r.Variants = append(r.Variants, v)
+	}
+	return r
+}
+
+func writeRun(t *testing.T, dir, name string, r *results.Run) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := r.Write(p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// runCLI calls realMain with stdout captured.
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	old := resultsStdout
+	resultsStdout = &out
+	defer func() { resultsStdout = old }()
+	code = realMain(args, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestCompareCLI(t *testing.T) {
+	dir := t.TempDir()
+	good := []float64{4210, 4300, 4390}
+	old := writeRun(t, dir, "old.json", cliRun("old", good, "pass"))
+	same := writeRun(t, dir, "same.json", cliRun("same", []float64{4190, 4320, 4400}, "pass"))
+	ctx2x := writeRun(t, dir, "ctx2x.json", cliRun("ctx2x", []float64{8500, 8600, 8800}, "pass"))
+	hung := writeRun(t, dir, "hung.json", cliRun("hung", good, "hung"))
+	runDir := filepath.Join(dir, "run-hung")
+	writeRun(t, runDir, "results.json", cliRun("hung", good, "hung"))
+	garbage := filepath.Join(dir, "garbage.json")
+	os.WriteFile(garbage, []byte("{not json"), 0o644)
+
+	tests := []struct {
+		name      string
+		args      []string
+		code      int
+		stdout    []string
+		stderr    []string
+		notStdout []string
+	}{
+		{"within noise", []string{"compare", old, same}, 0, []string{"No regressions beyond noise"}, nil, []string{"Regressions"}},
+		{"ctx switches doubled", []string{"compare", old, ctx2x, "--format", "md"}, 1,
+			[]string{"## Regressions (1)", "| patched | ext4 | io_uring async | ctx_switches | 4300 (4210–4390) | 8600 (8500–8800) | +100% |"},
+			[]string{"1 regression(s), 0 new failure(s)", "regression patched/ext4/io_uring ctx_switches 4300 -> 8600 (+100%)"}, nil},
+		{"new failure via run directory", []string{"compare", "--format", "text", old, runDir}, 1,
+			[]string{"New failures (1):\n  patched/ext4/truncate-race"}, []string{"new failure patched/ext4/truncate-race"}, nil},
+		{"fixed is not a failure", []string{"compare", hung, old}, 0, []string{"Fixed (1):\n  patched/ext4/truncate-race"}, nil, nil},
+		{"json", []string{"compare", old, hung, "--format", "json"}, 1, []string{`"new_failures": [`}, nil, nil},
+		{"unreadable input", []string{"compare", old, garbage}, 2, nil, []string{"garbage.json: not a ktest results document"}, nil},
+		{"missing file", []string{"compare", old, filepath.Join(dir, "nope.json")}, 2, nil, []string{"nope.json"}, nil},
+		{"one argument", []string{"compare", old}, 2, nil, []string{"want two runs"}, nil},
+		{"bad format", []string{"compare", old, same, "--format", "pdf"}, 2, nil, []string{"--format"}, nil},
+		{"help", []string{"compare", "-h"}, 0, nil, nil, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errs := runCLI(t, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, tc.code, errs)
+			}
+			for _, w := range tc.stdout {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tc.notStdout {
+				if strings.Contains(out, w) {
+					t.Errorf("stdout has %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tc.stderr {
+				if !strings.Contains(errs, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errs)
+				}
+			}
+		})
+	}
+	// The JSON output is a Comparison.
+	_, out, _ := runCLI(t, "compare", old, ctx2x, "--format", "json")
+	var c results.Comparison
+	if err := json.Unmarshal([]byte(out), &c); err != nil || len(c.Regressions) != 1 || c.Regressions[0].Metric != results.MetricCtxSwitches {
+		t.Errorf("json comparison: %v %+v", err, c.Regressions)
+	}
+}
+
+func TestReportCLI(t *testing.T) {
+	dir := t.TempDir()
+	runDir := filepath.Join(dir, "run")
+	writeRun(t, runDir, "results.json", cliRun("r1", []float64{4210, 4300, 4390}, "hung"))
+	outFile := filepath.Join(dir, "junit.xml")
+
+	code, _, errs := runCLI(t, "report", runDir, "--format", "junit", "-o", outFile)
+	if code != 0 {
+		t.Fatalf("report -o: exit %d: %s", code, errs)
+	}
+	data, err := os.ReadFile(outFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ju results.JUnitSuites
+	if err := xml.Unmarshal(data, &ju); err != nil || ju.Failures != 1 || ju.Tests == 0 {
+		t.Errorf("junit file: %v, failures=%d tests=%d", err, ju.Failures, ju.Tests)
+	}
+	if leftovers, _ := filepath.Glob(filepath.Join(dir, ".junit.xml.tmp-*")); len(leftovers) > 0 {
+		t.Errorf("temp files left: %v", leftovers)
+	}
+
+	code, out, _ := runCLI(t, "report", "--signature", "Jane Doe <jane@example.org>", "--format", "email", runDir)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) < 2 || lines[len(lines)-2] != "Tested-by: Jane Doe <jane@example.org>" || lines[len(lines)-1] != "ktest run --plan default" {
+		t.Errorf("email: exit %d, ends %q", code, lines[max(0, len(lines)-2):])
+	}
+	code, out, _ = runCLI(t, "report", filepath.Join(runDir, "results.json"))
+	if code != 0 || !strings.Contains(out, "| io_uring async | baseline |") {
+		t.Errorf("md by default: exit %d:\n%s", code, out)
+	}
+	for _, bad := range [][]string{
+		{"report", runDir, "--format", "pdf"},
+		{"report", filepath.Join(dir, "missing")},
+		{"report"},
+		{"report", runDir, runDir},
+	} {
+		if code, _, _ := runCLI(t, bad...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", bad, code)
+		}
+	}
+}

@@ -1,0 +1,291 @@
+package results
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// EmailWidth is the column limit of the email rendering. Every line
+// fits, except the reproduce command, which stays on one line so it can
+// be pasted into a shell.
+const EmailWidth = 72
+
+// email writes a plain-text reply: no Markdown, fixed-width tables,
+// prose wrapped at EmailWidth, ending with the signature line and then
+// the reproduce command as the last two lines.
+func (rd Renderer) email(w io.Writer, r *Run) error {
+	var e emailText
+	e.para("ktest results for " + r.title())
+	if why := r.Incomplete(); why != "" {
+		e.blank()
+		e.para("INCOMPLETE: " + why + ". The results below are partial.")
+	}
+	e.blank()
+	if s := r.Series; s != nil {
+		line := "Series: " + orDefault(s.Title, "(untitled)")
+		if s.Version > 0 {
+			line += fmt.Sprintf(" (v%d)", s.Version)
+		}
+		if s.Base != "" {
+			line += ", base " + s.Base
+		}
+		e.para(line)
+	}
+	e.para(fmt.Sprintf("Tree: %s %s. Run %s, status %s, on %s.",
+		orDefault(r.Tree.Kind, "tree"), orDefault(r.Tree.Version, r.Tree.Origin),
+		orDefault(r.ID, "?"), orDefault(r.Status, "unknown"), accelText(r)))
+
+	if s := r.Series; s != nil && len(s.Patches) > 0 {
+		e.blank()
+		e.line("Apply:")
+		for _, p := range s.Patches {
+			e.hang("  "+padRight(patchLabel(p), 6)+" ", fmt.Sprintf("%s: %s (%s)", p.Subject, p.Status, hunkText(p)))
+			if p.Detail != "" && p.Status != "applied" {
+				e.verbatim("         ", p.Detail)
+			}
+		}
+	}
+
+	if len(r.Variants) > 0 {
+		e.blank()
+		e.line("Kernels:")
+		width := 0
+		for _, v := range r.Variants {
+			width = max(width, utf8.RuneCountInString(v.Name))
+		}
+		for _, v := range r.Variants {
+			e.hang("  "+padRight(v.Name+":", width+2), buildText(v.Kernel)+"; "+bootText(v.Boot)+".")
+		}
+	}
+
+	for _, v := range r.Variants {
+		for _, c := range v.Crashes {
+			e.blank()
+			head := fmt.Sprintf("CRASH on %s: %s %s", v.Name, c.Kind, c.Title)
+			if c.During != "" {
+				head += " (during " + c.During + ")"
+			}
+			e.para(head)
+			e.verbatim("    ", c.Excerpt)
+		}
+	}
+
+	rd.emailCorrectness(&e, r)
+	rd.emailBench(&e, r)
+
+	e.blank()
+	e.out = append(e.out, rd.signature(), command(r))
+	_, err := io.WriteString(w, strings.Join(e.out, "\n")+"\n")
+	return err
+}
+
+func (rd Renderer) emailCorrectness(e *emailText, r *Run) {
+	started := false
+	for _, v := range r.Variants {
+		tests, targets, cell := testMatrix(v)
+		if len(targets) == 0 {
+			continue
+		}
+		if !started {
+			e.blank()
+			e.line("Correctness:")
+			started = true
+		}
+		pass, fail, hung, skip := testCounts(v)
+		e.hang("  ", fmt.Sprintf("%s: %d passed, %d failed, %d hung, %d skipped (%d tests x %d targets)",
+			v.Name, pass, fail, hung, skip, len(tests), len(targets)))
+		for _, t := range targets {
+			if tt := v.Target(t); tt != nil && tt.Error != "" {
+				e.hang("    ", fmt.Sprintf("SETUP FAILED %s/%s: %s", v.Name, t, firstLineOf(tt.Error)))
+			}
+			for _, name := range tests {
+				tc, ok := cell[t][name]
+				if !ok || tc.Status == "pass" || tc.Status == "skip" {
+					continue
+				}
+				e.hang("    ", fmt.Sprintf("%s %s/%s/%s: %s", strings.ToUpper(tc.Status), v.Name, t, name, firstLineOf(tc.Message)))
+			}
+		}
+	}
+}
+
+// emailColumn is the fixed width of each figure in the email table;
+// the label column takes the rest: 14 + 7*8 = 70 <= EmailWidth.
+const (
+	emailLabel  = 14
+	emailColumn = 8
+)
+
+func (rd Renderer) emailBench(e *emailText, r *Run) {
+	for _, pair := range r.benchPairs() {
+		tables := r.abTables(pair[0], pair[1])
+		if len(tables) == 0 {
+			continue
+		}
+		e.blank()
+		intro := fmt.Sprintf("Read benchmark, %s: random 4 KiB reads at QD32, cold cache", pairTitle(pair))
+		if r.Plan.FileSize != "" {
+			intro += ", " + r.Plan.FileSize + " file"
+		}
+		intro += ". " + strings.Replace(figuresText(tables, "-"), " with its (min-max) range", "", 1) + " " + strings.ReplaceAll(noiseRule, "–", "-")
+		e.para(intro)
+		for _, t := range tables {
+			e.blank()
+			head := padRight(t.Target, emailLabel)
+			for _, c := range abColumns {
+				head += padLeft(c.Short, emailColumn)
+			}
+			e.line(strings.TrimRight(head, " "))
+			if t.Error != "" {
+				e.hang("  ", "setup failed: "+t.Error)
+			}
+			for _, en := range t.Engines {
+				e.line("  " + engineLabel(en.Engine))
+				for _, side := range []struct {
+					name  string
+					cells []abCell
+				}{{t.A, en.A}, {t.B, en.B}} {
+					if side.name == "" {
+						continue
+					}
+					row := padRight("    "+clip(side.name, emailLabel-5), emailLabel)
+					for i, c := range abColumns {
+						v := "-"
+						if side.cells[i].OK {
+							v = shortFigure(c.Metric, side.cells[i].M)
+						}
+						row += padLeft(v, emailColumn)
+					}
+					e.line(row)
+				}
+				if len(en.Verdicts) > 0 {
+					words := make([]string, len(en.Verdicts))
+					for i, v := range en.Verdicts {
+						words[i] = verdictText(v, true)
+					}
+					line := t.B + ": " + strings.Join(words, ", ")
+					if noSpread(en.Verdicts) {
+						line += " " + noSpreadNote
+					}
+					e.hang("    => ", line)
+				}
+			}
+		}
+		e.blank()
+		e.para(strings.ReplaceAll(engineLegend, "–", "-"))
+	}
+}
+
+// emailText accumulates lines no longer than EmailWidth.
+type emailText struct{ out []string }
+
+func (e *emailText) blank() {
+	if n := len(e.out); n > 0 && e.out[n-1] != "" {
+		e.out = append(e.out, "")
+	}
+}
+
+// line appends s, which the caller built to fit, hard-wrapped if not.
+func (e *emailText) line(s string) { e.verbatim("", s) }
+
+// para appends s word-wrapped.
+func (e *emailText) para(s string) { e.hang("", s) }
+
+// hang word-wraps s with prefix on the first line and the prefix's
+// width of spaces on the others.
+func (e *emailText) hang(prefix, s string) {
+	indent := strings.Repeat(" ", utf8.RuneCountInString(prefix))
+	e.out = append(e.out, wrapWords(strings.Fields(s), prefix, indent, EmailWidth)...)
+}
+
+// verbatim appends every line of s with indent, hard-breaking lines
+// that would pass EmailWidth (console lines often do) and marking the
+// continuation so nothing is silently lost.
+func (e *emailText) verbatim(indent, s string) {
+	for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		l = strings.TrimRight(strings.ReplaceAll(l, "\t", "    "), " ")
+		first := true
+		for {
+			prefix := indent
+			if !first {
+				prefix = indent + "  "
+			}
+			room := EmailWidth - utf8.RuneCountInString(prefix)
+			rs := []rune(l)
+			if len(rs) <= room {
+				e.out = append(e.out, prefix+l)
+				break
+			}
+			// Break at a space near the end if there is one, so words
+			// stay whole; otherwise hard-break.
+			cut := room
+			for i := room; i > room*2/3; i-- {
+				if rs[i] == ' ' {
+					cut = i
+					break
+				}
+			}
+			e.out = append(e.out, strings.TrimRight(prefix+string(rs[:cut]), " "))
+			l, first = strings.TrimLeft(string(rs[cut:]), " "), false
+		}
+	}
+}
+
+// wrapWords fills lines up to width; a word longer than a line is
+// split.
+func wrapWords(words []string, first, indent string, width int) []string {
+	var out []string
+	cur := first
+	empty := true
+	for _, w := range words {
+		for utf8.RuneCountInString(w) > width-utf8.RuneCountInString(indent) {
+			if !empty {
+				out = append(out, cur)
+				cur, empty = indent, true
+			}
+			room := width - utf8.RuneCountInString(cur)
+			rs := []rune(w)
+			out = append(out, cur+string(rs[:room]))
+			cur, w = indent, string(rs[room:])
+		}
+		switch {
+		case empty:
+			cur += w
+		case utf8.RuneCountInString(cur)+1+utf8.RuneCountInString(w) <= width:
+			cur += " " + w
+		default:
+			out = append(out, cur)
+			cur = indent + w
+		}
+		empty = false
+	}
+	if !empty {
+		out = append(out, cur)
+	}
+	return out
+}
+
+func padRight(s string, n int) string {
+	if k := utf8.RuneCountInString(s); k < n {
+		return s + strings.Repeat(" ", n-k)
+	}
+	return s
+}
+
+func padLeft(s string, n int) string {
+	if k := utf8.RuneCountInString(s); k < n {
+		return strings.Repeat(" ", n-k) + s
+	}
+	return s
+}
+
+// clip shortens s to n runes, marking the cut with "~".
+func clip(s string, n int) string {
+	rs := []rune(s)
+	if len(rs) <= n {
+		return s
+	}
+	return string(rs[:n-1]) + "~"
+}

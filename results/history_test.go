@@ -1,0 +1,88 @@
+package results
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestHistory(t *testing.T) {
+	h := History{Dir: filepath.Join(t.TempDir(), "history")}
+	if _, err := h.LastGood(); !errors.Is(err, ErrNoGoodRun) {
+		t.Fatalf("LastGood on an empty history: %v", err)
+	}
+	at := func(id string, day int, status string, complete bool, variants ...string) *Run {
+		r := fixtureRun(1)
+		r.ID, r.Status, r.Complete = id, status, complete
+		r.Started = time.Date(2025, 3, day, 2, 0, 0, 0, time.UTC)
+		if len(variants) > 0 {
+			r.Variants = r.Variants[:0]
+			for _, v := range variants {
+				r.Variants = append(r.Variants, &Variant{Name: v})
+			}
+		}
+		return r
+	}
+	// Added out of order; List sorts by start time.
+	for _, r := range []*Run{
+		at("d12-pass", 12, StatusPass, true),
+		at("d14-fail", 14, StatusFail, true),
+		at("d10-pass", 10, StatusPass, true),
+		at("d13-patched-only", 13, StatusPass, true, "patched"),
+		at("d15-interrupted", 15, StatusInterrupted, false),
+	} {
+		p, err := h.Add(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p != filepath.Join(h.Dir, r.ID+".json") {
+			t.Errorf("Add stored %s at %s", r.ID, p)
+		}
+	}
+	os.WriteFile(filepath.Join(h.Dir, "broken.json"), []byte("{"), 0o644)
+
+	list, err := h.List()
+	if err == nil || !strings.Contains(err.Error(), "broken.json") {
+		t.Errorf("List error %v, want one naming broken.json", err)
+	}
+	var ids []string
+	for _, e := range list {
+		ids = append(ids, e.Run.ID)
+	}
+	if got := strings.Join(ids, " "); got != "d10-pass d12-pass d13-patched-only d14-fail d15-interrupted" {
+		t.Errorf("List order: %s", got)
+	}
+
+	tests := []struct {
+		variants []string
+		want     string
+	}{
+		{nil, "d13-patched-only"},
+		{[]string{"patched"}, "d13-patched-only"},
+		{[]string{"baseline", "patched"}, "d12-pass"},
+		{[]string{"baseline", "kasan"}, ""},
+	}
+	for _, tc := range tests {
+		r, err := h.LastGood(tc.variants...)
+		switch {
+		case tc.want == "" && !errors.Is(err, ErrNoGoodRun):
+			t.Errorf("LastGood(%v) = %v, %v; want ErrNoGoodRun", tc.variants, r, err)
+		case tc.want != "" && (err != nil || r.ID != tc.want):
+			t.Errorf("LastGood(%v) = %v, want %s", tc.variants, err, tc.want)
+		}
+	}
+
+	for _, id := range []string{"", "../escape", "a/b", ".hidden", ".."} {
+		r := fixtureRun(1)
+		r.ID = id
+		if _, err := h.Add(r); err == nil {
+			t.Errorf("Add accepted id %q", id)
+		}
+	}
+	if leftovers, _ := filepath.Glob(filepath.Join(h.Dir, ".*")); len(leftovers) > 0 {
+		t.Errorf("temp files left behind: %v", leftovers)
+	}
+}

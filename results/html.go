@@ -1,0 +1,325 @@
+package results
+
+import (
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"strings"
+)
+
+//go:embed report.html.tmpl
+var htmlSource string
+
+// htmlTemplate is parsed once; html/template escapes every value by
+// context, so hostile test names and console excerpts stay text.
+var htmlTemplate = template.Must(template.New("report").Parse(htmlSource))
+
+type htmlPage struct {
+	Title, Incomplete, Series, Tree, RunLine, Accel string
+	Patches                                         []htmlPatch
+	Kernels                                         []htmlKernel
+	Crashes                                         []htmlCrash
+	Correctness                                     []htmlTests
+	Failures                                        []string
+	Bench                                           []htmlBench
+	NoiseRule, Legend, Signature, Command           string
+}
+
+type htmlPatch struct {
+	Label, Subject, Status, Hunks, Detail string
+	Conflict                              bool
+}
+
+type htmlKernel struct{ Name, Desc, Build, Boot string }
+
+type htmlCrash struct{ Variant, Kind, Title, During, Excerpt string }
+
+type htmlTests struct {
+	Variant, Counts string
+	Targets         []string
+	Rows            []htmlTestRow
+}
+
+type htmlTestRow struct {
+	Name  string
+	Cells []htmlMark
+}
+
+type htmlMark struct{ Text, Class, Title string }
+
+type htmlBench struct {
+	A, B, Intro string
+	Targets     []htmlTarget
+}
+
+type htmlTarget struct {
+	Name, Error, Summary string
+	Header               []string
+	Rows                 []htmlRow
+	Charts               []htmlChart
+}
+
+type htmlRow struct {
+	Engine, Variant string // Engine is empty on continuation rows
+	Cells           []string
+	Change          bool
+}
+
+// Chart geometry, in SVG user units.
+const (
+	chartW, chartH          = 330, 220
+	chartLeft, chartRight   = 52, 8
+	chartTop, chartBottom   = 34, 30
+	chartPlotW, chartPlotH  = chartW - chartLeft - chartRight, chartH - chartTop - chartBottom
+	chartBarFrac, chartGapX = 0.3, 2
+)
+
+type htmlChart struct {
+	Title string
+	// Legend: variant names and where their keys start.
+	A, B         string
+	KeyAX, KeyBX float64
+	W, H         int
+	Bars         []htmlBar
+	Groups       []htmlLabel
+	Ticks        []htmlTick
+	// Plot area, for the axis lines.
+	X0, X1, Y0, Y1 float64
+}
+
+type htmlBar struct {
+	X, Y, W, H     float64
+	Class, Tip     string
+	Whisker        bool
+	WX, WTop, WBot float64 // whisker x, y of max, y of min
+	CapL, CapR     float64
+	Label          string
+	LX, LY         float64
+}
+
+type htmlLabel struct {
+	X, Y float64
+	Text string
+}
+
+type htmlTick struct {
+	Y, X0, X1, LX float64
+	Text          string
+}
+
+// chartColumns are the A/B metrics drawn as charts.
+var chartColumns = []string{MetricWallMS, metricCPU, MetricCtxSwitches, MetricWorkers}
+
+func (rd Renderer) html(w io.Writer, r *Run) error {
+	pg := htmlPage{
+		Title:      r.title(),
+		Incomplete: r.Incomplete(),
+		Tree:       strings.TrimSpace(orDefault(r.Tree.Kind, "tree") + " " + orDefault(r.Tree.Version, r.Tree.Origin)),
+		RunLine:    fmt.Sprintf("%s, status %s, plan %s", orDefault(r.ID, "?"), orDefault(r.Status, "unknown"), orDefault(r.Plan.Name, "default")),
+		Accel:      accelText(r),
+		NoiseRule:  noiseRule,
+		Legend:     engineLegend,
+		Signature:  rd.signature(),
+		Command:    command(r),
+	}
+	if s := r.Series; s != nil {
+		pg.Series = orDefault(s.Title, "(untitled)")
+		if s.Version > 0 {
+			pg.Series += fmt.Sprintf(" (v%d)", s.Version)
+		}
+		if s.Base != "" {
+			pg.Series += ", base " + s.Base
+		}
+		for _, p := range s.Patches {
+			pg.Patches = append(pg.Patches, htmlPatch{patchLabel(p), p.Subject, p.Status, hunkText(p), p.Detail, p.Status == "conflict"})
+		}
+	}
+	for _, v := range r.Variants {
+		desc := v.Description
+		if v.Kernel.Release != "" {
+			desc += " (" + v.Kernel.Release + ")"
+		}
+		pg.Kernels = append(pg.Kernels, htmlKernel{v.Name, desc, buildText(v.Kernel), bootText(v.Boot)})
+		for _, c := range v.Crashes {
+			pg.Crashes = append(pg.Crashes, htmlCrash{v.Name, c.Kind, c.Title, c.During, c.Excerpt})
+		}
+		tests, targets, cell := testMatrix(v)
+		if len(targets) == 0 {
+			continue
+		}
+		pass, fail, hung, skip := testCounts(v)
+		ht := htmlTests{Variant: v.Name, Targets: targets,
+			Counts: fmt.Sprintf("%d passed, %d failed, %d hung, %d skipped", pass, fail, hung, skip)}
+		for _, name := range tests {
+			row := htmlTestRow{Name: name}
+			for _, t := range targets {
+				tc, ok := cell[t][name]
+				m := htmlMark{Text: statusMark(tc.Status, ok), Class: tc.Status, Title: tc.Message}
+				m.Text = strings.Trim(m.Text, "*")
+				row.Cells = append(row.Cells, m)
+				if ok && tc.Status != "pass" && tc.Status != "skip" {
+					pg.Failures = append(pg.Failures, fmt.Sprintf("%s/%s/%s: %s %s", v.Name, t, name, tc.Status, firstLineOf(tc.Message)))
+				}
+			}
+			ht.Rows = append(ht.Rows, row)
+		}
+		pg.Correctness = append(pg.Correctness, ht)
+	}
+
+	for _, pair := range r.benchPairs() {
+		tables := r.abTables(pair[0], pair[1])
+		if len(tables) == 0 {
+			continue
+		}
+		b := htmlBench{A: pair[0].Name, B: pair[1].nameOrEmpty(),
+			Intro: "Random 4 KiB reads at QD32, cold cache. " + figuresText(tables, "–") + " Chart whiskers span min–max."}
+		for _, t := range tables {
+			ht := htmlTarget{Name: t.Target, Error: t.Error, Header: []string{"engine", "kernel"}}
+			for _, c := range abColumns {
+				ht.Header = append(ht.Header, c.Title)
+			}
+			var summary []string
+			for _, e := range t.Engines {
+				ra := htmlRow{Engine: engineLabel(e.Engine), Variant: t.A}
+				rb := htmlRow{Variant: t.B}
+				for i, c := range abColumns {
+					ra.Cells = append(ra.Cells, cellText(c, e.A[i]))
+					rb.Cells = append(rb.Cells, cellText(c, e.B[i]))
+				}
+				ht.Rows = append(ht.Rows, ra)
+				if t.B != "" {
+					ht.Rows = append(ht.Rows, rb)
+				}
+				if len(e.Verdicts) > 0 {
+					rc := htmlRow{Variant: "change", Change: true}
+					var words []string
+					for _, v := range e.ByColumn {
+						if v == nil {
+							rc.Cells = append(rc.Cells, "")
+							continue
+						}
+						s := verdictText(*v, false)
+						rc.Cells = append(rc.Cells, s)
+						words = append(words, s)
+					}
+					ht.Rows = append(ht.Rows, rc)
+					s := engineLabel(e.Engine) + ": " + strings.Join(words, ", ")
+					if noSpread(e.Verdicts) {
+						s += " " + noSpreadNote
+					}
+					summary = append(summary, s)
+				}
+			}
+			if len(summary) > 0 {
+				ht.Summary = t.B + " on " + t.Target + ": " + strings.Join(summary, "; ") + "."
+			} else if len(t.Engines) > 0 && t.B != "" {
+				ht.Summary = "No difference beyond noise on " + t.Target + "."
+			}
+			if len(t.Engines) > 0 {
+				for _, m := range chartColumns {
+					ht.Charts = append(ht.Charts, barChart(t, m))
+				}
+			}
+			b.Targets = append(b.Targets, ht)
+		}
+		pg.Bench = append(pg.Bench, b)
+	}
+	return htmlTemplate.Execute(w, pg)
+}
+
+func (v *Variant) nameOrEmpty() string {
+	if v == nil {
+		return ""
+	}
+	return v.Name
+}
+
+// barChart draws one metric of a target: a group per engine, a bar per
+// variant at its median, a whisker from min to max.
+func barChart(t abTarget, metric string) htmlChart {
+	col := 0
+	for i, c := range abColumns {
+		if c.Metric == metric {
+			col = i
+		}
+	}
+	ch := htmlChart{Title: abColumns[col].Title, W: chartW, H: chartH, A: clip(t.A, 12), B: clip(t.B, 12),
+		KeyAX: chartW - chartRight - 140, KeyBX: chartW - chartRight - 70,
+		X0: chartLeft, X1: chartLeft + chartPlotW, Y0: chartTop, Y1: chartTop + chartPlotH}
+	if metric == metricCPU {
+		ch.Title = "CPU % (user+sys)"
+	}
+	top := 0.0
+	for _, e := range t.Engines {
+		for _, c := range []abCell{e.A[col], e.B[col]} {
+			if c.OK {
+				top = max(top, c.M.Max, c.M.Median)
+			}
+		}
+	}
+	top = niceCeil(top * 1.1)
+	y := func(v float64) float64 { return chartTop + chartPlotH*(1-v/top) }
+	for i := 0; i <= 2; i++ {
+		v := top * float64(i) / 2
+		ch.Ticks = append(ch.Ticks, htmlTick{Y: y(v), X0: chartLeft, X1: chartLeft + chartPlotW, LX: chartLeft - 4,
+			Text: plainNumber(metric, v)})
+	}
+	groupW := float64(chartPlotW) / float64(max(1, len(t.Engines)))
+	barW := groupW * chartBarFrac
+	for gi, e := range t.Engines {
+		center := chartLeft + groupW*(float64(gi)+0.5)
+		ch.Groups = append(ch.Groups, htmlLabel{X: center, Y: chartTop + chartPlotH + 16, Text: engineLabel(e.Engine)})
+		for si, side := range []struct {
+			name, class string
+			cell        abCell
+		}{{t.A, "a", e.A[col]}, {t.B, "b", e.B[col]}} {
+			if !side.cell.OK {
+				continue
+			}
+			m := side.cell.M
+			x := center - barW - chartGapX
+			if si == 1 {
+				x = center + chartGapX
+			}
+			bar := htmlBar{X: round1(x), W: round1(barW), Y: round1(y(m.Median)), H: round1(chartPlotH * m.Median / top),
+				Class: side.class, Tip: side.name + " " + engineLabel(e.Engine) + ": " + figure(metric, m, "–"),
+				Label: shortFigure(metric, m)}
+			labelY := y(m.Median)
+			if hasSpread(m) {
+				bar.Whisker = true
+				bar.WX = round1(x + barW/2)
+				bar.WTop, bar.WBot = round1(y(m.Max)), round1(y(m.Min))
+				bar.CapL, bar.CapR = round1(x+barW/2-barW/4), round1(x+barW/2+barW/4)
+				labelY = y(m.Max)
+			}
+			bar.LX, bar.LY = round1(x+barW/2), round1(labelY-4)
+			ch.Bars = append(ch.Bars, bar)
+		}
+	}
+	return ch
+}
+
+// niceCeil rounds v up to a round number (1, 1.2, 1.5, 2, 2.5, 3, 4,
+// 5, 6 or 8 times a power of ten) so axis labels are round without
+// wasting half the chart; 0 becomes 1 to keep the scale finite.
+func niceCeil(v float64) float64 {
+	if v <= 0 {
+		return 1
+	}
+	p := 1.0
+	for p*10 <= v {
+		p *= 10
+	}
+	for p > v {
+		p /= 10
+	}
+	for _, m := range []float64{1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10} {
+		if m*p >= v {
+			return m * p
+		}
+	}
+	return 10 * p
+}
+
+func round1(v float64) float64 { return float64(int(v*10+0.5)) / 10 }

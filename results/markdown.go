@@ -1,0 +1,311 @@
+package results
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// markdown writes the review summary a reviewer pastes into a reply.
+func (rd Renderer) markdown(w io.Writer, r *Run) error {
+	p := &printer{w: w}
+	p.f("# ktest: %s\n\n", mdText(r.title()))
+	if why := r.Incomplete(); why != "" {
+		p.f("> **INCOMPLETE: %s** — the results below are partial.\n\n", mdText(why))
+	}
+	if s := r.Series; s != nil {
+		line := "**Series:** " + mdText(orDefault(s.Title, "(untitled)"))
+		if s.Version > 0 {
+			line += fmt.Sprintf(" (v%d)", s.Version)
+		}
+		if s.Base != "" {
+			line += ", base " + mdCode(s.Base)
+		}
+		if s.Source != "" {
+			line += ", from " + mdCode(s.Source)
+		}
+		p.f("%s  \n", line)
+	}
+	p.f("**Tree:** %s %s  \n", mdText(orDefault(r.Tree.Kind, "tree")), mdText(orDefault(r.Tree.Version, r.Tree.Origin)))
+	p.f("**Run:** %s, status **%s**, plan %s  \n", mdCode(r.ID), mdText(orDefault(r.Status, "unknown")), mdText(orDefault(r.Plan.Name, "default")))
+	p.f("**Acceleration:** %s\n\n", mdText(accelText(r)))
+
+	if s := r.Series; s != nil && len(s.Patches) > 0 {
+		p.f("## Apply\n\n| # | patch | status | hunks |\n|---|---|---|---|\n")
+		for _, pt := range s.Patches {
+			st := pt.Status
+			if pt.Status == "conflict" {
+				st = "**conflict**"
+			}
+			p.f("| %s | %s | %s | %s |\n", patchLabel(pt), mdCell(pt.Subject), st, hunkText(pt))
+		}
+		for _, pt := range s.Patches {
+			if pt.Detail != "" && pt.Status != "applied" {
+				p.f("\n%s %s:\n", patchLabel(pt), mdText(pt.Subject))
+				p.fence(pt.Detail)
+			}
+		}
+		p.f("\n")
+	}
+
+	if len(r.Variants) > 0 {
+		p.f("## Kernels\n\n| variant | kernel | build | boot |\n|---|---|---|---|\n")
+		for _, v := range r.Variants {
+			desc := v.Description
+			if v.Kernel.Release != "" {
+				desc += " (" + v.Kernel.Release + ")"
+			}
+			p.f("| %s | %s | %s | %s |\n", mdCell(v.Name), mdCell(desc), buildText(v.Kernel), bootText(v.Boot))
+		}
+		p.f("\n")
+	}
+
+	crashes := 0
+	for _, v := range r.Variants {
+		crashes += len(v.Crashes)
+	}
+	if crashes > 0 {
+		p.f("## Crashes (%d)\n\n", crashes)
+		for _, v := range r.Variants {
+			for _, c := range v.Crashes {
+				p.f("**%s: %s** %s", mdText(v.Name), mdText(c.Kind), mdText(c.Title))
+				if c.During != "" {
+					p.f(" (during %s)", mdText(c.During))
+				}
+				p.f("\n")
+				p.fence(c.Excerpt)
+				p.f("\n")
+			}
+		}
+	}
+
+	rd.mdCorrectness(p, r)
+	rd.mdBench(p, r)
+
+	p.f("%s\n\nReproduce:\n", rd.signature())
+	p.fence(command(r))
+	return p.err
+}
+
+func (rd Renderer) mdCorrectness(p *printer, r *Run) {
+	ran := false
+	for _, v := range r.Variants {
+		if _, targets, _ := testMatrix(v); len(targets) > 0 {
+			ran = true
+		}
+	}
+	if !ran {
+		return
+	}
+	p.f("## Correctness\n\n")
+	var failures []string
+	for _, v := range r.Variants {
+		tests, targets, cell := testMatrix(v)
+		if len(targets) == 0 {
+			continue
+		}
+		pass, fail, hung, skip := testCounts(v)
+		p.f("**%s**: %d passed, %d failed, %d hung, %d skipped\n\n", mdText(v.Name), pass, fail, hung, skip)
+		p.f("| test |")
+		for _, t := range targets {
+			p.f(" %s |", mdCell(t))
+		}
+		p.f("\n|---|%s\n", strings.Repeat(":-:|", len(targets)))
+		for _, name := range tests {
+			p.f("| %s |", mdCell(name))
+			for _, t := range targets {
+				tc, ok := cell[t][name]
+				p.f(" %s |", statusMark(tc.Status, ok))
+				if ok && tc.Status != "pass" && tc.Status != "skip" {
+					failures = append(failures, fmt.Sprintf("- %s/%s/%s: **%s** %s", mdText(v.Name), mdText(t), mdText(name), tc.Status, mdText(firstLineOf(tc.Message))))
+				}
+			}
+			p.f("\n")
+		}
+		for _, tname := range targets {
+			if t := v.Target(tname); t != nil && t.Error != "" {
+				failures = append(failures, fmt.Sprintf("- %s/%s: **setup failed** %s", mdText(v.Name), mdText(tname), mdText(firstLineOf(t.Error))))
+			}
+		}
+		p.f("\n")
+	}
+	if len(failures) > 0 {
+		p.f("Failures:\n\n%s\n\n", strings.Join(failures, "\n"))
+	}
+}
+
+// statusMark is the correctness table's cell for a test status.
+func statusMark(status string, ok bool) string {
+	switch {
+	case !ok:
+		return "·"
+	case status == "pass":
+		return "✓"
+	case status == "fail":
+		return "✗"
+	case status == "hung":
+		return "**hung**"
+	case status == "skip":
+		return "skip"
+	}
+	return status
+}
+
+func (rd Renderer) mdBench(p *printer, r *Run) {
+	for _, pair := range r.benchPairs() {
+		tables := r.abTables(pair[0], pair[1])
+		if len(tables) == 0 {
+			continue
+		}
+		p.f("## Read benchmark: %s\n\n", mdText(pairTitle(pair)))
+		p.f("Random 4 KiB reads at QD32, cold cache")
+		if r.Plan.FileSize != "" {
+			p.f(", %s file", mdText(r.Plan.FileSize))
+		}
+		p.f(". %s %s\n\n", figuresText(tables, "–"), noiseRule)
+		for _, t := range tables {
+			p.f("### %s\n\n", mdText(t.Target))
+			note := ""
+			if t.Error != "" {
+				p.f("Setup failed: %s\n\n", mdText(t.Error))
+			}
+			if len(t.Engines) == 0 {
+				continue
+			}
+			p.f("| engine | kernel |")
+			for _, c := range abColumns {
+				p.f(" %s |", c.Title)
+			}
+			p.f("\n|---|---|%s\n", strings.Repeat("--:|", len(abColumns)))
+			var summary []string
+			for _, e := range t.Engines {
+				p.f("| %s | %s |", engineLabel(e.Engine), mdCell(t.A))
+				for i, c := range abColumns {
+					p.f(" %s |", cellText(c, e.A[i]))
+				}
+				p.f("\n")
+				if t.B != "" {
+					p.f("|  | %s |", mdCell(t.B))
+					for i, c := range abColumns {
+						p.f(" %s |", cellText(c, e.B[i]))
+					}
+					p.f("\n")
+				}
+				if len(e.Verdicts) == 0 {
+					continue
+				}
+				p.f("|  | *change* |")
+				var words []string
+				for _, v := range e.ByColumn {
+					if v == nil {
+						p.f("  |")
+						continue
+					}
+					w := verdictText(*v, false)
+					p.f(" **%s** |", w)
+					words = append(words, w)
+				}
+				p.f("\n")
+				summary = append(summary, engineLabel(e.Engine)+": "+strings.Join(words, ", "))
+				if noSpread(e.Verdicts) {
+					note = " " + noSpreadNote
+				}
+			}
+			p.f("\n")
+			if t.B == "" {
+				continue
+			}
+			if len(summary) > 0 {
+				p.f("**%s on %s%s:** %s.\n\n", mdText(t.B), mdText(t.Target), note, strings.Join(summary, "; "))
+			} else {
+				p.f("No difference beyond noise on %s.\n\n", mdText(t.Target))
+			}
+		}
+		p.f("*%s*\n\n", engineLegend)
+	}
+}
+
+// maxRepeats is the most samples any figure in tables has.
+func maxRepeats(tables []abTarget) int {
+	n := 0
+	for _, t := range tables {
+		n = max(n, t.Repeats)
+	}
+	return n
+}
+
+// figuresText says what a figure is: "the median of 3 repeats with its
+// (min–max) range", or for one repeat that there is no spread.
+func figuresText(tables []abTarget, dash string) string {
+	if n := maxRepeats(tables); n > 1 {
+		return fmt.Sprintf("Each figure is the median of %d repeats with its (min%smax) range.", n, dash)
+	}
+	return "Each figure is a single run " + noSpreadNote + "."
+}
+
+func cellText(c column, cell abCell) string {
+	if !cell.OK {
+		return "—"
+	}
+	return figure(c.Metric, cell.M, "–")
+}
+
+// printer writes formatted text and keeps the first error.
+type printer struct {
+	w   io.Writer
+	err error
+}
+
+func (p *printer) f(format string, args ...any) {
+	if p.err != nil {
+		return
+	}
+	_, p.err = fmt.Fprintf(p.w, format, args...)
+}
+
+// fence writes text in a fenced code block whose fence is longer than
+// any backtick run inside the text, so excerpts cannot break out.
+func (p *printer) fence(text string) {
+	longest, run := 0, 0
+	for _, c := range text {
+		if c == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	f := strings.Repeat("`", max(3, longest+1))
+	p.f("%s\n%s\n%s\n", f, strings.TrimRight(text, "\n"), f)
+}
+
+// mdText makes a one-line string safe for Markdown prose and table
+// cells: newlines become spaces, and the characters that would start
+// emphasis, code, raw HTML or a cell break are backslash-escaped. '_'
+// and '[' are left alone: intraword underscores ("io_uring") and
+// brackets without a link target render literally, and the text stays
+// readable when pasted as plain text.
+func mdText(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	var b strings.Builder
+	for _, c := range s {
+		if strings.ContainsRune("\\`*<|", c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// mdCell is mdText for a table cell (the same escaping covers '|').
+func mdCell(s string) string { return mdText(s) }
+
+// mdCode puts s in an inline code span, widening the delimiters when s
+// contains backticks.
+func mdCode(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if strings.Contains(s, "`") {
+		return "`` " + s + " ``"
+	}
+	return "`" + s + "`"
+}

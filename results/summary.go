@@ -1,0 +1,579 @@
+package results
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Incomplete returns "" for a complete run, and otherwise a one-line
+// reason naming the stage and variant, e.g. "interrupted during build
+// [patched]" or "build failed [patched]: make: *** [bzImage] Error 2".
+func (r *Run) Incomplete() string {
+	if r.Complete {
+		return ""
+	}
+	stage, variant, msg := "", "", ""
+	if r.Error != nil {
+		stage, variant, msg = r.Error.Stage, r.Error.Variant, r.Error.Message
+	} else {
+		// The stage that stopped the run is the last one that did not
+		// finish; failing that, the last one recorded.
+		for i := len(r.Stages) - 1; i >= 0; i-- {
+			if s := r.Stages[i]; s.Status == "interrupted" || s.Status == "failed" {
+				stage, variant, msg = s.Name, s.Variant, s.Detail
+				break
+			}
+		}
+		if stage == "" && len(r.Stages) > 0 {
+			s := r.Stages[len(r.Stages)-1]
+			stage, variant = s.Name, s.Variant
+		}
+	}
+	where := stage
+	if variant != "" {
+		where += " [" + variant + "]"
+	}
+	var out string
+	switch {
+	case where == "":
+		out = orDefault(r.Status, "unknown status")
+	case r.Status == StatusInterrupted:
+		out = "interrupted during " + where
+	case r.Status == StatusRunning:
+		out = "still running, at " + where
+	case r.Status == StatusError:
+		out = stage + " failed"
+		if variant != "" {
+			out += " [" + variant + "]"
+		}
+	default:
+		out = "stopped during " + where
+	}
+	if msg != "" {
+		out += ": " + firstLineOf(msg)
+	}
+	return out
+}
+
+// title is the series title, or a stand-in for runs without a series.
+func (r *Run) title() string {
+	if r.Series != nil && r.Series.Title != "" {
+		return r.Series.Title
+	}
+	if r.Tree.Version != "" {
+		return "Linux " + r.Tree.Version + " (no series)"
+	}
+	return "ktest run " + r.ID
+}
+
+// engineOrder is the A/B table's row order, the cover letter's.
+var engineOrder = []string{"psync", "io_uring-offload", "io_uring"}
+
+// engineLabel names an engine as the cover letter does.
+func engineLabel(e string) string {
+	switch e {
+	case "psync":
+		return "preadv"
+	case "io_uring-offload":
+		return "io_uring offload"
+	case "io_uring":
+		return "io_uring async"
+	}
+	return e
+}
+
+// engineLegend explains the three rows; shown under every A/B table.
+const engineLegend = "preadv = synchronous preadv(2), one job; " +
+	"io_uring offload = every read forced to an io-wq worker (fio force_async=1); " +
+	"io_uring async = default io_uring submission (without the series, " +
+	"buffered reads are punted to io-wq; with it, they are retried on page unlock)."
+
+// column is one A/B table column.
+type column struct {
+	Metric string // a Metric* name or metricCPU
+	Title  string // table heading
+	Short  string // fixed-width heading for the email
+	Noun   string // what a verdict talks about, e.g. "ctx switches"
+}
+
+var abColumns = []column{
+	{MetricWallMS, "real", "real", "real"},
+	{MetricSysCPU, "sys", "sys", "sys CPU"},
+	{metricCPU, "CPU (user+sys)", "CPU", "CPU"},
+	{MetricCtxSwitches, "ctx switches", "ctxsw", "ctx switches"},
+	{MetricWorkers, "io-wq workers", "io-wq", "io-wq workers"},
+	{MetricIOPS, "IOPS", "IOPS", "IOPS"},
+	{MetricLatP99US, "p99", "p99", "p99 latency"},
+}
+
+// metric returns an engine's value for a column, false if missing.
+func (e *Engine) metric(name string) (Metric, bool) {
+	if e == nil {
+		return Metric{}, false
+	}
+	if name == metricCPU {
+		u, ok1 := e.Metrics[MetricUserCPU]
+		s, ok2 := e.Metrics[MetricSysCPU]
+		if !ok1 || !ok2 {
+			return Metric{}, false
+		}
+		return sumMetric(u, s), true
+	}
+	m, ok := e.Metrics[name]
+	return m, ok
+}
+
+// abCell is one metric of one engine on one variant.
+type abCell struct {
+	M  Metric
+	OK bool // false: not measured
+}
+
+// abVerdict is one column's verdict, present only beyond noise.
+type abVerdict struct {
+	Column column
+	A, B   Metric
+	Diff   Diff
+}
+
+// abEngine is one engine's rows: reference, other, verdicts.
+type abEngine struct {
+	Engine   string
+	A, B     []abCell    // per abColumns
+	Verdicts []abVerdict // beyond noise only, column order
+	ByColumn []*abVerdict
+}
+
+// abTarget is the A/B table of one target.
+type abTarget struct {
+	Target  string
+	A, B    string // variant names: reference and compared
+	Engines []abEngine
+	Repeats int    // most repeats seen; 1 means no spread
+	Error   string // target setup errors, "variant: message"
+}
+
+// abPair picks the reference variant (named "baseline", else the first)
+// and the variants compared against it.
+func (r *Run) abPair() (ref *Variant, others []*Variant) {
+	ref = r.Variant("baseline")
+	if ref == nil && len(r.Variants) > 0 {
+		ref = r.Variants[0]
+	}
+	for _, v := range r.Variants {
+		if v != ref {
+			others = append(others, v)
+		}
+	}
+	return ref, others
+}
+
+// benchPairs lists the (reference, compared) variant pairs to tabulate.
+// A run with a single variant yields one pair with a nil second
+// variant, so its figures are still shown, without verdicts.
+func (r *Run) benchPairs() [][2]*Variant {
+	ref, others := r.abPair()
+	if ref == nil {
+		return nil
+	}
+	if len(others) == 0 {
+		return [][2]*Variant{{ref, nil}}
+	}
+	var out [][2]*Variant
+	for _, o := range others {
+		out = append(out, [2]*Variant{ref, o})
+	}
+	return out
+}
+
+// pairTitle is "baseline vs patched", or the lone variant's name.
+func pairTitle(p [2]*Variant) string {
+	if p[1] == nil {
+		return p[0].Name
+	}
+	return p[0].Name + " vs " + p[1].Name
+}
+
+// targetNames lists targets in plan order, then any others the
+// variants report, in first-seen order.
+func (r *Run) targetNames() []string {
+	names := slices.Clone(r.Plan.Targets)
+	for _, v := range r.Variants {
+		for _, t := range v.Targets {
+			if !slices.Contains(names, t.Name) {
+				names = append(names, t.Name)
+			}
+		}
+	}
+	return names
+}
+
+// abTables builds the A/B table for every target that has a benchmark
+// on either side, comparing ref with other. With a nil other, the B
+// side is empty (B == "") and there are no verdicts.
+func (r *Run) abTables(ref, other *Variant) []abTarget {
+	var out []abTarget
+	for _, name := range r.targetNames() {
+		ta := ref.Target(name)
+		var tb *Target
+		t := abTarget{Target: name, A: ref.Name}
+		if other != nil {
+			tb, t.B = other.Target(name), other.Name
+		}
+		var errs []string
+		for _, p := range []struct {
+			v *Variant
+			t *Target
+		}{{ref, ta}, {other, tb}} {
+			if p.v != nil && p.t != nil && p.t.Error != "" {
+				errs = append(errs, p.v.Name+": "+p.t.Error)
+			}
+		}
+		t.Error = strings.Join(errs, "; ")
+		engines := benchEngines(ta, tb)
+		if len(engines) == 0 && t.Error == "" {
+			continue
+		}
+		for _, en := range engines {
+			ea, eb := engineOf(ta, en), engineOf(tb, en)
+			row := abEngine{Engine: en, ByColumn: make([]*abVerdict, len(abColumns))}
+			for _, c := range abColumns {
+				ma, oka := ea.metric(c.Metric)
+				mb, okb := eb.metric(c.Metric)
+				row.A = append(row.A, abCell{ma, oka})
+				row.B = append(row.B, abCell{mb, okb})
+				t.Repeats = max(t.Repeats, len(ma.Samples), len(mb.Samples))
+			}
+			for i, c := range abColumns {
+				if !row.A[i].OK || !row.B[i].OK {
+					continue
+				}
+				d := CompareMetric(row.A[i].M, row.B[i].M)
+				if d.Beyond {
+					row.Verdicts = append(row.Verdicts, abVerdict{c, row.A[i].M, row.B[i].M, d})
+				}
+			}
+			for i := range row.Verdicts {
+				for j, c := range abColumns {
+					if c.Metric == row.Verdicts[i].Column.Metric {
+						row.ByColumn[j] = &row.Verdicts[i]
+					}
+				}
+			}
+			t.Engines = append(t.Engines, row)
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+func engineOf(t *Target, name string) *Engine {
+	if t == nil {
+		return nil
+	}
+	return t.Engine(name)
+}
+
+// benchEngines lists the engines either side measured: the cover
+// letter's three first, then any others.
+func benchEngines(ts ...*Target) []string {
+	var seen []string
+	for _, t := range ts {
+		if t == nil {
+			continue
+		}
+		for _, e := range t.Bench {
+			if !slices.Contains(seen, e.Engine) {
+				seen = append(seen, e.Engine)
+			}
+		}
+	}
+	var out []string
+	for _, e := range engineOrder {
+		if slices.Contains(seen, e) {
+			out = append(out, e)
+		}
+	}
+	for _, e := range seen {
+		if !slices.Contains(out, e) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// noSpreadNote qualifies verdicts drawn from single repeats.
+const noSpreadNote = "(1 repeat, no spread)"
+
+// noiseRule is the noise definition in one sentence, for readers.
+var noiseRule = fmt.Sprintf("A change is called only where the baseline and patched min–max "+
+	"ranges do not overlap and the medians differ by more than %.0f%%; "+
+	"with a single repeat there is no spread, so only the %.0f%% floor applies.",
+	NoiseFloor*100, NoiseFloor*100)
+
+// verdictText words a verdict: "17% faster", "−86% ctx switches",
+// "io-wq workers 4 → 0". ascii selects "-" and "->" for plain text.
+func verdictText(v abVerdict, ascii bool) string {
+	minus, arrow := "−", "→"
+	if ascii {
+		minus, arrow = "-", "->"
+	}
+	var s string
+	switch {
+	case v.Column.Metric == MetricWorkers || v.Diff.FromZero:
+		s = fmt.Sprintf("%s %s %s %s", v.Column.Noun,
+			plainNumber(v.Column.Metric, v.A.Median), arrow, plainNumber(v.Column.Metric, v.B.Median))
+	case v.Column.Metric == MetricWallMS:
+		word := "slower"
+		if v.Diff.Change < 0 {
+			word = "faster"
+		}
+		s = fmt.Sprintf("%s %s (real %s)", pct(math.Abs(v.Diff.Change), ""), word, signedPct(v.Diff.Change, minus))
+	default:
+		s = signedPct(v.Diff.Change, minus) + " " + v.Column.Noun
+	}
+	return s
+}
+
+// noSpread reports whether any verdict was drawn without a spread.
+func noSpread(vs []abVerdict) bool {
+	for _, v := range vs {
+		if v.Diff.NoSpread {
+			return true
+		}
+	}
+	return false
+}
+
+// pct formats a fraction as a percentage: one decimal under 10%.
+func pct(f float64, sign string) string {
+	p := f * 100
+	if math.Abs(p) < 10 {
+		return fmt.Sprintf("%s%.1f%%", sign, p)
+	}
+	return fmt.Sprintf("%s%.0f%%", sign, p)
+}
+
+func signedPct(f float64, minus string) string {
+	if f < 0 {
+		return pct(-f, minus)
+	}
+	return pct(f, "+")
+}
+
+// scale picks how a metric is shown: divisor, number suffix (k, M)
+// attached to every number, and unit shown after the median only.
+func scale(metric string, median float64) (div float64, suffix, unit string) {
+	switch metric {
+	case MetricWallMS:
+		return 1000, "", " s"
+	case MetricLatP50US, MetricLatP99US:
+		switch {
+		case median >= 1e6:
+			return 1e6, "", " s"
+		case median >= 1000:
+			return 1000, "", " ms"
+		}
+		return 1, "", " µs"
+	case MetricUserCPU, MetricSysCPU, metricCPU:
+		return 1, "", "%"
+	}
+	switch a := math.Abs(median); {
+	case a >= 1e6:
+		return 1e6, "M", ""
+	case a >= 1e4:
+		return 1000, "k", ""
+	}
+	return 1, "", ""
+}
+
+// sig3 prints about three significant digits: "3.41", "10.1", "1290".
+// The decimals are chosen after rounding, so 9.996 prints "10.0".
+func sig3(v float64) string {
+	if v == 0 {
+		return "0"
+	}
+	for _, d := range []int{2, 1} {
+		s := strconv.FormatFloat(v, 'f', d, 64)
+		if f, _ := strconv.ParseFloat(s, 64); math.Abs(f) < math.Pow(10, float64(3-d)) {
+			return s
+		}
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64)
+}
+
+// num prints a value already divided into its display scale: counts
+// (context switches, workers, IOPS) below the k threshold as integers,
+// everything else to three significant digits.
+func num(metric string, v float64, div float64) string {
+	if div == 1 && isCount(metric) {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return sig3(v / div)
+}
+
+func isCount(metric string) bool {
+	return metric == MetricCtxSwitches || metric == MetricWorkers || metric == MetricIOPS
+}
+
+// plainNumber prints a value in its metric's scale, with suffix and unit.
+func plainNumber(metric string, v float64) string {
+	div, suffix, unit := scale(metric, v)
+	return num(metric, v, div) + suffix + unit
+}
+
+// figure prints a median with its spread, "3.41 s (3.38–3.46)", or the
+// median alone for a single sample.
+func figure(metric string, m Metric, dash string) string {
+	div, suffix, unit := scale(metric, m.Median)
+	s := num(metric, m.Median, div) + suffix + unit
+	if hasSpread(m) {
+		s += fmt.Sprintf(" (%s%s%s%s%s)", num(metric, m.Min, div), suffix, dash, num(metric, m.Max, div), suffix)
+	}
+	return s
+}
+
+// shortFigure prints a median compactly for fixed-width plain text:
+// "3.41s", "12%", "31.2k", "850us".
+func shortFigure(metric string, m Metric) string {
+	div, suffix, unit := scale(metric, m.Median)
+	unit = strings.TrimSpace(strings.ReplaceAll(unit, "µs", "us"))
+	return num(metric, m.Median, div) + suffix + unit
+}
+
+// seconds prints a duration in seconds: "9.1", "1290".
+func seconds(v float64) string {
+	if v >= 100 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.1f", v)
+}
+
+// testMatrix orders tests and maps target -> test -> result for one
+// variant's correctness table.
+func testMatrix(v *Variant) (tests, targets []string, cell map[string]map[string]Test) {
+	cell = map[string]map[string]Test{}
+	for _, t := range v.Targets {
+		if len(t.Tests) == 0 && t.Error == "" {
+			continue
+		}
+		targets = append(targets, t.Name)
+		cell[t.Name] = map[string]Test{}
+		for _, tc := range t.Tests {
+			if !slices.Contains(tests, tc.Name) {
+				tests = append(tests, tc.Name)
+			}
+			cell[t.Name][tc.Name] = tc
+		}
+	}
+	return tests, targets, cell
+}
+
+// testCounts tallies a variant's tests by status.
+func testCounts(v *Variant) (pass, fail, hung, skip int) {
+	for _, t := range v.Targets {
+		for _, tc := range t.Tests {
+			switch tc.Status {
+			case "pass":
+				pass++
+			case "hung":
+				hung++
+			case "skip":
+				skip++
+			default:
+				fail++
+			}
+		}
+	}
+	return
+}
+
+// buildText describes a variant's build: "cached", "built in 412 s,
+// 2345 objects compiled", "build FAILED after 37 s".
+func buildText(k Kernel) string {
+	switch {
+	case k.Status == "failed":
+		return fmt.Sprintf("build FAILED after %s s", seconds(k.BuildSeconds))
+	case k.Status == "skipped" || k.Status == "":
+		return "not built"
+	case k.Cached:
+		return "cached"
+	}
+	return fmt.Sprintf("built in %s s, %d objects compiled", seconds(k.BuildSeconds), k.Objects)
+}
+
+// bootText describes a variant's boot.
+func bootText(b Boot) string {
+	switch b.Status {
+	case "ok":
+		return fmt.Sprintf("booted in %s s", seconds(b.Seconds))
+	case "failed":
+		return fmt.Sprintf("boot FAILED after %s s", seconds(b.Seconds))
+	}
+	return "not booted"
+}
+
+// accelText is "KVM" or "TCG (reason)".
+func accelText(r *Run) string {
+	a := strings.ToUpper(orDefault(r.Accel, "unknown"))
+	if r.AccelReason != "" {
+		a += " (" + r.AccelReason + ")"
+	}
+	return a
+}
+
+// patchLabel is "01/12" or "" for a patch without numbering.
+func patchLabel(p Patch) string {
+	if p.Total > 0 {
+		w := len(fmt.Sprint(p.Total))
+		return fmt.Sprintf("%0*d/%d", w, p.Number, p.Total)
+	}
+	if p.Number > 0 {
+		return fmt.Sprint(p.Number)
+	}
+	return ""
+}
+
+// hunkText is "5 hunks, 1 offset, 1 fuzz, 1 conflict".
+func hunkText(p Patch) string {
+	s := fmt.Sprintf("%d hunk%s", p.Hunks, plural(p.Hunks))
+	if p.Offset > 0 {
+		s += fmt.Sprintf(", %d offset", p.Offset)
+	}
+	if p.Fuzz > 0 {
+		s += fmt.Sprintf(", %d fuzz", p.Fuzz)
+	}
+	if p.Failed > 0 {
+		s += fmt.Sprintf(", %d conflict%s", p.Failed, plural(p.Failed))
+	}
+	return s
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func firstLineOf(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// DefaultSignature is the trailer renderings end with unless the
+// Renderer names another.
+const DefaultSignature = "Tested-by: ktest (automated) <ktest@localhost>"
