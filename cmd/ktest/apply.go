@@ -1,0 +1,492 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/ktest-dev/ktest/apply"
+	"github.com/ktest-dev/ktest/kbuild"
+	"github.com/ktest-dev/ktest/series"
+	"github.com/ktest-dev/ktest/worktree"
+)
+
+func init() {
+	register(&command{
+		name: "apply",
+		summary: "apply a patch series to a tree and report every hunk (exact, offset, fuzz, already applied, conflict)\n\n" +
+			"The series is applied in memory first; nothing is written unless every hunk applies.\n" +
+			"Without --out or --in-place it is a dry run: it prints what would change and writes nothing.\n" +
+			"  --out DIR   writes into a new private copy of the tree at DIR (a git worktree of HEAD when\n" +
+			"              the tree is a git repository, else a hardlinked copy); the tree is never touched\n" +
+			"  --in-place  writes into the tree itself, all or nothing\n" +
+			"On a conflict the nearest region of the file is shown against what the hunk expected.\n\n" +
+			"Exit codes: 0 applied (or would apply), 2 bad input (damaged series, unsafe path, binary patch),\n" +
+			"3 conflict. --json prints the ktest.apply/v1 schema documented in cmd/ktest/apply.go.",
+		usage: "[--tree DIR] [--out DIR | --in-place] [--reverse] [--with-fixups] [--fuzz N] [--json] SERIES",
+		run:   func(ctx context.Context, args []string) error { return runApply(ctx, args, os.Stdout, os.Stderr) },
+	})
+}
+
+// applySchema is the JSON document `ktest apply --json` prints, stable
+// within v1 (fields may be added, never renamed):
+//
+//	{
+//	  "schema":  "ktest.apply/v1",
+//	  "series":  {"source": string, "title": string, "version": int},
+//	  "tree":    string,                 // directory the series was applied to
+//	  "options": {"reverse": bool, "with_fixups": bool, "max_fuzz": int},
+//	  "ok":      bool,                   // every hunk applied or was already applied
+//	  "counts":  {"exact": int, "offset": int, "fuzz": int, "already-applied": int, "conflict": int},
+//	  "patches": [{
+//	      "id": string, "name": string, "source": string, "line": int,
+//	      "files": [{
+//	          "path": string, "old_path": string, "op": "modify"|"create"|"delete"|"rename"|"copy",
+//	          "status": status, "conflict": conflict (omitted if none; file-level: hunk 0),
+//	          "hunks": [{"index": int, "old_start": int, "status": status,
+//	                     "applied_at": int (0 for conflicts), "offset": int, "fuzz": int,
+//	                     "conflict": conflict (omitted unless status is conflict)}]
+//	      }]
+//	  }],
+//	  "changes": [{"path": string, "mode": "0644" ("" if deleted), "deleted": bool, "created": bool,
+//	               "renamed_from": string (omitted if none), "size": int}],   // sorted by path
+//	  "errors":  [{"kind": "conflict"|"unsafe-path"|"unsupported"|"error", "message": string}],
+//	  "written": {"mode": "dry-run"|"worktree"|"in-place"|"none", "dir": string, "git_head": string}
+//	}
+//	status   = "exact"|"offset"|"fuzz"|"already-applied"|"conflict"
+//	conflict = {"patch", "file", "hunk", "reason", "old_start", "nearest_line", "matched",
+//	            "expected": [string], "found": [string]}   // lines without "\n"
+//
+// "written.mode" is "none" when the series did not apply.
+type applySchema struct {
+	Schema  string            `json:"schema"`
+	Series  applySeriesJSON   `json:"series"`
+	Tree    string            `json:"tree"`
+	Options applyOptionsJSON  `json:"options"`
+	OK      bool              `json:"ok"`
+	Counts  map[string]int    `json:"counts"`
+	Patches []applyPatchJSON  `json:"patches"`
+	Changes []applyChangeJSON `json:"changes"`
+	Errors  []applyErrorJSON  `json:"errors"`
+	Written applyWrittenJSON  `json:"written"`
+}
+
+type applySeriesJSON struct {
+	Source  string `json:"source"`
+	Title   string `json:"title"`
+	Version int    `json:"version"`
+}
+
+type applyOptionsJSON struct {
+	Reverse    bool `json:"reverse"`
+	WithFixups bool `json:"with_fixups"`
+	MaxFuzz    int  `json:"max_fuzz"`
+}
+
+type applyPatchJSON struct {
+	ID     string             `json:"id"`
+	Name   string             `json:"name"`
+	Source string             `json:"source"`
+	Line   int                `json:"line"`
+	Files  []apply.FileReport `json:"files"`
+}
+
+type applyChangeJSON struct {
+	Path        string `json:"path"`
+	Mode        string `json:"mode"`
+	Deleted     bool   `json:"deleted"`
+	Created     bool   `json:"created"`
+	RenamedFrom string `json:"renamed_from,omitempty"`
+	Size        int    `json:"size"`
+}
+
+type applyErrorJSON struct {
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+}
+
+type applyWrittenJSON struct {
+	Mode    string `json:"mode"`
+	Dir     string `json:"dir,omitempty"`
+	GitHead string `json:"git_head,omitempty"`
+}
+
+type applyFlags struct {
+	tree, out          string
+	inPlace, reverse   bool
+	withFixups, asJSON bool
+	fuzz               int
+}
+
+func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c := commands["apply"]
+	fset := newFlagSet(c)
+	var f applyFlags
+	fset.StringVar(&f.tree, "tree", "", "source tree to apply to (default: the cached Debian linux-source-6.1 tree, extracted on first use)")
+	fset.StringVar(&f.out, "out", "", "write the result into a new private copy of the tree at `DIR` (must not exist)")
+	fset.BoolVar(&f.inPlace, "in-place", false, "write the result into --tree itself, all or nothing")
+	fset.BoolVar(&f.reverse, "reverse", false, "un-apply: invert every hunk and take the patches last to first")
+	fset.BoolVar(&f.withFixups, "with-fixups", false, "also apply the incremental diffs posted in review replies, after the series")
+	fset.IntVar(&f.fuzz, "fuzz", apply.DefaultMaxFuzz, "outer context lines a hunk may ignore at each end (`N`, 0 = strict)")
+	fset.BoolVar(&f.asJSON, "json", false, "print the ktest.apply/v1 JSON document instead of the table")
+	pos, err := parseInterspersed(fset, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) != 1:
+		return usageErrorf("want exactly one SERIES, got %d arguments", len(pos))
+	case f.out != "" && f.inPlace:
+		return usageErrorf("--out and --in-place exclude each other")
+	case f.inPlace && f.tree == "":
+		return usageErrorf("--in-place needs an explicit --tree: the default tree is ktest's shared read-only cache")
+	case f.fuzz < 0:
+		return usageErrorf("--fuzz must be 0 or more, got %d", f.fuzz)
+	}
+
+	tree := f.tree
+	if tree == "" {
+		cache, err := kbuild.OpenCache(kbuild.DefaultCacheDir())
+		if err != nil {
+			return infraFailure(err)
+		}
+		t, err := kbuild.DefaultTree(ctx, cache, stderr)
+		if err != nil {
+			return infraFailure(fmt.Errorf("default tree: %w", err))
+		}
+		tree = t.Dir
+	}
+	if tree, err = filepath.Abs(tree); err != nil {
+		return badInput(err)
+	}
+	if fi, err := os.Stat(tree); err != nil || !fi.IsDir() {
+		return badInput(fmt.Errorf("--tree %s: not a directory", tree))
+	}
+
+	s, err := loadSeries(pos[0])
+	if err != nil {
+		return err
+	}
+	for _, w := range s.Warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	isFixup := map[*series.Patch]bool{}
+	for _, p := range s.Fixups {
+		isFixup[p] = true
+	}
+	var (
+		patches []apply.Patch
+		meta    = map[string]*series.Patch{}
+	)
+	for _, p := range s.ToApply(f.withFixups) {
+		id := p.ID()
+		if isFixup[p] {
+			id = series.FixupID(p)
+		}
+		name := id + " " + p.Subject
+		meta[name] = p
+		patches = append(patches, apply.Patch{Name: name, Files: p.Files})
+	}
+	if len(patches) == 0 {
+		return badInput(fmt.Errorf("%s: no patches to apply", s.Source))
+	}
+
+	// With --out the copy is made first and the series applied to the
+	// copy: a git worktree holds HEAD, which may differ from the tree's
+	// uncommitted files.
+	written := applyWrittenJSON{Mode: "dry-run"}
+	target := tree
+	var wt *worktree.Tree
+	if f.out != "" {
+		if wt, err = worktree.New(ctx, tree, f.out); err != nil {
+			return infraFailure(err)
+		}
+		target = wt.Dir
+		written = applyWrittenJSON{Mode: "worktree", Dir: wt.Dir, GitHead: wt.Head}
+	} else if f.inPlace {
+		written = applyWrittenJSON{Mode: "in-place", Dir: tree}
+	}
+	root, err := os.OpenRoot(target)
+	if err != nil {
+		return infraFailure(err)
+	}
+	defer root.Close()
+	opts := apply.Options{Reverse: f.reverse, MaxFuzz: f.fuzz}
+	res, applyErr := apply.ApplySeries(root.FS(), patches, opts)
+
+	if applyErr == nil {
+		switch {
+		case wt != nil:
+			err = wt.Write(res.SortedChanges())
+		case f.inPlace:
+			err = worktree.WriteInPlace(tree, res.SortedChanges())
+		}
+		if err != nil {
+			applyErr = err
+		}
+	}
+	if applyErr != nil {
+		if wt != nil {
+			if rerr := wt.Remove(); rerr != nil {
+				fmt.Fprintf(stderr, "warning: removing %s: %v\n", wt.Dir, rerr)
+			}
+		}
+		written = applyWrittenJSON{Mode: "none"}
+	}
+
+	doc := applyDocument(s, tree, f, opts, res, applyErr, written, meta)
+	if f.asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(doc); err != nil {
+			return infraFailure(err)
+		}
+	} else if err := printApply(stdout, s, doc, res, wt); err != nil {
+		return infraFailure(err)
+	}
+	return applyExit(applyErr, doc)
+}
+
+// parseInterspersed lets flags follow SERIES (`ktest apply s.mbox --tree x`).
+func parseInterspersed(fset *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := parseFlags(fset, args); err != nil {
+			return nil, err
+		}
+		rest := fset.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+}
+
+func applyDocument(s *series.Series, tree string, f applyFlags, opts apply.Options, res *apply.Result,
+	applyErr error, written applyWrittenJSON, meta map[string]*series.Patch) applySchema {
+	doc := applySchema{
+		Schema:  "ktest.apply/v1",
+		Series:  applySeriesJSON{Source: s.Source, Title: s.Title, Version: s.Version},
+		Tree:    tree,
+		Options: applyOptionsJSON{Reverse: opts.Reverse, WithFixups: f.withFixups, MaxFuzz: opts.MaxFuzz},
+		OK:      applyErr == nil,
+		Counts:  map[string]int{},
+		Patches: []applyPatchJSON{},
+		Changes: []applyChangeJSON{},
+		Errors:  []applyErrorJSON{},
+		Written: written,
+	}
+	for _, st := range []apply.Status{apply.StatusExact, apply.StatusOffset, apply.StatusFuzz, apply.StatusAlreadyApplied, apply.StatusConflict} {
+		doc.Counts[st.String()] = 0
+	}
+	if res != nil {
+		for st, n := range res.Count() {
+			doc.Counts[st.String()] = n
+		}
+		for _, pr := range res.Patches {
+			pj := applyPatchJSON{Name: pr.Name, Files: pr.Files}
+			if pj.Files == nil {
+				pj.Files = []apply.FileReport{}
+			}
+			if p := meta[pr.Name]; p != nil {
+				pj.ID, pj.Source, pj.Line = strings.SplitN(pr.Name, " ", 2)[0], p.Source, p.Line
+			}
+			doc.Patches = append(doc.Patches, pj)
+		}
+		for _, c := range res.SortedChanges() {
+			cj := applyChangeJSON{Path: c.Path, Deleted: c.Deleted, Created: c.Created, RenamedFrom: c.RenamedFrom, Size: len(c.Content)}
+			if !c.Deleted {
+				cj.Mode = fmt.Sprintf("%04o", uint32(c.Mode.Perm()))
+			}
+			doc.Changes = append(doc.Changes, cj)
+		}
+	}
+	for _, e := range flattenErrors(applyErr) {
+		kind := "error"
+		var (
+			c  *apply.Conflict
+			pe *apply.PathError
+			ue *apply.UnsupportedError
+		)
+		switch {
+		case errors.As(e, &c):
+			kind = "conflict"
+		case errors.As(e, &pe):
+			kind = "unsafe-path"
+		case errors.As(e, &ue):
+			kind = "unsupported"
+		}
+		doc.Errors = append(doc.Errors, applyErrorJSON{Kind: kind, Message: e.Error()})
+	}
+	return doc
+}
+
+func flattenErrors(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flattenErrors(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// applyExit maps the outcome to the exit code: bad input (unsafe path,
+// binary patch) wins over conflicts, which are exit 3.
+func applyExit(applyErr error, doc applySchema) error {
+	if applyErr == nil {
+		return nil
+	}
+	var bad, conflicts, other int
+	for _, e := range doc.Errors {
+		switch e.Kind {
+		case "unsafe-path", "unsupported":
+			bad++
+		case "conflict":
+			conflicts++
+		default:
+			other++
+		}
+	}
+	switch {
+	case bad > 0:
+		return badInput(fmt.Errorf("%s; nothing written", firstError(applyErr)))
+	case conflicts > 0 && other == 0:
+		return infraFailure(fmt.Errorf("series does not apply: %d conflict(s); nothing written", conflicts))
+	}
+	return infraFailure(fmt.Errorf("%w; nothing written", applyErr))
+}
+
+func firstError(err error) error {
+	if errs := flattenErrors(err); len(errs) > 0 {
+		if len(errs) > 1 {
+			return fmt.Errorf("%w (and %d more errors)", errs[0], len(errs)-1)
+		}
+		return errs[0]
+	}
+	return err
+}
+
+func printApply(w io.Writer, s *series.Series, doc applySchema, res *apply.Result, wt *worktree.Tree) error {
+	var b strings.Builder
+	dir := "forwards"
+	if doc.Options.Reverse {
+		dir = "in reverse"
+	}
+	fmt.Fprintf(&b, "series:  %s (v%d, %s)\n", s.Title, s.Version, s.Source)
+	fmt.Fprintf(&b, "tree:    %s\n", doc.Tree)
+	fmt.Fprintf(&b, "applied: %d patches %s, fuzz up to %d\n\n", len(doc.Patches), dir, doc.Options.MaxFuzz)
+
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PATCH\tFILE\tHUNK\tSTATUS\tLINE\tOFFSET\tFUZZ")
+	var excerpts []string
+	if res != nil {
+		for _, p := range res.Patches {
+			name := clipApply(p.Name, 44)
+			if len(p.Files) == 0 {
+				fmt.Fprintf(tw, "%s\t(no diff)\t\t\t\t\t\n", name)
+			}
+			for _, f := range p.Files {
+				file := f.Path
+				if f.Op != apply.OpModify {
+					file = fmt.Sprintf("%s (%s)", f.Path, f.Op)
+					if f.OldPath != "" {
+						file = fmt.Sprintf("%s (%s from %s)", f.Path, f.Op, f.OldPath)
+					}
+				}
+				if f.Conflict != nil || len(f.Hunks) == 0 {
+					status := f.Status.String()
+					if f.Conflict != nil {
+						status += ": " + f.Conflict.Reason
+					}
+					fmt.Fprintf(tw, "%s\t%s\t-\t%s\t\t\t\n", name, file, status)
+					name = ""
+				}
+				for _, h := range f.Hunks {
+					at, off, fuzz := "-", "-", "-"
+					if h.Status != apply.StatusConflict {
+						at, off, fuzz = fmt.Sprint(h.AppliedAt), fmt.Sprintf("%+d", h.Offset), fmt.Sprint(h.Fuzz)
+					} else if h.Conflict != nil {
+						excerpts = append(excerpts, fmt.Sprintf("%s:\n%s", p.Name, h.Conflict.Excerpt()))
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", name, file, h.Index, h.Status, at, off, fuzz)
+					name, file = "", ""
+				}
+			}
+		}
+	}
+	tw.Flush()
+	c := doc.Counts
+	fmt.Fprintf(&b, "\nhunks: %d exact, %d offset, %d fuzz, %d already applied, %d conflict\n",
+		c["exact"], c["offset"], c["fuzz"], c["already-applied"], c["conflict"])
+
+	if len(excerpts) > 0 {
+		b.WriteString("\nconflicts (nearest region of the file against what the hunk expected):\n\n")
+		b.WriteString(strings.Join(excerpts, "\n"))
+	}
+	for _, e := range doc.Errors {
+		if e.Kind != "conflict" {
+			fmt.Fprintf(&b, "\n%s: %s\n", e.Kind, e.Message)
+		}
+	}
+
+	if doc.OK {
+		b.WriteString("\n")
+		verb := "would change"
+		switch doc.Written.Mode {
+		case "worktree":
+			verb = "changed"
+			how := "a hardlinked copy of " + doc.Tree
+			if wt != nil && wt.Git {
+				how = fmt.Sprintf("a git worktree of %s at HEAD %.12s (uncommitted changes of the tree are not in it)", doc.Tree, wt.Head)
+			} else if wt != nil && wt.Copied > 0 {
+				how = fmt.Sprintf("a copy of %s (%d files copied, not linked: another filesystem)", doc.Tree, wt.Copied)
+			}
+			fmt.Fprintf(&b, "wrote %d files into %s, %s\n", len(doc.Changes), doc.Written.Dir, how)
+		case "in-place":
+			verb = "changed"
+			fmt.Fprintf(&b, "wrote %d files into %s in place\n", len(doc.Changes), doc.Tree)
+		default:
+			fmt.Fprintf(&b, "dry run: nothing written (use --out DIR for a private copy, or --in-place)\n")
+		}
+		for _, ch := range doc.Changes {
+			what := "modified"
+			switch {
+			case ch.Deleted:
+				what = "deleted"
+			case ch.RenamedFrom != "":
+				what = "renamed from " + ch.RenamedFrom
+			case ch.Created:
+				what = "created"
+			}
+			fmt.Fprintf(&b, "  %s %s (%s, mode %s)\n", verb, ch.Path, what, ch.Mode)
+		}
+		if len(doc.Changes) == 0 {
+			b.WriteString("  no file changes: everything was already applied\n")
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func clipApply(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

@@ -1,0 +1,299 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// applyCmd runs `ktest apply args...` in process and returns the exit
+// code and output.
+func applyCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	ctx := context.Background()
+	err := runApply(ctx, args, &out, &errb)
+	if err != nil && !errors.Is(err, errHelp) {
+		errb.WriteString("ktest apply: " + err.Error() + "\n")
+	}
+	return exitCode(ctx, err), out.String(), errb.String()
+}
+
+func applyGit(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
+		"GIT_AUTHOR_NAME=A U Thor", "GIT_AUTHOR_EMAIL=a@example.org", "GIT_COMMITTER_NAME=A U Thor", "GIT_COMMITTER_EMAIL=a@example.org")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+func applyWrite(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// applyFixture makes a base tree (plain directory, no .git) and a
+// two-patch `git format-patch --stdout` mbox against it, and returns the
+// tree, the mbox and the files as they are after the series.
+func applyFixture(t *testing.T) (tree, mbox string, after map[string]string) {
+	var lines []string
+	for i := range 60 {
+		lines = append(lines, "\tstep("+strings.Repeat("x", i%5)+string(rune('a'+i%26))+");\n")
+	}
+	base := map[string]string{
+		"mm/filemap.c":       "int filemap(void)\n{\n" + strings.Join(lines, "") + "}\n",
+		"include/linux/fs.h": "#define FMODE_A 1\n#define FMODE_B 2\n#define FMODE_C 4\n",
+		"fs/old.c":           "old file\n",
+	}
+	repo := t.TempDir()
+	applyGit(t, repo, "init", "-q")
+	applyWrite(t, repo, base)
+	applyGit(t, repo, "add", "-A")
+	applyGit(t, repo, "commit", "-q", "-m", "base")
+
+	after = map[string]string{
+		"mm/filemap.c":       strings.Replace(base["mm/filemap.c"], lines[30], "\tstep_async();\n", 1),
+		"include/linux/fs.h": base["include/linux/fs.h"] + "#define FMODE_BUF_RASYNC 8\n",
+		"fs/old.c":           base["fs/old.c"],
+	}
+	applyWrite(t, repo, map[string]string{"mm/filemap.c": after["mm/filemap.c"]})
+	applyGit(t, repo, "commit", "-q", "-am", "mm: support async buffered reads")
+	applyWrite(t, repo, map[string]string{"include/linux/fs.h": after["include/linux/fs.h"]})
+	applyGit(t, repo, "rm", "-q", "fs/old.c")
+	applyWrite(t, repo, map[string]string{"fs/new.c": "new file\n"})
+	applyGit(t, repo, "add", "-A")
+	applyGit(t, repo, "commit", "-q", "-m", "fs: add FMODE_BUF_RASYNC")
+	delete(after, "fs/old.c")
+	after["fs/new.c"] = "new file\n"
+
+	mbox = filepath.Join(t.TempDir(), "series.mbox")
+	if err := os.WriteFile(mbox, []byte(applyGit(t, repo, "format-patch", "--stdout", "HEAD~2")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tree = t.TempDir()
+	applyWrite(t, tree, base)
+	return tree, mbox, after
+}
+
+func applyTreeFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			b, _ := os.ReadFile(p)
+			rel, _ := filepath.Rel(dir, p)
+			out[rel] = string(b)
+		}
+		return nil
+	})
+	return out
+}
+
+func sameFiles(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestApplyCLI(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	tree, mbox, after := applyFixture(t)
+	before := applyTreeFiles(t, tree)
+
+	t.Run("dry run", func(t *testing.T) {
+		code, out, errs := applyCmd(t, "--tree", tree, mbox)
+		if code != ExitOK {
+			t.Fatalf("exit %d\n%s%s", code, out, errs)
+		}
+		for _, want := range []string{"1/2 mm: support async buffered reads", "mm/filemap.c", "exact",
+			"fs/new.c (create)", "fs/old.c (delete)", "dry run: nothing written", "would change include/linux/fs.h"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+		if !sameFiles(before, applyTreeFiles(t, tree)) {
+			t.Error("dry run changed the tree")
+		}
+	})
+
+	t.Run("out", func(t *testing.T) {
+		dst := filepath.Join(t.TempDir(), "patched")
+		code, out, errs := applyCmd(t, mbox, "--tree", tree, "--out", dst) // flags after SERIES too
+		if code != ExitOK {
+			t.Fatalf("exit %d\n%s%s", code, out, errs)
+		}
+		if got := applyTreeFiles(t, dst); !sameFiles(got, after) {
+			t.Errorf("--out tree = %v, want %v", got, after)
+		}
+		if !sameFiles(before, applyTreeFiles(t, tree)) {
+			t.Error("--out changed the source tree")
+		}
+		if !strings.Contains(out, "hardlinked copy") {
+			t.Errorf("output does not say how the copy was made:\n%s", out)
+		}
+	})
+
+	t.Run("out from a git tree", func(t *testing.T) {
+		repo := t.TempDir()
+		applyWrite(t, repo, before)
+		applyGit(t, repo, "init", "-q")
+		applyGit(t, repo, "add", "-A")
+		applyGit(t, repo, "commit", "-q", "-m", "base")
+		dst := filepath.Join(t.TempDir(), "wt")
+		code, out, errs := applyCmd(t, "--tree", repo, "--out", dst, mbox)
+		if code != ExitOK || !strings.Contains(out, "git worktree of") {
+			t.Fatalf("exit %d\n%s%s", code, out, errs)
+		}
+		got := applyTreeFiles(t, dst)
+		delete(got, ".git") // the worktree's link file
+		if !sameFiles(got, after) {
+			t.Errorf("worktree = %v", got)
+		}
+		if st := applyGit(t, repo, "status", "--porcelain"); st != "" {
+			t.Errorf("repository work tree changed:\n%s", st)
+		}
+	})
+
+	t.Run("json", func(t *testing.T) {
+		code, out, _ := applyCmd(t, "--json", "--tree", tree, mbox)
+		if code != ExitOK {
+			t.Fatalf("exit %d", code)
+		}
+		var doc applySchema
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatalf("json: %v\n%s", err, out)
+		}
+		if doc.Schema != "ktest.apply/v1" || !doc.OK || doc.Counts["exact"] != 4 || len(doc.Patches) != 2 ||
+			doc.Patches[0].ID != "1/2" || doc.Patches[0].Line == 0 || len(doc.Changes) != 4 || doc.Written.Mode != "dry-run" {
+			t.Errorf("unexpected document: %+v", doc)
+		}
+	})
+
+	t.Run("in place then reverse", func(t *testing.T) {
+		work := t.TempDir()
+		applyWrite(t, work, before)
+		if code, out, errs := applyCmd(t, "--tree", work, "--in-place", mbox); code != ExitOK {
+			t.Fatalf("exit %d\n%s%s", code, out, errs)
+		}
+		if got := applyTreeFiles(t, work); !sameFiles(got, after) {
+			t.Fatalf("in place: %v", got)
+		}
+		code, out, _ := applyCmd(t, "--tree", work, mbox)
+		if code != ExitOK || !strings.Contains(out, "already-applied") || !strings.Contains(out, "everything was already applied") {
+			t.Errorf("re-apply: exit %d\n%s", code, out)
+		}
+		if code, out, errs := applyCmd(t, "--tree", work, "--in-place", "--reverse", mbox); code != ExitOK {
+			t.Fatalf("reverse: exit %d\n%s%s", code, out, errs)
+		}
+		if got := applyTreeFiles(t, work); !sameFiles(got, before) {
+			t.Errorf("reverse did not restore the tree: %v", got)
+		}
+	})
+
+	t.Run("conflict writes nothing", func(t *testing.T) {
+		work := t.TempDir()
+		applyWrite(t, work, before)
+		applyWrite(t, work, map[string]string{"mm/filemap.c": strings.Replace(before["mm/filemap.c"], "step(a);", "local_change();", 1) +
+			"", "include/linux/fs.h": "#define FMODE_A 1\n#define FMODE_B 20\n#define FMODE_C 4\n"})
+		mine := applyTreeFiles(t, work)
+		dst := filepath.Join(t.TempDir(), "out")
+		code, out, errs := applyCmd(t, "--tree", work, "--out", dst, "--fuzz", "0", mbox)
+		if code != ExitInfra {
+			t.Fatalf("exit %d, want %d\n%s%s", code, ExitInfra, out, errs)
+		}
+		for _, want := range []string{"conflict", "- #define FMODE_B 2", "+ #define FMODE_B 20", "nothing written"} {
+			if !strings.Contains(out+errs, want) {
+				t.Errorf("output lacks %q:\n%s%s", want, out, errs)
+			}
+		}
+		if !sameFiles(mine, applyTreeFiles(t, work)) {
+			t.Error("conflicting series changed the tree")
+		}
+		if _, err := os.Stat(dst); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("--out copy left behind after a conflict: %v", err)
+		}
+	})
+
+	t.Run("unsafe path is bad input", func(t *testing.T) {
+		evil := filepath.Join(t.TempDir(), "evil.patch")
+		os.WriteFile(evil, []byte("From: x <x@y>\nSubject: [PATCH] evil\n\n---\n"+
+			"diff --git a/../outside.c b/../outside.c\nnew file mode 100644\n--- /dev/null\n+++ b/../outside.c\n@@ -0,0 +1 @@\n+pwned\n"), 0o644)
+		code, out, errs := applyCmd(t, "--tree", tree, "--in-place", evil)
+		if code != ExitUsage || !strings.Contains(out+errs, "unsafe path") {
+			t.Errorf("exit %d\n%s%s", code, out, errs)
+		}
+		if _, err := os.Stat(filepath.Join(filepath.Dir(tree), "outside.c")); err == nil {
+			t.Error("wrote outside the tree")
+		}
+	})
+
+	t.Run("usage", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"--tree", tree},
+			{"--tree", tree, "--out", "x", "--in-place", mbox},
+			{"--in-place", mbox},
+			{"--tree", tree, "--fuzz", "-1", mbox},
+			{"--tree", filepath.Join(tree, "missing"), mbox},
+			{"--tree", tree, filepath.Join(tree, "no-such-series")},
+		} {
+			if code, _, errs := applyCmd(t, args...); code != ExitUsage {
+				t.Errorf("%v: exit %d, want 2 (%s)", args, code, errs)
+			}
+		}
+		if code, _, _ := applyCmd(t, "-h"); code != ExitOK {
+			t.Errorf("-h: exit %d", code)
+		}
+	})
+}
+
+// TestApplySeeds runs the real seeds: damaged ones are bad input, the
+// 2013 direct-io patch conflicts with the 6.1 tree.
+func TestApplySeeds(t *testing.T) {
+	const seeds = "/work/shared/seeds"
+	if _, err := os.Stat(seeds); err != nil {
+		t.Skip("no seeds")
+	}
+	for _, name := range []string{"001_5aaa197b04898676.txt", "004_aa8cfb1f7e71eca1.txt"} {
+		code, _, errs := applyCmd(t, "--tree", t.TempDir(), filepath.Join(seeds, name))
+		if code != ExitUsage {
+			t.Errorf("%s: exit %d, want 2: %s", name, code, errs)
+		}
+	}
+	trees, _ := filepath.Glob(filepath.Join(os.Getenv("HOME"), ".cache/ktest/trees/*/src/fs/direct-io.c"))
+	if len(trees) == 0 {
+		t.Skip("default tree not extracted")
+	}
+	tree := filepath.Dir(filepath.Dir(trees[0]))
+	code, out, errs := applyCmd(t, "--tree", tree, filepath.Join(seeds, "003_2a8bd277c844abdd.txt"))
+	if code != ExitInfra || !strings.Contains(out, "fs/direct-io.c") || !strings.Contains(out, "already-applied") {
+		t.Errorf("003 on 6.1: exit %d\n%s%s", code, out, errs)
+	}
+}
