@@ -628,7 +628,11 @@ func (c *Cache) make(ctx context.Context, req Request, in *inputs, s *slot, cfg 
 	if err := c.publish(r, filepath.Join(s.obj, "arch/x86/boot/bzImage"), cfg, logPath); err != nil {
 		return nil, err
 	}
-	return c.kernel(key)
+	r, err = c.kernel(key)
+	if r != nil {
+		r.Cached = false // published just now
+	}
+	return r, err
 }
 
 func tvSeconds(tv syscall.Timeval) float64 { return float64(tv.Sec) + float64(tv.Usec)/1e6 }
@@ -746,3 +750,18 @@ func (p *progress) line(l string) {
 }
 
 func (p *progress) stop() { close(p.done) }
+
+// DefaultKernel returns the default kernel: the default tree with the
+// default fragments, built if the cache does not have it yet. It is what
+// `ktest boot` boots when no kernel is named, and what end-to-end tests use.
+func DefaultKernel(ctx context.Context, c *Cache, log io.Writer) (*Result, error) {
+	tree, err := DefaultTree(ctx, c, log)
+	if err != nil {
+		return nil, err
+	}
+	frags, err := kconfig.Resolve(kconfig.DefaultFragments)
+	if err != nil {
+		return nil, err
+	}
+	return Build(ctx, c, Request{Tree: tree, Variant: "default", Fragments: frags, Log: log})
+}

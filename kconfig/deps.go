@@ -126,7 +126,7 @@ func (s *scanner) file(rel string, stack []frame) error {
 		case sourceRE.MatchString(trimmed):
 			m := sourceRE.FindStringSubmatch(trimmed)
 			target := m[2]
-			if strings.Contains(m[1], "r") {
+			if m[1] == "rsource" || m[1] == "orsource" {
 				target = filepath.Join(filepath.Dir(rel), target)
 			}
 			err := s.file(target, stack)
