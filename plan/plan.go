@@ -21,19 +21,21 @@ var defaultPlan []byte
 
 // Plan is a parsed, validated plan file.
 type Plan struct {
-	Name      string    `toml:"name"`
-	Tree      string    `toml:"tree"`
-	Fragments []string  `toml:"fragments"`
-	Targets   []string  `toml:"targets"`
-	Suites    []string  `toml:"suites"`
-	FileSize  string    `toml:"file_size"`
-	Repeats   int       `toml:"repeats"`
-	Accel     string    `toml:"accel"`
-	MemoryMB  int       `toml:"memory_mb"`
-	CPUs      int       `toml:"cpus"`
-	Series    Series    `toml:"series"`
-	Timeouts  Timeouts  `toml:"timeouts"`
-	Variants  []Variant `toml:"variant"`
+	Name      string   `toml:"name"`
+	Tree      string   `toml:"tree"`
+	Fragments []string `toml:"fragments"`
+	Targets   []string `toml:"targets"`
+	Suites    []string `toml:"suites"`
+	// Tests restricts the correctness suite to these tests; empty runs all.
+	Tests    []string  `toml:"tests"`
+	FileSize string    `toml:"file_size"`
+	Repeats  int       `toml:"repeats"`
+	Accel    string    `toml:"accel"`
+	MemoryMB int       `toml:"memory_mb"`
+	CPUs     int       `toml:"cpus"`
+	Series   Series    `toml:"series"`
+	Timeouts Timeouts  `toml:"timeouts"`
+	Variants []Variant `toml:"variant"`
 
 	// Source is where the plan came from, for messages.
 	Source string `toml:"-"`
@@ -58,8 +60,8 @@ type Timeouts struct {
 
 // Variant is one kernel: the tree plus patches.
 type Variant struct {
-	Name        string   `toml:"name"`
-	Description string   `toml:"description"`
+	Name        string `toml:"name"`
+	Description string `toml:"description"`
 	// Patches are series sources applied in order: paths, or
 	// "embedded:DIR" for a directory of patches/.
 	Patches []string `toml:"patches"`
@@ -144,7 +146,7 @@ func Parse(file string, data []byte) (*Plan, error) {
 	if und := md.Undecoded(); len(und) > 0 {
 		key := und[0].String()
 		return nil, &Error{File: file, Line: lineOf(data, und[0][len(und[0])-1]),
-			Reason: fmt.Sprintf("unknown key %q (known keys: name, tree, fragments, targets, suites, file_size, repeats, accel, memory_mb, cpus, [series], [timeouts], [[variant]])", key)}
+			Reason: fmt.Sprintf("unknown key %q (known keys: name, tree, fragments, targets, suites, tests, file_size, repeats, accel, memory_mb, cpus, [series], [timeouts], [[variant]])", key)}
 	}
 	p.Source = file
 	if err := p.validate(data); err != nil {

@@ -314,15 +314,17 @@ func (p ProcStat) Delta(later ProcStat) (userPct, sysPct, ctxt float64) {
 // CountWorkers counts io_uring io-wq worker threads under procRoot:
 // "iou-wrk-*" threads inside user processes (Linux 5.12+), found by scanning
 // every process's task/ directory, and "io_wqe_worker*" kernel threads
-// (5.x), which are processes of their own.
-func CountWorkers(procRoot string) int {
+// (5.x), which are processes of their own. Threads of excludePID are not
+// counted: the readtest process's own rings (from correctness tests) keep
+// idle workers for a while, and they are not fio's.
+func CountWorkers(procRoot string, excludePID int) int {
 	ents, err := os.ReadDir(procRoot)
 	if err != nil {
 		return 0
 	}
 	n := 0
 	for _, e := range ents {
-		if !isPID(e.Name()) {
+		if !isPID(e.Name()) || e.Name() == strconv.Itoa(excludePID) {
 			continue
 		}
 		dir := procRoot + "/" + e.Name()
@@ -373,16 +375,20 @@ type workerSampler struct {
 	peak int
 }
 
-// startWorkerSampler samples CountWorkers every period until stop.
+// startWorkerSampler samples CountWorkers every period until stop. The
+// peak is relative to the count when sampling starts: on 5.x, io_wqe_worker
+// kthreads of rings that other processes still hold are not fio's.
 func startWorkerSampler(procRoot string, period time.Duration) *workerSampler {
 	w := &workerSampler{quit: make(chan struct{})}
+	self := os.Getpid()
+	before := CountWorkers(procRoot, self)
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
 		tick := time.NewTicker(period)
 		defer tick.Stop()
 		for {
-			w.peak = max(w.peak, CountWorkers(procRoot))
+			w.peak = max(w.peak, CountWorkers(procRoot, self)-before)
 			select {
 			case <-w.quit:
 				return

@@ -126,10 +126,16 @@ func TestCountWorkers(t *testing.T) {
 	write("100/task/102/comm", "iou-wrk-100")
 	write("100/task/103/comm", "iou-wrk-100")
 	write("self/comm", "iou-wrk-1") // not a pid: ignored
-	if got := CountWorkers(root); got != 5 {
+	write("200/comm", "ktest-readtest")
+	write("200/task/200/comm", "ktest-readtest")
+	write("200/task/201/comm", "iou-wrk-200") // the readtest's own ring: excluded
+	if got := CountWorkers(root, 200); got != 5 {
 		t.Errorf("CountWorkers = %d, want 5", got)
 	}
-	if got := CountWorkers(filepath.Join(root, "missing")); got != 0 {
+	if got := CountWorkers(root, 0); got != 6 {
+		t.Errorf("CountWorkers without exclusion = %d, want 6", got)
+	}
+	if got := CountWorkers(filepath.Join(root, "missing"), 0); got != 0 {
 		t.Errorf("CountWorkers(missing) = %d", got)
 	}
 }
