@@ -1,0 +1,629 @@
+// Package initramfs builds the guest image: an uncompressed newc cpio with
+// u-root's init and a busybox of core commands (gosh as /bin/sh), the
+// ktest agent as uinit, ktest-readtest, and the host's fio and mkfs tools
+// with their shared libraries.
+//
+// The image is cached by content in three layers, because keys change
+// every run and the u-root busybox takes minutes to compile:
+//
+//	<cache>/initramfs/uroot-<key>.cpio  busybox + init; key: Go version, go.mod, go.sum, command list
+//	<cache>/initramfs/<key>.cpio        the base image; key: the layer above, the built guest
+//	                                    binaries' bytes, the host files' bytes
+//	per run (caller's temp file)        base + a tiny second cpio with /etc/ktest keys
+//
+// The kernel unpacks concatenated cpio archives in order, so the per-run
+// keys are appended rather than baked into the cached base.
+package initramfs
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/u-root/gobusybox/src/pkg/golang"
+	"github.com/u-root/mkuimage/cpio"
+	"github.com/u-root/mkuimage/ldd"
+	"github.com/u-root/mkuimage/uimage"
+	"github.com/u-root/uio/llog"
+
+	"github.com/ktest-dev/ktest/guest/proto"
+	"github.com/ktest-dev/ktest/remote"
+)
+
+// Options configure Build.
+type Options struct {
+	// CacheDir is the ktest cache root; images go to CacheDir/initramfs.
+	// Empty means DefaultCacheDir().
+	CacheDir string
+	// ModuleDir is the root of the ktest source module, whose guest
+	// programs and pinned u-root are compiled. Empty means: search upwards
+	// from the working directory, then from the executable.
+	ModuleDir string
+	// ExtraBinaries are more host executables to include at the same
+	// path, with their shared libraries.
+	ExtraBinaries []string
+	// Keys go into /etc/ktest of the per-run image. Required by Build.
+	Keys *remote.Keys
+	// OutDir receives the per-run image; empty means os.TempDir().
+	OutDir string
+	// Log receives progress lines; nil discards.
+	Log io.Writer
+}
+
+// Base describes the cached base image (everything but the keys).
+type Base struct {
+	Path   string
+	Key    string
+	Cached bool // true when no layer had to be rebuilt
+}
+
+// modulePath is the import path of the ktest module.
+const modulePath = "github.com/ktest-dev/ktest"
+
+// layoutVersion changes whenever the image layout changes in a way the
+// content keys do not capture (command list, symlinks, build flags).
+const layoutVersion = "ktest-initramfs-v1"
+
+// urootCommands are built into one busybox under /bbin.
+var urootCommands = []string{
+	"init", "gosh",
+	"cat", "chmod", "cp", "df", "dmesg", "echo", "false", "find", "free",
+	"grep", "head", "hexdump", "ip", "kill", "ln", "losetup", "ls", "mkdir",
+	"mknod", "mount", "mv", "poweroff", "ps", "pwd", "readlink", "rm",
+	"shutdown", "sleep", "sync", "tail", "true", "umount", "uname", "wc",
+}
+
+// urootBuildTags drop gosh's fancy line editor, whose modules are not in
+// our go.sum.
+var urootBuildTags = []string{"goshsmall"}
+
+// hostTools are the host programs the read tests need in the guest.
+var hostTools = []struct{ name, pkg string }{
+	{"fio", "fio"},
+	{"mkfs.ext4", "e2fsprogs"},
+	{"mkfs.xfs", "xfsprogs"},
+	{"mkfs.btrfs", "btrfs-progs"},
+}
+
+// hostDataFiles are included when present: runtime configuration of the
+// host tools.
+var hostDataFiles = []string{"/etc/mke2fs.conf"}
+
+// guestPrograms are our own static programs: package dir -> image path.
+// Optional ones are included whenever the package exists.
+var guestPrograms = []struct {
+	pkg, dest string
+	optional  bool
+}{
+	{"guest/cmd/ktest-agent", proto.AgentPath, false},
+	{"guest/cmd/ktest-readtest", proto.ReadtestPath, true},
+}
+
+// DefaultCacheDir is $XDG_CACHE_HOME/ktest, or ~/.cache/ktest.
+func DefaultCacheDir() (string, error) {
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "ktest"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("initramfs: no cache dir: %w", err)
+	}
+	return filepath.Join(home, ".cache", "ktest"), nil
+}
+
+// Build returns the path of a fresh per-run image: the cached base (built
+// first if any input changed) followed by a cpio holding o.Keys under
+// /etc/ktest. The caller removes the file when the VM is done.
+func Build(ctx context.Context, o Options) (string, error) {
+	if o.Keys == nil {
+		return "", errors.New("initramfs: Options.Keys is required")
+	}
+	base, err := BuildBase(ctx, o)
+	if err != nil {
+		return "", err
+	}
+	return WithKeys(base.Path, o.OutDir, o.Keys)
+}
+
+// WithKeys writes a new image to outDir (empty: os.TempDir()) made of the
+// image at base followed by a cpio holding k under /etc/ktest, and returns
+// its path; the caller removes it.
+func WithKeys(base, outDir string, k *remote.Keys) (_ string, err error) {
+	if outDir == "" {
+		outDir = os.TempDir()
+	}
+	in, err := os.Open(base)
+	if err != nil {
+		return "", fmt.Errorf("initramfs: %w", err)
+	}
+	defer in.Close()
+	out, err := os.CreateTemp(outDir, "ktest-initramfs-*.cpio")
+	if err != nil {
+		return "", fmt.Errorf("initramfs: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			out.Close()
+			os.Remove(out.Name())
+		}
+	}()
+	if _, err := io.Copy(out, in); err != nil {
+		return "", fmt.Errorf("initramfs: copy base %s: %w", base, err)
+	}
+	// newc archives are 4-byte aligned throughout; the kernel expects the
+	// next archive on such a boundary.
+	if st, err := out.Stat(); err == nil && st.Size()%4 != 0 {
+		out.Write(make([]byte, 4-st.Size()%4))
+	}
+	if err := WriteKeys(out, k); err != nil {
+		return "", fmt.Errorf("initramfs: keys: %w", err)
+	}
+	if err := out.Close(); err != nil {
+		return "", fmt.Errorf("initramfs: %w", err)
+	}
+	return out.Name(), nil
+}
+
+// WriteKeys writes k as a standalone newc archive holding
+// proto.AgentHostKeyPath and proto.AgentAuthorizedKeyPath, to be appended
+// to an image.
+func WriteKeys(w io.Writer, k *remote.Keys) error {
+	if k == nil || len(k.HostPrivatePEM) == 0 || len(k.AuthorizedKey) == 0 {
+		return errors.New("keys lack HostPrivatePEM or AuthorizedKey")
+	}
+	rw := cpio.Newc.Writer(w)
+	dir := strings.TrimPrefix(filepath.Dir(proto.AgentHostKeyPath), "/")
+	recs := []cpio.Record{
+		cpio.Directory("etc", 0o755),
+		cpio.Directory(dir, 0o700),
+		cpio.StaticFile(strings.TrimPrefix(proto.AgentHostKeyPath, "/"), string(k.HostPrivatePEM), 0o600),
+		cpio.StaticFile(strings.TrimPrefix(proto.AgentAuthorizedKeyPath, "/"), string(k.AuthorizedKey), 0o644),
+	}
+	for _, r := range recs {
+		if err := rw.WriteRecord(r); err != nil {
+			return err
+		}
+	}
+	return cpio.WriteTrailer(rw)
+}
+
+// BuildBase returns the cached base image, building whatever layer is
+// missing.
+func BuildBase(ctx context.Context, o Options) (Base, error) {
+	b, err := newBuilder(o)
+	if err != nil {
+		return Base{}, err
+	}
+	defer os.RemoveAll(b.tmp)
+	return b.base(ctx)
+}
+
+type builder struct {
+	o         Options
+	cacheDir  string // CacheDir/initramfs
+	moduleDir string
+	goTool    string
+	tmp       string
+	log       io.Writer
+}
+
+func newBuilder(o Options) (*builder, error) {
+	b := &builder{o: o, log: o.Log}
+	if b.log == nil {
+		b.log = io.Discard
+	}
+	root := o.CacheDir
+	if root == "" {
+		var err error
+		if root, err = DefaultCacheDir(); err != nil {
+			return nil, err
+		}
+	}
+	b.cacheDir = filepath.Join(root, "initramfs")
+	if err := os.MkdirAll(b.cacheDir, 0o755); err != nil {
+		return nil, fmt.Errorf("initramfs: %w", err)
+	}
+	b.moduleDir = o.ModuleDir
+	if b.moduleDir == "" {
+		var err error
+		if b.moduleDir, err = FindModuleDir(); err != nil {
+			return nil, err
+		}
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		return nil, fmt.Errorf("initramfs: the Go toolchain is needed to build the guest programs: %w", err)
+	}
+	b.goTool = goTool
+	if b.tmp, err = os.MkdirTemp(b.cacheDir, ".build-*"); err != nil {
+		return nil, fmt.Errorf("initramfs: %w", err)
+	}
+	return b, nil
+}
+
+func (b *builder) logf(format string, args ...any) {
+	fmt.Fprintf(b.log, "initramfs: "+format+"\n", args...)
+}
+
+func (b *builder) base(ctx context.Context) (Base, error) {
+	uroot, urootCached, err := b.urootLayer(ctx)
+	if err != nil {
+		return Base{}, err
+	}
+	progs, err := b.buildGuestPrograms(ctx)
+	if err != nil {
+		return Base{}, err
+	}
+	host, err := hostFiles(b.o.ExtraBinaries)
+	if err != nil {
+		return Base{}, err
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\nuroot %s\n", layoutVersion, filepath.Base(uroot))
+	for _, p := range progs {
+		if err := hashFile(h, p.src, p.dest); err != nil {
+			return Base{}, err
+		}
+	}
+	for _, f := range host {
+		if err := hashFile(h, f, f); err != nil {
+			return Base{}, err
+		}
+	}
+	key := hex.EncodeToString(h.Sum(nil))[:32]
+	path := filepath.Join(b.cacheDir, key+".cpio")
+	if _, err := os.Stat(path); err == nil {
+		touch(path)
+		return Base{Path: path, Key: key, Cached: urootCached}, nil
+	}
+
+	b.logf("assembling base image %s", key)
+	files := make([]string, 0, len(progs)+len(host))
+	for _, p := range progs {
+		files = append(files, p.src+":"+strings.TrimPrefix(p.dest, "/"))
+	}
+	files = append(files, host...)
+	tmpOut := filepath.Join(b.tmp, "base.cpio")
+	err = uimage.Create(b.ulog(),
+		uimage.WithTempDir(b.tmp),
+		uimage.WithBaseFile(uroot),
+		uimage.WithExistingInit(true),
+		uimage.WithSkipLDD(), // hostFiles already holds the library closure
+		uimage.WithFiles(files...),
+		uimage.WithCPIOOutput(tmpOut),
+	)
+	if err != nil {
+		return Base{}, fmt.Errorf("initramfs: assemble base image: %w", err)
+	}
+	if err := os.Rename(tmpOut, path); err != nil {
+		return Base{}, fmt.Errorf("initramfs: %w", err)
+	}
+	b.prune("", 3)
+	return Base{Path: path, Key: key}, nil
+}
+
+func (b *builder) ulog() *llog.Logger {
+	return llog.New(slog.LevelWarn, llog.WritePrintf(b.log))
+}
+
+// urootLayer returns the cached u-root busybox archive, building it if
+// its inputs changed. It holds the default u-root tree (/dev/console...),
+// /bbin/bb with its command links, /init, /bin/sh -> gosh and
+// /bin/uinit -> the agent.
+func (b *builder) urootLayer(ctx context.Context) (path string, cached bool, err error) {
+	goVersion, err := b.goOutput(ctx, "env", "GOVERSION")
+	if err != nil {
+		return "", false, err
+	}
+	h := sha256.New()
+	// go.sum pins u-root, gobusybox and mkuimage alike.
+	fmt.Fprintf(h, "%s\n%s\ntags %v\ncmds %v\nuinit %s\n", layoutVersion, goVersion,
+		urootBuildTags, urootCommands, proto.AgentPath)
+	for _, f := range []string{"go.mod", "go.sum"} {
+		if err := hashFile(h, filepath.Join(b.moduleDir, f), f); err != nil {
+			return "", false, err
+		}
+	}
+	key := hex.EncodeToString(h.Sum(nil))[:32]
+	path = filepath.Join(b.cacheDir, "uroot-"+key+".cpio")
+	if _, err := os.Stat(path); err == nil {
+		touch(path)
+		return path, true, nil
+	}
+
+	b.logf("building the u-root busybox (%d commands; about half a minute on 2 cores)", len(urootCommands))
+	start := time.Now()
+	pkgs := make([]string, len(urootCommands))
+	for i, c := range urootCommands {
+		pkgs[i] = "github.com/u-root/u-root/cmds/core/" + c
+	}
+	env := golang.Default(
+		golang.DisableCGO(),
+		golang.WithGOOS("linux"),
+		golang.WithGOARCH("amd64"),
+		golang.WithBuildTag(urootBuildTags...),
+		golang.WithWorkingDir(b.moduleDir),
+	)
+	tmpOut := filepath.Join(b.tmp, "uroot.cpio")
+	err = uimage.Create(b.ulog(),
+		uimage.WithReplaceEnv(env),
+		uimage.WithTempDir(b.tmp),
+		uimage.WithBaseArchive(uimage.DefaultRamfs()),
+		uimage.WithBusyboxCommands(pkgs...),
+		uimage.WithInit("init"),
+		uimage.WithUinit(proto.AgentPath),
+		uimage.WithShell("gosh"),
+		uimage.WithCPIOOutput(tmpOut),
+	)
+	if err != nil {
+		return "", false, fmt.Errorf("initramfs: build u-root busybox: %w", err)
+	}
+	if err := os.Rename(tmpOut, path); err != nil {
+		return "", false, fmt.Errorf("initramfs: %w", err)
+	}
+	b.logf("u-root busybox built in %v", time.Since(start).Round(time.Second))
+	b.prune("uroot-", 2)
+	return path, false, nil
+}
+
+type guestProgram struct{ src, dest string }
+
+// buildGuestPrograms compiles our static guest programs. The Go build
+// cache makes this a relink when nothing changed; the binaries' bytes then
+// key the base image (builds are reproducible: -trimpath, no VCS stamp).
+func (b *builder) buildGuestPrograms(ctx context.Context) ([]guestProgram, error) {
+	var progs []guestProgram
+	args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", b.tmp + "/"}
+	for _, p := range guestPrograms {
+		if _, err := os.Stat(filepath.Join(b.moduleDir, p.pkg)); err != nil {
+			if p.optional && errors.Is(err, os.ErrNotExist) {
+				b.logf("%s does not exist yet; image built without it", p.pkg)
+				continue
+			}
+			return nil, fmt.Errorf("initramfs: guest program %s: %w", p.pkg, err)
+		}
+		args = append(args, "./"+p.pkg)
+		progs = append(progs, guestProgram{filepath.Join(b.tmp, filepath.Base(p.pkg)), p.dest})
+	}
+	cmd := exec.CommandContext(ctx, b.goTool, args...)
+	cmd.Dir = b.moduleDir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("initramfs: go %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	return progs, nil
+}
+
+func (b *builder) goOutput(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, b.goTool, args...)
+	cmd.Dir = b.moduleDir
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("initramfs: go %s: %w", strings.Join(args, " "), err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// prune keeps the newest keep images whose name starts with prefix ("" is
+// the base images) and removes the rest: every agent change makes a new
+// base of ~100 MB.
+func (b *builder) prune(prefix string, keep int) {
+	ents, err := os.ReadDir(b.cacheDir)
+	if err != nil {
+		return
+	}
+	type entry struct {
+		name string
+		mod  time.Time
+	}
+	var cands []entry
+	for _, e := range ents {
+		n := e.Name()
+		if !strings.HasSuffix(n, ".cpio") || strings.HasPrefix(n, ".") {
+			continue
+		}
+		if isUroot := strings.HasPrefix(n, "uroot-"); isUroot != (prefix == "uroot-") {
+			continue
+		}
+		if info, err := e.Info(); err == nil {
+			cands = append(cands, entry{n, info.ModTime()})
+		}
+	}
+	sort.Slice(cands, func(i, j int) bool { return cands[i].mod.After(cands[j].mod) })
+	for i := keep; i < len(cands); i++ {
+		os.Remove(filepath.Join(b.cacheDir, cands[i].name))
+	}
+}
+
+// touch marks a cache entry as recently used, for prune.
+func touch(path string) {
+	now := time.Now()
+	os.Chtimes(path, now, now)
+}
+
+// hostFiles resolves the host tools and extra binaries to absolute paths
+// and returns them with every symlink on the way, their shared libraries
+// and the dynamic loader, sorted and unique. Paths stay as on the host, so
+// /usr/sbin/mkfs.ext4 -> mke2fs keeps working.
+func hostFiles(extra []string) ([]string, error) {
+	var bins []string
+	for _, t := range hostTools {
+		p, err := lookHostTool(t.name)
+		if err != nil {
+			return nil, fmt.Errorf("initramfs: host tool %s not found (install %s): %w", t.name, t.pkg, err)
+		}
+		bins = append(bins, p)
+	}
+	for _, e := range extra {
+		if !filepath.IsAbs(e) {
+			p, err := lookHostTool(e)
+			if err != nil {
+				return nil, fmt.Errorf("initramfs: extra binary %s: %w", e, err)
+			}
+			e = p
+		}
+		if _, err := os.Stat(e); err != nil {
+			return nil, fmt.Errorf("initramfs: extra binary: %w", err)
+		}
+		bins = append(bins, e)
+	}
+	seen := map[string]bool{}
+	var files []string
+	add := func(p string) error {
+		chain, err := symlinkChain(p)
+		if err != nil {
+			return err
+		}
+		for _, c := range chain {
+			if !seen[c] {
+				seen[c] = true
+				files = append(files, c)
+			}
+		}
+		return nil
+	}
+	for _, bin := range bins {
+		if err := add(bin); err != nil {
+			return nil, fmt.Errorf("initramfs: %w", err)
+		}
+	}
+	libs, err := ldd.FList(bins...)
+	if err != nil {
+		return nil, fmt.Errorf("initramfs: shared libraries of %v: %w", bins, err)
+	}
+	for _, l := range libs {
+		if err := add(l); err != nil {
+			return nil, fmt.Errorf("initramfs: %w", err)
+		}
+	}
+	for _, f := range hostDataFiles {
+		if _, err := os.Stat(f); err == nil {
+			if err := add(f); err != nil {
+				return nil, fmt.Errorf("initramfs: %w", err)
+			}
+		}
+	}
+	slices.Sort(files)
+	return files, nil
+}
+
+// lookHostTool finds name in PATH or the sbin directories, which a
+// non-root PATH may lack.
+func lookHostTool(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return filepath.Abs(p)
+	}
+	for _, d := range []string{"/usr/sbin", "/sbin", "/usr/bin", "/bin"} {
+		p := filepath.Join(d, name)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", exec.ErrNotFound
+}
+
+// symlinkChain returns p and, while it is a symlink, what it points to.
+func symlinkChain(p string) ([]string, error) {
+	var chain []string
+	for range 40 {
+		chain = append(chain, p)
+		st, err := os.Lstat(p)
+		if err != nil {
+			return nil, err
+		}
+		if st.Mode()&os.ModeSymlink == 0 {
+			return chain, nil
+		}
+		target, err := os.Readlink(p)
+		if err != nil {
+			return nil, err
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(p), target)
+		}
+		p = target
+	}
+	return nil, fmt.Errorf("%s: too many levels of symbolic links", chain[0])
+}
+
+// hashFile adds name and the content (or symlink target) of src to h.
+func hashFile(h io.Writer, src, name string) error {
+	st, err := os.Lstat(src)
+	if err != nil {
+		return fmt.Errorf("initramfs: %w", err)
+	}
+	fmt.Fprintf(h, "%s %s %o ", name, st.Mode().Type(), st.Mode().Perm())
+	if st.Mode()&os.ModeSymlink != 0 {
+		t, err := os.Readlink(src)
+		if err != nil {
+			return fmt.Errorf("initramfs: %w", err)
+		}
+		fmt.Fprintf(h, "-> %s\n", t)
+		return nil
+	}
+	f, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("initramfs: %w", err)
+	}
+	defer f.Close()
+	fh := sha256.New()
+	if _, err := io.Copy(fh, f); err != nil {
+		return fmt.Errorf("initramfs: hash %s: %w", src, err)
+	}
+	fmt.Fprintf(h, "%x\n", fh.Sum(nil))
+	return nil
+}
+
+// FindModuleDir finds the ktest source module: the first directory holding
+// a go.mod for github.com/ktest-dev/ktest, searching upwards from the
+// working directory and then from the executable.
+func FindModuleDir() (string, error) {
+	var starts []string
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
+	}
+	if exe, err := os.Executable(); err == nil {
+		if exe, err = filepath.EvalSymlinks(exe); err == nil {
+			starts = append(starts, filepath.Dir(exe))
+		}
+	}
+	for _, dir := range starts {
+		for {
+			if isKtestModule(filepath.Join(dir, "go.mod")) {
+				return dir, nil
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				break
+			}
+			dir = parent
+		}
+	}
+	return "", fmt.Errorf("initramfs: cannot find the %s source module above %v; the guest programs are built from it (run from the ktest tree or set Options.ModuleDir)", modulePath, starts)
+}
+
+func isKtestModule(goMod string) bool {
+	b, err := os.ReadFile(goMod)
+	if err != nil {
+		return false
+	}
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		f := strings.Fields(string(line))
+		if len(f) == 2 && f[0] == "module" {
+			return strings.Trim(f[1], `"`) == modulePath
+		}
+	}
+	return false
+}

@@ -1,0 +1,399 @@
+// Package remote is the host side of the ktest guest agent: an SSH client
+// that pins the agent's per-run host key, runs commands with streamed
+// output and real exit codes, copies files in and out and powers the guest
+// off. The agent's protocol words come from guest/proto.
+package remote
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/term"
+
+	"github.com/ktest-dev/ktest/guest/proto"
+)
+
+var (
+	// ErrHostKeyMismatch means the server is not the guest we built: its
+	// host key is not the pinned one. Dial does not retry it.
+	ErrHostKeyMismatch = errors.New("remote: host key mismatch")
+	// ErrAuth means the agent refused our client key. Dial does not retry it.
+	ErrAuth = errors.New("remote: authentication refused")
+)
+
+// ExitError is a command that ran to completion with a non-zero status,
+// as returned by Shell and the file helpers.
+type ExitError struct {
+	Command string
+	Code    int    // exit status; 128+N when killed by signal N
+	Stderr  string // captured stderr, when the helper captured it
+}
+
+func (e *ExitError) Error() string {
+	msg := fmt.Sprintf("remote: %q exited with status %d", e.Command, e.Code)
+	if s := strings.TrimSpace(e.Stderr); s != "" {
+		msg += ": " + s
+	}
+	return msg
+}
+
+// Client is a connection to one guest agent. Its methods may be used
+// concurrently; each runs in its own SSH session.
+type Client struct {
+	conn *ssh.Client
+	addr string
+}
+
+// Dial connects to the agent at addr (host:port), pinning hostKey and
+// authenticating with clientKey. While the guest is still booting the
+// connection fails or stalls, so Dial keeps trying (a new attempt every
+// 250ms, up to eight at once) until ctx is done; a wrong host key or a
+// refused client key fail at once.
+func Dial(ctx context.Context, addr string, hostKey ssh.PublicKey, clientKey ssh.Signer) (*Client, error) {
+	if hostKey == nil || clientKey == nil {
+		return nil, errors.New("remote: Dial needs a host key and a client key")
+	}
+	want := hostKey.Marshal()
+	cfg := &ssh.ClientConfig{
+		User: "root",
+		Auth: []ssh.AuthMethod{ssh.PublicKeys(clientKey)},
+		HostKeyCallback: func(_ string, _ net.Addr, got ssh.PublicKey) error {
+			if !bytes.Equal(got.Marshal(), want) {
+				return fmt.Errorf("%w: %s offered %s, want %s", ErrHostKeyMismatch, addr,
+					ssh.FingerprintSHA256(got), ssh.FingerprintSHA256(hostKey))
+			}
+			return nil
+		},
+		HostKeyAlgorithms: []string{hostKey.Type()},
+	}
+	// QEMU user net accepts a forwarded connection on the host side at
+	// once, even while the guest is not up, and may deliver it to the
+	// guest only seconds after the agent starts listening. So attempts
+	// overlap: a new one starts every attemptEvery while up to
+	// maxAttempts wait for the agent's banner, and the first handshake to
+	// succeed wins. The banner wait grows with the time spent dialling,
+	// so a guest slow enough to take seconds for its banner (it sends it
+	// right after accepting) still gets in.
+	const (
+		attemptEvery = 250 * time.Millisecond
+		maxAttempts  = 8
+	)
+	began := time.Now()
+	bannerWait := func() time.Duration {
+		return min(max(time.Since(began)/4, 2*time.Second), 15*time.Second)
+	}
+	type result struct {
+		c   *ssh.Client
+		err error
+	}
+	actx, cancel := context.WithCancel(ctx)
+	results := make(chan result)
+	inflight := 0
+	// Losers still running when we return are closed as they finish.
+	defer func() {
+		cancel()
+		go func(n int) {
+			for ; n > 0; n-- {
+				if r := <-results; r.c != nil {
+					r.c.Close()
+				}
+			}
+		}(inflight)
+	}()
+	tick := time.NewTicker(attemptEvery)
+	defer tick.Stop()
+	var lastErr error
+	launch := func() {
+		inflight++
+		go func() {
+			c, err := dialOnce(actx, addr, cfg, bannerWait())
+			results <- result{c, err}
+		}()
+	}
+	launch()
+	for {
+		select {
+		case r := <-results:
+			inflight--
+			switch {
+			case r.err == nil:
+				return &Client{conn: r.c, addr: addr}, nil
+			case errors.Is(r.err, ErrHostKeyMismatch):
+				return nil, r.err
+			case strings.Contains(r.err.Error(), "unable to authenticate"):
+				return nil, fmt.Errorf("%w: %s: %v", ErrAuth, addr, r.err)
+			case !expired(ctx):
+				// Errors caused by our own deadline say nothing.
+				lastErr = r.err
+			}
+		case <-tick.C:
+			if inflight < maxAttempts {
+				launch()
+			}
+		case <-ctx.Done():
+			return nil, fmt.Errorf("remote: dial %s: %w (last error: %v)", addr, ctx.Err(), lastErr)
+		}
+	}
+}
+
+// expired reports whether ctx is done or past its deadline (a dial may see
+// the deadline pass before ctx itself is cancelled).
+func expired(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ctx.Err() != nil || ok && !time.Now().Before(dl)
+}
+
+// handshakeTimeout bounds one SSH handshake once the server has answered.
+const handshakeTimeout = 30 * time.Second
+
+// dialOnce makes one connection attempt, abandoned when the server says
+// nothing for bannerWait.
+func dialOnce(ctx context.Context, addr string, cfg *ssh.ClientConfig, bannerWait time.Duration) (*ssh.Client, error) {
+	var d net.Dialer
+	dctx, cancel := context.WithTimeout(ctx, bannerWait)
+	raw, err := d.DialContext(dctx, "tcp", addr)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	conn := &bannerConn{Conn: raw}
+	conn.SetDeadline(time.Now().Add(bannerWait))
+	conn.onFirst = func() { conn.SetDeadline(time.Now().Add(handshakeTimeout)) }
+	// Closing the socket is the only way to interrupt a handshake.
+	stop := context.AfterFunc(ctx, func() { raw.Close() })
+	c, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
+	stop()
+	if err != nil {
+		raw.Close()
+		return nil, err
+	}
+	conn.SetDeadline(time.Time{})
+	return ssh.NewClient(c, chans, reqs), nil
+}
+
+// bannerConn calls onFirst when the first bytes arrive.
+type bannerConn struct {
+	net.Conn
+	heard   atomic.Bool
+	onFirst func()
+}
+
+func (c *bannerConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 && !c.heard.Swap(true) {
+		c.onFirst()
+	}
+	return n, err
+}
+
+// Close closes the connection; sessions still running are torn down and
+// the agent kills their commands.
+func (c *Client) Close() error {
+	err := c.conn.Close()
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// Run runs cmd with the guest's shell, streaming its stdout and stderr to
+// the writers as they arrive (nil discards). A command that ran returns
+// its exit status and a nil error (128+N when killed by signal N); err is
+// set only when the command could not be run or its status was lost
+// (transport failure, ctx done). When ctx is done the command's process
+// group is sent SIGKILL and the session is closed.
+func (c *Client) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) (exitCode int, err error) {
+	return c.run(ctx, cmd, nil, stdout, stderr)
+}
+
+func (c *Client) run(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	sess, err := c.openSession(ctx)
+	if err != nil {
+		return -1, err
+	}
+	defer sess.Close()
+	sess.Stdin, sess.Stdout, sess.Stderr = stdin, stdout, stderr
+	return c.wait(ctx, sess, cmd, func() error { return sess.Start(cmd) })
+}
+
+// openSession opens a session channel, giving up when ctx is done (a hung
+// guest never answers the open request).
+func (c *Client) openSession(ctx context.Context) (*ssh.Session, error) {
+	type result struct {
+		s   *ssh.Session
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		s, err := c.conn.NewSession()
+		ch <- result{s, err}
+	}()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			return nil, fmt.Errorf("remote: %s: new session: %w", c.addr, r.err)
+		}
+		return r.s, nil
+	case <-ctx.Done():
+		go func() {
+			if r := <-ch; r.s != nil {
+				r.s.Close()
+			}
+		}()
+		return nil, fmt.Errorf("remote: %s: new session: %w", c.addr, ctx.Err())
+	}
+}
+
+// wait starts the session with start and waits for its exit status,
+// killing the remote process group when ctx is done first.
+func (c *Client) wait(ctx context.Context, sess *ssh.Session, what string, start func() error) (int, error) {
+	killed := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		sess.Signal(ssh.SIGKILL)
+		sess.Close()
+		close(killed)
+	})
+	defer stop()
+	if err := start(); err != nil {
+		if ctx.Err() != nil {
+			return -1, fmt.Errorf("remote: %q: %w", what, ctx.Err())
+		}
+		return -1, fmt.Errorf("remote: %s: start %q: %w", c.addr, what, err)
+	}
+	err := sess.Wait()
+	if !stop() {
+		<-killed
+		return -1, fmt.Errorf("remote: %q: %w", what, ctx.Err())
+	}
+	return exitCode(c.addr, what, err)
+}
+
+func exitCode(addr, what string, err error) (int, error) {
+	var ee *ssh.ExitError
+	var missing *ssh.ExitMissingError
+	switch {
+	case err == nil:
+		return 0, nil
+	case errors.As(err, &ee):
+		return ee.ExitStatus(), nil
+	case errors.As(err, &missing):
+		return -1, fmt.Errorf("remote: %s: %q: connection ended without an exit status", addr, what)
+	default:
+		return -1, fmt.Errorf("remote: %s: %q: %w", addr, what, err)
+	}
+}
+
+// Put copies local to remotePath on the guest with permission bits mode.
+// The file is replaced atomically; its directory must exist.
+func (c *Client) Put(ctx context.Context, local io.Reader, remotePath string, mode fs.FileMode) error {
+	return c.helper(ctx, proto.PutCommand(remotePath, mode), local, io.Discard)
+}
+
+// Get copies the regular file remotePath from the guest to w.
+func (c *Client) Get(ctx context.Context, remotePath string, w io.Writer) error {
+	return c.helper(ctx, proto.GetCommand(remotePath), nil, w)
+}
+
+// helper runs an agent-internal command, turning a non-zero status into
+// an *ExitError carrying the agent's message.
+func (c *Client) helper(ctx context.Context, cmd string, stdin io.Reader, stdout io.Writer) error {
+	var stderr bytes.Buffer
+	code, err := c.run(ctx, cmd, stdin, stdout, &limitedWriter{w: &stderr, n: 64 << 10})
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return &ExitError{Command: cmd, Code: code, Stderr: stderr.String()}
+	}
+	return nil
+}
+
+// PowerOff asks the agent to sync, unmount and power the guest off, then
+// closes the connection so the agent need not wait for us. The machine
+// stops shortly after PowerOff returns; the caller waits for the VM
+// process to exit.
+func (c *Client) PowerOff(ctx context.Context) error {
+	err := c.helper(ctx, proto.PowerOffCommand(), nil, io.Discard)
+	c.Close()
+	return err
+}
+
+// Shell runs the guest's interactive shell. When stdin is a terminal it is
+// put in raw mode and the shell gets a pty that follows the local window
+// size; otherwise the shell reads commands from stdin. A non-zero exit is
+// an *ExitError. Note that a goroutine may stay blocked reading stdin
+// after Shell returns.
+func (c *Client) Shell(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
+	sess, err := c.openSession(ctx)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	sess.Stdin, sess.Stdout, sess.Stderr = stdin, stdout, stderr
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fd := int(f.Fd())
+		old, err := term.MakeRaw(fd)
+		if err != nil {
+			return fmt.Errorf("remote: raw terminal: %w", err)
+		}
+		defer term.Restore(fd, old)
+		w, h, err := term.GetSize(fd)
+		if err != nil {
+			w, h = 80, 24
+		}
+		termName := os.Getenv("TERM")
+		if termName == "" {
+			termName = "xterm"
+		}
+		modes := ssh.TerminalModes{ssh.ECHO: 1, ssh.TTY_OP_ISPEED: 38400, ssh.TTY_OP_OSPEED: 38400}
+		if err := sess.RequestPty(termName, h, w, modes); err != nil {
+			return fmt.Errorf("remote: %s: pty: %w", c.addr, err)
+		}
+		winch := make(chan os.Signal, 1)
+		signal.Notify(winch, syscall.SIGWINCH)
+		defer signal.Stop(winch)
+		go func() {
+			for range winch {
+				if w, h, err := term.GetSize(fd); err == nil {
+					sess.WindowChange(h, w)
+				}
+			}
+		}()
+	}
+	code, err := c.wait(ctx, sess, "shell", sess.Shell)
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return &ExitError{Command: "shell", Code: code}
+	}
+	return nil
+}
+
+// limitedWriter keeps the first n bytes and drops the rest, so a chatty
+// failure cannot eat memory.
+type limitedWriter struct {
+	w io.Writer
+	n int
+}
+
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	if l.n > 0 {
+		k := min(len(p), l.n)
+		l.w.Write(p[:k])
+		l.n -= k
+	}
+	return len(p), nil
+}
