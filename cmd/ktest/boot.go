@@ -1,0 +1,407 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/u-root/mkuimage/cpio"
+
+	"github.com/ktest-dev/ktest/console"
+	"github.com/ktest-dev/ktest/guest/proto"
+	"github.com/ktest-dev/ktest/initramfs"
+	"github.com/ktest-dev/ktest/remote"
+	"github.com/ktest-dev/ktest/vm"
+)
+
+func init() {
+	register(&command{
+		name: "boot",
+		summary: `Boot a kernel in QEMU with the ktest guest image.
+With --exec, run CMD in the guest, stream its output and exit with its
+status. Without it, keep the VM up until Ctrl-C; connect with 'ktest ssh'.
+A kernel crash report (oops, BUG, WARNING, panic, lockdep, KASAN, hung
+task, ...) on the console prints the report and exits 1, also during boot;
+a VM that does not come up exits 3.`,
+		usage: "[--kernel bzImage] [--initramfs cpio] [--exec CMD] [flags]",
+		run:   runBoot,
+	})
+}
+
+type bootFlags struct {
+	kernel      string
+	initramfs   string
+	exec        string
+	accel       string
+	mem, cpus   int
+	timeout     time.Duration
+	bootTimeout time.Duration
+	verbose     bool
+	benchBoot   int
+}
+
+func runBoot(ctx context.Context, args []string) error {
+	c := commands["boot"]
+	fs := newFlagSet(c)
+	var f bootFlags
+	fs.StringVar(&f.kernel, "kernel", "", "bzImage to boot (default: the newest kernel in the ktest cache)")
+	fs.StringVar(&f.initramfs, "initramfs", "", "base ktest guest image (cpio, without keys) to boot instead of building one; the run's keys are appended")
+	fs.StringVar(&f.exec, "exec", "", "run `CMD` in the guest and exit with its status")
+	fs.StringVar(&f.accel, "accel", "auto", "accelerator: auto (KVM if a probe boot works, else TCG), kvm or tcg")
+	fs.IntVar(&f.mem, "mem", vm.DefaultMemoryMB, "guest memory in `MB`")
+	fs.IntVar(&f.cpus, "cpus", vm.DefaultCPUs, "guest CPUs")
+	fs.DurationVar(&f.timeout, "timeout", 0, "limit for --exec CMD; the VM is killed when it expires (0: none)")
+	fs.DurationVar(&f.bootTimeout, "boot-timeout", vm.DefaultBootTimeout, "limit from QEMU start to the agent answering SSH")
+	fs.BoolVar(&f.verbose, "verbose", false, "print the QEMU command line and stream the serial console to stderr")
+	fs.IntVar(&f.benchBoot, "bench-boot", 0, "boot `N` times and report QEMU start to SSH ready (median, min, max)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected arguments %q (quote the command for --exec)", fs.Args())
+	}
+	if f.benchBoot < 0 {
+		return usageErrorf("--bench-boot %d: want a positive count", f.benchBoot)
+	}
+	want, err := vm.ParseAccel(f.accel)
+	if err != nil {
+		return usageErrorf("--accel: %v", err)
+	}
+	if f.kernel == "" {
+		if f.kernel, err = defaultKernel(); err != nil {
+			return badInput(err)
+		}
+	}
+	if _, err := os.Stat(f.kernel); err != nil {
+		return badInput(fmt.Errorf("--kernel: %w", err))
+	}
+
+	accel, reason, err := vm.ProbeAccel(ctx, want)
+	if err != nil {
+		return infraFailure(fmt.Errorf("accelerator: %w", err))
+	}
+	fmt.Fprintf(os.Stderr, "ktest boot: accelerator %s (%s)\n", accel, reason)
+
+	keys, clientPEM, err := generateBootKeys()
+	if err != nil {
+		return infraFailure(err)
+	}
+	image, err := guestImage(ctx, f.initramfs, keys)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(image)
+	opts := vm.Options{
+		Kernel:      f.kernel,
+		Initramfs:   image,
+		Accel:       accel,
+		CPUs:        f.cpus,
+		MemoryMB:    f.mem,
+		Devices:     []vm.Device{vm.RNG{}, vm.Net{}},
+		BootTimeout: f.bootTimeout,
+	}
+	if f.verbose {
+		opts.Trace = os.Stderr
+		opts.Console = os.Stderr
+	}
+	if f.benchBoot > 0 {
+		return benchBoot(ctx, opts, keys, f.benchBoot)
+	}
+
+	start := time.Now()
+	inst, err := vm.Start(ctx, opts, keys)
+	if err != nil {
+		return bootFailure(err)
+	}
+	defer inst.Close()
+	fmt.Fprintf(os.Stderr, "ktest boot: guest agent up on %s after %v (console: %s)\n",
+		inst.Addr(), time.Since(start).Round(time.Millisecond), inst.ConsoleLog())
+
+	if f.exec != "" {
+		return bootExec(ctx, inst, f)
+	}
+	return bootInteractive(ctx, inst, keys, clientPEM, f.kernel)
+}
+
+// guestImage returns a per-run image (the caller removes it): the base
+// image, built or given, followed by a cpio with the run's keys.
+func guestImage(ctx context.Context, base string, keys *remote.Keys) (string, error) {
+	if base == "" {
+		image, err := initramfs.Build(ctx, initramfs.Options{Keys: keys, Log: os.Stderr})
+		if err != nil {
+			return "", infraFailure(fmt.Errorf("guest image: %w", err))
+		}
+		return image, nil
+	}
+	in, err := os.Open(base)
+	if err != nil {
+		return "", badInput(fmt.Errorf("--initramfs: %w", err))
+	}
+	defer in.Close()
+	out, err := os.CreateTemp("", "ktest-initramfs-*.cpio")
+	if err != nil {
+		return "", infraFailure(err)
+	}
+	_, err = io.Copy(out, in)
+	if err == nil {
+		err = writeKeysCpio(out, keys)
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(out.Name())
+		return "", infraFailure(fmt.Errorf("guest image: %w", err))
+	}
+	return out.Name(), nil
+}
+
+// writeKeysCpio appends the run's keys as a second newc archive; the
+// kernel unpacks concatenated archives in order. Same layout as
+// initramfs.Build's key archive (guest/proto paths).
+func writeKeysCpio(w io.Writer, k *remote.Keys) error {
+	rw := cpio.Newc.Writer(w)
+	for _, r := range []cpio.Record{
+		cpio.Directory("etc", 0o755),
+		cpio.Directory(strings.TrimPrefix(filepath.Dir(proto.AgentHostKeyPath), "/"), 0o700),
+		cpio.StaticFile(strings.TrimPrefix(proto.AgentHostKeyPath, "/"), string(k.HostPrivatePEM), 0o600),
+		cpio.StaticFile(strings.TrimPrefix(proto.AgentAuthorizedKeyPath, "/"), string(k.AuthorizedKey), 0o644),
+	} {
+		if err := rw.WriteRecord(r); err != nil {
+			return err
+		}
+	}
+	return cpio.WriteTrailer(rw)
+}
+
+// defaultKernel returns the newest bzImage in the ktest kernel cache.
+func defaultKernel() (string, error) {
+	dir, err := vm.CacheDir()
+	if err != nil {
+		return "", err
+	}
+	images, _ := filepath.Glob(filepath.Join(dir, "kernels", "*", "bzImage"))
+	var newest string
+	var newestTime time.Time
+	for _, p := range images {
+		if st, err := os.Stat(p); err == nil && st.ModTime().After(newestTime) {
+			newest, newestTime = p, st.ModTime()
+		}
+	}
+	if newest == "" {
+		return "", fmt.Errorf("no kernel in %s: build one with 'ktest kernel build' or pass --kernel", filepath.Join(dir, "kernels"))
+	}
+	return newest, nil
+}
+
+// generateBootKeys makes the run's SSH keys, keeping the client key's
+// private half in OpenSSH PEM form for 'ktest ssh' and OpenSSH.
+func generateBootKeys() (*remote.Keys, []byte, error) {
+	keys, err := remote.GenerateKeys()
+	if err != nil {
+		return nil, nil, err
+	}
+	// remote.Keys does not keep the client's private key; make our own
+	// client key so it can be written out.
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("client key: %w", err)
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		return nil, nil, fmt.Errorf("client key: %w", err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "ktest boot client key")
+	if err != nil {
+		return nil, nil, fmt.Errorf("client key: %w", err)
+	}
+	keys.ClientSigner = signer
+	keys.AuthorizedKey = ssh.MarshalAuthorizedKey(signer.PublicKey())
+	return keys, pem.EncodeToMemory(block), nil
+}
+
+// bootFailure maps a Start error: a kernel crash during boot is a test
+// failure (exit 1), anything else an infrastructure failure (exit 3).
+func bootFailure(err error) error {
+	var crash *console.Crash
+	if errors.As(err, &crash) {
+		printCrash(os.Stderr, crash)
+		return testsFailed(err)
+	}
+	var be *vm.BootError
+	if errors.As(err, &be) && be.Output != "" {
+		fmt.Fprintf(os.Stderr, "--- last console output ---\n%s", be.Output)
+	}
+	return infraFailure(err)
+}
+
+func printCrash(w io.Writer, c *console.Crash) {
+	fmt.Fprintf(w, "ktest: kernel %s: %s\n--- report ---\n%s\n--- end of report ---\n", c.Kind, c.Title, c.Excerpt)
+}
+
+// bootExec runs --exec and exits with its status.
+func bootExec(ctx context.Context, inst vm.Instance, f bootFlags) error {
+	if f.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.timeout)
+		defer cancel()
+	}
+	code, err := inst.Run(ctx, f.exec, os.Stdout, os.Stderr)
+	var crash *console.Crash
+	switch {
+	case errors.As(err, &crash):
+		printCrash(os.Stderr, crash)
+		return testsFailed(err)
+	case err != nil && errors.Is(err, context.DeadlineExceeded):
+		return testsFailed(fmt.Errorf("--exec did not finish within %v: %w", f.timeout, err))
+	case err != nil:
+		return infraFailure(err)
+	case code != 0:
+		return &exitError{code: code & 0xff, err: fmt.Errorf("guest command exited with status %d", code)}
+	}
+	return nil
+}
+
+// vmState is what 'ktest ssh' needs to reach a VM kept up by 'ktest boot'.
+// It lives in its own 0700 directory, written atomically, mode 0600.
+type vmState struct {
+	PID        int       `json:"pid"` // the ktest boot process
+	Addr       string    `json:"addr"`
+	KeyFile    string    `json:"key_file"`    // client private key, OpenSSH format
+	KnownHosts string    `json:"known_hosts"` // pins the agent's host key
+	HostKey    string    `json:"host_key"`    // authorized_keys format
+	ConsoleLog string    `json:"console_log"`
+	Kernel     string    `json:"kernel"`
+	Started    time.Time `json:"started"`
+}
+
+// vmStateRoot is where running VMs are registered: $XDG_RUNTIME_DIR/ktest
+// or, without it, the cache's run directory.
+func vmStateRoot() (string, error) {
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		return filepath.Join(d, "ktest"), nil
+	}
+	dir, err := vm.CacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "run"), nil
+}
+
+// writeVMState registers the VM and returns its state directory, which
+// the caller removes when the VM goes away.
+func writeVMState(inst vm.Instance, keys *remote.Keys, clientPEM []byte, kernel string) (string, *vmState, error) {
+	root, err := vmStateRoot()
+	if err != nil {
+		return "", nil, err
+	}
+	dir := filepath.Join(root, fmt.Sprint(os.Getpid()))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", nil, err
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return "", nil, err
+	}
+	hostKey := keys.HostSigner.PublicKey()
+	st := &vmState{
+		PID:        os.Getpid(),
+		Addr:       inst.Addr(),
+		KeyFile:    filepath.Join(dir, "id_ed25519"),
+		KnownHosts: filepath.Join(dir, "known_hosts"),
+		HostKey:    strings.TrimSpace(string(ssh.MarshalAuthorizedKey(hostKey))),
+		ConsoleLog: inst.ConsoleLog(),
+		Kernel:     kernel,
+		Started:    time.Now(),
+	}
+	js, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return dir, nil, err
+	}
+	for _, file := range []struct {
+		path string
+		data []byte
+	}{
+		{st.KeyFile, clientPEM},
+		{st.KnownHosts, []byte(knownhosts.Line([]string{st.Addr}, hostKey) + "\n")},
+		{filepath.Join(dir, "state.json"), append(js, '\n')},
+	} {
+		if err := writeFileAtomic(file.path, file.data, 0o600); err != nil {
+			return dir, nil, err
+		}
+	}
+	return dir, st, nil
+}
+
+// bootInteractive keeps the VM up until Ctrl-C or until it goes away.
+func bootInteractive(ctx context.Context, inst vm.Instance, keys *remote.Keys, clientPEM []byte, kernel string) error {
+	dir, st, err := writeVMState(inst, keys, clientPEM, kernel)
+	if dir != "" {
+		defer os.RemoveAll(dir)
+	}
+	if err != nil {
+		return infraFailure(fmt.Errorf("vm state: %w", err))
+	}
+	_, port, _ := net.SplitHostPort(st.Addr)
+	fmt.Fprintf(os.Stderr, `ktest boot: VM running; Ctrl-C stops it.
+  connect:  ktest ssh            (or: ktest ssh --pid %d [CMD...])
+  openssh:  ssh -i %s -o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -p %s root@127.0.0.1
+  console:  tail -f %s
+`, st.PID, st.KeyFile, st.KnownHosts, port, st.ConsoleLog)
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(os.Stderr, "ktest boot: stopping the VM")
+		inst.Close()
+	case <-inst.Exited():
+	}
+	if cs := inst.Crashes(); len(cs) > 0 {
+		for _, c := range cs {
+			printCrash(os.Stderr, c)
+		}
+		return testsFailed(cs[0])
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	fmt.Fprintln(os.Stderr, "ktest boot: VM exited")
+	return nil
+}
+
+// benchBoot boots n times and reports QEMU start to SSH ready.
+func benchBoot(ctx context.Context, opts vm.Options, keys *remote.Keys, n int) error {
+	var times []time.Duration
+	for i := 1; i <= n; i++ {
+		start := time.Now()
+		inst, err := vm.Start(ctx, opts, keys)
+		if err != nil {
+			return bootFailure(err)
+		}
+		d := time.Since(start)
+		times = append(times, d)
+		fmt.Fprintf(os.Stderr, "boot %d/%d: %v\n", i, n, d.Round(time.Millisecond))
+		if err := inst.Close(); err != nil {
+			return infraFailure(err)
+		}
+	}
+	slices.Sort(times)
+	median := times[len(times)/2]
+	if len(times)%2 == 0 {
+		median = (times[len(times)/2-1] + times[len(times)/2]) / 2
+	}
+	fmt.Printf("boot to SSH ready (%s, %d boots): median %v, min %v, max %v\n", opts.Accel, n,
+		median.Round(time.Millisecond), times[0].Round(time.Millisecond), times[len(times)-1].Round(time.Millisecond))
+	return nil
+}

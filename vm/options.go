@@ -1,0 +1,235 @@
+// Package vm runs a kernel in a QEMU virtual machine and talks to the
+// ktest guest agent in it over SSH.
+//
+// Options describes a machine; its Cmdline is a pure function of it, so
+// the exact QEMU command can be tested as data and pasted into a shell
+// (CmdlineQuoted). Start boots a machine and returns an Instance once the
+// agent answers SSH; every Instance operation fails with *console.Crash
+// if the kernel reports a crash meanwhile. vm knows nothing of patches or
+// kernel builds.
+package vm
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Accel is a QEMU accelerator.
+type Accel string
+
+const (
+	// AccelAuto is resolved by ProbeAccel to KVM if KVM really runs
+	// guest code here, else TCG. Cmdline refuses it.
+	AccelAuto Accel = "auto"
+	AccelKVM  Accel = "kvm"
+	AccelTCG  Accel = "tcg" // software emulation: slow but works anywhere
+)
+
+// ParseAccel parses "auto", "kvm" or "tcg".
+func ParseAccel(s string) (Accel, error) {
+	switch a := Accel(s); a {
+	case AccelAuto, AccelKVM, AccelTCG:
+		return a, nil
+	}
+	return "", fmt.Errorf("unknown accelerator %q: want auto, kvm or tcg", s)
+}
+
+// Defaults applied by Cmdline and Start to zero fields.
+const (
+	DefaultQEMU        = "qemu-system-x86_64"
+	DefaultCPUs        = 2
+	DefaultMemoryMB    = 1024
+	DefaultBootTimeout = 2 * time.Minute
+)
+
+// BaseKernelArgs come first on every kernel command line. The console is
+// the first serial port, which QEMU sends to its stdout. panic=-1 reboots
+// at once on panic and QEMU runs with -no-reboot, so a panic ends the VM
+// instead of hanging it. Oopses stay non-fatal: the console watcher
+// reports them and the guest keeps running. No "quiet": WARNING and
+// lockdep reports are printed at KERN_WARNING, which quiet would hide.
+var BaseKernelArgs = []string{"console=ttyS0", "panic=-1"}
+
+// Options describes one virtual machine.
+type Options struct {
+	QEMU      string // QEMU binary; "" means DefaultQEMU
+	Kernel    string // bzImage, required
+	Initramfs string // uncompressed or compressed cpio; optional
+	Accel     Accel  // AccelKVM or AccelTCG; resolve AccelAuto with ProbeAccel first
+	CPUs      int    // 0 means DefaultCPUs
+	MemoryMB  int    // 0 means DefaultMemoryMB
+	// KernelArgs are appended to BaseKernelArgs and the devices' args.
+	// Each is one word: no blanks or quotes.
+	KernelArgs []string
+	Devices    []Device
+
+	// The fields below are used by Start, not by Cmdline.
+
+	// ConsoleLog is the file Start writes the serial console to; "" means
+	// console.log in the run directory.
+	ConsoleLog string
+	// Console, if set, also receives the serial console as it is written.
+	Console io.Writer
+	// Trace, if set, receives each QEMU command line Start runs, quoted
+	// for a shell.
+	Trace io.Writer
+	// BootTimeout bounds QEMU start to SSH ready; 0 means
+	// DefaultBootTimeout.
+	BootTimeout time.Duration
+}
+
+// Device is a piece of virtual hardware: it contributes QEMU arguments
+// and, if the guest must be told about it, kernel arguments.
+type Device interface {
+	QEMUArgs() []string
+	KernelArgs() []string
+}
+
+// validator is implemented by devices that can tell what makes them
+// unusable; Cmdline calls it.
+type validator interface{ Validate() error }
+
+func (o *Options) qemu() string {
+	if o.QEMU == "" {
+		return DefaultQEMU
+	}
+	return o.QEMU
+}
+
+func orDefault(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// Validate reports every problem with o that would make Cmdline fail.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.Kernel == "" {
+		errs = append(errs, errors.New("no kernel image"))
+	}
+	switch o.Accel {
+	case AccelKVM, AccelTCG:
+	case AccelAuto, "":
+		errs = append(errs, errors.New("accelerator not resolved: call ProbeAccel for auto"))
+	default:
+		errs = append(errs, fmt.Errorf("unknown accelerator %q", o.Accel))
+	}
+	if o.CPUs < 0 {
+		errs = append(errs, fmt.Errorf("CPUs %d: must be positive", o.CPUs))
+	}
+	if o.MemoryMB < 0 || (o.MemoryMB > 0 && o.MemoryMB < 64) {
+		errs = append(errs, fmt.Errorf("memory %d MB: want at least 64", o.MemoryMB))
+	}
+	for _, a := range o.KernelArgs {
+		if a == "" || strings.ContainsAny(a, " \t\n\"'") {
+			errs = append(errs, fmt.Errorf("kernel argument %q: must be one word without quotes", a))
+		}
+	}
+	ids := map[string]bool{}
+	for i, d := range o.Devices {
+		if d == nil {
+			errs = append(errs, fmt.Errorf("device %d is nil", i))
+			continue
+		}
+		if v, ok := d.(validator); ok {
+			if err := v.Validate(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if id := deviceID(d); id != "" {
+			if ids[id] {
+				errs = append(errs, fmt.Errorf("device id %q used twice", id))
+			}
+			ids[id] = true
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// AllKernelArgs returns the kernel command line words: BaseKernelArgs,
+// then each device's, then o.KernelArgs (so the caller has the last word).
+func (o *Options) AllKernelArgs() []string {
+	args := append([]string(nil), BaseKernelArgs...)
+	for _, d := range o.Devices {
+		if d != nil {
+			args = append(args, d.KernelArgs()...)
+		}
+	}
+	return append(args, o.KernelArgs...)
+}
+
+// Cmdline returns the QEMU command (argv, binary first) for o. It is a
+// pure function of o: it neither reads files nor probes the host. The
+// serial console goes to QEMU's stdout; no monitor, no display, no
+// default devices, and the guest cannot reboot (a panic ends QEMU).
+func (o *Options) Cmdline() ([]string, error) {
+	if err := o.Validate(); err != nil {
+		return nil, fmt.Errorf("vm options: %w", err)
+	}
+	args := []string{
+		o.qemu(),
+		"-nodefaults", "-no-user-config",
+		"-display", "none",
+		"-no-reboot",
+		"-machine", "pc",
+		"-accel", string(o.Accel),
+	}
+	if o.Accel == AccelKVM {
+		// The host's own CPU model, as a KVM guest should run; the probe
+		// boots with the same model (see ProbeAccel).
+		args = append(args, "-cpu", "host")
+	}
+	args = append(args,
+		"-smp", strconv.Itoa(orDefault(o.CPUs, DefaultCPUs)),
+		"-m", strconv.Itoa(orDefault(o.MemoryMB, DefaultMemoryMB)),
+		"-serial", "stdio",
+		"-kernel", o.Kernel,
+	)
+	if o.Initramfs != "" {
+		args = append(args, "-initrd", o.Initramfs)
+	}
+	args = append(args, "-append", strings.Join(o.AllKernelArgs(), " "))
+	for _, d := range o.Devices {
+		args = append(args, d.QEMUArgs()...)
+	}
+	return args, nil
+}
+
+// CmdlineQuoted returns Cmdline as one line to paste into a POSIX shell.
+func (o *Options) CmdlineQuoted() (string, error) {
+	args, err := o.Cmdline()
+	if err != nil {
+		return "", err
+	}
+	return ShellQuote(args...), nil
+}
+
+// ShellQuote joins words into a POSIX shell command line, single-quoting
+// the words that need it.
+func ShellQuote(words ...string) string {
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = quoteWord(w)
+	}
+	return strings.Join(q, " ")
+}
+
+func quoteWord(w string) string {
+	safe := w != ""
+	for _, r := range w {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@%+=:,./_-", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return w
+	}
+	return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
+}
