@@ -16,9 +16,9 @@ setup:
 build:
 	$(GO) build -o $(KTEST) ./cmd/ktest
 
-# The main job on the embedded default (Debian's linux-source-6.1).
+# The main job on the embedded default plan (Debian's linux-source-6.1).
 run: setup
-	$(KTEST) kernel build
+	$(KTEST) run
 
 vet:
 	$(GO) vet ./...

@@ -9,8 +9,11 @@ import (
 	"os"
 	"strings"
 
+	"github.com/ktest-dev/ktest/apply"
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/kconfig"
+	"github.com/ktest-dev/ktest/pipeline"
+	"github.com/ktest-dev/ktest/series"
 )
 
 func init() {
@@ -47,6 +50,7 @@ type kernelFlags struct {
 	noDebug   bool
 	cacheDir  string
 	jobs      int
+	patches   stringList
 }
 
 func (k *kernelFlags) register(fs *flag.FlagSet) {
@@ -57,6 +61,7 @@ func (k *kernelFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&k.noDebug, "no-debug", false, "leave out the debug fragment (hung-task and soft-lockup detectors)")
 	fs.StringVar(&k.cacheDir, "cache", "", "cache directory (default $KTEST_CACHE, $XDG_CACHE_HOME/ktest or ~/.cache/ktest)")
 	fs.IntVar(&k.jobs, "j", 0, "make jobs (default: number of CPUs)")
+	fs.Var(&k.patches, "patch", "build a variant: apply this series (file, directory, or embedded:DIR such as\nembedded:baseline-6.1) in memory and rebuild only what it touches (repeatable)")
 }
 
 // fragmentSpecs lists the fragments to merge, built-ins first.
@@ -85,8 +90,38 @@ func (k *kernelFlags) request(ctx context.Context, cache *kbuild.Cache, variant 
 	if err != nil {
 		return kbuild.Request{}, err
 	}
-	return kbuild.Request{Tree: tree, Variant: variant, BaseConfig: k.config, Fragments: frags,
-		Jobs: k.jobs, Log: os.Stderr}, nil
+	req := kbuild.Request{Tree: tree, Variant: variant, BaseConfig: k.config, Fragments: frags,
+		Jobs: k.jobs, Log: os.Stderr, Patches: k.patches}
+	if len(k.patches) > 0 {
+		scratch, err := os.MkdirTemp("", "ktest-patches-")
+		if err != nil {
+			return kbuild.Request{}, infraFailure(err)
+		}
+		defer os.RemoveAll(scratch)
+		req.Overlay, _, err = pipeline.Overlay(tree.Dir, k.patches, false, scratch)
+		if err != nil {
+			return kbuild.Request{}, applyError(err)
+		}
+	}
+	return req, nil
+}
+
+// applyError maps a failed apply: damaged input and unsafe paths are the
+// user's (2), a conflict is an apply failure (3).
+func applyError(err error) error {
+	if isBadPatchInput(err) {
+		return badInput(err)
+	}
+	return infraFailure(fmt.Errorf("apply: %w", err))
+}
+
+// isBadPatchInput reports errors that are the input's fault: a damaged
+// or missing series, a path that escapes the tree, an unsupported diff.
+func isBadPatchInput(err error) bool {
+	var damage *series.DamageError
+	var pathErr *apply.PathError
+	var unsupported *apply.UnsupportedError
+	return errors.As(err, &damage) || errors.As(err, &pathErr) || errors.As(err, &unsupported) || errors.Is(err, os.ErrNotExist)
 }
 
 func (k *kernelFlags) openTree(ctx context.Context, cache *kbuild.Cache) (*kbuild.Tree, error) {
@@ -132,7 +167,11 @@ func runKernel(ctx context.Context, args []string) error {
 	if err != nil {
 		return infraFailure(err)
 	}
-	req, err := kf.request(ctx, cache, "tree")
+	variant := "tree"
+	if len(kf.patches) > 0 {
+		variant = "variant"
+	}
+	req, err := kf.request(ctx, cache, variant)
 	if err != nil {
 		return err
 	}

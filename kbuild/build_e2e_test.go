@@ -1,0 +1,170 @@
+package kbuild_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ktest-dev/ktest/kbuild"
+	"github.com/ktest-dev/ktest/kconfig"
+	"github.com/ktest-dev/ktest/pipeline"
+)
+
+// These tests build real kernels in the real cache, so CI on the same
+// machine reuses them: a cold machine pays one ~10 minute build.
+
+func openCache(t *testing.T) *kbuild.Cache {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds a real kernel")
+	}
+	if _, err := os.Stat(kbuild.DefaultTarball); err != nil {
+		t.Fatalf("%s missing: run 'make setup'", kbuild.DefaultTarball)
+	}
+	c, err := kbuild.OpenCache("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+var ccRE = regexp.MustCompile(`^\s+CC\s+(\S+\.o)$`)
+
+// compiled lists the C objects a build log shows were compiled.
+func compiled(t *testing.T, log string) []string {
+	f, err := os.Open(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var objs []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if m := ccRE.FindStringSubmatch(sc.Text()); m != nil {
+			objs = append(objs, m[1])
+		}
+	}
+	sort.Strings(objs)
+	return objs
+}
+
+// TestVariantRebuildsOnlyTouchedFiles builds the default kernel (or finds
+// it cached), then a variant: the 6.1 baseline patch plus a per-run
+// marker, so the variant is never a cache hit and its build log proves
+// what was recompiled.
+func TestVariantRebuildsOnlyTouchedFiles(t *testing.T) {
+	c := openCache(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
+	defer cancel()
+	base, err := kbuild.DefaultKernel(ctx, c, testLog{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(base.BzImage); err != nil || st.Size() < 1<<20 {
+		t.Fatalf("bzImage %s: %v", base.BzImage, err)
+	}
+	tree, err := kbuild.DefaultTree(ctx, c, testLog{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	overlay, res, err := pipeline.Overlay(tree.Dir, []string{"embedded:baseline-6.1"}, false, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Patches) != 1 || len(overlay) != 4 {
+		t.Fatalf("baseline patch: %d patches, %d files changed", len(res.Patches), len(overlay))
+	}
+	marker := fmt.Sprintf("\n/* ktest test marker %d */\n", time.Now().UnixNano())
+	overlay["fs/ext4/file.c"] = append(overlay["fs/ext4/file.c"], marker...)
+	frags, _ := kconfig.Resolve(kconfig.DefaultFragments)
+	start := time.Now()
+	v, err := kbuild.Build(ctx, c, kbuild.Request{Tree: tree, Variant: "variant", Overlay: overlay, Fragments: frags, Log: testLog{t}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	if v.Cached || v.Key == base.Key {
+		t.Fatalf("variant was not rebuilt (cached=%v key=%s)", v.Cached, v.Key)
+	}
+	got := compiled(t, v.BuildLog)
+	want := []string{"block/fops.o", "fs/btrfs/file.o", "fs/ext4/file.o", "fs/xfs/xfs_file.o"}
+	var sources []string
+	for _, o := range got {
+		if !strings.HasPrefix(o, "arch/x86/boot/") && !strings.HasPrefix(o, "init/version") {
+			sources = append(sources, o)
+		}
+	}
+	// The slot may hold another variant of the same files (the pipeline's
+	// baseline), so only files that differ from it recompile: a subset of
+	// the overlay's, always including the marked one.
+	touched := map[string]bool{}
+	for _, o := range want {
+		touched[o] = true
+	}
+	for _, o := range sources {
+		if !touched[o] {
+			t.Errorf("variant recompiled %s, which the overlay does not touch (all: %v)", o, got)
+		}
+	}
+	if !slices.Contains(sources, "fs/ext4/file.o") {
+		t.Errorf("variant did not recompile fs/ext4/file.o (all: %v)", got)
+	}
+	t.Logf("variant build: %s wall, %d objects; tree build took %.0f s", elapsed.Round(time.Second), v.Objects, base.Seconds)
+
+	// A second request for the same variant is a cache hit without make.
+	start = time.Now()
+	again, err := kbuild.Build(ctx, c, kbuild.Request{Tree: tree, Variant: "variant", Overlay: overlay, Fragments: frags})
+	if err != nil || !again.Cached || again.Key != v.Key {
+		t.Fatalf("second build: cached=%v key=%v err=%v", again != nil && again.Cached, again, err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("cache hit took %s, want <= 2s", d)
+	}
+}
+
+// TestConfigNamesUnmetDependency asks for options whose dependencies are
+// unmet on the real 6.1 Kconfig and checks the report names the option,
+// the fragment line and the dependency.
+func TestConfigNamesUnmetDependency(t *testing.T) {
+	c := openCache(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	tree, err := kbuild.DefaultTree(ctx, c, testLog{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frag, err := kconfig.ParseFragment("bad.config", []byte("CONFIG_KASAN=y\n# CONFIG_NETDEVICES is not set\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, _ := kconfig.Embedded("base")
+	_, err = kbuild.Configure(ctx, c, kbuild.Request{Tree: tree, Variant: "bad", Fragments: []*kconfig.Fragment{base, frag}, Log: testLog{t}})
+	var ve *kconfig.VerifyError
+	if !errors.As(err, &ve) {
+		t.Fatalf("Configure = %v, want a VerifyError", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"bad.config:1: CONFIG_KASAN=y requested", "SLUB=n",
+		"kconfig/fragments/base.config:", "CONFIG_VIRTIO_NET=y requested", `"if NETDEVICES"`, "NETDEVICES=n",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+}

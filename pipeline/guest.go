@@ -1,0 +1,349 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ktest-dev/ktest/console"
+	"github.com/ktest-dev/ktest/guest/proto"
+	"github.com/ktest-dev/ktest/plan"
+	"github.com/ktest-dev/ktest/results"
+	"github.com/ktest-dev/ktest/vm"
+)
+
+// fsDiskSize is the sparse image size for filesystem targets: mkfs.xfs
+// refuses filesystems under 300 MB, and the images cost nothing until
+// written.
+const fsDiskSize = 1 << 30
+
+// targetDisks returns one virtio disk per target, in plan order: the
+// guest sees them as /dev/vda, /dev/vdb, ... in that order.
+func targetDisks(targets []string, fileSize int64) []vm.Device {
+	var devs []vm.Device
+	for _, t := range targets {
+		size := int64(fsDiskSize)
+		if t == "raw" {
+			size = fileSize + 4<<20
+		}
+		devs = append(devs, vm.Disk{ID: t, Serial: "ktest-" + t, Size: size})
+	}
+	return devs
+}
+
+func guestDevice(i int) string { return "/dev/vd" + string(rune('a'+i)) }
+
+// testVariant boots the variant's kernel and runs every target's suites.
+// A target that hangs or crashes the kernel gets the VM rebooted before
+// the next target, so one broken target does not poison the others.
+func (r *runner) testVariant(ctx context.Context, v plan.Variant, rv *results.Variant) error {
+	p := r.cfg.Plan
+	fileSize, _ := plan.ParseSize(p.FileSize)
+	var inst vm.Instance
+	defer func() {
+		if inst != nil {
+			inst.Close()
+		}
+	}()
+	for i, target := range p.Targets {
+		if !r.wanted(v.Name, target) {
+			continue
+		}
+		if inst == nil {
+			var err error
+			inst, err = r.boot(ctx, v, rv, fileSize)
+			if err != nil {
+				return err
+			}
+		}
+		rt := &results.Target{Name: target}
+		rv.Targets = append(rv.Targets, rt)
+		var reboot bool
+		err := r.stage(ctx, "test", v.Name+"/"+target, func(ctx context.Context) (string, error) {
+			var err error
+			reboot, err = r.runTarget(ctx, inst, rv, rt, i, fileSize)
+			return summarizeTarget(rt), err
+		})
+		if err != nil {
+			return err
+		}
+		if reboot {
+			inst.Close()
+			inst = nil
+		}
+	}
+	return nil
+}
+
+// wanted reports whether a target runs under cfg.Only.
+func (r *runner) wanted(variant, target string) bool {
+	if len(r.cfg.Only) == 0 {
+		return true
+	}
+	for _, o := range r.cfg.Only {
+		if strings.HasPrefix(o, variant+"/"+target+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *runner) onlyTests(variant, target string) []string {
+	var names []string
+	for _, o := range r.cfg.Only {
+		if n, ok := strings.CutPrefix(o, variant+"/"+target+"/"); ok {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+func (r *runner) boot(ctx context.Context, v plan.Variant, rv *results.Variant, fileSize int64) (vm.Instance, error) {
+	p := r.cfg.Plan
+	var inst vm.Instance
+	err := r.stage(ctx, "boot", v.Name, func(ctx context.Context) (string, error) {
+		k := r.kernels[v.Name]
+		if err := os.MkdirAll(filepath.Join(r.cfg.OutDir, v.Name), 0o755); err != nil {
+			return "", err
+		}
+		opts := vm.Options{
+			Kernel: k.BzImage, Initramfs: r.initrd, Accel: r.accel, CPUs: p.CPUs, MemoryMB: p.MemoryMB,
+			Devices:     append(targetDisks(p.Targets, fileSize), vm.Net{}, vm.RNG{}),
+			ConsoleLog:  filepath.Join(r.cfg.OutDir, v.Name, fmt.Sprintf("console-%d.log", len(r.run.Stages))),
+			BootTimeout: p.Timeouts.Boot.Duration,
+		}
+		if r.cfg.Verbose {
+			if q, err := opts.CmdlineQuoted(); err == nil {
+				r.logf("qemu: %s", q)
+			}
+		}
+		start := time.Now()
+		var err error
+		inst, err = vm.Start(ctx, opts, r.keys)
+		if err != nil {
+			rv.Boot.Status = "failed"
+			var be *vm.BootError
+			if errors.As(err, &be) && be.Crash != nil {
+				rv.Crashes = append(rv.Crashes, crashRecord(be.Crash, "boot"))
+			}
+			return "", err
+		}
+		rv.Boot = results.Boot{Status: "ok", Seconds: time.Since(start).Seconds()}
+		var out bytes.Buffer
+		if _, err := inst.Run(ctx, "uname -r", &out, nil); err == nil {
+			rv.Kernel.Release = strings.TrimSpace(out.String())
+		}
+		return fmt.Sprintf("%s, SSH ready in %.1f s, console %s", rv.Kernel.Release, rv.Boot.Seconds, opts.ConsoleLog), nil
+	})
+	return inst, err
+}
+
+func crashRecord(c *console.Crash, during string) results.Crash {
+	return results.Crash{Kind: c.Kind.String(), Title: c.Title, Excerpt: c.Excerpt, During: during}
+}
+
+// runTarget runs ktest-readtest for one target and converts its JSON. It
+// returns reboot=true when the guest can no longer be trusted (a test
+// hung, or the kernel crashed). A failing test is not an error: it is
+// recorded and the run goes on.
+func (r *runner) runTarget(ctx context.Context, inst vm.Instance, rv *results.Variant, rt *results.Target, idx int, fileSize int64) (reboot bool, err error) {
+	p := r.cfg.Plan
+	mode := "all"
+	switch {
+	case !hasSuite(p, "bench"):
+		mode = "correctness"
+	case !hasSuite(p, "correctness"):
+		mode = "bench"
+	}
+	args := []string{"ktest-readtest", "--fs", rt.Name, "--dev", guestDevice(idx), "--mode", mode,
+		"--size", p.FileSize, "--repeats", fmt.Sprint(p.Repeats),
+		"--timeout-per-test", p.Timeouts.Test.Duration.String()}
+	if only := r.onlyTests(rv.Name, rt.Name); len(only) > 0 {
+		args = append(args, "--mode", "correctness", "--only", strings.Join(only, ","))
+	} else if len(p.Tests) > 0 {
+		args = append(args, "--only", strings.Join(p.Tests, ","))
+	}
+	cmd := strings.Join(args, " ")
+	r.logf("guest: %s", cmd)
+
+	tctx, cancel := context.WithTimeout(ctx, p.Timeouts.Target.Duration)
+	defer cancel()
+	// The readtest prints its document as one line; when a test hangs,
+	// a thread stuck in the kernel may keep the process from exiting, so
+	// the line is taken as soon as it is complete and the command is
+	// given a short grace period before it is abandoned.
+	lw := &lineWatcher{done: make(chan struct{})}
+	runDone := make(chan struct{})
+	var code int
+	var runErr error
+	go func() {
+		defer close(runDone)
+		code, runErr = inst.Run(tctx, cmd, lw, &prefixWriter{w: r.log, prefix: "  guest: "})
+	}()
+	select {
+	case <-runDone:
+	case <-lw.done:
+		select {
+		case <-runDone:
+		case <-time.After(15 * time.Second):
+			r.logf("guest: ktest-readtest printed its results but did not exit; abandoning it (the VM will be rebooted)")
+			cancel()
+			<-runDone
+			reboot = true
+		}
+	}
+	var crash *console.Crash
+	if errors.As(runErr, &crash) {
+		rv.Crashes = append(rv.Crashes, crashRecord(crash, rt.Name))
+		reboot = true
+	}
+	doc, perr := lw.document()
+	if perr != nil {
+		if ctx.Err() != nil {
+			return reboot, ctx.Err()
+		}
+		rt.Error = fmt.Sprintf("no results from ktest-readtest (exit %d): %v", code, errors.Join(runErr, perr))
+		if crash == nil {
+			// Timed out or died without a crash report: record it as a
+			// failed test so the run fails, and reboot.
+			rt.Tests = append(rt.Tests, results.Test{Name: "readtest", Status: "hung", Message: rt.Error})
+		}
+		return true, nil
+	}
+	convertTarget(doc, rt)
+	for _, t := range doc.Tests {
+		if t.Status == proto.StatusHung {
+			reboot = true
+		}
+	}
+	if code == proto.ReadTestExitSetupFailed && rt.Error == "" {
+		rt.Error = "setup failed (mkfs, mount or writing the test file)"
+	}
+	return reboot, nil
+}
+
+func hasSuite(p *plan.Plan, s string) bool {
+	for _, x := range p.Suites {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func convertTarget(doc *proto.TargetResult, rt *results.Target) {
+	if doc.Error != "" {
+		rt.Error = doc.Error
+	}
+	for _, t := range doc.Tests {
+		rt.Tests = append(rt.Tests, results.Test{Name: t.Name, Status: t.Status, Message: t.Message, DurationMS: float64(t.DurationMS)})
+	}
+	for _, e := range doc.Bench {
+		eng := results.Engine{Engine: e.Engine, Repeats: e.Repeats, Metrics: map[string]results.Metric{}}
+		add := func(name string, get func(proto.RunSample) float64) {
+			m := results.Metric{Median: get(e.Median), Min: get(e.Min), Max: get(e.Max)}
+			for _, s := range e.Runs {
+				m.Samples = append(m.Samples, get(s))
+			}
+			eng.Metrics[name] = m
+		}
+		add(results.MetricWallMS, func(s proto.RunSample) float64 { return s.WallMS })
+		add(results.MetricIOPS, func(s proto.RunSample) float64 { return s.IOPS })
+		add(results.MetricLatP50US, func(s proto.RunSample) float64 { return s.LatP50US })
+		add(results.MetricLatP99US, func(s proto.RunSample) float64 { return s.LatP99US })
+		add(results.MetricUserCPU, func(s proto.RunSample) float64 { return s.UserCPUPct })
+		add(results.MetricSysCPU, func(s proto.RunSample) float64 { return s.SysCPUPct })
+		add(results.MetricCtxSwitches, func(s proto.RunSample) float64 { return s.CtxSwitches })
+		add(results.MetricWorkers, func(s proto.RunSample) float64 { return s.PeakWorkers })
+		if e.Error != "" {
+			rt.Tests = append(rt.Tests, results.Test{Name: "bench-" + e.Engine, Status: "fail", Message: e.Error})
+		}
+		rt.Bench = append(rt.Bench, eng)
+	}
+}
+
+func summarizeTarget(rt *results.Target) string {
+	pass, fail := 0, 0
+	for _, t := range rt.Tests {
+		if t.Status == "pass" {
+			pass++
+		} else if t.Status != "skip" {
+			fail++
+		}
+	}
+	s := fmt.Sprintf("%d passed, %d failed, %d engines", pass, fail, len(rt.Bench))
+	if rt.Error != "" {
+		s += "; " + rt.Error
+	}
+	return s
+}
+
+// lineWatcher collects stdout and signals when the first complete
+// readtest JSON line has arrived.
+type lineWatcher struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	done chan struct{}
+	once sync.Once
+}
+
+func (l *lineWatcher) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf.Write(p)
+	if _, err := l.find(); err == nil {
+		l.once.Do(func() { close(l.done) })
+	}
+	return len(p), nil
+}
+
+func (l *lineWatcher) find() (*proto.TargetResult, error) {
+	for _, line := range strings.Split(l.buf.String(), "\n") {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		var doc proto.TargetResult
+		if json.Unmarshal([]byte(line), &doc) == nil && doc.Schema == proto.ReadTestSchema {
+			return &doc, nil
+		}
+	}
+	return nil, fmt.Errorf("no %s document in %d bytes of output", proto.ReadTestSchema, l.buf.Len())
+}
+
+func (l *lineWatcher) document() (*proto.TargetResult, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.find()
+}
+
+// prefixWriter prefixes each line, for guest progress on the host log.
+type prefixWriter struct {
+	mu      sync.Mutex
+	w       io.Writer
+	prefix  string
+	partial []byte
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.partial = append(p.partial, b...)
+	for {
+		i := bytes.IndexByte(p.partial, '\n')
+		if i < 0 {
+			break
+		}
+		fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.partial[:i])
+		p.partial = p.partial[i+1:]
+	}
+	return len(b), nil
+}

@@ -1,0 +1,442 @@
+// Package pipeline is a ktest run: it wires the stages (tree, apply,
+// config and build, initramfs, boot, tests, collect) for each variant of
+// a plan and records everything in a results.Run as it goes, so a run
+// that fails or is interrupted still leaves its partial results.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/ktest-dev/ktest/apply"
+	"github.com/ktest-dev/ktest/initramfs"
+	"github.com/ktest-dev/ktest/kbuild"
+	"github.com/ktest-dev/ktest/kconfig"
+	"github.com/ktest-dev/ktest/plan"
+	"github.com/ktest-dev/ktest/remote"
+	"github.com/ktest-dev/ktest/results"
+	"github.com/ktest-dev/ktest/series"
+	"github.com/ktest-dev/ktest/vm"
+)
+
+// Config is everything a run needs besides its plan.
+type Config struct {
+	Plan    *plan.Plan
+	Cache   *kbuild.Cache
+	OutDir  string // the run directory; created
+	Command string // the command line that reproduces the run
+	// TreeDir overrides the plan's tree ("" = plan's, then the default).
+	TreeDir    string
+	WithFixups bool
+	Jobs       int
+	Log        io.Writer // progress; stderr in the CLI
+	Verbose    bool
+	// Only restricts a run to these "variant/target/test" names; used by
+	// the nightly re-run of new failures.
+	Only []string
+}
+
+// StageError is a stage that stopped the run.
+type StageError struct {
+	Stage   string
+	Variant string
+	Err     error
+}
+
+func (e *StageError) Error() string {
+	if e.Variant != "" {
+		return fmt.Sprintf("stage %s [%s]: %v", e.Stage, e.Variant, e.Err)
+	}
+	return fmt.Sprintf("stage %s: %v", e.Stage, e.Err)
+}
+func (e *StageError) Unwrap() error { return e.Err }
+
+// TestsFailedError means every stage ran but tests failed or the kernel
+// crashed.
+type TestsFailedError struct{ Failed []string }
+
+func (e *TestsFailedError) Error() string {
+	return fmt.Sprintf("%d test(s) failed: %s", len(e.Failed), strings.Join(e.Failed, ", "))
+}
+
+// runner holds one run's state.
+type runner struct {
+	cfg     Config
+	run     *results.Run
+	log     io.Writer
+	tree    *kbuild.Tree
+	accel   vm.Accel
+	keys    *remote.Keys
+	initrd  string
+	kernels map[string]*kbuild.Result
+}
+
+// Run executes the plan. It always returns the run record (possibly
+// partial, Complete=false) alongside any error, and has written it to
+// cfg.OutDir/results.json.
+func Run(ctx context.Context, cfg Config) (*results.Run, error) {
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
+		return nil, err
+	}
+	p := cfg.Plan
+	host, _ := os.Hostname()
+	uname := unameRelease()
+	r := &runner{cfg: cfg, log: cfg.Log, kernels: map[string]*kbuild.Result{}}
+	r.run = &results.Run{
+		Schema: results.Schema, ID: filepath.Base(cfg.OutDir), Started: time.Now().UTC(),
+		Status: results.StatusRunning, Command: cfg.Command,
+		Host: results.Host{Hostname: host, CPUs: runtime.NumCPU(), Kernel: uname},
+		Plan: results.Plan{Name: p.Name, Targets: p.Targets, Suites: p.Suites, FileSize: p.FileSize, Repeats: p.Repeats},
+	}
+	if c, err := kbuild.Compiler(ctx); err == nil {
+		r.run.Host.Compiler = c
+	}
+	for _, v := range p.Variants {
+		r.run.Variants = append(r.run.Variants, &results.Variant{Name: v.Name, Description: v.Description, Patches: v.Patches,
+			Kernel: results.Kernel{Status: "pending"}, Boot: results.Boot{Status: "pending"}})
+	}
+	r.save()
+
+	err := r.execute(ctx)
+	r.finish(ctx, err)
+	return r.run, err
+}
+
+func unameRelease() string {
+	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func (r *runner) logf(format string, args ...any) {
+	fmt.Fprintf(r.log, "ktest: "+format+"\n", args...)
+}
+
+// save writes the results so far; a failure to save is reported but
+// does not stop the run.
+func (r *runner) save() {
+	if err := r.run.Write(filepath.Join(r.cfg.OutDir, "results.json")); err != nil {
+		r.logf("warning: saving results: %v", err)
+	}
+}
+
+// stage runs fn as a named, timed stage and records it.
+func (r *runner) stage(ctx context.Context, name, variant string, fn func(ctx context.Context) (string, error)) error {
+	start := time.Now()
+	label := name
+	if variant != "" {
+		label += " [" + variant + "]"
+	}
+	r.logf("stage %s ...", label)
+	detail, err := fn(ctx)
+	st := results.Stage{Name: name, Variant: variant, Status: "ok", Seconds: time.Since(start).Seconds(), Detail: detail}
+	switch {
+	case err != nil && ctx.Err() != nil:
+		st.Status = "interrupted"
+	case err != nil:
+		st.Status = "failed"
+	}
+	r.run.Stages = append(r.run.Stages, st)
+	r.save()
+	if err != nil {
+		r.logf("stage %s %s after %s: %v", label, st.Status, time.Since(start).Round(100*time.Millisecond), err)
+		var se *StageError
+		if errors.As(err, &se) {
+			return err
+		}
+		return &StageError{Stage: name, Variant: variant, Err: err}
+	}
+	r.logf("stage %s ok in %s%s", label, time.Since(start).Round(100*time.Millisecond), prefixed(detail))
+	return nil
+}
+
+func prefixed(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " (" + s + ")"
+}
+
+func (r *runner) execute(ctx context.Context) error {
+	p := r.cfg.Plan
+	if err := r.stage(ctx, "tree", "", r.openTree); err != nil {
+		return err
+	}
+	if err := r.stage(ctx, "series", "", r.describeSeries); err != nil {
+		return err
+	}
+	overlays := map[string]map[string][]byte{}
+	for i, v := range p.Variants {
+		v, rv := v, r.run.Variants[i]
+		if err := r.stage(ctx, "apply", v.Name, func(ctx context.Context) (string, error) {
+			ov, detail, err := r.applyVariant(v)
+			overlays[v.Name] = ov
+			return detail, err
+		}); err != nil {
+			return err
+		}
+		if err := r.stage(ctx, "build", v.Name, func(ctx context.Context) (string, error) {
+			return r.build(ctx, v, rv, overlays[v.Name])
+		}); err != nil {
+			rv.Kernel.Status = "failed"
+			return err
+		}
+	}
+	if err := r.stage(ctx, "accel", "", r.probeAccel); err != nil {
+		return err
+	}
+	if err := r.stage(ctx, "initramfs", "", r.buildInitramfs); err != nil {
+		return err
+	}
+	defer os.Remove(r.initrd)
+	for i, v := range p.Variants {
+		if err := r.testVariant(ctx, v, r.run.Variants[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *runner) openTree(ctx context.Context) (string, error) {
+	dir := r.cfg.TreeDir
+	if dir == "" {
+		dir = r.cfg.Plan.Tree
+	}
+	var err error
+	if dir == "" {
+		r.tree, err = kbuild.DefaultTree(ctx, r.cfg.Cache, r.log)
+	} else {
+		r.tree, err = kbuild.OpenTree(ctx, dir)
+	}
+	if err != nil {
+		return "", err
+	}
+	r.run.Tree = results.Tree{Origin: r.tree.Origin, Key: r.tree.Key, Version: r.tree.Version.String(), Kind: r.tree.Kind}
+	return fmt.Sprintf("%s %s", r.tree.Origin, r.tree.Version), nil
+}
+
+func (r *runner) loadSource(src string) (*series.Series, error) {
+	return LoadSource(src, filepath.Join(r.cfg.OutDir, "patches"))
+}
+
+// describeSeries records the series the run is about. When the plan does
+// not apply it (the tree already contains it), each patch is marked so.
+func (r *runner) describeSeries(ctx context.Context) (string, error) {
+	src := r.cfg.Plan.Series.Source
+	if src == "" {
+		return "no series", nil
+	}
+	s, err := r.loadSource(src)
+	if err != nil {
+		return "", err
+	}
+	rs := &results.Series{Title: s.Title, Version: s.Version, Source: src, Base: s.Base}
+	if rs.Base == "" && s.Tree != "" {
+		rs.Base = s.Tree
+	}
+	for _, p := range s.ToApply(r.cfg.WithFixups) {
+		st := "applied"
+		if !r.cfg.Plan.Series.Applied {
+			st = "in-tree"
+		}
+		rs.Patches = append(rs.Patches, results.Patch{Number: p.Number, Total: p.Total, Subject: p.Subject,
+			Author: p.Author, Status: st, Hunks: countHunks(p)})
+	}
+	if !r.cfg.Plan.Series.Applied {
+		rs.Base = fmt.Sprintf("%s (the series is already in this tree; the baseline patch removes its effect)", r.tree.Version)
+	}
+	r.run.Series = rs
+	return fmt.Sprintf("%q v%d, %d patches", s.Title, s.Version, len(rs.Patches)), nil
+}
+
+func countHunks(p *series.Patch) int {
+	n := 0
+	for _, f := range p.Files {
+		n += len(f.TextFragments)
+	}
+	return n
+}
+
+// applyVariant applies the variant's patch sources to the tree in memory
+// and returns the overlay the build switches in. Nothing is written to
+// the tree.
+func (r *runner) applyVariant(v plan.Variant) (map[string][]byte, string, error) {
+	if len(v.Patches) == 0 {
+		return nil, "no patches", nil
+	}
+	ov, res, err := Overlay(r.tree.Dir, v.Patches, r.cfg.WithFixups, filepath.Join(r.cfg.OutDir, "patches"))
+	if res != nil {
+		r.recordApply(v, res)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	counts := res.Count()
+	return ov, fmt.Sprintf("%d patches, %d files; hunks: %d exact, %d offset, %d fuzz, %d already applied",
+		len(res.Patches), len(ov), counts[apply.StatusExact], counts[apply.StatusOffset], counts[apply.StatusFuzz],
+		counts[apply.StatusAlreadyApplied]), nil
+}
+
+// recordApply stores per-patch apply outcomes in the run's series when
+// this variant applies the series under test.
+func (r *runner) recordApply(v plan.Variant, res *apply.Result) {
+	if r.run.Series == nil || !r.cfg.Plan.Series.Applied || len(v.Patches) == 0 || v.Patches[len(v.Patches)-1] != r.cfg.Plan.Series.Source {
+		return
+	}
+	// The series' patches are the last ones applied.
+	off := len(res.Patches) - len(r.run.Series.Patches)
+	for i := range r.run.Series.Patches {
+		if off+i < 0 || off+i >= len(res.Patches) {
+			continue
+		}
+		pr := res.Patches[off+i]
+		rp := &r.run.Series.Patches[i]
+		rp.Status, rp.Offset, rp.Fuzz, rp.Failed, rp.Hunks = "applied", 0, 0, 0, 0
+		var details []string
+		for _, f := range pr.Files {
+			if f.Conflict != nil {
+				rp.Failed++
+				details = append(details, f.Conflict.Error())
+			}
+			for _, h := range f.Hunks {
+				rp.Hunks++
+				switch h.Status {
+				case apply.StatusOffset:
+					rp.Offset++
+				case apply.StatusFuzz:
+					rp.Fuzz++
+				case apply.StatusConflict:
+					rp.Failed++
+					if h.Conflict != nil {
+						details = append(details, h.Conflict.Error())
+					}
+				}
+			}
+		}
+		switch {
+		case rp.Failed > 0:
+			rp.Status = "conflict"
+		case rp.Fuzz > 0:
+			rp.Status = "applied-with-fuzz"
+		case rp.Offset > 0:
+			rp.Status = "applied-with-offset"
+		}
+		rp.Detail = strings.Join(details, "\n")
+	}
+}
+
+func (r *runner) build(ctx context.Context, v plan.Variant, rv *results.Variant, overlay map[string][]byte) (string, error) {
+	frags, err := kconfig.Resolve(r.cfg.Plan.Fragments)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.Plan.Timeouts.Build.Duration)
+	defer cancel()
+	res, err := kbuild.Build(ctx, r.cfg.Cache, kbuild.Request{Tree: r.tree, Variant: v.Name, Overlay: overlay,
+		Patches: v.Patches, Fragments: frags, Jobs: r.cfg.Jobs, Log: r.log})
+	if err != nil {
+		return "", err
+	}
+	r.kernels[v.Name] = res
+	rv.Kernel = results.Kernel{Key: res.Key, ConfigSHA256: res.ConfigSHA, Quirks: res.Quirks, Cached: res.Cached,
+		BuildSeconds: res.Seconds, Objects: res.Objects, Status: "ok"}
+	if res.Cached {
+		return "cached " + res.Dir, nil
+	}
+	return fmt.Sprintf("built in %.0f s, %d objects", res.Seconds, res.Objects), nil
+}
+
+func (r *runner) probeAccel(ctx context.Context) (string, error) {
+	want, err := vm.ParseAccel(r.cfg.Plan.Accel)
+	if err != nil {
+		return "", err
+	}
+	accel, reason, err := vm.ProbeAccel(ctx, want)
+	if err != nil {
+		return "", err
+	}
+	r.accel = accel
+	r.run.Accel, r.run.AccelReason = string(accel), reason
+	if reason != "" {
+		r.logf("accel: %s (%s)", accel, reason)
+	}
+	return string(accel), nil
+}
+
+func (r *runner) buildInitramfs(ctx context.Context) (string, error) {
+	keys, err := remote.GenerateKeys()
+	if err != nil {
+		return "", err
+	}
+	r.keys = keys
+	r.initrd, err = initramfs.Build(ctx, initramfs.Options{CacheDir: r.cfg.Cache.Dir, Keys: keys, OutDir: r.cfg.OutDir, Log: r.log})
+	if err != nil {
+		return "", err
+	}
+	st, _ := os.Stat(r.initrd)
+	if st != nil {
+		return fmt.Sprintf("%d MiB", st.Size()>>20), nil
+	}
+	return "", nil
+}
+
+// finish sets the final status and writes the results and renderings.
+func (r *runner) finish(ctx context.Context, err error) {
+	run := r.run
+	run.Finished = time.Now().UTC()
+	var se *StageError
+	switch {
+	case ctx.Err() != nil || errors.Is(err, context.Canceled):
+		run.Status = results.StatusInterrupted
+		stage := ""
+		if errors.As(err, &se) {
+			stage = se.Stage
+			run.Error = &results.StageError{Stage: se.Stage, Variant: se.Variant, Message: "interrupted"}
+		} else {
+			run.Error = &results.StageError{Stage: stage, Message: "interrupted"}
+		}
+	case errors.As(err, &se):
+		run.Status = results.StatusError
+		run.Error = &results.StageError{Stage: se.Stage, Variant: se.Variant, Message: se.Err.Error()}
+	case err != nil:
+		run.Status = results.StatusFail
+	default:
+		run.Complete = true
+		run.Status = results.StatusPass
+		if len(run.Failed()) > 0 || hasCrashes(run) {
+			run.Status = results.StatusFail
+		}
+	}
+	r.save()
+	for name, format := range map[string]string{"summary.md": "md", "junit.xml": "junit", "email.txt": "email", "report.html": "html"} {
+		var b strings.Builder
+		if err := results.Render(&b, run, format); err != nil {
+			r.logf("warning: rendering %s: %v", name, err)
+			continue
+		}
+		if err := results.WriteFileAtomic(filepath.Join(r.cfg.OutDir, name), []byte(b.String()), 0o644); err != nil {
+			r.logf("warning: writing %s: %v", name, err)
+		}
+	}
+}
+
+func hasCrashes(run *results.Run) bool {
+	for _, v := range run.Variants {
+		if len(v.Crashes) > 0 {
+			return true
+		}
+	}
+	return false
+}
