@@ -46,6 +46,10 @@ const (
 	DefaultBootTimeout = 2 * time.Minute
 )
 
+// Qboot is where Debian's QEMU keeps qboot, a minimal firmware that only
+// knows how to boot a -kernel: it reaches the kernel sooner than SeaBIOS.
+const Qboot = "/usr/share/qemu/qboot.rom"
+
 // BaseKernelArgs come first on every kernel command line. The console is
 // the first serial port, which QEMU sends to its stdout. panic=-1 reboots
 // at once on panic and QEMU runs with -no-reboot, so a panic ends the VM
@@ -60,8 +64,11 @@ type Options struct {
 	Kernel    string // bzImage, required
 	Initramfs string // uncompressed or compressed cpio; optional
 	Accel     Accel  // AccelKVM or AccelTCG; resolve AccelAuto with ProbeAccel first
-	CPUs      int    // 0 means DefaultCPUs
-	MemoryMB  int    // 0 means DefaultMemoryMB
+	// Firmware is the BIOS image (-bios); Cmdline leaves "" to QEMU
+	// (SeaBIOS), Start fills in Qboot when it is empty and Qboot exists.
+	Firmware string
+	CPUs     int // 0 means DefaultCPUs
+	MemoryMB int // 0 means DefaultMemoryMB
 	// KernelArgs are appended to BaseKernelArgs and the devices' args.
 	// Each is one word: no blanks or quotes.
 	KernelArgs []string
@@ -179,6 +186,9 @@ func (o *Options) Cmdline() ([]string, error) {
 		"-no-reboot",
 		"-machine", "pc",
 		"-accel", string(o.Accel),
+	}
+	if o.Firmware != "" {
+		args = append(args, "-bios", o.Firmware)
 	}
 	if o.Accel == AccelKVM {
 		// The host's own CPU model, as a KVM guest should run; the probe

@@ -60,6 +60,13 @@ func TestCmdline(t *testing.T) {
 				"-device", "test-dev",
 			),
 		},
+		{
+			name: "firmware",
+			opts: Options{Kernel: "k", Accel: AccelKVM, Firmware: Qboot},
+			want: append(append([]string(nil), base...),
+				"-accel", "kvm", "-bios", Qboot, "-cpu", "host", "-smp", "2", "-m", "1024", "-serial", "stdio",
+				"-kernel", "k", "-append", "console=ttyS0 panic=-1"),
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := tc.opts.Cmdline()

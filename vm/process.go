@@ -69,3 +69,12 @@ func (p *process) exited() bool {
 		return false
 	}
 }
+
+// status describes how the reaped process ended: "exit status 1",
+// "signal: killed", ...
+func (p *process) status() string {
+	if p.err == nil {
+		return "exit status 0"
+	}
+	return p.err.Error()
+}

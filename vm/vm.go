@@ -30,12 +30,13 @@ import (
 // lockdep, ...) while it runs, the method fails with that *console.Crash.
 type Instance interface {
 	// Run runs cmd with the guest's shell, streaming its output to stdout
-	// and stderr (nil discards), and returns its exit status. If the
-	// kernel reported a crash while cmd ran, err is the *console.Crash:
-	// with exitCode the command's status if it finished (a WARNING does
-	// not stop it), or -1 if the crash took the command or the VM down.
-	// If ctx is done first, the VM is killed (a command that ignores its
-	// deadline means a wedged guest) and err wraps ctx.Err().
+	// and stderr (nil discards; one writer may serve both), and returns
+	// its exit status. If the kernel reports a crash while cmd runs, err
+	// is the *console.Crash: Run returns once the report is complete,
+	// killing cmd, with exitCode -1; if cmd finished while the report was
+	// still being printed, exitCode is its status. If ctx is done first,
+	// the VM is killed (a command that outlives its deadline means a
+	// wedged guest) and err wraps ctx.Err().
 	Run(ctx context.Context, cmd string, stdout, stderr io.Writer) (exitCode int, err error)
 	// Put copies local to remotePath in the guest with permission bits
 	// mode, atomically; the directory must exist. Crashes and ctx as Run.
@@ -126,10 +127,11 @@ type machine struct {
 // *console.Crash) or SSH is not up within o.BootTimeout.
 //
 // Start makes a run directory for the console log and the disk images of
-// Disks with an empty Path, adds a Net device if o has none, and picks a
-// free 127.0.0.1 port for a Net with HostPort 0 (retrying with another
-// port if QEMU finds it taken). The VM lives until Close or until ctx is
-// done, whichever comes first: QEMU never outlives ctx or ktest.
+// Disks with an empty Path, adds a Net device if o has none, picks a free
+// 127.0.0.1 port for a Net with HostPort 0 (retrying with another port if
+// QEMU finds it taken) and uses qboot as firmware if o names none. The
+// VM lives until Close or until ctx is done, whichever comes first: QEMU
+// never outlives ctx or ktest.
 func Start(ctx context.Context, o Options, keys *remote.Keys) (Instance, error) {
 	if keys == nil || keys.HostSigner == nil || keys.ClientSigner == nil {
 		return nil, errors.New("vm: Start needs the guest's keys")
@@ -224,6 +226,11 @@ func prepareDevices(o Options, runDir string) (_ Options, picked map[int]bool, _
 	}
 	if o.ConsoleLog == "" {
 		o.ConsoleLog = filepath.Join(runDir, "console.log")
+	}
+	if o.Firmware == "" {
+		if _, err := os.Stat(Qboot); err == nil {
+			o.Firmware = Qboot
+		}
 	}
 	return o, picked, nil
 }
@@ -379,9 +386,9 @@ func boot(ctx context.Context, o Options, runDir string, keys *remote.Keys) (*ma
 //
 // A connection made before the agent listens can hang for seconds: QEMU's
 // user net accepts it on the host side at once and retransmits the SYN to
-// the guest with backoff. So besides dialing from the start (for images
-// that do not announce themselves), a second dial starts the moment the
-// agent prints proto.AgentReadyLine on the console.
+// the guest with backoff. So the dial starts the moment the agent prints
+// proto.AgentReadyLine on the console; a fallback dial starts after
+// blindDialDelay for images that do not announce themselves.
 func (m *machine) waitSSH(ctx context.Context, keys *remote.Keys) (*remote.Client, error) {
 	dctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -410,12 +417,15 @@ func (m *machine) waitSSH(ctx context.Context, keys *remote.Keys) (*remote.Clien
 	crashed := make(chan *console.Crash, 1)
 	go func() { crashed <- m.watcher.Wait(0, dctx.Done()) }()
 
-	dial()
 	ready := m.agentReady
+	blind := time.NewTimer(blindDialDelay)
+	defer blind.Stop()
 	for {
 		select {
 		case <-ready:
 			ready = nil
+			dial()
+		case <-blind.C:
 			dial()
 		case r := <-dialed:
 			pending--
@@ -443,7 +453,7 @@ func (m *machine) waitSSH(ctx context.Context, keys *remote.Keys) (*remote.Clien
 			if cs := m.watcher.Crashes(); len(cs) > 0 {
 				return nil, cs[0]
 			}
-			return nil, fmt.Errorf("QEMU exited before the agent answered (%v)%s", m.proc.err, stderrSuffix(m.stderr.String()))
+			return nil, fmt.Errorf("QEMU exited before the agent answered (%s)%s", m.proc.status(), stderrSuffix(m.stderr.String()))
 		case <-ctx.Done():
 			finish()
 			return nil, ctx.Err()
@@ -471,6 +481,10 @@ func (m *machine) raiseConsoleLogLevel(ctx context.Context) error {
 	}
 	return nil
 }
+
+// blindDialDelay is how long waitSSH waits for the agent's ready line
+// before dialing anyway.
+const blindDialDelay = 5 * time.Second
 
 // readConsole copies QEMU's stdout (the serial console) to the log file,
 // the watcher and Options.Console until QEMU exits.
@@ -566,8 +580,8 @@ func (m *machine) guard(ctx context.Context, what string, op func(context.Contex
 	if closed {
 		return -1, ErrClosed
 	}
-	if m.proc.exited() {
-		return -1, m.exitedError(what)
+	if m.dead() {
+		return -1, m.deathError(what, nil)
 	}
 	before, _, _ := m.watcher.State()
 	opCtx, cancel := context.WithCancel(ctx)
@@ -628,16 +642,43 @@ func (m *machine) guard(ctx context.Context, what string, op func(context.Contex
 		}
 		return r.code, c
 	}
-	if r.err != nil && m.proc.exited() {
-		return -1, fmt.Errorf("%w: %w", m.exitedError(what), r.err)
+	if r.err != nil && m.dead() {
+		return -1, m.deathError(what, r.err)
 	}
 	return r.code, r.err
+}
+
+// dead reports whether QEMU has exited (or is exiting: its console ended).
+func (m *machine) dead() bool {
+	select {
+	case <-m.proc.done:
+		return true
+	case <-m.consoleDone:
+		return true
+	default:
+		return false
+	}
+}
+
+// deathError describes a VM that is gone, naming the last crash report if
+// there is one (it died of a panic, maybe between commands) and cause.
+func (m *machine) deathError(what string, cause error) error {
+	<-m.proc.done
+	<-m.consoleDone
+	err := m.exitedError(what)
+	if cs := m.watcher.Crashes(); len(cs) > 0 {
+		err = fmt.Errorf("%w: %w", err, cs[len(cs)-1])
+	}
+	if cause != nil {
+		err = fmt.Errorf("%w: %w", err, cause)
+	}
+	return err
 }
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 func (m *machine) exitedError(what string) error {
-	return fmt.Errorf("vm: QEMU exited (%v) during %q%s", m.proc.err, what, stderrSuffix(m.stderr.String()))
+	return fmt.Errorf("vm: QEMU exited (%s) during %q%s", m.proc.status(), what, stderrSuffix(m.stderr.String()))
 }
 
 func (m *machine) Close() error {

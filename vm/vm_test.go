@@ -241,6 +241,10 @@ func TestCrash(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Error("VM still running after a panic")
 	}
+	// Later commands fail, naming the crash that killed the VM.
+	if _, err := inst.Run(ctx, "true", nil, nil); !errors.As(err, &crash) {
+		t.Errorf("Run on the dead VM = %v, want the crash", err)
+	}
 	if err := inst.Close(); err != nil {
 		t.Error(err)
 	}
