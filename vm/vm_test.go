@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,13 +15,15 @@ import (
 
 	"github.com/ktest-dev/ktest/console"
 	"github.com/ktest-dev/ktest/initramfs"
+	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/remote"
 	"github.com/ktest-dev/ktest/vm"
 )
 
-// These tests boot a real kernel. They need a bzImage: $KTEST_KERNEL or
-// the newest one in the ktest kernel cache; without one they skip. The
-// guest image is built (and cached) by initramfs.Build.
+// These tests boot a real kernel: $KTEST_KERNEL, or the default kernel
+// from the ktest cache, built first on a cold machine (kbuild serialises
+// concurrent builds, so other packages' tests wait rather than rebuild).
+// The guest image is built (and cached) by initramfs.Build.
 
 func testKernel(t *testing.T) string {
 	t.Helper()
@@ -30,22 +33,17 @@ func testKernel(t *testing.T) string {
 	if k := os.Getenv("KTEST_KERNEL"); k != "" {
 		return k
 	}
-	dir, err := vm.CacheDir()
+	cache, err := kbuild.OpenCache("")
 	if err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
-	images, _ := filepath.Glob(filepath.Join(dir, "kernels", "*", "bzImage"))
-	var newest string
-	var newestTime time.Time
-	for _, p := range images {
-		if st, err := os.Stat(p); err == nil && st.ModTime().After(newestTime) {
-			newest, newestTime = p, st.ModTime()
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
+	defer cancel()
+	k, err := kbuild.DefaultKernel(ctx, cache, io.Discard)
+	if err != nil {
+		t.Fatalf("default kernel: %v", err)
 	}
-	if newest == "" {
-		t.Skip("no kernel: set KTEST_KERNEL or build one into the ktest cache")
-	}
-	return newest
+	return k.BzImage
 }
 
 // bootOptions returns options for the test kernel with a fresh guest

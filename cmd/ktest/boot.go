@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -19,11 +16,9 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
-	"github.com/u-root/mkuimage/cpio"
-
 	"github.com/ktest-dev/ktest/console"
-	"github.com/ktest-dev/ktest/guest/proto"
 	"github.com/ktest-dev/ktest/initramfs"
+	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/remote"
 	"github.com/ktest-dev/ktest/vm"
 )
@@ -82,7 +77,7 @@ func runBoot(ctx context.Context, args []string) error {
 		return usageErrorf("--accel: %v", err)
 	}
 	if f.kernel == "" {
-		if f.kernel, err = defaultKernel(); err != nil {
+		if f.kernel, err = defaultKernel(ctx); err != nil {
 			return badInput(err)
 		}
 	}
@@ -147,91 +142,38 @@ func guestImage(ctx context.Context, base string, keys *remote.Keys) (string, er
 		}
 		return image, nil
 	}
-	in, err := os.Open(base)
-	if err != nil {
+	if _, err := os.Stat(base); err != nil {
 		return "", badInput(fmt.Errorf("--initramfs: %w", err))
 	}
-	defer in.Close()
-	out, err := os.CreateTemp("", "ktest-initramfs-*.cpio")
+	image, err := initramfs.WithKeys(base, "", keys)
 	if err != nil {
-		return "", infraFailure(err)
-	}
-	_, err = io.Copy(out, in)
-	if err == nil {
-		err = writeKeysCpio(out, keys)
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(out.Name())
 		return "", infraFailure(fmt.Errorf("guest image: %w", err))
 	}
-	return out.Name(), nil
+	return image, nil
 }
 
-// writeKeysCpio appends the run's keys as a second newc archive; the
-// kernel unpacks concatenated archives in order. Same layout as
-// initramfs.Build's key archive (guest/proto paths).
-func writeKeysCpio(w io.Writer, k *remote.Keys) error {
-	rw := cpio.Newc.Writer(w)
-	for _, r := range []cpio.Record{
-		cpio.Directory("etc", 0o755),
-		cpio.Directory(strings.TrimPrefix(filepath.Dir(proto.AgentHostKeyPath), "/"), 0o700),
-		cpio.StaticFile(strings.TrimPrefix(proto.AgentHostKeyPath, "/"), string(k.HostPrivatePEM), 0o600),
-		cpio.StaticFile(strings.TrimPrefix(proto.AgentAuthorizedKeyPath, "/"), string(k.AuthorizedKey), 0o644),
-	} {
-		if err := rw.WriteRecord(r); err != nil {
-			return err
-		}
-	}
-	return cpio.WriteTrailer(rw)
-}
-
-// defaultKernel returns the newest bzImage in the ktest kernel cache.
-func defaultKernel() (string, error) {
-	dir, err := vm.CacheDir()
+// defaultKernel returns the default kernel (Debian's 6.1 with the
+// default fragments), building it first if the cache does not have it.
+func defaultKernel(ctx context.Context) (string, error) {
+	cache, err := kbuild.OpenCache("")
 	if err != nil {
 		return "", err
 	}
-	images, _ := filepath.Glob(filepath.Join(dir, "kernels", "*", "bzImage"))
-	var newest string
-	var newestTime time.Time
-	for _, p := range images {
-		if st, err := os.Stat(p); err == nil && st.ModTime().After(newestTime) {
-			newest, newestTime = p, st.ModTime()
-		}
+	k, err := kbuild.DefaultKernel(ctx, cache, os.Stderr)
+	if err != nil {
+		return "", err
 	}
-	if newest == "" {
-		return "", fmt.Errorf("no kernel in %s: build one with 'ktest kernel build' or pass --kernel", filepath.Join(dir, "kernels"))
-	}
-	return newest, nil
+	return k.BzImage, nil
 }
 
-// generateBootKeys makes the run's SSH keys, keeping the client key's
-// private half in OpenSSH PEM form for 'ktest ssh' and OpenSSH.
+// generateBootKeys makes the run's SSH keys; the client key's private
+// half is kept in OpenSSH PEM form for 'ktest ssh' and OpenSSH.
 func generateBootKeys() (*remote.Keys, []byte, error) {
 	keys, err := remote.GenerateKeys()
 	if err != nil {
 		return nil, nil, err
 	}
-	// remote.Keys does not keep the client's private key; make our own
-	// client key so it can be written out.
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, nil, fmt.Errorf("client key: %w", err)
-	}
-	signer, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		return nil, nil, fmt.Errorf("client key: %w", err)
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "ktest boot client key")
-	if err != nil {
-		return nil, nil, fmt.Errorf("client key: %w", err)
-	}
-	keys.ClientSigner = signer
-	keys.AuthorizedKey = ssh.MarshalAuthorizedKey(signer.PublicKey())
-	return keys, pem.EncodeToMemory(block), nil
+	return keys, keys.ClientPrivatePEM, nil
 }
 
 // bootFailure maps a Start error: a kernel crash during boot is a test
