@@ -53,7 +53,7 @@ func runBoot(ctx context.Context, args []string) error {
 	c := commands["boot"]
 	fs := newFlagSet(c)
 	var f bootFlags
-	fs.StringVar(&f.kernel, "kernel", "", "bzImage to boot (default: the newest kernel in the ktest cache)")
+	fs.StringVar(&f.kernel, "kernel", "", "bzImage to boot (default: the default 6.1 kernel, built into the cache if missing)")
 	fs.StringVar(&f.initramfs, "initramfs", "", "base ktest guest image (cpio, without keys) to boot instead of building one; the run's keys are appended")
 	fs.StringVar(&f.exec, "exec", "", "run `CMD` in the guest and exit with its status")
 	fs.StringVar(&f.accel, "accel", "auto", "accelerator: auto (KVM if a probe boot works, else TCG), kvm or tcg")
