@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ktest-dev/ktest/internal/atomicfile"
+
 	"github.com/ktest-dev/ktest/kconfig"
 )
 
@@ -386,7 +388,7 @@ func switchSources(tree string, s *slot, overlay map[string][]byte) error {
 			}
 		case exists && bytes.Equal(cur, want):
 		default:
-			if err := writeFileAtomic(dst, want, mode); err != nil {
+			if err := atomicfile.WriteFile(dst, want, mode); err != nil {
 				return err
 			}
 		}
@@ -411,7 +413,7 @@ func writeJSONAtomic(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, append(data, '\n'), 0o644)
+	return atomicfile.WriteFile(path, append(data, '\n'), 0o644)
 }
 
 // makeArgs are shared by every make invocation so the configuration
@@ -466,7 +468,7 @@ func configure(ctx context.Context, req Request, in *inputs, s *slot) ([]byte, e
 		}
 	}
 	merged, reqs := kconfig.Merge(base, in.fragments...)
-	if err := writeFileAtomic(cfgPath, merged, 0o644); err != nil {
+	if err := atomicfile.WriteFile(cfgPath, merged, 0o644); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(log, "ktest: config [%s]: merged %s, olddefconfig\n", req.Variant, strings.Join(fragmentNames(in.fragments), ", "))
@@ -570,7 +572,7 @@ func (c *Cache) make(ctx context.Context, req Request, in *inputs, s *slot, cfg 
 	// Only replace the build's .config when it differs: a new mtime
 	// alone makes make re-run syncconfig.
 	if cur, err := os.ReadFile(objCfg); err != nil || !bytes.Equal(cur, cfg) {
-		if err := writeFileAtomic(objCfg, cfg, 0o644); err != nil {
+		if err := atomicfile.WriteFile(objCfg, cfg, 0o644); err != nil {
 			return nil, err
 		}
 	}

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ktest-dev/ktest/internal/atomicfile"
+
 	"github.com/ktest-dev/ktest/kconfig"
 )
 
@@ -184,7 +186,7 @@ func tarballHash(cache *Cache, tarball string) (string, error) {
 	sum := hex.EncodeToString(h.Sum(nil))
 	stamp = tarballStamp{Path: tarball, Size: st.Size(), ModTime: st.ModTime(), SHA256: sum}
 	data, _ := json.Marshal(stamp)
-	if err := writeFileAtomic(stampPath, data, 0o644); err != nil {
+	if err := atomicfile.WriteFile(stampPath, data, 0o644); err != nil {
 		return "", err
 	}
 	return sum, nil

@@ -188,7 +188,7 @@ endmenu
 	}
 	for _, tc := range []struct {
 		name, sym, want, final string
-		contains                []string
+		contains               []string
 	}{
 		{"if block and depends", "VIRTIO_PCI", "y", "# CONFIG_VIRTIO_MENU is not set\n# CONFIG_PCI is not set\n",
 			[]string{`inside "if VIRTIO_MENU"`, "VIRTIO_MENU=n", "depends on PCI && !BROKEN", "PCI=n"}},

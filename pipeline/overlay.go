@@ -7,9 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ktest-dev/ktest/internal/atomicfile"
+
 	"github.com/ktest-dev/ktest/apply"
 	"github.com/ktest-dev/ktest/patches"
-	"github.com/ktest-dev/ktest/results"
 	"github.com/ktest-dev/ktest/series"
 )
 
@@ -34,7 +35,7 @@ func LoadSource(src, scratch string) (*series.Series, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := results.WriteFileAtomic(filepath.Join(dst, e.Name()), data, 0o644); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(dst, e.Name()), data, 0o644); err != nil {
 			return nil, err
 		}
 	}

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ktest-dev/ktest/internal/atomicfile"
+
 	"github.com/ktest-dev/ktest/apply"
 	"github.com/ktest-dev/ktest/initramfs"
 	"github.com/ktest-dev/ktest/kbuild"
@@ -426,7 +428,7 @@ func (r *runner) finish(ctx context.Context, err error) {
 			r.logf("warning: rendering %s: %v", name, err)
 			continue
 		}
-		if err := results.WriteFileAtomic(filepath.Join(r.cfg.OutDir, name), []byte(b.String()), 0o644); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(r.cfg.OutDir, name), []byte(b.String()), 0o644); err != nil {
 			r.logf("warning: writing %s: %v", name, err)
 		}
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ktest-dev/ktest/internal/atomicfile"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -133,7 +135,7 @@ func (p Prober) cachedOrProbe(ctx context.Context) (bool, string, error) {
 	if p.CacheFile != "" && key != "" {
 		b, _ := json.Marshal(probeVerdict{Key: key, KVM: ok, Reason: reason, Time: time.Now()})
 		// A cache that cannot be written only costs a probe next time.
-		_ = writeFileAtomic(p.CacheFile, b, 0o644)
+		_ = atomicfile.WriteFile(p.CacheFile, b, 0o644)
 	}
 	return ok, reason, nil
 }
@@ -238,27 +240,4 @@ func stderrSuffix(stderr string) string {
 		return ""
 	}
 	return ": " + last
-}
-
-// writeFileAtomic writes data to a temp file next to path and renames it
-// into place, creating the directory if needed.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	_, werr := f.Write(data)
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr, os.Chmod(f.Name(), mode)); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return nil
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ktest-dev/ktest/internal/atomicfile"
+
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
@@ -281,7 +283,7 @@ func writeVMState(inst vm.Instance, keys *remote.Keys, clientPEM []byte, kernel 
 		{st.KnownHosts, []byte(knownhosts.Line([]string{st.Addr}, hostKey) + "\n")},
 		{filepath.Join(dir, "state.json"), append(js, '\n')},
 	} {
-		if err := writeFileAtomic(file.path, file.data, 0o600); err != nil {
+		if err := atomicfile.WriteFile(file.path, file.data, 0o600); err != nil {
 			return dir, nil, err
 		}
 	}

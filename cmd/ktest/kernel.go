@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/ktest-dev/ktest/internal/atomicfile"
+
 	"github.com/ktest-dev/ktest/apply"
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/kconfig"
@@ -189,7 +191,7 @@ func runKernel(ctx context.Context, args []string) error {
 		if err != nil {
 			return infraFailure(err)
 		}
-		if err := writeFileAtomic(*out, data, 0o644); err != nil {
+		if err := atomicfile.WriteFile(*out, data, 0o644); err != nil {
 			return infraFailure(err)
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/ktest-dev/ktest/internal/atomicfile"
+
 	"github.com/ktest-dev/ktest/results"
 )
 
@@ -56,7 +58,7 @@ func runReport(ctx context.Context, args []string) error {
 		_, err := resultsStdout.Write(buf.Bytes())
 		return err
 	}
-	if err := writeFileAtomic(*out, buf.Bytes(), 0o644); err != nil {
+	if err := atomicfile.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
 		return infraFailure(fmt.Errorf("write %s: %w", *out, err))
 	}
 	return nil

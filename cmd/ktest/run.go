@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ktest-dev/ktest/internal/atomicfile"
+
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/kconfig"
 	"github.com/ktest-dev/ktest/pipeline"
@@ -209,7 +211,7 @@ func nightlyVerdict(ctx context.Context, cfg pipeline.Config, last, run *results
 	}
 	var b strings.Builder
 	if err := cmp.Render(&b, "md"); err == nil {
-		results.WriteFileAtomic(filepath.Join(dir, "comparison.md"), []byte(b.String()), 0o644)
+		atomicfile.WriteFile(filepath.Join(dir, "comparison.md"), []byte(b.String()), 0o644)
 		os.Stdout.WriteString("\n" + b.String())
 	}
 	if cmp.Failed() {
