@@ -1,0 +1,61 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestReproduceCommandDropsWhereToWrite(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "ktest run"},
+		{[]string{"--quick", "--out", "/tmp/x"}, "ktest run --quick"},
+		{[]string{"--out=/tmp/x", "--tree", "/src/linux", "--history", "h"}, "ktest run --tree /src/linux"},
+		{[]string{"--series", "my series.mbox", "--cache", "/c"}, "ktest run --series 'my series.mbox'"},
+	} {
+		if got := reproduceCommand(tc.args); got != tc.want {
+			t.Errorf("reproduceCommand(%q) = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}
+
+// TestRunRejectsBadInputBeforeWork checks that input errors exit 2 and
+// name the culprit without creating a run directory.
+func TestRunRejectsBadInputBeforeWork(t *testing.T) {
+	dir := t.TempDir()
+	badPlan := filepath.Join(dir, "plan.toml")
+	os.WriteFile(badPlan, []byte("name = \"x\"\nrepeatz = 3\n"), 0o644)
+	notTree := filepath.Join(dir, "not-a-tree")
+	os.Mkdir(notTree, 0o755)
+	empty := filepath.Join(dir, "empty.mbox")
+	os.WriteFile(empty, nil, 0o644)
+	out := filepath.Join(dir, "out")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown plan key", []string{"--plan", badPlan}, `plan.toml:2: unknown key "repeatz"`},
+		{"not a kernel tree", []string{"--tree", notTree}, "not a kernel source tree: missing Kconfig"},
+		{"nonexistent tree", []string{"--tree", filepath.Join(dir, "nope")}, "does not exist"},
+		{"empty series", []string{"--series", empty}, "empty.mbox"},
+		{"unknown target", []string{"--targets", "zfs"}, `unknown target "zfs"`},
+		{"stray argument", []string{"extra"}, "unexpected arguments"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			code := realMain(append([]string{"run", "--out", out}, tc.args...), &stderr)
+			if code != ExitUsage || !strings.Contains(stderr.String(), tc.want) {
+				t.Fatalf("exit %d, stderr %q; want exit 2 mentioning %q", code, stderr.String(), tc.want)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Fatal("a run directory was created for bad input")
+			}
+		})
+	}
+}
