@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/ktest-dev/ktest/pipeline"
 	"github.com/ktest-dev/ktest/series"
 )
 
@@ -47,7 +48,22 @@ func runSeries(ctx context.Context, args []string) error {
 // loadSeries maps damaged input to exit 2; a file that cannot be read is
 // the user's input too.
 func loadSeries(path string) (*series.Series, error) {
-	s, err := series.Load(path)
+	var s *series.Series
+	var err error
+	if strings.HasPrefix(path, "embedded:") {
+		// A series shipped inside ktest (patches/): read it from a
+		// scratch copy, which can go once it is parsed.
+		scratch, terr := os.MkdirTemp("", "ktest-series-")
+		if terr != nil {
+			return nil, infraFailure(terr)
+		}
+		defer os.RemoveAll(scratch)
+		if s, err = pipeline.LoadSource(path, scratch); err == nil {
+			s.Source = path
+		}
+	} else {
+		s, err = series.Load(path)
+	}
 	if err != nil {
 		var de *series.DamageError
 		if errors.As(err, &de) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
