@@ -167,10 +167,18 @@ func matchStart(line string) (startPattern, bool) {
 
 // parser is the line-level state machine shared by Parse and Watcher.
 // Reports are published in order through emit.
+// maxPreamble bounds the lines kept between "cut here" and the report
+// start; a WARN message is one or a few lines.
+const maxPreamble = 6
+
 type parser struct {
 	cur      *report
 	lastTime float64 // printk time of the last timestamped line, or -1
-	prevLine string  // last line seen outside a report (a "cut here" or "=====" prefix)
+	// pre holds the lines seen outside a report that may open the next
+	// one: a "cut here" line and what follows it (WARN(cond, fmt...)
+	// prints its message between "cut here" and "WARNING:"), or the last
+	// line (a "=====" rule before a KASAN or lockdep report).
+	pre  []string
 	emit     func(*Crash)
 }
 
@@ -201,16 +209,25 @@ func (p *parser) line(raw string) {
 	}
 	sp, ok := matchStart(line)
 	if !ok {
-		p.prevLine = line
+		switch {
+		case line == cutHere:
+			p.pre = []string{line}
+		case len(p.pre) > 0 && p.pre[0] == cutHere && len(p.pre) < maxPreamble:
+			p.pre = append(p.pre, line)
+		default:
+			p.pre = []string{line}
+		}
 		return
 	}
 	r := &report{crash: Crash{Kind: sp.kind, Title: line}, endsWithRule: sp.endsWithRule}
-	if (p.prevLine == cutHere && (sp.kind == KindWarning || sp.kind == KindBug)) ||
-		(ruleRE.MatchString(p.prevLine) && sp.endsWithRule) {
-		r.lines = append(r.lines, p.prevLine)
+	switch last := len(p.pre) - 1; {
+	case last >= 0 && p.pre[0] == cutHere && (sp.kind == KindWarning || sp.kind == KindBug):
+		r.lines = append(r.lines, p.pre...)
+	case last >= 0 && ruleRE.MatchString(p.pre[last]) && sp.endsWithRule:
+		r.lines = append(r.lines, p.pre[last])
 	}
 	r.lines = append(r.lines, line)
-	p.prevLine = ""
+	p.pre = nil
 	p.cur = r
 }
 
@@ -257,7 +274,7 @@ func (p *parser) finish() {
 		return
 	}
 	p.cur = nil
-	p.prevLine = ""
+	p.pre = nil
 	lines := r.lines
 	for len(lines) > 1 && strings.TrimSpace(lines[len(lines)-1]) == "" {
 		lines = lines[:len(lines)-1]

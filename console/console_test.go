@@ -31,8 +31,10 @@ var parseCases = []struct {
 	// BUG: KASAN is KASAN, not BUG; the report ends at its closing rule.
 	{"kasan_uaf.log", KindKASAN, "BUG: KASAN: use-after-free in io_async_buf_func+0x3e/0x120", 1,
 		"==================================================================", "=================================================================="},
+	// WARN(cond, fmt) prints its message between "cut here" and
+	// "WARNING:": the excerpt keeps both.
 	{"warning.log", KindWarning, "WARNING: CPU: 0 PID: 318 at io_uring/rw.c:812 io_read+0x3f1/0x4d0", 1,
-		"WARNING: CPU: 0 PID: 318 at io_uring/rw.c:812 io_read+0x3f1/0x4d0", "---[ end trace 0000000000000000 ]---"},
+		"------------[ cut here ]------------", "---[ end trace 0000000000000000 ]---"},
 	{"hung_task.log", KindHungTask, "INFO: task readtest:333 blocked for more than 122 seconds.", 1,
 		"INFO: task readtest:333 blocked for more than 122 seconds.", "</TASK>"},
 	{"soft_lockup.log", KindSoftLockup, "watchdog: BUG: soft lockup - CPU#1 stuck for 26s! [readtest:340]", 1,
@@ -255,5 +257,12 @@ func TestParseRealQEMULog(t *testing.T) {
 	}
 	if !strings.HasSuffix(c.Excerpt, "Kernel Offset: disabled") || strings.Contains(crashes[0].Excerpt, "sysrq") {
 		t.Errorf("reports not split at the pause:\n%s\n---\n%s", crashes[0].Excerpt, c.Excerpt)
+	}
+}
+
+func TestWarnMessageKept(t *testing.T) {
+	crashes := Parse(readTestdata(t, "warning.log"))
+	if len(crashes) != 1 || !strings.Contains(crashes[0].Excerpt, "io_uring: unexpected -EAGAIN for buffered read on non-RASYNC file") {
+		t.Fatalf("WARN message missing from the excerpt: %+v", crashes)
 	}
 }

@@ -32,6 +32,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ktest-dev/ktest/internal/cachedir"
+
 	"github.com/u-root/gobusybox/src/pkg/golang"
 	"github.com/u-root/mkuimage/cpio"
 	"github.com/u-root/mkuimage/ldd"
@@ -111,17 +113,8 @@ var guestPrograms = []struct {
 	{"guest/cmd/ktest-readtest", proto.ReadtestPath, true},
 }
 
-// DefaultCacheDir is $XDG_CACHE_HOME/ktest, or ~/.cache/ktest.
-func DefaultCacheDir() (string, error) {
-	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
-		return filepath.Join(d, "ktest"), nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("initramfs: no cache dir: %w", err)
-	}
-	return filepath.Join(home, ".cache", "ktest"), nil
-}
+// DefaultCacheDir is the ktest cache (see internal/cachedir).
+func DefaultCacheDir() (string, error) { return cachedir.Dir(), nil }
 
 // Build returns the path of a fresh per-run image: the cached base (built
 // first if any input changed) followed by a cpio holding o.Keys under

@@ -528,7 +528,11 @@ func Build(ctx context.Context, c *Cache, req Request) (*Result, error) {
 		return nil, err
 	}
 	defer unlock()
+	// Another ktest may have built it while we waited for the lock.
 	if r, err := c.lookup(req.Tree, in); r != nil || err != nil {
+		if r != nil {
+			fmt.Fprintf(log, "ktest: build [%s]: cache hit %s\n", req.Variant, r.Dir)
+		}
 		return r, err
 	}
 	cfg, err := c.prepare(ctx, req, in, s)

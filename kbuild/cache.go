@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ktest-dev/ktest/internal/cachedir"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -19,19 +21,7 @@ type Cache struct {
 
 // DefaultCacheDir is $KTEST_CACHE, else $XDG_CACHE_HOME/ktest, else
 // ~/.cache/ktest.
-func DefaultCacheDir() string {
-	if d := os.Getenv("KTEST_CACHE"); d != "" {
-		return d
-	}
-	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
-		return filepath.Join(d, "ktest")
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return filepath.Join(os.TempDir(), "ktest-cache")
-	}
-	return filepath.Join(home, ".cache", "ktest")
-}
+func DefaultCacheDir() string { return cachedir.Dir() }
 
 // OpenCache creates the cache directory if needed.
 func OpenCache(dir string) (*Cache, error) {

@@ -121,9 +121,8 @@ func (r *runner) boot(ctx context.Context, v plan.Variant, rv *results.Variant, 
 			BootTimeout: p.Timeouts.Boot.Duration,
 		}
 		if r.cfg.Verbose {
-			if q, err := opts.CmdlineQuoted(); err == nil {
-				r.logf("qemu: %s", q)
-			}
+			// Start prints the command it runs, with the port it picked.
+			opts.Trace = &prefixWriter{w: r.log, prefix: "ktest: qemu: "}
 		}
 		start := time.Now()
 		var err error

@@ -244,7 +244,10 @@ func (r *runner) describeSeries(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	rs := &results.Series{Title: s.Title, Version: s.Version, Source: src, Base: s.Base}
+	rs := &results.Series{Title: s.Title, Version: s.Version, Source: src, Base: s.Base, Warnings: s.Warnings}
+	for _, w := range s.Warnings {
+		r.logf("warning: series %s: %s", src, w)
+	}
 	if rs.Base == "" && s.Tree != "" {
 		rs.Base = s.Tree
 	}

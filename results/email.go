@@ -32,6 +32,9 @@ func (rd Renderer) email(w io.Writer, r *Run) error {
 			line += ", base " + s.Base
 		}
 		e.para(line)
+		for _, w := range s.Warnings {
+			e.para("Warning: " + w)
+		}
 	}
 	e.para(fmt.Sprintf("Tree: %s %s. Run %s, status %s, on %s.",
 		orDefault(r.Tree.Kind, "tree"), orDefault(r.Tree.Version, r.Tree.Origin),

@@ -25,6 +25,9 @@ func (rd Renderer) markdown(w io.Writer, r *Run) error {
 			line += ", from " + mdCode(s.Source)
 		}
 		p.f("%s  \n", line)
+		for _, w := range s.Warnings {
+			p.f("**Warning:** %s  \n", mdText(w))
+		}
 	}
 	p.f("**Tree:** %s %s  \n", mdText(orDefault(r.Tree.Kind, "tree")), mdText(orDefault(r.Tree.Version, r.Tree.Origin)))
 	p.f("**Run:** %s, status **%s**, plan %s  \n", mdCode(r.ID), mdText(orDefault(r.Status, "unknown")), mdText(orDefault(r.Plan.Name, "default")))

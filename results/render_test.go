@@ -484,3 +484,16 @@ func TestRenderJSONAndUnknown(t *testing.T) {
 		}
 	}
 }
+
+func TestSeriesWarningsRendered(t *testing.T) {
+	r := &Run{Schema: Schema, ID: "w", Series: &Series{Title: "t", Warnings: []string{"patch 3/5 missing"}}}
+	for _, format := range []string{"md", "email"} {
+		var b strings.Builder
+		if err := Render(&b, r, format); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), "patch 3/5 missing") {
+			t.Errorf("%s does not show the series warning:\n%s", format, b.String())
+		}
+	}
+}

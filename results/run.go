@@ -83,6 +83,9 @@ type Series struct {
 	Source  string  `json:"source"`
 	Base    string  `json:"base,omitempty"`
 	Patches []Patch `json:"patches"`
+	// Warnings are what the series parser noticed, e.g. "patch 3/5
+	// missing".
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Patch is one patch's apply outcome.

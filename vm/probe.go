@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ktest-dev/ktest/internal/cachedir"
+
 	"github.com/ktest-dev/ktest/internal/atomicfile"
 
 	"golang.org/x/sys/unix"
@@ -69,16 +71,7 @@ func ProbeAccel(ctx context.Context, want Accel) (Accel, string, error) {
 
 // CacheDir is the ktest cache: $KTEST_CACHE, else $XDG_CACHE_HOME/ktest,
 // else ~/.cache/ktest.
-func CacheDir() (string, error) {
-	if d := os.Getenv("KTEST_CACHE"); d != "" {
-		return d, nil
-	}
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(dir, "ktest"), nil
-}
+func CacheDir() (string, error) { return cachedir.Dir(), nil }
 
 // Resolve turns want into the accelerator to use and a one-line reason
 // for the choice. AccelTCG is taken as is. AccelAuto boots a tiny guest

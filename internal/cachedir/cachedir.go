@@ -1,0 +1,24 @@
+// Package cachedir names ktest's cache directory, outside any repository
+// so that CI runs on the same machine reuse kernels and images.
+package cachedir
+
+import (
+	"os"
+	"path/filepath"
+)
+
+// Dir is $KTEST_CACHE, else $XDG_CACHE_HOME/ktest, else ~/.cache/ktest
+// (or a ktest-cache dir in the temp dir when there is no home).
+func Dir() string {
+	if d := os.Getenv("KTEST_CACHE"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "ktest")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "ktest-cache")
+	}
+	return filepath.Join(home, ".cache", "ktest")
+}
