@@ -179,7 +179,7 @@ type parser struct {
 	// prints its message between "cut here" and "WARNING:"), or the last
 	// line (a "=====" rule before a KASAN or lockdep report).
 	pre  []string
-	emit     func(*Crash)
+	emit func(*Crash)
 }
 
 type report struct {
