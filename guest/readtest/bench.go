@@ -28,7 +28,8 @@ type BenchOptions struct {
 	Repeats int           // runs per engine; default 3
 	Engines []string      // default Engines
 	Timeout time.Duration // per fio run; default 10m
-	// SampleEvery is the io-wq worker sampling period; default 10ms.
+	// SampleEvery is the period of full /proc scans for io-wq workers
+	// (fio's own iou-wrk threads are counted every 10ms); default 100ms.
 	SampleEvery time.Duration
 	ProcRoot    string // procfs mount; default "/proc" (tests point it elsewhere)
 	Log         io.Writer
@@ -48,7 +49,7 @@ func (o *BenchOptions) defaults() {
 		o.Timeout = 10 * time.Minute
 	}
 	if o.SampleEvery <= 0 {
-		o.SampleEvery = 10 * time.Millisecond
+		o.SampleEvery = 100 * time.Millisecond
 	}
 	if o.ProcRoot == "" {
 		o.ProcRoot = "/proc"
@@ -66,6 +67,10 @@ func FioArgs(engine, path string, size int64) ([]string, error) {
 		"--name=readtest", "--filename=" + strings.ReplaceAll(path, ":", `\:`),
 		"--rw=randread", "--bs=4k", "--size=" + strconv.FormatInt(size&^(BlockSize-1), 10),
 		"--direct=0", "--invalidate=1", "--numjobs=1", "--randrepeat=1",
+		// The job runs as a thread of the fio process we started, so its
+		// io-wq workers (iou-wrk threads of the submitting task on 6.x)
+		// are found in that process's task list.
+		"--thread",
 		"--output-format=json",
 	}
 	switch engine {
@@ -160,11 +165,15 @@ func RunFio(ctx context.Context, t *Target, engine string, o BenchOptions) (prot
 	if err != nil {
 		return s, err
 	}
-	sampler := startWorkerSampler(o.ProcRoot, o.SampleEvery)
 	start := time.Now()
-	runErr := cmd.Run()
+	runErr := cmd.Start()
+	peak := 0
+	if runErr == nil {
+		sampler := startWorkerSampler(o.ProcRoot, o.SampleEvery, cmd.Process.Pid)
+		runErr = cmd.Wait()
+		peak = sampler.stop()
+	}
 	elapsed := time.Since(start)
-	peak := sampler.stop()
 	after, err := ReadProcStat(o.ProcRoot)
 	if err != nil {
 		return s, err
@@ -375,20 +384,30 @@ type workerSampler struct {
 	peak int
 }
 
-// startWorkerSampler samples CountWorkers every period until stop. The
-// peak is relative to the count when sampling starts: on 5.x, io_wqe_worker
-// kthreads of rings that other processes still hold are not fio's.
-func startWorkerSampler(procRoot string, period time.Duration) *workerSampler {
+// startWorkerSampler tracks the peak number of io-wq workers while fio
+// (pid) runs. Every 10ms it counts the iou-wrk threads inside fio (6.x:
+// cheap, one small task/ directory); every period it scans all of /proc,
+// which also finds 5.x io_wqe_worker kthreads. The full count is relative
+// to the one when sampling starts: on 5.x, kthreads of rings that other
+// processes still hold are not fio's. A full scan every 10ms cost fio
+// measurable CPU on a one-vCPU TCG guest.
+func startWorkerSampler(procRoot string, period time.Duration, pid int) *workerSampler {
 	w := &workerSampler{quit: make(chan struct{})}
 	self := os.Getpid()
 	before := CountWorkers(procRoot, self)
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
-		tick := time.NewTicker(period)
+		const fast = 10 * time.Millisecond
+		tick := time.NewTicker(fast)
 		defer tick.Stop()
+		lastFull := time.Time{}
 		for {
-			w.peak = max(w.peak, CountWorkers(procRoot, self)-before)
+			w.peak = max(w.peak, countTaskWorkers(procRoot, pid))
+			if time.Since(lastFull) >= period {
+				w.peak = max(w.peak, CountWorkers(procRoot, self)-before)
+				lastFull = time.Now()
+			}
 			select {
 			case <-w.quit:
 				return
@@ -397,6 +416,22 @@ func startWorkerSampler(procRoot string, period time.Duration) *workerSampler {
 		}
 	}()
 	return w
+}
+
+// countTaskWorkers counts the iou-wrk threads of one process.
+func countTaskWorkers(procRoot string, pid int) int {
+	dir := procRoot + "/" + strconv.Itoa(pid) + "/task"
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, t := range tasks {
+		if strings.HasPrefix(readComm(dir+"/"+t.Name()+"/comm"), "iou-wrk-") {
+			n++
+		}
+	}
+	return n
 }
 
 // stop ends sampling and returns the peak.
