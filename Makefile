@@ -26,8 +26,9 @@ vet:
 # Everything, end-to-end and the fault suite included: what CI runs.
 # Packages run one at a time (-p 1): each end-to-end test drives QEMU
 # under TCG on a 2-core machine, and overlapping them only adds noise.
+# -count=1: never report a cached result for tests that boot kernels.
 test: setup vet
-	$(GO) test -p 1 -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -count=1 -p 1 -timeout $(TEST_TIMEOUT) ./...
 
 # The hardening fault suite alone (guest faults, interrupts, bad input,
 # concurrency, security); about 5 minutes with kernels cached.
