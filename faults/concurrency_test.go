@@ -197,6 +197,12 @@ func TestConcurrency(t *testing.T) {
 		assertNoLeftovers(t, first.mark, 5*time.Second)
 		assertNoLeftovers(t, second.mark, 5*time.Second)
 		assertCacheParses(t, cache(t).Dir)
+		if res[0].Key != "" {
+			if err := cache(t).Remove(res[0].Key); err != nil {
+				t.Error(err)
+			}
+			assertCacheParses(t, cache(t).Dir)
+		}
 	})
 }
 

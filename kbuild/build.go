@@ -219,9 +219,20 @@ func (c *Cache) lookup(t *Tree, in *inputs) (*Result, error) {
 	return c.kernel(idx.Key)
 }
 
-// kernel loads a published build by key, or nil if there is none.
+// kernel loads a published build by key, or nil if there is none, and
+// records the use for garbage collection.
 func (c *Cache) kernel(key string) (*Result, error) {
 	dir := filepath.Join(c.Dir, "kernels", key)
+	r, err := c.readKernel(dir)
+	if r != nil {
+		touch(dir)
+	}
+	return r, err
+}
+
+// readKernel loads the published build in dir, or nil if it is not
+// complete.
+func (c *Cache) readKernel(dir string) (*Result, error) {
 	data, err := os.ReadFile(filepath.Join(dir, "meta.json"))
 	if err != nil {
 		return nil, nil
@@ -254,6 +265,7 @@ func Configure(ctx context.Context, c *Cache, req Request) (*Result, error) {
 		return nil, err
 	}
 	defer unlock()
+	touch(s.dir)
 	cfg, err := c.prepare(ctx, req, in, s)
 	if err != nil {
 		return nil, err
@@ -528,6 +540,7 @@ func Build(ctx context.Context, c *Cache, req Request) (*Result, error) {
 		return nil, err
 	}
 	defer unlock()
+	touch(s.dir)
 	// Another ktest may have built it while we waited for the lock.
 	if r, err := c.lookup(req.Tree, in); r != nil || err != nil {
 		if r != nil {

@@ -23,7 +23,8 @@ type Cache struct {
 // ~/.cache/ktest.
 func DefaultCacheDir() string { return cachedir.Dir() }
 
-// OpenCache creates the cache directory if needed.
+// OpenCache creates the cache directory if needed, and drops request
+// indexes whose kernel is gone.
 func OpenCache(dir string) (*Cache, error) {
 	if dir == "" {
 		dir = DefaultCacheDir()
@@ -33,7 +34,13 @@ func OpenCache(dir string) (*Cache, error) {
 			return nil, fmt.Errorf("creating cache %s: %w", dir, err)
 		}
 	}
-	return &Cache{Dir: dir}, nil
+	c := &Cache{Dir: dir}
+	// Indexes of kernels removed by hand would otherwise linger as
+	// misses forever; dropping them is cheap (one small file each).
+	if _, err := c.pruneIndexes(); err != nil {
+		return nil, fmt.Errorf("cache %s: %w", dir, err)
+	}
+	return c, nil
 }
 
 // lock takes an exclusive flock named name, waiting (and saying so on
