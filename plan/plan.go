@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/ktest-dev/ktest/guest/proto"
 )
 
 //go:embed default.toml
@@ -27,9 +29,14 @@ type Plan struct {
 	Targets   []string `toml:"targets"`
 	Suites    []string `toml:"suites"`
 	// Tests restricts the correctness suite to these tests; empty runs all.
-	Tests    []string  `toml:"tests"`
-	FileSize string    `toml:"file_size"`
-	Repeats  int       `toml:"repeats"`
+	Tests    []string `toml:"tests"`
+	FileSize string   `toml:"file_size"`
+	Repeats  int      `toml:"repeats"`
+	// Control is a benchmark engine whose code path no variant changes
+	// (psync for the async-buffered-reads series). Its movement between
+	// the variants is between-boot drift, which the A/B verdicts of the
+	// other engines must exceed. Empty: no control.
+	Control  string    `toml:"control"`
 	Accel    string    `toml:"accel"`
 	MemoryMB int       `toml:"memory_mb"`
 	CPUs     int       `toml:"cpus"`
@@ -87,6 +94,7 @@ var (
 	KnownTargets = []string{"ext4", "xfs", "btrfs", "raw"}
 	KnownSuites  = []string{"correctness", "bench"}
 	KnownAccels  = []string{"auto", "kvm", "tcg"}
+	KnownEngines = []string{proto.EnginePsync, proto.EngineIOUringOffload, proto.EngineIOUring}
 )
 
 // Error is a plan that cannot be used; it names the file, the line when
@@ -146,7 +154,7 @@ func Parse(file string, data []byte) (*Plan, error) {
 	if und := md.Undecoded(); len(und) > 0 {
 		key := und[0].String()
 		return nil, &Error{File: file, Line: lineOf(data, und[0][len(und[0])-1]),
-			Reason: fmt.Sprintf("unknown key %q (known keys: name, tree, fragments, targets, suites, tests, file_size, repeats, accel, memory_mb, cpus, [series], [timeouts], [[variant]])", key)}
+			Reason: fmt.Sprintf("unknown key %q (known keys: name, tree, fragments, targets, suites, tests, file_size, repeats, control, accel, memory_mb, cpus, [series], [timeouts], [[variant]])", key)}
 	}
 	p.Source = file
 	if err := p.validate(data); err != nil {
@@ -194,6 +202,11 @@ func (p *Plan) validate(data []byte) error {
 	}
 	if err := oneOf(p.Suites, KnownSuites); err != nil {
 		return bad("suites", "suites: %v", err)
+	}
+	if p.Control != "" {
+		if err := oneOf([]string{p.Control}, KnownEngines); err != nil {
+			return bad("control", "control: %v", err)
+		}
 	}
 	if p.Accel == "" {
 		p.Accel = "auto"
@@ -272,7 +285,13 @@ func (p *Plan) Quick() {
 
 // ForSeries rewrites the variants for `ktest run --series S`: the
 // baseline is the tree itself and the patched variant applies S.
+//
+// A control engine is a claim about one series: it is kept only when S is
+// the plan's own series.
 func (p *Plan) ForSeries(series string) {
+	if series != p.Series.Source {
+		p.Control = ""
+	}
 	p.Series = Series{Source: series, Applied: true}
 	p.Variants = []Variant{
 		{Name: "baseline", Description: "the tree without the series"},

@@ -21,6 +21,9 @@ func TestDefaultPlan(t *testing.T) {
 	if strings.Join(p.Targets, ",") != "ext4,xfs,btrfs,raw" {
 		t.Errorf("targets = %v", p.Targets)
 	}
+	if p.Control != "psync" {
+		t.Errorf("control = %q, want psync (preadv never looks at FMODE_BUF_RASYNC)", p.Control)
+	}
 	if p.Timeouts.Boot.Duration != 120*time.Second {
 		t.Errorf("boot timeout = %v", p.Timeouts.Boot)
 	}
@@ -40,6 +43,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad size", strings.Replace(base, `"32M"`, `"lots"`, 1), 0, "bad size"},
 		{"bad duration", strings.Replace(base, `"120s"`, `"soon"`, 1), 0, ""},
 		{"zero repeats", strings.Replace(base, "repeats = 3", "repeats = 0", 1), 0, "repeats must be at least 1"},
+		{"unknown control engine", strings.Replace(base, `control = "psync"`, `control = "aio"`, 1), 0, `control: unknown value "aio"`},
 		{"duplicate variant", base + "\n[[variant]]\nname = \"patched\"\n", 0, `variant "patched" defined twice`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -79,5 +83,13 @@ func TestForSeries(t *testing.T) {
 	p.ForSeries("/tmp/s.mbox")
 	if len(p.Variants) != 2 || len(p.Variants[0].Patches) != 0 || p.Variants[1].Patches[0] != "/tmp/s.mbox" || !p.Series.Applied {
 		t.Fatalf("ForSeries: %+v", p)
+	}
+	if p.Control != "" {
+		t.Errorf("control %q kept for another series: only the plan's own series vouches for it", p.Control)
+	}
+	own := Default()
+	own.ForSeries(own.Series.Source)
+	if own.Control != "psync" {
+		t.Errorf("control dropped for the plan's own series")
 	}
 }

@@ -145,7 +145,7 @@ func (rd Renderer) emailBench(e *emailText, r *Run) {
 				e.hang("  ", "setup failed: "+t.Error)
 			}
 			for _, en := range t.Engines {
-				e.line("  " + engineLabel(en.Engine))
+				e.line("  " + en.label())
 				for _, side := range []struct {
 					name  string
 					cells []abCell
@@ -169,11 +169,17 @@ func (rd Renderer) emailBench(e *emailText, r *Run) {
 						words[i] = verdictText(v, true)
 					}
 					line := t.B + ": " + strings.Join(words, ", ")
+					if en.Control {
+						line = "drift: " + strings.Join(words, ", ")
+					}
 					if noSpread(en.Verdicts) {
 						line += " " + noSpreadNote
 					}
 					e.hang("    => ", line)
 				}
+			}
+			if n := t.driftNote(true); n != "" {
+				e.hang("  note: ", n)
 			}
 		}
 		e.blank()

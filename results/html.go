@@ -181,7 +181,7 @@ func (rd Renderer) html(w io.Writer, r *Run) error {
 			}
 			var summary []string
 			for _, e := range t.Engines {
-				ra := htmlRow{Engine: engineLabel(e.Engine), Variant: t.A}
+				ra := htmlRow{Engine: e.label(), Variant: t.A}
 				rb := htmlRow{Variant: t.B}
 				for i, c := range abColumns {
 					ra.Cells = append(ra.Cells, cellText(c, e.A[i]))
@@ -204,6 +204,9 @@ func (rd Renderer) html(w io.Writer, r *Run) error {
 						words = append(words, s)
 					}
 					ht.Rows = append(ht.Rows, rc)
+					if e.Control {
+						continue // drift, told by driftNote
+					}
 					s := engineLabel(e.Engine) + ": " + strings.Join(words, ", ")
 					if noSpread(e.Verdicts) {
 						s += " " + noSpreadNote
@@ -215,6 +218,9 @@ func (rd Renderer) html(w io.Writer, r *Run) error {
 				ht.Summary = t.B + " on " + t.Target + ": " + strings.Join(summary, "; ") + "."
 			} else if len(t.Engines) > 0 && t.B != "" {
 				ht.Summary = "No difference beyond noise on " + t.Target + "."
+			}
+			if n := t.driftNote(false); n != "" {
+				ht.Summary += " " + n
 			}
 			if len(t.Engines) > 0 {
 				for _, m := range chartColumns {

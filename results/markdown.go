@@ -182,7 +182,7 @@ func (rd Renderer) mdBench(p *printer, r *Run) {
 			p.f("\n|---|---|%s\n", strings.Repeat("--:|", len(abColumns)))
 			var summary []string
 			for _, e := range t.Engines {
-				p.f("| %s | %s |", engineLabel(e.Engine), mdCell(t.A))
+				p.f("| %s | %s |", e.label(), mdCell(t.A))
 				for i, c := range abColumns {
 					p.f(" %s |", cellText(c, e.A[i]))
 				}
@@ -209,6 +209,9 @@ func (rd Renderer) mdBench(p *printer, r *Run) {
 					words = append(words, w)
 				}
 				p.f("\n")
+				if e.Control {
+					continue // drift, told by driftNote
+				}
 				summary = append(summary, engineLabel(e.Engine)+": "+strings.Join(words, ", "))
 				if noSpread(e.Verdicts) {
 					note = " " + noSpreadNote
@@ -222,6 +225,9 @@ func (rd Renderer) mdBench(p *printer, r *Run) {
 				p.f("**%s on %s%s:** %s.\n\n", mdText(t.B), mdText(t.Target), note, strings.Join(summary, "; "))
 			} else {
 				p.f("No difference beyond noise on %s.\n\n", mdText(t.Target))
+			}
+			if n := t.driftNote(false); n != "" {
+				p.f("*%s*\n\n", mdText(n))
 			}
 		}
 		p.f("*%s*\n\n", engineLegend)

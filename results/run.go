@@ -112,6 +112,9 @@ type Plan struct {
 	FileSize string   `json:"file_size"`
 	Repeats  int      `json:"repeats"`
 	Quick    bool     `json:"quick,omitempty"`
+	// Control is the benchmark engine no variant changes; see
+	// plan.Plan.Control. Its drift raises the noise floor of the others.
+	Control string `json:"control,omitempty"`
 }
 
 // Stage is a pipeline stage's timing.

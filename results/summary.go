@@ -145,6 +145,17 @@ type abEngine struct {
 	A, B     []abCell    // per abColumns
 	Verdicts []abVerdict // beyond noise only, column order
 	ByColumn []*abVerdict
+	// Control: the plan's control engine, whose verdicts are drift,
+	// not effects of the series.
+	Control bool
+}
+
+// label names the engine's rows, marking the control.
+func (e abEngine) label() string {
+	if e.Control {
+		return engineLabel(e.Engine) + " (control)"
+	}
+	return engineLabel(e.Engine)
 }
 
 // abTarget is the A/B table of one target.
@@ -154,6 +165,17 @@ type abTarget struct {
 	Engines []abEngine
 	Repeats int    // most repeats seen; 1 means no spread
 	Error   string // target setup errors, "variant: message"
+	// Drift is the control engine's verdicts: how far the variants
+	// moved on a code path that is the same in both.
+	Drift []abVerdict
+	// Held are the other engines' changes beyond the usual noise rule
+	// but not beyond Drift, so not called.
+	Held []heldVerdict
+}
+
+type heldVerdict struct {
+	Engine  string
+	Verdict abVerdict
 }
 
 // abPair picks the reference variant (named "baseline", else the first)
@@ -256,18 +278,94 @@ func (r *Run) abTables(ref, other *Variant) []abTarget {
 					row.Verdicts = append(row.Verdicts, abVerdict{c, row.A[i].M, row.B[i].M, d})
 				}
 			}
-			for i := range row.Verdicts {
-				for j, c := range abColumns {
-					if c.Metric == row.Verdicts[i].Column.Metric {
-						row.ByColumn[j] = &row.Verdicts[i]
-					}
-				}
+			row.Control = other != nil && en == r.Plan.Control
+			if row.Control {
+				t.Drift = row.Verdicts
 			}
 			t.Engines = append(t.Engines, row)
+		}
+		t.holdDrift()
+		for i := range t.Engines {
+			t.Engines[i].indexVerdicts()
 		}
 		out = append(out, t)
 	}
 	return out
+}
+
+// holdDrift withdraws the verdicts of non-control engines that do not
+// exceed the control's movement on the same metric: with repeats inside
+// one boot, the noise rule alone does not see between-boot drift, and a
+// code path both variants share shows how large it is.
+func (t *abTarget) holdDrift() {
+	drift := map[string]float64{}
+	for _, v := range t.Drift {
+		if !v.Diff.FromZero {
+			drift[v.Column.Metric] = math.Abs(v.Diff.Change)
+		}
+	}
+	if len(drift) == 0 {
+		return
+	}
+	for i := range t.Engines {
+		e := &t.Engines[i]
+		if e.Control {
+			continue
+		}
+		var kept []abVerdict
+		for _, v := range e.Verdicts {
+			if d, ok := drift[v.Column.Metric]; ok && !v.Diff.FromZero && math.Abs(v.Diff.Change) <= d {
+				t.Held = append(t.Held, heldVerdict{e.Engine, v})
+				continue
+			}
+			kept = append(kept, v)
+		}
+		e.Verdicts = kept
+	}
+}
+
+// indexVerdicts fills ByColumn from Verdicts.
+func (e *abEngine) indexVerdicts() {
+	for i := range e.Verdicts {
+		for j, c := range abColumns {
+			if c.Metric == e.Verdicts[i].Column.Metric {
+				e.ByColumn[j] = &e.Verdicts[i]
+			}
+		}
+	}
+}
+
+// driftNote explains the control's drift and what it held back, or is
+// "" when the control did not move.
+func (t abTarget) driftNote(ascii bool) string {
+	if len(t.Drift) == 0 {
+		return ""
+	}
+	control := ""
+	for _, e := range t.Engines {
+		if e.Control {
+			control = engineLabel(e.Engine)
+		}
+	}
+	words := make([]string, len(t.Drift))
+	for i, v := range t.Drift {
+		words[i] = verdictText(v, ascii)
+	}
+	verb, those := "is", "that metric"
+	if len(words) > 1 {
+		verb, those = "are", "those metrics"
+	}
+	s := fmt.Sprintf("%s is the control (both kernels run the same code for it), so its %s on %s %s between-boot drift, "+
+		"not an effect of the series; other engines' changes of %s are called only beyond it",
+		control, strings.Join(words, ", "), t.Target, verb, those)
+	if len(t.Held) > 0 {
+		held := make([]string, len(t.Held))
+		for i, h := range t.Held {
+			held[i] = engineLabel(h.Engine) + " " + verdictText(h.Verdict, ascii)
+		}
+		s += " (held back: " + strings.Join(held, ", ") + ")"
+	}
+	return s + "."
 }
 
 func engineOf(t *Target, name string) *Engine {
