@@ -39,7 +39,22 @@ func LoadSource(src, scratch string) (*series.Series, error) {
 			return nil, err
 		}
 	}
-	return series.Load(dst)
+	s, err := series.Load(dst)
+	if err != nil {
+		return nil, err
+	}
+	// Name the embedded files, not the scratch copy that goes away.
+	s.Source = src
+	for _, group := range [][]*series.Patch{{s.Cover}, s.Patches, s.Fixups, s.Revisions} {
+		for _, p := range group {
+			if p != nil {
+				if rel, ok := strings.CutPrefix(p.Source, dst+string(filepath.Separator)); ok {
+					p.Source = "embedded:" + dir + "/" + rel
+				}
+			}
+		}
+	}
+	return s, nil
 }
 
 // Overlay applies the patch sources, in order, to the tree in memory and
