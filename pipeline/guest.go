@@ -119,6 +119,7 @@ func (r *runner) boot(ctx context.Context, v plan.Variant, rv *results.Variant, 
 			Devices:     append(targetDisks(p.Targets, fileSize), vm.Net{}, vm.RNG{}),
 			ConsoleLog:  filepath.Join(r.cfg.OutDir, v.Name, fmt.Sprintf("console-%d.log", len(r.run.Stages))),
 			BootTimeout: p.Timeouts.Boot.Duration,
+			KernelArgs:  p.KernelArgs,
 		}
 		if r.cfg.Verbose {
 			// Start prints the command it runs, with the port it picked.

@@ -36,13 +36,16 @@ type Plan struct {
 	// (psync for the async-buffered-reads series). Its movement between
 	// the variants is between-boot drift, which the A/B verdicts of the
 	// other engines must exceed. Empty: no control.
-	Control  string    `toml:"control"`
-	Accel    string    `toml:"accel"`
-	MemoryMB int       `toml:"memory_mb"`
-	CPUs     int       `toml:"cpus"`
-	Series   Series    `toml:"series"`
-	Timeouts Timeouts  `toml:"timeouts"`
-	Variants []Variant `toml:"variant"`
+	Control string `toml:"control"`
+	// KernelArgs are extra kernel command-line words for every boot,
+	// e.g. "panic_on_warn=1".
+	KernelArgs []string  `toml:"kernel_args"`
+	Accel      string    `toml:"accel"`
+	MemoryMB   int       `toml:"memory_mb"`
+	CPUs       int       `toml:"cpus"`
+	Series     Series    `toml:"series"`
+	Timeouts   Timeouts  `toml:"timeouts"`
+	Variants   []Variant `toml:"variant"`
 
 	// Source is where the plan came from, for messages.
 	Source string `toml:"-"`
@@ -154,7 +157,7 @@ func Parse(file string, data []byte) (*Plan, error) {
 	if und := md.Undecoded(); len(und) > 0 {
 		key := und[0].String()
 		return nil, &Error{File: file, Line: lineOf(data, und[0][len(und[0])-1]),
-			Reason: fmt.Sprintf("unknown key %q (known keys: name, tree, fragments, targets, suites, tests, file_size, repeats, control, accel, memory_mb, cpus, [series], [timeouts], [[variant]])", key)}
+			Reason: fmt.Sprintf("unknown key %q (known keys: name, tree, fragments, targets, suites, tests, file_size, repeats, control, kernel_args, accel, memory_mb, cpus, [series], [timeouts], [[variant]])", key)}
 	}
 	p.Source = file
 	if err := p.validate(data); err != nil {
@@ -206,6 +209,11 @@ func (p *Plan) validate(data []byte) error {
 	if p.Control != "" {
 		if err := oneOf([]string{p.Control}, KnownEngines); err != nil {
 			return bad("control", "control: %v", err)
+		}
+	}
+	for _, a := range p.KernelArgs {
+		if a == "" || strings.ContainsAny(a, " \t\n\"'") {
+			return bad("kernel_args", "kernel_args: %q must be one word without spaces or quotes (give each word its own string)", a)
 		}
 	}
 	if p.Accel == "" {

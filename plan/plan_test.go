@@ -44,6 +44,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad duration", strings.Replace(base, `"120s"`, `"soon"`, 1), 0, ""},
 		{"zero repeats", strings.Replace(base, "repeats = 3", "repeats = 0", 1), 0, "repeats must be at least 1"},
 		{"unknown control engine", strings.Replace(base, `control = "psync"`, `control = "aio"`, 1), 0, `control: unknown value "aio"`},
+		{"kernel arg with a space", strings.Replace(base, "kernel_args = []", `kernel_args = ["panic_on_warn=1 quiet"]`, 1), 0, `kernel_args: "panic_on_warn=1 quiet" must be one word`},
 		{"duplicate variant", base + "\n[[variant]]\nname = \"patched\"\n", 0, `variant "patched" defined twice`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

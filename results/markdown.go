@@ -31,6 +31,9 @@ func (rd Renderer) markdown(w io.Writer, r *Run) error {
 	}
 	p.f("**Tree:** %s %s  \n", mdText(orDefault(r.Tree.Kind, "tree")), mdText(orDefault(r.Tree.Version, r.Tree.Origin)))
 	p.f("**Run:** %s, status **%s**, plan %s  \n", mdCode(r.ID), mdText(orDefault(r.Status, "unknown")), mdText(orDefault(r.Plan.Name, "default")))
+	if len(r.Plan.KernelArgs) > 0 {
+		p.f("**Extra kernel arguments:** %s  \n", mdCode(strings.Join(r.Plan.KernelArgs, " ")))
+	}
 	p.f("**Acceleration:** %s\n\n", mdText(accelText(r)))
 
 	if s := r.Series; s != nil && len(s.Patches) > 0 {

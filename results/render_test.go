@@ -138,6 +138,7 @@ func TestMarkdownNoiseEdgeCases(t *testing.T) {
 		name     string
 		repeats  int
 		mutate   func(*Run)
+		whole    bool // look in the whole document, not the ext4 section
 		want     []string
 		unwanted []string
 	}{
@@ -159,6 +160,14 @@ func TestMarkdownNoiseEdgeCases(t *testing.T) {
 				setMetric(r, "patched", "ext4", "psync", MetricWallMS, 11000, 11200, 11300)
 			},
 			want: []string{"preadv: 13% slower (real +13%)"},
+		},
+		{
+			name: "extra kernel arguments are stated", repeats: 3,
+			mutate: func(r *Run) {
+				r.Plan.KernelArgs = []string{"panic_on_warn=1", "loglevel=7"}
+			},
+			whole: true,
+			want:  []string{"**Extra kernel arguments:** `panic_on_warn=1 loglevel=7`"},
 		},
 		{
 			name: "without a control, an offload change is called", repeats: 3,
@@ -213,7 +222,10 @@ func TestMarkdownNoiseEdgeCases(t *testing.T) {
 			if tc.mutate != nil {
 				tc.mutate(r)
 			}
-			sec := section(t, render(t, Renderer{}, r, "md"), "### ext4")
+			sec := render(t, Renderer{}, r, "md")
+			if !tc.whole {
+				sec = section(t, sec, "### ext4")
+			}
 			for _, w := range tc.want {
 				if !strings.Contains(sec, w) {
 					t.Errorf("missing %q in:\n%s", w, sec)

@@ -115,6 +115,8 @@ type Plan struct {
 	// Control is the benchmark engine no variant changes; see
 	// plan.Plan.Control. Its drift raises the noise floor of the others.
 	Control string `json:"control,omitempty"`
+	// KernelArgs are the plan's extra kernel command-line words.
+	KernelArgs []string `json:"kernel_args,omitempty"`
 }
 
 // Stage is a pipeline stage's timing.

@@ -49,6 +49,7 @@ type bootFlags struct {
 	bootTimeout time.Duration
 	verbose     bool
 	benchBoot   int
+	appendArgs  string
 }
 
 func runBoot(ctx context.Context, args []string) error {
@@ -64,12 +65,16 @@ func runBoot(ctx context.Context, args []string) error {
 	fs.DurationVar(&f.timeout, "timeout", 0, "limit for --exec CMD; the VM is killed when it expires (0: none)")
 	fs.DurationVar(&f.bootTimeout, "boot-timeout", vm.DefaultBootTimeout, "limit from QEMU start to the agent answering SSH")
 	fs.BoolVar(&f.verbose, "verbose", false, "print the QEMU command line and stream the serial console to stderr")
+	fs.StringVar(&f.appendArgs, "append", "", "extra kernel command-line `WORDS`, e.g. \"panic_on_warn=1 loglevel=7\"")
 	fs.IntVar(&f.benchBoot, "bench-boot", 0, "boot `N` times and report QEMU start to SSH ready (median, min, max)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageErrorf("unexpected arguments %q (quote the command for --exec)", fs.Args())
+	}
+	if strings.ContainsAny(f.appendArgs, "\"'") {
+		return usageErrorf("--append %q: kernel arguments cannot be quoted here; give plain words", f.appendArgs)
 	}
 	if f.benchBoot < 0 {
 		return usageErrorf("--bench-boot %d: want a positive count", f.benchBoot)
@@ -110,6 +115,7 @@ func runBoot(ctx context.Context, args []string) error {
 		MemoryMB:    f.mem,
 		Devices:     []vm.Device{vm.RNG{}, vm.Net{}},
 		BootTimeout: f.bootTimeout,
+		KernelArgs:  strings.Fields(f.appendArgs),
 	}
 	if f.verbose {
 		opts.Trace = os.Stderr
