@@ -47,31 +47,40 @@ func OpenCache(dir string) (*Cache, error) {
 // log) while another ktest holds it. The lock dies with the process, so
 // a killed build never leaves a stale lock.
 func (c *Cache) lock(ctx context.Context, name string, log io.Writer) (unlock func(), err error) {
-	path := filepath.Join(c.Dir, "locks", name+".lock")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("opening lock %s: %w", path, err)
-	}
 	said := false
 	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			break
-		}
-		if err != unix.EWOULDBLOCK {
-			f.Close()
-			return nil, fmt.Errorf("locking %s: %w", path, err)
+		unlock, err := c.tryLock(name)
+		if unlock != nil || err != nil {
+			return unlock, err
 		}
 		if !said {
-			fmt.Fprintf(log, "ktest: waiting for another ktest holding %s\n", path)
+			fmt.Fprintf(log, "ktest: waiting for another ktest holding %s\n", c.lockPath(name))
 			said = true
 		}
 		select {
 		case <-ctx.Done():
-			f.Close()
 			return nil, ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// tryLock takes the flock named name if it is free; unlock is nil when
+// another process holds it.
+func (c *Cache) tryLock(name string) (unlock func(), err error) {
+	path := c.lockPath(name)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("opening lock %s: %w", path, err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if err == unix.EWOULDBLOCK {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("locking %s: %w", path, err)
+	}
 	return func() { unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, nil
 }
+
+func (c *Cache) lockPath(name string) string { return filepath.Join(c.Dir, "locks", name+".lock") }

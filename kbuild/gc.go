@@ -10,8 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // A published kernel's directory mtime is its last use: kernel() sets it
@@ -218,16 +216,11 @@ func (c *Cache) GC(o GCOptions, now time.Time) (*GCReport, error) {
 
 // removeSlot deletes a slot unless a build holds its lock.
 func (c *Cache) removeSlot(dir string) (bool, error) {
-	path := filepath.Join(c.Dir, "locks", "slot-"+filepath.Base(dir)+".lock")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return false, err
+	unlock, err := c.tryLock("slot-" + filepath.Base(dir))
+	if err != nil || unlock == nil {
+		return false, err // nil, nil: in use
 	}
-	defer f.Close()
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		return false, nil // in use
-	}
-	defer unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	defer unlock()
 	// The slot's src dirs may have been made read-only by a read-only
 	// tree's copy; RemoveAll needs write permission on each directory.
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {

@@ -186,3 +186,34 @@ func TestHitRecordsUse(t *testing.T) {
 		t.Errorf("GC removed a kernel used a minute ago: %v", keys(rep.Kernels))
 	}
 }
+
+// A slot whose lock a build holds is skipped, not waited for.
+func TestGCSkipsSlotInUse(t *testing.T) {
+	c, err := OpenCache(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	dir := fakeSlot(t, c, "busy", now, 30*24*time.Hour)
+	unlock, err := c.tryLock("slot-busy")
+	if err != nil || unlock == nil {
+		t.Fatalf("tryLock: %v", err)
+	}
+	if again, err := c.tryLock("slot-busy"); again != nil || err != nil {
+		t.Fatalf("a held lock was taken again (err %v)", err)
+	}
+	rep, err := c.GC(GCOptions{}, now)
+	if err != nil || len(rep.Slots) != 0 {
+		t.Fatalf("GC of a busy slot: removed %v, err %v", rep.Slots, err)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("busy slot removed: %v", err)
+	}
+	unlock()
+	if rep, err = c.GC(GCOptions{}, now); err != nil || len(rep.Slots) != 1 {
+		t.Fatalf("GC after unlock: removed %v, err %v", rep.Slots, err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("slot with a read-only dir survived GC: %v", err)
+	}
+}
