@@ -119,6 +119,7 @@ func checkNoQEMU(t *testing.T) {
 func TestBootRun(t *testing.T) {
 	opts, keys := bootOptions(t)
 	opts.Devices = append(opts.Devices, vm.Disk{ID: "scratch", Serial: "ktest-scratch", Size: 64 << 20})
+	opts.KernelArgs = []string{"ktest.marker=42"} // a plan's kernel_args
 	ctx := context.Background()
 	start := time.Now()
 	inst, err := vm.Start(ctx, opts, keys)
@@ -143,6 +144,16 @@ func TestBootRun(t *testing.T) {
 			if !strings.Contains(out.String(), fs) {
 				t.Errorf("output lacks %q:\n%s", fs, out.String())
 			}
+		}
+	})
+	t.Run("kernel args reach the guest", func(t *testing.T) {
+		var out bytes.Buffer
+		code, err := inst.Run(ctx, "cat /proc/cmdline", &out, &out)
+		if err != nil || code != 0 {
+			t.Fatalf("Run = %d, %v\n%s", code, err, out.String())
+		}
+		if got := strings.Fields(out.String()); len(got) == 0 || got[len(got)-1] != "ktest.marker=42" {
+			t.Errorf("/proc/cmdline = %q, want it to end with ktest.marker=42", out.String())
 		}
 	})
 	t.Run("exit status", func(t *testing.T) {
