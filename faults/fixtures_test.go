@@ -106,17 +106,21 @@ func stockKernelImage(t *testing.T) string {
 	return stockKernel.BzImage
 }
 
-func accelerator(t *testing.T) vm.Accel {
+// accelerator resolves the suite's accelerator the way ktest does, by
+// booting kernel under KVM, once.
+func accelerator(t *testing.T, kernel string) vm.Accel {
 	t.Helper()
+	c := cache(t)
 	fixtureMu.Lock()
 	defer fixtureMu.Unlock()
 	if accel == "" {
-		a, reason, err := vm.ProbeAccel(ctxFor(t, time.Minute), vm.AccelAuto)
+		p := vm.Prober{Kernel: kernel, CacheFile: vm.ProbeCacheFile(c.Dir)}
+		v, err := p.Resolve(ctxFor(t, time.Minute), vm.AccelAuto)
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("accelerator %s (%s)", a, reason)
-		accel = a
+		t.Logf("accelerator %s (%s)", v.Accel, v.Reason)
+		accel = v.Accel
 	}
 	return accel
 }
@@ -174,7 +178,7 @@ func startVM(t *testing.T, ctx context.Context, spec bootSpec) (*booted, error) 
 	if spec.disk {
 		devs = append(devs, vm.Disk{ID: "scratch", Serial: "ktest-scratch", Size: 64 << 20})
 	}
-	o := vm.Options{Kernel: spec.kernel, Initramfs: img, Accel: accelerator(t), Devices: devs,
+	o := vm.Options{Kernel: spec.kernel, Initramfs: img, Accel: accelerator(t, spec.kernel), Devices: devs,
 		KernelArgs: spec.kernelArgs, BootTimeout: spec.bootTimeout}
 	b := &booted{keys: keys, image: img}
 	inst, err := vm.Start(ctx, o, keys)

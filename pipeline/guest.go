@@ -25,8 +25,8 @@ import (
 // written.
 const fsDiskSize = 1 << 30
 
-// targetDisks returns one virtio disk per target, in plan order: the
-// guest sees them as /dev/vda, /dev/vdb, ... in that order.
+// targetDisks returns one virtio disk per target. The guest finds each
+// by its serial (diskSerial), not by its /dev/vdX position.
 func targetDisks(targets []string, fileSize int64) []vm.Device {
 	var devs []vm.Device
 	for _, t := range targets {
@@ -34,12 +34,12 @@ func targetDisks(targets []string, fileSize int64) []vm.Device {
 		if t == "raw" {
 			size = fileSize + 4<<20
 		}
-		devs = append(devs, vm.Disk{ID: t, Serial: "ktest-" + t, Size: size})
+		devs = append(devs, vm.Disk{ID: t, Serial: diskSerial(t), Size: size})
 	}
 	return devs
 }
 
-func guestDevice(i int) string { return "/dev/vd" + string(rune('a'+i)) }
+func diskSerial(target string) string { return "ktest-" + target }
 
 // testVariant boots the variant's kernel and runs every target's suites.
 // A target that hangs or crashes the kernel gets the VM rebooted before
@@ -53,7 +53,7 @@ func (r *runner) testVariant(ctx context.Context, v plan.Variant, rv *results.Va
 			inst.Close()
 		}
 	}()
-	for i, target := range p.Targets {
+	for _, target := range p.Targets {
 		if !r.wanted(v.Name, target) {
 			continue
 		}
@@ -69,7 +69,7 @@ func (r *runner) testVariant(ctx context.Context, v plan.Variant, rv *results.Va
 		var reboot bool
 		err := r.stage(ctx, "test", v.Name+"/"+target, func(ctx context.Context) (string, error) {
 			var err error
-			reboot, err = r.runTarget(ctx, inst, rv, rt, i, fileSize)
+			reboot, err = r.runTarget(ctx, inst, rv, rt)
 			return summarizeTarget(rt), err
 		})
 		if err != nil {
@@ -115,7 +115,7 @@ func (r *runner) boot(ctx context.Context, v plan.Variant, rv *results.Variant, 
 			return "", err
 		}
 		opts := vm.Options{
-			Kernel: k.BzImage, Initramfs: r.initrd, Accel: r.accel, CPUs: p.CPUs, MemoryMB: p.MemoryMB,
+			Kernel: k.BzImage, CPUs: p.CPUs, MemoryMB: p.MemoryMB,
 			Devices:     append(targetDisks(p.Targets, fileSize), vm.Net{}, vm.RNG{}),
 			ConsoleLog:  filepath.Join(r.cfg.OutDir, v.Name, fmt.Sprintf("console-%d.log", len(r.run.Stages))),
 			BootTimeout: p.Timeouts.Boot.Duration,
@@ -127,7 +127,11 @@ func (r *runner) boot(ctx context.Context, v plan.Variant, rv *results.Variant, 
 		}
 		start := time.Now()
 		var err error
-		inst, err = vm.Start(ctx, opts, r.keys)
+		inst, err = r.pool.Start(ctx, opts)
+		// A silent KVM boot makes the pool fall back to TCG: the run
+		// records what really ran.
+		v := r.pool.Verdict()
+		r.run.Accel, r.run.AccelReason = string(v.Accel), v.Reason
 		if err != nil {
 			rv.Boot.Status = "failed"
 			var be *vm.BootError
@@ -154,24 +158,9 @@ func crashRecord(c *console.Crash, during string) results.Crash {
 // returns reboot=true when the guest can no longer be trusted (a test
 // hung, or the kernel crashed). A failing test is not an error: it is
 // recorded and the run goes on.
-func (r *runner) runTarget(ctx context.Context, inst vm.Instance, rv *results.Variant, rt *results.Target, idx int, fileSize int64) (reboot bool, err error) {
+func (r *runner) runTarget(ctx context.Context, inst vm.Instance, rv *results.Variant, rt *results.Target) (reboot bool, err error) {
 	p := r.cfg.Plan
-	mode := "all"
-	switch {
-	case !hasSuite(p, "bench"):
-		mode = "correctness"
-	case !hasSuite(p, "correctness"):
-		mode = "bench"
-	}
-	args := []string{"ktest-readtest", "--fs", rt.Name, "--dev", guestDevice(idx), "--mode", mode,
-		"--size", p.FileSize, "--repeats", fmt.Sprint(p.Repeats),
-		"--timeout-per-test", p.Timeouts.Test.Duration.String()}
-	if only := r.onlyTests(rv.Name, rt.Name); len(only) > 0 {
-		args = append(args, "--mode", "correctness", "--only", strings.Join(only, ","))
-	} else if len(p.Tests) > 0 {
-		args = append(args, "--only", strings.Join(p.Tests, ","))
-	}
-	cmd := strings.Join(args, " ")
+	cmd := readtestCommand(p, rt.Name, r.onlyTests(rv.Name, rt.Name))
 	r.logf("guest: %s", cmd)
 
 	tctx, cancel := context.WithTimeout(ctx, p.Timeouts.Target.Duration)
@@ -230,6 +219,32 @@ func (r *runner) runTarget(ctx context.Context, inst vm.Instance, rv *results.Va
 	return reboot, nil
 }
 
+// readtestCommand is the guest command line that runs one target: the
+// plan's suites and sizes, or only the named correctness tests (the
+// nightly re-run of new failures).
+func readtestCommand(p *plan.Plan, target string, only []string) string {
+	mode := "all"
+	switch {
+	case len(only) > 0 || !hasSuite(p, "bench"):
+		mode = "correctness"
+	case !hasSuite(p, "correctness"):
+		mode = "bench"
+	}
+	args := []string{"ktest-readtest", "--fs", target, "--serial", diskSerial(target), "--mode", mode,
+		"--size", p.FileSize, "--repeats", fmt.Sprint(p.Repeats),
+		"--timeout-per-test", p.Timeouts.Test.Duration.String()}
+	if p.MkfsForKernel != "" && target != "raw" {
+		args = append(args, "--mkfs-for", p.MkfsForKernel)
+	}
+	switch {
+	case len(only) > 0:
+		args = append(args, "--only", strings.Join(only, ","))
+	case len(p.Tests) > 0:
+		args = append(args, "--only", strings.Join(p.Tests, ","))
+	}
+	return vm.ShellQuote(args...)
+}
+
 func hasSuite(p *plan.Plan, s string) bool {
 	for _, x := range p.Suites {
 		if x == s {
@@ -242,6 +257,9 @@ func hasSuite(p *plan.Plan, s string) bool {
 func convertTarget(doc *proto.TargetResult, rt *results.Target) {
 	if doc.Error != "" {
 		rt.Error = doc.Error
+	}
+	if m := doc.Mkfs; m != nil {
+		rt.Mkfs = &results.Mkfs{Profile: m.Profile, Command: m.Command, Features: m.Features}
 	}
 	for _, t := range doc.Tests {
 		rt.Tests = append(rt.Tests, results.Test{Name: t.Name, Status: t.Status, Message: t.Message, DurationMS: float64(t.DurationMS)})

@@ -1,10 +1,10 @@
 package pipeline
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/ktest-dev/ktest/guest/proto"
+	"github.com/ktest-dev/ktest/plan"
 	"github.com/ktest-dev/ktest/results"
 	"github.com/ktest-dev/ktest/vm"
 )
@@ -76,16 +76,55 @@ func TestConvertTarget(t *testing.T) {
 	}
 }
 
-func TestTargetDisksMatchGuestDevices(t *testing.T) {
+func TestTargetDisks(t *testing.T) {
 	devs := targetDisks([]string{"ext4", "xfs", "btrfs", "raw"}, 16<<20)
-	want := []struct {
-		id, dev string
-		size    int64
-	}{{"ext4", "/dev/vda", fsDiskSize}, {"xfs", "/dev/vdb", fsDiskSize}, {"btrfs", "/dev/vdc", fsDiskSize}, {"raw", "/dev/vdd", 16<<20 + 4<<20}}
+	want := []vm.Disk{
+		{ID: "ext4", Serial: "ktest-ext4", Size: 1 << 30},
+		{ID: "xfs", Serial: "ktest-xfs", Size: 1 << 30},
+		{ID: "btrfs", Serial: "ktest-btrfs", Size: 1 << 30},
+		{ID: "raw", Serial: "ktest-raw", Size: 20 << 20},
+	}
+	if len(devs) != len(want) {
+		t.Fatalf("%d disks, want %d", len(devs), len(want))
+	}
 	for i, w := range want {
-		d := devs[i].(vm.Disk)
-		if d.ID != w.id || d.Size != w.size || guestDevice(i) != w.dev || !strings.HasPrefix(d.Serial, "ktest-") {
-			t.Errorf("disk %d = %+v on %s, want %+v", i, d, guestDevice(i), w)
+		if d := devs[i].(vm.Disk); d != w {
+			t.Errorf("disk %d = %+v, want %+v", i, d, w)
 		}
+	}
+}
+
+func TestReadtestCommand(t *testing.T) {
+	base := func() *plan.Plan {
+		p := plan.Default()
+		p.Quick()
+		return p
+	}
+	tests := []struct {
+		name   string
+		edit   func(p *plan.Plan)
+		target string
+		only   []string
+		want   string
+	}{
+		{"default plan", func(p *plan.Plan) {}, "xfs", nil,
+			"ktest-readtest --fs xfs --serial ktest-xfs --mode all --size 16M --repeats 1 --timeout-per-test 1m30s"},
+		{"correctness only, mkfs for 5.4", func(p *plan.Plan) { p.Suites = []string{"correctness"}; p.MkfsForKernel = "5.4" }, "btrfs", nil,
+			"ktest-readtest --fs btrfs --serial ktest-btrfs --mode correctness --size 16M --repeats 1 --timeout-per-test 1m30s --mkfs-for 5.4"},
+		{"raw ignores the mkfs kernel", func(p *plan.Plan) { p.MkfsForKernel = "5.4" }, "raw", nil,
+			"ktest-readtest --fs raw --serial ktest-raw --mode all --size 16M --repeats 1 --timeout-per-test 1m30s"},
+		{"bench only, tests filter", func(p *plan.Plan) { p.Suites = []string{"bench"}; p.Tests = []string{"eof"} }, "ext4", nil,
+			"ktest-readtest --fs ext4 --serial ktest-ext4 --mode bench --size 16M --repeats 1 --timeout-per-test 1m30s --only eof"},
+		{"re-run of new failures: correctness, once", func(p *plan.Plan) { p.Tests = []string{"eof"} }, "ext4", []string{"truncate-race", "eof"},
+			"ktest-readtest --fs ext4 --serial ktest-ext4 --mode correctness --size 16M --repeats 1 --timeout-per-test 1m30s --only truncate-race,eof"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := base()
+			tc.edit(p)
+			if got := readtestCommand(p, tc.target, tc.only); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
 	}
 }

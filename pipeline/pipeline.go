@@ -30,12 +30,10 @@ import (
 
 // Config is everything a run needs besides its plan.
 type Config struct {
-	Plan    *plan.Plan
-	Cache   *kbuild.Cache
-	OutDir  string // the run directory; created
-	Command string // the command line that reproduces the run
-	// TreeDir overrides the plan's tree ("" = plan's, then the default).
-	TreeDir    string
+	Plan       *plan.Plan
+	Cache      *kbuild.Cache
+	OutDir     string // the run directory; created
+	Command    string // the command line that reproduces the run
 	WithFixups bool
 	Jobs       int
 	Log        io.Writer // progress; stderr in the CLI
@@ -74,9 +72,7 @@ type runner struct {
 	run     *results.Run
 	log     io.Writer
 	tree    *kbuild.Tree
-	accel   vm.Accel
-	keys    *remote.Keys
-	initrd  string
+	pool    *vm.Pool // the accelerator, guest image and keys of every boot
 	kernels map[string]*kbuild.Result
 }
 
@@ -202,7 +198,7 @@ func (r *runner) execute(ctx context.Context) error {
 	if err := r.stage(ctx, "initramfs", "", r.buildInitramfs); err != nil {
 		return err
 	}
-	defer os.Remove(r.initrd)
+	defer os.Remove(r.pool.Image)
 	for i, v := range p.Variants {
 		if err := r.testVariant(ctx, v, r.run.Variants[i]); err != nil {
 			return err
@@ -212,10 +208,7 @@ func (r *runner) execute(ctx context.Context) error {
 }
 
 func (r *runner) openTree(ctx context.Context) (string, error) {
-	dir := r.cfg.TreeDir
-	if dir == "" {
-		dir = r.cfg.Plan.Tree
-	}
+	dir := r.cfg.Plan.Tree
 	var err error
 	if dir == "" {
 		r.tree, err = kbuild.DefaultTree(ctx, r.cfg.Cache, r.log)
@@ -244,7 +237,7 @@ func (r *runner) describeSeries(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	rs := &results.Series{Title: s.Title, Version: s.Version, Source: src, Base: s.Base, Warnings: s.Warnings}
+	rs := &results.Series{Title: s.Title, Version: s.Version, Source: src, Base: s.Base, Warnings: s.Warnings, Notes: s.Notes}
 	for _, w := range s.Warnings {
 		r.logf("warning: series %s: %s", src, w)
 	}
@@ -363,21 +356,22 @@ func (r *runner) build(ctx context.Context, v plan.Variant, rv *results.Variant,
 	return fmt.Sprintf("built in %.0f s, %d objects", res.Seconds, res.Objects), nil
 }
 
+// probeAccel resolves the run's accelerator by booting the first
+// variant's kernel under KVM (see vm.Prober); every boot of the run then
+// goes through the pool, which falls back to TCG if a KVM boot is silent.
 func (r *runner) probeAccel(ctx context.Context) (string, error) {
 	want, err := vm.ParseAccel(r.cfg.Plan.Accel)
 	if err != nil {
 		return "", err
 	}
-	accel, reason, err := vm.ProbeAccel(ctx, want)
+	r.pool = &vm.Pool{Want: want, Prober: vm.Prober{CacheFile: vm.ProbeCacheFile(r.cfg.Cache.Dir)}, Log: r.log}
+	v, err := r.pool.Resolve(ctx, r.kernels[r.cfg.Plan.Variants[0].Name].BzImage)
+	r.run.Accel, r.run.AccelReason = string(v.Accel), v.Reason
 	if err != nil {
 		return "", err
 	}
-	r.accel = accel
-	r.run.Accel, r.run.AccelReason = string(accel), reason
-	if reason != "" {
-		r.logf("accel: %s (%s)", accel, reason)
-	}
-	return string(accel), nil
+	r.logf("accel: %s (%s)", v.Accel, v.Reason)
+	return string(v.Accel), nil
 }
 
 func (r *runner) buildInitramfs(ctx context.Context) (string, error) {
@@ -385,12 +379,12 @@ func (r *runner) buildInitramfs(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	r.keys = keys
-	r.initrd, err = initramfs.Build(ctx, initramfs.Options{CacheDir: r.cfg.Cache.Dir, Keys: keys, OutDir: r.cfg.OutDir, Log: r.log})
+	r.pool.Keys = keys
+	r.pool.Image, err = initramfs.Build(ctx, initramfs.Options{CacheDir: r.cfg.Cache.Dir, Keys: keys, OutDir: r.cfg.OutDir, Log: r.log})
 	if err != nil {
 		return "", err
 	}
-	st, _ := os.Stat(r.initrd)
+	st, _ := os.Stat(r.pool.Image)
 	if st != nil {
 		return fmt.Sprintf("%d MiB", st.Size()>>20), nil
 	}
@@ -420,8 +414,14 @@ func (r *runner) finish(ctx context.Context, err error) {
 	default:
 		run.Complete = true
 		run.Status = results.StatusPass
-		if len(run.Failed()) > 0 || hasCrashes(run) {
+		switch errs := run.TargetErrors(); {
+		case len(run.Failed()) > 0 || hasCrashes(run):
 			run.Status = results.StatusFail
+		case len(errs) > 0:
+			// Nothing failed, but a target could not be set up: the
+			// harness did not test what the plan asked for.
+			run.Status = results.StatusError
+			run.Error = &results.StageError{Stage: "test", Message: "target setup failed: " + strings.Join(errs, "; ")}
 		}
 	}
 	r.save()

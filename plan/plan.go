@@ -39,13 +39,17 @@ type Plan struct {
 	Control string `toml:"control"`
 	// KernelArgs are extra kernel command-line words for every boot,
 	// e.g. "panic_on_warn=1".
-	KernelArgs []string  `toml:"kernel_args"`
-	Accel      string    `toml:"accel"`
-	MemoryMB   int       `toml:"memory_mb"`
-	CPUs       int       `toml:"cpus"`
-	Series     Series    `toml:"series"`
-	Timeouts   Timeouts  `toml:"timeouts"`
-	Variants   []Variant `toml:"variant"`
+	KernelArgs []string `toml:"kernel_args"`
+	// MkfsForKernel makes the filesystems as for this kernel version
+	// ("5.4"): the newest feature profile that kernel mounts. Empty: for
+	// the kernel under test, as the guest reads it from uname.
+	MkfsForKernel string    `toml:"mkfs_for_kernel"`
+	Accel         string    `toml:"accel"`
+	MemoryMB      int       `toml:"memory_mb"`
+	CPUs          int       `toml:"cpus"`
+	Series        Series    `toml:"series"`
+	Timeouts      Timeouts  `toml:"timeouts"`
+	Variants      []Variant `toml:"variant"`
 
 	// Source is where the plan came from, for messages.
 	Source string `toml:"-"`
@@ -136,7 +140,10 @@ func Load(path string) (*Plan, error) {
 	return Parse(path, data)
 }
 
-var tomlLineRE = regexp.MustCompile(`line (\d+)`)
+var (
+	tomlLineRE      = regexp.MustCompile(`line (\d+)`)
+	kernelVersionRE = regexp.MustCompile(`^\d+\.\d+(\.\d+)?$`)
+)
 
 // Parse decodes and validates plan text; file names it in errors.
 // Unknown keys are errors: a misspelt key silently ignored would run a
@@ -157,7 +164,7 @@ func Parse(file string, data []byte) (*Plan, error) {
 	if und := md.Undecoded(); len(und) > 0 {
 		key := und[0].String()
 		return nil, &Error{File: file, Line: lineOf(data, und[0][len(und[0])-1]),
-			Reason: fmt.Sprintf("unknown key %q (known keys: name, tree, fragments, targets, suites, tests, file_size, repeats, control, kernel_args, accel, memory_mb, cpus, [series], [timeouts], [[variant]])", key)}
+			Reason: fmt.Sprintf("unknown key %q (known keys: name, tree, fragments, targets, suites, tests, file_size, repeats, control, kernel_args, mkfs_for_kernel, accel, memory_mb, cpus, [series], [timeouts], [[variant]])", key)}
 	}
 	p.Source = file
 	if err := p.validate(data); err != nil {
@@ -215,6 +222,9 @@ func (p *Plan) validate(data []byte) error {
 		if a == "" || strings.ContainsAny(a, " \t\n\"'") {
 			return bad("kernel_args", "kernel_args: %q must be one word without spaces or quotes (give each word its own string)", a)
 		}
+	}
+	if p.MkfsForKernel != "" && !kernelVersionRE.MatchString(p.MkfsForKernel) {
+		return bad("mkfs_for_kernel", "mkfs_for_kernel %q: want a kernel version such as \"5.4\"", p.MkfsForKernel)
 	}
 	if p.Accel == "" {
 		p.Accel = "auto"
@@ -289,6 +299,29 @@ func ParseSize(s string) (int64, error) {
 func (p *Plan) Quick() {
 	p.FileSize = "16M"
 	p.Repeats = 1
+}
+
+// Retarget applies `ktest run --tree T --series S` (either may be
+// empty) and renames the plan after what is really run, so that reports
+// name the tree and series instead of the plan file.
+func (p *Plan) Retarget(tree, series string) {
+	if tree != "" {
+		p.Tree = tree
+	}
+	switch {
+	case series != "":
+		p.ForSeries(series)
+		p.Name = "series " + series + " on " + orDefault(tree, "the default tree")
+	case tree != "":
+		p.Name += " on " + tree
+	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // ForSeries rewrites the variants for `ktest run --series S`: the

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -92,5 +93,50 @@ func TestForSeries(t *testing.T) {
 	own.ForSeries(own.Series.Source)
 	if own.Control != "psync" {
 		t.Errorf("control dropped for the plan's own series")
+	}
+}
+
+func TestRetarget(t *testing.T) {
+	tests := []struct {
+		tree, series string
+		wantName     string
+		wantVariants []string
+		wantControl  string
+	}{
+		{"", "", "async-buffered-reads-6.1", []string{"baseline", "patched"}, "psync"},
+		{"/src/linux", "", "async-buffered-reads-6.1 on /src/linux", []string{"baseline", "patched"}, "psync"},
+		{"/src/linux", "s.mbox", "series s.mbox on /src/linux", []string{"baseline", "patched"}, ""},
+		{"", "s.mbox", "series s.mbox on the default tree", []string{"baseline", "patched"}, ""},
+		{"", "embedded:async-buffered-reads", "series embedded:async-buffered-reads on the default tree", []string{"baseline", "patched"}, "psync"},
+	}
+	for _, tc := range tests {
+		p := Default()
+		p.Retarget(tc.tree, tc.series)
+		var names []string
+		for _, v := range p.Variants {
+			names = append(names, v.Name)
+		}
+		if p.Name != tc.wantName || p.Tree != tc.tree || !slices.Equal(names, tc.wantVariants) || p.Control != tc.wantControl {
+			t.Errorf("Retarget(%q, %q): name %q tree %q variants %v control %q", tc.tree, tc.series, p.Name, p.Tree, names, p.Control)
+		}
+		if tc.series != "" && (p.Series.Source != tc.series || !p.Series.Applied || p.Variants[1].Patches[0] != tc.series) {
+			t.Errorf("Retarget(%q, %q): series %+v, patched %v", tc.tree, tc.series, p.Series, p.Variants[1].Patches)
+		}
+	}
+}
+
+func TestMkfsForKernel(t *testing.T) {
+	for _, tc := range []struct {
+		val string
+		ok  bool
+	}{{"5.4", true}, {"4.19.3", true}, {"", true}, {"5", false}, {"lts_5.4", false}} {
+		text := strings.Replace(string(DefaultText()), "kernel_args = []", "kernel_args = []\nmkfs_for_kernel = \""+tc.val+"\"", 1)
+		p, err := Parse("x.toml", []byte(text))
+		if (err == nil) != tc.ok {
+			t.Errorf("mkfs_for_kernel %q: %v", tc.val, err)
+		}
+		if err == nil && p.MkfsForKernel != tc.val {
+			t.Errorf("mkfs_for_kernel %q parsed as %q", tc.val, p.MkfsForKernel)
+		}
 	}
 }

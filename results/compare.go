@@ -24,6 +24,9 @@ type Comparison struct {
 	// Fixed lists "variant/target/test" for tests that failed or hung in
 	// Old and pass in New.
 	Fixed []string `json:"fixed"`
+	// NewErrors lists "variant/target" for targets that could not be
+	// set up in New but were in Old.
+	NewErrors []string `json:"new_errors,omitempty"`
 	// NotRun lists tests that passed in Old and are missing from New
 	// (a stage failed, or the plan changed); reported, not counted.
 	NotRun []string `json:"not_run,omitempty"`
@@ -103,6 +106,9 @@ func Compare(oldRun, newRun *Run) *Comparison {
 		}
 		for _, ot := range ov.Targets {
 			nt := nv.Target(ot.Name)
+			if nt != nil && nt.Error != "" && ot.Error == "" {
+				c.NewErrors = append(c.NewErrors, ov.Name+"/"+ot.Name)
+			}
 			for _, tc := range ot.Tests {
 				id := ov.Name + "/" + ot.Name + "/" + tc.Name
 				now, ok := findTest(nt, tc.Name)
@@ -162,7 +168,7 @@ func failing(status string) bool { return status != "pass" && status != "skip" }
 // Failed reports whether the comparison found a regression or a new
 // failure: what makes `ktest compare` exit 1.
 func (c *Comparison) Failed() bool {
-	return len(c.Regressions) > 0 || len(c.NewFailures) > 0
+	return len(c.Regressions) > 0 || len(c.NewFailures) > 0 || len(c.NewErrors) > 0
 }
 
 // Problems names every regression and new failure, one per string.
@@ -173,6 +179,9 @@ func (c *Comparison) Problems() []string {
 	}
 	for _, f := range c.NewFailures {
 		out = append(out, "new failure "+f)
+	}
+	for _, f := range c.NewErrors {
+		out = append(out, "target setup failed "+f)
 	}
 	return out
 }
@@ -213,7 +222,7 @@ func (c *Comparison) Render(w io.Writer, format string) error {
 		}
 	}
 	if !c.Failed() {
-		p.f("No regressions beyond noise and no new failures.\n\n")
+		p.f("No regressions beyond noise, no new failures and no new target errors.\n\n")
 	}
 	if len(c.Regressions) > 0 {
 		if md {
@@ -254,6 +263,7 @@ func (c *Comparison) Render(w io.Writer, format string) error {
 		p.f("%s\n\n", strings.Join(items, "\n"))
 	}
 	list("New failures", c.NewFailures)
+	list("Targets that could not be set up", c.NewErrors)
 	list("Fixed", c.Fixed)
 	list("Passed before, not run now", c.NotRun)
 	noise := noiseRule

@@ -3,6 +3,7 @@ package results
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -28,8 +29,15 @@ func (rd Renderer) markdown(w io.Writer, r *Run) error {
 		for _, w := range s.Warnings {
 			p.f("**Warning:** %s  \n", mdText(w))
 		}
+		for _, n := range s.Notes {
+			p.f("**Note:** %s  \n", mdText(n))
+		}
 	}
-	p.f("**Tree:** %s %s  \n", mdText(orDefault(r.Tree.Kind, "tree")), mdText(orDefault(r.Tree.Version, r.Tree.Origin)))
+	p.f("**Tree:** %s %s", mdText(orDefault(r.Tree.Kind, "tree")), mdText(orDefault(r.Tree.Version, r.Tree.Origin)))
+	if r.Tree.Version != "" && r.Tree.Origin != "" {
+		p.f(" from %s", mdCode(r.Tree.Origin))
+	}
+	p.f("  \n")
 	p.f("**Run:** %s, status **%s**, plan %s  \n", mdCode(r.ID), mdText(orDefault(r.Status, "unknown")), mdText(orDefault(r.Plan.Name, "default")))
 	if len(r.Plan.KernelArgs) > 0 {
 		p.f("**Extra kernel arguments:** %s  \n", mdCode(strings.Join(r.Plan.KernelArgs, " ")))
@@ -85,12 +93,47 @@ func (rd Renderer) markdown(w io.Writer, r *Run) error {
 		}
 	}
 
+	mdFilesystems(p, r)
 	rd.mdCorrectness(p, r)
 	rd.mdBench(p, r)
 
 	p.f("%s\n\nReproduce:\n", rd.signature())
 	p.fence(command(r))
 	return p.err
+}
+
+// mdFilesystems says how each target's filesystem was made: the feature
+// profile chosen for the kernel and the exact mkfs command. Variants
+// that made a target the same way share a row.
+func mdFilesystems(p *printer, r *Run) {
+	type row struct{ variants, target, profile, command, features string }
+	var rows []row
+	for _, v := range r.Variants {
+		for _, t := range v.Targets {
+			if t.Mkfs == nil {
+				continue
+			}
+			cmd := strings.Join(t.Mkfs.Command, " ")
+			feats := strings.Join(t.Mkfs.Features, ",")
+			i := slices.IndexFunc(rows, func(x row) bool {
+				return x.target == t.Name && x.profile == t.Mkfs.Profile && x.command == cmd && x.features == feats
+			})
+			if i >= 0 {
+				rows[i].variants += ", " + v.Name
+				continue
+			}
+			rows = append(rows, row{v.Name, t.Name, t.Mkfs.Profile, cmd, feats})
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	p.f("## Filesystems\n\nMade with the feature profile of the kernel under test; the features are read back from the superblock.\n\n")
+	p.f("| target | variants | profile | mkfs | features |\n|---|---|---|---|---|\n")
+	for _, x := range rows {
+		p.f("| %s | %s | %s | %s | %s |\n", mdCell(x.target), mdCell(x.variants), mdCell(x.profile), mdCode(x.command), mdCell(x.features))
+	}
+	p.f("\n")
 }
 
 func (rd Renderer) mdCorrectness(p *printer, r *Run) {

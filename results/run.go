@@ -86,6 +86,9 @@ type Series struct {
 	// Warnings are what the series parser noticed, e.g. "patch 3/5
 	// missing".
 	Warnings []string `json:"warnings,omitempty"`
+	// Notes are facts worth knowing that are not problems, e.g. why the
+	// series is titled by its first patch.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Patch is one patch's apply outcome.
@@ -171,6 +174,17 @@ type Target struct {
 	Tests []Test   `json:"tests"`
 	Bench []Engine `json:"bench,omitempty"`
 	Error string   `json:"error,omitempty"` // setup failure (mkfs, mount)
+	// Mkfs says how the filesystem was made; nil for raw.
+	Mkfs *Mkfs `json:"mkfs,omitempty"`
+}
+
+// Mkfs is how a target's filesystem was made: the feature profile
+// chosen for the kernel, the exact command, and the features read back
+// from the superblock.
+type Mkfs struct {
+	Profile  string   `json:"profile"`
+	Command  []string `json:"command"`
+	Features []string `json:"features,omitempty"`
 }
 
 // Test is a correctness test's outcome.
@@ -248,6 +262,21 @@ func (r *Run) Failed() []string {
 				if tc.Status != "pass" && tc.Status != "skip" {
 					out = append(out, v.Name+"/"+t.Name+"/"+tc.Name)
 				}
+			}
+		}
+	}
+	return out
+}
+
+// TargetErrors lists "variant/target: error" for every target that
+// could not be set up (mkfs, mount, the test file): such a target ran
+// nothing, so a run with one can never pass.
+func (r *Run) TargetErrors() []string {
+	var out []string
+	for _, v := range r.Variants {
+		for _, t := range v.Targets {
+			if t.Error != "" {
+				out = append(out, v.Name+"/"+t.Name+": "+firstLineOf(t.Error))
 			}
 		}
 	}

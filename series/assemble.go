@@ -255,9 +255,13 @@ func assemble(source, format string, msgs []*message) (*Series, error) {
 		}
 	}
 
-	if s.Cover != nil {
+	switch {
+	case s.Cover != nil && !isPlaceholderSubject(s.Cover.Subject):
 		s.Title = s.Cover.Subject
-	} else {
+	case s.Cover != nil:
+		s.Title = s.Patches[0].Subject
+		s.Notes = append(s.Notes, fmt.Sprintf("the cover letter's subject is git format-patch's placeholder %q; the series is titled by its first patch", s.Cover.Subject))
+	default:
 		s.Title = s.Patches[0].Subject
 	}
 	if len(s.Revisions) > 0 {
@@ -265,6 +269,12 @@ func assemble(source, format string, msgs []*message) (*Series, error) {
 	}
 	completeAuthors(s, items)
 	return s, nil
+}
+
+// isPlaceholderSubject recognises the subject `git format-patch
+// --cover-letter` writes for the author to replace.
+func isPlaceholderSubject(subject string) bool {
+	return strings.Contains(subject, "*** SUBJECT HERE ***")
 }
 
 func numberedMax(patches []*item) int {

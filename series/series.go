@@ -152,17 +152,27 @@ func Load(path string) (*Series, error) {
 	}
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("load series: %w", err)
+		return nil, &SourceError{Source: path, Err: err}
 	}
 	if st.IsDir() {
 		return loadDir(path)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("load series: %w", err)
+		return nil, &SourceError{Source: path, Err: err}
 	}
 	return Parse(path, data)
 }
+
+// SourceError is a series source that cannot be read: a path that does
+// not exist or is not readable. It is the user's input that is wrong.
+type SourceError struct {
+	Source string
+	Err    error
+}
+
+func (e *SourceError) Error() string { return "load series: " + e.Err.Error() }
+func (e *SourceError) Unwrap() error { return e.Err }
 
 // Parse reads a series from data; name is used in errors and as Source.
 func Parse(name string, data []byte) (*Series, error) {
@@ -176,7 +186,7 @@ func Parse(name string, data []byte) (*Series, error) {
 func loadDir(dir string) (*Series, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("load series: %w", err)
+		return nil, &SourceError{Source: dir, Err: err}
 	}
 	var names []string
 	for _, e := range entries {
@@ -194,7 +204,7 @@ func loadDir(dir string) (*Series, error) {
 		p := filepath.Join(dir, n)
 		data, err := os.ReadFile(p)
 		if err != nil {
-			return nil, fmt.Errorf("load series: %w", err)
+			return nil, &SourceError{Source: p, Err: err}
 		}
 		msgs, _, err := readMessages(p, data)
 		if err != nil {

@@ -87,6 +87,9 @@ type Options struct {
 	// BootTimeout bounds QEMU start to SSH ready; 0 means
 	// DefaultBootTimeout.
 	BootTimeout time.Duration
+	// SilenceTimeout bounds QEMU start to the console's first byte; 0
+	// means DefaultSilence(Accel).
+	SilenceTimeout time.Duration
 }
 
 // Device is a piece of virtual hardware: it contributes QEMU arguments

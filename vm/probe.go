@@ -1,8 +1,11 @@
 package vm
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,129 +15,149 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ktest-dev/ktest/internal/cachedir"
+	"golang.org/x/sys/unix"
 
 	"github.com/ktest-dev/ktest/internal/atomicfile"
-
-	"golang.org/x/sys/unix"
 )
 
-// debugExitPort is where the probe maps QEMU's isa-debug-exit device.
-// Writing v there makes QEMU exit with status (v<<1)|1.
-const (
-	debugExitPort  = 0xf4
-	probeExitValue = 0x2a
-	// ProbeExitStatus is QEMU's exit status when the probe's boot sector ran.
-	ProbeExitStatus = probeExitValue<<1 | 1
-)
-
-// probeBootSector is a BIOS boot sector that proves guest code runs: the
-// BIOS loads it at 0x7c00 and jumps to it, and it writes probeExitValue
-// to the debug-exit port, which ends QEMU with ProbeExitStatus.
-var probeBootSector = func() []byte {
-	code := []byte{
-		0xb0, probeExitValue, // mov al, 0x2a
-		0xe6, debugExitPort, // out 0xf4, al
-		0xfa,       // cli
-		0xf4,       // hlt
-		0xeb, 0xfd, // jmp back to hlt
-	}
-	sector := make([]byte, 512)
-	copy(sector, code)
-	sector[510], sector[511] = 0x55, 0xaa // BIOS boot signature
-	return sector
-}()
-
-// Prober decides which accelerator a VM can use here. KVM is judged by a
-// real boot, not by /dev/kvm existing: on some hosts QEMU+KVM aborts
-// ("failed to set MSR 0x10a") or spins in the firmware forever.
+// Prober decides which accelerator a VM can use here. KVM is judged by
+// booting Linux under it, not by /dev/kvm existing or by a boot sector
+// running: on some hosts QEMU+KVM aborts ("failed to set MSR 0x10a"),
+// and on others it runs a boot sector in a second but a Linux kernel
+// prints nothing at all.
 type Prober struct {
 	QEMU string // "" means DefaultQEMU
-	// Timeout bounds the probe boot, which takes well under a second on a
-	// working KVM; 0 means 5 s.
+	// Kernel is the bzImage booted under KVM (no initramfs) until it
+	// prints its first console line: the kernel about to be tested.
+	Kernel string
+	// Timeout bounds the probe boot, which prints within about a second
+	// on a working KVM; 0 means DefaultProbeTimeout.
 	Timeout time.Duration
-	// CacheFile keeps the verdict of an auto probe for CacheTTL, keyed by
-	// the QEMU binary and the host kernel; "" disables the cache.
+	// CacheFile keeps the verdict for CacheTTL, keyed by the QEMU
+	// binary, the host kernel, the CPU model and the probe kind; ""
+	// disables the cache.
 	CacheFile string
-	CacheTTL  time.Duration // 0 means 10 minutes
+	CacheTTL  time.Duration // 0 means DefaultProbeTTL
+
+	kvmDevice string // "" means /dev/kvm; tests point it elsewhere
 }
 
-// ProbeAccel resolves want with the default Prober, caching verdicts in
-// the ktest cache directory. See Prober.Resolve.
-func ProbeAccel(ctx context.Context, want Accel) (Accel, string, error) {
-	p := Prober{}
-	if dir, err := CacheDir(); err == nil {
-		p.CacheFile = filepath.Join(dir, "accel-probe.json")
-	}
-	return p.Resolve(ctx, want)
+// Defaults of Prober.
+const (
+	DefaultProbeTimeout = 10 * time.Second
+	DefaultProbeTTL     = time.Hour
+	// probeKind versions what a cached verdict proved; verdicts of
+	// another kind (the old boot-sector probe) are not trusted.
+	probeKind = "linux-console/v1"
+)
+
+// Verdict is the accelerator a probe chose and why.
+type Verdict struct {
+	Accel  Accel
+	Reason string // one line: the evidence
+	Cached bool   // read from the cache file
 }
 
-// CacheDir is the ktest cache: $KTEST_CACHE, else $XDG_CACHE_HOME/ktest,
-// else ~/.cache/ktest.
-func CacheDir() (string, error) { return cachedir.Dir(), nil }
-
-// Resolve turns want into the accelerator to use and a one-line reason
-// for the choice. AccelTCG is taken as is. AccelAuto boots a tiny guest
-// under KVM and returns AccelKVM if its code ran, else AccelTCG with the
-// failure as the reason. AccelKVM fails with that reason instead of
-// falling back.
-func (p Prober) Resolve(ctx context.Context, want Accel) (Accel, string, error) {
+// Resolve turns want into the accelerator to use. AccelTCG is taken as
+// is. AccelAuto boots p.Kernel under KVM and chooses KVM if it printed
+// its first console line in time, else TCG with the failure as the
+// reason. AccelKVM fails with that reason instead of falling back.
+func (p Prober) Resolve(ctx context.Context, want Accel) (Verdict, error) {
 	switch want {
 	case AccelTCG:
-		return AccelTCG, "TCG requested", nil
+		return Verdict{Accel: AccelTCG, Reason: "TCG requested"}, nil
 	case AccelKVM, AccelAuto:
 	default:
-		return "", "", fmt.Errorf("unknown accelerator %q: want auto, kvm or tcg", want)
+		return Verdict{}, fmt.Errorf("unknown accelerator %q: want auto, kvm or tcg", want)
 	}
-	ok, reason, err := p.cachedOrProbe(ctx)
+	ok, reason, cached, err := p.cachedOrProbe(ctx)
 	if err != nil {
-		return "", "", err
+		return Verdict{}, err
 	}
 	switch {
 	case ok:
-		return AccelKVM, reason, nil
+		return Verdict{Accel: AccelKVM, Reason: reason, Cached: cached}, nil
 	case want == AccelKVM:
-		return "", reason, fmt.Errorf("KVM requested but unusable: %s", reason)
+		return Verdict{Reason: reason, Cached: cached}, &AccelError{Reason: reason}
 	default:
-		return AccelTCG, "KVM unusable, using TCG: " + reason, nil
+		return Verdict{Accel: AccelTCG, Reason: "KVM unusable, using TCG: " + reason, Cached: cached}, nil
 	}
 }
 
+// AccelError is KVM requested on a host where it does not run Linux.
+type AccelError struct{ Reason string }
+
+func (e *AccelError) Error() string { return "KVM requested but unusable: " + e.Reason }
+
 // probeVerdict is one cached probe result.
 type probeVerdict struct {
-	Key    string    `json:"key"`
 	KVM    bool      `json:"kvm"`
 	Reason string    `json:"reason"`
 	Time   time.Time `json:"time"`
 }
 
-func (p Prober) cachedOrProbe(ctx context.Context) (bool, string, error) {
-	key := p.cacheKey()
-	ttl := p.CacheTTL
-	if ttl == 0 {
-		ttl = 10 * time.Minute
+// maxCachedVerdicts bounds the cache file: one verdict per QEMU binary,
+// host kernel and CPU seen.
+const maxCachedVerdicts = 16
+
+func (p Prober) ttl() time.Duration {
+	if p.CacheTTL == 0 {
+		return DefaultProbeTTL
 	}
-	if p.CacheFile != "" && key != "" {
-		var v probeVerdict
-		if b, err := os.ReadFile(p.CacheFile); err == nil && json.Unmarshal(b, &v) == nil &&
-			v.Key == key && time.Since(v.Time) >= 0 && time.Since(v.Time) < ttl {
-			return v.KVM, v.Reason + " (cached verdict)", nil
-		}
-	}
-	ok, reason, err := p.ProbeKVM(ctx)
-	if err != nil {
-		return false, "", err
-	}
-	if p.CacheFile != "" && key != "" {
-		b, _ := json.Marshal(probeVerdict{Key: key, KVM: ok, Reason: reason, Time: time.Now()})
-		// A cache that cannot be written only costs a probe next time.
-		_ = atomicfile.WriteFile(p.CacheFile, b, 0o644)
-	}
-	return ok, reason, nil
+	return p.CacheTTL
 }
 
-// cacheKey names what the verdict depends on: the QEMU binary and the
-// host kernel. "" means no usable key (do not cache).
+// readCache returns the cached verdicts by key; a missing or damaged
+// file is an empty cache.
+func (p Prober) readCache() map[string]probeVerdict {
+	m := map[string]probeVerdict{}
+	if b, err := os.ReadFile(p.CacheFile); err == nil {
+		json.Unmarshal(b, &m)
+	}
+	return m
+}
+
+func (p Prober) cachedOrProbe(ctx context.Context) (ok bool, reason string, cached bool, err error) {
+	key := p.cacheKey()
+	if p.CacheFile != "" && key != "" {
+		if v, found := p.readCache()[key]; found && time.Since(v.Time) >= 0 && time.Since(v.Time) < p.ttl() {
+			return v.KVM, v.Reason + " (cached verdict)", true, nil
+		}
+	}
+	ok, reason, err = p.ProbeKVM(ctx)
+	if err != nil {
+		return false, "", false, err
+	}
+	p.Record(ok, reason)
+	return ok, reason, false, nil
+}
+
+// Record stores a verdict in the cache, e.g. KVM found unusable by a
+// real boot that printed nothing although the probe had passed. A cache
+// that cannot be written only costs a probe next time.
+func (p Prober) Record(kvm bool, reason string) {
+	key := p.cacheKey()
+	if p.CacheFile == "" || key == "" {
+		return
+	}
+	m := p.readCache()
+	m[key] = probeVerdict{KVM: kvm, Reason: reason, Time: time.Now()}
+	for len(m) > maxCachedVerdicts {
+		oldest := ""
+		for k, v := range m {
+			if oldest == "" || v.Time.Before(m[oldest].Time) {
+				oldest = k
+			}
+		}
+		delete(m, oldest)
+	}
+	b, _ := json.MarshalIndent(m, "", "  ")
+	_ = atomicfile.WriteFile(p.CacheFile, b, 0o644)
+}
+
+// cacheKey names what the verdict depends on: the QEMU binary, the host
+// kernel, the CPU model and the probe kind. "" means no usable key (do
+// not cache).
 func (p Prober) cacheKey() string {
 	bin, err := exec.LookPath(p.qemu())
 	if err != nil {
@@ -148,7 +171,33 @@ func (p Prober) cacheKey() string {
 	if unix.Uname(&uts) != nil {
 		return ""
 	}
-	return fmt.Sprintf("%s %d %d %s", bin, st.Size(), st.ModTime().UnixNano(), unix.ByteSliceToString(uts.Release[:]))
+	h := sha256.Sum256([]byte(fmt.Sprintf("%s %d %d %s %s %s", bin, st.Size(), st.ModTime().UnixNano(),
+		unix.ByteSliceToString(uts.Release[:]), cpuModel(), probeKind)))
+	return hex.EncodeToString(h[:16])
+}
+
+// cpuModel is the host CPU's model name and feature flags, which decide
+// what KVM can offer a guest.
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	var model, flags string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() && (model == "" || flags == "") {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		switch k = strings.TrimSpace(k); {
+		case !ok:
+		case k == "model name" && model == "":
+			model = strings.TrimSpace(v)
+		case k == "flags" && flags == "":
+			flags = strings.TrimSpace(v)
+		}
+	}
+	return model + " / " + flags
 }
 
 func (p Prober) qemu() string {
@@ -158,61 +207,85 @@ func (p Prober) qemu() string {
 	return p.QEMU
 }
 
-// ProbeKVM boots probeBootSector under KVM with the CPU model real boots
-// use. It reports whether guest code ran and a reason naming the
-// evidence: the time taken, or QEMU's error, or the timeout. err is only
-// for ctx being done or the probe being impossible to set up.
+// ProbeKVM boots p.Kernel under KVM, with the CPU model and firmware
+// real boots use and no initramfs, until the kernel prints its first
+// console line. It reports whether that happened and a reason naming
+// the evidence: the time taken, QEMU's error, or the silence. err is
+// only for ctx being done or the probe being impossible to set up.
 func (p Prober) ProbeKVM(ctx context.Context) (ok bool, reason string, err error) {
-	if f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0); err != nil {
+	dev := p.kvmDevice
+	if dev == "" {
+		dev = "/dev/kvm"
+	}
+	if f, err := os.OpenFile(dev, os.O_RDWR, 0); err != nil {
 		return false, err.Error(), nil
 	} else {
 		f.Close()
 	}
-	dir, err := os.MkdirTemp("", "ktest-kvm-probe-")
-	if err != nil {
-		return false, "", fmt.Errorf("kvm probe: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	img := filepath.Join(dir, "boot.img")
-	if err := os.WriteFile(img, probeBootSector, 0o600); err != nil {
-		return false, "", fmt.Errorf("kvm probe: %w", err)
+	if p.Kernel == "" {
+		return false, "", errors.New("kvm probe: no kernel to boot")
 	}
 	timeout := p.Timeout
 	if timeout == 0 {
-		timeout = 5 * time.Second
+		timeout = DefaultProbeTimeout
+	}
+	o := Options{QEMU: p.QEMU, Kernel: p.Kernel, Accel: AccelKVM, CPUs: 1, MemoryMB: 256}
+	if _, err := os.Stat(Qboot); err == nil {
+		o.Firmware = Qboot
+	}
+	args, err := o.Cmdline()
+	if err != nil {
+		return false, "", fmt.Errorf("kvm probe: %w", err)
 	}
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.Command(p.qemu(),
-		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-		"-machine", "pc", "-accel", "kvm", "-cpu", "host", "-m", "16",
-		"-device", fmt.Sprintf("isa-debug-exit,iobase=%#x,iosize=0x04", debugExitPort),
-		"-drive", "file="+escapeOpt(img)+",format=raw,if=floppy",
-	)
+	cmd := exec.Command(args[0], args[1:]...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return false, "", fmt.Errorf("kvm probe: %w", err)
+	}
 	start := time.Now()
 	proc, err := startProcess(cmd)
 	if err != nil {
 		return false, fmt.Sprintf("start %s: %v", p.qemu(), err), nil
 	}
-	waitErr := proc.waitOrKill(pctx)
+	firstLine := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		if sc.Scan() {
+			firstLine <- sc.Text()
+		}
+		close(firstLine)
+	}()
+	var line string
+	var printed bool
+	select {
+	case line, printed = <-firstLine:
+	case <-pctx.Done():
+	}
 	took := time.Since(start).Round(time.Millisecond)
+	proc.kill()
+	<-proc.done
 	if ctx.Err() != nil {
 		return false, "", ctx.Err()
 	}
-	var exitErr *exec.ExitError
-	switch {
-	case pctx.Err() != nil:
-		return false, fmt.Sprintf("KVM probe guest did not run its boot sector within %v (QEMU+KVM stuck in the firmware)%s",
-			timeout, stderrSuffix(stderr.String())), nil
-	case errors.As(waitErr, &exitErr) && exitErr.ExitCode() == ProbeExitStatus:
-		return true, fmt.Sprintf("KVM probe boot ran guest code in %v", took), nil
-	case waitErr == nil:
-		return false, "KVM probe: QEMU exited 0 without running the boot sector" + stderrSuffix(stderr.String()), nil
-	default:
-		return false, fmt.Sprintf("KVM probe: QEMU %v%s", waitErr, stderrSuffix(stderr.String())), nil
+	if printed {
+		return true, fmt.Sprintf("KVM probe: Linux printed its first console line after %v (%q)", took, clip(line, 60)), nil
 	}
+	if pctx.Err() != nil {
+		return false, fmt.Sprintf("KVM probe: Linux printed nothing on the console within %v under KVM%s", timeout, stderrSuffix(stderr.String())), nil
+	}
+	return false, fmt.Sprintf("KVM probe: QEMU %s before Linux printed anything%s", proc.status(), stderrSuffix(stderr.String())), nil
+}
+
+func clip(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
 }
 
 // stderrSuffix picks QEMU's most telling stderr line ("error: ..." first,
@@ -234,3 +307,7 @@ func stderrSuffix(stderr string) string {
 	}
 	return ": " + last
 }
+
+// ProbeCacheFile is where a ktest cache directory keeps the probe's
+// verdict.
+func ProbeCacheFile(cacheDir string) string { return filepath.Join(cacheDir, "accel-probe.json") }

@@ -2,101 +2,195 @@ package vm
 
 import (
 	"context"
+	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ktest-dev/ktest/remote"
 )
 
-func TestProbeBootSector(t *testing.T) {
-	s := probeBootSector
-	if len(s) != 512 {
-		t.Fatalf("boot sector is %d bytes, want 512", len(s))
-	}
-	if s[510] != 0x55 || s[511] != 0xaa {
-		t.Errorf("boot signature %#x %#x, want 0x55 0xaa", s[510], s[511])
-	}
-	// mov al, imm8; out imm8, al: the value and port the probe expects.
-	if s[0] != 0xb0 || s[1] != probeExitValue || s[2] != 0xe6 || s[3] != debugExitPort {
-		t.Errorf("boot sector starts % x, want mov al,%#x; out %#x,al", s[:4], probeExitValue, debugExitPort)
-	}
-	if ProbeExitStatus != 85 {
-		t.Errorf("ProbeExitStatus = %d, want (0x2a<<1)|1 = 85", ProbeExitStatus)
-	}
-}
-
-// TestProbeBootSectorRunsUnderTCG proves the boot sector itself is right:
-// under TCG (which always works) QEMU must exit with ProbeExitStatus.
-func TestProbeBootSectorRunsUnderTCG(t *testing.T) {
-	if _, err := exec.LookPath(DefaultQEMU); err != nil {
-		t.Skip("no QEMU")
-	}
-	img := filepath.Join(t.TempDir(), "boot.img")
-	if err := os.WriteFile(img, probeBootSector, 0o600); err != nil {
+// fakeQEMU writes a shell script standing in for QEMU: it appends its
+// arguments to a log, then behaves as script says (the script sees the
+// arguments as "$*").
+func fakeQEMU(t *testing.T, script string) (bin, log string) {
+	t.Helper()
+	dir := t.TempDir()
+	bin, log = filepath.Join(dir, "qemu"), filepath.Join(dir, "args.log")
+	body := "#!/bin/sh\necho \"$*\" >> " + log + "\n" + script + "\n"
+	if err := os.WriteFile(bin, []byte(body), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, DefaultQEMU, "-nodefaults", "-no-user-config", "-display", "none",
-		"-no-reboot", "-machine", "pc", "-accel", "tcg", "-m", "16",
-		"-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-drive", "file="+img+",format=raw,if=floppy")
-	out, err := cmd.CombinedOutput()
-	ee, ok := err.(*exec.ExitError)
-	if !ok || ee.ExitCode() != ProbeExitStatus {
-		t.Fatalf("QEMU: %v (want exit status %d)\n%s", err, ProbeExitStatus, out)
+	return bin, log
+}
+
+// fakeKVM is a readable stand-in for /dev/kvm.
+func fakeKVM(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "kvm")
+	if err := os.WriteFile(p, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// The kinds of host a probe meets, played by a fake QEMU.
+const (
+	qemuPrints  = `echo "Linux version 6.1.0 (fake)"; exec sleep 30`
+	qemuSilent  = `exec sleep 30`
+	qemuAborts  = `echo "qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69" >&2; exit 134`
+)
+
+func TestProbeKVM(t *testing.T) {
+	kvm := fakeKVM(t)
+	tests := []struct {
+		name, script string
+		kvmDevice    string
+		ok           bool
+		reason       string
+	}{
+		{"Linux prints", qemuPrints, kvm, true, "Linux printed its first console line"},
+		{"Linux silent", qemuSilent, kvm, false, "Linux printed nothing on the console within 500ms under KVM"},
+		{"QEMU aborts", qemuAborts, kvm, false, "error: failed to set MSR 0x10a"},
+		{"no /dev/kvm", qemuPrints, "/nonexistent/kvm", false, "no such file"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			bin, log := fakeQEMU(t, tc.script)
+			p := Prober{QEMU: bin, Kernel: "bzImage", Timeout: 500 * time.Millisecond, kvmDevice: tc.kvmDevice}
+			start := time.Now()
+			ok, reason, err := p.ProbeKVM(context.Background())
+			if err != nil || ok != tc.ok || !strings.Contains(reason, tc.reason) {
+				t.Errorf("ProbeKVM = %v, %q, %v; want %v with %q", ok, reason, err, tc.ok, tc.reason)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("probe took %v: the fake QEMU was not killed", d)
+			}
+			if tc.kvmDevice == kvm {
+				args, _ := os.ReadFile(log)
+				for _, want := range []string{"-accel kvm", "-cpu host", "-kernel bzImage", "-serial stdio"} {
+					if !strings.Contains(string(args), want) {
+						t.Errorf("probe command %q lacks %q", args, want)
+					}
+				}
+				if strings.Contains(string(args), "-initrd") {
+					t.Errorf("probe boots with an initramfs: %q", args)
+				}
+			}
+		})
 	}
 }
 
-// TestProbeAccelHere runs the real probe on this host and checks that the
-// verdict is consistent with its reason. On the development host KVM is
-// broken (QEMU aborts with "failed to set MSR 0x10a" or hangs), so the
-// verdict there is TCG with that reason.
-func TestProbeAccelHere(t *testing.T) {
-	if _, err := exec.LookPath(DefaultQEMU); err != nil {
-		t.Skip("no QEMU")
-	}
+func TestResolve(t *testing.T) {
+	kvm := fakeKVM(t)
 	ctx := context.Background()
-	p := Prober{CacheFile: filepath.Join(t.TempDir(), "probe.json")}
-	start := time.Now()
-	accel, reason, err := p.Resolve(ctx, AccelAuto)
+	good, _ := fakeQEMU(t, qemuPrints)
+	bad, _ := fakeQEMU(t, qemuSilent)
+	probe := func(bin string) Prober {
+		return Prober{QEMU: bin, Kernel: "bzImage", Timeout: 300 * time.Millisecond, kvmDevice: kvm,
+			CacheFile: filepath.Join(t.TempDir(), "probe.json")}
+	}
+	tests := []struct {
+		name      string
+		p         Prober
+		want      Accel
+		wantAccel Accel
+		errKVM    bool
+		reason    string
+	}{
+		{"auto, KVM runs Linux", probe(good), AccelAuto, AccelKVM, false, "first console line"},
+		{"auto, KVM silent", probe(bad), AccelAuto, AccelTCG, false, "KVM unusable, using TCG: KVM probe: Linux printed nothing"},
+		{"kvm, KVM silent", probe(bad), AccelKVM, "", true, "printed nothing"},
+		{"tcg", probe(bad), AccelTCG, AccelTCG, false, "TCG requested"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := tc.p.Resolve(ctx, tc.want)
+			var ae *AccelError
+			if tc.errKVM != errors.As(err, &ae) || v.Accel != tc.wantAccel || !strings.Contains(v.Reason, tc.reason) {
+				t.Fatalf("Resolve(%s) = %+v, %v", tc.want, v, err)
+			}
+			if tc.want == AccelTCG {
+				return
+			}
+			// The verdict is cached for the same QEMU, host kernel and CPU.
+			v2, err2 := tc.p.Resolve(ctx, tc.want)
+			if !v2.Cached || v2.Accel != v.Accel || (err2 == nil) != (err == nil) {
+				t.Errorf("second Resolve = %+v, %v; want the cached verdict", v2, err2)
+			}
+		})
+	}
+	if _, err := probe(good).Resolve(ctx, "bogus"); err == nil {
+		t.Error("Resolve(bogus) succeeded")
+	}
+
+	// A verdict older than the TTL is probed again, and Record
+	// overrides the cache (a real boot found KVM silent).
+	p := probe(good)
+	p.CacheTTL = time.Hour
+	if v, _ := p.Resolve(ctx, AccelAuto); v.Accel != AccelKVM || v.Cached {
+		t.Fatalf("first probe %+v", v)
+	}
+	p.Record(false, "real boot silent")
+	if v, _ := p.Resolve(ctx, AccelAuto); v.Accel != AccelTCG || !v.Cached || !strings.Contains(v.Reason, "real boot silent") {
+		t.Errorf("after Record: %+v", v)
+	}
+	p.CacheTTL = time.Nanosecond
+	if v, _ := p.Resolve(ctx, AccelAuto); v.Accel != AccelKVM || v.Cached {
+		t.Errorf("after the TTL: %+v, want a fresh probe", v)
+	}
+}
+
+// TestPoolFallsBack plays a host whose KVM passes the probe but whose
+// real boots print nothing: the pool stops the silent KVM boot, retries
+// under TCG, remembers TCG for later boots and tells the probe cache.
+func TestPoolFallsBack(t *testing.T) {
+	kvm := fakeKVM(t)
+	// Prints for the probe (no initramfs), silent for real boots under
+	// KVM; under TCG it prints but never answers SSH.
+	bin, log := fakeQEMU(t, `case "$*" in *"-accel kvm"*"-initrd"*) exec sleep 30;; esac; echo "Linux version (fake)"; exec sleep 30`)
+	keys, err := remote.GenerateKeys()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("auto -> %s in %v: %s", accel, time.Since(start).Round(time.Millisecond), reason)
-	if reason == "" {
-		t.Error("no reason given")
+	var said strings.Builder
+	pool := &Pool{Want: AccelAuto, Image: "initrd.cpio", Keys: keys, Log: &said,
+		Prober: Prober{QEMU: bin, Timeout: 2 * time.Second, kvmDevice: kvm, CacheFile: filepath.Join(t.TempDir(), "probe.json")}}
+	o := Options{QEMU: bin, Kernel: "bzImage", BootTimeout: 1500 * time.Millisecond, SilenceTimeout: 500 * time.Millisecond}
+	_, err = pool.Start(context.Background(), o)
+	var be *BootError
+	if !errors.As(err, &be) || be.Silent {
+		t.Fatalf("Start = %v; want the TCG retry's non-silent BootError", err)
 	}
-	switch accel {
-	case AccelTCG:
-		if !strings.HasPrefix(reason, "KVM unusable") {
-			t.Errorf("TCG verdict with reason %q", reason)
-		}
-		if _, _, err := p.Resolve(ctx, AccelKVM); err == nil {
-			t.Error("forced kvm succeeded although auto chose TCG")
-		} else {
-			t.Logf("forced kvm: %v", err)
-		}
-	case AccelKVM:
-		if !strings.Contains(reason, "ran guest code") {
-			t.Errorf("KVM verdict with reason %q", reason)
-		}
-	default:
-		t.Fatalf("auto resolved to %q", accel)
+	v := pool.Verdict()
+	if v.Accel != AccelTCG || !strings.Contains(v.Reason, "KVM boot of bzImage failed (the kernel printed nothing on the console within 500ms under KVM); retried under TCG") {
+		t.Errorf("verdict after fallback: %+v", v)
+	}
+	if !strings.Contains(said.String(), "retried under TCG") {
+		t.Errorf("pool log %q does not name the fallback", said.String())
+	}
+	args, _ := os.ReadFile(log)
+	lines := strings.Split(strings.TrimSpace(string(args)), "\n")
+	if len(lines) != 3 || strings.Contains(lines[0], "-initrd") || !strings.Contains(lines[1], "-accel kvm") || !strings.Contains(lines[2], "-accel tcg") {
+		t.Errorf("QEMU runs: probe, KVM boot, TCG boot expected; got\n%s", args)
+	}
+	// The next boot goes straight to TCG, and so does the next run.
+	pool.Start(context.Background(), o)
+	args, _ = os.ReadFile(log)
+	if n := strings.Count(string(args), "-accel kvm"); n != 2 {
+		t.Errorf("%d KVM runs after the fallback, want 2 (probe and the silent boot)", n)
+	}
+	if v, _ := pool.Prober.Resolve(context.Background(), AccelAuto); v.Accel != AccelTCG || !v.Cached {
+		t.Errorf("probe cache after the fallback: %+v", v)
 	}
 
-	// The verdict is cached for the same QEMU and host kernel.
-	accel2, reason2, err := p.Resolve(ctx, AccelAuto)
-	if err != nil || accel2 != accel || !strings.Contains(reason2, "cached") {
-		t.Errorf("second Resolve = %s, %q, %v; want cached %s", accel2, reason2, err, accel)
-	}
-
-	if a, r, err := p.Resolve(ctx, AccelTCG); a != AccelTCG || err != nil || r == "" {
-		t.Errorf("Resolve(tcg) = %s, %q, %v", a, r, err)
-	}
-	if _, _, err := p.Resolve(ctx, "bogus"); err == nil {
-		t.Error("Resolve(bogus) succeeded")
+	// With kvm asked for, a silent boot is not retried.
+	pool = &Pool{Want: AccelKVM, Image: "initrd.cpio", Keys: keys, Prober: Prober{QEMU: bin, Timeout: 2 * time.Second, kvmDevice: kvm}}
+	_, err = pool.Start(context.Background(), o)
+	if !errors.As(err, &be) || !be.Silent || !strings.Contains(be.Title, "printed nothing") {
+		t.Errorf("kvm forced: %v; want the silent BootError", err)
 	}
 }
 

@@ -70,6 +70,10 @@ type Instance interface {
 type BootError struct {
 	Title  string // one line: what went wrong
 	Output string // the console's last lines, then QEMU's stderr if it said anything
+	// Silent is set when the kernel printed nothing at all on the
+	// console within Options.SilenceTimeout: under KVM, the sign of a host whose
+	// KVM runs firmware but not Linux.
+	Silent bool
 	// Crash is the kernel's crash report if the kernel crashed while
 	// booting; errors.As finds it through BootError.
 	Crash *console.Crash
@@ -111,7 +115,9 @@ type machine struct {
 	consoleDone chan struct{}
 	// agentReady is closed when the agent announces on the console that
 	// it listens.
-	agentReady  chan struct{}
+	agentReady chan struct{}
+	// firstOutput is closed when the console prints its first byte.
+	firstOutput chan struct{}
 	client      *remote.Client
 	stopCtxKill func() bool
 
@@ -316,6 +322,7 @@ func boot(ctx context.Context, o Options, runDir string, keys *remote.Keys) (*ma
 		watcher:     console.NewWatcher(),
 		consoleDone: make(chan struct{}),
 		agentReady:  make(chan struct{}),
+		firstOutput: make(chan struct{}),
 	}
 	if o.Trace != nil {
 		fmt.Fprintln(o.Trace, ShellQuote(args...))
@@ -370,7 +377,11 @@ func boot(ctx context.Context, o Options, runDir string, keys *remote.Keys) (*ma
 	}
 	be := &BootError{Output: m.output()}
 	var crash *console.Crash
+	var silent *silentError
 	switch {
+	case errors.As(err, &silent):
+		be.Silent = true
+		be.Title = silent.Error()
 	case errors.As(err, &crash):
 		be.Crash, be.Title = crash, crash.Error()
 	case bctx.Err() != nil:
@@ -420,8 +431,23 @@ func (m *machine) waitSSH(ctx context.Context, keys *remote.Keys) (*remote.Clien
 	ready := m.agentReady
 	blind := time.NewTimer(blindDialDelay)
 	defer blind.Stop()
+	silenceLimit := m.opts.SilenceTimeout
+	if silenceLimit == 0 {
+		silenceLimit = DefaultSilence(m.opts.Accel)
+	}
+	silence := time.NewTimer(silenceLimit)
+	defer silence.Stop()
+	printed := m.firstOutput
 	for {
 		select {
+		case <-printed:
+			printed = nil
+			silence.Stop()
+		case <-silence.C:
+			if printed != nil {
+				finish()
+				return nil, &silentError{accel: m.opts.Accel, after: silenceLimit}
+			}
 		case <-ready:
 			ready = nil
 			dial()
@@ -461,6 +487,27 @@ func (m *machine) waitSSH(ctx context.Context, keys *remote.Keys) (*remote.Clien
 	}
 }
 
+// DefaultSilence is how long a boot may print nothing at all on the
+// console before it is given up as silent. A working KVM prints within
+// a second, TCG within a few; a KVM that runs firmware but not Linux
+// prints nothing ever, so KVM's bound is short.
+func DefaultSilence(a Accel) time.Duration {
+	if a == AccelKVM {
+		return 10 * time.Second
+	}
+	return 30 * time.Second
+}
+
+// silentError is a boot whose console stayed empty.
+type silentError struct {
+	accel Accel
+	after time.Duration
+}
+
+func (e *silentError) Error() string {
+	return fmt.Sprintf("the kernel printed nothing on the console within %v under %s", e.after, strings.ToUpper(string(e.accel)))
+}
+
 // consoleLogLevel is the console log level the guest runs with: KERN_INFO
 // and more severe reach the console. Crash reports print parts of
 // themselves at KERN_INFO (the hung-task stack, "task:" lines), and
@@ -498,11 +545,16 @@ func (m *machine) readConsole(stdout, logFile *os.File) {
 		sinks = append(sinks, m.opts.Console)
 	}
 	ready := []byte(proto.AgentReadyLine)
+	printed := false
 	var carry []byte // end of the previous read, for a ready line split across reads
 	seen := false
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := stdout.Read(buf)
+		if n > 0 && !printed {
+			printed = true
+			close(m.firstOutput)
+		}
 		if n > 0 {
 			for _, w := range sinks {
 				w.Write(buf[:n]) // a failing sink must not stall the console

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ktest-dev/ktest/console"
 	"github.com/ktest-dev/ktest/initramfs"
+	"github.com/ktest-dev/ktest/internal/cachedir"
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/remote"
 	"github.com/ktest-dev/ktest/vm"
@@ -46,6 +47,19 @@ func testKernel(t *testing.T) string {
 	return k.BzImage
 }
 
+// testAccel resolves the accelerator the way ktest does, by booting
+// kernel under KVM (a verdict cached in the ktest cache).
+func testAccel(t *testing.T, kernel string) vm.Accel {
+	t.Helper()
+	p := vm.Prober{Kernel: kernel, CacheFile: vm.ProbeCacheFile(cachedir.Dir())}
+	v, err := p.Resolve(context.Background(), vm.AccelAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("kernel %s, accelerator %s: %s", kernel, v.Accel, v.Reason)
+	return v.Accel
+}
+
 // bootOptions returns options for the test kernel with a fresh guest
 // image and keys, on the accelerator the probe picks.
 func bootOptions(t *testing.T) (vm.Options, *remote.Keys) {
@@ -60,11 +74,7 @@ func bootOptions(t *testing.T) (vm.Options, *remote.Keys) {
 	if err != nil {
 		t.Fatalf("guest image: %v", err)
 	}
-	accel, reason, err := vm.ProbeAccel(ctx, vm.AccelAuto)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("kernel %s, accelerator %s: %s", kernel, accel, reason)
+	accel := testAccel(t, kernel)
 	return vm.Options{
 		Kernel:      kernel,
 		Initramfs:   image,
@@ -269,10 +279,7 @@ func TestBootFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	accel, _, err := vm.ProbeAccel(context.Background(), vm.AccelAuto)
-	if err != nil {
-		t.Fatal(err)
-	}
+	accel := testAccel(t, kernel)
 	empty := filepath.Join(t.TempDir(), "empty.cpio")
 	if err := os.WriteFile(empty, nil, 0o644); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ktest-dev/ktest/internal/atomicfile"
+	"github.com/ktest-dev/ktest/internal/cachedir"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -92,11 +93,12 @@ func runBoot(ctx context.Context, args []string) error {
 		return badInput(fmt.Errorf("--kernel: %w", err))
 	}
 
-	accel, reason, err := vm.ProbeAccel(ctx, want)
+	pool := &vm.Pool{Want: want, Prober: vm.Prober{CacheFile: vm.ProbeCacheFile(cachedir.Dir())}, Log: os.Stderr}
+	v, err := pool.Resolve(ctx, f.kernel)
 	if err != nil {
 		return infraFailure(fmt.Errorf("accelerator: %w", err))
 	}
-	fmt.Fprintf(os.Stderr, "ktest boot: accelerator %s (%s)\n", accel, reason)
+	fmt.Fprintf(os.Stderr, "ktest boot: accelerator %s (%s)\n", v.Accel, v.Reason)
 
 	keys, clientPEM, err := generateBootKeys()
 	if err != nil {
@@ -107,10 +109,9 @@ func runBoot(ctx context.Context, args []string) error {
 		return err
 	}
 	defer os.Remove(image)
+	pool.Image, pool.Keys = image, keys
 	opts := vm.Options{
 		Kernel:      f.kernel,
-		Initramfs:   image,
-		Accel:       accel,
 		CPUs:        f.cpus,
 		MemoryMB:    f.mem,
 		Devices:     []vm.Device{vm.RNG{}, vm.Net{}},
@@ -122,11 +123,11 @@ func runBoot(ctx context.Context, args []string) error {
 		opts.Console = os.Stderr
 	}
 	if f.benchBoot > 0 {
-		return benchBoot(ctx, opts, keys, f.benchBoot)
+		return benchBoot(ctx, pool, opts, f.benchBoot)
 	}
 
 	start := time.Now()
-	inst, err := vm.Start(ctx, opts, keys)
+	inst, err := pool.Start(ctx, opts)
 	if err != nil {
 		return bootFailure(err)
 	}
@@ -245,11 +246,7 @@ func vmStateRoot() (string, error) {
 	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
 		return filepath.Join(d, "ktest"), nil
 	}
-	dir, err := vm.CacheDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(dir, "run"), nil
+	return filepath.Join(cachedir.Dir(), "run"), nil
 }
 
 // writeVMState registers the VM and returns its state directory, which
@@ -331,11 +328,11 @@ func bootInteractive(ctx context.Context, inst vm.Instance, keys *remote.Keys, c
 }
 
 // benchBoot boots n times and reports QEMU start to SSH ready.
-func benchBoot(ctx context.Context, opts vm.Options, keys *remote.Keys, n int) error {
+func benchBoot(ctx context.Context, pool *vm.Pool, opts vm.Options, n int) error {
 	var times []time.Duration
 	for i := 1; i <= n; i++ {
 		start := time.Now()
-		inst, err := vm.Start(ctx, opts, keys)
+		inst, err := pool.Start(ctx, opts)
 		if err != nil {
 			return bootFailure(err)
 		}
@@ -351,7 +348,7 @@ func benchBoot(ctx context.Context, opts vm.Options, keys *remote.Keys, n int) e
 	if len(times)%2 == 0 {
 		median = (times[len(times)/2-1] + times[len(times)/2]) / 2
 	}
-	fmt.Printf("boot to SSH ready (%s, %d boots): median %v, min %v, max %v\n", opts.Accel, n,
+	fmt.Printf("boot to SSH ready (%s, %d boots): median %v, min %v, max %v\n", pool.Verdict().Accel, n,
 		median.Round(time.Millisecond), times[0].Round(time.Millisecond), times[len(times)-1].Round(time.Millisecond))
 	return nil
 }

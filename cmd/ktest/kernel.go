@@ -118,12 +118,15 @@ func applyError(err error) error {
 }
 
 // isBadPatchInput reports errors that are the input's fault: a damaged
-// or missing series, a path that escapes the tree, an unsupported diff.
+// or unreadable series, a path that escapes the tree, an unsupported
+// diff. A file missing anywhere else (a tool, the default tarball) is
+// not the user's input and stays an infrastructure failure.
 func isBadPatchInput(err error) bool {
 	var damage *series.DamageError
 	var pathErr *apply.PathError
 	var unsupported *apply.UnsupportedError
-	return errors.As(err, &damage) || errors.As(err, &pathErr) || errors.As(err, &unsupported) || errors.Is(err, os.ErrNotExist)
+	var source *series.SourceError
+	return errors.As(err, &damage) || errors.As(err, &pathErr) || errors.As(err, &unsupported) || errors.As(err, &source)
 }
 
 func (k *kernelFlags) openTree(ctx context.Context, cache *kbuild.Cache) (*kbuild.Tree, error) {

@@ -80,8 +80,8 @@ func runRun(ctx context.Context, args []string) error {
 				return badInput(err)
 			}
 		}
-		p.ForSeries(*seriesSrc)
 	}
+	p.Retarget(*tree, *seriesSrc)
 	if *quick {
 		p.Quick()
 	}
@@ -137,7 +137,7 @@ func runRun(ctx context.Context, args []string) error {
 		return infraFailure(err)
 	}
 	cfg := pipeline.Config{Plan: p, Cache: cache, OutDir: dir, Command: reproduceCommand(args),
-		TreeDir: *tree, WithFixups: *withFixups, Jobs: *jobs, Log: os.Stderr, Verbose: *verbose}
+		WithFixups: *withFixups, Jobs: *jobs, Log: os.Stderr, Verbose: *verbose}
 
 	var last *results.Run
 	hist := results.History{Dir: *history}
@@ -168,12 +168,24 @@ func runRun(ctx context.Context, args []string) error {
 			return infraFailure(fmt.Errorf("adding the run to %s: %w", *history, herr))
 		}
 		if last != nil {
-			return nightlyVerdict(ctx, cfg, last, run, dir)
+			if err := nightlyVerdict(ctx, cfg, last, run, dir); err != nil {
+				return err
+			}
+			return targetErrors(run)
 		}
 		fmt.Fprintf(os.Stderr, "ktest: no earlier good run in %s to compare with\n", *history)
 	}
 	if failed := run.Failed(); len(failed) > 0 || run.Status == results.StatusFail {
 		return testsFailed(fmt.Errorf("run %s failed: %s", run.ID, strings.Join(append(failed, crashTitles(run)...), ", ")))
+	}
+	return targetErrors(run)
+}
+
+// targetErrors fails a run in which a target could not be set up: the
+// harness did not test what the plan asked for (exit 3).
+func targetErrors(run *results.Run) error {
+	if errs := run.TargetErrors(); len(errs) > 0 {
+		return infraFailure(fmt.Errorf("run %s: %d target(s) could not be set up: %s", run.ID, len(errs), strings.Join(errs, "; ")))
 	}
 	return nil
 }

@@ -2,10 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ktest-dev/ktest/pipeline"
+	"github.com/ktest-dev/ktest/plan"
+	"github.com/ktest-dev/ktest/series"
 )
 
 func TestReproduceCommandDropsWhereToWrite(t *testing.T) {
@@ -57,5 +64,28 @@ func TestRunRejectsBadInputBeforeWork(t *testing.T) {
 				t.Fatal("a run directory was created for bad input")
 			}
 		})
+	}
+}
+
+// TestPipelineErrorExitCodes: only the user's input is exit 2; a file
+// missing in any other stage (QEMU, the default tarball, a kernel) is an
+// infrastructure failure.
+func TestPipelineErrorExitCodes(t *testing.T) {
+	missing := &fs.PathError{Op: "open", Path: "/usr/bin/qemu-system-x86_64", Err: fs.ErrNotExist}
+	tests := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"unreadable series", &pipeline.StageError{Stage: "series", Err: &series.SourceError{Source: "s.mbox", Err: missing}}, ExitUsage},
+		{"damaged series", &pipeline.StageError{Stage: "apply", Variant: "patched", Err: &series.DamageError{File: "s.mbox", Reason: "x"}}, ExitUsage},
+		{"plan error", &plan.Error{File: "p.toml", Reason: "x"}, ExitUsage},
+		{"missing file at boot", &pipeline.StageError{Stage: "boot", Variant: "baseline", Err: missing}, ExitInfra},
+		{"missing file at build", &pipeline.StageError{Stage: "build", Variant: "baseline", Err: fmt.Errorf("tarball: %w", missing)}, ExitInfra},
+	}
+	for _, tc := range tests {
+		if got := exitCode(context.Background(), pipelineError(context.Background(), tc.err)); got != tc.want {
+			t.Errorf("%s: exit %d, want %d", tc.name, got, tc.want)
+		}
 	}
 }

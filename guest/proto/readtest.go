@@ -48,12 +48,23 @@ type TargetResult struct {
 	Mode     string `json:"mode"`      // "correctness", "bench" or "all"
 	// ReadAheadKB is the device's read_ahead_kb, used to size large-read.
 	ReadAheadKB int `json:"read_ahead_kb"`
+	// Mkfs says how the filesystem was made; nil for raw.
+	Mkfs *Mkfs `json:"mkfs,omitempty"`
 	// Error is set when setup failed (exit 3) or the run was cut short.
 	Error string         `json:"error,omitempty"`
 	Tests []TestResult   `json:"tests"`
 	Bench []EngineResult `json:"bench"`
 	// DurationMS is the wall time of the whole run.
 	DurationMS int64 `json:"duration_ms"`
+}
+
+// Mkfs is how a target's filesystem was made: the profile chosen for the
+// kernel, the exact command, and the features read back from the
+// superblock.
+type Mkfs struct {
+	Profile  string   `json:"profile"` // e.g. "xfs/lts_5.4"
+	Command  []string `json:"command"`
+	Features []string `json:"features,omitempty"`
 }
 
 // TestResult is one named correctness test.

@@ -2,12 +2,10 @@ package readtest
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -69,34 +67,6 @@ func (e *SetupError) Error() string {
 }
 
 func (e *SetupError) Unwrap() error { return e.Err }
-
-// MkfsCommand returns the argv formatting dev with fs, forcing over any
-// existing signature.
-func MkfsCommand(fs, dev string) ([]string, error) {
-	switch fs {
-	case KindExt4:
-		return []string{"mkfs.ext4", "-F", "-q", dev}, nil
-	case KindXFS:
-		return []string{"mkfs.xfs", "-f", "-q", dev}, nil
-	case KindBtrfs:
-		return []string{"mkfs.btrfs", "-f", "-q", dev}, nil
-	}
-	return nil, fmt.Errorf("no mkfs for target kind %q (want ext4, xfs or btrfs)", fs)
-}
-
-// Mkfs formats dev (a block device or, for tests, an image file) with fs.
-func Mkfs(ctx context.Context, fs, dev string) error {
-	argv, err := MkfsCommand(fs, dev)
-	if err != nil {
-		return &SetupError{Step: "mkfs", Err: err}
-	}
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return &SetupError{Step: "mkfs", Output: string(out), Err: fmt.Errorf("%s: %w", strings.Join(argv, " "), err)}
-	}
-	return nil
-}
 
 // Mount mounts dev with fs at dir, creating dir.
 func Mount(fs, dev, dir string) error {
@@ -304,4 +274,28 @@ func KernelRelease() string {
 		return ""
 	}
 	return unix.ByteSliceToString(u.Release[:])
+}
+
+// DeviceBySerial finds the block device whose virtio serial is serial,
+// by /sys/block/*/serial (the guest has no udev, so no
+// /dev/disk/by-id). Devices are matched by serial rather than by
+// /dev/vdX order, which depends on PCI enumeration.
+func DeviceBySerial(sysBlock, serial string) (string, error) {
+	entries, err := os.ReadDir(sysBlock)
+	if err != nil {
+		return "", fmt.Errorf("looking for the disk with serial %q: %w", serial, err)
+	}
+	var seen []string
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(sysBlock, e.Name(), "serial"))
+		if err != nil {
+			continue
+		}
+		s := strings.TrimSpace(string(b))
+		if s == serial {
+			return "/dev/" + e.Name(), nil
+		}
+		seen = append(seen, e.Name()+"="+s)
+	}
+	return "", fmt.Errorf("no block device has serial %q (serials: %s)", serial, strings.Join(seen, ", "))
 }

@@ -1,86 +1,15 @@
 package readtest
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
-
-// TestMkfsOnImages formats sparse image files (no mount, no loop device)
-// and checks each filesystem's superblock magic landed.
-func TestMkfsOnImages(t *testing.T) {
-	tests := []struct {
-		fs    string
-		size  int64
-		off   int64
-		magic []byte
-	}{
-		{KindExt4, 64 << 20, 1080, []byte{0x53, 0xef}},
-		{KindXFS, 320 << 20, 0, []byte("XFSB")},
-		{KindBtrfs, 128 << 20, 64<<10 + 64, []byte("_BHRfS_M")},
-	}
-	for _, tc := range tests {
-		t.Run(tc.fs, func(t *testing.T) {
-			argv, err := MkfsCommand(tc.fs, "x")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := exec.LookPath(argv[0]); err != nil {
-				t.Skipf("%s not installed", argv[0])
-			}
-			img := filepath.Join(t.TempDir(), tc.fs+".img")
-			if err := os.WriteFile(img, nil, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Truncate(img, tc.size); err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			// Twice: the second run must force over the first's signature.
-			for range 2 {
-				if err := Mkfs(ctx, tc.fs, img); err != nil {
-					t.Fatal(err)
-				}
-			}
-			f, err := os.Open(img)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			got := make([]byte, len(tc.magic))
-			if _, err := f.ReadAt(got, tc.off); err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, tc.magic) {
-				t.Errorf("magic at %d = %q, want %q", tc.off, got, tc.magic)
-			}
-		})
-	}
-}
-
-func TestMkfsErrors(t *testing.T) {
-	if err := Mkfs(context.Background(), "ntfs", "/dev/null"); err == nil || !strings.Contains(err.Error(), "ntfs") {
-		t.Errorf("unknown fs: %v", err)
-	}
-	if _, err := exec.LookPath("mkfs.ext4"); err != nil {
-		t.Skip("mkfs.ext4 not installed")
-	}
-	err := Mkfs(context.Background(), KindExt4, filepath.Join(t.TempDir(), "no", "such", "dev"))
-	var se *SetupError
-	if !errors.As(err, &se) || se.Step != "mkfs" || se.Output == "" {
-		t.Fatalf("mkfs of a missing path: %#v, want a SetupError with mkfs output", err)
-	}
-}
 
 func TestTargetErrors(t *testing.T) {
 	dir := t.TempDir()

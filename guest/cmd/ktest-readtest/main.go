@@ -3,11 +3,14 @@
 // one JSON document (proto.TargetResult, one line) on stdout. Progress goes
 // to stderr.
 //
-//	ktest-readtest --fs ext4|xfs|btrfs|raw --dev /dev/vdX [--mode correctness|bench|all]
+//	ktest-readtest --fs ext4|xfs|btrfs|raw --dev /dev/vdX|--serial S [--mode correctness|bench|all]
 //	    [--size 64M] [--repeats 3] [--seed N] [--timeout-per-test 60s] [--fio /usr/bin/fio]
+//	    [--mkfs-for 5.4 | --mkfs-profile xfs/lts_5.4]
 //
-// For a filesystem it runs mkfs (destroying dev), mounts it at
-// <mnt>/<fs> and writes the pattern file there; for raw it writes the
+// For a filesystem it runs mkfs (destroying dev) with the feature
+// profile of the running kernel (or --mkfs-for/--mkfs-profile), checks
+// the superblock, mounts it at <mnt>/<fs> and writes the pattern file
+// there; for raw it writes the
 // pattern to the device itself. Exit codes are proto.ReadTestExit*: 0 all
 // passed, 1 a test failed or hung or the benchmark failed, 2 usage, 3 setup
 // failure. After a hang the process exits right after printing its JSON;
@@ -44,6 +47,8 @@ func main() {
 // config is the parsed command line.
 type config struct {
 	kind, dev, mode, fio, mnt string
+	serial                    string
+	mkfsFor, mkfsProfile      string
 	size                      int64
 	repeats                   int
 	seed                      uint64
@@ -58,7 +63,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("ktest-readtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: ktest-readtest --fs ext4|xfs|btrfs|raw --dev /dev/vdX [flags]")
+		fmt.Fprintln(stderr, "usage: ktest-readtest --fs ext4|xfs|btrfs|raw --dev /dev/vdX|--serial S [flags]")
 		fmt.Fprintln(stderr, "Runs io_uring buffered-read tests and a fio benchmark; prints one JSON document on stdout.")
 		fs.PrintDefaults()
 	}
@@ -66,6 +71,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	only := fs.String("only", "", "comma-separated correctness tests to run (default all)")
 	fs.StringVar(&c.kind, "fs", "", "target: "+strings.Join(readtest.Kinds, ", "))
 	fs.StringVar(&c.dev, "dev", "", "scratch block device (destroyed)")
+	fs.StringVar(&c.serial, "serial", "", "find the scratch device by its virtio serial instead of --dev")
+	fs.StringVar(&c.mkfsFor, "mkfs-for", "", "make the filesystem for this kernel `VERSION` (default: the running kernel)")
+	fs.StringVar(&c.mkfsProfile, "mkfs-profile", "", "make the filesystem with this profile, e.g. xfs/lts_5.4")
 	fs.StringVar(&c.mode, "mode", "all", "correctness, bench or all")
 	fs.StringVar(&c.fio, "fio", "fio", "fio binary")
 	fs.StringVar(&c.mnt, "mnt", "/mnt", "directory under which <fs> is mounted")
@@ -85,8 +93,25 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if !slices.Contains(readtest.Kinds, c.kind) {
 		return nil, fmt.Errorf("--fs %q: want one of %s", c.kind, strings.Join(readtest.Kinds, ", "))
 	}
-	if c.dev == "" {
-		return nil, errors.New("--dev is required")
+	if (c.dev == "") == (c.serial == "") {
+		return nil, errors.New("give one of --dev and --serial")
+	}
+	if c.mkfsFor != "" && c.mkfsProfile != "" {
+		return nil, errors.New("give at most one of --mkfs-for and --mkfs-profile")
+	}
+	if c.mkfsFor != "" {
+		if _, err := readtest.ParseKernelVersion(c.mkfsFor); err != nil {
+			return nil, fmt.Errorf("--mkfs-for: %w", err)
+		}
+	}
+	if c.mkfsProfile != "" {
+		p, err := readtest.ProfileNamed(c.mkfsProfile)
+		if err != nil {
+			return nil, fmt.Errorf("--mkfs-profile: %w", err)
+		}
+		if p.FS != c.kind {
+			return nil, fmt.Errorf("--mkfs-profile %s is for %s, not %s", p.Name, p.FS, c.kind)
+		}
 	}
 	if c.mode != "correctness" && c.mode != "bench" && c.mode != "all" {
 		return nil, fmt.Errorf("--mode %q: want correctness, bench or all", c.mode)
@@ -151,29 +176,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "readtest: "+format+"\n", a...) }
 
 	p := readtest.Pattern{Seed: c.seed}
-	var t *readtest.Target
-	mnt := filepath.Join(c.mnt, c.kind)
-	if c.kind == readtest.KindRaw {
-		logf("writing pattern to %s (%d bytes + %d-byte tail)", c.dev, c.size, readtest.RawTail)
-		t, err = readtest.NewRawTarget(c.dev, c.size, p)
-	} else {
-		unix.Unmount(mnt, 0) // a previous run's mount, if any; mkfs refuses a mounted device
-		logf("mkfs.%s %s", c.kind, c.dev)
-		err = readtest.Mkfs(ctx, c.kind, c.dev)
-		if err == nil {
-			logf("mounting %s at %s", c.dev, mnt)
-			err = readtest.Mount(c.kind, c.dev, mnt)
-		}
-		if err == nil {
-			path := filepath.Join(mnt, "readtest.dat")
-			size := readtest.FileSizeFor(c.size)
-			logf("writing %d-byte pattern file %s", size, path)
-			t, err = readtest.NewFileTarget(c.kind, path, size, p)
-			if err == nil {
-				t.ReadAheadKB = readtest.ReadAheadKB(c.dev) // st_dev of btrfs files is anonymous
-			}
-		}
-	}
+	t, err := setUp(ctx, c, &res, p, logf)
 	if err != nil {
 		res.Error = err.Error()
 		logf("setup failed: %v", err)
@@ -215,9 +218,70 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	// Unmounting with a hung reader would block (or fail with EBUSY).
 	if c.kind != readtest.KindRaw && !hung && !c.keepMounted {
-		if err := readtest.Unmount(mnt); err != nil {
+		if err := readtest.Unmount(filepath.Join(c.mnt, c.kind)); err != nil {
 			logf("%v", err)
 		}
 	}
 	return emit(code)
+}
+
+// setUp finds the device and prepares the target: the pattern on the raw
+// device, or mkfs, mount and the pattern file. It fills in res.Device
+// and res.Mkfs as it learns them.
+func setUp(ctx context.Context, c *config, res *proto.TargetResult, p readtest.Pattern, logf func(string, ...any)) (*readtest.Target, error) {
+	if c.serial != "" {
+		dev, err := readtest.DeviceBySerial("/sys/block", c.serial)
+		if err != nil {
+			return nil, &readtest.SetupError{Step: "device", Err: err}
+		}
+		c.dev = dev
+		res.Device = dev
+	}
+	if c.kind == readtest.KindRaw {
+		logf("writing pattern to %s (%d bytes + %d-byte tail)", c.dev, c.size, readtest.RawTail)
+		return readtest.NewRawTarget(c.dev, c.size, p)
+	}
+	prof, err := chooseProfile(c)
+	if err != nil {
+		return nil, &readtest.SetupError{Step: "mkfs", Err: err}
+	}
+	mnt := filepath.Join(c.mnt, c.kind)
+	unix.Unmount(mnt, 0) // a previous run's mount, if any; mkfs refuses a mounted device
+	logf("mkfs.%s %s (profile %s)", c.kind, c.dev, prof.Name)
+	mk, err := readtest.Mkfs(ctx, prof, c.dev)
+	if mk != nil {
+		res.Mkfs = &proto.Mkfs{Profile: mk.Profile, Command: mk.Command, Features: mk.Features}
+	}
+	if err != nil {
+		return nil, err
+	}
+	logf("mounting %s at %s", c.dev, mnt)
+	if err := readtest.Mount(c.kind, c.dev, mnt); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(mnt, "readtest.dat")
+	size := readtest.FileSizeFor(c.size)
+	logf("writing %d-byte pattern file %s", size, path)
+	t, err := readtest.NewFileTarget(c.kind, path, size, p)
+	if err == nil {
+		t.ReadAheadKB = readtest.ReadAheadKB(c.dev) // st_dev of btrfs files is anonymous
+	}
+	return t, err
+}
+
+// chooseProfile picks the mkfs profile: the one named, or the one for
+// --mkfs-for, or the one for the running kernel.
+func chooseProfile(c *config) (readtest.Profile, error) {
+	if c.mkfsProfile != "" {
+		return readtest.ProfileNamed(c.mkfsProfile)
+	}
+	release := c.mkfsFor
+	if release == "" {
+		release = readtest.KernelRelease()
+	}
+	k, err := readtest.ParseKernelVersion(release)
+	if err != nil {
+		return readtest.Profile{}, err
+	}
+	return readtest.ProfileFor(c.kind, k)
 }

@@ -22,7 +22,12 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{"no fs", []string{"--dev", "/dev/vdb"}, "--fs"},
 		{"bad fs", []string{"--fs", "ntfs", "--dev", "/dev/vdb"}, "ntfs"},
-		{"no dev", []string{"--fs", "ext4"}, "--dev is required"},
+		{"no dev", []string{"--fs", "ext4"}, "give one of --dev and --serial"},
+		{"dev and serial", []string{"--fs", "ext4", "--dev", "x", "--serial", "s"}, "give one of --dev and --serial"},
+		{"bad mkfs-for", []string{"--fs", "xfs", "--dev", "x", "--mkfs-for", "new"}, "--mkfs-for"},
+		{"unknown profile", []string{"--fs", "xfs", "--dev", "x", "--mkfs-profile", "xfs/lts_1.0"}, "unknown mkfs profile"},
+		{"profile of another fs", []string{"--fs", "xfs", "--dev", "x", "--mkfs-profile", "ext4/3.18"}, "is for ext4, not xfs"},
+		{"both profile flags", []string{"--fs", "xfs", "--dev", "x", "--mkfs-profile", "xfs/lts_5.4", "--mkfs-for", "5.4"}, "at most one"},
 		{"bad mode", []string{"--fs", "raw", "--dev", "x", "--mode", "fast"}, "--mode"},
 		{"bad size", []string{"--fs", "raw", "--dev", "x", "--size", "lots"}, "--size"},
 		{"tiny size", []string{"--fs", "raw", "--dev", "x", "--size", "4K"}, "at least 64K"},

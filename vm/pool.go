@@ -1,0 +1,106 @@
+package vm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/ktest-dev/ktest/remote"
+)
+
+// Pool makes the VMs of one run (or of one `ktest boot`): they share a
+// guest image with its keys and an accelerator, resolved once by a
+// Linux boot (see Prober) and switched to TCG for good, once, when a
+// KVM boot prints nothing at all. Start is the one way ktest boots a
+// guest.
+type Pool struct {
+	// Want is the accelerator asked for: auto, kvm or tcg.
+	Want Accel
+	// Prober resolves Want; its Kernel defaults to the first kernel
+	// started.
+	Prober Prober
+	// Image is the guest initramfs and Keys the SSH keys built into it.
+	Image string
+	Keys  *remote.Keys
+	// Log, if set, hears about a fallback to TCG.
+	Log io.Writer
+
+	mu      sync.Mutex
+	verdict *Verdict
+}
+
+// Resolve probes the accelerator if that has not happened yet (booting
+// kernel under KVM) and returns the verdict every boot of the pool uses.
+// With Want kvm on a host where KVM does not run Linux it fails with an
+// *AccelError.
+func (p *Pool) Resolve(ctx context.Context, kernel string) (Verdict, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.verdict != nil {
+		return *p.verdict, nil
+	}
+	pr := p.Prober
+	if pr.Kernel == "" {
+		pr.Kernel = kernel
+	}
+	v, err := pr.Resolve(ctx, p.Want)
+	if err != nil {
+		return v, err
+	}
+	p.verdict = &v
+	return v, nil
+}
+
+// Verdict returns the accelerator in use and why; zero before Resolve.
+func (p *Pool) Verdict() Verdict {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.verdict == nil {
+		return Verdict{}
+	}
+	return *p.verdict
+}
+
+// Start boots o (its Accel, Initramfs unset: the pool fills them in)
+// and waits for the agent. A KVM boot that prints nothing on the console
+// within Options.SilenceTimeout is stopped and retried once under TCG; the
+// verdict then says so, the probe cache learns it, and later boots of
+// the pool use TCG. With Want kvm there is no fallback. A silent TCG boot
+// is a *BootError like any other.
+func (p *Pool) Start(ctx context.Context, o Options) (Instance, error) {
+	v, err := p.Resolve(ctx, o.Kernel)
+	if err != nil {
+		return nil, err
+	}
+	if o.Initramfs == "" {
+		o.Initramfs = p.Image
+	}
+	o.Accel = v.Accel
+	inst, err := Start(ctx, o, p.Keys)
+	var be *BootError
+	if o.Accel != AccelKVM || p.Want == AccelKVM || !errors.As(err, &be) || !be.Silent {
+		return inst, err
+	}
+	reason := fmt.Sprintf("KVM boot of %s failed (%s); retried under TCG", o.Kernel, be.Title)
+	p.fallBack(reason)
+	o.Accel = AccelTCG
+	return Start(ctx, o, p.Keys)
+}
+
+// fallBack switches the pool to TCG and records the reason in the probe
+// cache, so that the next run does not try KVM again.
+func (p *Pool) fallBack(reason string) {
+	p.mu.Lock()
+	p.verdict = &Verdict{Accel: AccelTCG, Reason: "KVM unusable, using TCG: " + reason}
+	p.mu.Unlock()
+	p.Prober.Record(false, reason)
+	p.logf("%s", reason)
+}
+
+func (p *Pool) logf(format string, args ...any) {
+	if p.Log != nil {
+		fmt.Fprintf(p.Log, "ktest: "+format+"\n", args...)
+	}
+}
