@@ -266,7 +266,7 @@ func TestGuestFaults(t *testing.T) {
 			t.Errorf("run status %q, want %q", run.Status, results.StatusFail)
 		}
 		failed := run.Failed()
-		if len(failed) != 1 || failed[0] != name {
+		if len(failed) != 1 || failed[0].String() != name {
 			t.Errorf("failed tests %v, want exactly [%s]", failed, name)
 		}
 		if v := run.Variant("broken"); v != nil {

@@ -89,7 +89,7 @@ func (r *runner) wanted(variant, target string) bool {
 		return true
 	}
 	for _, o := range r.cfg.Only {
-		if strings.HasPrefix(o, variant+"/"+target+"/") {
+		if o.Variant == variant && o.Target == target {
 			return true
 		}
 	}
@@ -99,8 +99,8 @@ func (r *runner) wanted(variant, target string) bool {
 func (r *runner) onlyTests(variant, target string) []string {
 	var names []string
 	for _, o := range r.cfg.Only {
-		if n, ok := strings.CutPrefix(o, variant+"/"+target+"/"); ok {
-			names = append(names, n)
+		if o.Variant == variant && o.Target == target {
+			names = append(names, o.Test)
 		}
 	}
 	return names
@@ -133,14 +133,14 @@ func (r *runner) boot(ctx context.Context, v plan.Variant, rv *results.Variant, 
 		v := r.pool.Verdict()
 		r.run.Accel, r.run.AccelReason = string(v.Accel), v.Reason
 		if err != nil {
-			rv.Boot.Status = "failed"
+			rv.Boot.Status = results.StepFailed
 			var be *vm.BootError
 			if errors.As(err, &be) && be.Crash != nil {
 				rv.Crashes = append(rv.Crashes, crashRecord(be.Crash, "boot"))
 			}
 			return "", err
 		}
-		rv.Boot = results.Boot{Status: "ok", Seconds: time.Since(start).Seconds()}
+		rv.Boot = results.Boot{Status: results.StepOK, Seconds: time.Since(start).Seconds()}
 		var out bytes.Buffer
 		if _, err := inst.Run(ctx, "uname -r", &out, nil); err == nil {
 			rv.Kernel.Release = strings.TrimSpace(out.String())
@@ -203,7 +203,7 @@ func (r *runner) runTarget(ctx context.Context, inst vm.Instance, rv *results.Va
 		if crash == nil {
 			// Timed out or died without a crash report: record it as a
 			// failed test so the run fails, and reboot.
-			rt.Tests = append(rt.Tests, results.Test{Name: "readtest", Status: "hung", Message: rt.Error})
+			rt.Tests = append(rt.Tests, results.Test{Name: "readtest", Status: results.TestHung, Message: rt.Error})
 		}
 		return true, nil
 	}
@@ -262,7 +262,7 @@ func convertTarget(doc *proto.TargetResult, rt *results.Target) {
 		rt.Mkfs = &results.Mkfs{Profile: m.Profile, Command: m.Command, Features: m.Features}
 	}
 	for _, t := range doc.Tests {
-		rt.Tests = append(rt.Tests, results.Test{Name: t.Name, Status: t.Status, Message: t.Message, DurationMS: float64(t.DurationMS)})
+		rt.Tests = append(rt.Tests, results.Test{Name: t.Name, Status: results.TestStatus(t.Status), Message: t.Message, DurationMS: float64(t.DurationMS)})
 	}
 	for _, e := range doc.Bench {
 		eng := results.Engine{Engine: e.Engine, Repeats: e.Repeats, Metrics: map[string]results.Metric{}}
@@ -282,7 +282,7 @@ func convertTarget(doc *proto.TargetResult, rt *results.Target) {
 		add(results.MetricCtxSwitches, func(s proto.RunSample) float64 { return s.CtxSwitches })
 		add(results.MetricWorkers, func(s proto.RunSample) float64 { return s.PeakWorkers })
 		if e.Error != "" {
-			rt.Tests = append(rt.Tests, results.Test{Name: "bench-" + e.Engine, Status: "fail", Message: e.Error})
+			rt.Tests = append(rt.Tests, results.Test{Name: "bench-" + e.Engine, Status: results.TestFail, Message: e.Error})
 		}
 		rt.Bench = append(rt.Bench, eng)
 	}
@@ -291,9 +291,9 @@ func convertTarget(doc *proto.TargetResult, rt *results.Target) {
 func summarizeTarget(rt *results.Target) string {
 	pass, fail := 0, 0
 	for _, t := range rt.Tests {
-		if t.Status == "pass" {
+		if t.Status == results.TestPass {
 			pass++
-		} else if t.Status != "skip" {
+		} else if t.Status.Failing() {
 			fail++
 		}
 	}

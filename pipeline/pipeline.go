@@ -38,9 +38,9 @@ type Config struct {
 	Jobs       int
 	Log        io.Writer // progress; stderr in the CLI
 	Verbose    bool
-	// Only restricts a run to these "variant/target/test" names; used by
-	// the nightly re-run of new failures.
-	Only []string
+	// Only restricts a run to these tests; used by the nightly re-run
+	// of new failures.
+	Only []results.TestID
 }
 
 // StageError is a stage that stopped the run.
@@ -101,7 +101,7 @@ func Run(ctx context.Context, cfg Config) (*results.Run, error) {
 	}
 	for _, v := range p.Variants {
 		r.run.Variants = append(r.run.Variants, &results.Variant{Name: v.Name, Description: v.Description, Patches: v.Patches,
-			Kernel: results.Kernel{Status: "pending"}, Boot: results.Boot{Status: "pending"}})
+			Kernel: results.Kernel{Status: results.StepPending}, Boot: results.Boot{Status: results.StepPending}})
 	}
 	r.save()
 
@@ -139,12 +139,12 @@ func (r *runner) stage(ctx context.Context, name, variant string, fn func(ctx co
 	}
 	r.logf("stage %s ...", label)
 	detail, err := fn(ctx)
-	st := results.Stage{Name: name, Variant: variant, Status: "ok", Seconds: time.Since(start).Seconds(), Detail: detail}
+	st := results.Stage{Name: name, Variant: variant, Status: results.StageOK, Seconds: time.Since(start).Seconds(), Detail: detail}
 	switch {
 	case err != nil && ctx.Err() != nil:
-		st.Status = "interrupted"
+		st.Status = results.StageInterrupted
 	case err != nil:
-		st.Status = "failed"
+		st.Status = results.StageFailed
 	}
 	r.run.Stages = append(r.run.Stages, st)
 	r.save()
@@ -188,7 +188,7 @@ func (r *runner) execute(ctx context.Context) error {
 		if err := r.stage(ctx, "build", v.Name, func(ctx context.Context) (string, error) {
 			return r.build(ctx, v, rv, overlays[v.Name])
 		}); err != nil {
-			rv.Kernel.Status = "failed"
+			rv.Kernel.Status = results.StepFailed
 			return err
 		}
 	}
@@ -349,7 +349,7 @@ func (r *runner) build(ctx context.Context, v plan.Variant, rv *results.Variant,
 	}
 	r.kernels[v.Name] = res
 	rv.Kernel = results.Kernel{Key: res.Key, ConfigSHA256: res.ConfigSHA, Quirks: res.Quirks, Cached: res.Cached,
-		BuildSeconds: res.Seconds, Objects: res.Objects, Status: "ok"}
+		BuildSeconds: res.Seconds, Objects: res.Objects, Status: results.StepOK}
 	if res.Cached {
 		return "cached " + res.Dir, nil
 	}
@@ -421,7 +421,7 @@ func (r *runner) finish(ctx context.Context, err error) {
 			// Nothing failed, but a target could not be set up: the
 			// harness did not test what the plan asked for.
 			run.Status = results.StatusError
-			run.Error = &results.StageError{Stage: "test", Message: "target setup failed: " + strings.Join(errs, "; ")}
+			run.Error = &results.StageError{Stage: "test", Message: "target setup failed: " + joinStrings(errs, "; ")}
 		}
 	}
 	r.save()
@@ -444,4 +444,12 @@ func hasCrashes(run *results.Run) bool {
 		}
 	}
 	return false
+}
+
+func joinStrings[T fmt.Stringer](xs []T, sep string) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = x.String()
+	}
+	return strings.Join(s, sep)
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 )
 
@@ -17,25 +16,26 @@ type Comparison struct {
 	// Regressions are metrics that moved beyond noise (see Diff) in
 	// their bad direction for the same variant, target and engine.
 	Regressions []Regression `json:"regressions"`
-	// NewFailures lists "variant/target/test" for tests that passed in
-	// Old and fail or hang in New. The pipeline re-runs these once and
-	// keeps only those that fail again.
-	NewFailures []string `json:"new_failures"`
-	// Fixed lists "variant/target/test" for tests that failed or hung in
-	// Old and pass in New.
-	Fixed []string `json:"fixed"`
-	// NewErrors lists "variant/target" for targets that could not be
-	// set up in New but were in Old.
-	NewErrors []string `json:"new_errors,omitempty"`
-	// NotRun lists tests that passed in Old and are missing from New
-	// (a stage failed, or the plan changed); reported, not counted.
-	NotRun []string `json:"not_run,omitempty"`
+	// NewFailures are tests that passed in Old and fail or hang in New.
+	// Nightly runs re-run these once (ConfirmFailures) and keep only
+	// those that fail again.
+	NewFailures []TestID `json:"new_failures"`
+	// Fixed are tests that failed or hung in Old and pass in New.
+	Fixed []TestID `json:"fixed"`
+	// NewErrors are targets that could not be set up in New but were in
+	// Old.
+	NewErrors []TargetID `json:"new_errors,omitempty"`
+	// NotRun are tests that passed in Old and are missing from New (a
+	// stage failed, or the plan changed); reported, not counted.
+	NotRun []TestID `json:"not_run,omitempty"`
+	// Flaky are new failures that passed when re-run; not counted.
+	Flaky []TestID `json:"flaky,omitempty"`
 }
 
 // RunRef identifies a compared run.
 type RunRef struct {
-	ID         string `json:"id"`
-	Status     string `json:"status"`
+	ID         string    `json:"id"`
+	Status     RunStatus `json:"status"`
 	Incomplete string `json:"incomplete,omitempty"`
 }
 
@@ -89,37 +89,31 @@ func Compare(oldRun, newRun *Run) *Comparison {
 		Old:         RunRef{oldRun.ID, oldRun.Status, oldRun.Incomplete()},
 		New:         RunRef{newRun.ID, newRun.Status, newRun.Incomplete()},
 		Regressions: []Regression{},
-		NewFailures: []string{},
-		Fixed:       []string{},
+		NewFailures: []TestID{},
+		Fixed:       []TestID{},
 	}
 	for _, ov := range oldRun.Variants {
 		nv := newRun.Variant(ov.Name)
-		if nv == nil {
-			for _, ot := range ov.Targets {
-				for _, tc := range ot.Tests {
-					if tc.Status == "pass" {
-						c.NotRun = append(c.NotRun, ov.Name+"/"+ot.Name+"/"+tc.Name)
-					}
-				}
-			}
-			continue
-		}
 		for _, ot := range ov.Targets {
-			nt := nv.Target(ot.Name)
+			tid := TargetID{ov.Name, ot.Name}
+			var nt *Target
+			if nv != nil {
+				nt = nv.Target(ot.Name)
+			}
 			if nt != nil && nt.Error != "" && ot.Error == "" {
-				c.NewErrors = append(c.NewErrors, ov.Name+"/"+ot.Name)
+				c.NewErrors = append(c.NewErrors, tid)
 			}
 			for _, tc := range ot.Tests {
-				id := ov.Name + "/" + ot.Name + "/" + tc.Name
-				now, ok := findTest(nt, tc.Name)
+				id := tid.Test(tc.Name)
+				now, ok := nt.Test(tc.Name)
 				switch {
 				case !ok:
-					if tc.Status == "pass" {
+					if tc.Status == TestPass {
 						c.NotRun = append(c.NotRun, id)
 					}
-				case tc.Status == "pass" && failing(now.Status):
+				case tc.Status == TestPass && now.Status.Failing():
 					c.NewFailures = append(c.NewFailures, id)
-				case failing(tc.Status) && now.Status == "pass":
+				case tc.Status.Failing() && now.Status == TestPass:
 					c.Fixed = append(c.Fixed, id)
 				}
 			}
@@ -150,21 +144,6 @@ func Compare(oldRun, newRun *Run) *Comparison {
 	return c
 }
 
-func findTest(t *Target, name string) (Test, bool) {
-	if t == nil {
-		return Test{}, false
-	}
-	for _, tc := range t.Tests {
-		if tc.Name == name {
-			return tc, true
-		}
-	}
-	return Test{}, false
-}
-
-// failing is true for statuses that count as a failed test.
-func failing(status string) bool { return status != "pass" && status != "skip" }
-
 // Failed reports whether the comparison found a regression or a new
 // failure: what makes `ktest compare` exit 1.
 func (c *Comparison) Failed() bool {
@@ -178,10 +157,10 @@ func (c *Comparison) Problems() []string {
 		out = append(out, "regression "+g.String())
 	}
 	for _, f := range c.NewFailures {
-		out = append(out, "new failure "+f)
+		out = append(out, "new failure "+f.String())
 	}
 	for _, f := range c.NewErrors {
-		out = append(out, "target setup failed "+f)
+		out = append(out, "target setup failed "+f.String())
 	}
 	return out
 }
@@ -248,7 +227,6 @@ func (c *Comparison) Render(w io.Writer, format string) error {
 		if len(items) == 0 {
 			return
 		}
-		items = slices.Clone(items)
 		if md {
 			p.f("## %s (%d)\n\n", title, len(items))
 			for i := range items {
@@ -262,14 +240,49 @@ func (c *Comparison) Render(w io.Writer, format string) error {
 		}
 		p.f("%s\n\n", strings.Join(items, "\n"))
 	}
-	list("New failures", c.NewFailures)
-	list("Targets that could not be set up", c.NewErrors)
-	list("Fixed", c.Fixed)
-	list("Passed before, not run now", c.NotRun)
+	list("New failures", strs(c.NewFailures))
+	list("Targets that could not be set up", strs(c.NewErrors))
+	list("Failed, then passed when re-run (flaky, not counted)", strs(c.Flaky))
+	list("Fixed", strs(c.Fixed))
+	list("Passed before, not run now", strs(c.NotRun))
 	noise := noiseRule
 	if !md {
 		noise = strings.ReplaceAll(noise, "–", "-")
 	}
 	p.f("%s\n", strings.Replace(noise, "baseline and patched", "old and new", 1))
 	return p.err
+}
+
+// strs formats ids for a list.
+func strs[T fmt.Stringer](ids []T) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = id.String()
+	}
+	return out
+}
+
+// ConfirmFailures re-runs the new failures once through rerun (the
+// nightly policy: one retry) and keeps as new failures only those that
+// fail again or could not run; the others move to Flaky. rerun runs
+// exactly the given tests and returns their run.
+func (c *Comparison) ConfirmFailures(rerun func(only []TestID) (*Run, error)) error {
+	if len(c.NewFailures) == 0 {
+		return nil
+	}
+	again, err := rerun(c.NewFailures)
+	if err != nil && again == nil {
+		return err
+	}
+	var still []TestID
+	for _, id := range c.NewFailures {
+		tc, ran := again.Test(id)
+		if !ran || tc.Status.Failing() {
+			still = append(still, id)
+		} else {
+			c.Flaky = append(c.Flaky, id)
+		}
+	}
+	c.NewFailures = still
+	return nil
 }

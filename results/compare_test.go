@@ -90,7 +90,7 @@ func TestCompare(t *testing.T) {
 			if !sameStrings(got, tc.regressions) {
 				t.Errorf("regressions %v, want %v", got, tc.regressions)
 			}
-			if !sameStrings(c.NewFailures, tc.newFailures) || !sameStrings(c.Fixed, tc.fixed) || !sameStrings(c.NotRun, tc.notRun) {
+			if !sameStrings(strs(c.NewFailures), tc.newFailures) || !sameStrings(strs(c.Fixed), tc.fixed) || !sameStrings(strs(c.NotRun), tc.notRun) {
 				t.Errorf("new failures %v fixed %v not run %v; want %v %v %v", c.NewFailures, c.Fixed, c.NotRun, tc.newFailures, tc.fixed, tc.notRun)
 			}
 			if want := len(tc.regressions)+len(tc.newFailures) > 0; c.Failed() != want {

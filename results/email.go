@@ -38,7 +38,7 @@ func (rd Renderer) email(w io.Writer, r *Run) error {
 	}
 	e.para(fmt.Sprintf("Tree: %s %s. Run %s, status %s, on %s.",
 		orDefault(r.Tree.Kind, "tree"), orDefault(r.Tree.Version, r.Tree.Origin),
-		orDefault(r.ID, "?"), orDefault(r.Status, "unknown"), accelText(r)))
+		orDefault(r.ID, "?"), orDefault(string(r.Status), "unknown"), accelText(r)))
 
 	if s := r.Series; s != nil && len(s.Patches) > 0 {
 		e.blank()
@@ -105,10 +105,10 @@ func (rd Renderer) emailCorrectness(e *emailText, r *Run) {
 			}
 			for _, name := range tests {
 				tc, ok := cell[t][name]
-				if !ok || tc.Status == "pass" || tc.Status == "skip" {
+				if !ok || !tc.Status.Failing() {
 					continue
 				}
-				e.hang("    ", fmt.Sprintf("%s %s/%s/%s: %s", strings.ToUpper(tc.Status), v.Name, t, name, firstLineOf(tc.Message)))
+				e.hang("    ", fmt.Sprintf("%s %s/%s/%s: %s", strings.ToUpper(string(tc.Status)), v.Name, t, name, firstLineOf(tc.Message)))
 			}
 		}
 	}

@@ -153,7 +153,7 @@ func setTest(r *Run, variant, target, test, status, msg string) {
 	t := r.Variant(variant).Target(target)
 	for i := range t.Tests {
 		if t.Tests[i].Name == test {
-			t.Tests[i].Status, t.Tests[i].Message = status, msg
+			t.Tests[i].Status, t.Tests[i].Message = TestStatus(status), msg
 			return
 		}
 	}

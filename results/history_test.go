@@ -14,7 +14,7 @@ func TestHistory(t *testing.T) {
 	if _, err := h.LastGood(); !errors.Is(err, ErrNoGoodRun) {
 		t.Fatalf("LastGood on an empty history: %v", err)
 	}
-	at := func(id string, day int, status string, complete bool, variants ...string) *Run {
+	at := func(id string, day int, status RunStatus, complete bool, variants ...string) *Run {
 		r := fixtureRun(1)
 		r.ID, r.Status, r.Complete = id, status, complete
 		r.Started = time.Date(2025, 3, day, 2, 0, 0, 0, time.UTC)

@@ -116,7 +116,7 @@ func (rd Renderer) html(w io.Writer, r *Run) error {
 		Title:      r.title(),
 		Incomplete: r.Incomplete(),
 		Tree:       strings.TrimSpace(orDefault(r.Tree.Kind, "tree") + " " + orDefault(r.Tree.Version, r.Tree.Origin)),
-		RunLine:    fmt.Sprintf("%s, status %s, plan %s", orDefault(r.ID, "?"), orDefault(r.Status, "unknown"), orDefault(r.Plan.Name, "default")),
+		RunLine:    fmt.Sprintf("%s, status %s, plan %s", orDefault(r.ID, "?"), orDefault(string(r.Status), "unknown"), orDefault(r.Plan.Name, "default")),
 		Accel:      accelText(r),
 		NoiseRule:  noiseRule,
 		Legend:     engineLegend,
@@ -155,10 +155,10 @@ func (rd Renderer) html(w io.Writer, r *Run) error {
 			row := htmlTestRow{Name: name}
 			for _, t := range targets {
 				tc, ok := cell[t][name]
-				m := htmlMark{Text: statusMark(tc.Status, ok), Class: tc.Status, Title: tc.Message}
+				m := htmlMark{Text: statusMark(tc.Status, ok), Class: string(tc.Status), Title: tc.Message}
 				m.Text = strings.Trim(m.Text, "*")
 				row.Cells = append(row.Cells, m)
-				if ok && tc.Status != "pass" && tc.Status != "skip" {
+				if ok && tc.Status.Failing() {
 					pg.Failures = append(pg.Failures, fmt.Sprintf("%s/%s/%s: %s %s", v.Name, t, name, tc.Status, firstLineOf(tc.Message)))
 				}
 			}

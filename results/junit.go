@@ -116,13 +116,13 @@ func JUnit(r *Run) *JUnitSuites {
 	stages := map[string][]Stage{}
 	all := r.Stages
 	if e := r.Error; e != nil && !slices.ContainsFunc(all, func(s Stage) bool {
-		return s.Name == e.Stage && s.Variant == e.Variant && s.Status != "ok"
+		return s.Name == e.Stage && s.Variant == e.Variant && s.Status != StageOK
 	}) {
 		// The stopping error must show in CI even if no stage record
 		// was written for it.
-		status := "failed"
+		status := StageFailed
 		if r.Status == StatusInterrupted {
-			status = "interrupted"
+			status = StageInterrupted
 		}
 		all = append(slices.Clone(all), Stage{Name: e.Stage, Variant: e.Variant, Status: status, Detail: e.Message})
 	}
@@ -150,8 +150,8 @@ func JUnit(r *Run) *JUnitSuites {
 				// A document without stage records still says how the
 				// build and boot went.
 				s.Cases = append(s.Cases,
-					stageCase(group, Stage{Name: "build", Status: v.Kernel.Status, Seconds: v.Kernel.BuildSeconds}),
-					stageCase(group, Stage{Name: "boot", Status: v.Boot.Status, Seconds: v.Boot.Seconds}))
+					stageCase(group, Stage{Name: "build", Status: v.Kernel.Status.stage(), Seconds: v.Kernel.BuildSeconds}),
+					stageCase(group, Stage{Name: "boot", Status: v.Boot.Status.stage(), Seconds: v.Boot.Seconds}))
 				secs += v.Kernel.BuildSeconds + v.Boot.Seconds
 			}
 			s.Properties = &JUnitProperties{[]JUnitProperty{
@@ -182,11 +182,11 @@ func JUnit(r *Run) *JUnitSuites {
 				c := JUnitCase{Name: tc.Name, Classname: class, Time: junitTime(tc.DurationMS / 1000)}
 				secs += tc.DurationMS / 1000
 				switch tc.Status {
-				case "pass":
-				case "skip":
+				case TestPass:
+				case TestSkip:
 					c.Skipped = &JUnitSkipped{Message: tc.Message}
 				default: // fail, hung, anything unknown
-					c.Failure = &JUnitProblem{Message: tc.Status + ": " + firstLineOf(tc.Message), Type: tc.Status, Body: tc.Message}
+					c.Failure = &JUnitProblem{Message: string(tc.Status) + ": " + firstLineOf(tc.Message), Type: string(tc.Status), Body: tc.Message}
 				}
 				s.Cases = append(s.Cases, c)
 			}
@@ -207,12 +207,12 @@ func JUnit(r *Run) *JUnitSuites {
 // skipped or unfinished ones are skipped.
 func stageCase(group string, st Stage) JUnitCase {
 	c := JUnitCase{Name: st.Name, Classname: "ktest." + group + ".stages", Time: junitTime(st.Seconds)}
-	switch st.Status {
-	case "ok", "pass":
-	case "failed", "interrupted", "error":
-		c.Error = &JUnitProblem{Message: st.Name + " " + st.Status + during(firstLineOf(st.Detail)), Type: st.Status, Body: st.Detail}
+	switch {
+	case st.Status == StageOK:
+	case st.Status.Stopped():
+		c.Error = &JUnitProblem{Message: st.Name + " " + string(st.Status) + during(firstLineOf(st.Detail)), Type: string(st.Status), Body: st.Detail}
 	default:
-		c.Skipped = &JUnitSkipped{Message: "stage " + orDefault(st.Status, "not run")}
+		c.Skipped = &JUnitSkipped{Message: "stage " + orDefault(string(st.Status), "not run")}
 	}
 	return c
 }

@@ -38,7 +38,7 @@ func (rd Renderer) markdown(w io.Writer, r *Run) error {
 		p.f(" from %s", mdCode(r.Tree.Origin))
 	}
 	p.f("  \n")
-	p.f("**Run:** %s, status **%s**, plan %s  \n", mdCode(r.ID), mdText(orDefault(r.Status, "unknown")), mdText(orDefault(r.Plan.Name, "default")))
+	p.f("**Run:** %s, status **%s**, plan %s  \n", mdCode(r.ID), mdText(orDefault(string(r.Status), "unknown")), mdText(orDefault(r.Plan.Name, "default")))
 	if len(r.Plan.KernelArgs) > 0 {
 		p.f("**Extra kernel arguments:** %s  \n", mdCode(strings.Join(r.Plan.KernelArgs, " ")))
 	}
@@ -165,7 +165,7 @@ func (rd Renderer) mdCorrectness(p *printer, r *Run) {
 			for _, t := range targets {
 				tc, ok := cell[t][name]
 				p.f(" %s |", statusMark(tc.Status, ok))
-				if ok && tc.Status != "pass" && tc.Status != "skip" {
+				if ok && tc.Status.Failing() {
 					failures = append(failures, fmt.Sprintf("- %s/%s/%s: **%s** %s", mdText(v.Name), mdText(t), mdText(name), tc.Status, mdText(firstLineOf(tc.Message))))
 				}
 			}
@@ -184,20 +184,20 @@ func (rd Renderer) mdCorrectness(p *printer, r *Run) {
 }
 
 // statusMark is the correctness table's cell for a test status.
-func statusMark(status string, ok bool) string {
+func statusMark(status TestStatus, ok bool) string {
 	switch {
 	case !ok:
 		return "·"
-	case status == "pass":
+	case status == TestPass:
 		return "✓"
-	case status == "fail":
+	case status == TestFail:
 		return "✗"
-	case status == "hung":
+	case status == TestHung:
 		return "**hung**"
-	case status == "skip":
+	case status == TestSkip:
 		return "skip"
 	}
-	return status
+	return string(status)
 }
 
 func (rd Renderer) mdBench(p *printer, r *Run) {

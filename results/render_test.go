@@ -264,7 +264,7 @@ func TestMarkdownIncompleteAndFailures(t *testing.T) {
 		}
 	}
 	tests := []struct {
-		status string
+		status RunStatus
 		err    *StageError
 		stages []Stage
 		want   string

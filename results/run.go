@@ -17,15 +17,6 @@ import (
 // breaks readers; add fields freely.
 const Schema = "ktest.run/v1"
 
-// Run status values.
-const (
-	StatusPass        = "pass"        // every stage ran, every test passed
-	StatusFail        = "fail"        // tests failed, or the kernel crashed
-	StatusError       = "error"       // a stage (apply, config, build, boot) failed
-	StatusInterrupted = "interrupted" // SIGINT/SIGTERM; results are partial
-	StatusRunning     = "running"     // written while the run is in progress
-)
-
 // Run is one `ktest run`: metadata, then per variant, per target, per
 // test. It is written as the run progresses, so an interrupted or
 // failed run leaves a partial document with Complete=false.
@@ -35,7 +26,7 @@ type Run struct {
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished,omitzero"`
 	Complete bool      `json:"complete"`
-	Status   string    `json:"status"`
+	Status   RunStatus `json:"status"`
 	// Error names the stage that stopped the run, if one did.
 	Error *StageError `json:"error,omitempty"`
 
@@ -126,7 +117,7 @@ type Plan struct {
 type Stage struct {
 	Name    string  `json:"name"`
 	Variant string  `json:"variant,omitempty"`
-	Status  string  `json:"status"` // "ok", "failed", "skipped", "interrupted"
+	Status  StageStatus `json:"status"`
 	Seconds float64 `json:"seconds"`
 	Detail  string  `json:"detail,omitempty"`
 }
@@ -151,12 +142,12 @@ type Kernel struct {
 	Cached       bool     `json:"cached"`
 	BuildSeconds float64  `json:"build_seconds"`
 	Objects      int      `json:"objects_compiled"`
-	Status       string   `json:"status"` // "ok", "failed", "skipped"
+	Status       StepStatus `json:"status"`
 }
 
 // Boot describes a variant's boot.
 type Boot struct {
-	Status  string  `json:"status"`  // "ok", "failed", "skipped"
+	Status  StepStatus `json:"status"`
 	Seconds float64 `json:"seconds"` // QEMU start to SSH ready
 }
 
@@ -190,7 +181,7 @@ type Mkfs struct {
 // Test is a correctness test's outcome.
 type Test struct {
 	Name       string  `json:"name"`
-	Status     string  `json:"status"` // pass, fail, hung, skip
+	Status     TestStatus `json:"status"`
 	Message    string  `json:"message,omitempty"`
 	DurationMS float64 `json:"duration_ms"`
 }
@@ -252,15 +243,14 @@ func (t *Target) Engine(name string) *Engine {
 	return nil
 }
 
-// Failed lists "variant/target/test" for every test that did not pass
-// (skips excluded).
-func (r *Run) Failed() []string {
-	var out []string
+// Failed lists every test that did not pass (skips excluded).
+func (r *Run) Failed() []TestID {
+	var out []TestID
 	for _, v := range r.Variants {
 		for _, t := range v.Targets {
 			for _, tc := range t.Tests {
-				if tc.Status != "pass" && tc.Status != "skip" {
-					out = append(out, v.Name+"/"+t.Name+"/"+tc.Name)
+				if tc.Status.Failing() {
+					out = append(out, TargetID{v.Name, t.Name}.Test(tc.Name))
 				}
 			}
 		}
@@ -268,15 +258,44 @@ func (r *Run) Failed() []string {
 	return out
 }
 
-// TargetErrors lists "variant/target: error" for every target that
-// could not be set up (mkfs, mount, the test file): such a target ran
-// nothing, so a run with one can never pass.
-func (r *Run) TargetErrors() []string {
-	var out []string
+// Test returns the test id names, if the run holds it.
+func (r *Run) Test(id TestID) (Test, bool) {
+	if v := r.Variant(id.Variant); v != nil {
+		if t := v.Target(id.Target); t != nil {
+			return t.Test(id.Test)
+		}
+	}
+	return Test{}, false
+}
+
+// Test returns the target's test called name.
+func (t *Target) Test(name string) (Test, bool) {
+	if t != nil {
+		for _, tc := range t.Tests {
+			if tc.Name == name {
+				return tc, true
+			}
+		}
+	}
+	return Test{}, false
+}
+
+// TargetError is a target that could not be set up (mkfs, mount, the
+// test file): it ran nothing, so a run with one can never pass.
+type TargetError struct {
+	ID      TargetID
+	Message string
+}
+
+func (e TargetError) String() string { return e.ID.String() + ": " + firstLineOf(e.Message) }
+
+// TargetErrors lists the targets that could not be set up.
+func (r *Run) TargetErrors() []TargetError {
+	var out []TargetError
 	for _, v := range r.Variants {
 		for _, t := range v.Targets {
 			if t.Error != "" {
-				out = append(out, v.Name+"/"+t.Name+": "+firstLineOf(t.Error))
+				out = append(out, TargetError{TargetID{v.Name, t.Name}, t.Error})
 			}
 		}
 	}
@@ -290,7 +309,7 @@ func (r *Run) Write(path string) error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(path, append(data, '\n'), 0o644)
+	return atomicfile.WriteFile(path, append(data, '\n'), 0o644)
 }
 
 // Load reads a run written by Write, or the results.json inside a run
@@ -313,8 +332,3 @@ func Load(path string) (*Run, error) {
 	return &r, nil
 }
 
-// WriteFileAtomic writes data through a temp file in the same directory
-// and a rename, so no reader ever sees a half-written file.
-func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
-	return atomicfile.WriteFile(path, data, mode)
-}

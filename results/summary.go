@@ -22,7 +22,7 @@ func (r *Run) Incomplete() string {
 		// The stage that stopped the run is the last one that did not
 		// finish; failing that, the last one recorded.
 		for i := len(r.Stages) - 1; i >= 0; i-- {
-			if s := r.Stages[i]; s.Status == "interrupted" || s.Status == "failed" {
+			if s := r.Stages[i]; s.Status.Stopped() {
 				stage, variant, msg = s.Name, s.Variant, s.Detail
 				break
 			}
@@ -39,7 +39,7 @@ func (r *Run) Incomplete() string {
 	var out string
 	switch {
 	case where == "":
-		out = orDefault(r.Status, "unknown status")
+		out = orDefault(string(r.Status), "unknown status")
 	case r.Status == StatusInterrupted:
 		out = "interrupted during " + where
 	case r.Status == StatusRunning:
@@ -575,11 +575,11 @@ func testCounts(v *Variant) (pass, fail, hung, skip int) {
 	for _, t := range v.Targets {
 		for _, tc := range t.Tests {
 			switch tc.Status {
-			case "pass":
+			case TestPass:
 				pass++
-			case "hung":
+			case TestHung:
 				hung++
-			case "skip":
+			case TestSkip:
 				skip++
 			default:
 				fail++
@@ -593,9 +593,9 @@ func testCounts(v *Variant) (pass, fail, hung, skip int) {
 // 2345 objects compiled", "build FAILED after 37 s".
 func buildText(k Kernel) string {
 	switch {
-	case k.Status == "failed":
+	case k.Status == StepFailed:
 		return fmt.Sprintf("build FAILED after %s s", seconds(k.BuildSeconds))
-	case k.Status == "skipped" || k.Status == "":
+	case k.Status != StepOK:
 		return "not built"
 	case k.Cached:
 		return "cached"
@@ -606,9 +606,9 @@ func buildText(k Kernel) string {
 // bootText describes a variant's boot.
 func bootText(b Boot) string {
 	switch b.Status {
-	case "ok":
+	case StepOK:
 		return fmt.Sprintf("booted in %s s", seconds(b.Seconds))
-	case "failed":
+	case StepFailed:
 		return fmt.Sprintf("boot FAILED after %s s", seconds(b.Seconds))
 	}
 	return "not booted"

@@ -15,7 +15,7 @@ import (
 
 // cliRun is a small complete run: baseline and patched, ext4, the
 // default io_uring engine with three repeats, two tests.
-func cliRun(id string, ctx []float64, truncate string) *results.Run {
+func cliRun(id string, ctx []float64, truncate results.TestStatus) *results.Run {
 	m := func(s ...float64) results.Metric {
 		return results.Metric{Median: s[1], Min: s[0], Max: s[2], Samples: s}
 	}

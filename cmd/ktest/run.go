@@ -176,7 +176,12 @@ func runRun(ctx context.Context, args []string) error {
 		fmt.Fprintf(os.Stderr, "ktest: no earlier good run in %s to compare with\n", *history)
 	}
 	if failed := run.Failed(); len(failed) > 0 || run.Status == results.StatusFail {
-		return testsFailed(fmt.Errorf("run %s failed: %s", run.ID, strings.Join(append(failed, crashTitles(run)...), ", ")))
+		var problems []string
+		for _, id := range failed {
+			problems = append(problems, id.String())
+		}
+		problems = append(problems, crashTitles(run)...)
+		return testsFailed(fmt.Errorf("run %s failed: %s", run.ID, strings.Join(problems, ", ")))
 	}
 	return targetErrors(run)
 }
@@ -185,7 +190,7 @@ func runRun(ctx context.Context, args []string) error {
 // harness did not test what the plan asked for (exit 3).
 func targetErrors(run *results.Run) error {
 	if errs := run.TargetErrors(); len(errs) > 0 {
-		return infraFailure(fmt.Errorf("run %s: %d target(s) could not be set up: %s", run.ID, len(errs), strings.Join(errs, "; ")))
+		return infraFailure(fmt.Errorf("run %s: %d target(s) could not be set up: %s", run.ID, len(errs), strings.ReplaceAll(joinIDs(errs), ", ", "; ")))
 	}
 	return nil
 }
@@ -195,31 +200,18 @@ func targetErrors(run *results.Run) error {
 // counts when it moved beyond noise.
 func nightlyVerdict(ctx context.Context, cfg pipeline.Config, last, run *results.Run, dir string) error {
 	cmp := results.Compare(last, run)
-	if len(cmp.NewFailures) > 0 {
-		fmt.Fprintf(os.Stderr, "ktest: re-running %d newly failing test(s) once: %s\n", len(cmp.NewFailures), strings.Join(cmp.NewFailures, ", "))
+	err := cmp.ConfirmFailures(func(only []results.TestID) (*results.Run, error) {
+		fmt.Fprintf(os.Stderr, "ktest: re-running %d newly failing test(s) once: %s\n", len(only), joinIDs(only))
 		rcfg := cfg
 		rcfg.OutDir = filepath.Join(dir, "rerun")
-		rcfg.Only = cmp.NewFailures
-		rerun, err := pipeline.Run(ctx, rcfg)
-		if err != nil && ctx.Err() != nil {
-			return pipelineError(ctx, err)
-		}
-		var still []string
-		failedAgain := map[string]bool{}
-		if rerun != nil {
-			for _, f := range rerun.Failed() {
-				failedAgain[f] = true
-			}
-		}
-		for _, f := range cmp.NewFailures {
-			// A re-run that could not run the test counts as failing again.
-			if rerun == nil || failedAgain[f] || !ranTest(rerun, f) {
-				still = append(still, f)
-			} else {
-				fmt.Fprintf(os.Stderr, "ktest: %s passed on re-run: flaky, not counted\n", f)
-			}
-		}
-		cmp.NewFailures = still
+		rcfg.Only = only
+		return pipeline.Run(ctx, rcfg)
+	})
+	if err != nil && ctx.Err() != nil {
+		return pipelineError(ctx, err)
+	}
+	for _, f := range cmp.Flaky {
+		fmt.Fprintf(os.Stderr, "ktest: %s passed on re-run: flaky, not counted\n", f)
 	}
 	var b strings.Builder
 	if err := cmp.Render(&b, "md"); err == nil {
@@ -232,25 +224,12 @@ func nightlyVerdict(ctx context.Context, cfg pipeline.Config, last, run *results
 	return nil
 }
 
-func ranTest(run *results.Run, name string) bool {
-	parts := strings.SplitN(name, "/", 3)
-	if len(parts) != 3 {
-		return false
+func joinIDs[T fmt.Stringer](ids []T) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = id.String()
 	}
-	v := run.Variant(parts[0])
-	if v == nil {
-		return false
-	}
-	t := v.Target(parts[1])
-	if t == nil {
-		return false
-	}
-	for _, tc := range t.Tests {
-		if tc.Name == parts[2] {
-			return true
-		}
-	}
-	return false
+	return strings.Join(s, ", ")
 }
 
 func isTestFailure(run *results.Run) bool {
@@ -281,7 +260,7 @@ func runStatus(run *results.Run) string {
 	if run.Error != nil {
 		return fmt.Sprintf("%s (stage %s)", run.Status, run.Error.Stage)
 	}
-	return run.Status
+	return string(run.Status)
 }
 
 func crashTitles(run *results.Run) []string {
