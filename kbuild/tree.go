@@ -116,21 +116,45 @@ func gitKey(ctx context.Context, dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("git rev-parse HEAD: %w", err)
 	}
-	// The diff against HEAD covers modified tracked files; untracked
-	// files are listed by name, since a build only sees them if Kbuild
-	// references them.
+	// The diff against HEAD covers modified tracked files, and the
+	// untracked, non-ignored files are hashed by content: Kbuild builds
+	// a new file as soon as a Makefile names it, and editing it must not
+	// return the old kernel. Ignored files are build output.
 	h := sha256.New()
 	h.Write(head)
-	diff := exec.CommandContext(ctx, "git", "-C", dir, "diff", "HEAD", "--binary")
+	// Plumbing-stable output: a user's external diff or textconv driver
+	// would put something other than the content into the key.
+	diff := exec.CommandContext(ctx, "git", "-C", dir, "diff", "HEAD", "--binary", "--no-ext-diff", "--no-textconv", "--no-color")
 	diff.Stdout = h
 	if err := diff.Run(); err != nil {
 		return "", fmt.Errorf("git diff HEAD: %w", err)
 	}
-	untracked, err := exec.CommandContext(ctx, "git", "-C", dir, "ls-files", "--others", "--exclude-standard").Output()
+	untracked, err := exec.CommandContext(ctx, "git", "-C", dir, "ls-files", "-z", "--others", "--exclude-standard").Output()
 	if err != nil {
 		return "", fmt.Errorf("git ls-files: %w", err)
 	}
-	h.Write(untracked)
+	io.WriteString(h, "untracked\n")
+	for _, rel := range strings.Split(string(untracked), "\x00") {
+		if rel == "" {
+			continue
+		}
+		// A nested repository is listed as "dir/".
+		rel = strings.TrimSuffix(rel, "/")
+		info, err := os.Lstat(filepath.Join(dir, rel))
+		if err != nil {
+			return "", fmt.Errorf("untracked file: %w", err)
+		}
+		e, err := statEntry(filepath.Join(dir, rel), info)
+		if err != nil {
+			return "", fmt.Errorf("untracked file: %w", err)
+		}
+		if e.Type == typeFile || e.Type == typeExec {
+			if e.Digest, err = fileDigest(filepath.Join(dir, rel)); err != nil {
+				return "", fmt.Errorf("untracked file: %w", err)
+			}
+		}
+		e.write(h, rel)
+	}
 	return "git-" + hex.EncodeToString(h.Sum(nil))[:24], nil
 }
 
