@@ -98,12 +98,18 @@ func OpenTree(ctx context.Context, dir string) (*Tree, error) {
 		return nil, err
 	}
 	t := &Tree{Dir: abs, Version: v, Origin: abs}
-	if _, err := os.Stat(filepath.Join(abs, ".git")); err == nil {
+	// One err for both branches: a key that failed must never reach the
+	// cache as the empty key, which all such trees would share.
+	if _, serr := os.Stat(filepath.Join(abs, ".git")); serr == nil {
 		t.Kind = "git"
 		t.Key, err = gitKey(ctx, abs)
 	} else {
 		t.Kind = "plain"
 		t.Key, err = walkKey(abs)
+	}
+	var nt *NotATreeError
+	if errors.As(err, &nt) {
+		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("computing the content key of %s: %w", abs, err)
@@ -111,10 +117,31 @@ func OpenTree(ctx context.Context, dir string) (*Tree, error) {
 	return t, nil
 }
 
-func gitKey(ctx context.Context, dir string) (string, error) {
-	head, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "HEAD").Output()
+// git runs git in dir and returns its output; a failure carries git's
+// own message.
+func git(ctx context.Context, dir string, args ...string) ([]byte, error) {
+	out, err := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...).Output()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return out, fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(ee.Stderr)))
+	}
 	if err != nil {
-		return "", fmt.Errorf("git rev-parse HEAD: %w", err)
+		return out, fmt.Errorf("git %s: %w", strings.Join(args, " "), err)
+	}
+	return out, nil
+}
+
+func gitKey(ctx context.Context, dir string) (string, error) {
+	// A repository with no commit has no base to key changes against.
+	// Hashing the whole tree as untracked instead would reread every file
+	// on every run; committing once is the maintainer's normal state.
+	head, err := git(ctx, dir, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == 1 && len(head) == 0 {
+		return "", &NotATreeError{dir, "it is a git repository with no commit yet (HEAD names no commit): commit the sources first"}
+	}
+	if err != nil {
+		return "", err
 	}
 	// The diff against HEAD covers modified tracked files, and the
 	// untracked, non-ignored files are hashed by content: Kbuild builds
@@ -129,9 +156,9 @@ func gitKey(ctx context.Context, dir string) (string, error) {
 	if err := diff.Run(); err != nil {
 		return "", fmt.Errorf("git diff HEAD: %w", err)
 	}
-	untracked, err := exec.CommandContext(ctx, "git", "-C", dir, "ls-files", "-z", "--others", "--exclude-standard").Output()
+	untracked, err := git(ctx, dir, "ls-files", "-z", "--others", "--exclude-standard")
 	if err != nil {
-		return "", fmt.Errorf("git ls-files: %w", err)
+		return "", err
 	}
 	io.WriteString(h, "untracked\n")
 	for _, rel := range strings.Split(string(untracked), "\x00") {

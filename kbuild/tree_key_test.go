@@ -2,9 +2,11 @@ package kbuild
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -35,7 +37,7 @@ func writeFile(t *testing.T, path, data string) {
 	}
 }
 
-func git(t *testing.T, dir string, args ...string) {
+func runGit(t *testing.T, dir string, args ...string) {
 	t.Helper()
 	cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=ktest", "-c", "user.email=ktest@ktest.invalid",
 		"-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"}, args...)...)
@@ -51,9 +53,9 @@ func gitMiniTree(t *testing.T) string {
 	dir := t.TempDir()
 	miniTree(t, dir)
 	writeFile(t, filepath.Join(dir, ".gitignore"), "*.o\n")
-	git(t, dir, "init", "-q")
-	git(t, dir, "add", ".")
-	git(t, dir, "commit", "-q", "-m", "mini")
+	runGit(t, dir, "init", "-q")
+	runGit(t, dir, "add", ".")
+	runGit(t, dir, "commit", "-q", "-m", "mini")
 	writeFile(t, filepath.Join(dir, "fs/Makefile"), "obj-y += open.o ktest_probe.o\n")
 	writeFile(t, filepath.Join(dir, "fs/ktest_probe.c"), "int probe = 1;\n")
 	return dir
@@ -107,5 +109,19 @@ func TestGitKeyFollowsWorkingTree(t *testing.T) {
 				t.Errorf("key changed = %v, want %v (before %s, after %s)", changed, tc.changes, before, after)
 			}
 		})
+	}
+}
+
+// A repository with no commit has no HEAD to key its changes against;
+// before, the failure was dropped and every such tree got the empty key,
+// so all of them shared one kernel.
+func TestGitTreeWithoutCommitIsRejected(t *testing.T) {
+	dir := t.TempDir()
+	miniTree(t, dir)
+	runGit(t, dir, "init", "-q")
+	tr, err := OpenTree(context.Background(), dir)
+	var nt *NotATreeError
+	if !errors.As(err, &nt) || !strings.Contains(nt.Reason, "no commit") {
+		t.Fatalf("OpenTree(git tree without a commit) = %+v, %v; want a NotATreeError saying it has no commit", tr, err)
 	}
 }
