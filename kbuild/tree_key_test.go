@@ -61,9 +61,18 @@ func gitMiniTree(t *testing.T) string {
 	return dir
 }
 
+func testCache(t *testing.T) *Cache {
+	t.Helper()
+	c, err := OpenCache(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func treeKey(t *testing.T, dir string) string {
 	t.Helper()
-	tr, err := OpenTree(context.Background(), dir)
+	tr, err := OpenTree(context.Background(), testCache(t), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +128,7 @@ func TestGitTreeWithoutCommitIsRejected(t *testing.T) {
 	dir := t.TempDir()
 	miniTree(t, dir)
 	runGit(t, dir, "init", "-q")
-	tr, err := OpenTree(context.Background(), dir)
+	tr, err := OpenTree(context.Background(), testCache(t), dir)
 	var nt *NotATreeError
 	if !errors.As(err, &nt) || !strings.Contains(nt.Reason, "no commit") {
 		t.Fatalf("OpenTree(git tree without a commit) = %+v, %v; want a NotATreeError saying it has no commit", tr, err)

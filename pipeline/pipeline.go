@@ -220,7 +220,7 @@ func (r *runner) openTree(ctx context.Context) (string, error) {
 	if dir == "" {
 		r.tree, err = kbuild.DefaultTree(ctx, r.cfg.Cache, r.log)
 	} else {
-		r.tree, err = kbuild.OpenTree(ctx, dir)
+		r.tree, err = kbuild.OpenTree(ctx, r.cfg.Cache, dir)
 	}
 	if err != nil {
 		return "", err
