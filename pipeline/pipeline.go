@@ -405,12 +405,10 @@ func (r *runner) finish(ctx context.Context, err error) {
 	switch {
 	case ctx.Err() != nil || errors.Is(err, context.Canceled):
 		run.Status = results.StatusInterrupted
-		stage := ""
 		if errors.As(err, &se) {
-			stage = se.Stage
 			run.Error = &results.StageError{Stage: se.Stage, Variant: se.Variant, Message: "interrupted"}
 		} else {
-			run.Error = &results.StageError{Stage: stage, Message: "interrupted"}
+			run.Error = &results.StageError{Message: "interrupted"}
 		}
 	case errors.As(err, &se):
 		run.Status = results.StatusError
