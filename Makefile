@@ -20,8 +20,14 @@ build:
 run: setup
 	$(KTEST) run
 
+# staticcheck is a tool dependency pinned in tools.mod/tools.sum, so CI
+# needs nothing installed beyond Go. Not in go.mod: the guest's u-root
+# busybox is built against go.mod's build list (and keyed by it), which a
+# linter's dependencies (newer x/tools, x/mod, x/sync) must not change.
+# Update: go get -modfile=tools.mod -tool honnef.co/go/tools/cmd/staticcheck@VERSION
 vet:
 	$(GO) vet ./...
+	$(GO) tool -modfile=tools.mod staticcheck ./...
 
 # Everything, end-to-end and the fault suite included: what CI runs.
 # Packages run one at a time (-p 1): each end-to-end test drives QEMU

@@ -10,10 +10,13 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/ktest-dev/ktest/internal/cachedir"
+
 	"github.com/bluekeyes/go-gitdiff/gitdiff"
 )
 
-const seeds = "/work/shared/seeds"
+// seeds holds the real inputs the project started from (see its README).
+const seeds = "../testdata/seeds"
 
 // seedFiles parses a seed's diff. Both seeds used here lost their final
 // newline in the archive, and 003 also lost its last hunk's final
@@ -24,7 +27,7 @@ func seedFiles(t *testing.T, name, repair string) []*gitdiff.File {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(seeds, name))
 	if err != nil {
-		t.Skipf("seed not available: %v", err)
+		t.Fatal(err)
 	}
 	b = append(b, repair...)
 	files, _, err := gitdiff.Parse(bytes.NewReader(b))
@@ -34,17 +37,13 @@ func seedFiles(t *testing.T, name, repair string) []*gitdiff.File {
 	return files
 }
 
-// kernelFile finds rel in the extracted default tree, or extracts it
+// kernelFile finds rel in the default tree extracted in ktest's cache
+// ($KTEST_CACHE and the rest, see internal/cachedir), or extracts it
 // alone from the Debian linux-source tarball into a temp dir.
 func kernelFile(t *testing.T, rel string) []byte {
 	t.Helper()
-	cache := os.Getenv("XDG_CACHE_HOME")
-	if cache == "" {
-		home, _ := os.UserHomeDir()
-		cache = filepath.Join(home, ".cache")
-	}
-	for _, pat := range []string{"ktest/trees/*/" + rel, "ktest/trees/*/*/" + rel} {
-		if m, _ := filepath.Glob(filepath.Join(cache, pat)); len(m) > 0 {
+	for _, pat := range []string{"trees/*/" + rel, "trees/*/*/" + rel} {
+		if m, _ := filepath.Glob(filepath.Join(cachedir.Dir(), pat)); len(m) > 0 {
 			b, err := os.ReadFile(m[0])
 			must(t, err)
 			return b

@@ -10,14 +10,22 @@ import (
 	"testing"
 )
 
-// seed returns the path of a seed document by its number ("001").
+// seedDir holds the real inputs the project started from (see its README).
+const seedDir = "../testdata/seeds"
+
+// seed returns the absolute path of a seed document by its number
+// ("001"): the CLI under test runs in other directories.
 func seed(t *testing.T, n string) string {
 	t.Helper()
-	m, _ := filepath.Glob(filepath.Join("/work/shared/seeds", n+"_*.txt"))
+	m, _ := filepath.Glob(filepath.Join(seedDir, n+"_*.txt"))
 	if len(m) != 1 {
-		t.Fatalf("seed %s: found %v in /work/shared/seeds", n, m)
+		t.Fatalf("seed %s: found %v in %s, want one", n, m, seedDir)
 	}
-	return m[0]
+	abs, err := filepath.Abs(m[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs
 }
 
 // mailPatch is one patch of a generated mbox.

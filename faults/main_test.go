@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -397,25 +396,6 @@ func ctxFor(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// listDir returns a directory's entries with their mode, size and mtime,
-// sorted; a missing directory lists as empty.
-func listDir(dir string) []string {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, e := range entries {
-		info, err := e.Info()
-		if err != nil {
-			continue
-		}
-		out = append(out, fmt.Sprintf("%s %v %d %d", e.Name(), info.Mode(), info.Size(), info.ModTime().UnixNano()))
-	}
-	sort.Strings(out)
-	return out
 }
 
 // testLog sends progress lines to the test log.

@@ -192,8 +192,12 @@ type slot struct {
 	obj string // O= dir of the build
 }
 
+// Identical trees share kernels (request and build keys hold only the
+// tree's content key) but not slots: a slot's sources are hardlinks to
+// its tree's files, so an in-place edit of one tree would change the
+// sources another, still identical-keyed tree builds from.
 func (c *Cache) slot(t *Tree, in *inputs) *slot {
-	d := filepath.Join(c.Dir, "slots", in.configKey(t)[:16])
+	d := filepath.Join(c.Dir, "slots", hashString(in.configKey(t) + "\ndir " + t.Dir)[:16])
 	return &slot{dir: d, src: filepath.Join(d, "src"), cfg: filepath.Join(d, "cfg"), obj: filepath.Join(d, "obj")}
 }
 

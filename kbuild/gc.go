@@ -146,16 +146,19 @@ type GCReport struct {
 	Kernels []Entry     `json:"kernels"`
 	Slots   []SlotEntry `json:"slots"`
 	Indexes int         `json:"stale_indexes"`
-	Temps   int         `json:"leftover_temps"`
-	Bytes   int64       `json:"bytes"`
+	// TreeIndexes are content-key indexes of trees that no longer exist.
+	TreeIndexes int   `json:"stale_tree_indexes"`
+	Temps       int   `json:"leftover_temps"`
+	Bytes       int64 `json:"bytes"`
 }
 
 // tempGrace is how old a leftover .tmp- directory must be before GC takes
 // it: younger ones may be another ktest's publish in progress.
 const tempGrace = time.Hour
 
-// GC removes old kernels, old build slots, stale request indexes and
-// leftovers of killed publishes. A slot that another ktest holds is
+// GC removes old kernels, old build slots, stale request indexes, the
+// content indexes of trees that are gone, and leftovers of killed
+// publishes. A slot that another ktest holds is
 // skipped, never waited for.
 func (c *Cache) GC(o GCOptions, now time.Time) (*GCReport, error) {
 	rep := &GCReport{}
@@ -206,6 +209,9 @@ func (c *Cache) GC(o GCOptions, now time.Time) (*GCReport, error) {
 		if !o.DryRun {
 			os.RemoveAll(t)
 		}
+	}
+	if rep.TreeIndexes, err = c.pruneTreeIndexes(o.DryRun); err != nil {
+		return rep, err
 	}
 	if o.DryRun {
 		return rep, nil

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ktest-dev/ktest/internal/atomicfile"
@@ -75,8 +76,9 @@ func readVersion(dir string) (kconfig.Version, error) {
 
 // OpenTree checks that dir is a kernel tree and computes its content key.
 // For a git tree the key is HEAD plus the state of the working tree; for
-// a plain tree it is every file's path, size and mtime.
-func OpenTree(ctx context.Context, dir string) (*Tree, error) {
+// a plain tree it is the content of every file (see contentKey), with
+// its index kept in c.
+func OpenTree(ctx context.Context, c *Cache, dir string) (*Tree, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -98,12 +100,18 @@ func OpenTree(ctx context.Context, dir string) (*Tree, error) {
 		return nil, err
 	}
 	t := &Tree{Dir: abs, Version: v, Origin: abs}
-	if _, err := os.Stat(filepath.Join(abs, ".git")); err == nil {
+	// One err for both branches: a key that failed must never reach the
+	// cache as the empty key, which all such trees would share.
+	if _, serr := os.Stat(filepath.Join(abs, ".git")); serr == nil {
 		t.Kind = "git"
 		t.Key, err = gitKey(ctx, abs)
 	} else {
 		t.Kind = "plain"
-		t.Key, err = walkKey(abs)
+		t.Key, err = contentKey(ctx, c, abs)
+	}
+	var nt *NotATreeError
+	if errors.As(err, &nt) {
+		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("computing the content key of %s: %w", abs, err)
@@ -111,47 +119,74 @@ func OpenTree(ctx context.Context, dir string) (*Tree, error) {
 	return t, nil
 }
 
-func gitKey(ctx context.Context, dir string) (string, error) {
-	head, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "HEAD").Output()
-	if err != nil {
-		return "", fmt.Errorf("git rev-parse HEAD: %w", err)
+// git runs git in dir and returns its output; a failure carries git's
+// own message.
+func git(ctx context.Context, dir string, args ...string) ([]byte, error) {
+	out, err := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...).Output()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return out, fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(ee.Stderr)))
 	}
-	// The diff against HEAD covers modified tracked files; untracked
-	// files are listed by name, since a build only sees them if Kbuild
-	// references them.
+	if err != nil {
+		return out, fmt.Errorf("git %s: %w", strings.Join(args, " "), err)
+	}
+	return out, nil
+}
+
+func gitKey(ctx context.Context, dir string) (string, error) {
+	// A repository with no commit has no base to key changes against.
+	// Hashing the whole tree as untracked instead would reread every file
+	// on every run; committing once is the maintainer's normal state.
+	head, err := git(ctx, dir, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == 1 && len(head) == 0 {
+		return "", &NotATreeError{dir, "it is a git repository with no commit yet (HEAD names no commit): commit the sources first"}
+	}
+	if err != nil {
+		return "", err
+	}
+	// The diff against HEAD covers modified tracked files, and the
+	// untracked, non-ignored files are hashed by content: Kbuild builds
+	// a new file as soon as a Makefile names it, and editing it must not
+	// return the old kernel. Ignored files are build output.
 	h := sha256.New()
 	h.Write(head)
-	diff := exec.CommandContext(ctx, "git", "-C", dir, "diff", "HEAD", "--binary")
+	// Plumbing-stable output: a user's external diff or textconv driver
+	// would put something other than the content into the key.
+	diff := exec.CommandContext(ctx, "git", "-C", dir, "diff", "HEAD", "--binary", "--no-ext-diff", "--no-textconv", "--no-color")
 	diff.Stdout = h
 	if err := diff.Run(); err != nil {
 		return "", fmt.Errorf("git diff HEAD: %w", err)
 	}
-	untracked, err := exec.CommandContext(ctx, "git", "-C", dir, "ls-files", "--others", "--exclude-standard").Output()
-	if err != nil {
-		return "", fmt.Errorf("git ls-files: %w", err)
-	}
-	h.Write(untracked)
-	return "git-" + hex.EncodeToString(h.Sum(nil))[:24], nil
-}
-
-func walkKey(dir string) (string, error) {
-	h := sha256.New()
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		fmt.Fprintf(h, "%s\x00%d\x00%d\x00%o\n", rel, info.Size(), info.ModTime().UnixNano(), info.Mode())
-		return nil
-	})
+	untracked, err := git(ctx, dir, "ls-files", "-z", "--others", "--exclude-standard")
 	if err != nil {
 		return "", err
 	}
-	return "dir-" + hex.EncodeToString(h.Sum(nil))[:24], nil
+	io.WriteString(h, "untracked\n")
+	for _, rel := range strings.Split(string(untracked), "\x00") {
+		if rel == "" {
+			continue
+		}
+		// A nested repository is listed as "dir/".
+		rel = strings.TrimSuffix(rel, "/")
+		p := filepath.Join(dir, rel)
+		var st syscall.Stat_t
+		if err := syscall.Lstat(p, &st); err != nil {
+			return "", fmt.Errorf("untracked file: %w", &fs.PathError{Op: "lstat", Path: p, Err: err})
+		}
+		e := entry{Type: typeOf(st.Mode)}
+		switch e.Type {
+		case typeFile, typeExec:
+			e.Digest, err = fileDigest(p)
+		case typeLink:
+			e.Digest, err = os.Readlink(p)
+		}
+		if err != nil {
+			return "", fmt.Errorf("untracked file: %w", err)
+		}
+		e.write(h, rel)
+	}
+	return "git-" + hex.EncodeToString(h.Sum(nil))[:24], nil
 }
 
 // tarballStamp remembers a tarball's hash so a cache hit does not rehash
@@ -193,8 +228,9 @@ func tarballHash(cache *Cache, tarball string) (string, error) {
 }
 
 // DefaultTree returns the embedded default tree, extracting Debian's
-// linux-source-6.1 tarball into the cache the first time (keyed by the
-// tarball's hash). The extracted tree is made read-only.
+// linux-source-6.1 tarball into the cache the first time (into a
+// directory named by the tarball's hash). The extracted tree is made
+// read-only; its key is its content key, as for a plain tree.
 func DefaultTree(ctx context.Context, cache *Cache, log io.Writer) (*Tree, error) {
 	if _, err := os.Stat(DefaultTarball); err != nil {
 		return nil, fmt.Errorf("the default tree needs Debian's linux-source-6.1 (%s is missing; run 'make setup'): %w", DefaultTarball, err)
@@ -220,13 +256,29 @@ func TarballTree(ctx context.Context, cache *Cache, tarball string, log io.Write
 			if err := extract(ctx, tarball, dir, log); err != nil {
 				return nil, err
 			}
+			// Files changed within racyWindow of a scan are hashed but
+			// not remembered; waiting that long after an extraction of
+			// minutes lets the first key fill the index for good.
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(racyWindow):
+			}
 		}
 	}
 	v, err := readVersion(src)
 	if err != nil {
 		return nil, err
 	}
-	return &Tree{Dir: src, Key: "tar-" + sum[:24], Kind: "tarball", Version: v, Origin: tarball}, nil
+	// Keyed by content, not by the tarball's hash, so the same sources
+	// extracted elsewhere and given as --tree share its kernels. The
+	// first call after extraction hashes every file; later ones only
+	// stat them against the index.
+	key, err := contentKey(ctx, cache, src)
+	if err != nil {
+		return nil, fmt.Errorf("computing the content key of %s: %w", src, err)
+	}
+	return &Tree{Dir: src, Key: key, Kind: "tarball", Version: v, Origin: tarball}, nil
 }
 
 func extract(ctx context.Context, tarball, dir string, log io.Writer) error {

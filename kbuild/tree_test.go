@@ -15,6 +15,7 @@ func TestOpenTreeRejectsNonKernelDirs(t *testing.T) {
 	partial := filepath.Join(dir, "partial")
 	os.MkdirAll(filepath.Join(partial, "arch/x86"), 0o755)
 	os.WriteFile(filepath.Join(partial, "Kconfig"), nil, 0o644)
+	c := testCache(t)
 	for _, tc := range []struct{ name, dir, reason string }{
 		{"missing", filepath.Join(dir, "nope"), "it does not exist"},
 		{"file", notDir, "it is not a directory"},
@@ -22,7 +23,7 @@ func TestOpenTreeRejectsNonKernelDirs(t *testing.T) {
 		{"partial", partial, "missing arch/x86/Kconfig"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := OpenTree(context.Background(), tc.dir)
+			_, err := OpenTree(context.Background(), c, tc.dir)
 			var nt *NotATreeError
 			if !errors.As(err, &nt) || nt.Reason != tc.reason {
 				t.Fatalf("OpenTree(%s) = %v, want NotATreeError %q", tc.dir, err, tc.reason)

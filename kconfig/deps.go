@@ -21,12 +21,11 @@ type Deps struct {
 }
 
 type symbolDef struct {
-	file      string
-	line      int
-	prompt    bool
-	clauses   []clause // all must hold for the symbol to be settable
-	typ       string
-	isChoiceM bool
+	file    string
+	line    int
+	prompt  bool
+	clauses []clause // all must hold for the symbol to be settable
+	typ     string
 }
 
 type clause struct {

@@ -213,7 +213,7 @@ func (r *runner) openTree(ctx context.Context) (string, error) {
 	if dir == "" {
 		r.tree, err = kbuild.DefaultTree(ctx, r.cfg.Cache, r.log)
 	} else {
-		r.tree, err = kbuild.OpenTree(ctx, dir)
+		r.tree, err = kbuild.OpenTree(ctx, r.cfg.Cache, dir)
 	}
 	if err != nil {
 		return "", err
@@ -399,12 +399,10 @@ func (r *runner) finish(ctx context.Context, err error) {
 	switch {
 	case ctx.Err() != nil || errors.Is(err, context.Canceled):
 		run.Status = results.StatusInterrupted
-		stage := ""
 		if errors.As(err, &se) {
-			stage = se.Stage
 			run.Error = &results.StageError{Stage: se.Stage, Variant: se.Variant, Message: "interrupted"}
 		} else {
-			run.Error = &results.StageError{Stage: stage, Message: "interrupted"}
+			run.Error = &results.StageError{Message: "interrupted"}
 		}
 	case errors.As(err, &se):
 		run.Status = results.StatusError

@@ -87,7 +87,7 @@ func fixtureRun(repeats int) *Run {
 	r := &Run{
 		Schema: Schema, ID: "20250314-020000-ab12", Started: started,
 		Finished: started.Add(47 * time.Minute), Complete: true, Status: StatusPass,
-		Command: "ktest run --plan default --repeats 3 --series /work/shared/seeds/002_001cfc21aac17572.txt",
+		Command: "ktest run --plan default --repeats 3 --series testdata/seeds/002_001cfc21aac17572.txt",
 		Host:    Host{Hostname: "bench1", CPUs: 2, Kernel: "6.1.0-28-amd64", QEMU: "7.2.15", Compiler: "gcc 12.2.0"},
 		Accel:   "tcg", AccelReason: "/dev/kvm: no such file or directory",
 		Tree: Tree{Origin: "linux-source-6.1", Key: "sha256:9f1c", Version: "6.1.129", Kind: "tarball"},

@@ -11,10 +11,15 @@ import (
 // failure on readable input is either a DamageError or names its file.
 func FuzzParse(f *testing.F) {
 	seeds, _ := filepath.Glob(filepath.Join(seedDir, "0*.txt"))
+	if len(seeds) == 0 {
+		f.Fatalf("no seeds in %s", seedDir)
+	}
 	for _, p := range seeds {
-		if data, err := os.ReadFile(p); err == nil {
-			f.Add(data)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
 		}
+		f.Add(data)
 	}
 	f.Add([]byte("From x Mon Sep 17 00:00:00 2001\nSubject: [PATCH 1/2] a\n\n---\ndiff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -10,14 +10,14 @@ import (
 	"time"
 )
 
-// seedDir holds the real inputs the project started from.
-const seedDir = "../../shared/seeds"
+// seedDir holds the real inputs the project started from (see its README).
+const seedDir = "../testdata/seeds"
 
 func seedPath(t *testing.T, prefix string) string {
 	t.Helper()
 	matches, _ := filepath.Glob(filepath.Join(seedDir, prefix+"_*.txt"))
 	if len(matches) != 1 {
-		t.Skipf("seed %s not found in %s", prefix, seedDir)
+		t.Fatalf("seed %s: found %v in %s, want one", prefix, matches, seedDir)
 	}
 	return matches[0]
 }

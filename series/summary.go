@@ -122,13 +122,14 @@ func summarizePatch(p *Patch, kind, id string) PatchSummary {
 		ps.Date = p.Date.UTC().Format(time.RFC3339)
 	}
 	for _, st := range p.Diffstat() {
-		ps.Files = append(ps.Files, FileSummary{Path: st.Path, OldPath: st.OldPath, Status: st.Status,
-			Added: st.Added, Deleted: st.Deleted, Binary: st.Binary})
+		// A conversion, not a literal: a field added to one type and not
+		// the other stops the build instead of vanishing from the JSON.
+		ps.Files = append(ps.Files, FileSummary(st))
 		ps.Added += st.Added
 		ps.Deleted += st.Deleted
 	}
 	for _, t := range p.Trailers {
-		ps.Trailers = append(ps.Trailers, TrailerSummary{Key: t.Key, Value: t.Value, FromReply: t.FromReply})
+		ps.Trailers = append(ps.Trailers, TrailerSummary(t))
 	}
 	return ps
 }

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ktest-dev/ktest/kbuild"
 )
 
 // applyCmd runs `ktest apply args...` in process and returns the exit
@@ -277,19 +279,16 @@ func TestApplyCLI(t *testing.T) {
 // TestApplySeeds runs the real seeds: damaged ones are bad input, the
 // 2013 direct-io patch conflicts with the 6.1 tree.
 func TestApplySeeds(t *testing.T) {
-	const seeds = "/work/shared/seeds"
-	if _, err := os.Stat(seeds); err != nil {
-		t.Skip("no seeds")
-	}
+	const seeds = "../../testdata/seeds"
 	for _, name := range []string{"001_5aaa197b04898676.txt", "004_aa8cfb1f7e71eca1.txt"} {
 		code, _, errs := applyCmd(t, "--tree", t.TempDir(), filepath.Join(seeds, name))
 		if code != ExitUsage {
 			t.Errorf("%s: exit %d, want 2: %s", name, code, errs)
 		}
 	}
-	trees, _ := filepath.Glob(filepath.Join(os.Getenv("HOME"), ".cache/ktest/trees/*/src/fs/direct-io.c"))
+	trees, _ := filepath.Glob(filepath.Join(kbuild.DefaultCacheDir(), "trees/*/src/fs/direct-io.c"))
 	if len(trees) == 0 {
-		t.Skip("default tree not extracted")
+		t.Skipf("default tree not extracted in %s", kbuild.DefaultCacheDir())
 	}
 	tree := filepath.Dir(filepath.Dir(trees[0]))
 	code, out, errs := applyCmd(t, "--tree", tree, filepath.Join(seeds, "003_2a8bd277c844abdd.txt"))

@@ -19,7 +19,8 @@ func init() {
 		summary: `Show and trim the kernel cache (subcommands: ls, gc, rm).
   ls      published kernels and build slots, most recently used first
   gc      remove kernels and slots unused for --older-than, keeping the
-          --keep most recent; drop stale indexes and killed publishes' leftovers
+          --keep most recent; drop stale indexes, the content indexes of
+          removed trees, and killed publishes' leftovers
   rm KEY  remove one published kernel`,
 		usage: "ls|gc|rm [flags] [KEY...]",
 		run:   runCache,
@@ -102,8 +103,8 @@ func runCache(ctx context.Context, args []string) error {
 	for _, s := range rep.Slots {
 		fmt.Fprintf(resultsStdout, "%s build slot %s (last used %s)\n", verb, s.Dir, s.LastUsed.Format(time.DateOnly))
 	}
-	fmt.Fprintf(resultsStdout, "%s %d kernel(s), %d slot(s), %d leftover(s), %d stale index(es): %s\n",
-		verb, len(rep.Kernels), len(rep.Slots), rep.Temps, rep.Indexes, humanBytes(rep.Bytes))
+	fmt.Fprintf(resultsStdout, "%s %d kernel(s), %d slot(s), %d leftover(s), %d stale index(es), %d index(es) of removed trees: %s\n",
+		verb, len(rep.Kernels), len(rep.Slots), rep.Temps, rep.Indexes, rep.TreeIndexes, humanBytes(rep.Bytes))
 	return nil
 }
 

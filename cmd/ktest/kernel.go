@@ -134,7 +134,7 @@ func (k *kernelFlags) openTree(ctx context.Context, cache *kbuild.Cache) (*kbuil
 		t, err := kbuild.DefaultTree(ctx, cache, os.Stderr)
 		return t, infraFailure(err)
 	}
-	t, err := kbuild.OpenTree(ctx, k.tree)
+	t, err := kbuild.OpenTree(ctx, cache, k.tree)
 	var nt *kbuild.NotATreeError
 	if errors.As(err, &nt) {
 		return nil, badInput(err)

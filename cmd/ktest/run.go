@@ -111,8 +111,13 @@ func runRun(ctx context.Context, args []string) error {
 	if _, err := kconfig.Resolve(p.Fragments); err != nil {
 		return badInput(err)
 	}
+	cache, err := kbuild.OpenCache(*cacheDir)
+	if err != nil {
+		return infraFailure(err)
+	}
 	if *tree != "" {
-		if _, err := kbuild.OpenTree(ctx, *tree); err != nil {
+		// Keying the tree now also warms its index for the pipeline.
+		if _, err := kbuild.OpenTree(ctx, cache, *tree); err != nil {
 			var nt *kbuild.NotATreeError
 			if errors.As(err, &nt) {
 				return badInput(err)
@@ -131,10 +136,6 @@ func runRun(ctx context.Context, args []string) error {
 	}
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return usageErrorf("run directory: %v (it must not exist yet)", err)
-	}
-	cache, err := kbuild.OpenCache(*cacheDir)
-	if err != nil {
-		return infraFailure(err)
 	}
 	cfg := pipeline.Config{Plan: p, Cache: cache, OutDir: dir, Command: reproduceCommand(args),
 		WithFixups: *withFixups, Jobs: *jobs, Log: os.Stderr, Verbose: *verbose}

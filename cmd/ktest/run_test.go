@@ -35,6 +35,8 @@ func TestReproduceCommandDropsWhereToWrite(t *testing.T) {
 // name the culprit without creating a run directory.
 func TestRunRejectsBadInputBeforeWork(t *testing.T) {
 	dir := t.TempDir()
+	// Checking --tree opens the cache: a private one, not the user's.
+	t.Setenv("KTEST_CACHE", filepath.Join(dir, "cache"))
 	badPlan := filepath.Join(dir, "plan.toml")
 	os.WriteFile(badPlan, []byte("name = \"x\"\nrepeatz = 3\n"), 0o644)
 	notTree := filepath.Join(dir, "not-a-tree")

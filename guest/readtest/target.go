@@ -94,7 +94,7 @@ func FileSizeFor(size int64) int64 {
 }
 
 // writePattern writes the pattern over [start, end) of f.
-func writePattern(f *os.File, p Pattern, start, end int64) error {
+func writePattern(f io.WriterAt, p Pattern, start, end int64) error {
 	buf := make([]byte, 1<<20)
 	for off := start; off < end; {
 		n := min(int64(len(buf)), end-off)
@@ -158,13 +158,7 @@ func NewRawTarget(dev string, dataSize int64, p Pattern) (*Target, error) {
 	}
 	dataSize = min(dataSize&^(BlockSize-1), (devSize-RawTail)&^(BlockSize-1))
 	tail := devSize - RawTail
-	if err := writePattern(f, p, 0, dataSize); err == nil {
-		err = writePattern(f, p, tail, devSize)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if err != nil {
+	if err := writeRaw(f, p, dataSize, tail, devSize); err != nil {
 		return nil, &SetupError{Step: "write", Err: fmt.Errorf("write %s: %w", dev, err)}
 	}
 	return &Target{
@@ -172,6 +166,24 @@ func NewRawTarget(dev string, dataSize int64, p Pattern) (*Target, error) {
 		Regions: [][2]int64{{0, dataSize}, {tail, devSize}}, DataEnd: dataSize,
 		ReadAheadKB: ReadAheadKB(dev),
 	}, nil
+}
+
+// rawDevice is what writing a raw target needs of its device.
+type rawDevice interface {
+	io.WriterAt
+	Sync() error
+}
+
+// writeRaw writes the pattern over [0, dataSize) and [tail, devSize) and
+// syncs; the first failure is the result.
+func writeRaw(d rawDevice, p Pattern, dataSize, tail, devSize int64) error {
+	if err := writePattern(d, p, 0, dataSize); err != nil {
+		return err
+	}
+	if err := writePattern(d, p, tail, devSize); err != nil {
+		return fmt.Errorf("tail: %w", err)
+	}
+	return d.Sync()
 }
 
 // Verify checks a read of [off, off+len(buf)) against the pattern regions.

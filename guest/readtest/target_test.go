@@ -95,3 +95,48 @@ func TestReadAheadKB(t *testing.T) {
 		t.Errorf("missing file: %d, want default", kb)
 	}
 }
+
+// faultyDevice fails every write that reaches failFrom, and Sync when
+// syncErr is set.
+type faultyDevice struct {
+	failFrom int64
+	syncErr  error
+	written  int64
+}
+
+func (d *faultyDevice) WriteAt(b []byte, off int64) (int, error) {
+	if off+int64(len(b)) > d.failFrom {
+		return 0, errors.New("injected write error")
+	}
+	d.written += int64(len(b))
+	return len(b), nil
+}
+
+func (d *faultyDevice) Sync() error { return d.syncErr }
+
+// Every failing step of a raw target's write is reported: the tail
+// write's error used to be dropped.
+func TestWriteRawReportsEveryFailure(t *testing.T) {
+	const data, tail, size = 64 << 10, 1<<20 - RawTail, 1 << 20
+	for _, tc := range []struct {
+		name     string
+		dev      *faultyDevice
+		wantErr  string
+		wantData int64
+	}{
+		{"ok", &faultyDevice{failFrom: size}, "", data + RawTail},
+		{"data region", &faultyDevice{failFrom: data / 2}, "injected write error", 0},
+		{"tail region", &faultyDevice{failFrom: tail + 1}, "tail: injected write error", data},
+		{"sync", &faultyDevice{failFrom: size, syncErr: errors.New("injected sync error")}, "injected sync error", data + RawTail},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := writeRaw(tc.dev, Pattern{Seed: 1}, data, tail, size)
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr) {
+				t.Errorf("writeRaw = %v, want error %q", err, tc.wantErr)
+			}
+			if tc.dev.written != tc.wantData {
+				t.Errorf("wrote %d bytes, want %d", tc.dev.written, tc.wantData)
+			}
+		})
+	}
+}
