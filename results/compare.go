@@ -36,7 +36,7 @@ type Comparison struct {
 type RunRef struct {
 	ID         string    `json:"id"`
 	Status     RunStatus `json:"status"`
-	Incomplete string `json:"incomplete,omitempty"`
+	Incomplete string    `json:"incomplete,omitempty"`
 }
 
 // Regression is one metric that got worse beyond noise.

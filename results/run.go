@@ -115,11 +115,11 @@ type Plan struct {
 
 // Stage is a pipeline stage's timing.
 type Stage struct {
-	Name    string  `json:"name"`
-	Variant string  `json:"variant,omitempty"`
+	Name    string      `json:"name"`
+	Variant string      `json:"variant,omitempty"`
 	Status  StageStatus `json:"status"`
-	Seconds float64 `json:"seconds"`
-	Detail  string  `json:"detail,omitempty"`
+	Seconds float64     `json:"seconds"`
+	Detail  string      `json:"detail,omitempty"`
 }
 
 // Variant is one kernel under test (e.g. baseline or patched).
@@ -135,20 +135,20 @@ type Variant struct {
 
 // Kernel describes a variant's build.
 type Kernel struct {
-	Key          string   `json:"key,omitempty"`
-	Release      string   `json:"release,omitempty"` // uname -r in the guest
-	ConfigSHA256 string   `json:"config_sha256,omitempty"`
-	Quirks       []string `json:"quirks,omitempty"`
-	Cached       bool     `json:"cached"`
-	BuildSeconds float64  `json:"build_seconds"`
-	Objects      int      `json:"objects_compiled"`
+	Key          string     `json:"key,omitempty"`
+	Release      string     `json:"release,omitempty"` // uname -r in the guest
+	ConfigSHA256 string     `json:"config_sha256,omitempty"`
+	Quirks       []string   `json:"quirks,omitempty"`
+	Cached       bool       `json:"cached"`
+	BuildSeconds float64    `json:"build_seconds"`
+	Objects      int        `json:"objects_compiled"`
 	Status       StepStatus `json:"status"`
 }
 
 // Boot describes a variant's boot.
 type Boot struct {
 	Status  StepStatus `json:"status"`
-	Seconds float64 `json:"seconds"` // QEMU start to SSH ready
+	Seconds float64    `json:"seconds"` // QEMU start to SSH ready
 }
 
 // Crash is a kernel crash the console watcher saw.
@@ -180,10 +180,10 @@ type Mkfs struct {
 
 // Test is a correctness test's outcome.
 type Test struct {
-	Name       string  `json:"name"`
+	Name       string     `json:"name"`
 	Status     TestStatus `json:"status"`
-	Message    string  `json:"message,omitempty"`
-	DurationMS float64 `json:"duration_ms"`
+	Message    string     `json:"message,omitempty"`
+	DurationMS float64    `json:"duration_ms"`
 }
 
 // Engine is one benchmark engine's metrics over its repeats.
@@ -331,4 +331,3 @@ func Load(path string) (*Run, error) {
 	}
 	return &r, nil
 }
-

@@ -38,9 +38,9 @@ func fakeKVM(t *testing.T) string {
 
 // The kinds of host a probe meets, played by a fake QEMU.
 const (
-	qemuPrints  = `echo "Linux version 6.1.0 (fake)"; exec sleep 30`
-	qemuSilent  = `exec sleep 30`
-	qemuAborts  = `echo "qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69" >&2; exit 134`
+	qemuPrints = `echo "Linux version 6.1.0 (fake)"; exec sleep 30`
+	qemuSilent = `exec sleep 30`
+	qemuAborts = `echo "qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69" >&2; exit 134`
 )
 
 func TestProbeKVM(t *testing.T) {

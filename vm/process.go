@@ -1,7 +1,6 @@
 package vm
 
 import (
-	"context"
 	"os/exec"
 	"runtime"
 	"syscall"
@@ -46,18 +45,6 @@ func (p *process) kill() {
 	default:
 	}
 	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-}
-
-// waitOrKill waits for the process to exit, killing it if ctx is done
-// first, and returns its exit error.
-func (p *process) waitOrKill(ctx context.Context) error {
-	select {
-	case <-p.done:
-	case <-ctx.Done():
-		p.kill()
-		<-p.done
-	}
-	return p.err
 }
 
 // exited reports whether the process has been reaped.
