@@ -47,7 +47,7 @@ import (
 // Options configure Build.
 type Options struct {
 	// CacheDir is the ktest cache root; images go to CacheDir/initramfs.
-	// Empty means DefaultCacheDir().
+	// Empty means the ktest cache (internal/cachedir).
 	CacheDir string
 	// ModuleDir is the root of the ktest source module, whose guest
 	// programs and pinned u-root are compiled. Empty means: search upwards
@@ -112,9 +112,6 @@ var guestPrograms = []struct {
 	{"guest/cmd/ktest-agent", proto.AgentPath, false},
 	{"guest/cmd/ktest-readtest", proto.ReadtestPath, true},
 }
-
-// DefaultCacheDir is the ktest cache (see internal/cachedir).
-func DefaultCacheDir() (string, error) { return cachedir.Dir(), nil }
 
 // Build returns the path of a fresh per-run image: the cached base (built
 // first if any input changed) followed by a cpio holding o.Keys under
@@ -219,10 +216,7 @@ func newBuilder(o Options) (*builder, error) {
 	}
 	root := o.CacheDir
 	if root == "" {
-		var err error
-		if root, err = DefaultCacheDir(); err != nil {
-			return nil, err
-		}
+		root = cachedir.Dir()
 	}
 	b.cacheDir = filepath.Join(root, "initramfs")
 	if err := os.MkdirAll(b.cacheDir, 0o755); err != nil {

@@ -19,15 +19,11 @@ type Cache struct {
 	Dir string
 }
 
-// DefaultCacheDir is $KTEST_CACHE, else $XDG_CACHE_HOME/ktest, else
-// ~/.cache/ktest.
-func DefaultCacheDir() string { return cachedir.Dir() }
-
 // OpenCache creates the cache directory if needed, and drops request
 // indexes whose kernel is gone.
 func OpenCache(dir string) (*Cache, error) {
 	if dir == "" {
-		dir = DefaultCacheDir()
+		dir = cachedir.Dir()
 	}
 	for _, sub := range []string{"trees", "slots", "kernels", "requests", "locks"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {

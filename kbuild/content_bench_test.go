@@ -6,20 +6,22 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/ktest-dev/ktest/internal/cachedir"
 )
 
 // cachedTree is an extracted default tree in the user's cache (found
 // through the cache API, never written to), or a skip.
 func cachedTree(tb testing.TB) string {
 	tb.Helper()
-	dirs, _ := filepath.Glob(filepath.Join(DefaultCacheDir(), "trees", "*", "complete"))
+	dirs, _ := filepath.Glob(filepath.Join(cachedir.Dir(), "trees", "*", "complete"))
 	for _, d := range dirs {
 		src := filepath.Join(filepath.Dir(d), "src")
 		if _, err := os.Stat(filepath.Join(src, "Makefile")); err == nil {
 			return src
 		}
 	}
-	tb.Skipf("no extracted tree in %s (run 'ktest kernel build' once)", DefaultCacheDir())
+	tb.Skipf("no extracted tree in %s (run 'ktest kernel build' once)", cachedir.Dir())
 	return ""
 }
 

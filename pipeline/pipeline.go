@@ -58,14 +58,6 @@ func (e *StageError) Error() string {
 }
 func (e *StageError) Unwrap() error { return e.Err }
 
-// TestsFailedError means every stage ran but tests failed or the kernel
-// crashed.
-type TestsFailedError struct{ Failed []string }
-
-func (e *TestsFailedError) Error() string {
-	return fmt.Sprintf("%d test(s) failed: %s", len(e.Failed), strings.Join(e.Failed, ", "))
-}
-
 // runner holds one run's state.
 type runner struct {
 	cfg     Config

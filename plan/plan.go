@@ -184,6 +184,10 @@ func lineOf(data []byte, key string) int {
 	return 0
 }
 
+// Validate checks a plan changed after parsing (e.g. by command-line
+// overrides) with the rules Parse applies.
+func (p *Plan) Validate() error { return p.validate(nil) }
+
 func (p *Plan) validate(data []byte) error {
 	bad := func(key, format string, args ...any) error {
 		return &Error{File: p.Source, Line: lineOf(data, key), Reason: fmt.Sprintf(format, args...)}
@@ -212,6 +216,9 @@ func (p *Plan) validate(data []byte) error {
 	}
 	if err := oneOf(p.Suites, KnownSuites); err != nil {
 		return bad("suites", "suites: %v", err)
+	}
+	if err := oneOf(p.Tests, proto.CorrectnessTests); err != nil {
+		return bad("tests", "tests: %v", err)
 	}
 	if p.Control != "" {
 		if err := oneOf([]string{p.Control}, KnownEngines); err != nil {

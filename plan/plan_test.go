@@ -140,3 +140,30 @@ func TestMkfsForKernel(t *testing.T) {
 		}
 	}
 }
+
+func TestTestsValidated(t *testing.T) {
+	text := strings.Replace(string(DefaultText()), "kernel_args = []", "kernel_args = []\ntests = [\"eof\", \"nope\"]", 1)
+	_, err := Parse("p.toml", []byte(text))
+	var pe *Error
+	if !errors.As(err, &pe) || pe.Line == 0 || !strings.Contains(pe.Reason, `unknown value "nope"`) || !strings.Contains(pe.Reason, "concurrent-waiters") {
+		t.Errorf("unknown test: %v", err)
+	}
+}
+
+func TestValidateAfterOverrides(t *testing.T) {
+	for name, edit := range map[string]func(p *Plan){
+		"no targets":   func(p *Plan) { p.Targets = nil },
+		"bad target":   func(p *Plan) { p.Targets = []string{"ext5"} },
+		"bad size":     func(p *Plan) { p.FileSize = "lots" },
+		"unknown test": func(p *Plan) { p.Tests = []string{"eof", "fast"} },
+	} {
+		p := Default()
+		edit(p)
+		if err := p.Validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if err := Default().Validate(); err != nil {
+		t.Errorf("default plan: %v", err)
+	}
+}

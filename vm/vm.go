@@ -77,16 +77,23 @@ type BootError struct {
 	// Crash is the kernel's crash report if the kernel crashed while
 	// booting; errors.As finds it through BootError.
 	Crash *console.Crash
+	// Err is the cause when it is neither a crash nor a timeout, e.g.
+	// the SSH handshake's error; errors.Is/As see it.
+	Err error
 }
 
 func (e *BootError) Error() string { return "boot failed: " + e.Title }
 
-// Unwrap makes errors.As(err, **console.Crash) see a crash during boot.
-func (e *BootError) Unwrap() error {
-	if e.Crash == nil {
-		return nil
+// Unwrap makes errors.As see a crash during boot and the cause.
+func (e *BootError) Unwrap() []error {
+	var errs []error
+	if e.Crash != nil {
+		errs = append(errs, e.Crash)
 	}
-	return e.Crash
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	return errs
 }
 
 // ErrClosed is returned by Instance methods after Close.
@@ -387,7 +394,7 @@ func boot(ctx context.Context, o Options, runDir string, keys *remote.Keys) (*ma
 	case bctx.Err() != nil:
 		be.Title = fmt.Sprintf("guest agent did not answer SSH on %s within %v", addr, timeout)
 	default:
-		be.Title = err.Error()
+		be.Title, be.Err = err.Error(), err
 	}
 	return nil, be
 }

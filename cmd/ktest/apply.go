@@ -153,7 +153,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	tree := f.tree
 	if tree == "" {
-		cache, err := kbuild.OpenCache(kbuild.DefaultCacheDir())
+		cache, err := kbuild.OpenCache("")
 		if err != nil {
 			return infraFailure(err)
 		}

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ktest-dev/ktest/kbuild"
+	"github.com/ktest-dev/ktest/internal/cachedir"
 )
 
 // applyCmd runs `ktest apply args...` in process and returns the exit
@@ -286,9 +286,9 @@ func TestApplySeeds(t *testing.T) {
 			t.Errorf("%s: exit %d, want 2: %s", name, code, errs)
 		}
 	}
-	trees, _ := filepath.Glob(filepath.Join(kbuild.DefaultCacheDir(), "trees/*/src/fs/direct-io.c"))
+	trees, _ := filepath.Glob(filepath.Join(cachedir.Dir(), "trees/*/src/fs/direct-io.c"))
 	if len(trees) == 0 {
-		t.Skipf("default tree not extracted in %s", kbuild.DefaultCacheDir())
+		t.Skipf("default tree not extracted in %s", cachedir.Dir())
 	}
 	tree := filepath.Dir(filepath.Dir(trees[0]))
 	code, out, errs := applyCmd(t, "--tree", tree, filepath.Join(seeds, "003_2a8bd277c844abdd.txt"))

@@ -108,6 +108,9 @@ func runRun(ctx context.Context, args []string) error {
 			return usageErrorf("unknown target %q (known: %s)", t, strings.Join(plan.KnownTargets, ", "))
 		}
 	}
+	if err := p.Validate(); err != nil {
+		return usageErrorf("the plan with the command line's overrides: %v", err)
+	}
 	if _, err := kconfig.Resolve(p.Fragments); err != nil {
 		return badInput(err)
 	}

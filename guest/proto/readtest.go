@@ -15,6 +15,13 @@ const (
 	StatusSkip = "skip" // not applicable to this target; Message says why
 )
 
+// CorrectnessTests names ktest-readtest's correctness tests, in the
+// order it runs them; the host validates plans and --only against it.
+var CorrectnessTests = []string{
+	"rand4k-qd32-cold", "rand4k-qd32-warm", "unaligned-span", "eof", "large-read",
+	"concurrent-waiters", "truncate-race", "readv-multi-iovec", "force-async", "preadv",
+}
+
 // Benchmark engine names in EngineResult.Engine.
 const (
 	EnginePsync          = "psync"            // fio ioengine=pvsync (preadv), iodepth 1, one job

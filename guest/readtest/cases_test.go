@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -308,4 +309,16 @@ func TestTruncateRaceCatchesStaleData(t *testing.T) {
 		t.Fatalf("race with stale data: %v, want a stale-generation failure", err)
 	}
 	t.Log(err)
+}
+
+// TestCasesMatchProto keeps the wire contract's list of test names, which
+// the host validates plans against, equal to the cases that exist.
+func TestCasesMatchProto(t *testing.T) {
+	var names []string
+	for _, c := range Cases() {
+		names = append(names, c.Name)
+	}
+	if !slices.Equal(names, proto.CorrectnessTests) {
+		t.Errorf("Cases() = %v\nproto.CorrectnessTests = %v", names, proto.CorrectnessTests)
+	}
 }
