@@ -26,7 +26,7 @@ var (
 	defaultTree *kbuild.Tree
 	faultKernel *kbuild.Result
 	stockKernel *kbuild.Result
-	accel       vm.Accel
+	pool        *vm.Pool
 )
 
 func cache(t *testing.T) *kbuild.Cache {
@@ -106,34 +106,29 @@ func stockKernelImage(t *testing.T) string {
 	return stockKernel.BzImage
 }
 
-// accelerator resolves the suite's accelerator the way ktest does, by
-// booting kernel under KVM, once.
-func accelerator(t *testing.T, kernel string) vm.Accel {
+// machines is the suite's pool: ktest's own launch path, with the
+// accelerator resolved by booting a kernel under KVM once, and the TCG
+// fallback of a silent KVM boot.
+func machines(t *testing.T) *vm.Pool {
 	t.Helper()
 	c := cache(t)
 	fixtureMu.Lock()
 	defer fixtureMu.Unlock()
-	if accel == "" {
-		p := vm.Prober{Kernel: kernel, CacheFile: vm.ProbeCacheFile(c.Dir)}
-		v, err := p.Resolve(ctxFor(t, time.Minute), vm.AccelAuto)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("accelerator %s (%s)", v.Accel, v.Reason)
-		accel = v.Accel
+	if pool == nil {
+		pool = &vm.Pool{Want: vm.AccelAuto, Prober: vm.Prober{CacheFile: vm.ProbeCacheFile(c.Dir)}, Log: os.Stderr}
 	}
-	return accel
+	return pool
 }
 
-// guestImage builds a per-run guest image for keys in dir.
-func guestImage(t *testing.T, keys *remote.Keys, dir string) string {
+// guestImage builds a per-run guest image with new keys in dir.
+func guestImage(t *testing.T, dir string) *vm.Image {
 	t.Helper()
 	img, err := initramfs.Build(ctxFor(t, 15*time.Minute), initramfs.Options{CacheDir: cache(t).Dir,
-		ModuleDir: moduleRoot, Keys: keys, OutDir: dir, Log: testLog{t}})
+		ModuleDir: moduleRoot, OutDir: dir, Log: testLog{t}})
 	if err != nil {
 		t.Fatalf("guest image: %v", err)
 	}
-	t.Cleanup(func() { os.Remove(img) })
+	t.Cleanup(func() { img.Remove() })
 	return img
 }
 
@@ -142,8 +137,8 @@ type bootSpec struct {
 	kernel      string
 	kernelArgs  []string
 	bootTimeout time.Duration
-	net         *vm.Net // nil: vm.Start's default restricted Net
-	// disk adds a 64 MiB scratch disk that vm.Start creates in its run
+	net         *vm.Net // nil: the default restricted Net of a VM
+	// disk adds a 64 MiB scratch disk that the VM creates in its run
 	// directory, so the checks can see that the image goes away.
 	disk bool
 }
@@ -153,24 +148,20 @@ type booted struct {
 	vm.Instance // nil if Start failed
 	keys        *remote.Keys
 	image       string // the per-run guest image; QEMU's -initrd names it
-	runDir      string // vm.Start's run directory (console log, disk images)
+	runDir      string // the VM's run directory (console log, disk images)
 }
 
 // startVM boots spec with fresh keys. It returns the Start error as is,
 // for the checks about failed boots, with a booted that has no Instance.
 func startVM(t *testing.T, ctx context.Context, spec bootSpec) (*booted, error) {
 	t.Helper()
-	keys, err := remote.GenerateKeys()
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Outside suiteTmp, whose leftovers the checks look for.
 	imgDir, err := os.MkdirTemp(suiteDir, "image-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(imgDir) })
-	img := guestImage(t, keys, imgDir)
+	img := guestImage(t, imgDir)
 	devs := []vm.Device{vm.RNG{}}
 	if spec.net != nil {
 		devs = append(devs, *spec.net)
@@ -178,10 +169,10 @@ func startVM(t *testing.T, ctx context.Context, spec bootSpec) (*booted, error) 
 	if spec.disk {
 		devs = append(devs, vm.Disk{ID: "scratch", Serial: "ktest-scratch", Size: 64 << 20})
 	}
-	o := vm.Options{Kernel: spec.kernel, Initramfs: img, Accel: accelerator(t, spec.kernel), Devices: devs,
+	o := vm.Options{Kernel: spec.kernel, Image: img, Devices: devs,
 		KernelArgs: spec.kernelArgs, BootTimeout: spec.bootTimeout}
-	b := &booted{keys: keys, image: img}
-	inst, err := vm.Start(ctx, o, keys)
+	b := &booted{keys: img.Keys, image: img.Path}
+	inst, err := machines(t).Start(ctx, o)
 	if err != nil {
 		return b, err
 	}

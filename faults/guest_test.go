@@ -26,7 +26,7 @@ func TestGuestFaults(t *testing.T) {
 	t.Run("panic during boot", func(t *testing.T) {
 		// rdinit= names no file in the image, so the kernel does not run
 		// the image's init: it looks for a root filesystem, finds none
-		// and panics ("VFS: Unable to mount root fs"). vm.Start had made
+		// and panics ("VFS: Unable to mount root fs"). the VM had made
 		// a run directory and a disk image under TMPDIR (suiteTmp): the
 		// failed Start must remove both.
 		const bootTimeout = 2 * time.Minute

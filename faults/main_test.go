@@ -69,7 +69,7 @@ func testMain(m *testing.M) int {
 	var b [4]byte
 	rand.Read(b[:])
 	suiteMark = fmt.Sprintf("faults-%d-%s", os.Getpid(), hex.EncodeToString(b[:]))
-	// In-process VMs (vm.Start) inherit these: QEMU is marked, and its
+	// In-process VMs (vm.Pool.Start) inherit these: QEMU is marked, and its
 	// run directory is made under suiteTmp.
 	os.Setenv(markerEnv, suiteMark+"-self")
 	os.Setenv("TMPDIR", suiteTmp)

@@ -2,7 +2,6 @@ package faults
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,17 +20,8 @@ import (
 
 	"github.com/ktest-dev/ktest/remote"
 	"github.com/ktest-dev/ktest/vm"
+	"github.com/ktest-dev/ktest/vmstate"
 )
-
-// bootState is the part of `ktest boot`'s VM state file the checks use.
-type bootState struct {
-	PID        int    `json:"pid"`
-	Addr       string `json:"addr"`
-	KeyFile    string `json:"key_file"`
-	KnownHosts string `json:"known_hosts"`
-	HostKey    string `json:"host_key"`
-	ConsoleLog string `json:"console_log"`
-}
 
 // hostListener is a TCP listener on the host's 127.0.0.1 that counts the
 // connections it accepts: the target the guest must not reach.
@@ -105,23 +95,13 @@ func TestSecurity(t *testing.T) {
 		t.Fatalf("ktest boot did not come up; stderr:\n%s", tail(boot.stderr.String(), 30))
 	}
 	stateDir := filepath.Join(rt, "ktest", strconv.Itoa(boot.cmd.Process.Pid))
-	var st bootState
-	if data, err := os.ReadFile(filepath.Join(stateDir, "state.json")); err != nil {
-		t.Fatal(err)
-	} else if err := json.Unmarshal(data, &st); err != nil {
-		t.Fatal(err)
-	}
-	clientPEM, err := os.ReadFile(st.KeyFile)
+	st, err := vmstate.Read(stateDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	clientKey, err := ssh.ParsePrivateKey(clientPEM)
+	clientKey, hostKey, err := st.Keys()
 	if err != nil {
-		t.Fatalf("%s: %v", st.KeyFile, err)
-	}
-	hostKey, _, _, _, err := ssh.ParseAuthorizedKey([]byte(st.HostKey))
-	if err != nil {
-		t.Fatalf("host key %q: %v", st.HostKey, err)
+		t.Fatal(err)
 	}
 	qemus := qemuProcs(boot.mark)
 	if len(qemus) != 1 {
@@ -133,7 +113,7 @@ func TestSecurity(t *testing.T) {
 
 	t.Run("boot state is private", func(t *testing.T) {
 		for path, want := range map[string]os.FileMode{stateDir: 0o700 | os.ModeDir, st.KeyFile: 0o600,
-			st.KnownHosts: 0o600, filepath.Join(stateDir, "state.json"): 0o600} {
+			st.KnownHosts: 0o600, filepath.Join(stateDir, vmstate.StateFile): 0o600} {
 			info, err := os.Stat(path)
 			if err != nil {
 				t.Error(err)
@@ -256,6 +236,10 @@ func TestSecurity(t *testing.T) {
 
 	t.Run("no key material in logs", func(t *testing.T) {
 		consoleLog, err := os.ReadFile(st.ConsoleLog)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clientPEM, err := os.ReadFile(st.KeyFile)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/ktest-dev/ktest/internal/cachedir"
+	"github.com/ktest-dev/ktest/vm"
 
 	"github.com/u-root/gobusybox/src/pkg/golang"
 	"github.com/u-root/mkuimage/cpio"
@@ -56,8 +57,6 @@ type Options struct {
 	// ExtraBinaries are more host executables to include at the same
 	// path, with their shared libraries.
 	ExtraBinaries []string
-	// Keys go into /etc/ktest of the per-run image. Required by Build.
-	Keys *remote.Keys
 	// OutDir receives the per-run image; empty means os.TempDir().
 	OutDir string
 	// Log receives progress lines; nil discards.
@@ -113,24 +112,33 @@ var guestPrograms = []struct {
 	{"guest/cmd/ktest-readtest", proto.ReadtestPath, true},
 }
 
-// Build returns the path of a fresh per-run image: the cached base (built
-// first if any input changed) followed by a cpio holding o.Keys under
-// /etc/ktest. The caller removes the file when the VM is done.
-func Build(ctx context.Context, o Options) (string, error) {
-	if o.Keys == nil {
-		return "", errors.New("initramfs: Options.Keys is required")
-	}
+// Build returns a fresh per-run guest image with new SSH keys: the cached
+// base (built first if any input changed) followed by a cpio holding the
+// keys under /etc/ktest. The caller removes it when the VM is done.
+func Build(ctx context.Context, o Options) (*vm.Image, error) {
 	base, err := BuildBase(ctx, o)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return WithKeys(base.Path, o.OutDir, o.Keys)
+	return WithKeys(base.Path, o.OutDir)
 }
 
 // WithKeys writes a new image to outDir (empty: os.TempDir()) made of the
-// image at base followed by a cpio holding k under /etc/ktest, and returns
-// its path; the caller removes it.
-func WithKeys(base, outDir string, k *remote.Keys) (_ string, err error) {
+// image at base followed by a cpio holding new per-run keys under
+// /etc/ktest; the caller removes it.
+func WithKeys(base, outDir string) (*vm.Image, error) {
+	k, err := remote.GenerateKeys()
+	if err != nil {
+		return nil, fmt.Errorf("initramfs: %w", err)
+	}
+	path, err := appendKeys(base, outDir, k)
+	if err != nil {
+		return nil, err
+	}
+	return &vm.Image{Path: path, Keys: k}, nil
+}
+
+func appendKeys(base, outDir string, k *remote.Keys) (_ string, err error) {
 	if outDir == "" {
 		outDir = os.TempDir()
 	}

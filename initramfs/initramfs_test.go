@@ -29,18 +29,15 @@ func TestBuild(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the guest image")
 	}
-	keys, err := remote.GenerateKeys()
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := Options{Keys: keys, OutDir: t.TempDir(), Log: testLog{t}}
+	o := Options{OutDir: t.TempDir(), Log: testLog{t}}
 	ctx := context.Background()
 
 	start := time.Now()
-	path, err := Build(ctx, o)
+	img, err := Build(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
+	path, keys := img.Path, img.Keys
 	first := time.Since(start)
 	base, err := BuildBase(ctx, o)
 	if err != nil {
@@ -127,13 +124,15 @@ func TestBuild(t *testing.T) {
 		t.Error("keys in the image are not the run's keys")
 	}
 
-	// A second Build with new keys reuses the cached base.
-	keys2, _ := remote.GenerateKeys()
-	o.Keys = keys2
+	// A second Build, with new keys, reuses the cached base.
 	start = time.Now()
-	path2, err := Build(ctx, o)
+	img2, err := Build(ctx, o)
 	if err != nil {
 		t.Fatal(err)
+	}
+	path2 := img2.Path
+	if bytes.Equal(img2.Keys.HostPrivatePEM, keys.HostPrivatePEM) {
+		t.Error("two images got the same keys")
 	}
 	second := time.Since(start)
 	base2, err := BuildBase(ctx, o)
@@ -152,20 +151,16 @@ func TestBuild(t *testing.T) {
 // guest programs relinked and hashed, host files hashed, base copied, keys
 // appended.
 func BenchmarkBuildCached(b *testing.B) {
-	keys, err := remote.GenerateKeys()
-	if err != nil {
-		b.Fatal(err)
-	}
-	o := Options{Keys: keys, OutDir: b.TempDir()}
+	o := Options{OutDir: b.TempDir()}
 	if _, err := BuildBase(context.Background(), o); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		p, err := Build(context.Background(), o)
+		img, err := Build(context.Background(), o)
 		if err != nil {
 			b.Fatal(err)
 		}
-		os.Remove(p)
+		img.Remove()
 	}
 }
 
@@ -341,7 +336,7 @@ func TestWithKeysAligns(t *testing.T) {
 	for _, size := range []int{0, 1, 2, 3, 4, 513} {
 		base := filepath.Join(dir, "base")
 		os.WriteFile(base, bytes.Repeat([]byte{0}, size), 0o644)
-		out, err := WithKeys(base, dir, keys)
+		out, err := appendKeys(base, dir, keys)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -352,7 +347,7 @@ func TestWithKeysAligns(t *testing.T) {
 		}
 		os.Remove(out)
 	}
-	if _, err := WithKeys(filepath.Join(dir, "missing"), dir, keys); err == nil {
+	if _, err := WithKeys(filepath.Join(dir, "missing"), dir); err == nil {
 		t.Error("a missing base was accepted")
 	}
 	if ents, _ := filepath.Glob(filepath.Join(dir, "ktest-initramfs-*")); len(ents) != 0 {

@@ -115,7 +115,7 @@ func (r *runner) boot(ctx context.Context, v plan.Variant, rv *results.Variant, 
 			return "", err
 		}
 		opts := vm.Options{
-			Kernel: k.BzImage, CPUs: p.CPUs, MemoryMB: p.MemoryMB,
+			Kernel: k.BzImage, Image: r.image, CPUs: p.CPUs, MemoryMB: p.MemoryMB,
 			Devices:     append(targetDisks(p.Targets, fileSize), vm.Net{}, vm.RNG{}),
 			ConsoleLog:  filepath.Join(r.cfg.OutDir, v.Name, fmt.Sprintf("console-%d.log", len(r.run.Stages))),
 			BootTimeout: p.Timeouts.Boot.Duration,
@@ -127,10 +127,10 @@ func (r *runner) boot(ctx context.Context, v plan.Variant, rv *results.Variant, 
 		}
 		start := time.Now()
 		var err error
-		inst, err = r.pool.Start(ctx, opts)
+		inst, err = r.machines.Start(ctx, opts)
 		// A silent KVM boot makes the pool fall back to TCG: the run
 		// records what really ran.
-		v := r.pool.Verdict()
+		v := r.machines.Verdict()
 		r.run.Accel, r.run.AccelReason = string(v.Accel), v.Reason
 		if err != nil {
 			rv.Boot.Status = results.StepFailed

@@ -22,7 +22,6 @@ import (
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/kconfig"
 	"github.com/ktest-dev/ktest/plan"
-	"github.com/ktest-dev/ktest/remote"
 	"github.com/ktest-dev/ktest/results"
 	"github.com/ktest-dev/ktest/series"
 	"github.com/ktest-dev/ktest/vm"
@@ -41,6 +40,9 @@ type Config struct {
 	// Only restricts a run to these tests; used by the nightly re-run
 	// of new failures.
 	Only []results.TestID
+	// Parts are the builder, guest image and machines the run drives;
+	// the zero value is the real ones.
+	Parts Parts
 }
 
 // StageError is a stage that stopped the run.
@@ -60,12 +62,14 @@ func (e *StageError) Unwrap() error { return e.Err }
 
 // runner holds one run's state.
 type runner struct {
-	cfg     Config
-	run     *results.Run
-	log     io.Writer
-	tree    *kbuild.Tree
-	pool    *vm.Pool // the accelerator, guest image and keys of every boot
-	kernels map[string]*kbuild.Result
+	cfg      Config
+	run      *results.Run
+	log      io.Writer
+	parts    Parts
+	tree     *kbuild.Tree
+	machines Machines  // boots every guest on the run's accelerator
+	image    *vm.Image // the run's guest image and its keys
+	kernels  map[string]*kbuild.Result
 }
 
 // Run executes the plan. It always returns the run record (possibly
@@ -81,7 +85,7 @@ func Run(ctx context.Context, cfg Config) (*results.Run, error) {
 	p := cfg.Plan
 	host, _ := os.Hostname()
 	uname := unameRelease()
-	r := &runner{cfg: cfg, log: cfg.Log, kernels: map[string]*kbuild.Result{}}
+	r := &runner{cfg: cfg, log: cfg.Log, parts: cfg.Parts.orReal(), kernels: map[string]*kbuild.Result{}}
 	r.run = &results.Run{
 		Schema: results.Schema, ID: filepath.Base(cfg.OutDir), Started: time.Now().UTC(),
 		Status: results.StatusRunning, Command: cfg.Command,
@@ -190,7 +194,7 @@ func (r *runner) execute(ctx context.Context) error {
 	if err := r.stage(ctx, "initramfs", "", r.buildInitramfs); err != nil {
 		return err
 	}
-	defer os.Remove(r.pool.Image)
+	defer r.image.Remove()
 	for i, v := range p.Variants {
 		if err := r.testVariant(ctx, v, r.run.Variants[i]); err != nil {
 			return err
@@ -334,7 +338,7 @@ func (r *runner) build(ctx context.Context, v plan.Variant, rv *results.Variant,
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Plan.Timeouts.Build.Duration)
 	defer cancel()
-	res, err := kbuild.Build(ctx, r.cfg.Cache, kbuild.Request{Tree: r.tree, Variant: v.Name, Overlay: overlay,
+	res, err := r.parts.Build(ctx, r.cfg.Cache, kbuild.Request{Tree: r.tree, Variant: v.Name, Overlay: overlay,
 		Patches: v.Patches, Fragments: frags, Jobs: r.cfg.Jobs, Log: r.log})
 	if err != nil {
 		return "", err
@@ -356,8 +360,8 @@ func (r *runner) probeAccel(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	r.pool = &vm.Pool{Want: want, Prober: vm.Prober{CacheFile: vm.ProbeCacheFile(r.cfg.Cache.Dir)}, Log: r.log}
-	v, err := r.pool.Resolve(ctx, r.kernels[r.cfg.Plan.Variants[0].Name].BzImage)
+	r.machines = r.parts.Machines(want, vm.Prober{CacheFile: vm.ProbeCacheFile(r.cfg.Cache.Dir)}, r.log)
+	v, err := r.machines.Resolve(ctx, r.kernels[r.cfg.Plan.Variants[0].Name].BzImage)
 	r.run.Accel, r.run.AccelReason = string(v.Accel), v.Reason
 	if err != nil {
 		return "", err
@@ -366,17 +370,16 @@ func (r *runner) probeAccel(ctx context.Context) (string, error) {
 	return string(v.Accel), nil
 }
 
+// buildInitramfs makes the run's guest image with its keys, in the temp
+// directory: a run directory holds results, not a 95 MiB image with a
+// private key.
 func (r *runner) buildInitramfs(ctx context.Context) (string, error) {
-	keys, err := remote.GenerateKeys()
+	var err error
+	r.image, err = r.parts.GuestImage(ctx, initramfs.Options{CacheDir: r.cfg.Cache.Dir, Log: r.log})
 	if err != nil {
 		return "", err
 	}
-	r.pool.Keys = keys
-	r.pool.Image, err = initramfs.Build(ctx, initramfs.Options{CacheDir: r.cfg.Cache.Dir, Keys: keys, OutDir: r.cfg.OutDir, Log: r.log})
-	if err != nil {
-		return "", err
-	}
-	st, _ := os.Stat(r.pool.Image)
+	st, _ := os.Stat(r.image.Path)
 	if st != nil {
 		return fmt.Sprintf("%d MiB", st.Size()>>20), nil
 	}

@@ -3,10 +3,12 @@
 //
 // Options describes a machine; its Cmdline is a pure function of it, so
 // the exact QEMU command can be tested as data and pasted into a shell
-// (CmdlineQuoted). Start boots a machine and returns an Instance once the
-// agent answers SSH; every Instance operation fails with *console.Crash
-// if the kernel reports a crash meanwhile. vm knows nothing of patches or
-// kernel builds.
+// (CmdlineQuoted). Pool.Start, the one way ktest boots a guest, starts a
+// machine with a guest Image (which carries its SSH keys) on the
+// accelerator the pool resolved, and returns an Instance once the agent
+// answers SSH; every Instance operation fails with *console.Crash if the
+// kernel reports a crash meanwhile. vm knows nothing of patches or kernel
+// builds.
 package vm
 
 import (
@@ -38,7 +40,7 @@ func ParseAccel(s string) (Accel, error) {
 	return "", fmt.Errorf("unknown accelerator %q: want auto, kvm or tcg", s)
 }
 
-// Defaults applied by Cmdline and Start to zero fields.
+// Defaults applied by Cmdline and Pool.Start to zero fields.
 const (
 	DefaultQEMU        = "qemu-system-x86_64"
 	DefaultCPUs        = 2
@@ -60,10 +62,12 @@ var BaseKernelArgs = []string{"console=ttyS0", "panic=-1"}
 
 // Options describes one virtual machine.
 type Options struct {
-	QEMU      string // QEMU binary; "" means DefaultQEMU
-	Kernel    string // bzImage, required
-	Initramfs string // uncompressed or compressed cpio; optional
-	Accel     Accel  // AccelKVM or AccelTCG; resolve AccelAuto with ProbeAccel first
+	QEMU   string // QEMU binary; "" means DefaultQEMU
+	Kernel string // bzImage, required
+	// Image is the guest initramfs with its keys; optional for Cmdline
+	// (the KVM probe boots without one), required by Start.
+	Image *Image
+	Accel Accel // AccelKVM or AccelTCG; resolve AccelAuto with ProbeAccel first
 	// Firmware is the BIOS image (-bios); Cmdline leaves "" to QEMU
 	// (SeaBIOS), Start fills in Qboot when it is empty and Qboot exists.
 	Firmware string
@@ -204,8 +208,8 @@ func (o *Options) Cmdline() ([]string, error) {
 		"-serial", "stdio",
 		"-kernel", o.Kernel,
 	)
-	if o.Initramfs != "" {
-		args = append(args, "-initrd", o.Initramfs)
+	if o.Image != nil && o.Image.Path != "" {
+		args = append(args, "-initrd", o.Image.Path)
 	}
 	args = append(args, "-append", strings.Join(o.AllKernelArgs(), " "))
 	for _, d := range o.Devices {

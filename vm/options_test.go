@@ -28,7 +28,7 @@ func TestCmdline(t *testing.T) {
 		},
 		{
 			name: "kvm uses the host cpu",
-			opts: Options{QEMU: "/opt/qemu", Kernel: "k", Initramfs: "i.cpio", Accel: AccelKVM, CPUs: 4, MemoryMB: 2048},
+			opts: Options{QEMU: "/opt/qemu", Kernel: "k", Image: &Image{Path: "i.cpio"}, Accel: AccelKVM, CPUs: 4, MemoryMB: 2048},
 			want: []string{
 				"/opt/qemu", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
 				"-machine", "pc", "-accel", "kvm", "-cpu", "host", "-smp", "4", "-m", "2048",

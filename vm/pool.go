@@ -6,24 +6,18 @@ import (
 	"fmt"
 	"io"
 	"sync"
-
-	"github.com/ktest-dev/ktest/remote"
 )
 
-// Pool makes the VMs of one run (or of one `ktest boot`): they share a
-// guest image with its keys and an accelerator, resolved once by a
-// Linux boot (see Prober) and switched to TCG for good, once, when a
-// KVM boot prints nothing at all. Start is the one way ktest boots a
-// guest.
+// Pool makes the VMs of one run (or of one `ktest boot`): they share an
+// accelerator, resolved once by a Linux boot (see Prober) and switched
+// to TCG for good, once, when a KVM boot prints nothing at all.
+// Pool.Start is the one way ktest boots a guest.
 type Pool struct {
 	// Want is the accelerator asked for: auto, kvm or tcg.
 	Want Accel
 	// Prober resolves Want; its Kernel defaults to the first kernel
 	// started.
 	Prober Prober
-	// Image is the guest initramfs and Keys the SSH keys built into it.
-	Image string
-	Keys  *remote.Keys
 	// Log, if set, hears about a fallback to TCG.
 	Log io.Writer
 
@@ -63,8 +57,8 @@ func (p *Pool) Verdict() Verdict {
 	return *p.verdict
 }
 
-// Start boots o (its Accel, Initramfs unset: the pool fills them in)
-// and waits for the agent. A KVM boot that prints nothing on the console
+// Start boots o (its Accel unset: the pool fills it in) and waits for
+// the agent of o.Image to answer SSH. A KVM boot that prints nothing on the console
 // within Options.SilenceTimeout is stopped and retried once under TCG; the
 // verdict then says so, the probe cache learns it, and later boots of
 // the pool use TCG. With Want kvm there is no fallback. A silent TCG boot
@@ -74,11 +68,8 @@ func (p *Pool) Start(ctx context.Context, o Options) (Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Initramfs == "" {
-		o.Initramfs = p.Image
-	}
 	o.Accel = v.Accel
-	inst, err := Start(ctx, o, p.Keys)
+	inst, err := start(ctx, o)
 	var be *BootError
 	if o.Accel != AccelKVM || p.Want == AccelKVM || !errors.As(err, &be) || !be.Silent {
 		return inst, err
@@ -86,7 +77,7 @@ func (p *Pool) Start(ctx context.Context, o Options) (Instance, error) {
 	reason := fmt.Sprintf("KVM boot of %s failed (%s); retried under TCG", o.Kernel, be.Title)
 	p.fallBack(reason)
 	o.Accel = AccelTCG
-	return Start(ctx, o, p.Keys)
+	return start(ctx, o)
 }
 
 // fallBack switches the pool to TCG and records the reason in the probe

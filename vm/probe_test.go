@@ -156,9 +156,9 @@ func TestPoolFallsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	var said strings.Builder
-	pool := &Pool{Want: AccelAuto, Image: "initrd.cpio", Keys: keys, Log: &said,
+	pool := &Pool{Want: AccelAuto, Log: &said,
 		Prober: Prober{QEMU: bin, Timeout: 2 * time.Second, kvmDevice: kvm, CacheFile: filepath.Join(t.TempDir(), "probe.json")}}
-	o := Options{QEMU: bin, Kernel: "bzImage", BootTimeout: 1500 * time.Millisecond, SilenceTimeout: 500 * time.Millisecond}
+	o := Options{QEMU: bin, Kernel: "bzImage", Image: &Image{Path: "initrd.cpio", Keys: keys}, BootTimeout: 1500 * time.Millisecond, SilenceTimeout: 500 * time.Millisecond}
 	_, err = pool.Start(context.Background(), o)
 	var be *BootError
 	if !errors.As(err, &be) || be.Silent {
@@ -187,7 +187,7 @@ func TestPoolFallsBack(t *testing.T) {
 	}
 
 	// With kvm asked for, a silent boot is not retried.
-	pool = &Pool{Want: AccelKVM, Image: "initrd.cpio", Keys: keys, Prober: Prober{QEMU: bin, Timeout: 2 * time.Second, kvmDevice: kvm}}
+	pool = &Pool{Want: AccelKVM, Prober: Prober{QEMU: bin, Timeout: 2 * time.Second, kvmDevice: kvm}}
 	_, err = pool.Start(context.Background(), o)
 	if !errors.As(err, &be) || !be.Silent || !strings.Contains(be.Title, "printed nothing") {
 		t.Errorf("kvm forced: %v; want the silent BootError", err)

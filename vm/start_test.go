@@ -52,8 +52,8 @@ func TestStartPortTaken(t *testing.T) {
 	taken := takenPort(t)
 
 	t.Run("caller's port", func(t *testing.T) {
-		o := Options{Kernel: fakeKernel, Accel: AccelTCG, Devices: []Device{Net{HostPort: taken}}}
-		_, err := Start(context.Background(), o, keys)
+		o := Options{Kernel: fakeKernel, Image: &Image{Keys: keys}, Accel: AccelTCG, Devices: []Device{Net{HostPort: taken}}}
+		_, err := start(context.Background(), o)
 		var be *BootError
 		if !errors.As(err, &be) || !strings.Contains(be.Title, "in use") {
 			t.Fatalf("Start = %v, want a BootError about the port", err)
@@ -70,8 +70,8 @@ func TestStartPortTaken(t *testing.T) {
 			return p
 		}
 		defer func() { freePort = pickFreePort }()
-		o := Options{Kernel: fakeKernel, Accel: AccelTCG}
-		_, err := Start(context.Background(), o, keys)
+		o := Options{Kernel: fakeKernel, Image: &Image{Keys: keys}, Accel: AccelTCG}
+		_, err := start(context.Background(), o)
 		// The retry gets past the network and fails on the fake kernel.
 		var be *BootError
 		if !errors.As(err, &be) || strings.Contains(be.Title, "in use") {

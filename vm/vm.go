@@ -134,8 +134,8 @@ type machine struct {
 	closeErr  error
 }
 
-// Start boots a VM described by o and waits until the guest agent, whose
-// image was built with keys, answers SSH. It returns a *BootError if QEMU
+// start boots a VM described by o and waits until the guest agent in
+// o.Image answers SSH with the image's keys. It returns a *BootError if QEMU
 // fails, the kernel crashes (the BootError then carries the
 // *console.Crash) or SSH is not up within o.BootTimeout.
 //
@@ -145,10 +145,11 @@ type machine struct {
 // QEMU finds it taken) and uses qboot as firmware if o names none. The
 // VM lives until Close or until ctx is done, whichever comes first: QEMU
 // never outlives ctx or ktest.
-func Start(ctx context.Context, o Options, keys *remote.Keys) (Instance, error) {
-	if keys == nil || keys.HostSigner == nil || keys.ClientSigner == nil {
-		return nil, errors.New("vm: Start needs the guest's keys")
+func start(ctx context.Context, o Options) (Instance, error) {
+	if o.Image == nil || o.Image.Keys == nil || o.Image.Keys.HostSigner == nil || o.Image.Keys.ClientSigner == nil {
+		return nil, errors.New("vm: Start needs a guest image with its keys")
 	}
+	keys := o.Image.Keys
 	if o.Accel == AccelAuto {
 		return nil, errors.New("vm: accelerator auto not resolved: call ProbeAccel first")
 	}

@@ -47,41 +47,37 @@ func testKernel(t *testing.T) string {
 	return k.BzImage
 }
 
-// testAccel resolves the accelerator the way ktest does, by booting
-// kernel under KVM (a verdict cached in the ktest cache).
-func testAccel(t *testing.T, kernel string) vm.Accel {
+// testPool is ktest's launch path with the accelerator resolved the way
+// ktest does, by booting a kernel under KVM (a verdict cached in the
+// ktest cache).
+func testPool(t *testing.T) *vm.Pool {
 	t.Helper()
-	p := vm.Prober{Kernel: kernel, CacheFile: vm.ProbeCacheFile(cachedir.Dir())}
-	v, err := p.Resolve(context.Background(), vm.AccelAuto)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("kernel %s, accelerator %s: %s", kernel, v.Accel, v.Reason)
-	return v.Accel
+	return &vm.Pool{Want: vm.AccelAuto, Prober: vm.Prober{CacheFile: vm.ProbeCacheFile(cachedir.Dir())}, Log: testWriter{t}}
+}
+
+// testWriter logs to the test.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
 
 // bootOptions returns options for the test kernel with a fresh guest
-// image and keys, on the accelerator the probe picks.
-func bootOptions(t *testing.T) (vm.Options, *remote.Keys) {
+// image and keys, and the pool that boots them.
+func bootOptions(t *testing.T) (vm.Options, *vm.Pool) {
 	t.Helper()
 	kernel := testKernel(t)
-	keys, err := remote.GenerateKeys()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	image, err := initramfs.Build(ctx, initramfs.Options{Keys: keys, OutDir: t.TempDir()})
+	image, err := initramfs.Build(context.Background(), initramfs.Options{OutDir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("guest image: %v", err)
 	}
-	accel := testAccel(t, kernel)
 	return vm.Options{
 		Kernel:      kernel,
-		Initramfs:   image,
-		Accel:       accel,
+		Image:       image,
 		Devices:     []vm.Device{vm.RNG{}},
 		BootTimeout: 2 * time.Minute,
-	}, keys
+	}, testPool(t)
 }
 
 // qemuChildren lists the QEMU processes whose parent is this test.
@@ -127,12 +123,12 @@ func checkNoQEMU(t *testing.T) {
 }
 
 func TestBootRun(t *testing.T) {
-	opts, keys := bootOptions(t)
+	opts, pool := bootOptions(t)
 	opts.Devices = append(opts.Devices, vm.Disk{ID: "scratch", Serial: "ktest-scratch", Size: 64 << 20})
 	opts.KernelArgs = []string{"ktest.marker=42"} // a plan's kernel_args
 	ctx := context.Background()
 	start := time.Now()
-	inst, err := vm.Start(ctx, opts, keys)
+	inst, err := pool.Start(ctx, opts)
 	if err != nil {
 		var be *vm.BootError
 		if errors.As(err, &be) {
@@ -231,9 +227,9 @@ func TestBootRun(t *testing.T) {
 // TestCrash: a panic while a command runs fails the command with the
 // kernel's report, and leaves no QEMU behind.
 func TestCrash(t *testing.T) {
-	opts, keys := bootOptions(t)
+	opts, pool := bootOptions(t)
 	ctx := context.Background()
-	inst, err := vm.Start(ctx, opts, keys)
+	inst, err := pool.Start(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,15 +275,15 @@ func TestBootFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	accel := testAccel(t, kernel)
+	pool := testPool(t)
 	empty := filepath.Join(t.TempDir(), "empty.cpio")
 	if err := os.WriteFile(empty, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	opts := vm.Options{Kernel: kernel, Initramfs: empty, Accel: accel, BootTimeout: 90 * time.Second}
+	opts := vm.Options{Kernel: kernel, Image: &vm.Image{Path: empty, Keys: keys}, BootTimeout: 90 * time.Second}
 
 	t.Run("panic during boot", func(t *testing.T) {
-		_, err := vm.Start(context.Background(), opts, keys)
+		_, err := pool.Start(context.Background(), opts)
 		var be *vm.BootError
 		var crash *console.Crash
 		if !errors.As(err, &be) || !errors.As(err, &crash) {
@@ -305,7 +301,7 @@ func TestBootFailures(t *testing.T) {
 		o := opts
 		o.BootTimeout = time.Second
 		start := time.Now()
-		_, err := vm.Start(context.Background(), o, keys)
+		_, err := pool.Start(context.Background(), o)
 		var be *vm.BootError
 		if !errors.As(err, &be) || !strings.Contains(be.Title, "within 1s") {
 			t.Fatalf("Start = %v, want a boot timeout", err)
@@ -318,7 +314,7 @@ func TestBootFailures(t *testing.T) {
 	t.Run("ctx cancel", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(500*time.Millisecond, cancel)
-		_, err := vm.Start(ctx, opts, keys)
+		_, err := pool.Start(ctx, opts)
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("Start = %v, want context.Canceled", err)
 		}
@@ -330,7 +326,7 @@ func TestBootFailures(t *testing.T) {
 // sleeps uninterruptibly, the kernel's hung-task detector reports it, and
 // the command fails with that report although it never finishes.
 func TestHungTask(t *testing.T) {
-	opts, keys := bootOptions(t)
+	opts, pool := bootOptions(t)
 	opts.Devices = append(opts.Devices, vm.Disk{ID: "scratch", Serial: "scratch", Size: 64 << 20})
 	freeze := filepath.Join(t.TempDir(), "fsfreeze")
 	build := exec.Command("go", "build", "-o", freeze, "./testdata/fsfreeze")
@@ -339,7 +335,7 @@ func TestHungTask(t *testing.T) {
 		t.Fatalf("build fsfreeze: %v\n%s", err, out)
 	}
 	ctx := context.Background()
-	inst, err := vm.Start(ctx, opts, keys)
+	inst, err := pool.Start(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

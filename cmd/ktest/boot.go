@@ -2,22 +2,16 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/ktest-dev/ktest/internal/atomicfile"
 	"github.com/ktest-dev/ktest/internal/cachedir"
-
-	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
+	"github.com/ktest-dev/ktest/vmstate"
 
 	"github.com/ktest-dev/ktest/console"
 	"github.com/ktest-dev/ktest/initramfs"
@@ -100,18 +94,14 @@ func runBoot(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "ktest boot: accelerator %s (%s)\n", v.Accel, v.Reason)
 
-	keys, clientPEM, err := generateBootKeys()
-	if err != nil {
-		return infraFailure(err)
-	}
-	image, err := guestImage(ctx, f.initramfs, keys)
+	image, err := guestImage(ctx, f.initramfs)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(image)
-	pool.Image, pool.Keys = image, keys
+	defer image.Remove()
 	opts := vm.Options{
 		Kernel:      f.kernel,
+		Image:       image,
 		CPUs:        f.cpus,
 		MemoryMB:    f.mem,
 		Devices:     []vm.Device{vm.RNG{}, vm.Net{}},
@@ -138,25 +128,25 @@ func runBoot(ctx context.Context, args []string) error {
 	if f.exec != "" {
 		return bootExec(ctx, inst, f)
 	}
-	return bootInteractive(ctx, inst, keys, clientPEM, f.kernel)
+	return bootInteractive(ctx, inst, image.Keys, f.kernel)
 }
 
-// guestImage returns a per-run image (the caller removes it): the base
-// image, built or given, followed by a cpio with the run's keys.
-func guestImage(ctx context.Context, base string, keys *remote.Keys) (string, error) {
+// guestImage returns a per-run image with new keys (the caller removes
+// it): the base image, built or given, followed by a cpio with the keys.
+func guestImage(ctx context.Context, base string) (*vm.Image, error) {
 	if base == "" {
-		image, err := initramfs.Build(ctx, initramfs.Options{Keys: keys, Log: os.Stderr})
+		image, err := initramfs.Build(ctx, initramfs.Options{Log: os.Stderr})
 		if err != nil {
-			return "", infraFailure(fmt.Errorf("guest image: %w", err))
+			return nil, infraFailure(fmt.Errorf("guest image: %w", err))
 		}
 		return image, nil
 	}
 	if _, err := os.Stat(base); err != nil {
-		return "", badInput(fmt.Errorf("--initramfs: %w", err))
+		return nil, badInput(fmt.Errorf("--initramfs: %w", err))
 	}
-	image, err := initramfs.WithKeys(base, "", keys)
+	image, err := initramfs.WithKeys(base, "")
 	if err != nil {
-		return "", infraFailure(fmt.Errorf("guest image: %w", err))
+		return nil, infraFailure(fmt.Errorf("guest image: %w", err))
 	}
 	return image, nil
 }
@@ -173,16 +163,6 @@ func defaultKernel(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return k.BzImage, nil
-}
-
-// generateBootKeys makes the run's SSH keys; the client key's private
-// half is kept in OpenSSH PEM form for 'ktest ssh' and OpenSSH.
-func generateBootKeys() (*remote.Keys, []byte, error) {
-	keys, err := remote.GenerateKeys()
-	if err != nil {
-		return nil, nil, err
-	}
-	return keys, keys.ClientPrivatePEM, nil
 }
 
 // bootFailure maps a Start error: a kernel crash during boot is a test
@@ -227,87 +207,18 @@ func bootExec(ctx context.Context, inst vm.Instance, f bootFlags) error {
 	return nil
 }
 
-// vmState is what 'ktest ssh' needs to reach a VM kept up by 'ktest boot'.
-// It lives in its own 0700 directory, written atomically, mode 0600.
-type vmState struct {
-	PID        int       `json:"pid"` // the ktest boot process
-	Addr       string    `json:"addr"`
-	KeyFile    string    `json:"key_file"`    // client private key, OpenSSH format
-	KnownHosts string    `json:"known_hosts"` // pins the agent's host key
-	HostKey    string    `json:"host_key"`    // authorized_keys format
-	ConsoleLog string    `json:"console_log"`
-	Kernel     string    `json:"kernel"`
-	Started    time.Time `json:"started"`
-}
-
-// vmStateRoot is where running VMs are registered: $XDG_RUNTIME_DIR/ktest
-// or, without it, the cache's run directory.
-func vmStateRoot() (string, error) {
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		return filepath.Join(d, "ktest"), nil
-	}
-	return filepath.Join(cachedir.Dir(), "run"), nil
-}
-
-// writeVMState registers the VM and returns its state directory, which
-// the caller removes when the VM goes away.
-func writeVMState(inst vm.Instance, keys *remote.Keys, clientPEM []byte, kernel string) (string, *vmState, error) {
-	root, err := vmStateRoot()
-	if err != nil {
-		return "", nil, err
-	}
-	dir := filepath.Join(root, fmt.Sprint(os.Getpid()))
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", nil, err
-	}
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return "", nil, err
-	}
-	hostKey := keys.HostSigner.PublicKey()
-	st := &vmState{
-		PID:        os.Getpid(),
-		Addr:       inst.Addr(),
-		KeyFile:    filepath.Join(dir, "id_ed25519"),
-		KnownHosts: filepath.Join(dir, "known_hosts"),
-		HostKey:    strings.TrimSpace(string(ssh.MarshalAuthorizedKey(hostKey))),
-		ConsoleLog: inst.ConsoleLog(),
-		Kernel:     kernel,
-		Started:    time.Now(),
-	}
-	js, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return dir, nil, err
-	}
-	for _, file := range []struct {
-		path string
-		data []byte
-	}{
-		{st.KeyFile, clientPEM},
-		{st.KnownHosts, []byte(knownhosts.Line([]string{st.Addr}, hostKey) + "\n")},
-		{filepath.Join(dir, "state.json"), append(js, '\n')},
-	} {
-		if err := atomicfile.WriteFile(file.path, file.data, 0o600); err != nil {
-			return dir, nil, err
-		}
-	}
-	return dir, st, nil
-}
-
 // bootInteractive keeps the VM up until Ctrl-C or until it goes away.
-func bootInteractive(ctx context.Context, inst vm.Instance, keys *remote.Keys, clientPEM []byte, kernel string) error {
-	dir, st, err := writeVMState(inst, keys, clientPEM, kernel)
-	if dir != "" {
-		defer os.RemoveAll(dir)
-	}
+func bootInteractive(ctx context.Context, inst vm.Instance, keys *remote.Keys, kernel string) error {
+	st, err := vmstate.Register(inst.Addr(), keys, inst.ConsoleLog(), kernel)
 	if err != nil {
 		return infraFailure(fmt.Errorf("vm state: %w", err))
 	}
-	_, port, _ := net.SplitHostPort(st.Addr)
+	defer st.Remove()
 	fmt.Fprintf(os.Stderr, `ktest boot: VM running; Ctrl-C stops it.
   connect:  ktest ssh            (or: ktest ssh --pid %d [CMD...])
-  openssh:  ssh -i %s -o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -p %s root@127.0.0.1
+  openssh:  %s
   console:  tail -f %s
-`, st.PID, st.KeyFile, st.KnownHosts, port, st.ConsoleLog)
+`, st.PID, st.OpenSSH(), st.ConsoleLog)
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(os.Stderr, "ktest boot: stopping the VM")

@@ -2,18 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/ktest-dev/ktest/remote"
+	"github.com/ktest-dev/ktest/vmstate"
 )
 
 func init() {
@@ -34,24 +30,12 @@ func runSSH(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	st, err := findVMState(*pid)
+	st, err := vmstate.Find(*pid)
 	if err != nil {
 		return badInput(err)
 	}
-	keyPEM, err := os.ReadFile(st.KeyFile)
-	if err != nil {
-		return infraFailure(fmt.Errorf("client key: %w", err))
-	}
-	signer, err := ssh.ParsePrivateKey(keyPEM)
-	if err != nil {
-		return infraFailure(fmt.Errorf("client key %s: %w", st.KeyFile, err))
-	}
-	hostKey, _, _, _, err := ssh.ParseAuthorizedKey([]byte(st.HostKey))
-	if err != nil {
-		return infraFailure(fmt.Errorf("host key of VM %d: %w", st.PID, err))
-	}
 	dctx, cancel := context.WithTimeout(ctx, *timeout)
-	client, err := remote.Dial(dctx, st.Addr, hostKey, signer)
+	client, err := st.Dial(dctx)
 	cancel()
 	if err != nil {
 		return infraFailure(err)
@@ -77,58 +61,4 @@ func runSSH(ctx context.Context, args []string) error {
 		return infraFailure(err)
 	}
 	return nil
-}
-
-// findVMState returns the state of the VM run by 'ktest boot' process
-// pid, or of the only one running when pid is 0. States of processes
-// that are gone are removed.
-func findVMState(pid int) (*vmState, error) {
-	root, err := vmStateRoot()
-	if err != nil {
-		return nil, err
-	}
-	entries, err := os.ReadDir(root)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	var live []*vmState
-	for _, e := range entries {
-		dir := filepath.Join(root, e.Name())
-		b, err := os.ReadFile(filepath.Join(dir, "state.json"))
-		if err != nil {
-			continue // being written, or not ours
-		}
-		var st vmState
-		if err := json.Unmarshal(b, &st); err != nil {
-			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "state.json"), err)
-		}
-		if !processAlive(st.PID) {
-			os.RemoveAll(dir) // its ktest boot was killed before cleaning up
-			continue
-		}
-		if pid == 0 || st.PID == pid {
-			live = append(live, &st)
-		}
-	}
-	switch {
-	case len(live) == 1:
-		return live[0], nil
-	case len(live) == 0 && pid != 0:
-		return nil, fmt.Errorf("no VM of 'ktest boot' process %d in %s", pid, root)
-	case len(live) == 0:
-		return nil, fmt.Errorf("no VM running: start one with 'ktest boot' (looked in %s)", root)
-	}
-	var pids []string
-	for _, st := range live {
-		pids = append(pids, fmt.Sprintf("%d (%s, since %s)", st.PID, st.Addr, st.Started.Format(time.TimeOnly)))
-	}
-	return nil, fmt.Errorf("%d VMs running; choose one with --pid: %s", len(live), strings.Join(pids, ", "))
-}
-
-func processAlive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
 }

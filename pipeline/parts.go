@@ -1,0 +1,45 @@
+package pipeline
+
+import (
+	"context"
+	"io"
+
+	"github.com/ktest-dev/ktest/initramfs"
+	"github.com/ktest-dev/ktest/kbuild"
+	"github.com/ktest-dev/ktest/vm"
+)
+
+// Parts are what a run drives besides its plan and tree: the kernel
+// builder, the guest image and the machines. Each nil field gets the
+// real one; tests of the stage bookkeeping give fakes.
+type Parts struct {
+	// Build returns a variant's kernel, built or cached.
+	Build func(ctx context.Context, c *kbuild.Cache, req kbuild.Request) (*kbuild.Result, error)
+	// GuestImage makes the run's guest image with new keys.
+	GuestImage func(ctx context.Context, o initramfs.Options) (*vm.Image, error)
+	// Machines returns what boots the run's guests for the accelerator
+	// asked for.
+	Machines func(want vm.Accel, p vm.Prober, log io.Writer) Machines
+}
+
+// Machines boots guests on one accelerator: *vm.Pool.
+type Machines interface {
+	Resolve(ctx context.Context, kernel string) (vm.Verdict, error)
+	Start(ctx context.Context, o vm.Options) (vm.Instance, error)
+	Verdict() vm.Verdict
+}
+
+func (p Parts) orReal() Parts {
+	if p.Build == nil {
+		p.Build = kbuild.Build
+	}
+	if p.GuestImage == nil {
+		p.GuestImage = initramfs.Build
+	}
+	if p.Machines == nil {
+		p.Machines = func(want vm.Accel, pr vm.Prober, log io.Writer) Machines {
+			return &vm.Pool{Want: want, Prober: pr, Log: log}
+		}
+	}
+	return p
+}
