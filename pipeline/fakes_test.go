@@ -1,0 +1,215 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ktest-dev/ktest/console"
+	"github.com/ktest-dev/ktest/guest/proto"
+	"github.com/ktest-dev/ktest/initramfs"
+	"github.com/ktest-dev/ktest/kbuild"
+	"github.com/ktest-dev/ktest/vm"
+)
+
+// Fakes at the pipeline's boundary: a builder, a guest image and
+// machines whose guests answer ktest-readtest with canned documents.
+// They let the stage bookkeeping (what is recorded, statuses, reboots)
+// be tested without a kernel; the end-to-end tests in cmd/ktest and
+// faults run the real parts.
+
+// behaviour is what a fake guest does for one target.
+type behaviour int
+
+const (
+	pass       behaviour = iota // every test passes
+	failOne                     // eof fails
+	crash                       // the kernel oopses during the target
+	setupFails                  // mkfs fails: readtest exits 3
+)
+
+// fakeWorld records what the run asked of its parts.
+type fakeWorld struct {
+	mu        sync.Mutex
+	targets   map[string]behaviour // "variant/target" -> behaviour
+	buildErr  map[string]error     // variant -> build error
+	silentKVM bool                 // the first boot falls back to TCG
+	blockBoot bool                 // Start waits for ctx
+	builds    []string
+	starts    []string // kernels booted
+	image     string
+}
+
+func (w *fakeWorld) parts() Parts {
+	return Parts{
+		Build: func(ctx context.Context, c *kbuild.Cache, req kbuild.Request) (*kbuild.Result, error) {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			w.builds = append(w.builds, req.Variant)
+			if err := w.buildErr[req.Variant]; err != nil {
+				return nil, err
+			}
+			return &kbuild.Result{Variant: req.Variant, Key: "key-" + req.Variant, BzImage: "/fake/" + req.Variant + "/bzImage", Objects: 11, Seconds: 9.9}, nil
+		},
+		GuestImage: func(ctx context.Context, o initramfs.Options) (*vm.Image, error) {
+			f, err := os.CreateTemp("", "fake-initramfs-*.cpio")
+			if err != nil {
+				return nil, err
+			}
+			f.Close()
+			w.image = f.Name()
+			return &vm.Image{Path: f.Name()}, nil
+		},
+		Machines: func(want vm.Accel, p vm.Prober, log io.Writer) Machines { return &fakeMachines{w: w} },
+	}
+}
+
+type fakeMachines struct {
+	w       *fakeWorld
+	verdict vm.Verdict
+}
+
+func (m *fakeMachines) Resolve(ctx context.Context, kernel string) (vm.Verdict, error) {
+	m.verdict = vm.Verdict{Accel: vm.AccelKVM, Reason: "fake probe"}
+	return m.verdict, nil
+}
+
+func (m *fakeMachines) Start(ctx context.Context, o vm.Options) (vm.Instance, error) {
+	w := m.w
+	w.mu.Lock()
+	w.starts = append(w.starts, o.Kernel)
+	n := len(w.starts)
+	w.mu.Unlock()
+	if o.Image == nil || o.Image.Path != w.image {
+		return nil, fmt.Errorf("booted without the run's image: %+v", o.Image)
+	}
+	if w.blockBoot {
+		<-ctx.Done()
+		return nil, fmt.Errorf("vm: boot interrupted: %w", ctx.Err())
+	}
+	if w.silentKVM && n == 1 {
+		m.verdict = vm.Verdict{Accel: vm.AccelTCG, Reason: "KVM unusable, using TCG: fake silent boot; retried under TCG"}
+	}
+	variant := filepath.Base(filepath.Dir(o.Kernel))
+	return &fakeInstance{w: w, variant: variant, log: o.ConsoleLog}, nil
+}
+
+func (m *fakeMachines) Verdict() vm.Verdict { return m.verdict }
+
+type fakeInstance struct {
+	w       *fakeWorld
+	variant string
+	log     string
+	crashes []*console.Crash
+	closed  bool
+}
+
+func (i *fakeInstance) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) (int, error) {
+	if cmd == "uname -r" {
+		io.WriteString(stdout, "6.1.0-fake\n")
+		return 0, nil
+	}
+	f := strings.Fields(cmd)
+	if len(f) < 3 || f[0] != "ktest-readtest" || f[1] != "--fs" {
+		return 127, nil
+	}
+	target := f[2]
+	doc := proto.TargetResult{Schema: proto.ReadTestSchema, Target: target, Tests: []proto.TestResult{}}
+	code := 0
+	switch i.w.targets[i.variant+"/"+target] {
+	case pass:
+		doc.Tests = append(doc.Tests, proto.TestResult{Name: "eof", Status: proto.StatusPass}, proto.TestResult{Name: "preadv", Status: proto.StatusPass})
+	case failOne:
+		doc.Tests = append(doc.Tests, proto.TestResult{Name: "eof", Status: proto.StatusFail, Message: "byte 4096 differs"}, proto.TestResult{Name: "preadv", Status: proto.StatusPass})
+		code = proto.ReadTestExitFailed
+	case crash:
+		c := &console.Crash{Kind: console.KindOops, Title: "BUG: kernel NULL pointer dereference", Excerpt: "RIP: io_read+0x42"}
+		i.crashes = append(i.crashes, c)
+		return -1, c
+	case setupFails:
+		doc.Error = "mkfs: mkfs.xfs: exit status 1"
+		code = proto.ReadTestExitSetupFailed
+	}
+	b, _ := json.Marshal(doc)
+	stdout.Write(append(b, '\n'))
+	return code, nil
+}
+
+func (i *fakeInstance) Put(ctx context.Context, r io.Reader, p string, m fs.FileMode) error {
+	return nil
+}
+func (i *fakeInstance) Get(ctx context.Context, p string, w io.Writer) error { return nil }
+func (i *fakeInstance) Addr() string                                         { return "127.0.0.1:1" }
+func (i *fakeInstance) ConsoleLog() string                                   { return i.log }
+func (i *fakeInstance) Exited() <-chan struct{}                              { return nil }
+func (i *fakeInstance) Crashes() []*console.Crash                            { return i.crashes }
+func (i *fakeInstance) Close() error                                         { i.closed = true; return nil }
+
+// miniTree makes the smallest directory kbuild.OpenTree takes for a
+// kernel tree, with one source file a patch can change.
+func miniTree(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		"Makefile":          "VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 0\n",
+		"Kconfig":           "mainmenu \"mini\"\n",
+		"arch/x86/Kconfig":  "config X86\n\tdef_bool y\n",
+		"scripts/kconfig/x": "",
+		"fs/read.c":         "int a;\nint b;\nint c;\nint d;\n",
+	}
+	for name, text := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+const miniPatch = `From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001
+From: A Developer <dev@example.org>
+Date: Mon, 1 Jun 2020 00:00:00 +0000
+Subject: [PATCH 1/1] fs: read c twice
+
+---
+ fs/read.c | 1 +
+ 1 file changed, 1 insertion(+)
+
+diff --git a/fs/read.c b/fs/read.c
+--- a/fs/read.c
++++ b/fs/read.c
+@@ -1,4 +1,5 @@
+ int a;
+ int b;
+ int c;
++int c2;
+ int d;
+-- 
+2.39.5
+`
+
+// errStop is a stand-in build failure.
+var errStop = errors.New("fs/read.c:3:1: error: expected ';'")
+
+// waitFor polls cond for a second: the fakes run synchronously, so this
+// only guards the interrupt test.
+func waitFor(cond func() bool) bool {
+	for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return cond()
+}

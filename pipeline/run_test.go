@@ -1,0 +1,195 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ktest-dev/ktest/kbuild"
+	"github.com/ktest-dev/ktest/plan"
+	"github.com/ktest-dev/ktest/results"
+)
+
+// fakeRun runs a two-variant, two-target plan on a miniature tree
+// against the fakes; patched applies a one-line series.
+func fakeRun(t *testing.T, w *fakeWorld, ctx context.Context) (*results.Run, string, error) {
+	t.Helper()
+	tree := miniTree(t)
+	patch := filepath.Join(t.TempDir(), "read.patch")
+	if err := os.WriteFile(patch, []byte(miniPatch), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := plan.Default()
+	p.Retarget(tree, patch)
+	p.Targets = []string{"ext4", "xfs"}
+	p.Quick()
+	cache, err := kbuild.OpenCache(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "run")
+	run, err := Run(ctx, Config{Plan: p, Cache: cache, OutDir: out, Command: "ktest run (fake)", Parts: w.parts()})
+	return run, out, err
+}
+
+func stageNames(r *results.Run) []string {
+	var out []string
+	for _, s := range r.Stages {
+		name := s.Name
+		if s.Variant != "" {
+			name += "[" + s.Variant + "]"
+		}
+		out = append(out, name+":"+string(s.Status))
+	}
+	return out
+}
+
+func TestRunRecordsEveryStage(t *testing.T) {
+	w := &fakeWorld{targets: map[string]behaviour{}}
+	run, out, err := fakeRun(t, w, context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Status != results.StatusPass || !run.Complete {
+		t.Errorf("status %s complete %v", run.Status, run.Complete)
+	}
+	want := []string{"tree:ok", "series:ok", "apply[baseline]:ok", "build[baseline]:ok", "apply[patched]:ok", "build[patched]:ok",
+		"accel:ok", "initramfs:ok", "boot[baseline]:ok", "test[baseline/ext4]:ok", "test[baseline/xfs]:ok",
+		"boot[patched]:ok", "test[patched/ext4]:ok", "test[patched/xfs]:ok"}
+	if got := stageNames(run); !slices.Equal(got, want) {
+		t.Errorf("stages\n got %v\nwant %v", got, want)
+	}
+	// The series' apply outcome, the kernels and the boots are recorded.
+	if s := run.Series; s == nil || len(s.Patches) != 1 || s.Patches[0].Status != "applied" || s.Patches[0].Hunks != 1 || s.Title != "fs: read c twice" {
+		t.Errorf("series %+v", run.Series)
+	}
+	for _, v := range run.Variants {
+		if v.Kernel.Status != results.StepOK || v.Kernel.Key != "key-"+v.Name || v.Boot.Status != results.StepOK || v.Kernel.Release != "6.1.0-fake" {
+			t.Errorf("%s: kernel %+v boot %+v", v.Name, v.Kernel, v.Boot)
+		}
+		if len(v.Targets) != 2 || len(v.Targets[0].Tests) != 2 {
+			t.Errorf("%s: targets %+v", v.Name, v.Targets)
+		}
+	}
+	// One boot per variant; the run's image was used and removed.
+	if len(w.starts) != 2 {
+		t.Errorf("boots %v, want one per variant", w.starts)
+	}
+	if _, err := os.Stat(w.image); !os.IsNotExist(err) {
+		t.Errorf("guest image %s left behind: %v", w.image, err)
+	}
+	if run.Accel != "kvm" || run.AccelReason != "fake probe" {
+		t.Errorf("accel %q (%q)", run.Accel, run.AccelReason)
+	}
+	for _, f := range []string{"results.json", "summary.md", "junit.xml", "email.txt", "report.html"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	back, err := results.Load(out)
+	if err != nil || back.Status != results.StatusPass {
+		t.Errorf("results.json: %v, %v", back, err)
+	}
+}
+
+// A crash fails the run, names the target it happened in, and the VM is
+// rebooted before the next target; a failing test fails the run too.
+func TestRunCrashReboots(t *testing.T) {
+	w := &fakeWorld{targets: map[string]behaviour{"patched/ext4": crash, "baseline/xfs": failOne}}
+	run, _, err := fakeRun(t, w, context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Status != results.StatusFail || !run.Complete {
+		t.Errorf("status %s complete %v", run.Status, run.Complete)
+	}
+	patched := run.Variant("patched")
+	if len(patched.Crashes) != 1 || patched.Crashes[0].During != "ext4" || patched.Crashes[0].Kind != "oops" {
+		t.Errorf("crashes %+v", patched.Crashes)
+	}
+	if got := len(w.starts); got != 3 {
+		t.Errorf("%d boots (%v), want 3: baseline, patched, patched again after the crash", got, w.starts)
+	}
+	if xfs := patched.Target("xfs"); xfs == nil || len(xfs.Tests) != 2 {
+		t.Errorf("patched/xfs after the reboot: %+v", xfs)
+	}
+	failed := run.Failed()
+	if len(failed) != 1 || failed[0] != (results.TestID{Variant: "baseline", Target: "xfs", Test: "eof"}) {
+		t.Errorf("failed %v", failed)
+	}
+}
+
+// A failed build stops the run as an error of its stage and variant;
+// the later variant's boot stays pending.
+func TestRunBuildFailure(t *testing.T) {
+	w := &fakeWorld{targets: map[string]behaviour{}, buildErr: map[string]error{"patched": errStop}}
+	run, _, err := fakeRun(t, w, context.Background())
+	var se *StageError
+	if err == nil || !strings.Contains(err.Error(), "stage build [patched]") || !errors.As(err, &se) {
+		t.Fatalf("err %v", err)
+	}
+	if run.Status != results.StatusError || run.Complete || run.Error == nil || run.Error.Stage != "build" || run.Error.Variant != "patched" {
+		t.Errorf("status %s complete %v error %+v", run.Status, run.Complete, run.Error)
+	}
+	p := run.Variant("patched")
+	if p.Kernel.Status != results.StepFailed || p.Boot.Status != results.StepPending || len(w.starts) != 0 {
+		t.Errorf("patched kernel %s boot %s, boots %v", p.Kernel.Status, p.Boot.Status, w.starts)
+	}
+}
+
+// A target that cannot be set up is an error of the run, not a pass.
+func TestRunTargetSetupFails(t *testing.T) {
+	w := &fakeWorld{targets: map[string]behaviour{"baseline/xfs": setupFails}}
+	run, _, err := fakeRun(t, w, context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := run.TargetErrors()
+	if run.Status != results.StatusError || len(errs) != 1 || errs[0].ID != (results.TargetID{Variant: "baseline", Target: "xfs"}) {
+		t.Errorf("status %s, target errors %v", run.Status, errs)
+	}
+	if run.Error == nil || !strings.Contains(run.Error.Message, "target setup failed: baseline/xfs: mkfs") {
+		t.Errorf("run error %+v", run.Error)
+	}
+}
+
+// A silent KVM boot that fell back to TCG is what the run records.
+func TestRunRecordsFallback(t *testing.T) {
+	w := &fakeWorld{targets: map[string]behaviour{}, silentKVM: true}
+	run, _, err := fakeRun(t, w, context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Accel != "tcg" || !strings.Contains(run.AccelReason, "retried under TCG") {
+		t.Errorf("accel %q (%q)", run.Accel, run.AccelReason)
+	}
+}
+
+// An interrupt during a boot leaves a finished document: interrupted,
+// incomplete, naming the stage, with the image removed.
+func TestRunInterrupted(t *testing.T) {
+	w := &fakeWorld{targets: map[string]behaviour{}, blockBoot: true}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		waitFor(func() bool { w.mu.Lock(); defer w.mu.Unlock(); return len(w.starts) > 0 })
+		cancel()
+	}()
+	run, out, err := fakeRun(t, w, ctx)
+	if err == nil {
+		t.Fatal("interrupted run returned no error")
+	}
+	if run.Status != results.StatusInterrupted || run.Complete || run.Error == nil || run.Error.Stage != "boot" {
+		t.Errorf("status %s complete %v error %+v", run.Status, run.Complete, run.Error)
+	}
+	back, _ := results.Load(out)
+	if back == nil || back.Status != results.StatusInterrupted {
+		t.Errorf("results.json on disk: %+v", back)
+	}
+	if _, err := os.Stat(w.image); !os.IsNotExist(err) {
+		t.Errorf("guest image left behind: %v", err)
+	}
+}
