@@ -27,8 +27,8 @@ const fsDiskSize = 1 << 30
 
 // targetDisks returns one virtio disk per target. The guest finds each
 // by its serial (diskSerial), not by its /dev/vdX position.
-func targetDisks(targets []string, fileSize int64) []vm.Device {
-	var devs []vm.Device
+func targetDisks(targets []string, fileSize int64) []vm.Disk {
+	var devs []vm.Disk
 	for _, t := range targets {
 		size := int64(fsDiskSize)
 		if t == "raw" {
@@ -40,48 +40,6 @@ func targetDisks(targets []string, fileSize int64) []vm.Device {
 }
 
 func diskSerial(target string) string { return "ktest-" + target }
-
-// testVariant boots the variant's kernel and runs every target's suites.
-// A target that hangs or crashes the kernel gets the VM rebooted before
-// the next target, so one broken target does not poison the others.
-func (r *runner) testVariant(ctx context.Context, v plan.Variant, rv *results.Variant) error {
-	p := r.cfg.Plan
-	fileSize, _ := plan.ParseSize(p.FileSize)
-	var inst vm.Instance
-	defer func() {
-		if inst != nil {
-			inst.Close()
-		}
-	}()
-	for _, target := range p.Targets {
-		if !r.wanted(v.Name, target) {
-			continue
-		}
-		if inst == nil {
-			var err error
-			inst, err = r.boot(ctx, v, rv, fileSize)
-			if err != nil {
-				return err
-			}
-		}
-		rt := &results.Target{Name: target}
-		rv.Targets = append(rv.Targets, rt)
-		var reboot bool
-		err := r.stage(ctx, "test", v.Name+"/"+target, func(ctx context.Context) (string, error) {
-			var err error
-			reboot, err = r.runTarget(ctx, inst, rv, rt)
-			return summarizeTarget(rt), err
-		})
-		if err != nil {
-			return err
-		}
-		if reboot {
-			inst.Close()
-			inst = nil
-		}
-	}
-	return nil
-}
 
 // wanted reports whether a target runs under cfg.Only.
 func (r *runner) wanted(variant, target string) bool {
@@ -106,7 +64,9 @@ func (r *runner) onlyTests(variant, target string) []string {
 	return names
 }
 
-func (r *runner) boot(ctx context.Context, v plan.Variant, rv *results.Variant, fileSize int64) (vm.Instance, error) {
+// boot starts the variant's kernel with its disks for benchmark round
+// round (0: the first boot, which also runs correctness).
+func (r *runner) boot(ctx context.Context, v plan.Variant, rv *results.Variant, round int) (vm.Instance, error) {
 	p := r.cfg.Plan
 	var inst vm.Instance
 	err := r.stage(ctx, "boot", v.Name, func(ctx context.Context) (string, error) {
@@ -114,9 +74,13 @@ func (r *runner) boot(ctx context.Context, v plan.Variant, rv *results.Variant, 
 		if err := os.MkdirAll(filepath.Join(r.cfg.OutDir, v.Name), 0o755); err != nil {
 			return "", err
 		}
+		disks, err := r.disks.of(v.Name)
+		if err != nil {
+			return "", err
+		}
 		opts := vm.Options{
 			Kernel: k.BzImage, Image: r.image, CPUs: p.CPUs, MemoryMB: p.MemoryMB,
-			Devices:     append(targetDisks(p.Targets, fileSize), vm.Net{}, vm.RNG{}),
+			Devices:     append(disks, vm.Net{}, vm.RNG{}),
 			ConsoleLog:  filepath.Join(r.cfg.OutDir, v.Name, fmt.Sprintf("console-%d.log", len(r.run.Stages))),
 			BootTimeout: p.Timeouts.Boot.Duration,
 			KernelArgs:  p.KernelArgs,
@@ -126,26 +90,36 @@ func (r *runner) boot(ctx context.Context, v plan.Variant, rv *results.Variant, 
 			opts.Trace = &prefixWriter{w: r.log, prefix: "ktest: qemu: "}
 		}
 		start := time.Now()
-		var err error
 		inst, err = r.machines.Start(ctx, opts)
 		// A silent KVM boot makes the pool fall back to TCG: the run
 		// records what really ran.
-		v := r.machines.Verdict()
-		r.run.Accel, r.run.AccelReason = string(v.Accel), v.Reason
+		verdict := r.machines.Verdict()
+		r.run.Accel, r.run.AccelReason = string(verdict.Accel), verdict.Reason
+		r.run.BootOrder = append(r.run.BootOrder, v.Name)
+		b := results.Boot{Status: results.StepOK, Seconds: time.Since(start).Seconds()}
 		if err != nil {
-			rv.Boot.Status = results.StepFailed
+			b.Status = results.StepFailed
 			var be *vm.BootError
 			if errors.As(err, &be) && be.Crash != nil {
 				rv.Crashes = append(rv.Crashes, crashRecord(be.Crash, "boot"))
 			}
+		}
+		rv.Boots = append(rv.Boots, b)
+		if round == 0 || err != nil {
+			rv.Boot = b
+		}
+		if err != nil {
 			return "", err
 		}
-		rv.Boot = results.Boot{Status: results.StepOK, Seconds: time.Since(start).Seconds()}
 		var out bytes.Buffer
 		if _, err := inst.Run(ctx, "uname -r", &out, nil); err == nil {
 			rv.Kernel.Release = strings.TrimSpace(out.String())
 		}
-		return fmt.Sprintf("%s, SSH ready in %.1f s, console %s", rv.Kernel.Release, rv.Boot.Seconds, opts.ConsoleLog), nil
+		what := "first boot"
+		if round > 0 {
+			what = fmt.Sprintf("benchmark boot %d of %d", round+1, r.rounds())
+		}
+		return fmt.Sprintf("%s, %s, SSH ready in %.1f s, console %s", what, rv.Kernel.Release, b.Seconds, opts.ConsoleLog), nil
 	})
 	return inst, err
 }
@@ -158,9 +132,12 @@ func crashRecord(c *console.Crash, during string) results.Crash {
 // returns reboot=true when the guest can no longer be trusted (a test
 // hung, or the kernel crashed). A failing test is not an error: it is
 // recorded and the run goes on.
-func (r *runner) runTarget(ctx context.Context, inst vm.Instance, rv *results.Variant, rt *results.Target) (reboot bool, err error) {
+// On a benchmark boot after the first (round > 0) it runs only the
+// benchmark, on the filesystem and file the first boot left on the
+// variant's disk, and adds the boot's samples to rt.
+func (r *runner) runTarget(ctx context.Context, inst vm.Instance, rv *results.Variant, rt *results.Target, round int) (reboot bool, err error) {
 	p := r.cfg.Plan
-	cmd := readtestCommand(p, rt.Name, r.onlyTests(rv.Name, rt.Name))
+	cmd := readtestCommand(p, rt.Name, r.onlyTests(rv.Name, rt.Name), round > 0)
 	r.logf("guest: %s", cmd)
 
 	tctx, cancel := context.WithTimeout(ctx, p.Timeouts.Target.Duration)
@@ -207,7 +184,11 @@ func (r *runner) runTarget(ctx context.Context, inst vm.Instance, rv *results.Va
 		}
 		return true, nil
 	}
-	convertTarget(doc, rt)
+	if round > 0 {
+		mergeBench(doc, rt)
+	} else {
+		convertTarget(doc, rt)
+	}
 	for _, t := range doc.Tests {
 		if t.Status == proto.StatusHung {
 			reboot = true
@@ -221,10 +202,13 @@ func (r *runner) runTarget(ctx context.Context, inst vm.Instance, rv *results.Va
 
 // readtestCommand is the guest command line that runs one target: the
 // plan's suites and sizes, or only the named correctness tests (the
-// nightly re-run of new failures).
-func readtestCommand(p *plan.Plan, target string, only []string) string {
+// nightly re-run of new failures), or (reuse) only the benchmark on what
+// an earlier boot set up.
+func readtestCommand(p *plan.Plan, target string, only []string, reuse bool) string {
 	mode := "all"
 	switch {
+	case reuse:
+		mode = "bench"
 	case len(only) > 0 || !hasSuite(p, "bench"):
 		mode = "correctness"
 	case !hasSuite(p, "correctness"):
@@ -233,7 +217,9 @@ func readtestCommand(p *plan.Plan, target string, only []string) string {
 	args := []string{"ktest-readtest", "--fs", target, "--serial", diskSerial(target), "--mode", mode,
 		"--size", p.FileSize, "--repeats", fmt.Sprint(p.Repeats),
 		"--timeout-per-test", p.Timeouts.Test.Duration.String()}
-	if p.MkfsForKernel != "" && target != "raw" {
+	if reuse {
+		args = append(args, "--reuse")
+	} else if p.MkfsForKernel != "" && target != "raw" {
 		args = append(args, "--mkfs-for", p.MkfsForKernel)
 	}
 	switch {
@@ -252,40 +238,6 @@ func hasSuite(p *plan.Plan, s string) bool {
 		}
 	}
 	return false
-}
-
-func convertTarget(doc *proto.TargetResult, rt *results.Target) {
-	if doc.Error != "" {
-		rt.Error = doc.Error
-	}
-	if m := doc.Mkfs; m != nil {
-		rt.Mkfs = &results.Mkfs{Profile: m.Profile, Command: m.Command, Features: m.Features}
-	}
-	for _, t := range doc.Tests {
-		rt.Tests = append(rt.Tests, results.Test{Name: t.Name, Status: results.TestStatus(t.Status), Message: t.Message, DurationMS: float64(t.DurationMS)})
-	}
-	for _, e := range doc.Bench {
-		eng := results.Engine{Engine: e.Engine, Repeats: e.Repeats, Metrics: map[string]results.Metric{}}
-		add := func(name string, get func(proto.RunSample) float64) {
-			m := results.Metric{Median: get(e.Median), Min: get(e.Min), Max: get(e.Max)}
-			for _, s := range e.Runs {
-				m.Samples = append(m.Samples, get(s))
-			}
-			eng.Metrics[name] = m
-		}
-		add(results.MetricWallMS, func(s proto.RunSample) float64 { return s.WallMS })
-		add(results.MetricIOPS, func(s proto.RunSample) float64 { return s.IOPS })
-		add(results.MetricLatP50US, func(s proto.RunSample) float64 { return s.LatP50US })
-		add(results.MetricLatP99US, func(s proto.RunSample) float64 { return s.LatP99US })
-		add(results.MetricUserCPU, func(s proto.RunSample) float64 { return s.UserCPUPct })
-		add(results.MetricSysCPU, func(s proto.RunSample) float64 { return s.SysCPUPct })
-		add(results.MetricCtxSwitches, func(s proto.RunSample) float64 { return s.CtxSwitches })
-		add(results.MetricWorkers, func(s proto.RunSample) float64 { return s.PeakWorkers })
-		if e.Error != "" {
-			rt.Tests = append(rt.Tests, results.Test{Name: "bench-" + e.Engine, Status: results.TestFail, Message: e.Error})
-		}
-		rt.Bench = append(rt.Bench, eng)
-	}
 }
 
 func summarizeTarget(rt *results.Target) string {

@@ -69,6 +69,7 @@ type runner struct {
 	tree     *kbuild.Tree
 	machines Machines  // boots every guest on the run's accelerator
 	image    *vm.Image // the run's guest image and its keys
+	disks    *diskSet  // each variant's target disks, kept across its boots
 	kernels  map[string]*kbuild.Result
 }
 
@@ -90,7 +91,7 @@ func Run(ctx context.Context, cfg Config) (*results.Run, error) {
 		Schema: results.Schema, ID: filepath.Base(cfg.OutDir), Started: time.Now().UTC(),
 		Status: results.StatusRunning, Command: cfg.Command,
 		Host: results.Host{Hostname: host, CPUs: runtime.NumCPU(), Kernel: uname},
-		Plan: results.Plan{Name: p.Name, Targets: p.Targets, Suites: p.Suites, FileSize: p.FileSize, Repeats: p.Repeats, Control: p.Control, KernelArgs: p.KernelArgs},
+		Plan: results.Plan{Name: p.Name, Targets: p.Targets, Suites: p.Suites, FileSize: p.FileSize, Boots: p.Boots, Repeats: p.Repeats, Control: p.Control, KernelArgs: p.KernelArgs},
 	}
 	if c, err := kbuild.Compiler(ctx); err == nil {
 		r.run.Host.Compiler = c
@@ -195,12 +196,10 @@ func (r *runner) execute(ctx context.Context) error {
 		return err
 	}
 	defer r.image.Remove()
-	for i, v := range p.Variants {
-		if err := r.testVariant(ctx, v, r.run.Variants[i]); err != nil {
-			return err
-		}
-	}
-	return nil
+	fileSize, _ := plan.ParseSize(p.FileSize)
+	r.disks = &diskSet{targets: p.Targets, fileSize: fileSize}
+	defer r.disks.remove()
+	return r.testAll(ctx)
 }
 
 func (r *runner) openTree(ctx context.Context) (string, error) {

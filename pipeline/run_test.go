@@ -16,7 +16,7 @@ import (
 
 // fakeRun runs a two-variant, two-target plan on a miniature tree
 // against the fakes; patched applies a one-line series.
-func fakeRun(t *testing.T, w *fakeWorld, ctx context.Context) (*results.Run, string, error) {
+func fakeRun(t *testing.T, w *fakeWorld, ctx context.Context, edits ...func(*plan.Plan)) (*results.Run, string, error) {
 	t.Helper()
 	tree := miniTree(t)
 	patch := filepath.Join(t.TempDir(), "read.patch")
@@ -27,6 +27,9 @@ func fakeRun(t *testing.T, w *fakeWorld, ctx context.Context) (*results.Run, str
 	p.Retarget(tree, patch)
 	p.Targets = []string{"ext4", "xfs"}
 	p.Quick()
+	for _, e := range edits {
+		e(p)
+	}
 	cache, err := kbuild.OpenCache(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -191,5 +194,57 @@ func TestRunInterrupted(t *testing.T) {
 	}
 	if _, err := os.Stat(w.image); !os.IsNotExist(err) {
 		t.Errorf("guest image left behind: %v", err)
+	}
+}
+
+// The benchmark's boots are interleaved (baseline, patched, patched,
+// baseline, ...); correctness runs on each variant's first boot only;
+// later boots reuse the disks of their variant and add one sample each.
+func TestRunInterleavesBoots(t *testing.T) {
+	w := &fakeWorld{targets: map[string]behaviour{}}
+	run, _, err := fakeRun(t, w, context.Background(), func(p *plan.Plan) {
+		p.Targets = []string{"ext4", "raw"}
+		p.Boots = 3
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"baseline", "patched", "patched", "baseline", "baseline", "patched"}; !slices.Equal(run.BootOrder, want) {
+		t.Errorf("boot order %v, want %v", run.BootOrder, want)
+	}
+	if run.Plan.Boots != 3 {
+		t.Errorf("plan boots recorded as %d", run.Plan.Boots)
+	}
+	var reuse, full int
+	for _, c := range w.commands {
+		switch {
+		case strings.Contains(c, "--reuse") && strings.Contains(c, "--mode bench"):
+			reuse++
+		case strings.Contains(c, "--mode all") && !strings.Contains(c, "--reuse"):
+			full++
+		default:
+			t.Errorf("unexpected guest command %s", c)
+		}
+	}
+	if full != 4 || reuse != 8 {
+		t.Errorf("%d full and %d reusing readtests, want 4 (2 variants x 2 targets) and 8", full, reuse)
+	}
+	// Boots of one variant share its disks; the variants do not.
+	if w.disks[0] != w.disks[3] || w.disks[1] != w.disks[2] || w.disks[0] == w.disks[1] {
+		t.Errorf("disks per boot:\n%s", strings.Join(w.disks, "\n"))
+	}
+	if _, err := os.Stat(strings.Fields(w.disks[0])[0]); !os.IsNotExist(err) {
+		t.Errorf("disk images left after the run: %v", err)
+	}
+	// One sample per boot, in boot order: baseline booted 1st, 4th, 5th.
+	m := run.Variant("baseline").Target("ext4").Engine("io_uring").Metrics[results.MetricWallMS]
+	if !slices.Equal(m.Samples, []float64{1000, 4000, 5000}) {
+		t.Errorf("baseline samples %v", m.Samples)
+	}
+	if tests := run.Variant("patched").Target("raw").Tests; len(tests) != 2 {
+		t.Errorf("correctness ran %d tests on patched/raw, want them once: %+v", len(tests), tests)
+	}
+	if n := len(run.Variant("patched").Boots); n != 3 {
+		t.Errorf("patched booted %d times", n)
 	}
 }

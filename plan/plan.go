@@ -31,7 +31,13 @@ type Plan struct {
 	// Tests restricts the correctness suite to these tests; empty runs all.
 	Tests    []string `toml:"tests"`
 	FileSize string   `toml:"file_size"`
-	Repeats  int      `toml:"repeats"`
+	// Boots is how many times each variant is booted for the benchmark,
+	// the variants' boots interleaved (A B B A ...): one sample per boot,
+	// so verdicts see the drift between boots. 0 means 3.
+	Boots int `toml:"boots"`
+	// Repeats is how many fio runs each engine makes per boot; a boot's
+	// sample is their median.
+	Repeats int `toml:"repeats"`
 	// Control is a benchmark engine whose code path no variant changes
 	// (psync for the async-buffered-reads series). Its movement between
 	// the variants is between-boot drift, which the A/B verdicts of the
@@ -164,7 +170,7 @@ func Parse(file string, data []byte) (*Plan, error) {
 	if und := md.Undecoded(); len(und) > 0 {
 		key := und[0].String()
 		return nil, &Error{File: file, Line: lineOf(data, und[0][len(und[0])-1]),
-			Reason: fmt.Sprintf("unknown key %q (known keys: name, tree, fragments, targets, suites, tests, file_size, repeats, control, kernel_args, mkfs_for_kernel, accel, memory_mb, cpus, [series], [timeouts], [[variant]])", key)}
+			Reason: fmt.Sprintf("unknown key %q (known keys: name, tree, fragments, targets, suites, tests, file_size, boots, repeats, control, kernel_args, mkfs_for_kernel, accel, memory_mb, cpus, [series], [timeouts], [[variant]])", key)}
 	}
 	p.Source = file
 	if err := p.validate(data); err != nil {
@@ -245,6 +251,12 @@ func (p *Plan) validate(data []byte) error {
 	if p.Repeats < 1 {
 		return bad("repeats", "repeats must be at least 1, got %d", p.Repeats)
 	}
+	if p.Boots == 0 {
+		p.Boots = 3
+	}
+	if p.Boots < 1 {
+		return bad("boots", "boots must be at least 1, got %d", p.Boots)
+	}
 	if p.MemoryMB == 0 {
 		p.MemoryMB = 1024
 	}
@@ -302,9 +314,11 @@ func ParseSize(s string) (int64, error) {
 	return n * mult, nil
 }
 
-// Quick shrinks the plan for CI: a small file and one repeat.
+// Quick shrinks the plan for CI: a small file, one boot and one repeat.
+// Its figures are shown but no change is called (too few samples).
 func (p *Plan) Quick() {
 	p.FileSize = "16M"
+	p.Boots = 1
 	p.Repeats = 1
 }
 
@@ -329,6 +343,20 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// AA turns the plan into an A/A run: its last variant (the patched
+// kernel) against itself, as two variants "first" and "second" built
+// from the same sources, so the same kernel. ktest must call no change
+// between them: it is the check of its own statistics.
+func (p *Plan) AA() {
+	v := p.Variants[len(p.Variants)-1]
+	first, second := v, v
+	first.Name, second.Name = "first", "second"
+	first.Description = v.Description + " (A/A: first copy)"
+	second.Description = v.Description + " (A/A: second copy)"
+	p.Variants = []Variant{first, second}
+	p.Name += " (A/A)"
 }
 
 // ForSeries rewrites the variants for `ktest run --series S`: the

@@ -37,13 +37,13 @@ func TestParseErrors(t *testing.T) {
 		line       int
 		reason     string
 	}{
-		{"unknown key", strings.Replace(base, "repeats = 3", "repeats = 3\nrepeatz = 4", 1), 0, `unknown key "repeatz"`},
+		{"unknown key", strings.Replace(base, "repeats = 1", "repeats = 1\nrepeatz = 4", 1), 0, `unknown key "repeatz"`},
 		{"unknown nested key", strings.Replace(base, "boot = \"120s\"", "boot = \"120s\"\nbot = \"1s\"", 1), 0, `unknown key "timeouts.bot"`},
 		{"syntax", "name = \"x\"\nrepeats = = 3\n", 2, ""},
 		{"bad target", strings.Replace(base, `"raw"]`, `"zfs"]`, 1), 0, `unknown value "zfs"`},
 		{"bad size", strings.Replace(base, `"32M"`, `"lots"`, 1), 0, "bad size"},
 		{"bad duration", strings.Replace(base, `"120s"`, `"soon"`, 1), 0, ""},
-		{"zero repeats", strings.Replace(base, "repeats = 3", "repeats = 0", 1), 0, "repeats must be at least 1"},
+		{"zero repeats", strings.Replace(base, "repeats = 1", "repeats = 0", 1), 0, "repeats must be at least 1"},
 		{"unknown control engine", strings.Replace(base, `control = "psync"`, `control = "aio"`, 1), 0, `control: unknown value "aio"`},
 		{"kernel arg with a space", strings.Replace(base, "kernel_args = []", `kernel_args = ["panic_on_warn=1 quiet"]`, 1), 0, `kernel_args: "panic_on_warn=1 quiet" must be one word`},
 		{"duplicate variant", base + "\n[[variant]]\nname = \"patched\"\n", 0, `variant "patched" defined twice`},

@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+
+	"github.com/ktest-dev/ktest/verdict"
 )
 
 // Comparison is a newer run measured against an older one (nightly
@@ -30,6 +33,19 @@ type Comparison struct {
 	NotRun []TestID `json:"not_run,omitempty"`
 	// Flaky are new failures that passed when re-run; not counted.
 	Flaky []TestID `json:"flaky,omitempty"`
+	// Mismatch lists how the runs' plans differ (sizes, targets, boots,
+	// ...). Metrics of unlike runs are not judged.
+	Mismatch []string `json:"mismatch,omitempty"`
+	// Compared and Called count the metric comparisons judged and the
+	// changes called, in either direction.
+	Compared int `json:"compared"`
+	Called   int `json:"called"`
+	// TooFew says why metrics could not be judged when a side had too
+	// few samples, e.g. "1 boot: not enough samples to call a change".
+	TooFew string `json:"too_few,omitempty"`
+	// Drift are the control engine's changes: between-boot drift, which
+	// raises the bar for the other engines, never a regression.
+	Drift []Regression `json:"drift,omitempty"`
 }
 
 // RunRef identifies a compared run.
@@ -49,19 +65,12 @@ type Regression struct {
 	New     Metric `json:"new"`
 	// Change is (New-Old)/|Old| of the medians (see Diff.Change).
 	Change float64 `json:"change"`
-	// NoSpread is set when a side had a single sample, so only the
-	// noise floor was applied.
-	NoSpread bool `json:"no_spread,omitempty"`
 }
 
 // String is "patched/ext4/io_uring ctx_switches 4300 -> 8700 (+102%)".
 func (g Regression) String() string {
-	s := fmt.Sprintf("%s/%s/%s %s %s -> %s (%s)", g.Variant, g.Target, g.Engine, g.Metric,
-		plainNumber(g.Metric, g.Old.Median), plainNumber(g.Metric, g.New.Median), changeText(g.Change, g.Old.Median, "-"))
-	if g.NoSpread {
-		s += " " + noSpreadNote
-	}
-	return s
+	return fmt.Sprintf("%s/%s/%s %s %s -> %s (%s)", g.Variant, g.Target, g.Engine, g.Metric,
+		figure(g.Metric, g.Old, "-"), figure(g.Metric, g.New, "-"), changeText(g.Change, g.Old.Median, "-"))
 }
 
 // changeText is the percentage, or "from 0" when the old median was 0.
@@ -79,11 +88,12 @@ var comparedMetrics = []string{
 	MetricUserCPU, MetricSysCPU, MetricCtxSwitches, MetricWorkers,
 }
 
-// Compare measures newRun against oldRun (both non-nil). Only variants, targets and
-// engines present in both are compared; metrics are checked with the
-// noise rule of CompareMetric, and a change counts as a regression
-// only in the metric's bad direction (higher time, latency, CPU,
-// context switches or io-wq workers; lower IOPS).
+// Compare measures newRun against oldRun (both non-nil): tests that
+// newly fail or were fixed, targets that newly cannot be set up, and,
+// for runs of the same plan, sizes and targets, metrics that got worse
+// by the one rule of package verdict. A change of the plan's control
+// engine is drift: it holds back the other engines' changes of the same
+// metric and is never a regression itself.
 func Compare(oldRun, newRun *Run) *Comparison {
 	c := &Comparison{
 		Old:         RunRef{oldRun.ID, oldRun.Status, oldRun.Incomplete()},
@@ -91,6 +101,7 @@ func Compare(oldRun, newRun *Run) *Comparison {
 		Regressions: []Regression{},
 		NewFailures: []TestID{},
 		Fixed:       []TestID{},
+		Mismatch:    oldRun.Plan.Differences(newRun.Plan),
 	}
 	for _, ov := range oldRun.Variants {
 		nv := newRun.Variant(ov.Name)
@@ -117,31 +128,58 @@ func Compare(oldRun, newRun *Run) *Comparison {
 					c.Fixed = append(c.Fixed, id)
 				}
 			}
-			if nt == nil {
-				continue
-			}
-			for _, oe := range ot.Bench {
-				ne := nt.Engine(oe.Engine)
-				if ne == nil {
-					continue
-				}
-				for _, m := range comparedMetrics {
-					om, ok1 := oe.Metrics[m]
-					nm, ok2 := ne.Metrics[m]
-					if !ok1 || !ok2 {
-						continue
-					}
-					if d := CompareMetric(om, nm); d.Worse(m) {
-						c.Regressions = append(c.Regressions, Regression{
-							Variant: ov.Name, Target: ot.Name, Engine: oe.Engine, Metric: m,
-							Old: om, New: nm, Change: d.Change, NoSpread: d.NoSpread,
-						})
-					}
-				}
+			if nt != nil && len(c.Mismatch) == 0 {
+				c.compareBench(tid, ot, nt, oldRun.Plan.Control)
 			}
 		}
 	}
 	return c
+}
+
+// compareBench judges every metric of every engine both targets ran;
+// the control engine's first, so that its drift can hold the others.
+func (c *Comparison) compareBench(tid TargetID, ot, nt *Target, control string) {
+	engines := benchEngines(ot)
+	if i := slices.Index(engines, control); i > 0 {
+		engines = append([]string{control}, slices.Delete(engines, i, i+1)...)
+	}
+	drift := map[string]Diff{}
+	for _, name := range engines {
+		oe, ne := ot.Engine(name), nt.Engine(name)
+		if ne == nil {
+			continue
+		}
+		for _, m := range comparedMetrics {
+			om, ok1 := oe.Metrics[m]
+			nm, ok2 := ne.Metrics[m]
+			if !ok1 || !ok2 {
+				continue
+			}
+			d := CompareMetric(om, nm)
+			c.Compared++
+			if d.Outcome == verdict.TooFew {
+				c.TooFew = d.Why
+			}
+			g := Regression{Variant: tid.Variant, Target: tid.Target, Engine: name, Metric: m, Old: om, New: nm, Change: d.Change}
+			if name == control {
+				drift[m] = d
+				if d.Called() {
+					c.Called++
+					c.Drift = append(c.Drift, g)
+				}
+				continue
+			}
+			if ctl, ok := drift[m]; ok {
+				d = Diff{d.Hold(ctl.Judgement)}
+			}
+			if d.Called() {
+				c.Called++
+			}
+			if d.Worse(m) {
+				c.Regressions = append(c.Regressions, g)
+			}
+		}
+	}
 }
 
 // Failed reports whether the comparison found a regression or a new
@@ -200,19 +238,25 @@ func (c *Comparison) Render(w io.Writer, format string) error {
 			p.f("%s run is INCOMPLETE: %s\n\n", ref.label, esc(ref.r.Incomplete))
 		}
 	}
+	if len(c.Mismatch) > 0 {
+		p.f("The runs were not made alike (%s): their metrics are not compared.\n\n", esc(strings.Join(c.Mismatch, "; ")))
+	}
 	if !c.Failed() {
 		p.f("No regressions beyond noise, no new failures and no new target errors.\n\n")
+	}
+	if c.Compared > 0 {
+		p.f("%d metric comparison(s), %d change(s) called.", c.Compared, c.Called)
+		if c.TooFew != "" {
+			p.f(" %s.", esc(c.TooFew))
+		}
+		p.f("\n\n")
 	}
 	if len(c.Regressions) > 0 {
 		if md {
 			p.f("## Regressions (%d)\n\n| variant | target | engine | metric | old | new | change |\n|---|---|---|---|--:|--:|--:|\n", len(c.Regressions))
 			for _, g := range c.Regressions {
-				note := ""
-				if g.NoSpread {
-					note = " " + noSpreadNote
-				}
-				p.f("| %s | %s | %s | %s | %s | %s | %s%s |\n", mdCell(g.Variant), mdCell(g.Target), engineLabel(g.Engine), g.Metric,
-					figure(g.Metric, g.Old, "–"), figure(g.Metric, g.New, "–"), changeText(g.Change, g.Old.Median, "−"), note)
+				p.f("| %s | %s | %s | %s | %s | %s | %s |\n", mdCell(g.Variant), mdCell(g.Target), engineLabel(g.Engine), g.Metric,
+					figure(g.Metric, g.Old, "–"), figure(g.Metric, g.New, "–"), changeText(g.Change, g.Old.Median, "−"))
 			}
 			p.f("\n")
 		} else {
@@ -245,6 +289,7 @@ func (c *Comparison) Render(w io.Writer, format string) error {
 	list("Failed, then passed when re-run (flaky, not counted)", strs(c.Flaky))
 	list("Fixed", strs(c.Fixed))
 	list("Passed before, not run now", strs(c.NotRun))
+	list("Control engine drift (between boots, not a regression)", strs(c.Drift))
 	noise := noiseRule
 	if !md {
 		noise = strings.ReplaceAll(noise, "–", "-")

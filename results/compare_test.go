@@ -125,7 +125,7 @@ func TestComparisonRender(t *testing.T) {
 		{"md", []string{"# ktest compare: `20250314-020000-ab12` → `new`", "new run is INCOMPLETE: interrupted during tests [patched]: interrupt",
 			"| patched | ext4 | io_uring async | ctx_switches | 4300 (4210–4390) | 8600 (8500–8800) | +100% |",
 			"## New failures (1)\n\n- patched/xfs/truncate-race"}},
-		{"text", []string{"Regressions (1):\n  patched/ext4/io_uring ctx_switches 4300 -> 8600 (+100%)", "New failures (1):\n  patched/xfs/truncate-race", "old and new min-max ranges"}},
+		{"text", []string{"Regressions (1):\n  patched/ext4/io_uring ctx_switches 4300 (4210-4390) -> 8600 (8500-8800) (+100%)", "New failures (1):\n  patched/xfs/truncate-race", "at least 3 boots per side"}},
 	}
 	for _, tc := range tests {
 		var b bytes.Buffer

@@ -172,17 +172,21 @@ func (rd Renderer) emailBench(e *emailText, r *Run) {
 					if en.Control {
 						line = "drift: " + strings.Join(words, ", ")
 					}
-					if noSpread(en.Verdicts) {
-						line += " " + noSpreadNote
-					}
 					e.hang("    => ", line)
 				}
 			}
 			if n := t.driftNote(true); n != "" {
 				e.hang("  note: ", n)
 			}
+			if t.B != "" && t.Called == 0 && len(t.Engines) > 0 {
+				e.hang("  note: ", t.nothingCalled())
+			}
 		}
 		e.blank()
+		if n := verdictCount(tables); n != "" {
+			e.para("Verdicts: " + n)
+			e.blank()
+		}
 		e.para(strings.ReplaceAll(engineLegend, "–", "-"))
 	}
 }

@@ -77,7 +77,7 @@ func scaled(s []float64, f float64, repeats int) Metric {
 	for i := range out {
 		out[i] = s[i%len(s)] * f
 	}
-	return metricOf(out)
+	return NewMetric(out)
 }
 
 // fixtureRun builds a complete, passing run with two variants, four
@@ -162,5 +162,5 @@ func setTest(r *Run, variant, target, test, status, msg string) {
 
 // setMetric replaces one metric's samples.
 func setMetric(r *Run, variant, target, engine, metric string, samples ...float64) {
-	r.Variant(variant).Target(target).Engine(engine).Metrics[metric] = metricOf(samples)
+	r.Variant(variant).Target(target).Engine(engine).Metrics[metric] = NewMetric(samples)
 }

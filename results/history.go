@@ -94,3 +94,27 @@ func (h History) LastGood(variants ...string) (*Run, error) {
 	}
 	return nil, fmt.Errorf("%s: %w", h.Dir, ErrNoGoodRun)
 }
+
+// LastLike returns the newest good run made like r, the one nightly mode
+// compares r with: complete, passed, with r's variants, and a plan that
+// measures the same way (Plan.Differences is empty). It returns
+// ErrNoGoodRun when there is none; unlike runs are skipped, never
+// compared.
+func (h History) LastLike(r *Run) (*Run, error) {
+	var names []string
+	for _, v := range r.Variants {
+		names = append(names, v.Name)
+	}
+	entries, _ := h.List()
+	for i := len(entries) - 1; i >= 0; i-- {
+		old := entries[i].Run
+		if old.ID == r.ID || !old.Complete || old.Status != StatusPass || len(old.Plan.Differences(r.Plan)) > 0 {
+			continue
+		}
+		if slices.ContainsFunc(names, func(v string) bool { return old.Variant(v) == nil }) {
+			continue
+		}
+		return old, nil
+	}
+	return nil, fmt.Errorf("%s: %w made like this one (same targets, sizes and boots)", h.Dir, ErrNoGoodRun)
+}

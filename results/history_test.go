@@ -86,3 +86,34 @@ func TestHistory(t *testing.T) {
 		t.Errorf("temp files left behind: %v", leftovers)
 	}
 }
+
+// TestLastLike: nightly compares like with like; a quick run is never
+// measured against a full one.
+func TestLastLike(t *testing.T) {
+	h := History{Dir: filepath.Join(t.TempDir(), "history")}
+	add := func(id string, day int, status RunStatus, size string) *Run {
+		r := fixtureRun(3)
+		r.ID, r.Status, r.Plan.FileSize = id, status, size
+		r.Started = time.Date(2025, 3, day, 2, 0, 0, 0, time.UTC)
+		if _, err := h.Add(r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	add("d1-full", 1, StatusPass, "32M")
+	add("d2-quick", 2, StatusPass, "16M")
+	add("d3-full-fail", 3, StatusFail, "32M")
+	now := fixtureRun(3)
+	now.ID, now.Plan.FileSize = "d4-full", "32M"
+	if r, err := h.LastLike(now); err != nil || r.ID != "d1-full" {
+		t.Errorf("LastLike(full) = %v, %v; want d1-full", r, err)
+	}
+	now.Plan.FileSize = "16M"
+	if r, err := h.LastLike(now); err != nil || r.ID != "d2-quick" {
+		t.Errorf("LastLike(quick) = %v, %v; want d2-quick", r, err)
+	}
+	now.Plan.FileSize = "64M"
+	if _, err := h.LastLike(now); !errors.Is(err, ErrNoGoodRun) {
+		t.Errorf("LastLike(64M) = %v, want ErrNoGoodRun", err)
+	}
+}

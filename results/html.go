@@ -207,17 +207,13 @@ func (rd Renderer) html(w io.Writer, r *Run) error {
 					if e.Control {
 						continue // drift, told by driftNote
 					}
-					s := engineLabel(e.Engine) + ": " + strings.Join(words, ", ")
-					if noSpread(e.Verdicts) {
-						s += " " + noSpreadNote
-					}
-					summary = append(summary, s)
+					summary = append(summary, engineLabel(e.Engine)+": "+strings.Join(words, ", "))
 				}
 			}
 			if len(summary) > 0 {
 				ht.Summary = t.B + " on " + t.Target + ": " + strings.Join(summary, "; ") + "."
 			} else if len(t.Engines) > 0 && t.B != "" {
-				ht.Summary = "No difference beyond noise on " + t.Target + "."
+				ht.Summary = t.nothingCalled()
 			}
 			if n := t.driftNote(false); n != "" {
 				ht.Summary += " " + n

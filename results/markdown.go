@@ -214,7 +214,6 @@ func (rd Renderer) mdBench(p *printer, r *Run) {
 		p.f(". %s %s\n\n", figuresText(tables, "–"), noiseRule)
 		for _, t := range tables {
 			p.f("### %s\n\n", mdText(t.Target))
-			note := ""
 			if t.Error != "" {
 				p.f("Setup failed: %s\n\n", mdText(t.Error))
 			}
@@ -259,22 +258,22 @@ func (rd Renderer) mdBench(p *printer, r *Run) {
 					continue // drift, told by driftNote
 				}
 				summary = append(summary, engineLabel(e.Engine)+": "+strings.Join(words, ", "))
-				if noSpread(e.Verdicts) {
-					note = " " + noSpreadNote
-				}
 			}
 			p.f("\n")
 			if t.B == "" {
 				continue
 			}
 			if len(summary) > 0 {
-				p.f("**%s on %s%s:** %s.\n\n", mdText(t.B), mdText(t.Target), note, strings.Join(summary, "; "))
+				p.f("**%s on %s:** %s.\n\n", mdText(t.B), mdText(t.Target), strings.Join(summary, "; "))
 			} else {
-				p.f("No difference beyond noise on %s.\n\n", mdText(t.Target))
+				p.f("%s\n\n", mdText(t.nothingCalled()))
 			}
 			if n := t.driftNote(false); n != "" {
 				p.f("*%s*\n\n", mdText(n))
 			}
+		}
+		if n := verdictCount(tables); n != "" {
+			p.f("**Verdicts:** %s\n\n", mdText(n))
 		}
 		p.f("*%s*\n\n", engineLegend)
 	}
@@ -293,9 +292,9 @@ func maxRepeats(tables []abTarget) int {
 // (min–max) range", or for one repeat that there is no spread.
 func figuresText(tables []abTarget, dash string) string {
 	if n := maxRepeats(tables); n > 1 {
-		return fmt.Sprintf("Each figure is the median of %d repeats with its (min%smax) range.", n, dash)
+		return fmt.Sprintf("Each figure is the median of %d boots with its (min%smax) range.", n, dash)
 	}
-	return "Each figure is a single run " + noSpreadNote + "."
+	return "Each figure is a single boot's, with no spread."
 }
 
 func cellText(c column, cell abCell) string {

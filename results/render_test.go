@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ktest-dev/ktest/verdict"
 )
 
 func render(t *testing.T, rd Renderer, r *Run, format string) string {
@@ -41,28 +43,25 @@ func section(t *testing.T, doc, heading string) string {
 	return rest
 }
 
-func TestCompareMetricNoise(t *testing.T) {
+// TestCompareMetric checks the adapter to package verdict (where the
+// rule and its tests live): a metric is judged by its samples.
+func TestCompareMetric(t *testing.T) {
 	tests := []struct {
-		name         string
-		a, b         Metric
-		beyond, none bool // none: NoSpread expected
-		change       float64
+		name   string
+		a, b   Metric
+		want   verdict.Outcome
+		change float64
 	}{
-		{"disjoint and above floor", metricOf([]float64{100, 101, 102}), metricOf([]float64{80, 81, 82}), true, false, -0.198},
-		{"overlapping ranges", metricOf([]float64{100, 105, 110}), metricOf([]float64{90, 95, 101}), false, false, -0.095},
-		{"disjoint but under floor", metricOf([]float64{100, 100.5, 101}), metricOf([]float64{102, 102.5, 103}), false, false, 0.0199},
-		{"touching ends overlap", metricOf([]float64{100, 101, 110}), metricOf([]float64{110, 115, 120}), false, false, 0.1386},
-		{"single repeat above floor", metricOf([]float64{100}), metricOf([]float64{90}), true, true, -0.1},
-		{"single repeat under floor", metricOf([]float64{100}), metricOf([]float64{98}), false, true, -0.02},
-		{"from zero", metricOf([]float64{0, 0, 0}), metricOf([]float64{2, 3, 4}), true, false, 1},
-		{"zero to zero", metricOf([]float64{0, 0, 0}), metricOf([]float64{0, 0, 0}), false, false, 0},
-		{"no samples, ranges only", Metric{Median: 10, Min: 9, Max: 11}, Metric{Median: 20, Min: 19, Max: 21}, true, false, 1},
+		{"three boots, apart", NewMetric([]float64{100, 101, 102}), NewMetric([]float64{40, 41, 42}), verdict.Changed, -0.594},
+		{"three boots, overlapping", NewMetric([]float64{100, 105, 110}), NewMetric([]float64{90, 95, 101}), verdict.Same, -0.095},
+		{"one boot", NewMetric([]float64{100}), NewMetric([]float64{50}), verdict.TooFew, -0.5},
+		{"no samples, ranges only", Metric{Median: 10, Min: 9, Max: 11}, Metric{Median: 20, Min: 19, Max: 21}, verdict.TooFew, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			d := CompareMetric(tc.a, tc.b)
-			if d.Beyond != tc.beyond || d.NoSpread != tc.none {
-				t.Errorf("Beyond=%v NoSpread=%v, want %v %v", d.Beyond, d.NoSpread, tc.beyond, tc.none)
+			if d.Outcome != tc.want {
+				t.Errorf("outcome %v, want %v", d.Outcome, tc.want)
 			}
 			if diff := d.Change - tc.change; diff > 0.001 || diff < -0.001 {
 				t.Errorf("Change=%.4f, want %.4f", d.Change, tc.change)
@@ -120,7 +119,7 @@ func TestMarkdownABTables(t *testing.T) {
 		"# ktest: Add support for async buffered reads", "(v2), base `v6.1`", "TCG (/dev/kvm: no such file or directory)",
 		"| 2/3 | mm: add support for async page locking | applied-with-offset | 5 hunks, 2 offset |",
 		"| baseline | 6.1 + ktest patch removing FMODE_BUF_RASYNC (6.1.129-ktest) | built in 1290 s, 2913 objects compiled | booted in 9.1 s |",
-		"**baseline**: 40 passed, 0 failed, 0 hung, 0 skipped", "median of 3 repeats",
+		"**baseline**: 40 passed, 0 failed, 0 hung, 0 skipped", "median of 3 boots",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("md lacks %q", want)
@@ -143,8 +142,9 @@ func TestMarkdownNoiseEdgeCases(t *testing.T) {
 		unwanted []string
 	}{
 		{
-			name: "single repeat uses only the floor", repeats: 1,
-			want: []string{"**patched on ext4 (1 repeat, no spread):** io_uring async: 17% faster (real −17%), ", "| 4.06 s |", "−86% ctx switches"},
+			name: "a single boot calls nothing and says why", repeats: 1,
+			want:     []string{"No change called on ext4: 1 boot: not enough samples to call a change (3 needed).", "| 4.06 s |"},
+			unwanted: []string{"faster", "ctx switches**"},
 		},
 		{
 			name: "overlapping io_uring wall: no speed verdict", repeats: 3,
@@ -170,20 +170,27 @@ func TestMarkdownNoiseEdgeCases(t *testing.T) {
 			want:  []string{"**Extra kernel arguments:** `panic_on_warn=1 loglevel=7`"},
 		},
 		{
-			name: "without a control, an offload change is called", repeats: 3,
+			name: "a change smaller than the spread is not called", repeats: 3,
 			mutate: func(r *Run) {
 				setMetric(r, "patched", "ext4", "io_uring-offload", MetricCtxSwitches, 31500, 32000, 32300)
 			},
-			want:     []string{"io_uring offload: −6.2% ctx switches"},
+			unwanted: []string{"io_uring offload: −6.2% ctx switches"},
+		},
+		{
+			name: "without a control, an offload change is called", repeats: 3,
+			mutate: func(r *Run) {
+				setMetric(r, "patched", "ext4", "io_uring-offload", MetricCtxSwitches, 29000, 29400, 29800)
+			},
+			want:     []string{"io_uring offload: −14% ctx switches"},
 			unwanted: []string{"(control)", "is the control"},
 		},
 		{
 			name: "a control that did not move holds nothing back", repeats: 3,
 			mutate: func(r *Run) {
 				r.Plan.Control = "psync"
-				setMetric(r, "patched", "ext4", "io_uring-offload", MetricCtxSwitches, 31500, 32000, 32300)
+				setMetric(r, "patched", "ext4", "io_uring-offload", MetricCtxSwitches, 29000, 29400, 29800)
 			},
-			want:     []string{"| preadv (control) | baseline |", "io_uring offload: −6.2% ctx switches"},
+			want:     []string{"| preadv (control) | baseline |", "io_uring offload: −14% ctx switches"},
 			unwanted: []string{"is the control", "held back"},
 		},
 		{
@@ -191,16 +198,16 @@ func TestMarkdownNoiseEdgeCases(t *testing.T) {
 			mutate: func(r *Run) {
 				r.Plan.Control = "psync"
 				setMetric(r, "patched", "ext4", "psync", MetricCtxSwitches, 15000, 15200, 15400)
-				setMetric(r, "patched", "ext4", "io_uring-offload", MetricCtxSwitches, 31500, 32000, 32300)
+				setMetric(r, "patched", "ext4", "io_uring-offload", MetricCtxSwitches, 31000, 31300, 31500)
 			},
 			want: []string{
 				"| preadv (control) | baseline |",
 				"preadv is the control (both kernels run the same code for it), so its −10% ctx switches on ext4 is between-boot drift",
-				"held back: io_uring offload −6.2% ctx switches",
+				"held back: io_uring offload −8.2% ctx switches",
 				// Beyond the drift, and on other metrics, verdicts stand.
 				"io_uring async: 17% faster (real −17%)", "−86% ctx switches",
 			},
-			unwanted: []string{"io_uring offload: −6.2%", "preadv: −10%"},
+			unwanted: []string{"io_uring offload: −8.2%", "preadv: −10%"},
 		},
 		{
 			name: "a single variant shows figures without verdicts", repeats: 3,

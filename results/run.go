@@ -34,12 +34,15 @@ type Run struct {
 	Host    Host   `json:"host"`
 	Accel   string `json:"accel"` // "kvm" or "tcg"
 	// AccelReason says why, e.g. why KVM was not usable.
-	AccelReason string     `json:"accel_reason,omitempty"`
-	Tree        Tree       `json:"tree"`
-	Series      *Series    `json:"series,omitempty"`
-	Plan        Plan       `json:"plan"`
-	Stages      []Stage    `json:"stages"`
-	Variants    []*Variant `json:"variants"`
+	AccelReason string  `json:"accel_reason,omitempty"`
+	Tree        Tree    `json:"tree"`
+	Series      *Series `json:"series,omitempty"`
+	Plan        Plan    `json:"plan"`
+	Stages      []Stage `json:"stages"`
+	// BootOrder names the variant of every boot, in order: the
+	// benchmark's interleaving.
+	BootOrder []string   `json:"boot_order,omitempty"`
+	Variants  []*Variant `json:"variants"`
 }
 
 // StageError is the failure that stopped a run.
@@ -105,7 +108,10 @@ type Plan struct {
 	Suites   []string `json:"suites"`
 	FileSize string   `json:"file_size"`
 	Repeats  int      `json:"repeats"`
-	Quick    bool     `json:"quick,omitempty"`
+	// Boots is how many times each variant was booted for the
+	// benchmark, interleaved with the other variants' boots.
+	Boots int  `json:"boots,omitempty"`
+	Quick bool `json:"quick,omitempty"`
 	// Control is the benchmark engine no variant changes; see
 	// plan.Plan.Control. Its drift raises the noise floor of the others.
 	Control string `json:"control,omitempty"`
@@ -128,7 +134,8 @@ type Variant struct {
 	Description string    `json:"description"`
 	Patches     []string  `json:"patches,omitempty"`
 	Kernel      Kernel    `json:"kernel"`
-	Boot        Boot      `json:"boot"`
+	Boot        Boot      `json:"boot"`            // the first boot
+	Boots       []Boot    `json:"boots,omitempty"` // every boot, in order
 	Targets     []*Target `json:"targets"`
 	Crashes     []Crash   `json:"crashes,omitempty"`
 }
@@ -330,4 +337,25 @@ func Load(path string) (*Run, error) {
 		return nil, fmt.Errorf("%s: schema %q, this ktest reads %q", path, r.Schema, Schema)
 	}
 	return &r, nil
+}
+
+// Differences lists how q differs from p in what makes two runs'
+// metrics comparable: targets, suites, sizes, boots, control and kernel
+// arguments. The plan's name is not among them: a renamed plan that
+// measures the same way is still alike.
+func (p Plan) Differences(q Plan) []string {
+	var out []string
+	diff := func(what string, a, b any) {
+		if fmt.Sprint(a) != fmt.Sprint(b) {
+			out = append(out, fmt.Sprintf("%s %v vs %v", what, a, b))
+		}
+	}
+	diff("targets", p.Targets, q.Targets)
+	diff("suites", p.Suites, q.Suites)
+	diff("file_size", p.FileSize, q.FileSize)
+	diff("repeats", p.Repeats, q.Repeats)
+	diff("boots", p.Boots, q.Boots)
+	diff("control", p.Control, q.Control)
+	diff("kernel_args", p.KernelArgs, q.KernelArgs)
+	return out
 }

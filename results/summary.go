@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ktest-dev/ktest/verdict"
 )
 
 // Incomplete returns "" for a complete run, and otherwise a one-line
@@ -163,8 +165,14 @@ type abTarget struct {
 	Target  string
 	A, B    string // variant names: reference and compared
 	Engines []abEngine
-	Repeats int    // most repeats seen; 1 means no spread
-	Error   string // target setup errors, "variant: message"
+	Repeats int // most samples (boots) seen; 1 means no spread
+	// Compared and Called count the metric comparisons judged and the
+	// changes called (the control's drift included).
+	Compared, Called int
+	// TooFew says why nothing could be called when a side had too few
+	// samples, e.g. "1 boot: not enough samples to call a change".
+	TooFew string
+	Error  string // target setup errors, "variant: message"
 	// Drift is the control engine's verdicts: how far the variants
 	// moved on a code path that is the same in both.
 	Drift []abVerdict
@@ -274,7 +282,11 @@ func (r *Run) abTables(ref, other *Variant) []abTarget {
 					continue
 				}
 				d := CompareMetric(row.A[i].M, row.B[i].M)
-				if d.Beyond {
+				t.Compared++
+				if d.Outcome == verdict.TooFew {
+					t.TooFew = d.Why
+				}
+				if d.Called() {
 					row.Verdicts = append(row.Verdicts, abVerdict{c, row.A[i].M, row.B[i].M, d})
 				}
 			}
@@ -287,6 +299,7 @@ func (r *Run) abTables(ref, other *Variant) []abTarget {
 		t.holdDrift()
 		for i := range t.Engines {
 			t.Engines[i].indexVerdicts()
+			t.Called += len(t.Engines[i].Verdicts)
 		}
 		out = append(out, t)
 	}
@@ -294,19 +307,9 @@ func (r *Run) abTables(ref, other *Variant) []abTarget {
 }
 
 // holdDrift withdraws the verdicts of non-control engines that do not
-// exceed the control's movement on the same metric: with repeats inside
-// one boot, the noise rule alone does not see between-boot drift, and a
-// code path both variants share shows how large it is.
+// exceed the control's movement on the same metric (verdict.Hold): a
+// code path both variants share shows how far the boots drifted.
 func (t *abTarget) holdDrift() {
-	drift := map[string]float64{}
-	for _, v := range t.Drift {
-		if !v.Diff.FromZero {
-			drift[v.Column.Metric] = math.Abs(v.Diff.Change)
-		}
-	}
-	if len(drift) == 0 {
-		return
-	}
 	for i := range t.Engines {
 		e := &t.Engines[i]
 		if e.Control {
@@ -314,7 +317,12 @@ func (t *abTarget) holdDrift() {
 		}
 		var kept []abVerdict
 		for _, v := range e.Verdicts {
-			if d, ok := drift[v.Column.Metric]; ok && !v.Diff.FromZero && math.Abs(v.Diff.Change) <= d {
+			for _, d := range t.Drift {
+				if d.Column.Metric == v.Column.Metric {
+					v.Diff = Diff{v.Diff.Hold(d.Diff.Judgement)}
+				}
+			}
+			if v.Diff.Outcome == verdict.Held {
 				t.Held = append(t.Held, heldVerdict{e.Engine, v})
 				continue
 			}
@@ -403,14 +411,8 @@ func benchEngines(ts ...*Target) []string {
 	return out
 }
 
-// noSpreadNote qualifies verdicts drawn from single repeats.
-const noSpreadNote = "(1 repeat, no spread)"
-
 // noiseRule is the noise definition in one sentence, for readers.
-var noiseRule = fmt.Sprintf("A change is called only where the baseline and patched min–max "+
-	"ranges do not overlap and the medians differ by more than %.0f%%; "+
-	"with a single repeat there is no spread, so only the %.0f%% floor applies.",
-	NoiseFloor*100, NoiseFloor*100)
+var noiseRule = verdict.Rule
 
 // verdictText words a verdict: "17% faster", "−86% ctx switches",
 // "io-wq workers 4 → 0". ascii selects "-" and "->" for plain text.
@@ -436,14 +438,32 @@ func verdictText(v abVerdict, ascii bool) string {
 	return s
 }
 
-// noSpread reports whether any verdict was drawn without a spread.
-func noSpread(vs []abVerdict) bool {
-	for _, v := range vs {
-		if v.Diff.NoSpread {
-			return true
-		}
+// verdictCount says how many metric comparisons the tables made and how
+// many changes they called: the figure an A/A run must keep at zero.
+func verdictCount(tables []abTarget) string {
+	compared, called, held := 0, 0, 0
+	for _, t := range tables {
+		compared += t.Compared
+		called += t.Called
+		held += len(t.Held)
 	}
-	return false
+	if compared == 0 {
+		return ""
+	}
+	s := fmt.Sprintf("%d metric comparisons, %d changes called", compared, called)
+	if held > 0 {
+		s += fmt.Sprintf(", %d held back as the control's drift", held)
+	}
+	return s + "."
+}
+
+// nothingCalled says why a target has no verdicts: too few samples, or
+// nothing beyond noise.
+func (t abTarget) nothingCalled() string {
+	if t.TooFew != "" {
+		return fmt.Sprintf("No change called on %s: %s.", t.Target, t.TooFew)
+	}
+	return fmt.Sprintf("No difference beyond noise on %s.", t.Target)
 }
 
 // pct formats a fraction as a percentage: one decimal under 10%.

@@ -87,7 +87,7 @@ func TestCompareCLI(t *testing.T) {
 		{"within noise", []string{"compare", old, same}, 0, []string{"No regressions beyond noise"}, nil, []string{"Regressions"}},
 		{"ctx switches doubled", []string{"compare", old, ctx2x, "--format", "md"}, 1,
 			[]string{"## Regressions (1)", "| patched | ext4 | io_uring async | ctx_switches | 4300 (4210–4390) | 8600 (8500–8800) | +100% |"},
-			[]string{"1 regression(s), 0 new failure(s)", "regression patched/ext4/io_uring ctx_switches 4300 -> 8600 (+100%)"}, nil},
+			[]string{"1 regression(s), 0 new failure(s)", "regression patched/ext4/io_uring ctx_switches 4300 (4210-4390) -> 8600 (8500-8800) (+100%)"}, nil},
 		{"new failure via run directory", []string{"compare", "--format", "text", old, runDir}, 1,
 			[]string{"New failures (1):\n  patched/ext4/truncate-race"}, []string{"new failure patched/ext4/truncate-race"}, nil},
 		{"fixed is not a failure", []string{"compare", hung, old}, 0, []string{"Fixed (1):\n  patched/ext4/truncate-race"}, nil, nil},

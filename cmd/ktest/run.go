@@ -49,7 +49,9 @@ func runRun(ctx context.Context, args []string) error {
 	accel := fs.String("accel", "", "auto, kvm or tcg (default: the plan's)")
 	withFixups := fs.Bool("with-fixups", false, "also apply the fixup diffs carried by review replies")
 	targets := fs.String("targets", "", "comma-separated targets, overriding the plan's (ext4,xfs,btrfs,raw)")
-	repeats := fs.Int("repeats", 0, "benchmark repeats, overriding the plan's")
+	boots := fs.Int("boots", 0, "benchmark boots per variant, interleaved with the other variants', overriding the plan's")
+	repeats := fs.Int("repeats", 0, "fio runs per engine and boot, overriding the plan's")
+	aa := fs.Bool("aa", false, "A/A run: test the plan's last variant against itself, to check that ktest calls no change")
 	size := fs.String("size", "", "benchmark file size, overriding the plan's (e.g. 64M)")
 	cacheDir := fs.String("cache", "", "cache directory (default $KTEST_CACHE, $XDG_CACHE_HOME/ktest or ~/.cache/ktest)")
 	jobs := fs.Int("j", 0, "make jobs (default: number of CPUs)")
@@ -97,6 +99,12 @@ func runRun(ctx context.Context, args []string) error {
 	if *repeats > 0 {
 		p.Repeats = *repeats
 	}
+	if *boots > 0 {
+		p.Boots = *boots
+	}
+	if *aa {
+		p.AA()
+	}
 	if *size != "" {
 		if _, err := plan.ParseSize(*size); err != nil {
 			return usageErrorf("--size: %v", err)
@@ -143,14 +151,9 @@ func runRun(ctx context.Context, args []string) error {
 	cfg := pipeline.Config{Plan: p, Cache: cache, OutDir: dir, Command: reproduceCommand(args),
 		WithFixups: *withFixups, Jobs: *jobs, Log: os.Stderr, Verbose: *verbose}
 
-	var last *results.Run
 	hist := results.History{Dir: *history}
 	if *history != "" {
 		if err := os.MkdirAll(*history, 0o755); err != nil {
-			return infraFailure(err)
-		}
-		last, err = hist.LastGood()
-		if err != nil && !errors.Is(err, results.ErrNoGoodRun) {
 			return infraFailure(err)
 		}
 	}
@@ -168,6 +171,9 @@ func runRun(ctx context.Context, args []string) error {
 		return pipelineError(ctx, err)
 	}
 	if *history != "" && run != nil {
+		// The last good run made like this one: same targets, sizes
+		// and boots. Unlike runs are never compared.
+		last, lerr := hist.LastLike(run)
 		if _, herr := hist.Add(run); herr != nil {
 			return infraFailure(fmt.Errorf("adding the run to %s: %w", *history, herr))
 		}
@@ -177,7 +183,10 @@ func runRun(ctx context.Context, args []string) error {
 			}
 			return targetErrors(run)
 		}
-		fmt.Fprintf(os.Stderr, "ktest: no earlier good run in %s to compare with\n", *history)
+		if !errors.Is(lerr, results.ErrNoGoodRun) {
+			return infraFailure(lerr)
+		}
+		fmt.Fprintf(os.Stderr, "ktest: nothing to compare with: %v\n", lerr)
 	}
 	if failed := run.Failed(); len(failed) > 0 || run.Status == results.StatusFail {
 		var problems []string

@@ -144,6 +144,17 @@ func NewFileTarget(kind, path string, size int64, p Pattern) (*Target, error) {
 // NewRawTarget writes the pattern over the first dataSize bytes of dev
 // (clamped to leave RawTail bytes) and over its last RawTail bytes.
 func NewRawTarget(dev string, dataSize int64, p Pattern) (*Target, error) {
+	return openRaw(dev, dataSize, p, true)
+}
+
+// OpenRawTarget describes a raw device a previous boot's NewRawTarget
+// wrote with the same size and pattern, without writing it again: the
+// benchmark boots after the first read what the first boot laid down.
+func OpenRawTarget(dev string, dataSize int64, p Pattern) (*Target, error) {
+	return openRaw(dev, dataSize, p, false)
+}
+
+func openRaw(dev string, dataSize int64, p Pattern, write bool) (*Target, error) {
 	f, err := os.OpenFile(dev, os.O_RDWR, 0)
 	if err != nil {
 		return nil, &SetupError{Step: "write", Err: err}
@@ -158,13 +169,32 @@ func NewRawTarget(dev string, dataSize int64, p Pattern) (*Target, error) {
 	}
 	dataSize = min(dataSize&^(BlockSize-1), (devSize-RawTail)&^(BlockSize-1))
 	tail := devSize - RawTail
-	if err := writeRaw(f, p, dataSize, tail, devSize); err != nil {
-		return nil, &SetupError{Step: "write", Err: fmt.Errorf("write %s: %w", dev, err)}
+	if write {
+		if err := writeRaw(f, p, dataSize, tail, devSize); err != nil {
+			return nil, &SetupError{Step: "write", Err: fmt.Errorf("write %s: %w", dev, err)}
+		}
 	}
 	return &Target{
 		Kind: KindRaw, Path: dev, Size: devSize, Pattern: p,
 		Regions: [][2]int64{{0, dataSize}, {tail, devSize}}, DataEnd: dataSize,
 		ReadAheadKB: ReadAheadKB(dev),
+	}, nil
+}
+
+// OpenFileTarget describes the pattern file a previous boot's
+// NewFileTarget wrote at path; it must have exactly size bytes.
+func OpenFileTarget(kind, path string, size int64, p Pattern) (*Target, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, &SetupError{Step: "reuse", Err: err}
+	}
+	if st.Size() != size {
+		return nil, &SetupError{Step: "reuse", Err: fmt.Errorf("%s is %d bytes, want %d: not this run's file", path, st.Size(), size)}
+	}
+	return &Target{
+		Kind: kind, Path: path, Size: size, Pattern: p,
+		Regions: [][2]int64{{0, size}}, DataEnd: size,
+		Dir: filepath.Dir(path), ReadAheadKB: ReadAheadKB(path),
 	}, nil
 }
 

@@ -54,6 +54,7 @@ type config struct {
 	seed                      uint64
 	timeout, benchTimeout     time.Duration
 	globalDrop, keepMounted   bool
+	reuse                     bool
 	only                      []string
 	reads                     int
 }
@@ -83,6 +84,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.benchTimeout, "timeout-per-run", 10*time.Minute, "timeout of each fio run")
 	fs.BoolVar(&c.globalDrop, "drop-caches", true, "also sync and write /proc/sys/vm/drop_caches before cold phases (needs root)")
 	fs.BoolVar(&c.keepMounted, "keep-mounted", false, "leave the filesystem mounted afterwards")
+	fs.BoolVar(&c.reuse, "reuse", false, "use the filesystem and file (or raw pattern) an earlier run with the same --size and --seed left on the device: no mkfs, no writing (benchmark boots after the first)")
 	fs.IntVar(&c.reads, "reads", 4096, "reads per random correctness test")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -115,6 +117,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.mode != "correctness" && c.mode != "bench" && c.mode != "all" {
 		return nil, fmt.Errorf("--mode %q: want correctness, bench or all", c.mode)
+	}
+	if c.reuse && c.mode != "bench" {
+		return nil, errors.New("--reuse is for --mode bench: correctness tests need a fresh target")
 	}
 	n, err := readtest.ParseSize(*size)
 	if err != nil {
@@ -238,8 +243,19 @@ func setUp(ctx context.Context, c *config, res *proto.TargetResult, p readtest.P
 		res.Device = dev
 	}
 	if c.kind == readtest.KindRaw {
+		if c.reuse {
+			return readtest.OpenRawTarget(c.dev, c.size, p)
+		}
 		logf("writing pattern to %s (%d bytes + %d-byte tail)", c.dev, c.size, readtest.RawTail)
 		return readtest.NewRawTarget(c.dev, c.size, p)
+	}
+	if c.reuse {
+		mnt := filepath.Join(c.mnt, c.kind)
+		logf("mounting the existing %s on %s at %s", c.kind, c.dev, mnt)
+		if err := readtest.Mount(c.kind, c.dev, mnt); err != nil {
+			return nil, err
+		}
+		return readtest.OpenFileTarget(c.kind, filepath.Join(mnt, "readtest.dat"), readtest.FileSizeFor(c.size), p)
 	}
 	prof, err := chooseProfile(c)
 	if err != nil {

@@ -1,0 +1,161 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/ktest-dev/ktest/plan"
+	"github.com/ktest-dev/ktest/results"
+	"github.com/ktest-dev/ktest/vm"
+)
+
+// Boots and rounds. Correctness runs once per variant, on its first
+// boot. The benchmark runs on plan.Boots boots of every variant,
+// interleaved: round r boots the variants in plan order when r is even
+// and in reverse when it is odd (A B, B A, A B, ...), so that slow drift
+// of the host hits both sides alike and each side's spread holds the
+// drift between boots. Each boot runs every target's benchmark once.
+// A variant's disks live for the whole run: later boots read the
+// filesystem and file the first boot made, so only boots differ between
+// the samples, not on-disk layouts.
+
+// rounds is the number of boots per variant.
+func (r *runner) rounds() int {
+	if len(r.cfg.Only) > 0 || !hasSuite(r.cfg.Plan, "bench") {
+		return 1
+	}
+	return max(1, r.cfg.Plan.Boots)
+}
+
+// bootOrder lists variant indexes in round's boot order.
+func bootOrder(variants, round int) []int {
+	order := make([]int, variants)
+	for i := range order {
+		order[i] = i
+	}
+	if round%2 == 1 {
+		slices.Reverse(order)
+	}
+	return order
+}
+
+// testAll runs every round, each booting every variant.
+func (r *runner) testAll(ctx context.Context) error {
+	p := r.cfg.Plan
+	for round := range r.rounds() {
+		for _, i := range bootOrder(len(p.Variants), round) {
+			if err := r.testBoot(ctx, p.Variants[i], r.run.Variants[i], round); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// testBoot boots the variant once and runs every target: correctness
+// and the benchmark in round 0, the benchmark alone after that. A target
+// that hangs or crashes the kernel gets the VM rebooted before the next
+// target, so one broken target does not poison the others; a target that
+// could not be set up, or hung, in round 0 has no benchmark rounds.
+func (r *runner) testBoot(ctx context.Context, v plan.Variant, rv *results.Variant, round int) error {
+	var inst vm.Instance
+	defer func() {
+		if inst != nil {
+			inst.Close()
+		}
+	}()
+	for _, target := range r.cfg.Plan.Targets {
+		if !r.wanted(v.Name, target) {
+			continue
+		}
+		rt := rv.Target(target)
+		if round > 0 && !benchable(rt) {
+			continue
+		}
+		if inst == nil {
+			var err error
+			if inst, err = r.boot(ctx, v, rv, round); err != nil {
+				return err
+			}
+		}
+		stage := "test"
+		if round == 0 {
+			rt = &results.Target{Name: target}
+			rv.Targets = append(rv.Targets, rt)
+		} else {
+			stage = "bench"
+		}
+		var reboot bool
+		err := r.stage(ctx, stage, v.Name+"/"+target, func(ctx context.Context) (string, error) {
+			var err error
+			reboot, err = r.runTarget(ctx, inst, rv, rt, round)
+			return summarizeTarget(rt), err
+		})
+		if err != nil {
+			return err
+		}
+		if reboot {
+			inst.Close()
+			inst = nil
+		}
+	}
+	return nil
+}
+
+// benchable reports whether later rounds can benchmark a target: its
+// first boot set it up and nothing in it hung.
+func benchable(rt *results.Target) bool {
+	if rt == nil || rt.Error != "" || len(rt.Bench) == 0 {
+		return false
+	}
+	for _, t := range rt.Tests {
+		if t.Status == results.TestHung {
+			return false
+		}
+	}
+	return true
+}
+
+// diskSet holds each variant's target disks for the whole run, in a
+// temp directory removed at the end (sparse images: they cost what the
+// filesystems and the test file write).
+type diskSet struct {
+	targets  []string
+	fileSize int64
+	dir      string
+	disks    map[string][]vm.Device
+}
+
+// of returns the variant's disks, creating their images on first use.
+func (d *diskSet) of(variant string) ([]vm.Device, error) {
+	if devs, ok := d.disks[variant]; ok {
+		return devs, nil
+	}
+	if d.dir == "" {
+		dir, err := os.MkdirTemp("", "ktest-disks-")
+		if err != nil {
+			return nil, fmt.Errorf("disk images: %w", err)
+		}
+		d.dir, d.disks = dir, map[string][]vm.Device{}
+	}
+	var devs []vm.Device
+	for _, disk := range targetDisks(d.targets, d.fileSize) {
+		disk.Path = filepath.Join(d.dir, variant+"-"+disk.ID+".img")
+		if err := vm.CreateSparseImage(disk.Path, disk.Size); err != nil {
+			return nil, err
+		}
+		devs = append(devs, disk)
+	}
+	d.disks[variant] = devs
+	return devs, nil
+}
+
+// remove deletes every image.
+func (d *diskSet) remove() {
+	if d.dir != "" {
+		os.RemoveAll(d.dir)
+	}
+}
