@@ -35,7 +35,8 @@ func convertTarget(doc *proto.TargetResult, rt *results.Target) {
 		rt.Mkfs = &results.Mkfs{Profile: m.Profile, Command: m.Command, Features: m.Features}
 	}
 	for _, t := range doc.Tests {
-		rt.Tests = append(rt.Tests, results.Test{Name: t.Name, Status: results.TestStatus(t.Status), Message: t.Message, DurationMS: float64(t.DurationMS)})
+		rt.Tests = append(rt.Tests, results.Test{Name: t.Name, Status: results.TestStatus(t.Status), Message: t.Message,
+			DurationMS: float64(t.DurationMS), Evidence: t.Evidence})
 	}
 	mergeBench(doc, rt)
 }

@@ -96,9 +96,7 @@ func (rd Renderer) emailCorrectness(e *emailText, r *Run) {
 			e.line("Correctness:")
 			started = true
 		}
-		pass, fail, hung, skip := testCounts(v)
-		e.hang("  ", fmt.Sprintf("%s: %d passed, %d failed, %d hung, %d skipped (%d tests x %d targets)",
-			v.Name, pass, fail, hung, skip, len(tests), len(targets)))
+		e.hang("  ", fmt.Sprintf("%s: %s (%d tests x %d targets)", v.Name, testCounts(v), len(tests), len(targets)))
 		for _, t := range targets {
 			if tt := v.Target(t); tt != nil && tt.Error != "" {
 				e.hang("    ", fmt.Sprintf("SETUP FAILED %s/%s: %s", v.Name, t, firstLineOf(tt.Error)))

@@ -148,9 +148,7 @@ func (rd Renderer) html(w io.Writer, r *Run) error {
 		if len(targets) == 0 {
 			continue
 		}
-		pass, fail, hung, skip := testCounts(v)
-		ht := htmlTests{Variant: v.Name, Targets: targets,
-			Counts: fmt.Sprintf("%d passed, %d failed, %d hung, %d skipped", pass, fail, hung, skip)}
+		ht := htmlTests{Variant: v.Name, Targets: targets, Counts: testCounts(v).String()}
 		for _, name := range tests {
 			row := htmlTestRow{Name: name}
 			for _, t := range targets {

@@ -185,8 +185,14 @@ func JUnit(r *Run) *JUnitSuites {
 				case TestPass:
 				case TestSkip:
 					c.Skipped = &JUnitSkipped{Message: tc.Message}
+				case TestNotRun:
+					c.Skipped = &JUnitSkipped{Message: tc.Message}
 				default: // fail, hung, anything unknown
-					c.Failure = &JUnitProblem{Message: string(tc.Status) + ": " + firstLineOf(tc.Message), Type: string(tc.Status), Body: tc.Message}
+					body := tc.Message
+					if tc.Evidence != "" {
+						body += "\n\n" + tc.Evidence
+					}
+					c.Failure = &JUnitProblem{Message: string(tc.Status) + ": " + firstLineOf(tc.Message), Type: string(tc.Status), Body: body}
 				}
 				s.Cases = append(s.Cases, c)
 			}

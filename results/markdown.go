@@ -148,13 +148,14 @@ func (rd Renderer) mdCorrectness(p *printer, r *Run) {
 	}
 	p.f("## Correctness\n\n")
 	var failures []string
+	type evidence struct{ id, text string }
+	var blocked []evidence
 	for _, v := range r.Variants {
 		tests, targets, cell := testMatrix(v)
 		if len(targets) == 0 {
 			continue
 		}
-		pass, fail, hung, skip := testCounts(v)
-		p.f("**%s**: %d passed, %d failed, %d hung, %d skipped\n\n", mdText(v.Name), pass, fail, hung, skip)
+		p.f("**%s**: %s\n\n", mdText(v.Name), testCounts(v))
 		p.f("| test |")
 		for _, t := range targets {
 			p.f(" %s |", mdCell(t))
@@ -168,6 +169,9 @@ func (rd Renderer) mdCorrectness(p *printer, r *Run) {
 				if ok && tc.Status.Failing() {
 					failures = append(failures, fmt.Sprintf("- %s/%s/%s: **%s** %s", mdText(v.Name), mdText(t), mdText(name), tc.Status, mdText(firstLineOf(tc.Message))))
 				}
+				if ok && tc.Evidence != "" {
+					blocked = append(blocked, evidence{v.Name + "/" + t + "/" + name, tc.Evidence})
+				}
 			}
 			p.f("\n")
 		}
@@ -180,6 +184,11 @@ func (rd Renderer) mdCorrectness(p *printer, r *Run) {
 	}
 	if len(failures) > 0 {
 		p.f("Failures:\n\n%s\n\n", strings.Join(failures, "\n"))
+	}
+	for _, b := range blocked {
+		p.f("Blocked tasks when %s hung (sysrq w):\n\n", mdText(b.id))
+		p.fence(b.text)
+		p.f("\n")
 	}
 }
 
@@ -196,6 +205,8 @@ func statusMark(status TestStatus, ok bool) string {
 		return "**hung**"
 	case status == TestSkip:
 		return "skip"
+	case status == TestNotRun:
+		return "not run"
 	}
 	return string(status)
 }

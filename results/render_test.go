@@ -549,3 +549,45 @@ func TestSeriesWarningsRendered(t *testing.T) {
 		}
 	}
 }
+
+// A wedged kernel: the hung test carries the blocked tasks, the rest of
+// the target is not run; reports show the stack and count the not-run
+// tests apart from failures.
+func TestRenderWedgedKernel(t *testing.T) {
+	r := fixtureRun(3)
+	r.Status = StatusFail
+	setTest(r, "patched", "ext4", "concurrent-waiters", "hung", "test concurrent-waiters did not finish within 20s")
+	tg := r.Variant("patched").Target("ext4")
+	for i := range tg.Tests {
+		switch tg.Tests[i].Name {
+		case "concurrent-waiters":
+			tg.Tests[i].Evidence = "sysrq: Show Blocked State\ntask:ktest-readtest state:D\n io_cqring_wait+0x3b8/0x5a0"
+		case "truncate-race", "readv-multi-iovec", "force-async", "preadv":
+			tg.Tests[i].Status, tg.Tests[i].Message = TestNotRun, "not run: the kernel hung in concurrent-waiters"
+		}
+	}
+	if f := r.Failed(); len(f) != 1 {
+		t.Errorf("failed %v: not-run tests are not failures", f)
+	}
+	md := render(t, Renderer{}, r, "md")
+	for _, want := range []string{
+		"**patched**: 35 passed, 0 failed, 1 hung, 0 skipped, 4 not run (the kernel hung)",
+		"Blocked tasks when patched/ext4/concurrent-waiters hung (sysrq w):\n\n```\nsysrq: Show Blocked State",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("md lacks %q", want)
+		}
+	}
+	if !strings.Contains(section(t, md, "## Correctness"), "| preadv | not run |") {
+		t.Errorf("patched preadv is not marked not run:\n%s", section(t, md, "## Correctness"))
+	}
+	var b strings.Builder
+	if err := Render(&b, r, "junit"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<skipped message="not run: the kernel hung in concurrent-waiters">`, "io_cqring_wait+0x3b8"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("junit lacks %q", want)
+		}
+	}
+}

@@ -191,6 +191,9 @@ type Test struct {
 	Status     TestStatus `json:"status"`
 	Message    string     `json:"message,omitempty"`
 	DurationMS float64    `json:"duration_ms"`
+	// Evidence is what the kernel said about a hung test: the blocked
+	// tasks and their stacks.
+	Evidence string `json:"evidence,omitempty"`
 }
 
 // Engine is one benchmark engine's metrics over its repeats.

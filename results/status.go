@@ -27,12 +27,15 @@ const (
 	TestFail TestStatus = proto.StatusFail
 	TestHung TestStatus = proto.StatusHung
 	TestSkip TestStatus = proto.StatusSkip
+	// TestNotRun: left out because the kernel hung in an earlier test
+	// of the target; the hang is the failure, counted once.
+	TestNotRun TestStatus = proto.StatusNotRun
 )
 
 // Failing reports whether the status counts as a failed test: anything
-// but pass and skip, so an unknown status from a newer guest fails
-// rather than passes.
-func (s TestStatus) Failing() bool { return s != TestPass && s != TestSkip }
+// but pass, skip and not-run, so an unknown status from a newer guest
+// fails rather than passes.
+func (s TestStatus) Failing() bool { return s != TestPass && s != TestSkip && s != TestNotRun }
 
 // StepStatus is how far a variant's build or boot got.
 type StepStatus string

@@ -590,23 +590,38 @@ func testMatrix(v *Variant) (tests, targets []string, cell map[string]map[string
 	return tests, targets, cell
 }
 
-// testCounts tallies a variant's tests by status.
-func testCounts(v *Variant) (pass, fail, hung, skip int) {
+// tally counts a variant's tests by status.
+type tally struct{ pass, fail, hung, skip, notRun int }
+
+func testCounts(v *Variant) tally {
+	var n tally
 	for _, t := range v.Targets {
 		for _, tc := range t.Tests {
 			switch tc.Status {
 			case TestPass:
-				pass++
+				n.pass++
 			case TestHung:
-				hung++
+				n.hung++
 			case TestSkip:
-				skip++
+				n.skip++
+			case TestNotRun:
+				n.notRun++
 			default:
-				fail++
+				n.fail++
 			}
 		}
 	}
-	return
+	return n
+}
+
+// String is "38 passed, 0 failed, 1 hung, 1 skipped", plus "9 not run
+// (the kernel hung)" when a hang left tests out.
+func (n tally) String() string {
+	s := fmt.Sprintf("%d passed, %d failed, %d hung, %d skipped", n.pass, n.fail, n.hung, n.skip)
+	if n.notRun > 0 {
+		s += fmt.Sprintf(", %d not run (the kernel hung)", n.notRun)
+	}
+	return s
 }
 
 // buildText describes a variant's build: "cached", "built in 412 s,

@@ -13,6 +13,9 @@ const (
 	StatusFail = "fail" // a check failed; Message says which and where
 	StatusHung = "hung" // the test did not finish within its timeout
 	StatusSkip = "skip" // not applicable to this target; Message says why
+	// StatusNotRun is a test left out because the kernel hung in an
+	// earlier one: a wedged kernel costs one timeout, not one per test.
+	StatusNotRun = "not-run"
 )
 
 // CorrectnessTests names ktest-readtest's correctness tests, in the
@@ -77,9 +80,13 @@ type Mkfs struct {
 // TestResult is one named correctness test.
 type TestResult struct {
 	Name       string `json:"name"`    // e.g. "rand4k-qd32-cold"
-	Status     string `json:"status"`  // StatusPass, StatusFail, StatusHung or StatusSkip
+	Status     string `json:"status"`  // StatusPass, StatusFail, StatusHung, StatusSkip or StatusNotRun
 	Message    string `json:"message"` // first failure, or a short summary of what was checked
 	DurationMS int64  `json:"duration_ms"`
+	// Evidence is what the kernel said about a hung test: the blocked
+	// tasks and their stacks (sysrq w), so a report shows where the
+	// reader sleeps.
+	Evidence string `json:"evidence,omitempty"`
 }
 
 // EngineResult is one benchmark engine over all repeats.

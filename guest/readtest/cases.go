@@ -25,6 +25,10 @@ type Options struct {
 	// Only, if set, runs just the named tests (the rest are not reported).
 	Only []string
 	Log  io.Writer // progress; nil for none
+	// DumpBlocked, if set, is called after a test hangs and returns the
+	// kernel's account of the blocked tasks (DumpBlockedTasks in the
+	// guest); nil in unit tests on the host.
+	DumpBlocked func() (string, error)
 }
 
 func (o *Options) defaults() {
@@ -87,22 +91,42 @@ func Cases() []Case {
 }
 
 // RunCases runs every case (or Options.Only) against t. hung reports
-// whether any test hung, in which case the process has stuck threads and
-// should exit once results are out.
+// whether a test hung, in which case the process has stuck threads and
+// should exit once results are out. After the first hang the kernel is
+// wedged: the blocked tasks are dumped into that test's Evidence and the
+// remaining tests are not run (each would only wait out its timeout).
 func RunCases(ctx context.Context, t *Target, o Options) (results []proto.TestResult, hung bool) {
+	return runCases(ctx, Cases(), t, o)
+}
+
+func runCases(ctx context.Context, cases []Case, t *Target, o Options) (results []proto.TestResult, hung bool) {
 	o.defaults()
-	for _, c := range Cases() {
+	var hungIn string
+	for _, c := range cases {
 		if len(o.Only) > 0 && !contains(o.Only, c.Name) {
 			continue
 		}
-		if ctx.Err() != nil {
+		switch {
+		case hungIn != "":
+			results = append(results, proto.TestResult{Name: c.Name, Status: proto.StatusNotRun, Message: "not run: the kernel hung in " + hungIn})
+			continue
+		case ctx.Err() != nil:
 			results = append(results, proto.TestResult{Name: c.Name, Status: proto.StatusSkip, Message: "run cancelled: " + ctx.Err().Error()})
 			continue
 		}
 		fmt.Fprintf(o.Log, "readtest: %s: running (timeout %v)\n", c.Name, o.Timeout)
 		r := RunCase(ctx, c, t, &o)
 		fmt.Fprintf(o.Log, "readtest: %s: %s in %d ms: %s\n", c.Name, r.Status, r.DurationMS, r.Message)
-		hung = hung || r.Status == proto.StatusHung
+		if r.Status == proto.StatusHung {
+			hung, hungIn = true, c.Name
+			if o.DumpBlocked != nil {
+				ev, err := o.DumpBlocked()
+				if err != nil {
+					ev = "no dump of the blocked tasks: " + err.Error()
+				}
+				r.Evidence = ev
+			}
+		}
 		results = append(results, r)
 	}
 	return results, hung

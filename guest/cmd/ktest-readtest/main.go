@@ -195,6 +195,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if c.mode != "bench" {
 		res.Tests, hung = readtest.RunCases(ctx, t, readtest.Options{
 			Timeout: c.timeout, RandReads: c.reads, Only: c.only, Log: stderr,
+			DumpBlocked: readtest.DumpBlockedTasks,
 		})
 		for _, tr := range res.Tests {
 			if tr.Status == proto.StatusFail || tr.Status == proto.StatusHung {
