@@ -15,4 +15,6 @@ const (
 	AsyncBufferedReads = "async-buffered-reads"
 	Baseline61         = "baseline-6.1"
 	Faults61           = "faults-6.1"
+	PerPatchHang61     = "perpatch-hang-6.1"
+	PerPatchBuild61    = "perpatch-build-6.1"
 )
