@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -167,4 +168,45 @@ func checkRelPath(p string) error {
 		return fmt.Errorf("unsafe path in overlay: %q", p)
 	}
 	return nil
+}
+
+// Dependents counts the objects of req's slot whose recorded
+// dependencies (Kbuild's .*.o.cmd files) name any of files, and the
+// objects in all: how much of the kernel a change of files rebuilds.
+// A slot not built yet has no objects: 0, 0.
+func Dependents(ctx context.Context, c *Cache, req Request, files []string) (n, total int, err error) {
+	in, err := req.inputs(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	s := c.slot(req.Tree, in)
+	var needles [][]byte
+	for _, f := range files {
+		needles = append(needles, []byte(s.src+"/"+f), []byte("$(srctree)/"+f))
+	}
+	err = filepath.WalkDir(s.obj, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return filepath.SkipAll
+			}
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() || !strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".o.cmd") {
+			return ctx.Err()
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		total++
+		for _, nd := range needles {
+			if bytes.Contains(data, nd) {
+				n++
+				break
+			}
+		}
+		return nil
+	})
+	return n, total, err
 }

@@ -22,12 +22,12 @@ import (
 // filesystem and file the first boot made, so only boots differ between
 // the samples, not on-disk layouts.
 
-// rounds is the number of boots per variant.
-func (r *runner) rounds() int {
-	if len(r.cfg.Only) > 0 || !hasSuite(r.cfg.Plan, "bench") {
+// rounds is the number of boots per variant under plan p.
+func (r *runner) rounds(p *plan.Plan) int {
+	if len(r.cfg.Only) > 0 || !hasSuite(p, "bench") {
 		return 1
 	}
-	return max(1, r.cfg.Plan.Boots)
+	return max(1, p.Boots)
 }
 
 // bootOrder lists variant indexes in round's boot order.
@@ -45,9 +45,9 @@ func bootOrder(variants, round int) []int {
 // testAll runs every round, each booting every variant.
 func (r *runner) testAll(ctx context.Context) error {
 	p := r.cfg.Plan
-	for round := range r.rounds() {
+	for round := range r.rounds(p) {
 		for _, i := range bootOrder(len(p.Variants), round) {
-			if err := r.testBoot(ctx, p.Variants[i], r.run.Variants[i], round); err != nil {
+			if err := r.testBoot(ctx, p, p.Variants[i], r.run.Variants[i], round); err != nil {
 				return err
 			}
 		}
@@ -55,19 +55,19 @@ func (r *runner) testAll(ctx context.Context) error {
 	return nil
 }
 
-// testBoot boots the variant once and runs every target: correctness
+// testBoot boots the variant once and runs every target of p: correctness
 // and the benchmark in round 0, the benchmark alone after that. A target
 // that hangs or crashes the kernel gets the VM rebooted before the next
 // target, so one broken target does not poison the others; a target that
 // could not be set up, or hung, in round 0 has no benchmark rounds.
-func (r *runner) testBoot(ctx context.Context, v plan.Variant, rv *results.Variant, round int) error {
+func (r *runner) testBoot(ctx context.Context, p *plan.Plan, v plan.Variant, rv *results.Variant, round int) error {
 	var inst vm.Instance
 	defer func() {
 		if inst != nil {
 			inst.Close()
 		}
 	}()
-	for _, target := range r.cfg.Plan.Targets {
+	for _, target := range p.Targets {
 		if !r.wanted(v.Name, target) {
 			continue
 		}
@@ -77,7 +77,7 @@ func (r *runner) testBoot(ctx context.Context, v plan.Variant, rv *results.Varia
 		}
 		if inst == nil {
 			var err error
-			if inst, err = r.boot(ctx, v, rv, round); err != nil {
+			if inst, err = r.boot(ctx, p, v, rv, round); err != nil {
 				return err
 			}
 		}
@@ -91,7 +91,7 @@ func (r *runner) testBoot(ctx context.Context, v plan.Variant, rv *results.Varia
 		var reboot bool
 		err := r.stage(ctx, stage, v.Name+"/"+target, func(ctx context.Context) (string, error) {
 			var err error
-			reboot, err = r.runTarget(ctx, inst, rv, rt, round)
+			reboot, err = r.runTarget(ctx, p, inst, rv, rt, round)
 			return summarizeTarget(rt), err
 		})
 		if err != nil {

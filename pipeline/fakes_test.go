@@ -60,6 +60,9 @@ func (w *fakeWorld) parts() Parts {
 			if err := w.buildErr[req.Variant]; err != nil {
 				return nil, err
 			}
+			if strings.Contains(string(req.Overlay["fs/read.c"]), "BROKEN") {
+				return nil, &kbuild.BuildError{Variant: req.Variant, FirstError: "fs/read.c:5:1: error: unknown type name 'BROKEN'", Err: errors.New("make: exit status 2")}
+			}
 			return &kbuild.Result{Variant: req.Variant, Key: "key-" + req.Variant, BzImage: "/fake/" + req.Variant + "/bzImage", Objects: 11, Seconds: 9.9}, nil
 		},
 		GuestImage: func(ctx context.Context, o initramfs.Options) (*vm.Image, error) {

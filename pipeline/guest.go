@@ -66,8 +66,7 @@ func (r *runner) onlyTests(variant, target string) []string {
 
 // boot starts the variant's kernel with its disks for benchmark round
 // round (0: the first boot, which also runs correctness).
-func (r *runner) boot(ctx context.Context, v plan.Variant, rv *results.Variant, round int) (vm.Instance, error) {
-	p := r.cfg.Plan
+func (r *runner) boot(ctx context.Context, p *plan.Plan, v plan.Variant, rv *results.Variant, round int) (vm.Instance, error) {
 	var inst vm.Instance
 	err := r.stage(ctx, "boot", v.Name, func(ctx context.Context) (string, error) {
 		k := r.kernels[v.Name]
@@ -117,7 +116,7 @@ func (r *runner) boot(ctx context.Context, v plan.Variant, rv *results.Variant, 
 		}
 		what := "first boot"
 		if round > 0 {
-			what = fmt.Sprintf("benchmark boot %d of %d", round+1, r.rounds())
+			what = fmt.Sprintf("benchmark boot %d of %d", round+1, r.rounds(p))
 		}
 		return fmt.Sprintf("%s, %s, SSH ready in %.1f s, console %s", what, rv.Kernel.Release, b.Seconds, opts.ConsoleLog), nil
 	})
@@ -135,8 +134,7 @@ func crashRecord(c *console.Crash, during string) results.Crash {
 // On a benchmark boot after the first (round > 0) it runs only the
 // benchmark, on the filesystem and file the first boot left on the
 // variant's disk, and adds the boot's samples to rt.
-func (r *runner) runTarget(ctx context.Context, inst vm.Instance, rv *results.Variant, rt *results.Target, round int) (reboot bool, err error) {
-	p := r.cfg.Plan
+func (r *runner) runTarget(ctx context.Context, p *plan.Plan, inst vm.Instance, rv *results.Variant, rt *results.Target, round int) (reboot bool, err error) {
 	cmd := readtestCommand(p, rt.Name, r.onlyTests(rv.Name, rt.Name), round > 0)
 	r.logf("guest: %s", cmd)
 

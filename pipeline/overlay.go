@@ -61,11 +61,21 @@ func LoadSource(src, scratch string) (*series.Series, error) {
 // returns the changed files (nil content = deleted) for kbuild to switch
 // in. The apply result is returned even on error, for its report.
 func Overlay(treeDir string, sources []string, withFixups bool, scratch string) (map[string][]byte, *apply.Result, error) {
+	aps, err := sourcePatches(sources, withFixups, scratch)
+	if err != nil {
+		return nil, nil, err
+	}
+	return overlayOf(treeDir, aps)
+}
+
+// sourcePatches loads the sources and returns their patches in apply
+// order, each named "NN/MM subject".
+func sourcePatches(sources []string, withFixups bool, scratch string) ([]apply.Patch, error) {
 	var aps []apply.Patch
 	for _, src := range sources {
 		s, err := LoadSource(src, scratch)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		for _, p := range s.ToApply(withFixups) {
 			name := p.Subject
@@ -75,6 +85,11 @@ func Overlay(treeDir string, sources []string, withFixups bool, scratch string) 
 			aps = append(aps, apply.Patch{Name: name, Files: p.Files})
 		}
 	}
+	return aps, nil
+}
+
+// overlayOf applies aps to the tree in memory.
+func overlayOf(treeDir string, aps []apply.Patch) (map[string][]byte, *apply.Result, error) {
 	res, err := apply.ApplySeries(os.DirFS(treeDir), aps, apply.DefaultOptions())
 	if err != nil {
 		return nil, res, err

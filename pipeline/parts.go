@@ -6,6 +6,7 @@ import (
 
 	"github.com/ktest-dev/ktest/initramfs"
 	"github.com/ktest-dev/ktest/kbuild"
+	"github.com/ktest-dev/ktest/results"
 	"github.com/ktest-dev/ktest/vm"
 )
 
@@ -20,6 +21,10 @@ type Parts struct {
 	// Machines returns what boots the run's guests for the accelerator
 	// asked for.
 	Machines func(want vm.Accel, p vm.Prober, log io.Writer) Machines
+	// Checkpatch reviews one patch (a format-patch mail) with the
+	// tree's scripts/checkpatch.pl; a failure to run it is reported in
+	// the result, not as an error.
+	Checkpatch func(ctx context.Context, treeDir string, patch []byte, name string) *results.Checkpatch
 }
 
 // Machines boots guests on one accelerator: *vm.Pool.
@@ -35,6 +40,11 @@ func (p Parts) orReal() Parts {
 	}
 	if p.GuestImage == nil {
 		p.GuestImage = initramfs.Build
+	}
+	if p.Checkpatch == nil {
+		p.Checkpatch = func(context.Context, string, []byte, string) *results.Checkpatch {
+			return &results.Checkpatch{Error: "checkpatch is not wired in yet"}
+		}
 	}
 	if p.Machines == nil {
 		p.Machines = func(want vm.Accel, pr vm.Prober, log io.Writer) Machines {

@@ -196,8 +196,10 @@ func (r *runner) execute(ctx context.Context) error {
 		return err
 	}
 	defer r.image.Remove()
-	fileSize, _ := plan.ParseSize(p.FileSize)
-	r.disks = &diskSet{targets: p.Targets, fileSize: fileSize}
+	if p.PerPatch != nil {
+		return r.perPatch(ctx)
+	}
+	r.disks = &diskSet{targets: p.Targets, fileSize: p.FileSizeBytes()}
 	defer r.disks.remove()
 	return r.testAll(ctx)
 }
@@ -218,8 +220,11 @@ func (r *runner) openTree(ctx context.Context) (string, error) {
 }
 
 func (r *runner) loadSource(src string) (*series.Series, error) {
-	return LoadSource(src, filepath.Join(r.cfg.OutDir, "patches"))
+	return LoadSource(src, r.scratch())
 }
+
+// scratch is where embedded series are copied for loading.
+func (r *runner) scratch() string { return filepath.Join(r.cfg.OutDir, "patches") }
 
 // describeSeries records the series the run is about. When the plan does
 // not apply it (the tree already contains it), each patch is marked so.
@@ -407,7 +412,7 @@ func (r *runner) finish(ctx context.Context, err error) {
 		run.Complete = true
 		run.Status = results.StatusPass
 		switch errs := run.TargetErrors(); {
-		case len(run.Failed()) > 0 || hasCrashes(run):
+		case len(run.Failed()) > 0 || hasCrashes(run) || run.FirstBadPatch() != "" || r.checkpatchFatal():
 			run.Status = results.StatusFail
 		case len(errs) > 0:
 			// Nothing failed, but a target could not be set up: the
@@ -427,6 +432,12 @@ func (r *runner) finish(ctx context.Context, err error) {
 			r.logf("warning: writing %s: %v", name, err)
 		}
 	}
+}
+
+// checkpatchFatal reports checkpatch errors the plan makes fatal.
+func (r *runner) checkpatchFatal() bool {
+	pp := r.cfg.Plan.PerPatch
+	return pp != nil && pp.CheckpatchFatal && r.run.PerPatch != nil && len(r.run.PerPatch.CheckpatchErrors()) > 0
 }
 
 func hasCrashes(run *results.Run) bool {

@@ -54,6 +54,9 @@ type Plan struct {
 	MemoryMB      int       `toml:"memory_mb"`
 	CPUs          int       `toml:"cpus"`
 	Series        Series    `toml:"series"`
+	// PerPatch, when set, tests the series one patch more at a time
+	// instead of running the A/B benchmark.
+	PerPatch *PerPatch `toml:"per_patch"`
 	Timeouts      Timeouts  `toml:"timeouts"`
 	Variants      []Variant `toml:"variant"`
 
@@ -170,7 +173,7 @@ func Parse(file string, data []byte) (*Plan, error) {
 	if und := md.Undecoded(); len(und) > 0 {
 		key := und[0].String()
 		return nil, &Error{File: file, Line: lineOf(data, und[0][len(und[0])-1]),
-			Reason: fmt.Sprintf("unknown key %q (known keys: name, tree, fragments, targets, suites, tests, file_size, boots, repeats, control, kernel_args, mkfs_for_kernel, accel, memory_mb, cpus, [series], [timeouts], [[variant]])", key)}
+			Reason: fmt.Sprintf("unknown key %q (known keys: name, tree, fragments, targets, suites, tests, file_size, boots, repeats, control, [per_patch], kernel_args, mkfs_for_kernel, accel, memory_mb, cpus, [series], [timeouts], [[variant]])", key)}
 	}
 	p.Source = file
 	if err := p.validate(data); err != nil {
@@ -262,6 +265,11 @@ func (p *Plan) validate(data []byte) error {
 	}
 	if p.CPUs == 0 {
 		p.CPUs = 2
+	}
+	if pp := p.PerPatch; pp != nil {
+		if err := pp.validate(p); err != nil {
+			return bad(err.key, "per_patch: %v", err.err)
+		}
 	}
 	defaultDuration(&p.Timeouts.Build, 90*time.Minute)
 	defaultDuration(&p.Timeouts.Boot, 120*time.Second)

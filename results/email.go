@@ -75,6 +75,7 @@ func (rd Renderer) email(w io.Writer, r *Run) error {
 		}
 	}
 
+	emailPerPatch(&e, r)
 	rd.emailCorrectness(&e, r)
 	rd.emailBench(&e, r)
 

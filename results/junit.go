@@ -111,6 +111,10 @@ func JUnit(r *Run) *JUnitSuites {
 		add(s, 0)
 	}
 
+	if s := junitPerPatch(r); s != nil {
+		add(s, 0)
+	}
+
 	// Stages grouped by variant, in first-seen order; "" is the run.
 	var order []string
 	stages := map[string][]Stage{}

@@ -93,6 +93,7 @@ func (rd Renderer) markdown(w io.Writer, r *Run) error {
 		}
 	}
 
+	mdPerPatch(p, r)
 	mdFilesystems(p, r)
 	rd.mdCorrectness(p, r)
 	rd.mdBench(p, r)

@@ -39,6 +39,8 @@ type Run struct {
 	Series      *Series `json:"series,omitempty"`
 	Plan        Plan    `json:"plan"`
 	Stages      []Stage `json:"stages"`
+	// PerPatch is set by a per-patch run.
+	PerPatch *PerPatch `json:"per_patch,omitempty"`
 	// BootOrder names the variant of every boot, in order: the
 	// benchmark's interleaving.
 	BootOrder []string   `json:"boot_order,omitempty"`

@@ -672,7 +672,7 @@ func patchLabel(p Patch) string {
 
 // hunkText is "5 hunks, 1 offset, 1 fuzz, 1 conflict".
 func hunkText(p Patch) string {
-	s := fmt.Sprintf("%d hunk%s", p.Hunks, plural(p.Hunks))
+	s := count(p.Hunks, "hunk")
 	if p.Offset > 0 {
 		s += fmt.Sprintf(", %d offset", p.Offset)
 	}
@@ -680,17 +680,11 @@ func hunkText(p Patch) string {
 		s += fmt.Sprintf(", %d fuzz", p.Fuzz)
 	}
 	if p.Failed > 0 {
-		s += fmt.Sprintf(", %d conflict%s", p.Failed, plural(p.Failed))
+		s += ", " + count(p.Failed, "conflict")
 	}
 	return s
 }
 
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
-}
 
 func orDefault(s, def string) string {
 	if s == "" {

@@ -52,6 +52,9 @@ func runRun(ctx context.Context, args []string) error {
 	boots := fs.Int("boots", 0, "benchmark boots per variant, interleaved with the other variants', overriding the plan's")
 	repeats := fs.Int("repeats", 0, "fio runs per engine and boot, overriding the plan's")
 	aa := fs.Bool("aa", false, "A/A run: test the plan's last variant against itself, to check that ktest calls no change")
+	perPatch := fs.Bool("per-patch", false, "test the series one patch more at a time (build, boot, correctness on each) and name the first bad patch, instead of the A/B benchmark")
+	firstBad := fs.Bool("first-bad", false, "with --per-patch: stop at the first bad patch")
+	bisect := fs.Bool("bisect", false, "with --per-patch: binary search over the patches instead of testing every one")
 	size := fs.String("size", "", "benchmark file size, overriding the plan's (e.g. 64M)")
 	cacheDir := fs.String("cache", "", "cache directory (default $KTEST_CACHE, $XDG_CACHE_HOME/ktest or ~/.cache/ktest)")
 	jobs := fs.Int("j", 0, "make jobs (default: number of CPUs)")
@@ -104,6 +107,26 @@ func runRun(ctx context.Context, args []string) error {
 	}
 	if *aa {
 		p.AA()
+	}
+	if *firstBad && *bisect {
+		return usageErrorf("--first-bad and --bisect are two ways to stop early: choose one")
+	}
+	if (*firstBad || *bisect) && !*perPatch && p.PerPatch == nil {
+		return usageErrorf("--first-bad and --bisect tune --per-patch")
+	}
+	if *perPatch || *firstBad || *bisect {
+		mode := plan.PerPatchEvery
+		switch {
+		case *firstBad:
+			mode = plan.PerPatchFirstBad
+		case *bisect:
+			mode = plan.PerPatchBisect
+		}
+		if p.PerPatch == nil {
+			p.PerPatch = plan.NewPerPatch(mode)
+		} else {
+			p.PerPatch.Mode = mode
+		}
 	}
 	if *size != "" {
 		if _, err := plan.ParseSize(*size); err != nil {
@@ -187,6 +210,9 @@ func runRun(ctx context.Context, args []string) error {
 			return infraFailure(lerr)
 		}
 		fmt.Fprintf(os.Stderr, "ktest: nothing to compare with: %v\n", lerr)
+	}
+	if fb := run.FirstBadPatch(); fb != "" {
+		return testsFailed(fmt.Errorf("run %s: %s", run.ID, fb))
 	}
 	if failed := run.Failed(); len(failed) > 0 || run.Status == results.StatusFail {
 		var problems []string

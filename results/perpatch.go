@@ -1,0 +1,124 @@
+package results
+
+import "fmt"
+
+// PerPatch is a per-patch run (`ktest run --per-patch`): the series
+// applied one patch more at a time, each tree built (incrementally, in
+// the same build slot), booted and tested, so that the first patch that
+// breaks something is named.
+type PerPatch struct {
+	// Mode is "every" (every prefix tested), "first-bad" (stopped at the
+	// first failure) or "bisect" (binary search over the prefixes).
+	Mode    string   `json:"mode"`
+	Suite   string   `json:"suite"` // "correctness", or "none" for build only
+	Targets []string `json:"targets"`
+	// Steps are the patches in series order; step k is the tree with
+	// patches 1..k.
+	Steps []PatchStep `json:"steps"`
+	// FirstBad is the number of the first bad patch, 0 when none is.
+	FirstBad int    `json:"first_bad,omitempty"`
+	Note     string `json:"note,omitempty"` // e.g. "bisected: 3 of 12 steps tested"
+}
+
+// StepVerdict is what a per-patch step concluded.
+type StepVerdict string
+
+const (
+	StepGood     StepVerdict = "good"
+	StepBad      StepVerdict = "bad"
+	StepUntested StepVerdict = "untested" // skipped by first-bad or bisect
+)
+
+// PatchStep is one patch's review and the test of the tree up to it.
+type PatchStep struct {
+	Patch   int    `json:"patch"` // 1-based position in the series
+	Label   string `json:"label"` // "02/03"
+	Subject string `json:"subject"`
+	// Checkpatch is the tree's scripts/checkpatch.pl on this patch alone.
+	Checkpatch *Checkpatch `json:"checkpatch,omitempty"`
+
+	Apply StepStatus `json:"apply"`
+	Build StepStatus `json:"build"`
+	Boot  StepStatus `json:"boot"`
+	Tests StepStatus `json:"tests"`
+	// BuildSeconds and Objects say what the step rebuilt; Cached is a
+	// cache hit (a second --per-patch run is all hits).
+	BuildSeconds float64 `json:"build_seconds,omitempty"`
+	Objects      int     `json:"objects_compiled,omitempty"`
+	Cached       bool    `json:"cached,omitempty"`
+	// NewWarnings are compiler warnings this patch added in the files
+	// it touches.
+	NewWarnings []string `json:"new_warnings,omitempty"`
+	// Failed are the tests that failed or hung on this step's kernel.
+	Failed   []TestID    `json:"failed,omitempty"`
+	Verdict  StepVerdict `json:"verdict"`
+	Evidence string      `json:"evidence,omitempty"` // the conflict, compiler error, crash or failing test
+	// Variant holds the step kernel's boot, targets, tests and crashes.
+	Variant *Variant `json:"variant,omitempty"`
+}
+
+// Checkpatch is checkpatch.pl's verdict on one patch.
+type Checkpatch struct {
+	Errors   int      `json:"errors"`
+	Warnings int      `json:"warnings"`
+	Checks   int      `json:"checks"`
+	Items    []string `json:"items,omitempty"` // "ERROR:TYPE: message (file:line)"
+	// Error says why checkpatch could not run (e.g. the tree has none).
+	Error string `json:"error,omitempty"`
+}
+
+// String is "clean", "2 errors, 5 warnings, 1 check" or the error.
+func (c *Checkpatch) String() string {
+	switch {
+	case c == nil:
+		return "not run"
+	case c.Error != "":
+		return "not run: " + c.Error
+	case c.Errors+c.Warnings+c.Checks == 0:
+		return "clean"
+	}
+	return fmt.Sprintf("%s, %s, %s", count(c.Errors, "error"), count(c.Warnings, "warning"), count(c.Checks, "check"))
+}
+
+// count is "1 error", "2 errors".
+func count(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// FirstBadPatch says which patch a per-patch run found bad first, and
+// why, or "" when it found none.
+func (r *Run) FirstBadPatch() string {
+	st := r.PerPatch.FirstBadStep()
+	if st == nil {
+		return ""
+	}
+	return fmt.Sprintf("first bad patch %s %s: %s", st.Label, st.Subject, firstLineOf(st.Evidence))
+}
+
+// CheckpatchErrors lists the patches checkpatch found errors in, when
+// the plan makes those fatal.
+func (p *PerPatch) CheckpatchErrors() []string {
+	var out []string
+	for _, st := range p.Steps {
+		if st.Checkpatch != nil && st.Checkpatch.Errors > 0 {
+			out = append(out, fmt.Sprintf("%s: checkpatch: %s", st.Label, st.Checkpatch))
+		}
+	}
+	return out
+}
+
+// FirstBadStep returns the first bad step, or nil.
+func (p *PerPatch) FirstBadStep() *PatchStep {
+	if p == nil || p.FirstBad == 0 {
+		return nil
+	}
+	for i := range p.Steps {
+		if p.Steps[i].Patch == p.FirstBad {
+			return &p.Steps[i]
+		}
+	}
+	return nil
+}
