@@ -25,7 +25,8 @@ func init() {
 			"The series is applied in memory first; nothing is written unless every hunk applies.\n" +
 			"Without --out or --in-place it is a dry run: it prints what would change and writes nothing.\n" +
 			"  --out DIR   writes into a new private copy of the tree at DIR (a git worktree of HEAD when\n" +
-			"              the tree is a git repository, else a hardlinked copy); the tree is never touched\n" +
+			"              the tree is a git repository, else a copy of every file, reflinked where the\n" +
+			"              filesystem can); the copy shares no writable file with the tree\n" +
 			"  --in-place  writes into the tree itself, all or nothing\n" +
 			"On a conflict the nearest region of the file is shown against what the hunk expected.\n\n" +
 			"Exit codes: 0 applied (or would apply), 2 bad input (damaged series, unsafe path, binary patch),\n" +
@@ -450,11 +451,11 @@ func printApply(w io.Writer, s *series.Series, doc applySchema, res *apply.Resul
 		switch doc.Written.Mode {
 		case "worktree":
 			verb = "changed"
-			how := "a hardlinked copy of " + doc.Tree
+			how := "a copy of " + doc.Tree
 			if wt != nil && wt.Git {
 				how = fmt.Sprintf("a git worktree of %s at HEAD %.12s (uncommitted changes of the tree are not in it)", doc.Tree, wt.Head)
-			} else if wt != nil && wt.Copied > 0 {
-				how = fmt.Sprintf("a copy of %s (%d files copied, not linked: another filesystem)", doc.Tree, wt.Copied)
+			} else if wt != nil {
+				how = fmt.Sprintf("a copy of %s (%d files, %s; %d reflinked)", doc.Tree, wt.Copy.Files, humanBytes(wt.Copy.Bytes), wt.Copy.Cloned)
 			}
 			fmt.Fprintf(&b, "wrote %d files into %s, %s\n", len(doc.Changes), doc.Written.Dir, how)
 		case "in-place":

@@ -156,7 +156,7 @@ func TestApplyCLI(t *testing.T) {
 		if !sameFiles(before, applyTreeFiles(t, tree)) {
 			t.Error("--out changed the source tree")
 		}
-		if !strings.Contains(out, "hardlinked copy") {
+		if !strings.Contains(out, "wrote 4 files into "+dst+", a copy of "+tree) {
 			t.Errorf("output does not say how the copy was made:\n%s", out)
 		}
 	})
