@@ -81,11 +81,15 @@ func realMain(args []string, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := c.run(ctx, args[1:])
-	code := exitCode(ctx, err)
-	if err != nil && !errors.Is(err, errHelp) {
-		fmt.Fprintf(stderr, "ktest %s: %v\n", c.name, err)
+	reportError(stderr, c.name, err)
+	return exitCode(ctx, err)
+}
+
+// reportError prints what went wrong, unless the exit code says it all.
+func reportError(stderr io.Writer, name string, err error) {
+	if err != nil && !errors.Is(err, errHelp) && !errors.Is(err, errQuiet) {
+		fmt.Fprintf(stderr, "ktest %s: %v\n", name, err)
 	}
-	return code
 }
 
 func printCommands(w io.Writer) {
