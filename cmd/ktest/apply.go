@@ -10,9 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/ktest-dev/ktest/apply"
+	"github.com/ktest-dev/ktest/internal/termfmt"
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/series"
 	"github.com/ktest-dev/ktest/worktree"
@@ -32,7 +32,12 @@ func init() {
 			"Exit codes: 0 applied (or would apply), 2 bad input (damaged series, unsafe path, binary patch),\n" +
 			"3 conflict. --json prints the ktest.apply/v1 schema documented in cmd/ktest/apply.go.",
 		usage: "[--tree DIR] [--out DIR | --in-place] [--reverse] [--with-fixups] [--fuzz N] [--json] SERIES",
-		run:   func(ctx context.Context, args []string) error { return runApply(ctx, args, os.Stdout, os.Stderr) },
+		examples: []string{
+			"ktest apply --tree ~/src/linux thread.mbox               # dry run: hunk by hunk, writes nothing",
+			"ktest apply --out /tmp/linux-rasync embedded:baseline-6.1 # a patched private copy",
+			"ktest apply --tree ~/src/linux --in-place --reverse thread.mbox",
+		},
+		run: func(ctx context.Context, args []string) error { return runApply(ctx, args, resultsStdout, os.Stderr) },
 	})
 }
 
@@ -129,13 +134,14 @@ type applyFlags struct {
 func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := commands["apply"]
 	fset := newFlagSet(c)
+	fset.SetOutput(stdout)
 	var f applyFlags
-	fset.StringVar(&f.tree, "tree", "", "source tree to apply to (default: the cached Debian linux-source-6.1 tree, extracted on first use)")
+	fset.StringVar(&f.tree, "tree", "", "apply to the tree in `DIR` (default: the cached Debian linux-source-6.1 tree, extracted on first use)")
 	fset.StringVar(&f.out, "out", "", "write the result into a new private copy of the tree at `DIR` (must not exist)")
 	fset.BoolVar(&f.inPlace, "in-place", false, "write the result into --tree itself, all or nothing")
 	fset.BoolVar(&f.reverse, "reverse", false, "un-apply: invert every hunk and take the patches last to first")
 	fset.BoolVar(&f.withFixups, "with-fixups", false, "also apply the incremental diffs posted in review replies, after the series")
-	fset.IntVar(&f.fuzz, "fuzz", apply.DefaultMaxFuzz, "outer context lines a hunk may ignore at each end (`N`, 0 = strict)")
+	fset.IntVar(&f.fuzz, "fuzz", apply.DefaultMaxFuzz, "a hunk may ignore up to `N` outer context lines at each end (0 = strict)")
 	fset.BoolVar(&f.asJSON, "json", false, "print the ktest.apply/v1 JSON document instead of the table")
 	pos, err := parseInterspersed(fset, args)
 	if err != nil {
@@ -388,18 +394,31 @@ func printApply(w io.Writer, s *series.Series, doc applySchema, res *apply.Resul
 	if doc.Options.Reverse {
 		dir = "in reverse"
 	}
-	fmt.Fprintf(&b, "series:  %s (v%d, %s)\n", s.Title, s.Version, s.Source)
-	fmt.Fprintf(&b, "tree:    %s\n", doc.Tree)
-	fmt.Fprintf(&b, "applied: %d patches %s, fuzz up to %d\n\n", len(doc.Patches), dir, doc.Options.MaxFuzz)
+	width := termfmt.Width(w)
+	field := func(label, value string) {
+		b.WriteString(termfmt.Wrap(value, width, fmt.Sprintf("%-9s", label+":"), "         ") + "\n")
+	}
+	field("series", fmt.Sprintf("%s (v%d, %s)", s.Title, s.Version, s.Source))
+	field("tree", doc.Tree)
+	field("applied", fmt.Sprintf("%d patches %s, fuzz up to %d", len(doc.Patches), dir, doc.Options.MaxFuzz))
+	b.WriteString("\n")
 
-	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PATCH\tFILE\tHUNK\tSTATUS\tLINE\tOFFSET\tFUZZ")
+	// Patch names and paths give way first, so the table fits the width.
+	tb := termfmt.NewTable(
+		termfmt.Column{Header: "PATCH", Shrink: 1, Min: 16},
+		termfmt.Column{Header: "FILE", Shrink: 1, Min: 16, ClipStart: true},
+		termfmt.Column{Header: "HUNK", Right: true},
+		termfmt.Column{Header: "STATUS", Shrink: 2, Min: 15},
+		termfmt.Column{Header: "LINE", Right: true},
+		termfmt.Column{Header: "OFFSET", Right: true},
+		termfmt.Column{Header: "FUZZ", Right: true},
+	)
 	var excerpts []string
 	if res != nil {
 		for _, p := range res.Patches {
-			name := clipApply(p.Name, 44)
+			name := p.Name
 			if len(p.Files) == 0 {
-				fmt.Fprintf(tw, "%s\t(no diff)\t\t\t\t\t\n", name)
+				tb.Row(name, "(no diff)")
 			}
 			for _, f := range p.Files {
 				file := f.Path
@@ -414,7 +433,7 @@ func printApply(w io.Writer, s *series.Series, doc applySchema, res *apply.Resul
 					if f.Conflict != nil {
 						status += ": " + f.Conflict.Reason
 					}
-					fmt.Fprintf(tw, "%s\t%s\t-\t%s\t\t\t\n", name, file, status)
+					tb.Row(name, file, "-", status)
 					name = ""
 				}
 				for _, h := range f.Hunks {
@@ -424,13 +443,15 @@ func printApply(w io.Writer, s *series.Series, doc applySchema, res *apply.Resul
 					} else if h.Conflict != nil {
 						excerpts = append(excerpts, fmt.Sprintf("%s:\n%s", p.Name, h.Conflict.Excerpt()))
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", name, file, h.Index, h.Status, at, off, fuzz)
+					tb.Row(name, file, fmt.Sprint(h.Index), h.Status.String(), at, off, fuzz)
 					name, file = "", ""
 				}
 			}
 		}
 	}
-	tw.Flush()
+	if err := tb.Write(&b, width); err != nil {
+		return err
+	}
 	c := doc.Counts
 	fmt.Fprintf(&b, "\nhunks: %d exact, %d offset, %d fuzz, %d already applied, %d conflict\n",
 		c["exact"], c["offset"], c["fuzz"], c["already-applied"], c["conflict"])
@@ -482,12 +503,4 @@ func printApply(w io.Writer, s *series.Series, doc applySchema, res *apply.Resul
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-func clipApply(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }

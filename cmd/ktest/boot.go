@@ -35,7 +35,12 @@ A kernel crash report (oops, BUG, WARNING, panic, lockdep, KASAN, hung
 task, ...) on the console prints the report and exits 1, also during boot;
 a VM that does not come up exits 3.`,
 		usage: "[--kernel bzImage] [--initramfs cpio] [--exec CMD] [flags]",
-		run:   runBoot,
+		examples: []string{
+			"ktest boot                                   # the default 6.1 kernel; Ctrl-C stops it",
+			"ktest boot --kernel arch/x86/boot/bzImage --exec 'uname -r; cat /proc/cmdline'",
+			"ktest boot --append panic_on_warn=1 --exec 'dmesg | tail'",
+		},
+		run: runBoot,
 	})
 }
 
@@ -56,10 +61,10 @@ func runBoot(ctx context.Context, args []string) error {
 	c := commands["boot"]
 	fs := newFlagSet(c)
 	var f bootFlags
-	fs.StringVar(&f.kernel, "kernel", "", "bzImage to boot (default: the default 6.1 kernel, built into the cache if missing)")
-	fs.StringVar(&f.initramfs, "initramfs", "", "base ktest guest image (cpio, without keys) to boot instead of building one; the run's keys are appended")
+	fs.StringVar(&f.kernel, "kernel", "", "the bzImage `FILE` to boot (default: the default 6.1 kernel, built into the cache if missing)")
+	fs.StringVar(&f.initramfs, "initramfs", "", "base ktest guest image (a `CPIO` file, without keys) to boot instead of building one; the run's keys are appended")
 	fs.StringVar(&f.exec, "exec", "", "run `CMD` in the guest and exit with its status")
-	fs.StringVar(&f.accel, "accel", "auto", "accelerator: auto (KVM if a probe boot works, else TCG), kvm or tcg")
+	fs.StringVar(&f.accel, "accel", "auto", "accelerator `MODE`: auto (KVM if a probe boot works, else TCG), kvm or tcg")
 	fs.IntVar(&f.mem, "mem", vm.DefaultMemoryMB, "guest memory in `MB`")
 	fs.IntVar(&f.cpus, "cpus", vm.DefaultCPUs, "guest CPUs")
 	fs.DurationVar(&f.timeout, "timeout", 0, "limit for --exec CMD; the VM is killed when it expires (0: none)")

@@ -25,8 +25,14 @@ stdin, stdout and stderr are passed through and ktest exits with CMD's status.
 The shell gets a pty when stdin is a terminal; CMD gets one only with -t.
 Without a pty, EOF on stdin closes CMD's stdin.`,
 		usage: "[--pid PID] [-t|-T] [CMD...]",
+		examples: []string{
+			"ktest ssh                                  # a shell in the VM",
+			"echo hello | ktest ssh cat",
+			"ktest ssh 'cat > /tmp/fio.job' < fio.job",
+			"ktest ssh -t top",
+		},
 		run: func(ctx context.Context, args []string) error {
-			return runSSH(ctx, args, os.Stdin, os.Stdout, os.Stderr)
+			return runSSH(ctx, args, os.Stdin, resultsStdout, os.Stderr)
 		},
 	})
 }
@@ -34,8 +40,9 @@ Without a pty, EOF on stdin closes CMD's stdin.`,
 func runSSH(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	c := commands["ssh"]
 	fs := newFlagSet(c)
+	fs.SetOutput(stdout)
 	pid := fs.Int("pid", 0, "the `PID` of the 'ktest boot' that runs the VM (needed when several run)")
-	timeout := fs.Duration("connect-timeout", 30*time.Second, "limit for connecting to the guest agent")
+	timeout := fs.Duration("connect-timeout", 30*time.Second, "give up connecting to the guest agent after `TIME`")
 	forcePty := fs.Bool("t", false, "give CMD a pty (for top, vi, ...), even when stdin is not a terminal; its stderr is then merged into stdout")
 	noPty := fs.Bool("T", false, "no pty, not even for the shell")
 	if err := parseFlags(fs, args); err != nil {
