@@ -26,6 +26,14 @@ import (
 	"github.com/ktest-dev/ktest/apply"
 )
 
+var (
+	// ErrExists is a destination that already exists: New never writes
+	// into an existing directory.
+	ErrExists = errors.New("already exists; choose a new directory or remove it")
+	// ErrInsideSource is a destination inside the tree to copy.
+	ErrInsideSource = errors.New("is inside the source tree")
+)
+
 // Tree is a private copy of a source tree.
 type Tree struct {
 	Dir    string // the copy, absolute
@@ -56,12 +64,12 @@ func New(ctx context.Context, src, dst string) (*Tree, error) {
 		return nil, fmt.Errorf("worktree: source %s is not a directory", src)
 	}
 	if _, err := os.Lstat(dst); err == nil {
-		return nil, fmt.Errorf("worktree: %s already exists", dst)
+		return nil, fmt.Errorf("worktree: %s %w", dst, ErrExists)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("worktree: %w", err)
 	}
 	if within(dst, src) {
-		return nil, fmt.Errorf("worktree: %s is inside the source tree %s", dst, src)
+		return nil, fmt.Errorf("worktree: %s %w %s", dst, ErrInsideSource, src)
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return nil, fmt.Errorf("worktree: %w", err)

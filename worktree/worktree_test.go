@@ -478,12 +478,15 @@ func TestGitWorktree(t *testing.T) {
 func TestNewRefuses(t *testing.T) {
 	src := t.TempDir()
 	writeFiles(t, src, srcFiles)
-	for name, dst := range map[string]string{
-		"existing destination": t.TempDir(),
-		"inside the source":    filepath.Join(src, "sub"),
+	for _, tc := range []struct {
+		name, dst string
+		want      error
+	}{
+		{"existing destination", t.TempDir(), ErrExists},
+		{"inside the source", filepath.Join(src, "sub"), ErrInsideSource},
 	} {
-		if _, err := New(context.Background(), src, dst); err == nil {
-			t.Errorf("%s: New succeeded", name)
+		if _, err := New(context.Background(), src, tc.dst); !errors.Is(err, tc.want) {
+			t.Errorf("%s: New = %v, want %v", tc.name, err, tc.want)
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())

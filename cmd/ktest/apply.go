@@ -50,7 +50,9 @@ func init() {
 //	  "tree":    string,                 // directory the series was applied to
 //	  "options": {"reverse": bool, "with_fixups": bool, "max_fuzz": int},
 //	  "ok":      bool,                   // every hunk applied or was already applied
-//	  "counts":  {"exact": int, "offset": int, "fuzz": int, "already-applied": int, "conflict": int},
+//	  "counts":  {"exact": int, "offset": int, "fuzz": int, "already-applied": int, "conflict": int},  // hunks
+//	  "file_conflicts": int,             // files that failed as a whole (missing, already exists, ...)
+//	  "conflicts": int,                  // counts.conflict + file_conflicts: the one number of conflicts
 //	  "patches": [{
 //	      "id": string, "name": string, "source": string, "line": int,
 //	      "files": [{
@@ -72,16 +74,21 @@ func init() {
 //
 // "written.mode" is "none" when the series did not apply.
 type applySchema struct {
-	Schema  string            `json:"schema"`
-	Series  applySeriesJSON   `json:"series"`
-	Tree    string            `json:"tree"`
-	Options applyOptionsJSON  `json:"options"`
-	OK      bool              `json:"ok"`
-	Counts  map[string]int    `json:"counts"`
-	Patches []applyPatchJSON  `json:"patches"`
-	Changes []applyChangeJSON `json:"changes"`
-	Errors  []applyErrorJSON  `json:"errors"`
-	Written applyWrittenJSON  `json:"written"`
+	Schema  string           `json:"schema"`
+	Series  applySeriesJSON  `json:"series"`
+	Tree    string           `json:"tree"`
+	Options applyOptionsJSON `json:"options"`
+	OK      bool             `json:"ok"`
+	Counts  map[string]int   `json:"counts"`
+	// FileConflicts are file-level conflicts, which have no hunk to
+	// count; Conflicts is every conflict, hunk or file, as the summary
+	// and the exit message count them.
+	FileConflicts int               `json:"file_conflicts"`
+	Conflicts     int               `json:"conflicts"`
+	Patches       []applyPatchJSON  `json:"patches"`
+	Changes       []applyChangeJSON `json:"changes"`
+	Errors        []applyErrorJSON  `json:"errors"`
+	Written       applyWrittenJSON  `json:"written"`
 }
 
 type applySeriesJSON struct {
@@ -173,13 +180,19 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if tree, err = filepath.Abs(tree); err != nil {
 		return badInput(err)
 	}
-	if fi, err := os.Stat(tree); err != nil || !fi.IsDir() {
-		return badInput(fmt.Errorf("--tree %s: not a directory", tree))
-	}
 
 	s, err := loadSeries(pos[0])
 	if err != nil {
 		return err
+	}
+	if f.tree != "" {
+		// Not a kernel tree: say so, rather than report every file of
+		// the series missing. Only that answer matters here; a failure
+		// to compute the tree's build key does not stop an apply.
+		var nt *kbuild.NotATreeError
+		if _, err := kbuild.OpenTree(ctx, tree); errors.As(err, &nt) {
+			return badInput(err)
+		}
 	}
 	for _, w := range s.Warnings {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
@@ -213,6 +226,9 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var wt *worktree.Tree
 	if f.out != "" {
 		if wt, err = worktree.New(ctx, tree, f.out); err != nil {
+			if errors.Is(err, worktree.ErrExists) || errors.Is(err, worktree.ErrInsideSource) {
+				return badInput(fmt.Errorf("--out: %w", err))
+			}
 			return infraFailure(err)
 		}
 		target = wt.Dir
@@ -301,6 +317,14 @@ func applyDocument(s *series.Series, tree string, f applyFlags, opts apply.Optio
 			doc.Counts[st.String()] = n
 		}
 		for _, pr := range res.Patches {
+			for _, fr := range pr.Files {
+				if fr.Conflict != nil {
+					doc.FileConflicts++
+				}
+			}
+		}
+		doc.Conflicts = doc.Counts[apply.StatusConflict.String()] + doc.FileConflicts
+		for _, pr := range res.Patches {
 			pj := applyPatchJSON{Name: pr.Name, Files: pr.Files}
 			if pj.Files == nil {
 				pj.Files = []apply.FileReport{}
@@ -373,9 +397,31 @@ func applyExit(applyErr error, doc applySchema) error {
 	case bad > 0:
 		return badInput(fmt.Errorf("%s; nothing written", firstError(applyErr)))
 	case conflicts > 0 && other == 0:
-		return infraFailure(fmt.Errorf("series does not apply: %d conflict(s); nothing written", conflicts))
+		return infraFailure(fmt.Errorf("series does not apply: %s; nothing written", conflictCount(doc)))
 	}
 	return infraFailure(fmt.Errorf("%w; nothing written", applyErr))
+}
+
+// conflictCount is the one count of conflicts every part of the output
+// uses: "18 conflicts (16 hunks, 2 whole files)".
+func conflictCount(doc applySchema) string {
+	return plural(doc.Conflicts, "conflict") + conflictParts(doc)
+}
+
+// conflictParts is " (16 hunks, 2 whole files)", or "" when every
+// conflict is a hunk.
+func conflictParts(doc applySchema) string {
+	if doc.FileConflicts == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%s, %s)", plural(doc.Conflicts-doc.FileConflicts, "hunk"), plural(doc.FileConflicts, "whole file"))
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func firstError(err error) error {
@@ -390,9 +436,10 @@ func firstError(err error) error {
 
 func printApply(w io.Writer, s *series.Series, doc applySchema, res *apply.Result, wt *worktree.Tree) error {
 	var b strings.Builder
-	dir := "forwards"
+	// Says what was attempted, not that it worked: the result is below.
+	order := "in order"
 	if doc.Options.Reverse {
-		dir = "in reverse"
+		order = "un-applied, last to first"
 	}
 	width := termfmt.Width(w)
 	field := func(label, value string) {
@@ -400,7 +447,7 @@ func printApply(w io.Writer, s *series.Series, doc applySchema, res *apply.Resul
 	}
 	field("series", fmt.Sprintf("%s (v%d, %s)", s.Title, s.Version, s.Source))
 	field("tree", doc.Tree)
-	field("applied", fmt.Sprintf("%d patches %s, fuzz up to %d", len(doc.Patches), dir, doc.Options.MaxFuzz))
+	field("patches", fmt.Sprintf("%d (%s; fuzz up to %d)", len(doc.Patches), order, doc.Options.MaxFuzz))
 	b.WriteString("\n")
 
 	// Patch names and paths give way first, so the table fits the width.
@@ -413,7 +460,7 @@ func printApply(w io.Writer, s *series.Series, doc applySchema, res *apply.Resul
 		termfmt.Column{Header: "OFFSET", Right: true},
 		termfmt.Column{Header: "FUZZ", Right: true},
 	)
-	var excerpts []string
+	var excerpts, fileConflicts []string
 	if res != nil {
 		for _, p := range res.Patches {
 			name := p.Name
@@ -432,6 +479,7 @@ func printApply(w io.Writer, s *series.Series, doc applySchema, res *apply.Resul
 					status := f.Status.String()
 					if f.Conflict != nil {
 						status += ": " + f.Conflict.Reason
+						fileConflicts = append(fileConflicts, fmt.Sprintf("%s: %s: %s", p.Name, file, f.Conflict.Reason))
 					}
 					tb.Row(name, file, "-", status)
 					name = ""
@@ -453,9 +501,18 @@ func printApply(w io.Writer, s *series.Series, doc applySchema, res *apply.Resul
 		return err
 	}
 	c := doc.Counts
-	fmt.Fprintf(&b, "\nhunks: %d exact, %d offset, %d fuzz, %d already applied, %d conflict\n",
+	fmt.Fprintf(&b, "\nhunks:     %d exact, %d offset, %d fuzz, %d already applied, %d conflict\n",
 		c["exact"], c["offset"], c["fuzz"], c["already-applied"], c["conflict"])
+	if doc.Conflicts > 0 {
+		fmt.Fprintf(&b, "conflicts: %d%s\n", doc.Conflicts, conflictParts(doc))
+	}
 
+	if len(fileConflicts) > 0 {
+		b.WriteString("\nfiles that conflict as a whole:\n")
+		for _, fc := range fileConflicts {
+			b.WriteString(termfmt.Wrap(fc, width, "  ", "    ") + "\n")
+		}
+	}
 	if len(excerpts) > 0 {
 		b.WriteString("\nconflicts (nearest region of the file against what the hunk expected):\n\n")
 		b.WriteString(strings.Join(excerpts, "\n"))
