@@ -84,6 +84,11 @@ func (k *kernelFlags) fragmentSpecs() []string {
 // request resolves the tree and fragments into a build request. Bad
 // trees and fragments are the user's input: exit 2.
 func (k *kernelFlags) request(ctx context.Context, cache *kbuild.Cache, variant string) (kbuild.Request, error) {
+	for _, p := range k.patches {
+		if err := checkEmbedded(p); err != nil {
+			return kbuild.Request{}, err
+		}
+	}
 	frags, err := kconfig.Resolve(k.fragmentSpecs())
 	if err != nil {
 		return kbuild.Request{}, badInput(err)

@@ -78,6 +78,9 @@ func runRun(ctx context.Context, args []string) error {
 		}
 	}
 	if *seriesSrc != "" {
+		if err := checkEmbedded(*seriesSrc); err != nil {
+			return err
+		}
 		if !strings.HasPrefix(*seriesSrc, "embedded:") {
 			// Read it now, so a damaged series is bad input (exit 2)
 			// before anything is built.

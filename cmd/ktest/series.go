@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ktest-dev/ktest/internal/termfmt"
+	"github.com/ktest-dev/ktest/patches"
 	"github.com/ktest-dev/ktest/pipeline"
 	"github.com/ktest-dev/ktest/series"
 )
@@ -42,11 +43,23 @@ func runSeries(ctx context.Context, args []string) error {
 	return seriesSplit(args[1:], resultsStdout)
 }
 
+// checkEmbedded makes a typo in "embedded:NAME" bad input (exit 2) that
+// lists the names ktest ships.
+func checkEmbedded(src string) error {
+	if name, ok := strings.CutPrefix(src, "embedded:"); ok {
+		return badInput(patches.Check(name))
+	}
+	return nil
+}
+
 // loadSeries maps damaged input to exit 2; a file that cannot be read is
 // the user's input too.
 func loadSeries(path string) (*series.Series, error) {
 	var s *series.Series
 	var err error
+	if err := checkEmbedded(path); err != nil {
+		return nil, err
+	}
 	if strings.HasPrefix(path, "embedded:") {
 		// A series shipped inside ktest (patches/): read it from a
 		// scratch copy, which can go once it is parsed.
