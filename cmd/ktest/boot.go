@@ -33,7 +33,9 @@ With --exec, run CMD in the guest, stream its output and exit with its
 status. Without it, keep the VM up until Ctrl-C; connect with 'ktest ssh'.
 A kernel crash report (oops, BUG, WARNING, panic, lockdep, KASAN, hung
 task, ...) on the console prints the report and exits 1, also during boot;
-a VM that does not come up exits 3.`,
+a VM that does not come up exits 3. When the boot fails, the kernel
+crashes or CMD fails, the serial console log is kept in the cache's
+boot-logs/ directory and its path printed.`,
 		usage: "[--kernel bzImage] [--initramfs cpio] [--exec CMD] [flags]",
 		examples: []string{
 			"ktest boot                                   # the default 6.1 kernel; Ctrl-C stops it",
@@ -57,7 +59,7 @@ type bootFlags struct {
 	appendArgs  string
 }
 
-func runBoot(ctx context.Context, args []string) error {
+func runBoot(ctx context.Context, args []string) (err error) {
 	c := commands["boot"]
 	fs := newFlagSet(c)
 	var f bootFlags
@@ -93,7 +95,9 @@ func runBoot(ctx context.Context, args []string) error {
 			return badInput(err)
 		}
 	}
-	if _, err := os.Stat(f.kernel); err != nil {
+	// QEMU's own word for a file that is no kernel is "linux kernel too
+	// old to load a ram disk"; say what is wrong before starting it.
+	if err := vm.CheckKernelImage(f.kernel); err != nil {
 		return badInput(fmt.Errorf("--kernel: %w", err))
 	}
 
@@ -130,6 +134,19 @@ func runBoot(ctx context.Context, args []string) error {
 		return benchBoot(ctx, opts, keys, f.benchBoot)
 	}
 
+	logDir, err := bootLogDir()
+	if err != nil {
+		return infraFailure(err)
+	}
+	opts.ConsoleLog = filepath.Join(logDir, "console.log")
+	defer func() {
+		if !keepConsoleLog(ctx, err) {
+			os.RemoveAll(logDir)
+			return
+		}
+		fmt.Fprintf(os.Stderr, "ktest boot: console log kept: %s\n", opts.ConsoleLog)
+	}()
+
 	start := time.Now()
 	inst, err := vm.Start(ctx, opts, keys)
 	if err != nil {
@@ -143,6 +160,27 @@ func runBoot(ctx context.Context, args []string) error {
 		return bootExec(ctx, inst, f)
 	}
 	return bootInteractive(ctx, inst, keys, clientPEM, f.kernel)
+}
+
+// keepConsoleLog says whether a boot that ended with err leaves its
+// console log for a post-mortem: after any failure, not after a success
+// or the Ctrl-C that ends an interactive boot.
+func keepConsoleLog(ctx context.Context, err error) bool {
+	return err != nil && !(errors.Is(err, errQuiet) && ctx.Err() != nil)
+}
+
+// bootLogDir makes this boot's directory for its console log, under the
+// cache where it outlives the boot (the VM's run directory does not).
+func bootLogDir() (string, error) {
+	cache, err := vm.CacheDir()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(cache, "boot-logs", fmt.Sprintf("%s-%d", time.Now().Format("20060102-150405"), os.Getpid()))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("console log directory: %w", err)
+	}
+	return dir, nil
 }
 
 // guestImage returns a per-run image (the caller removes it): the base
@@ -329,7 +367,8 @@ func bootInteractive(ctx context.Context, inst vm.Instance, keys *remote.Keys, c
 		return testsFailed(cs[0])
 	}
 	if ctx.Err() != nil {
-		return ctx.Err()
+		// Ctrl-C is how this mode ends: nothing went wrong.
+		return exitQuietly(ExitInterrupted, "stopped")
 	}
 	fmt.Fprintln(os.Stderr, "ktest boot: VM exited")
 	return nil
