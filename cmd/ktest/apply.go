@@ -442,9 +442,8 @@ func printApply(w io.Writer, s *series.Series, doc applySchema, res *apply.Resul
 		order = "un-applied, last to first"
 	}
 	width := termfmt.Width(w)
-	field := func(label, value string) {
-		b.WriteString(termfmt.Wrap(value, width, fmt.Sprintf("%-9s", label+":"), "         ") + "\n")
-	}
+	para := func(prefix, indent, text string) { b.WriteString(termfmt.Wrap(text, width, prefix, indent) + "\n") }
+	field := func(label, value string) { para(fmt.Sprintf("%-9s", label+":"), "         ", value) }
 	field("series", fmt.Sprintf("%s (v%d, %s)", s.Title, s.Version, s.Source))
 	field("tree", doc.Tree)
 	field("patches", fmt.Sprintf("%d (%s; fuzz up to %d)", len(doc.Patches), order, doc.Options.MaxFuzz))
@@ -510,7 +509,7 @@ func printApply(w io.Writer, s *series.Series, doc applySchema, res *apply.Resul
 	if len(fileConflicts) > 0 {
 		b.WriteString("\nfiles that conflict as a whole:\n")
 		for _, fc := range fileConflicts {
-			b.WriteString(termfmt.Wrap(fc, width, "  ", "    ") + "\n")
+			para("  ", "    ", fc)
 		}
 	}
 	if len(excerpts) > 0 {
@@ -519,7 +518,8 @@ func printApply(w io.Writer, s *series.Series, doc applySchema, res *apply.Resul
 	}
 	for _, e := range doc.Errors {
 		if e.Kind != "conflict" {
-			fmt.Fprintf(&b, "\n%s: %s\n", e.Kind, e.Message)
+			b.WriteString("\n")
+			para(e.Kind+": ", "  ", e.Message)
 		}
 	}
 
@@ -535,12 +535,12 @@ func printApply(w io.Writer, s *series.Series, doc applySchema, res *apply.Resul
 			} else if wt != nil {
 				how = fmt.Sprintf("a copy of %s (%d files, %s; %d reflinked)", doc.Tree, wt.Copy.Files, humanBytes(wt.Copy.Bytes), wt.Copy.Cloned)
 			}
-			fmt.Fprintf(&b, "wrote %d files into %s, %s\n", len(doc.Changes), doc.Written.Dir, how)
+			para("", "  ", fmt.Sprintf("wrote %d files into %s, %s", len(doc.Changes), doc.Written.Dir, how))
 		case "in-place":
 			verb = "changed"
-			fmt.Fprintf(&b, "wrote %d files into %s in place\n", len(doc.Changes), doc.Tree)
+			para("", "  ", fmt.Sprintf("wrote %d files into %s in place", len(doc.Changes), doc.Tree))
 		default:
-			fmt.Fprintf(&b, "dry run: nothing written (use --out DIR for a private copy, or --in-place)\n")
+			para("", "  ", "dry run: nothing written (use --out DIR for a private copy, or --in-place)")
 		}
 		for _, ch := range doc.Changes {
 			what := "modified"
@@ -552,7 +552,10 @@ func printApply(w io.Writer, s *series.Series, doc applySchema, res *apply.Resul
 			case ch.Created:
 				what = "created"
 			}
-			fmt.Fprintf(&b, "  %s %s (%s, mode %s)\n", verb, ch.Path, what, ch.Mode)
+			if !ch.Deleted {
+				what += ", mode " + ch.Mode
+			}
+			para("  ", "    ", fmt.Sprintf("%s %s (%s)", verb, ch.Path, what))
 		}
 		if len(doc.Changes) == 0 {
 			b.WriteString("  no file changes: everything was already applied\n")

@@ -122,6 +122,9 @@ func applyTreeFiles(t *testing.T, dir string) map[string]string {
 	return out
 }
 
+// unwrap joins the lines text output was wrapped into.
+func unwrap(s string) string { return strings.Join(strings.Fields(s), " ") }
+
 func sameFiles(a, b map[string]string) bool {
 	if len(a) != len(b) {
 		return false
@@ -169,7 +172,7 @@ func TestApplyCLI(t *testing.T) {
 		if !sameFiles(before, applyTreeFiles(t, tree)) {
 			t.Error("--out changed the source tree")
 		}
-		if !strings.Contains(out, "wrote 4 files into "+dst+", a copy of "+tree) {
+		if !strings.Contains(unwrap(out), "wrote 4 files into "+dst+", a copy of "+tree) {
 			t.Errorf("output does not say how the copy was made:\n%s", out)
 		}
 	})
@@ -182,7 +185,7 @@ func TestApplyCLI(t *testing.T) {
 		applyGit(t, repo, "commit", "-q", "-m", "base")
 		dst := filepath.Join(t.TempDir(), "wt")
 		code, out, errs := applyCmd(t, "--tree", repo, "--out", dst, mbox)
-		if code != ExitOK || !strings.Contains(out, "git worktree of") {
+		if code != ExitOK || !strings.Contains(unwrap(out), "git worktree of") {
 			t.Fatalf("exit %d\n%s%s", code, out, errs)
 		}
 		got := applyTreeFiles(t, dst)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"regexp"
 	"runtime/debug"
 	"strconv"
@@ -153,6 +154,7 @@ func TestOutputFitsWidth(t *testing.T) {
 		{"series show at 80", "80", []string{"series", "show", seed}, true},
 		{"series show with fixups at 72", "72", []string{"series", "show", "--with-fixups", seed}, true},
 		{"apply at 80", "80", []string{"apply", "--tree", tree, mbox}, false},
+		{"apply --out at 72", "72", []string{"apply", "--tree", tree, "--out", filepath.Join(dir, "out"), mbox}, false},
 		{"compare at 80", "80", []string{"compare", old, hung}, false},
 		{"help at 60", "60", []string{"run", "-h"}, false},
 	}
