@@ -488,7 +488,11 @@ func printApply(w io.Writer, s *series.Series, doc applySchema, res *apply.Resul
 					if h.Status != apply.StatusConflict {
 						at, off, fuzz = fmt.Sprint(h.AppliedAt), fmt.Sprintf("%+d", h.Offset), fmt.Sprint(h.Fuzz)
 					} else if h.Conflict != nil {
-						excerpts = append(excerpts, fmt.Sprintf("%s:\n%s", p.Name, h.Conflict.Excerpt()))
+						// The heading is prose and is wrapped; the lines of
+						// code below it are shown as they are.
+						heading, code, _ := strings.Cut(h.Conflict.Excerpt(), "\n")
+						excerpts = append(excerpts, termfmt.Wrap(p.Name+":", width, "", "  ")+"\n"+
+							termfmt.Wrap(heading, width, "", "  ")+"\n"+code)
 					}
 					tb.Row(name, file, fmt.Sprint(h.Index), h.Status.String(), at, off, fuzz)
 					name, file = "", ""

@@ -15,7 +15,8 @@ import (
 	"github.com/ktest-dev/ktest/results"
 )
 
-// resultsStdout is where report and compare print; tests swap it.
+// resultsStdout is the commands' stdout (results, tables, help); tests
+// swap it.
 var resultsStdout io.Writer = os.Stdout
 
 func init() {
