@@ -36,8 +36,9 @@ func cloneUnsupported(err error) bool {
 		errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOTTY) || errors.Is(err, unix.ENOSYS)
 }
 
-// copyWorkers copy files in parallel: even without reflinks most of the
-// time of a kernel tree copy is per-file syscalls, which overlap well.
+// copyWorkers copy files in parallel, so that reads of a cold source
+// overlap. With the source cached and no reflinks, the kernel copying the
+// data dominates whatever the number (about cp -a's time).
 var copyWorkers = min(max(runtime.NumCPU()*2, 4), 16)
 
 // copyTree copies src into the existing directory dst so that the copy
