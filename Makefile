@@ -13,8 +13,10 @@ all: build
 setup:
 	./scripts/setup.sh
 
+# -buildvcs=auto: record the git revision for 'ktest --version' even where
+# GOFLAGS turns stamping off; a tree that is not a checkout builds anyway.
 build:
-	$(GO) build -o $(KTEST) ./cmd/ktest
+	$(GO) build -buildvcs=auto -o $(KTEST) ./cmd/ktest
 
 # The main job on the embedded default plan (Debian's linux-source-6.1).
 run: setup

@@ -430,8 +430,18 @@ func testPathEscapes(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(outside, "victim.txt"), []byte("orig\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(treeDir, "f.txt"), []byte("a\n"), 0o644); err != nil {
-		t.Fatal(err)
+	// ktest apply --tree refuses what is not a kernel tree: give it the
+	// files that make one.
+	for name, content := range map[string]string{
+		"f.txt": "a\n", "Makefile": "VERSION = 6\nPATCHLEVEL = 1\n", "Kconfig": "\n", "arch/x86/Kconfig": "\n", "scripts/kconfig/Makefile": "\n",
+	} {
+		p := filepath.Join(treeDir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := os.Symlink("../outside", filepath.Join(treeDir, "link")); err != nil {
 		t.Fatal(err)

@@ -74,11 +74,9 @@ func readVersion(dir string) (kconfig.Version, error) {
 	return kconfig.ParseVersion(vals["VERSION"] + "." + vals["PATCHLEVEL"] + "." + vals["SUBLEVEL"])
 }
 
-// OpenTree checks that dir is a kernel tree and computes its content key.
-// For a git tree the key is HEAD plus the state of the working tree; for
-// a plain tree it is the content of every file (see contentKey), with
-// its index kept in c.
-func OpenTree(ctx context.Context, c *Cache, dir string) (*Tree, error) {
+// CheckTree checks that dir is a kernel tree (a *NotATreeError if not)
+// and reads its version, without the content key OpenTree computes.
+func CheckTree(dir string) (*Tree, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -99,7 +97,19 @@ func OpenTree(ctx context.Context, c *Cache, dir string) (*Tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Tree{Dir: abs, Version: v, Origin: abs}
+	return &Tree{Dir: abs, Version: v, Origin: abs}, nil
+}
+
+// OpenTree checks that dir is a kernel tree and computes its content key.
+// For a git tree the key is HEAD plus the state of the working tree; for
+// a plain tree it is the content of every file (see contentKey), with
+// its index kept in c.
+func OpenTree(ctx context.Context, c *Cache, dir string) (*Tree, error) {
+	t, err := CheckTree(dir)
+	if err != nil {
+		return nil, err
+	}
+	abs := t.Dir
 	// One err for both branches: a key that failed must never reach the
 	// cache as the empty key, which all such trees would share.
 	if _, serr := os.Stat(filepath.Join(abs, ".git")); serr == nil {

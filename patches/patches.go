@@ -3,7 +3,15 @@
 // test-only fault patches. See README.md.
 package patches
 
-import "embed"
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+
+	"github.com/ktest-dev/ktest/internal/suggest"
+)
 
 // FS holds every directory of patches, e.g. "baseline-6.1/0001-....patch".
 //
@@ -18,3 +26,41 @@ const (
 	PerPatchHang61     = "perpatch-hang-6.1"
 	PerPatchBuild61    = "perpatch-build-6.1"
 )
+
+// Names lists the series directories in FS, sorted: what "embedded:NAME"
+// may name.
+func Names() []string {
+	entries, _ := fs.ReadDir(FS, ".")
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	return names
+}
+
+// UnknownError is an embedded series name that ktest does not ship.
+type UnknownError struct {
+	Name    string
+	Known   []string
+	Suggest string // the known name it is probably a typo of, or ""
+}
+
+func (e *UnknownError) Error() string {
+	msg := fmt.Sprintf("embedded:%s: ktest ships no such series", e.Name)
+	if e.Suggest != "" {
+		msg += fmt.Sprintf("; did you mean embedded:%s?", e.Suggest)
+	}
+	return msg + " (embedded series: embedded:" + strings.Join(e.Known, ", embedded:") + ")"
+}
+
+// Check returns an *UnknownError unless FS has a series directory name.
+func Check(name string) error {
+	names := Names()
+	if slices.Contains(names, name) {
+		return nil
+	}
+	s, _ := suggest.Closest(name, names)
+	return &UnknownError{Name: name, Known: names, Suggest: s}
+}

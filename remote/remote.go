@@ -330,49 +330,100 @@ func (c *Client) PowerOff(ctx context.Context) error {
 	return err
 }
 
-// Shell runs the guest's interactive shell. When stdin is a terminal it is
-// put in raw mode and the shell gets a pty that follows the local window
-// size; otherwise the shell reads commands from stdin. A non-zero exit is
-// an *ExitError. Note that a goroutine may stay blocked reading stdin
-// after Shell returns.
-func (c *Client) Shell(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
+// Stdio is how Exec attaches a command's standard streams.
+type Stdio struct {
+	// Stdin is sent to the command until its EOF, which then closes the
+	// command's stdin (without a pty), so `cat` ends. nil is empty.
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer // nil discards
+	// Pty gives the command a pseudo-terminal, which merges its stderr
+	// into Stdout. When Stdin is a terminal it is put in raw mode and the
+	// pty follows its window size; otherwise the pty is 80x24 and Stdin's
+	// bytes are typed into it, as with `ssh -tt`. (As with OpenSSH, a
+	// pty has no EOF to pass on: the command must end by itself.)
+	Pty bool
+}
+
+// IsTerminal reports whether r is a terminal, as os.Stdin at a prompt is.
+func IsTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// Exec runs cmd with the guest's shell (the interactive shell when cmd is
+// empty) with its standard streams attached as `ssh HOST CMD` attaches
+// them: stdin forwarded, stdout and stderr streamed as they arrive. It
+// returns the exit status as Run does (128+N when killed by signal N).
+// Note that a goroutine may stay blocked reading Stdin after Exec
+// returns, as the command may end before Stdin does.
+func (c *Client) Exec(ctx context.Context, cmd string, stdio Stdio) (int, error) {
 	sess, err := c.openSession(ctx)
 	if err != nil {
-		return err
+		return -1, err
 	}
 	defer sess.Close()
-	sess.Stdin, sess.Stdout, sess.Stderr = stdin, stdout, stderr
-	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		fd := int(f.Fd())
-		old, err := term.MakeRaw(fd)
+	sess.Stdin, sess.Stdout, sess.Stderr = stdio.Stdin, stdio.Stdout, stdio.Stderr
+	if stdio.Pty {
+		restore, err := c.requestPty(sess, stdio.Stdin)
 		if err != nil {
-			return fmt.Errorf("remote: raw terminal: %w", err)
+			return -1, err
 		}
-		defer term.Restore(fd, old)
-		w, h, err := term.GetSize(fd)
-		if err != nil {
-			w, h = 80, 24
-		}
-		termName := os.Getenv("TERM")
-		if termName == "" {
-			termName = "xterm"
-		}
-		modes := ssh.TerminalModes{ssh.ECHO: 1, ssh.TTY_OP_ISPEED: 38400, ssh.TTY_OP_OSPEED: 38400}
-		if err := sess.RequestPty(termName, h, w, modes); err != nil {
-			return fmt.Errorf("remote: %s: pty: %w", c.addr, err)
-		}
-		winch := make(chan os.Signal, 1)
-		signal.Notify(winch, syscall.SIGWINCH)
-		defer signal.Stop(winch)
-		go func() {
-			for range winch {
-				if w, h, err := term.GetSize(fd); err == nil {
-					sess.WindowChange(h, w)
-				}
-			}
-		}()
+		defer restore()
 	}
-	code, err := c.wait(ctx, sess, "shell", sess.Shell)
+	what, start := cmd, func() error { return sess.Start(cmd) }
+	if cmd == "" {
+		what, start = "shell", sess.Shell
+	}
+	return c.wait(ctx, sess, what, start)
+}
+
+// requestPty asks for a pty for sess, sized like stdin when that is a
+// terminal, which it puts in raw mode until restore.
+func (c *Client) requestPty(sess *ssh.Session, stdin io.Reader) (restore func(), err error) {
+	termName := os.Getenv("TERM")
+	if termName == "" {
+		termName = "xterm"
+	}
+	modes := ssh.TerminalModes{ssh.ECHO: 1, ssh.TTY_OP_ISPEED: 38400, ssh.TTY_OP_OSPEED: 38400}
+	if !IsTerminal(stdin) {
+		if err := sess.RequestPty(termName, 24, 80, modes); err != nil {
+			return nil, fmt.Errorf("remote: %s: pty: %w", c.addr, err)
+		}
+		return func() {}, nil
+	}
+	fd := int(stdin.(*os.File).Fd())
+	w, h, err := term.GetSize(fd)
+	if err != nil {
+		w, h = 80, 24
+	}
+	if err := sess.RequestPty(termName, h, w, modes); err != nil {
+		return nil, fmt.Errorf("remote: %s: pty: %w", c.addr, err)
+	}
+	old, err := term.MakeRaw(fd)
+	if err != nil {
+		return nil, fmt.Errorf("remote: raw terminal: %w", err)
+	}
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, syscall.SIGWINCH)
+	go func() {
+		for range winch {
+			if w, h, err := term.GetSize(fd); err == nil {
+				sess.WindowChange(h, w)
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(winch)
+		close(winch)
+		term.Restore(fd, old)
+	}, nil
+}
+
+// Shell runs the guest's interactive shell, with a pty when stdin is a
+// terminal (see Exec); otherwise the shell reads commands from stdin. A
+// non-zero exit is an *ExitError.
+func (c *Client) Shell(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
+	code, err := c.Exec(ctx, "", Stdio{Stdin: stdin, Stdout: stdout, Stderr: stderr, Pty: IsTerminal(stdin)})
 	if err != nil {
 		return err
 	}

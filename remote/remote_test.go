@@ -207,6 +207,56 @@ func TestRunStdin(t *testing.T) {
 	}
 }
 
+// TestExecStdio: Exec attaches stdin, stdout, stderr and the exit
+// status as `ssh HOST CMD` does, with and without a pty; without a pty,
+// stdin's EOF reaches the command so `cat` ends.
+func TestExecStdio(t *testing.T) {
+	a := startAgent(t)
+	c := a.dial(t)
+	big := strings.Repeat("0123456789abcdef", 1<<16) // 1 MiB: more than the SSH window
+	tests := []struct {
+		name       string
+		cmd        string
+		stdin      string
+		pty        bool
+		wantCode   int
+		wantStdout string // exact without a pty; a substring with one
+		wantStderr string
+		wantFile   string // content of a.dir/x afterwards, if set
+	}{
+		{"cat echoes stdin and ends at EOF", "cat", "hello\n", false, 0, "hello\n", "", ""},
+		{"stdin into a file", "cat > x", big, false, 0, "", "", big},
+		{"stdin, stderr and status", "wc -c; echo oops >&2; exit 3", big, false, 3, fmt.Sprint(len(big)) + "\n", "oops\n", ""},
+		{"no stdin", "cat; echo done", "", false, 0, "done\n", "", ""},
+		{"no pty by default", "test -t 0 || echo no-tty", "", false, 0, "no-tty\n", "", ""},
+		{"pty", "test -t 0 && test -t 1 && echo is-a-tty; exit 4", "", true, 4, "is-a-tty", "", ""},
+		{"pty reads stdin", "read x; echo got:$x", "typed\n", true, 0, "got:typed", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			os.Remove(filepath.Join(a.dir, "x"))
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			var stdout, stderr syncWriter
+			code, err := c.Exec(ctx, tt.cmd, Stdio{Stdin: strings.NewReader(tt.stdin), Stdout: &stdout, Stderr: &stderr, Pty: tt.pty})
+			if err != nil {
+				t.Fatalf("Exec(%q): %v (stdout %q)", tt.cmd, err, stdout.String())
+			}
+			out := stdout.String()
+			if code != tt.wantCode || (!tt.pty && out != tt.wantStdout) || (tt.pty && !strings.Contains(out, tt.wantStdout)) ||
+				stderr.String() != tt.wantStderr {
+				t.Errorf("Exec(%q) = %d, stdout %.80q, stderr %q; want %d, %.80q, %q",
+					tt.cmd, code, out, stderr.String(), tt.wantCode, tt.wantStdout, tt.wantStderr)
+			}
+			if tt.wantFile != "" {
+				if b, err := os.ReadFile(filepath.Join(a.dir, "x")); err != nil || string(b) != tt.wantFile {
+					t.Errorf("file written from stdin: %d bytes (%v), want %d", len(b), err, len(tt.wantFile))
+				}
+			}
+		})
+	}
+}
+
 func TestPutGetRoundTrip(t *testing.T) {
 	a := startAgent(t)
 	c := a.dial(t)

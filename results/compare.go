@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ktest-dev/ktest/internal/termfmt"
 	"github.com/ktest-dev/ktest/verdict"
 )
 
@@ -205,6 +206,13 @@ func (c *Comparison) Problems() []string {
 
 // Render writes the comparison as "md", "text" or "json".
 func (c *Comparison) Render(w io.Writer, format string) error {
+	return c.RenderWidth(w, format, 0)
+}
+
+// RenderWidth is Render with the text format's lines wrapped to width
+// columns (<= 0: not wrapped). md and json are never wrapped: markdown
+// reflows by itself and JSON keeps the full text.
+func (c *Comparison) RenderWidth(w io.Writer, format string, width int) error {
 	switch format {
 	case "json":
 		data, err := json.MarshalIndent(c, "", "  ")
@@ -226,6 +234,13 @@ func (c *Comparison) Render(w io.Writer, format string) error {
 		return s
 	}
 	if md {
+		width = 0
+	}
+	// para prints one paragraph or list item, wrapped in text mode.
+	para := func(prefix, indent, text string) {
+		p.f("%s\n", termfmt.Wrap(text, width, prefix, indent))
+	}
+	if md {
 		p.f("# ktest compare: %s → %s\n\n", mdCode(c.Old.ID), mdCode(c.New.ID))
 	} else {
 		p.f("ktest compare: %s -> %s\n\n", c.Old.ID, c.New.ID)
@@ -235,7 +250,8 @@ func (c *Comparison) Render(w io.Writer, format string) error {
 		r     RunRef
 	}{{"old", c.Old}, {"new", c.New}} {
 		if ref.r.Incomplete != "" {
-			p.f("%s run is INCOMPLETE: %s\n\n", ref.label, esc(ref.r.Incomplete))
+			para("", "  ", fmt.Sprintf("%s run is INCOMPLETE: %s", ref.label, esc(ref.r.Incomplete)))
+			p.f("\n")
 		}
 	}
 	if len(c.Mismatch) > 0 {
@@ -262,7 +278,7 @@ func (c *Comparison) Render(w io.Writer, format string) error {
 		} else {
 			p.f("Regressions (%d):\n", len(c.Regressions))
 			for _, g := range c.Regressions {
-				p.f("  %s\n", g)
+				para("  ", "    ", g.String())
 			}
 			p.f("\n")
 		}
@@ -273,16 +289,17 @@ func (c *Comparison) Render(w io.Writer, format string) error {
 		}
 		if md {
 			p.f("## %s (%d)\n\n", title, len(items))
-			for i := range items {
-				items[i] = "- " + mdText(items[i])
-			}
 		} else {
 			p.f("%s (%d):\n", title, len(items))
-			for i := range items {
-				items[i] = "  " + items[i]
+		}
+		for _, it := range items {
+			if md {
+				p.f("- %s\n", mdText(it))
+			} else {
+				para("  ", "    ", it)
 			}
 		}
-		p.f("%s\n\n", strings.Join(items, "\n"))
+		p.f("\n")
 	}
 	list("New failures", strs(c.NewFailures))
 	list("Targets that could not be set up", strs(c.NewErrors))
@@ -294,7 +311,7 @@ func (c *Comparison) Render(w io.Writer, format string) error {
 	if !md {
 		noise = strings.ReplaceAll(noise, "–", "-")
 	}
-	p.f("%s\n", strings.Replace(noise, "baseline and patched", "old and new", 1))
+	para("", "", strings.Replace(noise, "baseline and patched", "old and new", 1))
 	return p.err
 }
 

@@ -150,3 +150,39 @@ func TestComparisonRender(t *testing.T) {
 		t.Errorf("Render(pdf) succeeded")
 	}
 }
+
+// TestComparisonRenderWidth: the text format fits the width it is given
+// and loses no word; md is never wrapped.
+func TestComparisonRenderWidth(t *testing.T) {
+	oldRun, newRun := fixtureRun(3), fixtureRun(3)
+	newRun.ID = "new"
+	newRun.Complete, newRun.Status = false, StatusInterrupted
+	newRun.Error = &StageError{Stage: "tests", Variant: "patched", Message: strings.Repeat("a long reason ", 12)}
+	setMetric(newRun, "patched", "ext4", "io_uring", MetricCtxSwitches, 8500, 8600, 8800)
+	setTest(newRun, "patched", "xfs", "truncate-race", "hung", "")
+	c := Compare(oldRun, newRun)
+	var full bytes.Buffer
+	if err := c.Render(&full, "text"); err != nil {
+		t.Fatal(err)
+	}
+	for _, width := range []int{100, 80, 60} {
+		var b bytes.Buffer
+		if err := c.RenderWidth(&b, "text", width); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(b.String(), "\n") {
+			if n := len([]rune(l)); n > width {
+				t.Errorf("width %d: %d-column line %q", width, n, l)
+			}
+		}
+		if strings.Join(strings.Fields(b.String()), " ") != strings.Join(strings.Fields(full.String()), " ") {
+			t.Errorf("width %d: wrapping changed the words:\n%s\nunwrapped:\n%s", width, b.String(), full.String())
+		}
+	}
+	var md, mdNarrow bytes.Buffer
+	c.Render(&md, "md")
+	c.RenderWidth(&mdNarrow, "md", 40)
+	if md.String() != mdNarrow.String() {
+		t.Error("md output depends on the width")
+	}
+}

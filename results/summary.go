@@ -685,7 +685,6 @@ func hunkText(p Patch) string {
 	return s
 }
 
-
 func orDefault(s, def string) string {
 	if s == "" {
 		return def

@@ -3,10 +3,13 @@
 // place) without the source ever noticing.
 //
 // A copy is a `git worktree add --detach` of HEAD when the source is the
-// top of a git repository, else a hardlinked copy (cp -al; plain copies
-// across filesystems). Writes never modify a file in place: new content
-// goes to a temp file that is renamed over the target, which replaces the
-// directory entry and so breaks the hardlink to the user's file.
+// top of a git repository, else a copy of every file (a reflink where the
+// filesystem supports it, a real copy otherwise). Either way the copy
+// shares nothing writable with the source: editing a file of the copy in
+// place, with any editor or `>>`, cannot reach the user's tree. (Hard
+// links would: ktest used them once, and `echo x >> COPY/README` wrote
+// into the source.) Writes into a tree never modify a file in place
+// either: new content goes to a temp file renamed over the target.
 package worktree
 
 import (
@@ -14,15 +17,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/ktest-dev/ktest/apply"
+)
+
+var (
+	// ErrExists is a destination that already exists: New never writes
+	// into an existing directory.
+	ErrExists = errors.New("already exists; choose a new directory or remove it")
+	// ErrInsideSource is a destination inside the tree to copy.
+	ErrInsideSource = errors.New("is inside the source tree")
 )
 
 // Tree is a private copy of a source tree.
@@ -33,14 +42,13 @@ type Tree struct {
 	// (Head), not its uncommitted changes.
 	Git  bool
 	Head string
-	// Copied counts files that had to be copied rather than hardlinked
-	// (the copy is on another filesystem).
-	Copied int
+	// Copy says how a plain copy was made (zero for a git worktree).
+	Copy CopyStats
 }
 
 // New makes a copy of src at dst, which must not exist; its parent is
-// created if needed. A hardlinked copy is built under a temporary name
-// next to dst and renamed into place, so dst only appears once complete.
+// created if needed. A plain copy is built under a temporary name next
+// to dst and renamed into place, so dst only appears once complete.
 func New(ctx context.Context, src, dst string) (*Tree, error) {
 	src, err := filepath.Abs(src)
 	if err != nil {
@@ -56,12 +64,12 @@ func New(ctx context.Context, src, dst string) (*Tree, error) {
 		return nil, fmt.Errorf("worktree: source %s is not a directory", src)
 	}
 	if _, err := os.Lstat(dst); err == nil {
-		return nil, fmt.Errorf("worktree: %s already exists", dst)
+		return nil, fmt.Errorf("worktree: %s %w", dst, ErrExists)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("worktree: %w", err)
 	}
 	if within(dst, src) {
-		return nil, fmt.Errorf("worktree: %s is inside the source tree %s", dst, src)
+		return nil, fmt.Errorf("worktree: %s %w %s", dst, ErrInsideSource, src)
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return nil, fmt.Errorf("worktree: %w", err)
@@ -78,7 +86,7 @@ func New(ctx context.Context, src, dst string) (*Tree, error) {
 	if err != nil {
 		return nil, fmt.Errorf("worktree: %w", err)
 	}
-	copied, err := linkTree(ctx, src, tmp)
+	stats, err := copyTree(ctx, src, tmp)
 	if err == nil {
 		err = os.Rename(tmp, dst)
 	}
@@ -86,7 +94,7 @@ func New(ctx context.Context, src, dst string) (*Tree, error) {
 		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("worktree: copy %s: %w", src, err)
 	}
-	return &Tree{Dir: dst, Source: src, Copied: copied}, nil
+	return &Tree{Dir: dst, Source: src, Copy: stats}, nil
 }
 
 // FS reads the copy, confined to it (symlinks cannot lead out).
@@ -104,8 +112,7 @@ func (t *Tree) Write(changes []*apply.Change) error {
 }
 
 // Remove deletes the copy and, for a git worktree, its registration in
-// the source repository. Removing a hardlinked copy only drops links;
-// the source's files are untouched.
+// the source repository.
 func (t *Tree) Remove() error {
 	if t.Git {
 		out, err := gitCmd(context.Background(), t.Source, "worktree", "remove", "--force", t.Dir)
@@ -161,84 +168,4 @@ func gitCmd(ctx context.Context, dir string, args ...string) (string, error) {
 func within(p, dir string) bool {
 	rel, err := filepath.Rel(dir, p)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
-}
-
-// linkTree recreates src's directories under dst and hardlinks its
-// files, copying them instead when linking is impossible (another
-// filesystem, too many links). Symlinks are recreated as they are;
-// sockets, devices and fifos are skipped. It returns how many files were
-// copied.
-func linkTree(ctx context.Context, src, dst string) (copied int, err error) {
-	canLink := true
-	err = filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, path)
-		if err != nil {
-			return err
-		}
-		if rel == "." {
-			return nil
-		}
-		target := filepath.Join(dst, rel)
-		switch t := d.Type(); {
-		case t.IsDir():
-			fi, err := d.Info()
-			if err != nil {
-				return err
-			}
-			return os.Mkdir(target, fi.Mode().Perm()|0o700)
-		case t.IsRegular():
-			if canLink {
-				err := os.Link(path, target)
-				if err == nil {
-					return nil
-				}
-				if !errors.Is(err, syscall.EXDEV) && !errors.Is(err, syscall.EMLINK) && !errors.Is(err, syscall.EPERM) {
-					return err
-				}
-				canLink = !errors.Is(err, syscall.EXDEV)
-			}
-			copied++
-			return copyFile(path, target)
-		case t&fs.ModeSymlink != 0:
-			link, err := os.Readlink(path)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(link, target)
-		}
-		return nil
-	})
-	return copied, err
-}
-
-// copyFile copies a regular file with its mode and mtime, so a copy
-// looks to make like the original.
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	fi, err := in.Stat()
-	if err != nil {
-		return err
-	}
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fi.Mode().Perm())
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Close(); err != nil {
-		return err
-	}
-	return os.Chtimes(dst, fi.ModTime(), fi.ModTime())
 }

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -202,20 +204,22 @@ func keys(m map[string]string) []string {
 	return out
 }
 
-// TestHardlinkCopyLeavesSourceAlone: a hardlinked copy shares inodes
-// with the source until written; writing replaces them, and the source
-// stays byte- and mtime-identical, down to its inodes.
-func TestHardlinkCopyLeavesSourceAlone(t *testing.T) {
+// TestCopySharesNothingWritable: every file of a plain copy is its own
+// inode, so editing the copy in place, the way an editor or `>>` does,
+// never reaches the source: not an untouched file, a patched one, an
+// executable or a file in a subdirectory, by append or truncate-write.
+// The source here is read-only like ktest's cached default tree, and the
+// copy must still be writable.
+func TestCopySharesNothingWritable(t *testing.T) {
 	src := t.TempDir()
 	writeFiles(t, src, srcFiles)
+	os.Chmod(filepath.Join(src, "scripts/check.sh"), 0o755)
 	if err := os.Symlink("linux/x.h", filepath.Join(src, "include/x-link.h")); err != nil {
 		t.Fatal(err)
 	}
 	// Old mtimes, so a rewrite in place could not hide within the same second.
 	old := time.Now().Add(-48 * time.Hour).Truncate(time.Second)
-	for p := range srcFiles {
-		os.Chtimes(filepath.Join(src, p), old, old)
-	}
+	readOnly(t, src, old)
 	before := snapshot(t, src)
 
 	dst := filepath.Join(t.TempDir(), "out", "copy")
@@ -223,13 +227,22 @@ func TestHardlinkCopyLeavesSourceAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tree.Git || tree.Copied != 0 {
-		t.Fatalf("tree = %+v, want a hardlinked copy", tree)
+	if tree.Git || tree.Copy.Files != len(srcFiles) {
+		t.Fatalf("tree = %+v, want a plain copy of %d files", tree, len(srcFiles))
 	}
-	a, _ := os.Stat(filepath.Join(src, "mm/filemap.c"))
-	b, _ := os.Stat(filepath.Join(dst, "mm/filemap.c"))
-	if !os.SameFile(a, b) {
-		t.Fatal("copy is not hardlinked")
+	for p := range srcFiles {
+		s, _ := os.Stat(filepath.Join(src, p))
+		d, err := os.Stat(filepath.Join(dst, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if os.SameFile(s, d) {
+			t.Errorf("%s: the copy shares the source's inode", p)
+		}
+		if !d.ModTime().Equal(s.ModTime()) || d.Mode() != s.Mode()|0o200 {
+			t.Errorf("%s: copy %v %v, source %v %v (want the source's mtime and mode plus u+w)",
+				p, d.ModTime(), d.Mode(), s.ModTime(), s.Mode())
+		}
 	}
 	if l, err := os.Readlink(filepath.Join(dst, "include/x-link.h")); err != nil || l != "linux/x.h" {
 		t.Errorf("symlink not recreated: %q %v", l, err)
@@ -243,14 +256,42 @@ func TestHardlinkCopyLeavesSourceAlone(t *testing.T) {
 	}
 	os.Remove(filepath.Join(dst, "include/x-link.h"))
 	checkResult(t, dst)
-	c, _ := os.Stat(filepath.Join(dst, "mm/filemap.c"))
-	if os.SameFile(a, c) {
-		t.Error("written file still shares the source's inode")
-	}
-	if !c.ModTime().After(old) {
+	if c, _ := os.Stat(filepath.Join(dst, "mm/filemap.c")); !c.ModTime().After(old) {
 		t.Error("written file kept an old mtime; make would not rebuild it")
 	}
 	sameSnapshot(t, "source after write", before, snapshot(t, src))
+
+	for _, tc := range []struct {
+		name, path string
+		flag       int
+	}{
+		{"untouched file, append", "Makefile", os.O_APPEND},
+		{"untouched file, truncate-write", "Makefile", os.O_TRUNC},
+		{"patched file, append", "mm/filemap.c", os.O_APPEND},
+		{"patched file, truncate-write", "mm/filemap.c", os.O_TRUNC},
+		{"executable, append", "scripts/check.sh", os.O_APPEND},
+		{"executable, truncate-write", "scripts/check.sh", os.O_TRUNC},
+		{"file in a subdirectory, append", "include/linux/x.h", os.O_APPEND},
+		{"file in a subdirectory, truncate-write", "include/linux/x.h", os.O_TRUNC},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := os.OpenFile(filepath.Join(dst, tc.path), os.O_WRONLY|tc.flag, 0)
+			if err != nil {
+				t.Fatalf("the copy is not writable: %v", err)
+			}
+			if _, err := f.WriteString("edited in the copy\n"); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+			b, _ := os.ReadFile(filepath.Join(dst, tc.path))
+			if !strings.HasSuffix(string(b), "edited in the copy\n") {
+				t.Fatalf("edit did not land in the copy: %q", b)
+			}
+			sameSnapshot(t, "source after editing the copy", before, snapshot(t, src))
+		})
+	}
 
 	if err := tree.Remove(); err != nil {
 		t.Fatal(err)
@@ -261,8 +302,86 @@ func TestHardlinkCopyLeavesSourceAlone(t *testing.T) {
 	sameSnapshot(t, "source after remove", before, snapshot(t, src))
 }
 
-// TestCopyAcrossFilesystems: a source on tmpfs cannot be hardlinked into
-// the temp dir's filesystem; files are copied with their mtimes.
+// readOnly makes every file and directory below dir read-only with mtime
+// old, as kbuild leaves its extracted trees.
+func readOnly(t *testing.T, dir string, old time.Time) {
+	t.Helper()
+	var dirs []string
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+		case d.IsDir():
+			dirs = append(dirs, p)
+		case d.Type().IsRegular():
+			fi, _ := d.Info()
+			os.Chmod(p, fi.Mode().Perm()&^0o222)
+			os.Chtimes(p, old, old)
+		}
+		return nil
+	})
+	for i := len(dirs) - 1; i >= 0; i-- {
+		os.Chmod(dirs[i], 0o555)
+	}
+	t.Cleanup(func() {
+		for _, d := range dirs {
+			os.Chmod(d, 0o755)
+		}
+	})
+}
+
+// TestCloneFallback: on a filesystem without reflinks the first failed
+// FICLONE switches to plain copies for the rest of the tree, and a clone
+// that works is counted.
+func TestCloneFallback(t *testing.T) {
+	tests := []struct {
+		name       string
+		err        error
+		wantCalls  int // FICLONE attempts for len(srcFiles) files
+		wantCloned int
+	}{
+		{"unsupported: tried once", syscall.EOPNOTSUPP, 1, 0},
+		{"another filesystem: tried once", syscall.EXDEV, 1, 0},
+		{"supported", nil, len(srcFiles), len(srcFiles)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := t.TempDir()
+			writeFiles(t, src, srcFiles)
+			var calls atomic.Int32
+			orig := clone
+			clone = func(dst, src *os.File) error {
+				calls.Add(1)
+				if tc.err != nil {
+					return tc.err
+				}
+				_, err := io.Copy(dst, src) // stands in for shared blocks
+				return err
+			}
+			t.Cleanup(func() { clone = orig })
+			tree, err := New(context.Background(), src, filepath.Join(t.TempDir(), "copy"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if int(calls.Load()) != tc.wantCalls || tree.Copy.Cloned != tc.wantCloned || tree.Copy.Files != len(srcFiles) {
+				t.Errorf("%d FICLONE calls, stats %+v; want %d calls, %d cloned of %d",
+					calls.Load(), tree.Copy, tc.wantCalls, tc.wantCloned, len(srcFiles))
+			}
+			checkContents(t, tree.Dir, srcFiles)
+		})
+	}
+}
+
+func checkContents(t *testing.T, dir string, want map[string]string) {
+	t.Helper()
+	for p, w := range want {
+		if b, err := os.ReadFile(filepath.Join(dir, p)); err != nil || string(b) != w {
+			t.Errorf("%s = %q (%v), want %q", p, b, err, w)
+		}
+	}
+}
+
+// TestCopyAcrossFilesystems: a source on tmpfs is copied into the temp
+// dir's filesystem with its mtimes.
 func TestCopyAcrossFilesystems(t *testing.T) {
 	var a, b syscall.Statfs_t
 	tmp := t.TempDir()
@@ -280,8 +399,8 @@ func TestCopyAcrossFilesystems(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tree.Copied != len(srcFiles) {
-		t.Errorf("copied %d files, want %d", tree.Copied, len(srcFiles))
+	if tree.Copy.Files != len(srcFiles) || tree.Copy.Cloned != 0 {
+		t.Errorf("copy %+v, want %d files, none cloned", tree.Copy, len(srcFiles))
 	}
 	for p := range srcFiles {
 		s, _ := os.Stat(filepath.Join(src, p))
@@ -359,12 +478,15 @@ func TestGitWorktree(t *testing.T) {
 func TestNewRefuses(t *testing.T) {
 	src := t.TempDir()
 	writeFiles(t, src, srcFiles)
-	for name, dst := range map[string]string{
-		"existing destination": t.TempDir(),
-		"inside the source":    filepath.Join(src, "sub"),
+	for _, tc := range []struct {
+		name, dst string
+		want      error
+	}{
+		{"existing destination", t.TempDir(), ErrExists},
+		{"inside the source", filepath.Join(src, "sub"), ErrInsideSource},
 	} {
-		if _, err := New(context.Background(), src, dst); err == nil {
-			t.Errorf("%s: New succeeded", name)
+		if _, err := New(context.Background(), src, tc.dst); !errors.Is(err, tc.want) {
+			t.Errorf("%s: New = %v, want %v", tc.name, err, tc.want)
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())

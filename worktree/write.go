@@ -30,8 +30,7 @@ var commitRename = func(r *os.Root, from, to string) error { return r.Rename(fro
 // never write outside root, even through a symlink.
 //
 // Content is always written to a new inode, never into an existing file:
-// a hardlinked copy's link to the user's file is replaced, not written
-// through. Written files get the current time as mtime, as a build needs.
+// a file hardlinked elsewhere is replaced, not written through. Written files get the current time as mtime, as a build needs.
 func WriteInPlace(root string, changes []*apply.Change) (err error) {
 	r, err := os.OpenRoot(root)
 	if err != nil {

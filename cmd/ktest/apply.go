@@ -10,9 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/ktest-dev/ktest/apply"
+	"github.com/ktest-dev/ktest/internal/termfmt"
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/series"
 	"github.com/ktest-dev/ktest/worktree"
@@ -25,13 +25,19 @@ func init() {
 			"The series is applied in memory first; nothing is written unless every hunk applies.\n" +
 			"Without --out or --in-place it is a dry run: it prints what would change and writes nothing.\n" +
 			"  --out DIR   writes into a new private copy of the tree at DIR (a git worktree of HEAD when\n" +
-			"              the tree is a git repository, else a hardlinked copy); the tree is never touched\n" +
+			"              the tree is a git repository, else a copy of every file, reflinked where the\n" +
+			"              filesystem can); the copy shares no writable file with the tree\n" +
 			"  --in-place  writes into the tree itself, all or nothing\n" +
 			"On a conflict the nearest region of the file is shown against what the hunk expected.\n\n" +
 			"Exit codes: 0 applied (or would apply), 2 bad input (damaged series, unsafe path, binary patch),\n" +
 			"3 conflict. --json prints the ktest.apply/v1 schema documented in cmd/ktest/apply.go.",
 		usage: "[--tree DIR] [--out DIR | --in-place] [--reverse] [--with-fixups] [--fuzz N] [--json] SERIES",
-		run:   func(ctx context.Context, args []string) error { return runApply(ctx, args, os.Stdout, os.Stderr) },
+		examples: []string{
+			"ktest apply --tree ~/src/linux thread.mbox               # dry run: hunk by hunk, writes nothing",
+			"ktest apply --out /tmp/linux-rasync embedded:baseline-6.1 # a patched private copy",
+			"ktest apply --tree ~/src/linux --in-place --reverse thread.mbox",
+		},
+		run: func(ctx context.Context, args []string) error { return runApply(ctx, args, resultsStdout, os.Stderr) },
 	})
 }
 
@@ -44,7 +50,9 @@ func init() {
 //	  "tree":    string,                 // directory the series was applied to
 //	  "options": {"reverse": bool, "with_fixups": bool, "max_fuzz": int},
 //	  "ok":      bool,                   // every hunk applied or was already applied
-//	  "counts":  {"exact": int, "offset": int, "fuzz": int, "already-applied": int, "conflict": int},
+//	  "counts":  {"exact": int, "offset": int, "fuzz": int, "already-applied": int, "conflict": int},  // hunks
+//	  "file_conflicts": int,             // files that failed as a whole (missing, already exists, ...)
+//	  "conflicts": int,                  // counts.conflict + file_conflicts: the one number of conflicts
 //	  "patches": [{
 //	      "id": string, "name": string, "source": string, "line": int,
 //	      "files": [{
@@ -66,16 +74,21 @@ func init() {
 //
 // "written.mode" is "none" when the series did not apply.
 type applySchema struct {
-	Schema  string            `json:"schema"`
-	Series  applySeriesJSON   `json:"series"`
-	Tree    string            `json:"tree"`
-	Options applyOptionsJSON  `json:"options"`
-	OK      bool              `json:"ok"`
-	Counts  map[string]int    `json:"counts"`
-	Patches []applyPatchJSON  `json:"patches"`
-	Changes []applyChangeJSON `json:"changes"`
-	Errors  []applyErrorJSON  `json:"errors"`
-	Written applyWrittenJSON  `json:"written"`
+	Schema  string           `json:"schema"`
+	Series  applySeriesJSON  `json:"series"`
+	Tree    string           `json:"tree"`
+	Options applyOptionsJSON `json:"options"`
+	OK      bool             `json:"ok"`
+	Counts  map[string]int   `json:"counts"`
+	// FileConflicts are file-level conflicts, which have no hunk to
+	// count; Conflicts is every conflict, hunk or file, as the summary
+	// and the exit message count them.
+	FileConflicts int               `json:"file_conflicts"`
+	Conflicts     int               `json:"conflicts"`
+	Patches       []applyPatchJSON  `json:"patches"`
+	Changes       []applyChangeJSON `json:"changes"`
+	Errors        []applyErrorJSON  `json:"errors"`
+	Written       applyWrittenJSON  `json:"written"`
 }
 
 type applySeriesJSON struct {
@@ -128,13 +141,14 @@ type applyFlags struct {
 func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := commands["apply"]
 	fset := newFlagSet(c)
+	fset.SetOutput(stdout)
 	var f applyFlags
-	fset.StringVar(&f.tree, "tree", "", "source tree to apply to (default: the cached Debian linux-source-6.1 tree, extracted on first use)")
+	fset.StringVar(&f.tree, "tree", "", "apply to the tree in `DIR` (default: the cached Debian linux-source-6.1 tree, extracted on first use)")
 	fset.StringVar(&f.out, "out", "", "write the result into a new private copy of the tree at `DIR` (must not exist)")
 	fset.BoolVar(&f.inPlace, "in-place", false, "write the result into --tree itself, all or nothing")
 	fset.BoolVar(&f.reverse, "reverse", false, "un-apply: invert every hunk and take the patches last to first")
 	fset.BoolVar(&f.withFixups, "with-fixups", false, "also apply the incremental diffs posted in review replies, after the series")
-	fset.IntVar(&f.fuzz, "fuzz", apply.DefaultMaxFuzz, "outer context lines a hunk may ignore at each end (`N`, 0 = strict)")
+	fset.IntVar(&f.fuzz, "fuzz", apply.DefaultMaxFuzz, "a hunk may ignore up to `N` outer context lines at each end (0 = strict)")
 	fset.BoolVar(&f.asJSON, "json", false, "print the ktest.apply/v1 JSON document instead of the table")
 	pos, err := parseInterspersed(fset, args)
 	if err != nil {
@@ -166,13 +180,18 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if tree, err = filepath.Abs(tree); err != nil {
 		return badInput(err)
 	}
-	if fi, err := os.Stat(tree); err != nil || !fi.IsDir() {
-		return badInput(fmt.Errorf("--tree %s: not a directory", tree))
-	}
 
 	s, err := loadSeries(pos[0])
 	if err != nil {
 		return err
+	}
+	if f.tree != "" {
+		// Not a kernel tree: say so, rather than report every file of
+		// the series missing.
+		var nt *kbuild.NotATreeError
+		if _, err := kbuild.CheckTree(tree); errors.As(err, &nt) {
+			return badInput(err)
+		}
 	}
 	for _, w := range s.Warnings {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
@@ -206,6 +225,9 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var wt *worktree.Tree
 	if f.out != "" {
 		if wt, err = worktree.New(ctx, tree, f.out); err != nil {
+			if errors.Is(err, worktree.ErrExists) || errors.Is(err, worktree.ErrInsideSource) {
+				return badInput(fmt.Errorf("--out: %w", err))
+			}
 			return infraFailure(err)
 		}
 		target = wt.Dir
@@ -294,6 +316,14 @@ func applyDocument(s *series.Series, tree string, f applyFlags, opts apply.Optio
 			doc.Counts[st.String()] = n
 		}
 		for _, pr := range res.Patches {
+			for _, fr := range pr.Files {
+				if fr.Conflict != nil {
+					doc.FileConflicts++
+				}
+			}
+		}
+		doc.Conflicts = doc.Counts[apply.StatusConflict.String()] + doc.FileConflicts
+		for _, pr := range res.Patches {
 			pj := applyPatchJSON{Name: pr.Name, Files: pr.Files}
 			if pj.Files == nil {
 				pj.Files = []apply.FileReport{}
@@ -366,9 +396,31 @@ func applyExit(applyErr error, doc applySchema) error {
 	case bad > 0:
 		return badInput(fmt.Errorf("%s; nothing written", firstError(applyErr)))
 	case conflicts > 0 && other == 0:
-		return infraFailure(fmt.Errorf("series does not apply: %d conflict(s); nothing written", conflicts))
+		return infraFailure(fmt.Errorf("series does not apply: %s; nothing written", conflictCount(doc)))
 	}
 	return infraFailure(fmt.Errorf("%w; nothing written", applyErr))
+}
+
+// conflictCount is the one count of conflicts every part of the output
+// uses: "18 conflicts (16 hunks, 2 whole files)".
+func conflictCount(doc applySchema) string {
+	return plural(doc.Conflicts, "conflict") + conflictParts(doc)
+}
+
+// conflictParts is " (16 hunks, 2 whole files)", or "" when every
+// conflict is a hunk.
+func conflictParts(doc applySchema) string {
+	if doc.FileConflicts == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%s, %s)", plural(doc.Conflicts-doc.FileConflicts, "hunk"), plural(doc.FileConflicts, "whole file"))
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func firstError(err error) error {
@@ -383,22 +435,35 @@ func firstError(err error) error {
 
 func printApply(w io.Writer, s *series.Series, doc applySchema, res *apply.Result, wt *worktree.Tree) error {
 	var b strings.Builder
-	dir := "forwards"
+	// Says what was attempted, not that it worked: the result is below.
+	order := "in order"
 	if doc.Options.Reverse {
-		dir = "in reverse"
+		order = "un-applied, last to first"
 	}
-	fmt.Fprintf(&b, "series:  %s (v%d, %s)\n", s.Title, s.Version, s.Source)
-	fmt.Fprintf(&b, "tree:    %s\n", doc.Tree)
-	fmt.Fprintf(&b, "applied: %d patches %s, fuzz up to %d\n\n", len(doc.Patches), dir, doc.Options.MaxFuzz)
+	width := termfmt.Width(w)
+	para := func(prefix, indent, text string) { b.WriteString(termfmt.Wrap(text, width, prefix, indent) + "\n") }
+	field := func(label, value string) { para(fmt.Sprintf("%-9s", label+":"), "         ", value) }
+	field("series", fmt.Sprintf("%s (v%d, %s)", s.Title, s.Version, s.Source))
+	field("tree", doc.Tree)
+	field("patches", fmt.Sprintf("%d (%s; fuzz up to %d)", len(doc.Patches), order, doc.Options.MaxFuzz))
+	b.WriteString("\n")
 
-	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PATCH\tFILE\tHUNK\tSTATUS\tLINE\tOFFSET\tFUZZ")
-	var excerpts []string
+	// Patch names and paths give way first, so the table fits the width.
+	tb := termfmt.NewTable(
+		termfmt.Column{Header: "PATCH", Shrink: 1, Min: 16},
+		termfmt.Column{Header: "FILE", Shrink: 1, Min: 16, ClipStart: true},
+		termfmt.Column{Header: "HUNK", Right: true},
+		termfmt.Column{Header: "STATUS", Shrink: 2, Min: 15},
+		termfmt.Column{Header: "LINE", Right: true},
+		termfmt.Column{Header: "OFFSET", Right: true},
+		termfmt.Column{Header: "FUZZ", Right: true},
+	)
+	var excerpts, fileConflicts []string
 	if res != nil {
 		for _, p := range res.Patches {
-			name := clipApply(p.Name, 44)
+			name := p.Name
 			if len(p.Files) == 0 {
-				fmt.Fprintf(tw, "%s\t(no diff)\t\t\t\t\t\n", name)
+				tb.Row(name, "(no diff)")
 			}
 			for _, f := range p.Files {
 				file := f.Path
@@ -412,8 +477,9 @@ func printApply(w io.Writer, s *series.Series, doc applySchema, res *apply.Resul
 					status := f.Status.String()
 					if f.Conflict != nil {
 						status += ": " + f.Conflict.Reason
+						fileConflicts = append(fileConflicts, fmt.Sprintf("%s: %s: %s", p.Name, file, f.Conflict.Reason))
 					}
-					fmt.Fprintf(tw, "%s\t%s\t-\t%s\t\t\t\n", name, file, status)
+					tb.Row(name, file, "-", status)
 					name = ""
 				}
 				for _, h := range f.Hunks {
@@ -421,26 +487,42 @@ func printApply(w io.Writer, s *series.Series, doc applySchema, res *apply.Resul
 					if h.Status != apply.StatusConflict {
 						at, off, fuzz = fmt.Sprint(h.AppliedAt), fmt.Sprintf("%+d", h.Offset), fmt.Sprint(h.Fuzz)
 					} else if h.Conflict != nil {
-						excerpts = append(excerpts, fmt.Sprintf("%s:\n%s", p.Name, h.Conflict.Excerpt()))
+						// The heading is prose and is wrapped; the lines of
+						// code below it are shown as they are.
+						heading, code, _ := strings.Cut(h.Conflict.Excerpt(), "\n")
+						excerpts = append(excerpts, termfmt.Wrap(p.Name+":", width, "", "  ")+"\n"+
+							termfmt.Wrap(heading, width, "", "  ")+"\n"+code)
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", name, file, h.Index, h.Status, at, off, fuzz)
+					tb.Row(name, file, fmt.Sprint(h.Index), h.Status.String(), at, off, fuzz)
 					name, file = "", ""
 				}
 			}
 		}
 	}
-	tw.Flush()
+	if err := tb.Write(&b, width); err != nil {
+		return err
+	}
 	c := doc.Counts
-	fmt.Fprintf(&b, "\nhunks: %d exact, %d offset, %d fuzz, %d already applied, %d conflict\n",
+	fmt.Fprintf(&b, "\nhunks:     %d exact, %d offset, %d fuzz, %d already applied, %d conflict\n",
 		c["exact"], c["offset"], c["fuzz"], c["already-applied"], c["conflict"])
+	if doc.Conflicts > 0 {
+		fmt.Fprintf(&b, "conflicts: %d%s\n", doc.Conflicts, conflictParts(doc))
+	}
 
+	if len(fileConflicts) > 0 {
+		b.WriteString("\nfiles that conflict as a whole:\n")
+		for _, fc := range fileConflicts {
+			para("  ", "    ", fc)
+		}
+	}
 	if len(excerpts) > 0 {
 		b.WriteString("\nconflicts (nearest region of the file against what the hunk expected):\n\n")
 		b.WriteString(strings.Join(excerpts, "\n"))
 	}
 	for _, e := range doc.Errors {
 		if e.Kind != "conflict" {
-			fmt.Fprintf(&b, "\n%s: %s\n", e.Kind, e.Message)
+			b.WriteString("\n")
+			para(e.Kind+": ", "  ", e.Message)
 		}
 	}
 
@@ -450,18 +532,18 @@ func printApply(w io.Writer, s *series.Series, doc applySchema, res *apply.Resul
 		switch doc.Written.Mode {
 		case "worktree":
 			verb = "changed"
-			how := "a hardlinked copy of " + doc.Tree
+			how := "a copy of " + doc.Tree
 			if wt != nil && wt.Git {
 				how = fmt.Sprintf("a git worktree of %s at HEAD %.12s (uncommitted changes of the tree are not in it)", doc.Tree, wt.Head)
-			} else if wt != nil && wt.Copied > 0 {
-				how = fmt.Sprintf("a copy of %s (%d files copied, not linked: another filesystem)", doc.Tree, wt.Copied)
+			} else if wt != nil {
+				how = fmt.Sprintf("a copy of %s (%d files, %s; %d reflinked)", doc.Tree, wt.Copy.Files, humanBytes(wt.Copy.Bytes), wt.Copy.Cloned)
 			}
-			fmt.Fprintf(&b, "wrote %d files into %s, %s\n", len(doc.Changes), doc.Written.Dir, how)
+			para("", "  ", fmt.Sprintf("wrote %d files into %s, %s", len(doc.Changes), doc.Written.Dir, how))
 		case "in-place":
 			verb = "changed"
-			fmt.Fprintf(&b, "wrote %d files into %s in place\n", len(doc.Changes), doc.Tree)
+			para("", "  ", fmt.Sprintf("wrote %d files into %s in place", len(doc.Changes), doc.Tree))
 		default:
-			fmt.Fprintf(&b, "dry run: nothing written (use --out DIR for a private copy, or --in-place)\n")
+			para("", "  ", "dry run: nothing written (use --out DIR for a private copy, or --in-place)")
 		}
 		for _, ch := range doc.Changes {
 			what := "modified"
@@ -473,7 +555,10 @@ func printApply(w io.Writer, s *series.Series, doc applySchema, res *apply.Resul
 			case ch.Created:
 				what = "created"
 			}
-			fmt.Fprintf(&b, "  %s %s (%s, mode %s)\n", verb, ch.Path, what, ch.Mode)
+			if !ch.Deleted {
+				what += ", mode " + ch.Mode
+			}
+			para("  ", "    ", fmt.Sprintf("%s %s (%s)", verb, ch.Path, what))
 		}
 		if len(doc.Changes) == 0 {
 			b.WriteString("  no file changes: everything was already applied\n")
@@ -481,12 +566,4 @@ func printApply(w io.Writer, s *series.Series, doc applySchema, res *apply.Resul
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-func clipApply(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -54,6 +56,15 @@ func applyWrite(t *testing.T, dir string, files map[string]string) {
 	}
 }
 
+// kernelSkeleton is the least a directory needs to pass for a kernel
+// source tree (kbuild.OpenTree).
+var kernelSkeleton = map[string]string{
+	"Makefile":                 "VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 0\n",
+	"Kconfig":                  "mainmenu \"Linux\"\n",
+	"arch/x86/Kconfig":         "config X86\n\tdef_bool y\n",
+	"scripts/kconfig/Makefile": "# kconfig\n",
+}
+
 // applyFixture makes a base tree (plain directory, no .git) and a
 // two-patch `git format-patch --stdout` mbox against it, and returns the
 // tree, the mbox and the files as they are after the series.
@@ -67,6 +78,7 @@ func applyFixture(t *testing.T) (tree, mbox string, after map[string]string) {
 		"include/linux/fs.h": "#define FMODE_A 1\n#define FMODE_B 2\n#define FMODE_C 4\n",
 		"fs/old.c":           "old file\n",
 	}
+	maps.Copy(base, kernelSkeleton)
 	repo := t.TempDir()
 	applyGit(t, repo, "init", "-q")
 	applyWrite(t, repo, base)
@@ -87,6 +99,7 @@ func applyFixture(t *testing.T) (tree, mbox string, after map[string]string) {
 	applyGit(t, repo, "commit", "-q", "-m", "fs: add FMODE_BUF_RASYNC")
 	delete(after, "fs/old.c")
 	after["fs/new.c"] = "new file\n"
+	maps.Copy(after, kernelSkeleton)
 
 	mbox = filepath.Join(t.TempDir(), "series.mbox")
 	if err := os.WriteFile(mbox, []byte(applyGit(t, repo, "format-patch", "--stdout", "HEAD~2")), 0o644); err != nil {
@@ -110,6 +123,9 @@ func applyTreeFiles(t *testing.T, dir string) map[string]string {
 	})
 	return out
 }
+
+// unwrap joins the lines text output was wrapped into.
+func unwrap(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func sameFiles(a, b map[string]string) bool {
 	if len(a) != len(b) {
@@ -135,7 +151,7 @@ func TestApplyCLI(t *testing.T) {
 		if code != ExitOK {
 			t.Fatalf("exit %d\n%s%s", code, out, errs)
 		}
-		for _, want := range []string{"1/2 mm: support async buffered reads", "mm/filemap.c", "exact",
+		for _, want := range []string{"1/2 mm: support async", "mm/filemap.c", "exact",
 			"fs/new.c (create)", "fs/old.c (delete)", "dry run: nothing written", "would change include/linux/fs.h"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("output lacks %q:\n%s", want, out)
@@ -158,7 +174,7 @@ func TestApplyCLI(t *testing.T) {
 		if !sameFiles(before, applyTreeFiles(t, tree)) {
 			t.Error("--out changed the source tree")
 		}
-		if !strings.Contains(out, "hardlinked copy") {
+		if !strings.Contains(unwrap(out), "wrote 4 files into "+dst+", a copy of "+tree) {
 			t.Errorf("output does not say how the copy was made:\n%s", out)
 		}
 	})
@@ -171,7 +187,7 @@ func TestApplyCLI(t *testing.T) {
 		applyGit(t, repo, "commit", "-q", "-m", "base")
 		dst := filepath.Join(t.TempDir(), "wt")
 		code, out, errs := applyCmd(t, "--tree", repo, "--out", dst, mbox)
-		if code != ExitOK || !strings.Contains(out, "git worktree of") {
+		if code != ExitOK || !strings.Contains(unwrap(out), "git worktree of") {
 			t.Fatalf("exit %d\n%s%s", code, out, errs)
 		}
 		got := applyTreeFiles(t, dst)
@@ -244,6 +260,58 @@ func TestApplyCLI(t *testing.T) {
 		}
 	})
 
+	t.Run("existing --out is bad input", func(t *testing.T) {
+		dst := t.TempDir()
+		os.WriteFile(filepath.Join(dst, "mine.txt"), []byte("keep\n"), 0o644)
+		code, out, errs := applyCmd(t, "--tree", tree, "--out", dst, mbox)
+		if code != ExitUsage || !strings.Contains(errs, "--out: worktree: "+dst+" already exists") {
+			t.Errorf("exit %d, want 2 naming %s\n%s%s", code, dst, out, errs)
+		}
+		if got := applyTreeFiles(t, dst); !sameFiles(got, map[string]string{"mine.txt": "keep\n"}) {
+			t.Errorf("existing --out directory changed: %v", got)
+		}
+	})
+
+	t.Run("not a kernel tree is bad input", func(t *testing.T) {
+		plain := t.TempDir()
+		applyWrite(t, plain, map[string]string{"notes.txt": "not a kernel\n"})
+		code, out, errs := applyCmd(t, "--tree", plain, mbox)
+		if code != ExitUsage || !strings.Contains(errs, plain+" is not a kernel source tree: missing Kconfig") || out != "" {
+			t.Errorf("exit %d, want 2 and kbuild's not-a-tree message, no report\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+		}
+	})
+
+	// A missing file is a conflict of the whole file, a changed line one
+	// of a hunk: the header claims nothing, and the summary, the JSON and
+	// the exit message give the same count.
+	t.Run("one count of conflicts", func(t *testing.T) {
+		work := t.TempDir()
+		applyWrite(t, work, before)
+		applyWrite(t, work, map[string]string{"mm/filemap.c": strings.Replace(before["mm/filemap.c"], "step(xf);", "changed();", 1)})
+		os.Remove(filepath.Join(work, "include/linux/fs.h"))
+		code, out, errs := applyCmd(t, "--tree", work, "--fuzz", "0", mbox)
+		if code != ExitInfra {
+			t.Fatalf("exit %d, want 3\n%s%s", code, out, errs)
+		}
+		for _, want := range []string{"patches: 2 (in order; fuzz up to 0)", "1 conflict\n",
+			"conflicts: 2 (1 hunk, 1 whole file)", "include/linux/fs.h: file does not exist"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("stdout lacks %q:\n%s", want, out)
+			}
+		}
+		if strings.Contains(out, "applied:") {
+			t.Errorf("the header claims the series applied:\n%s", out)
+		}
+		if !strings.Contains(errs, "series does not apply: 2 conflicts (1 hunk, 1 whole file); nothing written") {
+			t.Errorf("exit message disagrees with the summary: %s", errs)
+		}
+		_, js, _ := applyCmd(t, "--tree", work, "--fuzz", "0", "--json", mbox)
+		var doc applySchema
+		if err := json.Unmarshal([]byte(js), &doc); err != nil || doc.Conflicts != 2 || doc.FileConflicts != 1 || doc.Counts["conflict"] != 1 {
+			t.Errorf("json: conflicts %d, file_conflicts %d, counts %v (%v)", doc.Conflicts, doc.FileConflicts, doc.Counts, err)
+		}
+	})
+
 	t.Run("unsafe path is bad input", func(t *testing.T) {
 		evil := filepath.Join(t.TempDir(), "evil.patch")
 		os.WriteFile(evil, []byte("From: x <x@y>\nSubject: [PATCH] evil\n\n---\n"+
@@ -294,5 +362,11 @@ func TestApplySeeds(t *testing.T) {
 	code, out, errs := applyCmd(t, "--tree", tree, filepath.Join(seeds, "003_2a8bd277c844abdd.txt"))
 	if code != ExitInfra || !strings.Contains(out, "fs/direct-io.c") || !strings.Contains(out, "already-applied") {
 		t.Errorf("003 on 6.1: exit %d\n%s%s", code, out, errs)
+	}
+	// 002 (5.7) on 6.1: hunk conflicts and missing files, one count.
+	code, out, errs = applyCmd(t, "--tree", tree, filepath.Join(seeds, "002_001cfc21aac17572.txt"))
+	m := regexp.MustCompile(`(?m)^conflicts: (\d+ \(\d+ hunks, \d+ whole files\))$`).FindStringSubmatch(out)
+	if code != ExitInfra || m == nil || !strings.Contains(errs, "series does not apply: "+strings.Replace(m[1], " ", " conflicts ", 1)) {
+		t.Errorf("002 on 6.1: exit %d, counts %q\n%s%s", code, m, out, errs)
 	}
 }

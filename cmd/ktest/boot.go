@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -28,9 +29,16 @@ With --exec, run CMD in the guest, stream its output and exit with its
 status. Without it, keep the VM up until Ctrl-C; connect with 'ktest ssh'.
 A kernel crash report (oops, BUG, WARNING, panic, lockdep, KASAN, hung
 task, ...) on the console prints the report and exits 1, also during boot;
-a VM that does not come up exits 3.`,
+a VM that does not come up exits 3. When the boot fails, the kernel
+crashes or CMD fails, the serial console log is kept in the cache's
+boot-logs/ directory and its path printed.`,
 		usage: "[--kernel bzImage] [--initramfs cpio] [--exec CMD] [flags]",
-		run:   runBoot,
+		examples: []string{
+			"ktest boot                                   # the default 6.1 kernel; Ctrl-C stops it",
+			"ktest boot --kernel arch/x86/boot/bzImage --exec 'uname -r; cat /proc/cmdline'",
+			"ktest boot --append panic_on_warn=1 --exec 'dmesg | tail'",
+		},
+		run: runBoot,
 	})
 }
 
@@ -47,14 +55,14 @@ type bootFlags struct {
 	appendArgs  string
 }
 
-func runBoot(ctx context.Context, args []string) error {
+func runBoot(ctx context.Context, args []string) (err error) {
 	c := commands["boot"]
 	fs := newFlagSet(c)
 	var f bootFlags
-	fs.StringVar(&f.kernel, "kernel", "", "bzImage to boot (default: the default 6.1 kernel, built into the cache if missing)")
-	fs.StringVar(&f.initramfs, "initramfs", "", "base ktest guest image (cpio, without keys) to boot instead of building one; the run's keys are appended")
+	fs.StringVar(&f.kernel, "kernel", "", "the bzImage `FILE` to boot (default: the default 6.1 kernel, built into the cache if missing)")
+	fs.StringVar(&f.initramfs, "initramfs", "", "base ktest guest image (a `CPIO` file, without keys) to boot instead of building one; the run's keys are appended")
 	fs.StringVar(&f.exec, "exec", "", "run `CMD` in the guest and exit with its status")
-	fs.StringVar(&f.accel, "accel", "auto", "accelerator: auto (KVM if a probe boot works, else TCG), kvm or tcg")
+	fs.StringVar(&f.accel, "accel", "auto", "accelerator `MODE`: auto (KVM if a probe boot works, else TCG), kvm or tcg")
 	fs.IntVar(&f.mem, "mem", vm.DefaultMemoryMB, "guest memory in `MB`")
 	fs.IntVar(&f.cpus, "cpus", vm.DefaultCPUs, "guest CPUs")
 	fs.DurationVar(&f.timeout, "timeout", 0, "limit for --exec CMD; the VM is killed when it expires (0: none)")
@@ -83,7 +91,9 @@ func runBoot(ctx context.Context, args []string) error {
 			return badInput(err)
 		}
 	}
-	if _, err := os.Stat(f.kernel); err != nil {
+	// QEMU's own word for a file that is no kernel is "linux kernel too
+	// old to load a ram disk"; say what is wrong before starting it.
+	if err := vm.CheckKernelImage(f.kernel); err != nil {
 		return badInput(fmt.Errorf("--kernel: %w", err))
 	}
 
@@ -116,6 +126,19 @@ func runBoot(ctx context.Context, args []string) error {
 		return benchBoot(ctx, pool, opts, f.benchBoot)
 	}
 
+	logDir, err := bootLogDir()
+	if err != nil {
+		return infraFailure(err)
+	}
+	opts.ConsoleLog = filepath.Join(logDir, "console.log")
+	defer func() {
+		if !keepConsoleLog(ctx, err) {
+			os.RemoveAll(logDir)
+			return
+		}
+		fmt.Fprintf(os.Stderr, "ktest boot: console log kept: %s\n", opts.ConsoleLog)
+	}()
+
 	start := time.Now()
 	inst, err := pool.Start(ctx, opts)
 	if err != nil {
@@ -129,6 +152,23 @@ func runBoot(ctx context.Context, args []string) error {
 		return bootExec(ctx, inst, f)
 	}
 	return bootInteractive(ctx, inst, image.Keys, f.kernel)
+}
+
+// keepConsoleLog says whether a boot that ended with err leaves its
+// console log for a post-mortem: after any failure, not after a success
+// or the Ctrl-C that ends an interactive boot.
+func keepConsoleLog(ctx context.Context, err error) bool {
+	return err != nil && !(errors.Is(err, errQuiet) && ctx.Err() != nil)
+}
+
+// bootLogDir makes this boot's directory for its console log, under the
+// cache where it outlives the boot (the VM's run directory does not).
+func bootLogDir() (string, error) {
+	dir := filepath.Join(cachedir.Dir(), "boot-logs", fmt.Sprintf("%s-%d", time.Now().Format("20060102-150405"), os.Getpid()))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("console log directory: %w", err)
+	}
+	return dir, nil
 }
 
 // guestImage returns a per-run image with new keys (the caller removes
@@ -232,7 +272,8 @@ func bootInteractive(ctx context.Context, inst vm.Instance, keys *remote.Keys, k
 		return testsFailed(cs[0])
 	}
 	if ctx.Err() != nil {
-		return ctx.Err()
+		// Ctrl-C is how this mode ends: nothing went wrong.
+		return exitQuietly(ExitInterrupted, "stopped")
 	}
 	fmt.Fprintln(os.Stderr, "ktest boot: VM exited")
 	return nil

@@ -4,12 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
+	"github.com/ktest-dev/ktest/internal/termfmt"
 	"github.com/ktest-dev/ktest/kbuild"
 )
 
@@ -23,39 +22,51 @@ func init() {
           removed trees, and killed publishes' leftovers
   rm KEY  remove one published kernel`,
 		usage: "ls|gc|rm [flags] [KEY...]",
-		run:   runCache,
+		examples: []string{
+			"ktest cache ls",
+			"ktest cache gc -n --older-than 7d      # preview, then drop -n",
+			"ktest cache ls -h                      # a subcommand's flags",
+		},
+		run: runCache,
 	})
 }
 
 func runCache(ctx context.Context, args []string) error {
-	const usage = "usage: ktest cache ls|gc|rm [flags]"
-	if len(args) == 0 {
-		return usageErrorf(usage)
+	if _, err := groupHelp(commands["cache"], []string{"ls", "gc", "rm"}, args); err != nil {
+		return err
 	}
 	sub := args[0]
-	if sub == "-h" || sub == "--help" {
-		fmt.Fprintln(os.Stderr, usage+"\n\nRun 'ktest cache ls -h', 'ktest cache gc -h' or 'ktest cache rm -h'.")
-		return errHelp
-	}
 	c := &command{name: "cache " + sub, usage: "[flags]"}
 	switch sub {
 	case "ls":
 		c.summary = "List published kernels and build slots with their size and last use."
+		c.examples = []string{"ktest cache ls", "ktest cache ls --json | jq '.kernels[].key'"}
 	case "gc":
 		c.summary = "Remove kernels and build slots unused for --older-than, except the most recently used\n--keep kernels and --keep-slots slots. Slots in use by a running build are skipped."
+		c.examples = []string{"ktest cache gc -n                        # what would go", "ktest cache gc --older-than 30d --keep 2"}
 	case "rm":
 		c.summary = "Remove the published kernels KEY... (the keys 'ktest cache ls' prints)."
 		c.usage = "KEY... [flags]"
-	default:
-		return usageErrorf("unknown subcommand %q; %s", sub, usage)
+		c.examples = []string{"ktest cache rm 5d0c1f3e9a7b2c48d6e1f0a9     # a KERNEL key from ktest cache ls"}
 	}
+	// Each subcommand registers only the flags it reads, so its -h lists
+	// only those.
 	fs := newFlagSet(c)
-	dir := fs.String("cache", "", "cache directory (default $KTEST_CACHE, $XDG_CACHE_HOME/ktest or ~/.cache/ktest)")
-	asJSON := fs.Bool("json", false, "print the result as JSON on stdout")
-	olderThan := fs.String("older-than", "14d", "gc: age of last use beyond which entries go (e.g. 14d, 36h)")
-	keep := fs.Int("keep", 4, "gc: always keep this many most recently used kernels")
-	keepSlots := fs.Int("keep-slots", 1, "gc: always keep this many most recently used build slots")
-	dryRun := fs.Bool("n", false, "gc: say what would be removed, remove nothing")
+	dir := fs.String("cache", "", "the cache `DIR` (default $KTEST_CACHE, $XDG_CACHE_HOME/ktest or ~/.cache/ktest)")
+	var (
+		asJSON, dryRun  bool
+		olderThan       = "14d"
+		keep, keepSlots = 4, 1
+	)
+	if sub != "rm" {
+		fs.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
+	}
+	if sub == "gc" {
+		fs.StringVar(&olderThan, "older-than", olderThan, "`AGE` of last use beyond which entries go (e.g. 14d, 36h)")
+		fs.IntVar(&keep, "keep", keep, "always keep this many most recently used kernels")
+		fs.IntVar(&keepSlots, "keep-slots", keepSlots, "always keep this many most recently used build slots")
+		fs.BoolVar(&dryRun, "n", false, "say what would be removed, remove nothing")
+	}
 	pos, err := parseArgsAnywhere(fs, args[1:])
 	if err != nil {
 		return err
@@ -66,7 +77,7 @@ func runCache(ctx context.Context, args []string) error {
 	if sub == "rm" && len(pos) == 0 {
 		return usageErrorf("name the kernel keys to remove (see 'ktest cache ls')")
 	}
-	age, err := parseAge(*olderThan)
+	age, err := parseAge(olderThan)
 	if err != nil {
 		return usageErrorf("--older-than: %v", err)
 	}
@@ -76,7 +87,7 @@ func runCache(ctx context.Context, args []string) error {
 	}
 	switch sub {
 	case "ls":
-		return cacheList(cache, *asJSON)
+		return cacheList(cache, asJSON)
 	case "rm":
 		for _, key := range pos {
 			if err := cache.Remove(key); err != nil {
@@ -86,15 +97,15 @@ func runCache(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
-	rep, err := cache.GC(kbuild.GCOptions{OlderThan: age, Keep: *keep, KeepSlots: *keepSlots, DryRun: *dryRun}, time.Now())
+	rep, err := cache.GC(kbuild.GCOptions{OlderThan: age, Keep: keep, KeepSlots: keepSlots, DryRun: dryRun}, time.Now())
 	if err != nil {
 		return infraFailure(err)
 	}
-	if *asJSON {
+	if asJSON {
 		return printJSON(rep)
 	}
 	verb := "removed"
-	if *dryRun {
+	if dryRun {
 		verb = "would remove"
 	}
 	for _, k := range rep.Kernels {
@@ -120,19 +131,25 @@ func cacheList(cache *kbuild.Cache, asJSON bool) error {
 	if asJSON {
 		return printJSON(map[string]any{"dir": cache.Dir, "kernels": kernels, "slots": slots})
 	}
+	width := termfmt.Width(resultsStdout)
 	fmt.Fprintf(resultsStdout, "cache %s\n\n", cache.Dir)
-	tw := tabwriter.NewWriter(resultsStdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KERNEL\tVARIANT\tVERSION\tOBJECTS\tSIZE\tLAST USED")
+	// Keys stay whole: they are what 'ktest cache rm' takes.
+	kt := termfmt.NewTable(termfmt.Column{Header: "KERNEL"}, termfmt.Column{Header: "VARIANT", Shrink: 1, Min: 7},
+		termfmt.Column{Header: "VERSION", Shrink: 1, Min: 7}, termfmt.Column{Header: "OBJECTS", Right: true},
+		termfmt.Column{Header: "SIZE", Right: true}, termfmt.Column{Header: "LAST USED", Shrink: 2, Min: 10})
 	for _, k := range kernels {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", k.Key, k.Variant, k.Version, k.Objects, humanBytes(k.Bytes), k.LastUsed.Format(time.DateTime))
+		kt.Row(k.Key, k.Variant, k.Version, fmt.Sprint(k.Objects), humanBytes(k.Bytes), k.LastUsed.Format(time.DateTime))
 	}
-	tw.Flush()
+	if err := kt.Write(resultsStdout, width); err != nil {
+		return err
+	}
 	fmt.Fprintln(resultsStdout)
-	fmt.Fprintln(tw, "BUILD SLOT\tSIZE\tLAST USED")
+	st := termfmt.NewTable(termfmt.Column{Header: "BUILD SLOT", Shrink: 1, Min: 20, ClipStart: true},
+		termfmt.Column{Header: "SIZE", Right: true}, termfmt.Column{Header: "LAST USED", Shrink: 2, Min: 10})
 	for _, s := range slots {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Dir, humanBytes(s.Bytes), s.LastUsed.Format(time.DateTime))
+		st.Row(s.Dir, humanBytes(s.Bytes), s.LastUsed.Format(time.DateTime))
 	}
-	return tw.Flush()
+	return st.Write(resultsStdout, width)
 }
 
 func printJSON(v any) error {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ktest-dev/ktest/internal/termfmt"
 	"github.com/ktest-dev/ktest/results"
 )
 
@@ -15,13 +16,17 @@ func init() {
 regressed beyond noise or a test that passed in A fails in B, naming them.
 A and B are results.json files or run directories.`,
 		usage: "A B [--format md|text|json]",
-		run:   runCompare,
+		examples: []string{
+			"ktest compare ktest-runs/20250301-020000-ab12 ktest-runs/20250302-020000-cd34",
+			"ktest compare --format md old/results.json new/results.json > comparison.md",
+		},
+		run: runCompare,
 	})
 }
 
 func runCompare(ctx context.Context, args []string) error {
 	fs := newFlagSet(commands["compare"])
-	format := fs.String("format", "text", "output format: md, text or json")
+	format := fs.String("format", "text", "output `FORMAT`: md, text (fitted to $COLUMNS, the terminal or 80 columns) or json")
 	pos, err := parseArgsAnywhere(fs, args)
 	if err != nil {
 		return err
@@ -41,7 +46,7 @@ func runCompare(ctx context.Context, args []string) error {
 		}
 	}
 	cmp := results.Compare(runs[0], runs[1])
-	if err := cmp.Render(resultsStdout, *format); err != nil {
+	if err := cmp.RenderWidth(resultsStdout, *format, termfmt.Width(resultsStdout)); err != nil {
 		return err
 	}
 	if cmp.Failed() {

@@ -18,6 +18,16 @@ const (
 // errHelp means -h was given: usage was printed, exit 0.
 var errHelp = errors.New("help requested")
 
+// errQuiet marks an error whose exit code says all there is to say (a
+// guest command's own status, a Ctrl-C the user gave): realMain prints
+// nothing for it.
+var errQuiet = errors.New("quiet")
+
+// exitQuietly exits with code without a message.
+func exitQuietly(code int, why string) error {
+	return &exitError{code, fmt.Errorf("%s: %w", why, errQuiet)}
+}
+
 // exitError attaches an exit code to an error.
 type exitError struct {
 	code int

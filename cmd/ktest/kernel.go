@@ -26,7 +26,12 @@ func init() {
           and verify every requested option's final value
   build   build bzImage out of tree, cached; variants rebuild incrementally`,
 		usage: "config|build [flags]",
-		run:   runKernel,
+		examples: []string{
+			"ktest kernel build                                   # the default 6.1 kernel",
+			"ktest kernel config --tree ~/src/linux --with lockdep -o /tmp/lockdep.config",
+			"ktest kernel build -h                                # a subcommand's flags",
+		},
+		run: runKernel,
 	})
 }
 
@@ -56,14 +61,14 @@ type kernelFlags struct {
 }
 
 func (k *kernelFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&k.tree, "tree", "", "kernel source tree, git or plain (default: Debian's linux-source-6.1, extracted into the cache)")
-	fs.StringVar(&k.config, "config", "", "start from this .config instead of tinyconfig")
-	fs.Var(&k.fragments, "fragment", "extra config fragment file to merge (repeatable)")
-	fs.Var(&k.with, "with", "optional built-in fragments: lockdep, kasan (comma-separated)")
+	fs.StringVar(&k.tree, "tree", "", "the kernel source tree in `DIR`, git or plain (default: Debian's linux-source-6.1, extracted into the cache)")
+	fs.StringVar(&k.config, "config", "", "start from the .config in `FILE` instead of tinyconfig")
+	fs.Var(&k.fragments, "fragment", "extra config fragment `FILE` to merge (repeatable)")
+	fs.Var(&k.with, "with", "optional built-in fragments, a comma-separated `LIST` of: lockdep, kasan")
 	fs.BoolVar(&k.noDebug, "no-debug", false, "leave out the debug fragment (hung-task and soft-lockup detectors)")
-	fs.StringVar(&k.cacheDir, "cache", "", "cache directory (default $KTEST_CACHE, $XDG_CACHE_HOME/ktest or ~/.cache/ktest)")
+	fs.StringVar(&k.cacheDir, "cache", "", "the cache `DIR` (default $KTEST_CACHE, $XDG_CACHE_HOME/ktest or ~/.cache/ktest)")
 	fs.IntVar(&k.jobs, "j", 0, "make jobs (default: number of CPUs)")
-	fs.Var(&k.patches, "patch", "build a variant: apply this series (file, directory, or embedded:DIR such as\nembedded:baseline-6.1) in memory and rebuild only what it touches (repeatable)")
+	fs.Var(&k.patches, "patch", "build a variant: apply this `SERIES` (file, directory, or embedded:DIR such as\nembedded:baseline-6.1) in memory and rebuild only what it touches (repeatable)")
 }
 
 // fragmentSpecs lists the fragments to merge, built-ins first.
@@ -79,6 +84,11 @@ func (k *kernelFlags) fragmentSpecs() []string {
 // request resolves the tree and fragments into a build request. Bad
 // trees and fragments are the user's input: exit 2.
 func (k *kernelFlags) request(ctx context.Context, cache *kbuild.Cache, variant string) (kbuild.Request, error) {
+	for _, p := range k.patches {
+		if err := checkEmbedded(p); err != nil {
+			return kbuild.Request{}, err
+		}
+	}
 	frags, err := kconfig.Resolve(k.fragmentSpecs())
 	if err != nil {
 		return kbuild.Request{}, badInput(err)
@@ -143,25 +153,32 @@ func (k *kernelFlags) openTree(ctx context.Context, cache *kbuild.Cache) (*kbuil
 }
 
 func runKernel(ctx context.Context, args []string) error {
-	if len(args) == 0 || (args[0] != "config" && args[0] != "build") {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(os.Stderr, "usage: ktest kernel config|build [flags]\n\nRun 'ktest kernel config -h' or 'ktest kernel build -h'.")
-			return errHelp
-		}
-		return usageErrorf("usage: ktest kernel config|build [flags]")
+	if _, err := groupHelp(commands["kernel"], []string{"config", "build"}, args); err != nil {
+		return err
 	}
 	sub := args[0]
 	c := &command{name: "kernel " + sub, usage: "[flags]"}
 	if sub == "config" {
 		c.summary = "Generate and verify the kernel .config: tinyconfig (or --config) + fragments + olddefconfig,\nthen check every requested option kept its value."
+		c.examples = []string{
+			"ktest kernel config                                  # the default tree and fragments",
+			"ktest kernel config --tree ~/src/linux --fragment my.config -o /tmp/.config",
+		}
 	} else {
 		c.summary = "Build bzImage out of tree (O=), cached by tree content, patches, final .config and compiler."
+		c.examples = []string{
+			"ktest kernel build --with kasan",
+			"ktest kernel build --tree ~/src/linux --patch series.mbox   # a variant, rebuilt incrementally",
+		}
 	}
 	fs := newFlagSet(c)
 	var kf kernelFlags
 	kf.register(fs)
 	asJSON := fs.Bool("json", false, "print the result as JSON on stdout")
-	out := fs.String("o", "", "config: also copy the final .config to this file")
+	out := new(string)
+	if sub == "config" {
+		fs.StringVar(out, "o", "", "also copy the final .config to `FILE`")
+	}
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}

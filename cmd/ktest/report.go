@@ -15,7 +15,8 @@ import (
 	"github.com/ktest-dev/ktest/results"
 )
 
-// resultsStdout is where report and compare print; tests swap it.
+// resultsStdout is the commands' stdout (results, tables, help); tests
+// swap it.
 var resultsStdout io.Writer = os.Stdout
 
 func init() {
@@ -25,16 +26,20 @@ func init() {
 json (the document), junit (CI), html (self-contained page with charts).
 RUN is a results.json or a run directory.`,
 		usage: "RUN [--format md|json|junit|email|html] [-o FILE] [--signature 'Tested-by: Name <mail>']",
-		run:   runReport,
+		examples: []string{
+			"ktest report ktest-runs/20250301-020000-ab12",
+			"ktest report --format email --signature 'Tested-by: A U Thor <a@example.org>' ktest-runs/LAST > reply.txt",
+		},
+		run: runReport,
 	})
 }
 
 func runReport(ctx context.Context, args []string) error {
 	c := commands["report"]
 	fs := newFlagSet(c)
-	format := fs.String("format", "md", "output format: "+strings.Join(results.Formats, ", "))
-	out := fs.String("o", "", "write to this file atomically instead of stdout")
-	sig := fs.String("signature", "", "trailer line for md, email and html (default \""+results.DefaultSignature+"\")")
+	format := fs.String("format", "md", "output `FORMAT`: "+strings.Join(results.Formats, ", "))
+	out := fs.String("o", "", "write to `FILE` atomically instead of stdout")
+	sig := fs.String("signature", "", "`TRAILER` line for md, email and html (default \""+results.DefaultSignature+"\")")
 	pos, err := parseArgsAnywhere(fs, args)
 	if err != nil {
 		return err

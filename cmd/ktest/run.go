@@ -32,31 +32,36 @@ io_uring punts buffered reads to io-wq) against stock 6.1, which contains the
 async buffered reads series. --tree T --series S tests any series: baseline
 = T, patched = T + S.`,
 		usage: "[--plan FILE] [--tree DIR] [--series S] [--quick] [--out DIR] [--history DIR]",
-		run:   runRun,
+		examples: []string{
+			"ktest run                                          # the default A/B on Linux 6.1",
+			"ktest run --quick --tree ~/src/linux --series thread.mbox",
+			"ktest run --history /var/lib/ktest/nightly         # nightly: exit 1 on a regression",
+		},
+		run: runRun,
 	})
 }
 
 func runRun(ctx context.Context, args []string) error {
 	c := commands["run"]
 	fs := newFlagSet(c)
-	planFile := fs.String("plan", "", "plan file (TOML); default: the embedded plan (see --print-plan)")
+	planFile := fs.String("plan", "", "plan `FILE` (TOML); default: the embedded plan (see --print-plan)")
 	printPlan := fs.Bool("print-plan", false, "print the embedded default plan and exit")
-	tree := fs.String("tree", "", "kernel tree, overriding the plan's")
-	seriesSrc := fs.String("series", "", "series to test (mbox, thread dump, directory, diff, or embedded:DIR): baseline = tree, patched = tree + series")
+	tree := fs.String("tree", "", "kernel tree `DIR`, overriding the plan's")
+	seriesSrc := fs.String("series", "", "`SERIES` to test (mbox, thread dump, directory, diff, or embedded:DIR): baseline = tree, patched = tree + series")
 	quick := fs.Bool("quick", false, "CI mode: a small file and one repeat")
-	out := fs.String("out", "", "run directory (default ./ktest-runs/<run-id>)")
-	history := fs.String("history", "", "nightly mode: keep runs in DIR, compare with the last good run, exit 1 on a regression")
-	accel := fs.String("accel", "", "auto, kvm or tcg (default: the plan's)")
+	out := fs.String("out", "", "run `DIR` (default ./ktest-runs/<run-id>)")
+	history := fs.String("history", "", "nightly mode: keep runs in `DIR`, compare with the last good run, exit 1 on a regression")
+	accel := fs.String("accel", "", "accelerator `MODE`: auto, kvm or tcg (default: the plan's)")
 	withFixups := fs.Bool("with-fixups", false, "also apply the fixup diffs carried by review replies")
-	targets := fs.String("targets", "", "comma-separated targets, overriding the plan's (ext4,xfs,btrfs,raw)")
+	targets := fs.String("targets", "", "comma-separated `LIST` of targets (ext4,xfs,btrfs,raw), overriding the plan's")
 	boots := fs.Int("boots", 0, "benchmark boots per variant, interleaved with the other variants', overriding the plan's")
 	repeats := fs.Int("repeats", 0, "fio runs per engine and boot, overriding the plan's")
 	aa := fs.Bool("aa", false, "A/A run: test the plan's last variant against itself, to check that ktest calls no change")
 	perPatch := fs.Bool("per-patch", false, "test the series one patch more at a time (build, boot, correctness on each) and name the first bad patch, instead of the A/B benchmark")
 	firstBad := fs.Bool("first-bad", false, "with --per-patch: stop at the first bad patch")
 	bisect := fs.Bool("bisect", false, "with --per-patch: binary search over the patches instead of testing every one")
-	size := fs.String("size", "", "benchmark file size, overriding the plan's (e.g. 64M)")
-	cacheDir := fs.String("cache", "", "cache directory (default $KTEST_CACHE, $XDG_CACHE_HOME/ktest or ~/.cache/ktest)")
+	size := fs.String("size", "", "benchmark file `SIZE`, overriding the plan's (e.g. 64M)")
+	cacheDir := fs.String("cache", "", "the cache `DIR` (default $KTEST_CACHE, $XDG_CACHE_HOME/ktest or ~/.cache/ktest)")
 	jobs := fs.Int("j", 0, "make jobs (default: number of CPUs)")
 	verbose := fs.Bool("verbose", false, "print each QEMU command, quoted for pasting")
 	if err := parseFlags(fs, args); err != nil {
@@ -78,6 +83,9 @@ func runRun(ctx context.Context, args []string) error {
 		}
 	}
 	if *seriesSrc != "" {
+		if err := checkEmbedded(*seriesSrc); err != nil {
+			return err
+		}
 		if !strings.HasPrefix(*seriesSrc, "embedded:") {
 			// Read it now, so a damaged series is bad input (exit 2)
 			// before anything is built.

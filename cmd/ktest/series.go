@@ -8,8 +8,9 @@ import (
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 
+	"github.com/ktest-dev/ktest/internal/termfmt"
+	"github.com/ktest-dev/ktest/patches"
 	"github.com/ktest-dev/ktest/pipeline"
 	"github.com/ktest-dev/ktest/series"
 )
@@ -23,26 +24,32 @@ func init() {
 			"SERIES is an mbox, a lore thread dump, a mail, a diff, a directory of .patch files or - for stdin.\n" +
 			"Damaged input (stripped whitespace, flattened newlines, truncation, CRLF, ...) exits 2 naming file:line.",
 		usage: "show [--json] [--with-fixups] SERIES | split [--force] SERIES DIR",
-		run:   runSeries,
+		examples: []string{
+			"ktest series show thread.mbox",
+			"ktest series split thread.mbox ./patches",
+			"ktest series show -h                 # a subcommand's flags",
+		},
+		run: runSeries,
 	})
 }
 
 func runSeries(ctx context.Context, args []string) error {
-	c := commands["series"]
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
-		fmt.Fprintf(os.Stderr, "usage: ktest series %s\n\n%s\n", c.usage, c.summary)
-		if len(args) == 0 {
-			return usageErrorf("missing subcommand (show or split)")
-		}
-		return errHelp
+	if _, err := groupHelp(commands["series"], []string{"show", "split"}, args); err != nil {
+		return err
 	}
-	switch args[0] {
-	case "show":
-		return seriesShow(args[1:], os.Stdout)
-	case "split":
-		return seriesSplit(args[1:], os.Stdout)
+	if args[0] == "show" {
+		return seriesShow(args[1:], resultsStdout)
 	}
-	return usageErrorf("unknown subcommand %q (want show or split)", args[0])
+	return seriesSplit(args[1:], resultsStdout)
+}
+
+// checkEmbedded makes a typo in "embedded:NAME" bad input (exit 2) that
+// lists the names ktest ships.
+func checkEmbedded(src string) error {
+	if name, ok := strings.CutPrefix(src, "embedded:"); ok {
+		return badInput(patches.Check(name))
+	}
+	return nil
 }
 
 // loadSeries maps damaged input to exit 2; a file that cannot be read is
@@ -50,6 +57,9 @@ func runSeries(ctx context.Context, args []string) error {
 func loadSeries(path string) (*series.Series, error) {
 	var s *series.Series
 	var err error
+	if err := checkEmbedded(path); err != nil {
+		return nil, err
+	}
 	if strings.HasPrefix(path, "embedded:") {
 		// A series shipped inside ktest (patches/): read it from a
 		// scratch copy, which can go once it is parsed.
@@ -75,8 +85,15 @@ func loadSeries(path string) (*series.Series, error) {
 }
 
 func seriesShow(args []string, out io.Writer) error {
-	fs := newFlagSet(&command{name: "series show", summary: "List the patches of a series, its fixups, revisions and warnings.",
-		usage: "[--json] [--with-fixups] SERIES"})
+	fs := newFlagSet(&command{name: "series show", summary: "List the patches of a series, its fixups, revisions and warnings.\n" +
+		"The table fits $COLUMNS, else the terminal, else 80 columns; --json has the full text.",
+		usage: "[--json] [--with-fixups] SERIES",
+		examples: []string{
+			"ktest series show thread.mbox",
+			"ktest series show --with-fixups --json thread.mbox",
+			"ktest series show embedded:async-buffered-reads",
+			"git format-patch --stdout origin/master.. | ktest series show -",
+		}})
 	asJSON := fs.Bool("json", false, "print the ktest.series/v1 JSON schema (documented in package series)")
 	withFixups := fs.Bool("with-fixups", false, "count the fixup diffs from review replies as applied, after the series")
 	if err := parseFlags(fs, args); err != nil {
@@ -97,70 +114,86 @@ func seriesShow(args []string, out io.Writer) error {
 	return printSeries(out, s, *withFixups)
 }
 
+// printSeries prints the series fitted to the output's width: fields and
+// notes are wrapped, table cells clipped (--json has the full text).
 func printSeries(out io.Writer, s *series.Series, withFixups bool) error {
+	width := termfmt.Width(out)
 	var b strings.Builder
-	fmt.Fprintf(&b, "series:   %s\n", s.Title)
-	fmt.Fprintf(&b, "version:  v%d\n", s.Version)
-	fmt.Fprintf(&b, "source:   %s (%s)\n", s.Source, s.Format)
+	// line wraps one entry: its first line starts with prefix, the rest
+	// with indent.
+	line := func(prefix, indent, text string) {
+		b.WriteString(termfmt.Wrap(text, width, prefix, indent) + "\n")
+	}
+	field := func(label, value string) { line(fmt.Sprintf("%-10s", label+":"), "          ", value) }
+	field("series", s.Title)
+	field("version", fmt.Sprintf("v%d", s.Version))
+	field("source", fmt.Sprintf("%s (%s)", s.Source, s.Format))
 	switch {
 	case s.Base != "":
-		fmt.Fprintf(&b, "base:     %s\n", s.Base)
+		field("base", s.Base)
 	default:
-		fmt.Fprintf(&b, "base:     not stated by the series\n")
+		field("base", "not stated by the series")
 	}
 	if s.Tree != "" {
-		fmt.Fprintf(&b, "tree:     %s (the cover letter's pull address)\n", s.Tree)
+		field("tree", s.Tree+" (the cover letter's pull address)")
 	}
 	if c := s.Cover; c != nil {
-		fmt.Fprintf(&b, "cover:    %s, %s, %s:%d\n", c.Author, dateOf(c), c.Source, c.Line)
+		field("cover", fmt.Sprintf("%s, %s, %s:%d", c.Author, dateOf(c), c.Source, c.Line))
 	}
 	b.WriteString("\n")
-	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "N/M\tSUBJECT\tAUTHOR\tFILES\t+/-\tTRAILERS")
-	rows := s.Patches
-	for _, p := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.ID(), clipText(p.Subject, 60), p.AuthorName(),
-			filesCol(p), changesCol(p), trailersCol(p))
+	// Trailers and files give way first, then subject and author.
+	tb := termfmt.NewTable(
+		termfmt.Column{Header: "N/M"},
+		termfmt.Column{Header: "SUBJECT", Shrink: 2, Min: 16},
+		termfmt.Column{Header: "AUTHOR", Shrink: 2, Min: 8},
+		termfmt.Column{Header: "FILES", Shrink: 1, Min: 12, ClipStart: true},
+		termfmt.Column{Header: "+/-"},
+		termfmt.Column{Header: "TRAILERS", Shrink: 1, Min: 8},
+	)
+	for _, p := range s.Patches {
+		tb.Row(p.ID(), p.Subject, p.AuthorName(), filesCol(p), changesCol(p), trailersCol(p))
 	}
 	if withFixups {
 		for _, p := range s.Fixups {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", series.FixupID(p), clipText("fixup of "+ofPatch(p)+": "+p.Subject, 60),
-				p.AuthorName(), filesCol(p), changesCol(p), trailersCol(p))
+			tb.Row(series.FixupID(p), "fixup of "+ofPatch(p)+": "+p.Subject, p.AuthorName(), filesCol(p), changesCol(p), trailersCol(p))
 		}
 	}
-	tw.Flush()
+	if err := tb.Write(&b, width); err != nil {
+		return err
+	}
 
 	if len(s.Fixups) > 0 {
 		state := "not applied; --with-fixups applies them after the series"
 		if withFixups {
 			state = "applied after the series, in this order"
 		}
-		fmt.Fprintf(&b, "\nfixups from review replies (%s):\n", state)
+		b.WriteString("\n")
+		line("", "", fmt.Sprintf("fixups from review replies (%s):", state))
 		for _, p := range s.Fixups {
-			fmt.Fprintf(&b, "  %s  fixup of %s by %s, %s (%s:%d)\n", series.FixupID(p), ofPatch(p), p.AuthorName(), dateOf(p), p.Source, p.Line)
-			fmt.Fprintf(&b, "      %s %s\n", filesList(p), changesCol(p))
+			line("  "+series.FixupID(p)+"  ", "      ", fmt.Sprintf("fixup of %s by %s, %s (%s:%d)", ofPatch(p), p.AuthorName(), dateOf(p), p.Source, p.Line))
+			line("      ", "      ", fmt.Sprintf("%s %s", filesList(p), changesCol(p)))
 			if p.Note != "" {
-				fmt.Fprintf(&b, "      %q\n", p.Note)
+				line("      ", "       ", fmt.Sprintf("%q", p.Note))
 			}
 		}
 	}
 	if len(s.Revisions) > 0 {
 		fmt.Fprintf(&b, "\nlater revisions (not applied):\n")
 		for _, p := range s.Revisions {
-			fmt.Fprintf(&b, "  %s  v%d of %s %q by %s, %s (%s:%d) %s\n", series.RevisionID(p), p.Version, p.ID(),
-				p.Subject, p.AuthorName(), dateOf(p), p.Source, p.Line, changesCol(p))
+			line("  "+series.RevisionID(p)+"  ", "      ", fmt.Sprintf("v%d of %s %q by %s, %s (%s:%d) %s", p.Version, p.ID(),
+				p.Subject, p.AuthorName(), dateOf(p), p.Source, p.Line, changesCol(p)))
 		}
 	}
 	if len(s.Notes) > 0 {
 		fmt.Fprintf(&b, "\nnotes:\n")
 		for _, n := range s.Notes {
-			fmt.Fprintf(&b, "  - %s\n", n)
+			line("  - ", "    ", n)
 		}
 	}
 	if len(s.Warnings) > 0 {
 		fmt.Fprintf(&b, "\nwarnings:\n")
 		for _, w := range s.Warnings {
-			fmt.Fprintf(&b, "  ! %s\n", w)
+			line("  ! ", "    ", w)
 		}
 	}
 	_, err := io.WriteString(out, b.String())
@@ -233,17 +266,13 @@ func trailersCol(p *series.Patch) string {
 	return strings.Join(parts, "; ")
 }
 
-func clipText(s string, n int) string {
-	if len([]rune(s)) <= n {
-		return s
-	}
-	return string([]rune(s)[:n-1]) + "…"
-}
-
 func seriesSplit(args []string, out io.Writer) error {
 	fs := newFlagSet(&command{name: "series split", summary: "Write the cover letter and patches of a series as format-patch files\n" +
 		"(0000-cover-letter.patch, 0001-....patch) that `ktest series show DIR` reads back. Fixups and revisions are not written.",
-		usage: "[--force] SERIES DIR"})
+		usage: "[--force] SERIES DIR",
+		examples: []string{
+			"ktest series split thread.mbox ./patches && git am ./patches/*.patch",
+		}})
 	force := fs.Bool("force", false, "remove other .patch files already in DIR instead of refusing")
 	if err := parseFlags(fs, args); err != nil {
 		return err

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -15,20 +15,36 @@ import (
 func init() {
 	register(&command{
 		name: "ssh",
-		summary: `Open a shell (with a pty) in a VM kept up by 'ktest boot', or run CMD there.
-With CMD, its output is streamed and ktest exits with its status.`,
-		usage: "[--pid PID] [CMD...]",
-		run:   runSSH,
+		summary: `Open a shell in a VM kept up by 'ktest boot', or run CMD there, as ssh does:
+stdin, stdout and stderr are passed through and ktest exits with CMD's status.
+The shell gets a pty when stdin is a terminal; CMD gets one only with -t.
+Without a pty, EOF on stdin closes CMD's stdin.`,
+		usage: "[--pid PID] [-t|-T] [CMD...]",
+		examples: []string{
+			"ktest ssh                                  # a shell in the VM",
+			"echo hello | ktest ssh cat",
+			"ktest ssh 'cat > /tmp/fio.job' < fio.job",
+			"ktest ssh -t top",
+		},
+		run: func(ctx context.Context, args []string) error {
+			return runSSH(ctx, args, os.Stdin, resultsStdout, os.Stderr)
+		},
 	})
 }
 
-func runSSH(ctx context.Context, args []string) error {
+func runSSH(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	c := commands["ssh"]
 	fs := newFlagSet(c)
+	fs.SetOutput(stdout)
 	pid := fs.Int("pid", 0, "the `PID` of the 'ktest boot' that runs the VM (needed when several run)")
-	timeout := fs.Duration("connect-timeout", 30*time.Second, "limit for connecting to the guest agent")
+	timeout := fs.Duration("connect-timeout", 30*time.Second, "give up connecting to the guest agent after `TIME`")
+	forcePty := fs.Bool("t", false, "give CMD a pty (for top, vi, ...), even when stdin is not a terminal; its stderr is then merged into stdout")
+	noPty := fs.Bool("T", false, "no pty, not even for the shell")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *forcePty && *noPty {
+		return usageErrorf("-t and -T exclude each other")
 	}
 	st, err := vmstate.Find(*pid)
 	if err != nil {
@@ -42,23 +58,20 @@ func runSSH(ctx context.Context, args []string) error {
 	}
 	defer client.Close()
 
-	if fs.NArg() > 0 {
-		code, err := client.Run(ctx, strings.Join(fs.Args(), " "), os.Stdout, os.Stderr)
-		if err != nil {
-			return infraFailure(err)
-		}
-		if code != 0 {
-			return &exitError{code: code & 0xff, err: fmt.Errorf("guest command exited with status %d", code)}
-		}
-		return nil
-	}
-	err = client.Shell(ctx, os.Stdin, os.Stdout, os.Stderr)
-	var ee *remote.ExitError
-	if errors.As(err, &ee) {
-		return &exitError{code: ee.Code & 0xff, err: err}
-	}
+	// As OpenSSH: a pty for the shell at a terminal, none for CMD unless asked.
+	cmd := strings.Join(fs.Args(), " ")
+	pty := (cmd == "" && remote.IsTerminal(stdin) || *forcePty) && !*noPty
+	code, err := client.Exec(ctx, cmd, remote.Stdio{Stdin: stdin, Stdout: stdout, Stderr: stderr, Pty: pty})
 	if err != nil {
 		return infraFailure(err)
+	}
+	if code != 0 {
+		// The command said what went wrong, if anything; ssh adds nothing.
+		status := code & 0xff
+		if status == 0 {
+			status = 255 // 256 must not look like success
+		}
+		return exitQuietly(status, fmt.Sprintf("guest command exited with status %d", code))
 	}
 	return nil
 }

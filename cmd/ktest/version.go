@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"runtime/debug"
+	"strings"
+)
+
+func init() {
+	register(&command{
+		name:     "version",
+		summary:  "Print ktest's module version and the VCS revision, time and state it was built from.",
+		usage:    "",
+		examples: []string{"ktest version", "ktest --version"},
+		run: func(ctx context.Context, args []string) error {
+			fs := newFlagSet(commands["version"])
+			if err := parseFlags(fs, args); err != nil {
+				return err
+			}
+			if fs.NArg() > 0 {
+				return usageErrorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+			}
+			bi, _ := debug.ReadBuildInfo()
+			return printVersion(resultsStdout, bi)
+		},
+	})
+}
+
+// printVersion prints what a bug report needs to name the build: the
+// module version and the VCS stamp `go build` records (missing under go
+// run and go test, or when built outside a checkout).
+func printVersion(w io.Writer, bi *debug.BuildInfo) error {
+	var b strings.Builder
+	version, path := "unknown", "github.com/ktest-dev/ktest"
+	settings := map[string]string{}
+	if bi != nil {
+		version, path = bi.Main.Version, bi.Main.Path
+		if version == "" {
+			version = "unknown"
+		}
+		for _, s := range bi.Settings {
+			settings[s.Key] = s.Value
+		}
+	}
+	fmt.Fprintf(&b, "ktest %s\n", version)
+	fmt.Fprintf(&b, "  module:   %s\n", path)
+	if rev := settings["vcs.revision"]; rev != "" {
+		fmt.Fprintf(&b, "  revision: %s\n", rev)
+		if t := settings["vcs.time"]; t != "" {
+			fmt.Fprintf(&b, "  time:     %s\n", t)
+		}
+		state := "clean"
+		if settings["vcs.modified"] == "true" {
+			state = "modified (uncommitted changes)"
+		}
+		fmt.Fprintf(&b, "  tree:     %s\n", state)
+	} else {
+		fmt.Fprintf(&b, "  revision: unknown (not recorded: go run, go test, -buildvcs=false or not a git checkout)\n")
+	}
+	goVersion := runtime.Version()
+	if bi != nil && bi.GoVersion != "" {
+		goVersion = bi.GoVersion
+	}
+	fmt.Fprintf(&b, "  go:       %s %s/%s\n", goVersion, runtime.GOOS, runtime.GOARCH)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
