@@ -28,8 +28,9 @@ func currentStage(log string) string {
 }
 
 // TestInterrupts sends SIGINT and SIGTERM to `ktest run` while it builds,
-// boots and tests. Each must exit 130, leave results.json saying the run
-// is incomplete and interrupted (and in which stage), and leave no QEMU,
+// boots and tests, and SIGHUP while it boots. Each must exit 128+signal,
+// leave results.json saying the run is incomplete and interrupted (by
+// which signal, in which stage), and leave no QEMU,
 // make or compiler process, no VM run directory and no guest image. The
 // cache must stay usable: after the build was interrupted twice, the same
 // command rebuilds the variant (no half-built result reused) and passes.
@@ -64,7 +65,11 @@ func TestInterrupts(t *testing.T) {
 		{"build", buildArgs, "build [patched]: make -j", "make"},
 	}
 	for _, ph := range phases {
-		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		sigs := []syscall.Signal{syscall.SIGINT, syscall.SIGTERM}
+		if ph.stage == "boot" {
+			sigs = append(sigs, syscall.SIGHUP) // the terminal closing
+		}
+		for _, sig := range sigs {
 			t.Run("mid-"+ph.stage+"/"+sig.String(), func(t *testing.T) {
 				out := filepath.Join(t.TempDir(), "run")
 				tmp := t.TempDir()
@@ -91,8 +96,8 @@ func TestInterrupts(t *testing.T) {
 				code := p.wait(time.Minute)
 				t.Logf("%v during %s (%d %s running): exit %d after %v; stderr tail:\n%s", sig, stage, len(running), ph.proc,
 					code, p.end.Sub(sent).Round(time.Millisecond), tail(p.stderr.String(), 6))
-				if code != 130 {
-					t.Errorf("exit %d, want 130", code)
+				if code != 128+int(sig) {
+					t.Errorf("exit %d, want %d", code, 128+int(sig))
 				}
 				run, err := results.Load(out)
 				if err != nil {
@@ -101,8 +106,8 @@ func TestInterrupts(t *testing.T) {
 				if run.Complete || run.Status != results.StatusInterrupted {
 					t.Errorf("results: complete=%v status=%q, want complete=false status=%q", run.Complete, run.Status, results.StatusInterrupted)
 				}
-				if run.Error == nil || run.Error.Stage != ph.stage {
-					t.Errorf("results error %+v, want the interrupted stage %q", run.Error, ph.stage)
+				if run.Error == nil || run.Error.Stage != ph.stage || !strings.Contains(run.Error.Message, "interrupted by SIG") {
+					t.Errorf("results error %+v, want the interrupted stage %q and the signal", run.Error, ph.stage)
 				}
 				if n := len(run.Stages); n == 0 || run.Stages[n-1].Status != "interrupted" {
 					t.Errorf("last recorded stage %+v, want status interrupted", run.Stages)
@@ -169,4 +174,63 @@ func grepLines(s, re string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestBrokenPipe: the reader of ktest's stdout goes away. `ktest run |
+// tail` stopped with Ctrl-C gets SIGINT in both processes; tail dies at
+// once and ktest's summary then meets a closed pipe, which must not kill
+// it in the middle of its cleanup (exit 130, a finished results.json).
+// A reader that goes away on its own (`ktest boot --exec yes | head`)
+// stops ktest as SIGPIPE would, but cleanly: exit 141, nothing left.
+func TestBrokenPipe(t *testing.T) {
+	requireSuite(t)
+	kernel := stockKernelImage(t)
+
+	t.Run("run | tail, Ctrl-C", func(t *testing.T) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		out := filepath.Join(t.TempDir(), "run")
+		tmp := t.TempDir()
+		p := startKtest(t, procOpts{tmpDir: tmp, stdout: w}, "run", "--quick", "--targets", "ext4", "--out", out)
+		w.Close()
+		if !p.waitFor("ktest: stage test [baseline/ext4] ...", 20*time.Minute) {
+			t.Fatalf("the run never reached its tests; stderr:\n%s", tail(p.stderr.String(), 30))
+		}
+		r.Close() // tail is gone
+		p.signal(syscall.SIGINT)
+		if code := p.wait(time.Minute); code != 130 {
+			t.Errorf("exit %d, want 130; stderr:\n%s", code, tail(p.stderr.String(), 10))
+		}
+		run, err := results.Load(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.Status != results.StatusInterrupted || run.Error == nil || !strings.Contains(run.Error.Message, "SIGINT") {
+			t.Errorf("results: status %q, error %+v", run.Status, run.Error)
+		}
+		assertNoLeftovers(t, p.mark, 15*time.Second, tmp, out)
+	})
+
+	t.Run("boot --exec | head", func(t *testing.T) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		tmp := t.TempDir()
+		p := startKtest(t, procOpts{tmpDir: tmp, stdout: w}, "boot", "--kernel", kernel, "--exec", "while :; do echo y; done")
+		w.Close()
+		buf := make([]byte, 64)
+		if _, err := r.Read(buf); err != nil {
+			t.Fatalf("no output from the guest: %v; stderr:\n%s", err, tail(p.stderr.String(), 20))
+		}
+		r.Close() // head has read its line
+		if code := p.wait(2 * time.Minute); code != 141 {
+			t.Errorf("exit %d, want 141 (SIGPIPE); stderr:\n%s", code, tail(p.stderr.String(), 10))
+		}
+		assertNoLeftovers(t, p.mark, 15*time.Second, tmp)
+	})
 }

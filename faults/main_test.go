@@ -162,6 +162,9 @@ type ktestProc struct {
 type procOpts struct {
 	env    []string // extra KEY=VALUE
 	tmpDir string   // TMPDIR; "" means a fresh directory under suiteTmp
+	// stdout, if set, is ktest's stdout instead of the buffer, e.g. the
+	// write end of a pipe whose reader goes away.
+	stdout *os.File
 }
 
 // startKtest starts the ktest under test in the module root (the guest
@@ -181,6 +184,9 @@ func startKtest(t *testing.T, o procOpts, args ...string) *ktestProc {
 	p.cmd.Env = append(os.Environ(), markerEnv+"="+p.mark, "TMPDIR="+o.tmpDir)
 	p.cmd.Env = append(p.cmd.Env, o.env...)
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	if o.stdout != nil {
+		p.cmd.Stdout = o.stdout
+	}
 	p.start = time.Now()
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

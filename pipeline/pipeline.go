@@ -398,10 +398,15 @@ func (r *runner) finish(ctx context.Context, err error) {
 	switch {
 	case ctx.Err() != nil || errors.Is(err, context.Canceled):
 		run.Status = results.StatusInterrupted
+		// The cause names the signal ("interrupted by SIGHUP") when the
+		// CLI's signal policy cancelled the run.
+		why := "interrupted"
+		if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
+			why = c.Error()
+		}
+		run.Error = &results.StageError{Message: why}
 		if errors.As(err, &se) {
-			run.Error = &results.StageError{Stage: se.Stage, Variant: se.Variant, Message: "interrupted"}
-		} else {
-			run.Error = &results.StageError{Message: "interrupted"}
+			run.Error.Stage, run.Error.Variant = se.Stage, se.Variant
 		}
 	case errors.As(err, &se):
 		run.Status = results.StatusError

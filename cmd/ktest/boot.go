@@ -231,7 +231,7 @@ func bootExec(ctx context.Context, inst vm.Instance, f bootFlags) error {
 		ctx, cancel = context.WithTimeout(ctx, f.timeout)
 		defer cancel()
 	}
-	code, err := inst.Run(ctx, f.exec, os.Stdout, os.Stderr)
+	code, err := inst.Run(ctx, f.exec, resultsStdout, os.Stderr)
 	var crash *console.Crash
 	switch {
 	case errors.As(err, &crash):

@@ -12,7 +12,7 @@ const (
 	ExitTestsFailed = 1   // a test failed or a regression was found
 	ExitUsage       = 2   // usage error or bad input
 	ExitInfra       = 3   // infrastructure failure: apply, config, build, boot
-	ExitInterrupted = 130 // SIGINT or SIGTERM
+	ExitInterrupted = 130 // SIGINT; other signals are 128+signal (SignalError)
 )
 
 // errHelp means -h was given: usage was printed, exit 0.
@@ -70,6 +70,9 @@ func testsFailed(err error) error {
 func exitCode(ctx context.Context, err error) int {
 	if err == nil || errors.Is(err, errHelp) {
 		return ExitOK
+	}
+	if se := signalCause(ctx); se != nil {
+		return se.ExitCode()
 	}
 	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
 		return ExitInterrupted

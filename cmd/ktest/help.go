@@ -186,7 +186,7 @@ func printCommands(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\nRun 'ktest <command> -h' for a command's flags and examples; 'ktest --version' for the build.")
 	fmt.Fprintln(w, "Exit codes: 0 ok, 1 tests failed or regression, 2 usage or bad input,")
-	fmt.Fprintln(w, "3 infrastructure failure (apply, config, build, boot), 130 interrupted.")
+	fmt.Fprintln(w, "3 infrastructure failure (apply, config, build, boot), 128+N stopped by signal N (130 Ctrl-C).")
 }
 
 func commandNames() []string {

@@ -216,7 +216,7 @@ func runKernel(ctx context.Context, args []string) error {
 		}
 	}
 	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
+		enc := json.NewEncoder(resultsStdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(res)
 	}

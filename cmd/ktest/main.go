@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 )
 
 // command is one `ktest <name>` subcommand. Each lives in its own file
@@ -64,9 +62,17 @@ func realMain(args []string, stderr io.Writer) int {
 		return ExitUsage
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel, stop := withSignals(context.Background())
 	defer stop()
+	saved := resultsStdout
+	resultsStdout = &pipeGuard{w: saved, cancel: cancel}
+	defer func() { resultsStdout = saved }()
 	err := c.run(ctx, args[1:])
+	if se := signalCause(ctx); se != nil && err != nil && !errors.Is(err, errQuiet) {
+		// What failed after the signal is its consequence: say what
+		// stopped the command.
+		err = se
+	}
 	reportError(stderr, c.name, err)
 	return exitCode(ctx, err)
 }

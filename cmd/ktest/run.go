@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,7 +72,7 @@ func runRun(ctx context.Context, args []string) error {
 		return usageErrorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	if *printPlan {
-		os.Stdout.Write(plan.DefaultText())
+		resultsStdout.Write(plan.DefaultText())
 		return nil
 	}
 
@@ -195,7 +196,7 @@ func runRun(ctx context.Context, args []string) error {
 	if run != nil {
 		fmt.Fprintf(os.Stderr, "ktest: results %s, summary %s\n", filepath.Join(dir, "results.json"), filepath.Join(dir, "summary.md"))
 		if summary, rerr := os.ReadFile(filepath.Join(dir, "summary.md")); rerr == nil {
-			os.Stdout.Write(summary)
+			resultsStdout.Write(summary)
 		}
 	}
 	if err != nil && !isTestFailure(run) {
@@ -263,7 +264,7 @@ func nightlyVerdict(ctx context.Context, cfg pipeline.Config, last, run *results
 	var b strings.Builder
 	if err := cmp.Render(&b, "md"); err == nil {
 		atomicfile.WriteFile(filepath.Join(dir, "comparison.md"), []byte(b.String()), 0o644)
-		os.Stdout.WriteString("\n" + b.String())
+		io.WriteString(resultsStdout, "\n"+b.String())
 	}
 	if cmp.Failed() {
 		return testsFailed(fmt.Errorf("regression against run %s: %s", last.ID, strings.Join(cmp.Problems(), "; ")))
