@@ -191,9 +191,8 @@ func (p *Pipeline) Validate() error {
 		return fmt.Errorf("ktest ref %q: want a branch, tag or commit (letters, digits, . _ / -)", p.Ref)
 	}
 	if p.PlanFile != "" {
-		clean := path.Clean(p.PlanFile)
-		if !pathRE.MatchString(p.PlanFile) || clean != p.PlanFile || clean == ".." || strings.HasPrefix(clean, "../") {
-			return fmt.Errorf("plan file %q: want a clean path inside the repository, relative to its root (letters, digits, . _ / + -)", p.PlanFile)
+		if err := CheckPlanFile(p.PlanFile); err != nil {
+			return err
 		}
 	}
 	if Slug(p.Name) != p.Name {
@@ -204,6 +203,16 @@ func (p *Pipeline) Validate() error {
 	}
 	if p.BuildMinutes < 1 || p.TestMinutes < 1 || p.MergeMinutes < 1 {
 		return fmt.Errorf("job timeouts must be at least a minute (build %d, test %d, merge %d)", p.BuildMinutes, p.TestMinutes, p.MergeMinutes)
+	}
+	return nil
+}
+
+// CheckPlanFile accepts a plan path the pipeline can find in its checkout
+// of the repository and write into YAML and shell as it is.
+func CheckPlanFile(file string) error {
+	clean := path.Clean(file)
+	if !pathRE.MatchString(file) || clean != file || clean == ".." || strings.HasPrefix(clean, "../") {
+		return fmt.Errorf("plan file %q: want a clean path inside the repository, relative to its root (letters, digits, . _ / + -)", file)
 	}
 	return nil
 }
