@@ -42,9 +42,7 @@ func (p Parts) orReal() Parts {
 		p.GuestImage = initramfs.Build
 	}
 	if p.Checkpatch == nil {
-		p.Checkpatch = func(context.Context, string, []byte, string) *results.Checkpatch {
-			return &results.Checkpatch{Error: "checkpatch is not wired in yet"}
-		}
+		p.Checkpatch = checkpatch
 	}
 	if p.Machines == nil {
 		p.Machines = func(want vm.Accel, pr vm.Prober, log io.Writer) Machines {

@@ -32,6 +32,7 @@ type perPatchRun struct {
 	base  int           // patches applied before the series' first
 	pats  []*series.Patch
 	frags []*kconfig.Fragment
+	warns *warningState
 }
 
 // perPatch runs the plan's per-patch mode instead of the A/B benchmark.
@@ -66,6 +67,7 @@ func (r *runner) perPatch(ctx context.Context) error {
 	}
 	r.disks = &diskSet{targets: pr.p.Targets, fileSize: pr.p.FileSizeBytes()}
 	defer r.disks.remove()
+	pr.warns = newWarningState(r.kernels[r.cfg.Plan.Variants[0].Name].BuildLog, "")
 	// The baseline first, with the steps' suite.
 	base := r.run.Variants[0]
 	if good, err := pr.testKernel(ctx, r.cfg.Plan.Variants[0].Name, base); err != nil {
@@ -166,6 +168,7 @@ func (pr *perPatchRun) runStep(ctx context.Context, k int, st *results.PatchStep
 		return false, err
 	}
 	st.Build, st.Cached, st.BuildSeconds, st.Objects = results.StepOK, kres.Cached, kres.Seconds, kres.Objects
+	st.NewWarnings = pr.warns.step(kres.BuildLog, "", touched)
 	r.kernels[name] = kres
 	if pr.p.Suite() == "none" {
 		st.Verdict = results.StepGood

@@ -62,22 +62,21 @@ type Checkpatch struct {
 	Errors   int      `json:"errors"`
 	Warnings int      `json:"warnings"`
 	Checks   int      `json:"checks"`
+	Summary  string   `json:"summary"`         // "clean", "2 errors, 1 warning"
 	Items    []string `json:"items,omitempty"` // "ERROR:TYPE: message (file:line)"
 	// Error says why checkpatch could not run (e.g. the tree has none).
 	Error string `json:"error,omitempty"`
 }
 
-// String is "clean", "2 errors, 5 warnings, 1 check" or the error.
+// String is the summary, or why checkpatch did not run.
 func (c *Checkpatch) String() string {
 	switch {
 	case c == nil:
 		return "not run"
 	case c.Error != "":
 		return "not run: " + c.Error
-	case c.Errors+c.Warnings+c.Checks == 0:
-		return "clean"
 	}
-	return fmt.Sprintf("%s, %s, %s", count(c.Errors, "error"), count(c.Warnings, "warning"), count(c.Checks, "check"))
+	return c.Summary
 }
 
 // count is "1 error", "2 errors".
