@@ -2,19 +2,38 @@ package readtest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// DumpBlockedTasks asks the kernel for its blocked (D state) tasks and
-// their stacks (sysrq w) and returns that part of the kernel log, at
-// most maxEvidence bytes from its start: where a hung reader sleeps.
+// DumpBlockedTasks asks the kernel where a hung reader sleeps: the
+// blocked (D state) tasks and their stacks (sysrq w), and, since an
+// io_uring reader waits for completions in an interruptible sleep that
+// sysrq w does not show, this program's own threads from the dump of
+// every task (sysrq t). At most maxEvidence bytes.
 func DumpBlockedTasks() (string, error) {
-	if err := os.WriteFile("/proc/sysrq-trigger", []byte("w"), 0); err != nil {
-		return "", fmt.Errorf("sysrq w: %w", err)
+	log, err := sysrq('w')
+	if err != nil {
+		return "", err
+	}
+	blocked, berr := BlockedSection(log)
+	if log, err = sysrq('t'); err != nil {
+		return blocked, errors.Join(berr, err)
+	}
+	own := TaskStacks(log, filepath.Base(os.Args[0]))
+	return clipEvidence(strings.TrimSpace(blocked + "\n" + own)), nil
+}
+
+// sysrq triggers a sysrq command and returns the kernel log after it.
+func sysrq(cmd byte) ([]byte, error) {
+	if err := os.WriteFile("/proc/sysrq-trigger", []byte{cmd}, 0); err != nil {
+		return nil, fmt.Errorf("sysrq %c: %w", cmd, err)
 	}
 	// The report is printed synchronously, but give the log a moment
 	// for other CPUs' lines.
@@ -26,9 +45,38 @@ func DumpBlockedTasks() (string, error) {
 	buf := make([]byte, size)
 	n, err := unix.Klogctl(unix.SYSLOG_ACTION_READ_ALL, buf)
 	if err != nil {
-		return "", fmt.Errorf("reading the kernel log: %w", err)
+		return nil, fmt.Errorf("reading the kernel log: %w", err)
 	}
-	return BlockedSection(buf[:n])
+	return buf[:n], nil
+}
+
+// TaskStacks returns the stacks of the tasks named comm (the kernel
+// keeps 15 bytes of it) in the last task dump of a kernel log.
+func TaskStacks(log []byte, comm string) string {
+	if len(comm) > 15 {
+		comm = comm[:15]
+	}
+	if i := bytes.LastIndex(log, []byte("sysrq: Show State")); i >= 0 {
+		log = log[i:]
+	}
+	var out []string
+	var cur []string
+	keep := false
+	flush := func() {
+		if keep {
+			out = append(out, cur...)
+		}
+		cur, keep = nil, false
+	}
+	for _, line := range strings.Split(string(log), "\n") {
+		if i := strings.Index(line, "task:"); i >= 0 {
+			flush()
+			keep = strings.HasPrefix(line[i+len("task:"):], comm+" ")
+		}
+		cur = append(cur, line)
+	}
+	flush()
+	return strings.Join(out, "\n")
 }
 
 // maxEvidence bounds the dump kept with a test result.
@@ -44,9 +92,12 @@ func BlockedSection(log []byte) (string, error) {
 	if j := bytes.LastIndexByte(log[:i], '\n'); j >= 0 {
 		i = j + 1
 	}
-	sec := log[i:]
-	if len(sec) > maxEvidence {
-		sec = append(sec[:maxEvidence:maxEvidence], []byte("\n[... clipped]\n")...)
+	return clipEvidence(string(log[i:])), nil
+}
+
+func clipEvidence(s string) string {
+	if len(s) > maxEvidence {
+		return s[:maxEvidence] + "\n[... clipped]\n"
 	}
-	return string(sec), nil
+	return s
 }

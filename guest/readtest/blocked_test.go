@@ -66,3 +66,15 @@ func TestRunCasesStopsAfterAHang(t *testing.T) {
 		t.Errorf("results %+v, ran %v", res, ran)
 	}
 }
+
+func TestTaskStacks(t *testing.T) {
+	log, err := os.ReadFile("testdata/sysrq_t.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := TaskStacks(log, "ktest-readtest")
+	if !strings.Contains(got, "task:ktest-readtest  state:S") || !strings.Contains(got, "io_cqring_wait+0x3b8") ||
+		strings.Contains(got, "do_epoll_wait") || strings.Contains(got, "futex_wait") {
+		t.Errorf("stacks:\n%s", got)
+	}
+}
