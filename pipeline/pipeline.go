@@ -15,8 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ktest-dev/ktest/internal/atomicfile"
-
 	"github.com/ktest-dev/ktest/apply"
 	"github.com/ktest-dev/ktest/initramfs"
 	"github.com/ktest-dev/ktest/kbuild"
@@ -43,6 +41,15 @@ type Config struct {
 	// Parts are the builder, guest image and machines the run drives;
 	// the zero value is the real ones.
 	Parts Parts
+	// BuildOnly stops after the builds (a CI build job).
+	BuildOnly bool
+	// ExportKernels, if set, receives every variant's kernel in
+	// ExportKernels/<variant>; ImportKernels takes them from there,
+	// refusing a kernel not built from what the variant asks for.
+	ExportKernels, ImportKernels string
+	// Shard records which shard of the plan this run is (the plan's
+	// targets are already the shard's).
+	Shard *results.Shard
 }
 
 // StageError is a stage that stopped the run.
@@ -90,8 +97,9 @@ func Run(ctx context.Context, cfg Config) (*results.Run, error) {
 	r.run = &results.Run{
 		Schema: results.Schema, ID: filepath.Base(cfg.OutDir), Started: time.Now().UTC(),
 		Status: results.StatusRunning, Command: cfg.Command,
-		Host: results.Host{Hostname: host, CPUs: runtime.NumCPU(), Kernel: uname},
-		Plan: results.Plan{Name: p.Name, Targets: p.Targets, Suites: p.Suites, FileSize: p.FileSize, Boots: p.Boots, Repeats: p.Repeats, Control: p.Control, KernelArgs: p.KernelArgs},
+		Host:  results.Host{Hostname: host, CPUs: runtime.NumCPU(), Kernel: uname},
+		Plan:  results.Plan{Name: p.Name, Targets: p.Targets, Suites: p.Suites, FileSize: p.FileSize, Boots: p.Boots, Repeats: p.Repeats, Control: p.Control, KernelArgs: p.KernelArgs},
+		Shard: cfg.Shard, BuildOnly: cfg.BuildOnly,
 	}
 	if c, err := kbuild.Compiler(ctx); err == nil {
 		r.run.Host.Compiler = c
@@ -188,6 +196,9 @@ func (r *runner) execute(ctx context.Context) error {
 			rv.Kernel.Status = results.StepFailed
 			return err
 		}
+	}
+	if r.cfg.BuildOnly {
+		return nil
 	}
 	if err := r.stage(ctx, "accel", "", r.probeAccel); err != nil {
 		return err
@@ -342,15 +353,32 @@ func (r *runner) build(ctx context.Context, v plan.Variant, rv *results.Variant,
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Plan.Timeouts.Build.Duration)
 	defer cancel()
-	res, err := r.parts.Build(ctx, r.cfg.Cache, kbuild.Request{Tree: r.tree, Variant: v.Name, Overlay: overlay,
-		Patches: v.Patches, Fragments: frags, Jobs: r.cfg.Jobs, Log: r.log})
+	req := kbuild.Request{Tree: r.tree, Variant: v.Name, Overlay: overlay,
+		Patches: v.Patches, Fragments: frags, Jobs: r.cfg.Jobs, Log: r.log}
+	imported := false
+	if r.cfg.ImportKernels != "" {
+		// Another job built it: take it by content key, or refuse it.
+		if _, err := kbuild.Import(ctx, r.cfg.Cache, req, filepath.Join(r.cfg.ImportKernels, v.Name)); err != nil {
+			return "", err
+		}
+		imported = true
+	}
+	res, err := r.parts.Build(ctx, r.cfg.Cache, req)
 	if err != nil {
 		return "", err
 	}
 	r.kernels[v.Name] = res
+	if r.cfg.ExportKernels != "" {
+		if _, err := kbuild.Export(ctx, r.cfg.Cache, req, filepath.Join(r.cfg.ExportKernels, v.Name)); err != nil {
+			return "", err
+		}
+	}
 	rv.Kernel = results.Kernel{Key: res.Key, ConfigSHA256: res.ConfigSHA, Quirks: res.Quirks, Cached: res.Cached,
 		BuildSeconds: res.Seconds, Objects: res.Objects, Status: results.StepOK}
-	if res.Cached {
+	switch {
+	case imported:
+		return "imported from " + r.cfg.ImportKernels + ", no build", nil
+	case res.Cached:
 		return "cached " + res.Dir, nil
 	}
 	return fmt.Sprintf("built in %.0f s, %d objects", res.Seconds, res.Objects), nil
@@ -414,28 +442,10 @@ func (r *runner) finish(ctx context.Context, err error) {
 	case err != nil:
 		run.Status = results.StatusFail
 	default:
-		run.Complete = true
-		run.Status = results.StatusPass
-		switch errs := run.TargetErrors(); {
-		case len(run.Failed()) > 0 || hasCrashes(run) || run.FirstBadPatch() != "" || r.checkpatchFatal():
-			run.Status = results.StatusFail
-		case len(errs) > 0:
-			// Nothing failed, but a target could not be set up: the
-			// harness did not test what the plan asked for.
-			run.Status = results.StatusError
-			run.Error = &results.StageError{Stage: "test", Message: "target setup failed: " + joinStrings(errs, "; ")}
-		}
+		run.Conclude(r.checkpatchFatal())
 	}
-	r.save()
-	for name, format := range map[string]string{"summary.md": "md", "junit.xml": "junit", "email.txt": "email", "report.html": "html"} {
-		var b strings.Builder
-		if err := results.Render(&b, run, format); err != nil {
-			r.logf("warning: rendering %s: %v", name, err)
-			continue
-		}
-		if err := atomicfile.WriteFile(filepath.Join(r.cfg.OutDir, name), []byte(b.String()), 0o644); err != nil {
-			r.logf("warning: writing %s: %v", name, err)
-		}
+	if err := results.WriteRunDir(r.cfg.OutDir, run); err != nil {
+		r.logf("warning: %v", err)
 	}
 }
 
@@ -443,21 +453,4 @@ func (r *runner) finish(ctx context.Context, err error) {
 func (r *runner) checkpatchFatal() bool {
 	pp := r.cfg.Plan.PerPatch
 	return pp != nil && pp.CheckpatchFatal && r.run.PerPatch != nil && len(r.run.PerPatch.CheckpatchErrors()) > 0
-}
-
-func hasCrashes(run *results.Run) bool {
-	for _, v := range run.Variants {
-		if len(v.Crashes) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-func joinStrings[T fmt.Stringer](xs []T, sep string) string {
-	s := make([]string, len(xs))
-	for i, x := range xs {
-		s[i] = x.String()
-	}
-	return strings.Join(s, sep)
 }

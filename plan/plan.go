@@ -382,3 +382,29 @@ func (p *Plan) ForSeries(series string) {
 		{Name: "patched", Description: "the tree with the series applied", Patches: []string{series}},
 	}
 }
+
+// Shard restricts the plan to shard k of n (1-based): the plan's targets
+// split into n contiguous groups, every variant run on the group's
+// targets, so that each A/B pair is measured on one host.
+func (p *Plan) Shard(k, n int) error {
+	switch {
+	case n < 1 || k < 1 || k > n:
+		return fmt.Errorf("shard %d/%d: want K/N with 1 <= K <= N", k, n)
+	case n > len(p.Targets):
+		return fmt.Errorf("shard %d/%d: the plan has only %d targets", k, n, len(p.Targets))
+	}
+	p.Targets = ShardTargets(p.Targets, k, n)
+	return nil
+}
+
+// ShardTargets is shard k of n of targets: contiguous groups whose sizes
+// differ by at most one, the larger first.
+func ShardTargets(targets []string, k, n int) []string {
+	per, extra := len(targets)/n, len(targets)%n
+	start := (k-1)*per + min(k-1, extra)
+	size := per
+	if k <= extra {
+		size++
+	}
+	return append([]string(nil), targets[start:start+size]...)
+}

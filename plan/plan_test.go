@@ -167,3 +167,30 @@ func TestValidateAfterOverrides(t *testing.T) {
 		t.Errorf("default plan: %v", err)
 	}
 }
+
+func TestShard(t *testing.T) {
+	targets := []string{"ext4", "xfs", "btrfs", "raw"}
+	tests := []struct {
+		k, n int
+		want []string
+	}{
+		{1, 2, []string{"ext4", "xfs"}},
+		{2, 2, []string{"btrfs", "raw"}},
+		{1, 3, []string{"ext4", "xfs"}},
+		{2, 3, []string{"btrfs"}},
+		{3, 3, []string{"raw"}},
+		{4, 4, []string{"raw"}},
+		{1, 1, targets},
+	}
+	for _, tc := range tests {
+		p := Default()
+		if err := p.Shard(tc.k, tc.n); err != nil || !slices.Equal(p.Targets, tc.want) {
+			t.Errorf("shard %d/%d: %v, %v; want %v", tc.k, tc.n, p.Targets, err, tc.want)
+		}
+	}
+	for _, bad := range [][2]int{{0, 2}, {3, 2}, {1, 5}, {1, 0}} {
+		if err := Default().Shard(bad[0], bad[1]); err == nil {
+			t.Errorf("shard %d/%d accepted", bad[0], bad[1])
+		}
+	}
+}

@@ -39,6 +39,12 @@ type Run struct {
 	Series      *Series `json:"series,omitempty"`
 	Plan        Plan    `json:"plan"`
 	Stages      []Stage `json:"stages"`
+	// Shard says which shard of a plan this run is, when it is one;
+	// `ktest merge` joins the shards.
+	Shard *Shard `json:"shard,omitempty"`
+	// BuildOnly: the run built (and maybe exported) its kernels and
+	// tested nothing, a CI build job.
+	BuildOnly bool `json:"build_only,omitempty"`
 	// PerPatch is set by a per-patch run.
 	PerPatch *PerPatch `json:"per_patch,omitempty"`
 	// BootOrder names the variant of every boot, in order: the
@@ -364,3 +370,14 @@ func (p Plan) Differences(q Plan) []string {
 	diff("kernel_args", p.KernelArgs, q.KernelArgs)
 	return out
 }
+
+// Shard is one of N parts of a plan, split by target.
+type Shard struct {
+	K int `json:"k"`
+	N int `json:"n"`
+	// PlanTargets are the whole plan's targets; the run's Plan.Targets
+	// are the shard's.
+	PlanTargets []string `json:"plan_targets"`
+}
+
+func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.K, s.N) }

@@ -6,13 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
-
-	"github.com/ktest-dev/ktest/internal/atomicfile"
 
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/kconfig"
@@ -49,7 +47,11 @@ func runRun(ctx context.Context, args []string) error {
 	printPlan := fs.Bool("print-plan", false, "print the embedded default plan and exit")
 	tree := fs.String("tree", "", "kernel tree `DIR`, overriding the plan's")
 	seriesSrc := fs.String("series", "", "`SERIES` to test (mbox, thread dump, directory, diff, or embedded:DIR): baseline = tree, patched = tree + series")
-	quick := fs.Bool("quick", false, "CI mode: a small file and one repeat")
+	quick := fs.Bool("quick", false, "CI mode: a small file, one boot and one repeat (figures, but too few samples to call changes)")
+	shard := fs.String("shard", "", "run shard `K/N` of the plan: its targets split in N groups, both variants on this machine (CI)")
+	buildOnly := fs.Bool("build-only", false, "build the variants' kernels and stop (a CI build job; see --export-kernels)")
+	exportKernels := fs.String("export-kernels", "", "copy every variant's kernel into `DIR`/<variant> for other jobs' --kernels")
+	importKernels := fs.String("kernels", "", "take the kernels from `DIR` (written by --export-kernels), refusing one not built from what this run asks for")
 	out := fs.String("out", "", "run `DIR` (default ./ktest-runs/<run-id>)")
 	history := fs.String("history", "", "nightly mode: keep runs in `DIR`, compare with the last good run, exit 1 on a regression")
 	accel := fs.String("accel", "", "accelerator `MODE`: auto, kvm or tcg (default: the plan's)")
@@ -148,6 +150,32 @@ func runRun(ctx context.Context, args []string) error {
 			return usageErrorf("unknown target %q (known: %s)", t, strings.Join(plan.KnownTargets, ", "))
 		}
 	}
+	var shardRecord *results.Shard
+	if *shard != "" {
+		k, n, err := parseShard(*shard)
+		if err == nil {
+			all := p.Targets
+			if err = p.Shard(k, n); err == nil {
+				shardRecord = &results.Shard{K: k, N: n, PlanTargets: all}
+			}
+		}
+		if err != nil {
+			return usageErrorf("--shard: %v", err)
+		}
+	}
+	if *exportKernels != "" {
+		if _, err := os.Stat(*exportKernels); err == nil {
+			return usageErrorf("--export-kernels %s: it exists; give a new directory", *exportKernels)
+		}
+		if err := os.MkdirAll(*exportKernels, 0o755); err != nil {
+			return infraFailure(err)
+		}
+	}
+	if *importKernels != "" {
+		if _, err := os.Stat(*importKernels); err != nil {
+			return usageErrorf("--kernels: %v", err)
+		}
+	}
 	if err := p.Validate(); err != nil {
 		return usageErrorf("the plan with the command line's overrides: %v", err)
 	}
@@ -181,7 +209,8 @@ func runRun(ctx context.Context, args []string) error {
 		return usageErrorf("run directory: %v (it must not exist yet)", err)
 	}
 	cfg := pipeline.Config{Plan: p, Cache: cache, OutDir: dir, Command: reproduceCommand(args),
-		WithFixups: *withFixups, Jobs: *jobs, Log: os.Stderr, Verbose: *verbose}
+		WithFixups: *withFixups, Jobs: *jobs, Log: os.Stderr, Verbose: *verbose,
+		BuildOnly: *buildOnly, ExportKernels: *exportKernels, ImportKernels: *importKernels, Shard: shardRecord}
 
 	hist := results.History{Dir: *history}
 	if *history != "" {
@@ -203,35 +232,19 @@ func runRun(ctx context.Context, args []string) error {
 		return pipelineError(ctx, err)
 	}
 	if *history != "" && run != nil {
-		// The last good run made like this one: same targets, sizes
-		// and boots. Unlike runs are never compared.
-		last, lerr := hist.LastLike(run)
-		if _, herr := hist.Add(run); herr != nil {
-			return infraFailure(fmt.Errorf("adding the run to %s: %w", *history, herr))
+		rerun := func(only []results.TestID) (*results.Run, error) {
+			fmt.Fprintf(os.Stderr, "ktest: re-running %d newly failing test(s) once: %s\n", len(only), joinIDs(only))
+			rcfg := cfg
+			rcfg.OutDir = filepath.Join(dir, "rerun")
+			rcfg.Only = only
+			return pipeline.Run(ctx, rcfg)
 		}
-		if last != nil {
-			if err := nightlyVerdict(ctx, cfg, last, run, dir); err != nil {
-				return err
-			}
-			return targetErrors(run)
+		compared, err := nightly(ctx, hist, run, dir, rerun)
+		if err != nil || compared {
+			return errors.Join(err, targetErrors(run))
 		}
-		if !errors.Is(lerr, results.ErrNoGoodRun) {
-			return infraFailure(lerr)
-		}
-		fmt.Fprintf(os.Stderr, "ktest: nothing to compare with: %v\n", lerr)
 	}
-	if fb := run.FirstBadPatch(); fb != "" {
-		return testsFailed(fmt.Errorf("run %s: %s", run.ID, fb))
-	}
-	if failed := run.Failed(); len(failed) > 0 || run.Status == results.StatusFail {
-		var problems []string
-		for _, id := range failed {
-			problems = append(problems, id.String())
-		}
-		problems = append(problems, crashTitles(run)...)
-		return testsFailed(fmt.Errorf("run %s failed: %s", run.ID, strings.Join(problems, ", ")))
-	}
-	return targetErrors(run)
+	return runVerdict(run)
 }
 
 // targetErrors fails a run in which a target could not be set up: the
@@ -239,35 +252,6 @@ func runRun(ctx context.Context, args []string) error {
 func targetErrors(run *results.Run) error {
 	if errs := run.TargetErrors(); len(errs) > 0 {
 		return infraFailure(fmt.Errorf("run %s: %d target(s) could not be set up: %s", run.ID, len(errs), strings.ReplaceAll(joinIDs(errs), ", ", "; ")))
-	}
-	return nil
-}
-
-// nightlyVerdict compares the run with the last good one. A test that
-// newly fails is re-run once and counts only if it fails again; a metric
-// counts when it moved beyond noise.
-func nightlyVerdict(ctx context.Context, cfg pipeline.Config, last, run *results.Run, dir string) error {
-	cmp := results.Compare(last, run)
-	err := cmp.ConfirmFailures(func(only []results.TestID) (*results.Run, error) {
-		fmt.Fprintf(os.Stderr, "ktest: re-running %d newly failing test(s) once: %s\n", len(only), joinIDs(only))
-		rcfg := cfg
-		rcfg.OutDir = filepath.Join(dir, "rerun")
-		rcfg.Only = only
-		return pipeline.Run(ctx, rcfg)
-	})
-	if err != nil && ctx.Err() != nil {
-		return pipelineError(ctx, err)
-	}
-	for _, f := range cmp.Flaky {
-		fmt.Fprintf(os.Stderr, "ktest: %s passed on re-run: flaky, not counted\n", f)
-	}
-	var b strings.Builder
-	if err := cmp.Render(&b, "md"); err == nil {
-		atomicfile.WriteFile(filepath.Join(dir, "comparison.md"), []byte(b.String()), 0o644)
-		io.WriteString(resultsStdout, "\n"+b.String())
-	}
-	if cmp.Failed() {
-		return testsFailed(fmt.Errorf("regression against run %s: %s", last.ID, strings.Join(cmp.Problems(), "; ")))
 	}
 	return nil
 }
@@ -321,6 +305,21 @@ func crashTitles(run *results.Run) []string {
 	return out
 }
 
+// parseShard reads "K/N".
+func parseShard(s string) (k, n int, err error) {
+	ks, ns, ok := strings.Cut(s, "/")
+	if ok {
+		k, err = strconv.Atoi(ks)
+		if err == nil {
+			n, err = strconv.Atoi(ns)
+		}
+	}
+	if !ok || err != nil {
+		return 0, 0, fmt.Errorf("%q: want K/N, e.g. 1/2", s)
+	}
+	return k, n, nil
+}
+
 func newRunID() string {
 	var b [3]byte
 	rand.Read(b[:])
@@ -341,7 +340,7 @@ func reproduceCommand(args []string) string {
 		if k, _, ok := strings.Cut(name, "="); ok {
 			name = k
 		}
-		if name == "out" || name == "history" || name == "cache" {
+		if name == "out" || name == "history" || name == "cache" || name == "kernels" || name == "export-kernels" {
 			skip = !strings.Contains(a, "=")
 			continue
 		}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/ktest-dev/ktest/results"
+)
+
+func init() {
+	register(&command{
+		name: "merge",
+		summary: `Join the run directories of a plan's shards ('ktest run --shard K/N' on several
+machines) into OUT, a run directory exactly as one machine would have written it:
+results.json, summary.md, junit.xml, email.txt, report.html. Runs of different
+plans, trees, series or kernels are refused, naming the difference; a missing
+shard is reported as missing, never as a pass. Exits like 'ktest run'.`,
+		usage: "[--history DIR] OUT RUNDIR...",
+		examples: []string{
+			"ktest merge merged shard-1 shard-2",
+			"ktest merge --history /var/lib/ktest/nightly merged shards/*",
+		},
+		run: runMerge,
+	})
+}
+
+func runMerge(ctx context.Context, args []string) error {
+	c := commands["merge"]
+	fs := newFlagSet(c)
+	history := fs.String("history", "", "nightly mode: keep the merged run in `DIR`, compare it with the last good run made alike, exit 1 on a regression")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() < 2 {
+		return usageErrorf("want OUT and at least one run directory")
+	}
+	out, dirs := fs.Arg(0), fs.Args()[1:]
+	var runs []*results.Run
+	for _, d := range dirs {
+		r, err := results.Load(d)
+		if err != nil {
+			return badInput(err)
+		}
+		runs = append(runs, r)
+	}
+	merged, err := results.Merge(filepath.Base(out), runs)
+	if err != nil {
+		return badInput(err)
+	}
+	if err := os.Mkdir(out, 0o755); err != nil {
+		return usageErrorf("%v (OUT must not exist yet)", err)
+	}
+	if err := results.WriteRunDir(out, merged); err != nil {
+		return infraFailure(err)
+	}
+	fmt.Fprintf(os.Stderr, "ktest merge: %d shard run(s) into %s: %s\n", len(runs), out, merged.Status)
+	if summary, err := os.ReadFile(filepath.Join(out, "summary.md")); err == nil {
+		resultsStdout.Write(summary)
+	}
+	if *history != "" {
+		if err := os.MkdirAll(*history, 0o755); err != nil {
+			return infraFailure(err)
+		}
+		compared, err := nightly(ctx, results.History{Dir: *history}, merged, out, nil)
+		if err != nil || compared {
+			return errors.Join(err, targetErrors(merged))
+		}
+	}
+	return runVerdict(merged)
+}
