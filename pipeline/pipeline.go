@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -43,6 +44,9 @@ type Config struct {
 	// Parts are the builder, guest image and machines the run drives;
 	// the zero value is the real ones.
 	Parts Parts
+	// Identity signs the renderings' Tested-by line; nil writes a line
+	// saying no identity is configured.
+	Identity *mail.Address
 }
 
 // StageError is a stage that stopped the run.
@@ -232,21 +236,10 @@ func (r *runner) describeSeries(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	rs := &results.Series{Title: s.Title, Version: s.Version, Source: src, Base: s.Base, Warnings: s.Warnings, Notes: s.Notes}
 	for _, w := range s.Warnings {
 		r.logf("warning: series %s: %s", src, w)
 	}
-	if rs.Base == "" && s.Tree != "" {
-		rs.Base = s.Tree
-	}
-	for _, p := range s.ToApply(r.cfg.WithFixups) {
-		st := "applied"
-		if !r.cfg.Plan.Series.Applied {
-			st = "in-tree"
-		}
-		rs.Patches = append(rs.Patches, results.Patch{Number: p.Number, Total: p.Total, Subject: p.Subject,
-			Author: p.Author, Status: st, Hunks: countHunks(p)})
-	}
+	rs := seriesRecord(s, src, r.cfg.WithFixups, r.cfg.Plan.Series.Applied)
 	if !r.cfg.Plan.Series.Applied {
 		rs.Base = fmt.Sprintf("%s (the series is already in this tree; the baseline patch removes its effect)", r.tree.Version)
 	}
@@ -419,7 +412,7 @@ func (r *runner) finish(ctx context.Context, err error) {
 	r.save()
 	for name, format := range map[string]string{"summary.md": "md", "junit.xml": "junit", "email.txt": "email", "report.html": "html"} {
 		var b strings.Builder
-		if err := results.Render(&b, run, format); err != nil {
+		if err := (results.Renderer{From: r.cfg.Identity}).Render(&b, run, format); err != nil {
 			r.logf("warning: rendering %s: %v", name, err)
 			continue
 		}

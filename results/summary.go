@@ -691,7 +691,3 @@ func firstLineOf(s string) string {
 	}
 	return s
 }
-
-// DefaultSignature is the trailer renderings end with unless the
-// Renderer names another.
-const DefaultSignature = "Tested-by: ktest (automated) <ktest@localhost>"
