@@ -1,6 +1,8 @@
 package results
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/mail"
 	"time"
@@ -8,6 +10,11 @@ import (
 
 // testIdentity is the reviewer renderings sign as in tests.
 var testIdentity = &mail.Address{Name: "Jane Doe", Address: "jane@example.org"}
+
+func sha256Hex(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
 
 // The fixture is shaped like a real TCG measurement of the default
 // plan: baseline = 6.1 with FMODE_BUF_RASYNC removed (buffered reads
@@ -119,6 +126,9 @@ func fixtureRun(repeats int) *Run {
 			{Name: "boot", Variant: "patched", Status: "ok", Seconds: 8.7},
 			{Name: "tests", Variant: "patched", Status: "ok", Seconds: 590},
 		},
+	}
+	for i := range r.Series.Patches {
+		r.Series.Patches[i].SHA256 = sha256Hex(r.Series.Patches[i].Subject)
 	}
 	for _, vn := range []string{"baseline", "patched"} {
 		v := &Variant{Name: vn}

@@ -10,7 +10,7 @@ import (
 )
 
 // Formats lists the formats Render accepts.
-var Formats = []string{"md", "json", "junit", "email", "html", "mbox"}
+var Formats = []string{"md", "json", "junit", "email", "html", "mbox", "kcidb"}
 
 // UnknownFormatError is returned for a format Render does not know.
 type UnknownFormatError struct{ Format string }
@@ -30,6 +30,9 @@ type Renderer struct {
 	// default Tested-by. nil when no identity is known; ktest never
 	// makes one up.
 	From *mail.Address
+	// Origin names ktest as a CI system in the kcidb rendering,
+	// DefaultOrigin if empty; see ValidOrigin.
+	Origin string
 }
 
 // NoIdentitySignature stands where the Tested-by trailer goes when no
@@ -65,7 +68,8 @@ func Render(w io.Writer, r *Run, format string) error {
 // Render writes r to w in format: "json" is the document itself, "md"
 // the review summary, "email" the same as a plain-text reply, "mbox"
 // that reply as a mail answering the series, "junit" JUnit XML for CI,
-// "html" a self-contained page with SVG charts.
+// "html" a self-contained page with SVG charts, "kcidb" a KCIDB v5.3
+// submission.
 func (rd Renderer) Render(w io.Writer, r *Run, format string) error {
 	if r == nil {
 		return fmt.Errorf("render %s: nil run", format)
@@ -90,6 +94,8 @@ func (rd Renderer) Render(w io.Writer, r *Run, format string) error {
 		err = rd.html(bw, r)
 	case "mbox":
 		err = rd.mbox(bw, r)
+	case "kcidb":
+		err = rd.kcidb(bw, r)
 	default:
 		return &UnknownFormatError{format}
 	}

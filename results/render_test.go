@@ -542,6 +542,11 @@ func TestRenderJSONAndUnknown(t *testing.T) {
 			if err := (Renderer{From: testIdentity}).Render(io.Discard, bare, f); !errors.Is(err, ErrNoMessage) {
 				t.Errorf("mbox of a run without a series: %v, want ErrNoMessage", err)
 			}
+		case "kcidb":
+			// No variant: a document with nothing but its version.
+			if out := render(t, Renderer{}, bare, f); strings.TrimSpace(out) != "{\n  \"version\": {\n    \"major\": 5,\n    \"minor\": 3\n  }\n}" {
+				t.Errorf("kcidb of a run without variants:\n%s", out)
+			}
 		default:
 			if out := render(t, Renderer{}, bare, f); !strings.Contains(out, "apply") {
 				t.Errorf("%s rendering of a failed apply does not mention it", f)

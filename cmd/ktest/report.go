@@ -28,10 +28,10 @@ func init() {
 		summary: `Render a run's results: md (review summary), email (plain-text reply),
 mbox (that reply as a mail answering the series' cover letter, for git
 send-email or a mail client), json (the document), junit (CI), html
-(self-contained page with charts).
+(self-contained page with charts), kcidb (a KernelCI KCIDB v5.3 submission).
 RUN is a results.json or a run directory. The Tested-by line and the mbox
 sender are --from, else git config user.name and user.email.`,
-		usage: "RUN [--format md|json|junit|email|html|mbox] [-o FILE] [--from 'Name <mail>'] [--signature 'Tested-by: Name <mail>']",
+		usage: "RUN [--format md|json|junit|email|html|mbox|kcidb] [-o FILE] [--from 'Name <mail>'] [--signature 'Tested-by: Name <mail>'] [--origin NAME]",
 		run:   runReport,
 	})
 }
@@ -43,12 +43,16 @@ func runReport(ctx context.Context, args []string) error {
 	out := fs.String("o", "", "write to this file atomically instead of stdout")
 	from := fs.String("from", "", "reviewer identity \"Name <mail>\": the mbox sender and the Tested-by (default: git config user.name and user.email)")
 	sig := fs.String("signature", "", "trailer line for md, email, mbox and html (default \"Tested-by: \" and the identity)")
+	origin := fs.String("origin", results.DefaultOrigin, "KCIDB origin (the CI system's name: a-z, 0-9, _) for --format kcidb")
 	pos, err := parseArgsAnywhere(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
 		return usageErrorf("want exactly one RUN (results.json or run directory), got %d arguments", len(pos))
+	}
+	if err := results.ValidOrigin(*origin); err != nil {
+		return usageErrorf("--origin: %v", err)
 	}
 	who, err := identity(ctx, *from)
 	switch {
@@ -64,7 +68,7 @@ func runReport(ctx context.Context, args []string) error {
 		return badInput(err)
 	}
 	var buf bytes.Buffer
-	if err := (results.Renderer{Signature: *sig, From: who}).Render(&buf, run, *format); err != nil {
+	if err := (results.Renderer{Signature: *sig, From: who, Origin: *origin}).Render(&buf, run, *format); err != nil {
 		var ufe *results.UnknownFormatError
 		switch {
 		case errors.As(err, &ufe):

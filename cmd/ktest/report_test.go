@@ -52,6 +52,10 @@ func TestReportIdentity(t *testing.T) {
 			stdout: []string{"\nFrom: \"Repo User\" <repo.user@example.org>\n", "\nTested-by: Repo User <repo.user@example.org>\n"}},
 		{name: "mbox of a run without a series", args: []string{noSeries, "--format", "mbox", "--from", "jane@example.org"}, code: ExitUsage,
 			stderr: []string{"no series message to reply to"}},
+		{name: "kcidb with an origin", args: []string{noSeries, "--format", "kcidb", "--origin", "my_ci"},
+			stdout: []string{`"id": "my_ci:plain.`, `"origin": "my_ci"`, `"path": "ktest.bench.ext4.io_uring.wall_ms"`}},
+		{name: "kcidb origin KCIDB refuses", args: []string{noSeries, "--format", "kcidb", "--origin", "My-CI"}, code: ExitUsage,
+			stderr: []string{"--origin: origin \"My-CI\""}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
