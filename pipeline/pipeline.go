@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -50,6 +51,9 @@ type Config struct {
 	// Shard records which shard of the plan this run is (the plan's
 	// targets are already the shard's).
 	Shard *results.Shard
+	// Identity signs the renderings' Tested-by line; nil writes a line
+	// saying no identity is configured.
+	Identity *mail.Address
 }
 
 // StageError is a stage that stopped the run.
@@ -248,21 +252,10 @@ func (r *runner) describeSeries(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	rs := &results.Series{Title: s.Title, Version: s.Version, Source: src, Base: s.Base, Warnings: s.Warnings, Notes: s.Notes}
 	for _, w := range s.Warnings {
 		r.logf("warning: series %s: %s", src, w)
 	}
-	if rs.Base == "" && s.Tree != "" {
-		rs.Base = s.Tree
-	}
-	for _, p := range s.ToApply(r.cfg.WithFixups) {
-		st := "applied"
-		if !r.cfg.Plan.Series.Applied {
-			st = "in-tree"
-		}
-		rs.Patches = append(rs.Patches, results.Patch{Number: p.Number, Total: p.Total, Subject: p.Subject,
-			Author: p.Author, Status: st, Hunks: countHunks(p)})
-	}
+	rs := seriesRecord(s, src, r.cfg.WithFixups, r.cfg.Plan.Series.Applied)
 	if !r.cfg.Plan.Series.Applied {
 		rs.Base = fmt.Sprintf("%s (the series is already in this tree; the baseline patch removes its effect)", r.tree.Version)
 	}
@@ -444,7 +437,7 @@ func (r *runner) finish(ctx context.Context, err error) {
 	default:
 		run.Conclude(r.checkpatchFatal())
 	}
-	if err := results.WriteRunDir(r.cfg.OutDir, run); err != nil {
+	if err := results.WriteRunDir(r.cfg.OutDir, run, results.Renderer{From: r.cfg.Identity}); err != nil {
 		r.logf("warning: %v", err)
 	}
 }

@@ -46,16 +46,17 @@ var runFiles = []struct{ name, format string }{
 	{"summary.md", "md"}, {"junit.xml", "junit"}, {"email.txt", "email"}, {"report.html", "html"},
 }
 
-// WriteRunDir writes a run directory: results.json and every rendering,
-// each atomically. A rendering that fails does not stop the others.
-func WriteRunDir(dir string, r *Run) error {
+// WriteRunDir writes a run directory: results.json and every rendering
+// by rd, each atomically. A rendering that fails does not stop the
+// others.
+func WriteRunDir(dir string, r *Run, rd Renderer) error {
 	errs := []error{}
 	if err := r.Write(filepath.Join(dir, "results.json")); err != nil {
 		errs = append(errs, fmt.Errorf("saving results: %w", err))
 	}
 	for _, f := range runFiles {
 		var b strings.Builder
-		if err := Render(&b, r, f.format); err != nil {
+		if err := rd.Render(&b, r, f.format); err != nil {
 			errs = append(errs, fmt.Errorf("rendering %s: %w", f.name, err))
 			continue
 		}

@@ -1,9 +1,20 @@
 package results
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"net/mail"
 	"time"
 )
+
+// testIdentity is the reviewer renderings sign as in tests.
+var testIdentity = &mail.Address{Name: "Jane Doe", Address: "jane@example.org"}
+
+func sha256Hex(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
 
 // The fixture is shaped like a real TCG measurement of the default
 // plan: baseline = 6.1 with FMODE_BUF_RASYNC removed (buffered reads
@@ -98,6 +109,11 @@ func fixtureRun(repeats int) *Run {
 				{Number: 2, Total: 3, Subject: "mm: add support for async page locking", Status: "applied-with-offset", Hunks: 5, Offset: 2, Detail: "hunk 3 applied at offset +14"},
 				{Number: 3, Total: 3, Subject: "io_uring: support true async buffered reads, if file provides it", Status: "applied-with-fuzz", Hunks: 4, Fuzz: 1, Detail: "hunk 2 applied with fuzz 1"},
 			},
+			ReplyTo: &ReplyTo{
+				MessageID: "20200523185755.8494-1-axboe@kernel.dk", Subject: "[PATCHSET v2 0/3] Add support for async buffered reads",
+				From: "Jens Axboe <axboe@kernel.dk>", To: []string{"io-uring@vger.kernel.org"},
+				Cc: []string{"linux-fsdevel@vger.kernel.org", "linux-kernel@vger.kernel.org", "linux-mm@kvack.org"},
+			},
 		},
 		Plan: Plan{Name: "default", Targets: fixtureTargets, Suites: []string{"correctness", "bench"}, FileSize: "64M", Repeats: repeats},
 		Stages: []Stage{
@@ -110,6 +126,9 @@ func fixtureRun(repeats int) *Run {
 			{Name: "boot", Variant: "patched", Status: "ok", Seconds: 8.7},
 			{Name: "tests", Variant: "patched", Status: "ok", Seconds: 590},
 		},
+	}
+	for i := range r.Series.Patches {
+		r.Series.Patches[i].SHA256 = sha256Hex(r.Series.Patches[i].Subject)
 	}
 	for _, vn := range []string{"baseline", "patched"} {
 		v := &Variant{Name: vn}

@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/mail"
 	"strings"
 )
 
 // Formats lists the formats Render accepts.
-var Formats = []string{"md", "json", "junit", "email", "html"}
+var Formats = []string{"md", "json", "junit", "email", "html", "mbox", "kcidb"}
 
 // UnknownFormatError is returned for a format Render does not know.
 type UnknownFormatError struct{ Format string }
@@ -20,22 +21,55 @@ func (e *UnknownFormatError) Error() string {
 
 // Renderer renders runs. The zero value is ready to use.
 type Renderer struct {
-	// Signature is the trailer line the md, email and html renderings
-	// carry, DefaultSignature if empty. Set it to the reviewer's own
-	// "Tested-by: Name <mail>" to reply under their name; a bare
-	// "Name <mail>" gets the "Tested-by: " key added.
+	// Signature is the trailer line the md, email, mbox and html
+	// renderings carry, "Tested-by: " and From if empty, and
+	// NoIdentitySignature if From is nil too. A bare "Name <mail>" gets
+	// the "Tested-by: " key added.
 	Signature string
+	// From is the reviewer: the sender of the mbox reply and the
+	// default Tested-by. nil when no identity is known; ktest never
+	// makes one up.
+	From *mail.Address
+	// Origin names ktest as a CI system in the kcidb rendering,
+	// DefaultOrigin if empty; see ValidOrigin.
+	Origin string
 }
 
-// Render writes r to w in format (one of Formats) with the default
-// signature.
+// NoIdentitySignature stands where the Tested-by trailer goes when no
+// identity is known.
+const NoIdentitySignature = "(no Tested-by: no identity configured; set git config user.name/email)"
+
+// ParseIdentity reads a reviewer identity, "Name <addr>" or "addr".
+func ParseIdentity(s string) (*mail.Address, error) {
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return nil, fmt.Errorf("identity %q: want \"Name <user@example.org>\": %w", s, err)
+	}
+	if _, domain, _ := strings.Cut(a.Address, "@"); domain == "" {
+		return nil, fmt.Errorf("identity %q: address has no domain", s)
+	}
+	return a, nil
+}
+
+// plainAddress writes a as a trailer does: "Name <addr>", unencoded.
+func plainAddress(a *mail.Address) string {
+	if a.Name == "" {
+		return a.Address
+	}
+	return a.Name + " <" + a.Address + ">"
+}
+
+// Render writes r to w in format (one of Formats) with a zero Renderer:
+// no identity, so no Tested-by and no mbox.
 func Render(w io.Writer, r *Run, format string) error {
 	return Renderer{}.Render(w, r, format)
 }
 
 // Render writes r to w in format: "json" is the document itself, "md"
-// the review summary, "email" the same as a plain-text reply, "junit"
-// JUnit XML for CI, "html" a self-contained page with SVG charts.
+// the review summary, "email" the same as a plain-text reply, "mbox"
+// that reply as a mail answering the series, "junit" JUnit XML for CI,
+// "html" a self-contained page with SVG charts, "kcidb" a KCIDB v5.3
+// submission.
 func (rd Renderer) Render(w io.Writer, r *Run, format string) error {
 	if r == nil {
 		return fmt.Errorf("render %s: nil run", format)
@@ -58,6 +92,10 @@ func (rd Renderer) Render(w io.Writer, r *Run, format string) error {
 		err = junit(bw, r)
 	case "html":
 		err = rd.html(bw, r)
+	case "mbox":
+		err = rd.mbox(bw, r)
+	case "kcidb":
+		err = rd.kcidb(bw, r)
 	default:
 		return &UnknownFormatError{format}
 	}
@@ -72,8 +110,11 @@ func (rd Renderer) Render(w io.Writer, r *Run, format string) error {
 
 func (rd Renderer) signature() string {
 	s := strings.TrimSpace(rd.Signature)
+	if s == "" && rd.From != nil {
+		s = plainAddress(rd.From)
+	}
 	if s == "" {
-		return DefaultSignature
+		return NoIdentitySignature
 	}
 	// Accept a bare "Name <mail>" and make it a trailer.
 	if key, _, ok := strings.Cut(s, ":"); !ok || strings.ContainsAny(key, " <") {

@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"net/mail"
 	"reflect"
 	"strconv"
 	"strings"
@@ -126,7 +127,7 @@ func TestMarkdownABTables(t *testing.T) {
 		}
 	}
 	// Signature, then the reproduce command, at the end.
-	tail := md[strings.LastIndex(md, DefaultSignature):]
+	tail := md[strings.LastIndex(md, NoIdentitySignature):]
 	if !strings.Contains(tail, "```\n"+fixtureRun(3).Command+"\n```") {
 		t.Errorf("md does not end with the signature and the command:\n%s", tail)
 	}
@@ -214,7 +215,7 @@ func TestMarkdownNoiseEdgeCases(t *testing.T) {
 			mutate: func(r *Run) {
 				r.Variants = r.Variants[1:]
 				for _, f := range Formats {
-					if err := Render(io.Discard, r, f); err != nil {
+					if err := (Renderer{From: testIdentity}).Render(io.Discard, r, f); err != nil {
 						panic(err)
 					}
 				}
@@ -289,16 +290,20 @@ func TestMarkdownIncompleteAndFailures(t *testing.T) {
 }
 
 func TestEmail(t *testing.T) {
+	jane := &mail.Address{Name: "Jane Doe", Address: "jane@example.org"}
 	tests := []struct {
 		name      string
 		signature string
+		from      *mail.Address
 		wantSig   string
 		mutate    func(*Run)
 	}{
-		{"default signature", "", DefaultSignature, nil},
-		{"custom trailer", "Tested-by: Jane Doe <jane@example.org>", "Tested-by: Jane Doe <jane@example.org>", nil},
-		{"bare name gets the key", "Jane Doe <jane@example.org>", "Tested-by: Jane Doe <jane@example.org>", nil},
-		{"long crash lines are broken", "", DefaultSignature, func(r *Run) {
+		{"no identity", "", nil, NoIdentitySignature, nil},
+		{"identity", "", jane, "Tested-by: Jane Doe <jane@example.org>", nil},
+		{"custom trailer", "Tested-by: Jane Doe <jane@example.org>", nil, "Tested-by: Jane Doe <jane@example.org>", nil},
+		{"signature wins over identity", "Reviewed-by: Jane Doe <jane@example.org>", &mail.Address{Address: "j@example.org"}, "Reviewed-by: Jane Doe <jane@example.org>", nil},
+		{"bare name gets the key", "Jane Doe <jane@example.org>", nil, "Tested-by: Jane Doe <jane@example.org>", nil},
+		{"long crash lines are broken", "", nil, NoIdentitySignature, func(r *Run) {
 			r.Variants[1].Crashes = []Crash{{Kind: "warning", Title: "WARNING: CPU: 0 PID: 231 at mm/filemap.c:1385 folio_wait_bit_common+0x2f0/0x310",
 				Excerpt: strings.Repeat("RIP: 0010:folio_wait_bit_common+0x2f0/0x310 Code: ", 4)}}
 			r.Series.Patches[0].Subject = strings.Repeat("averyveryverylongsubjectwordwithoutspaces", 3)
@@ -310,7 +315,7 @@ func TestEmail(t *testing.T) {
 			if tc.mutate != nil {
 				tc.mutate(r)
 			}
-			text := render(t, Renderer{Signature: tc.signature}, r, "email")
+			text := render(t, Renderer{Signature: tc.signature, From: tc.from}, r, "email")
 			lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 			n := len(lines)
 			if lines[n-2] != tc.wantSig || lines[n-1] != r.Command {
@@ -466,7 +471,7 @@ func TestHTML(t *testing.T) {
 	r.Variants[1].Targets[0].Tests[0].Status = "fail"
 	r.Variants[1].Targets[0].Tests[0].Message = `</pre><img src=x onerror=alert(1)>`
 	r.Series.Title = `Title & <b>bold</b>`
-	out := render(t, Renderer{}, r, "html")
+	out := render(t, Renderer{From: &mail.Address{Name: "Jane Doe", Address: "jane@example.org"}}, r, "html")
 
 	if strings.Contains(strings.ToLower(out), "<script") || strings.Contains(out, "<img") || strings.Contains(out, "<b>bold") {
 		t.Errorf("hostile input was not escaped")
@@ -508,7 +513,7 @@ func TestHTML(t *testing.T) {
 	if counts["rect.a"] != 16*3+16 || counts["rect.b"] != 16*3+16 || counts["line.whisker"] != 16*3*2*3 {
 		t.Errorf("bars a=%d b=%d whiskers=%d", counts["rect.a"], counts["rect.b"], counts["line.whisker"])
 	}
-	for _, want := range []string{"Tested-by: ktest (automated) &lt;ktest@localhost&gt;", "io-wq workers 4 → 0", "tr class=\"change\""} {
+	for _, want := range []string{"Tested-by: Jane Doe &lt;jane@example.org&gt;", "io-wq workers 4 → 0", "tr class=\"change\""} {
 		if !strings.Contains(out, want) {
 			t.Errorf("html lacks %q", want)
 		}
@@ -531,8 +536,21 @@ func TestRenderJSONAndUnknown(t *testing.T) {
 	// A run that stopped before any variant still renders everywhere.
 	bare := &Run{Schema: Schema, ID: "x", Status: StatusError, Error: &StageError{Stage: "apply", Message: "patch 2/3 conflicts"}}
 	for _, f := range Formats {
-		if out := render(t, Renderer{}, bare, f); !strings.Contains(out, "apply") {
-			t.Errorf("%s rendering of a failed apply does not mention it", f)
+		switch f {
+		case "mbox":
+			// No series: nothing to answer.
+			if err := (Renderer{From: testIdentity}).Render(io.Discard, bare, f); !errors.Is(err, ErrNoMessage) {
+				t.Errorf("mbox of a run without a series: %v, want ErrNoMessage", err)
+			}
+		case "kcidb":
+			// No variant: a document with nothing but its version.
+			if out := render(t, Renderer{}, bare, f); strings.TrimSpace(out) != "{\n  \"version\": {\n    \"major\": 5,\n    \"minor\": 3\n  }\n}" {
+				t.Errorf("kcidb of a run without variants:\n%s", out)
+			}
+		default:
+			if out := render(t, Renderer{}, bare, f); !strings.Contains(out, "apply") {
+				t.Errorf("%s rendering of a failed apply does not mention it", f)
+			}
 		}
 	}
 }

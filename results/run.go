@@ -91,6 +91,24 @@ type Series struct {
 	// Notes are facts worth knowing that are not problems, e.g. why the
 	// series is titled by its first patch.
 	Notes []string `json:"notes,omitempty"`
+	// ReplyTo is the message a review reply answers (the cover letter,
+	// else patch 1); nil when the source was not a mail (a plain diff).
+	ReplyTo *ReplyTo `json:"reply_to,omitempty"`
+}
+
+// ReplyTo is the series message a reply answers, as it was sent.
+type ReplyTo struct {
+	// MessageID is its Message-Id without <>; "" when the source has
+	// none (lore thread dumps), and then a reply cannot be threaded.
+	MessageID string `json:"message_id,omitempty"`
+	// References is its own References chain, oldest first.
+	References []string `json:"references,omitempty"`
+	Subject    string   `json:"subject"` // as sent, "[PATCH v3 0/12] ..."
+	From       string   `json:"from,omitempty"`
+	// To and Cc are "Name <addr>", or a bare name when the source gave
+	// no address for it.
+	To []string `json:"to,omitempty"`
+	Cc []string `json:"cc,omitempty"`
 }
 
 // Patch is one patch's apply outcome.
@@ -107,6 +125,9 @@ type Patch struct {
 	Fuzz   int    `json:"hunks_fuzz,omitempty"`
 	Failed int    `json:"hunks_failed,omitempty"`
 	Detail string `json:"detail,omitempty"`
+	// SHA256 is the hex sha256 of the patch's diff text, what is
+	// applied; KCIDB's patchset hash is made of these.
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // Plan records the plan the run followed.

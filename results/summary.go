@@ -699,7 +699,3 @@ func firstLineOf(s string) string {
 	}
 	return s
 }
-
-// DefaultSignature is the trailer renderings end with unless the
-// Renderer names another.
-const DefaultSignature = "Tested-by: ktest (automated) <ktest@localhost>"

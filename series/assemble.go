@@ -1,6 +1,7 @@
 package series
 
 import (
+	"cmp"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -429,32 +430,30 @@ func authorName(a string) string {
 	return a
 }
 
-// completeAuthors gives an email address to authors known only by name
-// (lore dumps show "From: Name @ date"), from trailers naming them.
+// completeAuthors gives an email address to authors and recipients known
+// only by name (lore dumps show "From: Name @ date" and "To: io-uring"),
+// from addresses the input gives elsewhere: headers, To/Cc lines and
+// trailers.
 func completeAuthors(s *Series, items []*item) {
-	addr := map[string]string{}
-	learn := func(v string) {
-		if i := strings.Index(v, " <"); i > 0 && strings.HasSuffix(v, ">") {
-			name := strings.ToLower(strings.TrimSpace(v[:i]))
-			if _, ok := addr[name]; !ok {
-				addr[name] = strings.TrimSpace(v)
-			}
-		}
-	}
+	book := addressBook{}
 	for _, it := range items {
-		learn(it.m.author)
+		book.learn(it.m.author)
+		for _, v := range append(append([]string(nil), it.m.to...), it.m.cc...) {
+			book.learn(v)
+		}
 		for _, t := range it.c.trailers {
-			learn(t.Value)
+			book.learn(t.Value)
 		}
 	}
 	all := append(append(append([]*Patch{s.Cover}, s.Patches...), s.Fixups...), s.Revisions...)
 	for _, p := range all {
-		if p == nil || strings.Contains(p.Author, "<") || p.Author == "" {
+		if p == nil {
 			continue
 		}
-		if full, ok := addr[strings.ToLower(p.Author)]; ok {
-			p.Author = full
+		if p.Author != "" && !strings.Contains(p.Author, "<") {
+			p.Author = book.resolve(p.Author)
 		}
+		p.To, p.Cc = book.resolveAll(p.To), book.resolveAll(p.Cc)
 	}
 	// Header-less commits (git show pasted, web archives) name their
 	// author nowhere else: the first Signed-off-by is the author by
@@ -472,22 +471,66 @@ func completeAuthors(s *Series, items []*item) {
 	}
 }
 
+// addressBook maps what a lore dump shows for an address, a person's
+// name or a bare address's local part (lower-cased), to the first full
+// address the input gives for it.
+type addressBook map[string]string
+
+func (b addressBook) learn(v string) {
+	v = strings.TrimSpace(v)
+	key := ""
+	switch i := strings.Index(v, " <"); {
+	case i > 0 && strings.HasSuffix(v, ">"):
+		key = v[:i]
+	case !strings.ContainsAny(v, " <>") && strings.Count(v, "@") == 1:
+		key, _, _ = strings.Cut(v, "@")
+	}
+	key = strings.ToLower(strings.TrimSpace(key))
+	if _, ok := b[key]; key != "" && !ok {
+		b[key] = v
+	}
+}
+
+// resolve returns the full address for a bare name, else v.
+func (b addressBook) resolve(v string) string {
+	if full, ok := b[strings.ToLower(strings.TrimSpace(v))]; ok && !strings.Contains(v, "@") {
+		return full
+	}
+	return v
+}
+
+func (b addressBook) resolveAll(vs []string) []string {
+	out := make([]string, 0, len(vs))
+	for _, v := range vs {
+		out = append(out, b.resolve(v))
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
 func newPatch(m *message, c *content) *Patch {
 	p := &Patch{
-		Subject:   m.subject,
-		Author:    m.author,
-		Date:      m.date,
-		Version:   m.pfx.version,
-		Number:    m.pfx.number,
-		Total:     m.pfx.total,
-		MessageID: m.msgID,
-		Trailers:  append([]Trailer(nil), c.trailers...),
-		Files:     c.files,
-		Source:    m.source,
-		Line:      m.line,
-		Body:      joinText(c.message),
-		Diff:      c.diff,
-		Tags:      m.pfx.tags,
+		Subject:    m.subject,
+		Author:     m.author,
+		Date:       m.date,
+		Version:    m.pfx.version,
+		Number:     m.pfx.number,
+		Total:      m.pfx.total,
+		MessageID:  m.msgID,
+		RawSubject: cmp.Or(m.sentSubject, m.rawSubject),
+		InReplyTo:  m.inReplyTo,
+		References: m.references,
+		To:         m.to,
+		Cc:         m.cc,
+		Trailers:   append([]Trailer(nil), c.trailers...),
+		Files:      c.files,
+		Source:     m.source,
+		Line:       m.line,
+		Body:       joinText(c.message),
+		Diff:       c.diff,
+		Tags:       m.pfx.tags,
 	}
 	return p
 }

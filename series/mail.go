@@ -21,16 +21,20 @@ type message struct {
 	source     string
 	line       int // 1-based line in source where the message starts
 	rawSubject string
-	subject    string // without prefixes
-	pfx        prefix
-	author     string
-	date       time.Time
-	msgID      string
-	inReplyTo  string
-	references []string
-	flowed     bool // Content-Type says format=flowed
-	decoded    bool // body was decoded (QP, base64, MIME): line numbers are approximate
-	body       []line
+	// sentSubject is the Subject header as sent, before in-body headers
+	// (which describe the patch, not the mail) replace rawSubject.
+	sentSubject string
+	subject     string // without prefixes
+	pfx         prefix
+	author      string
+	date        time.Time
+	msgID       string
+	inReplyTo   string
+	references  []string
+	to, cc      []string
+	flowed      bool // Content-Type says format=flowed
+	decoded     bool // body was decoded (QP, base64, MIME): line numbers are approximate
+	body        []line
 	// loreRootVersion is the vN of the thread root a lore dump shows
 	// above the message, 0 if none.
 	loreRootVersion int
@@ -196,6 +200,32 @@ func formatAddress(v string) string {
 
 var messageIDs = regexp.MustCompile(`<[^<>\s]+>`)
 
+// recipients reads a To or Cc header into "Name <addr>" strings. A list
+// net/mail cannot parse is split at commas and kept as written.
+func recipients(v string) []string {
+	if strings.TrimSpace(v) == "" {
+		return nil
+	}
+	var out []string
+	if list, err := (&mail.AddressParser{WordDecoder: wordDecoder}).ParseList(v); err == nil {
+		for _, a := range list {
+			out = append(out, formatAddress(a.String()))
+		}
+		return out
+	}
+	return appendNames(out, decodeHeader(v))
+}
+
+// appendNames adds the comma-separated entries of list, as written.
+func appendNames(dst []string, list string) []string {
+	for _, a := range strings.Split(list, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			dst = append(dst, formatAddress(a))
+		}
+	}
+	return dst
+}
+
 // parseMail reads one RFC 5322 message: headers, then the body decoded
 // as its Content-Type and Content-Transfer-Encoding say.
 func parseMail(name string, lines []line) (*message, error) {
@@ -228,6 +258,7 @@ func parseMail(name string, lines []line) (*message, error) {
 	bodyLines := lines[i:]
 
 	m.rawSubject = decodeHeader(hdr["subject"])
+	m.sentSubject = m.rawSubject
 	m.pfx, m.subject = parseSubject(m.rawSubject)
 	if v, ok := hdr["from"]; ok {
 		m.author = formatAddress(v)
@@ -242,6 +273,7 @@ func parseMail(name string, lines []line) (*message, error) {
 	for _, id := range messageIDs.FindAllString(hdr["references"], -1) {
 		m.references = append(m.references, strings.Trim(id, "<>"))
 	}
+	m.to, m.cc = recipients(hdr["to"]), recipients(hdr["cc"])
 
 	body, err := decodeBody(name, hdr, bodyLines, m)
 	if err != nil {
@@ -434,6 +466,7 @@ func splitLore(name string, lines []line) ([]*message, error) {
 	for i < len(lines) && strings.HasPrefix(lines[i].text, "* ") {
 		m := &message{source: name, line: lines[i].num}
 		m.rawSubject = lines[i].text[2:]
+		m.sentSubject = m.rawSubject
 		m.pfx, m.subject = parseSubject(m.rawSubject)
 		i++
 		// Thread lines above the "@" line are ancestors, nearest last;
@@ -465,15 +498,33 @@ func splitLore(name string, lines []line) ([]*message, error) {
 		}
 		i++
 		// To:/Cc: lines are indented; a line ending in ',' continues.
+		// Public-inbox writes "To: a; +Cc: b" on one line, and shows a
+		// bare address by its local part ("io-uring"), a person by name.
 		cont := false
+		var field *[]string
 		for i < len(lines) {
 			t := lines[i].text
-			if strings.HasPrefix(t, "  To: ") || strings.HasPrefix(t, "  Cc: ") || (cont && (strings.HasPrefix(t, " ") || strings.HasPrefix(t, "\t"))) {
-				cont = strings.HasSuffix(strings.TrimSpace(t), ",")
-				i++
-				continue
+			var rest string
+			switch {
+			case strings.HasPrefix(t, "  To: "):
+				field, rest = &m.to, t[len("  To: "):]
+			case strings.HasPrefix(t, "  Cc: "):
+				field, rest = &m.cc, t[len("  Cc: "):]
+			case cont && (strings.HasPrefix(t, " ") || strings.HasPrefix(t, "\t")):
+				rest = t
+			default:
+				field = nil
 			}
-			break
+			if field == nil {
+				break
+			}
+			if to, cc, ok := strings.Cut(rest, "; +Cc: "); ok {
+				*field = appendNames(*field, to)
+				field, rest = &m.cc, cc
+			}
+			*field = appendNames(*field, rest)
+			cont = strings.HasSuffix(strings.TrimSpace(t), ",")
+			i++
 		}
 		start := i
 		for i < len(lines) && !strings.HasPrefix(lines[i].text, lorePermalink) {

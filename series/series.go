@@ -39,6 +39,14 @@ type Patch struct {
 	Date                   time.Time
 	Version, Number, Total int
 	MessageID              string
+	// RawSubject is the Subject as sent, prefixes and all; a reply
+	// quotes it.
+	RawSubject string
+	InReplyTo  string   // the Message-Id this message answers, without <>
+	References []string // its References chain, oldest first, without <>
+	// To and Cc are the recipients as "Name <addr>", or as the bare name
+	// a lore thread dump shows when no address for it was found.
+	To, Cc []string
 	// Trailers are Signed-off-by, Acked-by, Reviewed-by, Tested-by (and
 	// others) in message order, followed by trailers given in replies.
 	Trailers []Trailer
@@ -121,6 +129,18 @@ func (p *Patch) ID() string {
 	}
 	w := len(fmt.Sprint(p.Total))
 	return fmt.Sprintf("%0*d/%d", w, p.Number, p.Total)
+}
+
+// Root is the message a reply to the whole series answers: the cover
+// letter, else the first patch.
+func (s *Series) Root() *Patch {
+	if s.Cover != nil {
+		return s.Cover
+	}
+	if len(s.Patches) > 0 {
+		return s.Patches[0]
+	}
+	return nil
 }
 
 // ToApply returns the patches to apply in order: Patches, then, if

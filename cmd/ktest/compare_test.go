@@ -57,9 +57,9 @@ func writeRun(t *testing.T, dir, name string, r *results.Run) string {
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	old := resultsStdout
-	resultsStdout = &out
-	defer func() { resultsStdout = old }()
+	oldOut, oldErr := resultsStdout, resultsStderr
+	resultsStdout, resultsStderr = &out, &errb
+	defer func() { resultsStdout, resultsStderr = oldOut, oldErr }()
 	code = realMain(args, &errb)
 	return code, out.String(), errb.String()
 }

@@ -53,7 +53,11 @@ func runMerge(ctx context.Context, args []string) error {
 	if err := os.Mkdir(out, 0o755); err != nil {
 		return usageErrorf("%v (OUT must not exist yet)", err)
 	}
-	if err := results.WriteRunDir(out, merged); err != nil {
+	from, err := identity(ctx, "")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "ktest merge: warning: %v; the reports carry no Tested-by\n", err)
+	}
+	if err := results.WriteRunDir(out, merged, results.Renderer{From: from}); err != nil {
 		return infraFailure(err)
 	}
 	fmt.Fprintf(os.Stderr, "ktest merge: %d shard run(s) into %s: %s\n", len(runs), out, merged.Status)

@@ -15,20 +15,27 @@ import (
 	"github.com/ktest-dev/ktest/results"
 )
 
-// resultsStdout is the commands' stdout (results, tables, help); tests
-// swap it.
-var resultsStdout io.Writer = os.Stdout
+// resultsStdout and resultsStderr are where report and compare print;
+// tests swap them.
+var (
+	resultsStdout io.Writer = os.Stdout
+	resultsStderr io.Writer = os.Stderr
+)
 
 func init() {
 	register(&command{
 		name: "report",
 		summary: `Render a run's results: md (review summary), email (plain-text reply),
-json (the document), junit (CI), html (self-contained page with charts).
-RUN is a results.json or a run directory.`,
-		usage: "RUN [--format md|json|junit|email|html] [-o FILE] [--signature 'Tested-by: Name <mail>']",
+mbox (that reply as a mail answering the series' cover letter, for git
+send-email or a mail client), json (the document), junit (CI), html
+(self-contained page with charts), kcidb (a KernelCI KCIDB v5.3 submission).
+RUN is a results.json or a run directory. The Tested-by line and the mbox
+sender are --from, else git config user.name and user.email.`,
+		usage: "RUN [--format md|json|junit|email|html|mbox|kcidb] [-o FILE] [--from 'Name <mail>'] [--signature 'Tested-by: Name <mail>'] [--origin NAME]",
 		examples: []string{
 			"ktest report ktest-runs/20250301-020000-ab12",
-			"ktest report --format email --signature 'Tested-by: A U Thor <a@example.org>' ktest-runs/LAST > reply.txt",
+			"ktest report --format mbox --from 'A U Thor <a@example.org>' ktest-runs/LAST > reply.mbox",
+			"ktest report --format kcidb --origin my_ci ktest-runs/LAST > kcidb.json",
 		},
 		run: runReport,
 	})
@@ -39,7 +46,9 @@ func runReport(ctx context.Context, args []string) error {
 	fs := newFlagSet(c)
 	format := fs.String("format", "md", "output `FORMAT`: "+strings.Join(results.Formats, ", "))
 	out := fs.String("o", "", "write to `FILE` atomically instead of stdout")
-	sig := fs.String("signature", "", "`TRAILER` line for md, email and html (default \""+results.DefaultSignature+"\")")
+	from := fs.String("from", "", "reviewer identity `\"NAME <MAIL>\"`: the mbox sender and the Tested-by (default: git config user.name and user.email)")
+	sig := fs.String("signature", "", "`TRAILER` line for md, email, mbox and html (default \"Tested-by: \" and the identity)")
+	origin := fs.String("origin", results.DefaultOrigin, "KCIDB origin `NAME` (the CI system's name: a-z, 0-9, _) for --format kcidb")
 	pos, err := parseArgsAnywhere(fs, args)
 	if err != nil {
 		return err
@@ -47,17 +56,35 @@ func runReport(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usageErrorf("want exactly one RUN (results.json or run directory), got %d arguments", len(pos))
 	}
+	if err := results.ValidOrigin(*origin); err != nil {
+		return usageErrorf("--origin: %v", err)
+	}
+	who, err := identity(ctx, *from)
+	switch {
+	case err != nil && (*from != "" || *format == "mbox"):
+		return badInput(err)
+	case err != nil:
+		fmt.Fprintf(resultsStderr, "ktest report: warning: %v; no Tested-by line\n", err)
+	case who == nil && *format == "mbox":
+		return badInput(errNoIdentity)
+	}
 	run, err := results.Load(pos[0])
 	if err != nil {
 		return badInput(err)
 	}
 	var buf bytes.Buffer
-	if err := (results.Renderer{Signature: *sig}).Render(&buf, run, *format); err != nil {
+	if err := (results.Renderer{Signature: *sig, From: who, Origin: *origin}).Render(&buf, run, *format); err != nil {
 		var ufe *results.UnknownFormatError
-		if errors.As(err, &ufe) {
+		switch {
+		case errors.As(err, &ufe):
 			return usageErrorf("--format: %v", err)
+		case errors.Is(err, results.ErrNoMessage):
+			return badInput(fmt.Errorf("%s: %w (a series read from a plain diff, or a run recorded by an older ktest); use --format email", pos[0], err))
 		}
 		return infraFailure(err)
+	}
+	if *format == "mbox" && run.Series.ReplyTo.MessageID == "" {
+		fmt.Fprintf(resultsStderr, "ktest report: note: the series source (%s) has no Message-Id: the reply has no In-Reply-To or References and will not be threaded\n", run.Series.Source)
 	}
 	if *out == "" {
 		_, err := resultsStdout.Write(buf.Bytes())

@@ -211,6 +211,11 @@ func runRun(ctx context.Context, args []string) error {
 	cfg := pipeline.Config{Plan: p, Cache: cache, OutDir: dir, Command: reproduceCommand(args),
 		WithFixups: *withFixups, Jobs: *jobs, Log: os.Stderr, Verbose: *verbose,
 		BuildOnly: *buildOnly, ExportKernels: *exportKernels, ImportKernels: *importKernels, Shard: shardRecord}
+	// The renderings' Tested-by: git's identity, or a line saying there
+	// is none.
+	if cfg.Identity, err = identity(ctx, ""); err != nil {
+		fmt.Fprintf(os.Stderr, "ktest: warning: %v; the reports carry no Tested-by\n", err)
+	}
 
 	hist := results.History{Dir: *history}
 	if *history != "" {

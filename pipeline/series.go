@@ -1,0 +1,34 @@
+package pipeline
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+
+	"github.com/ktest-dev/ktest/results"
+	"github.com/ktest-dev/ktest/series"
+)
+
+// seriesRecord is what the run keeps of a series: its patches as they
+// will apply (status "in-tree" if the tree has them already), each with
+// the sha256 of its diff, and the message a reply answers.
+func seriesRecord(s *series.Series, src string, withFixups, applied bool) *results.Series {
+	rs := &results.Series{Title: s.Title, Version: s.Version, Source: src, Base: s.Base, Warnings: s.Warnings, Notes: s.Notes}
+	if rs.Base == "" && s.Tree != "" {
+		rs.Base = s.Tree
+	}
+	for _, p := range s.ToApply(withFixups) {
+		st := "applied"
+		if !applied {
+			st = "in-tree"
+		}
+		sum := sha256.Sum256([]byte(p.Diff))
+		rs.Patches = append(rs.Patches, results.Patch{Number: p.Number, Total: p.Total, Subject: p.Subject,
+			Author: p.Author, Status: st, Hunks: countHunks(p), SHA256: hex.EncodeToString(sum[:])})
+	}
+	// A plain diff has no subject: there is no message to answer.
+	if root := s.Root(); root != nil && root.RawSubject != "" {
+		rs.ReplyTo = &results.ReplyTo{MessageID: root.MessageID, References: root.References, Subject: root.RawSubject,
+			From: root.Author, To: root.To, Cc: root.Cc}
+	}
+	return rs
+}

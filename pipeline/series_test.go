@@ -1,0 +1,47 @@
+package pipeline
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ktest-dev/ktest/series"
+)
+
+// TestPatchsetHash checks the recorded patch hashes against KCIDB's own
+// recipe, run by the shell over files holding each applied diff:
+// sha256sum *.patch | cut -c-64 | sha256sum.
+func TestPatchsetHash(t *testing.T) {
+	if _, err := exec.LookPath("sha256sum"); err != nil {
+		t.Skip("sha256sum not installed")
+	}
+	for _, withFixups := range []bool{false, true} {
+		t.Run(fmt.Sprintf("with fixups %v", withFixups), func(t *testing.T) {
+			src := "../testdata/seeds/002_001cfc21aac17572.txt"
+			s, err := series.Load(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := seriesRecord(s, src, withFixups, true)
+			dir := t.TempDir()
+			for i, p := range s.ToApply(withFixups) {
+				if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%04d.patch", i+1)), []byte(p.Diff), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cmd := exec.Command("sh", "-c", "sha256sum *.patch | cut -c-64 | sha256sum | cut -c-64")
+			cmd.Dir = dir
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := rec.PatchsetHash()
+			if want := strings.TrimSpace(string(out)); !ok || got != want || len(rec.Patches) != len(s.ToApply(withFixups)) {
+				t.Errorf("PatchsetHash() = %q, %v over %d patches; the shell says %q", got, ok, len(rec.Patches), want)
+			}
+		})
+	}
+}
