@@ -14,7 +14,6 @@ package apply
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -32,6 +31,9 @@ const DefaultMaxFuzz = 3
 // Patch is one patch of a series: a name for reports (e.g. "03/12 mm:
 // abstract out ...") and its parsed diffs.
 type Patch struct {
+	// ID names the patch within its series ("05/12", "fixup-1"); Name
+	// is how messages show it, usually the ID and the subject.
+	ID    string
 	Name  string
 	Files []*gitdiff.File
 }
@@ -137,8 +139,12 @@ type FileReport struct {
 	Hunks    []HunkReport `json:"hunks"`
 }
 
-// PatchReport is the fate of one patch.
+// PatchReport is the fate of one patch. Index is the patch's position
+// in the slice given to ApplySeries, so a caller finds its own record
+// of the patch without parsing names.
 type PatchReport struct {
+	Index int          `json:"-"`
+	ID    string       `json:"id"`
 	Name  string       `json:"name"`
 	Files []FileReport `json:"files"`
 }
@@ -174,15 +180,6 @@ func (r *Result) Count() map[Status]int {
 	return n
 }
 
-// MarshalJSON includes the changes (without content) in path order.
-func (r *Result) MarshalJSON() ([]byte, error) {
-	type plain Result
-	return json.Marshal(struct {
-		*plain
-		Changes []*Change `json:"changes"`
-	}{(*plain)(r), r.SortedChanges()})
-}
-
 // ApplySeries applies patches, in order, each to the result of the ones
 // before it, over tree (os.DirFS(root) or os.Root.FS() work; symlinks are
 // checked when tree is an fs.ReadLinkFS).
@@ -195,15 +192,18 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 // Only an unreadable tree ends the run early.
 func ApplySeries(tree fs.FS, patches []Patch, opts Options) (*Result, error) {
 	a := &applier{tree: tree, opts: opts, overlay: map[string]*entry{}}
-	order := patches
+	order := make([]int, len(patches))
+	for i := range order {
+		order[i] = i
+	}
 	if opts.Reverse {
-		order = slices.Clone(patches)
 		slices.Reverse(order)
 	}
 	res := &Result{}
 	var errs []error
-	for _, p := range order {
-		rep, perrs, fatal := a.applyPatch(p)
+	for _, i := range order {
+		rep, perrs, fatal := a.applyPatch(patches[i])
+		rep.Index = i
 		res.Patches = append(res.Patches, rep)
 		errs = append(errs, perrs...)
 		if fatal != nil {
@@ -363,7 +363,7 @@ func (a *applier) prepare(patch string, f *gitdiff.File) (*fileOp, error) {
 }
 
 func (a *applier) applyPatch(p Patch) (rep PatchReport, errs []error, fatal error) {
-	rep.Name = p.Name
+	rep.ID, rep.Name = p.ID, p.Name
 	for _, f := range p.Files {
 		op, err := a.prepare(p.Name, f)
 		if err != nil {

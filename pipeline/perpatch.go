@@ -46,7 +46,7 @@ func (r *runner) perPatch(ctx context.Context) error {
 		return &StageError{Stage: "per-patch", Err: err}
 	}
 	pr.pats = s.ToApply(false)
-	if pr.aps, err = sourcePatches(last.Patches, false, r.scratch()); err != nil {
+	if pr.aps, err = sourcePatches(last.Patches, false); err != nil {
 		return &StageError{Stage: "per-patch", Err: err}
 	}
 	pr.base = len(pr.aps) - len(pr.pats)
@@ -148,7 +148,7 @@ func (pr *perPatchRun) runStep(ctx context.Context, k int, st *results.PatchStep
 	if err != nil {
 		st.Apply = results.StepFailed
 		if res != nil && len(res.Patches) > 0 {
-			return bad(conflictText(res.Patches[len(res.Patches)-1]))
+			return bad(res.Patches[len(res.Patches)-1].Outcome().Detail)
 		}
 		return bad(err.Error())
 	}
@@ -262,22 +262,6 @@ func testEvidence(rv *results.Variant) string {
 		}
 	}
 	return ""
-}
-
-// conflictText is a failed patch's conflicts.
-func conflictText(rep apply.PatchReport) string {
-	var out []string
-	for _, f := range rep.Files {
-		if f.Conflict != nil {
-			out = append(out, f.Conflict.Error())
-		}
-		for _, h := range f.Hunks {
-			if h.Status == apply.StatusConflict && h.Conflict != nil {
-				out = append(out, h.Conflict.Error())
-			}
-		}
-	}
-	return strings.Join(out, "\n")
 }
 
 // touchedFiles lists the tree paths a patch changes.

@@ -235,11 +235,8 @@ func (r *runner) openTree(ctx context.Context) (string, error) {
 }
 
 func (r *runner) loadSource(src string) (*series.Series, error) {
-	return LoadSource(src, r.scratch())
+	return LoadSource(src)
 }
-
-// scratch is where embedded series are copied for loading.
-func (r *runner) scratch() string { return filepath.Join(r.cfg.OutDir, "patches") }
 
 // describeSeries records the series the run is about. When the plan does
 // not apply it (the tree already contains it), each patch is marked so.
@@ -278,9 +275,13 @@ func (r *runner) applyVariant(v plan.Variant) (map[string][]byte, string, error)
 	if len(v.Patches) == 0 {
 		return nil, "no patches", nil
 	}
-	ov, res, err := Overlay(r.tree.Dir, v.Patches, r.cfg.WithFixups, filepath.Join(r.cfg.OutDir, "patches"))
+	aps, err := sourcePatches(v.Patches, r.cfg.WithFixups)
+	if err != nil {
+		return nil, "", err
+	}
+	ov, res, err := overlayOf(r.tree.Dir, aps)
 	if res != nil {
-		r.recordApply(v, res)
+		r.recordApply(v, aps, res)
 	}
 	if err != nil {
 		return nil, "", err
@@ -292,50 +293,21 @@ func (r *runner) applyVariant(v plan.Variant) (map[string][]byte, string, error)
 }
 
 // recordApply stores per-patch apply outcomes in the run's series when
-// this variant applies the series under test.
-func (r *runner) recordApply(v plan.Variant, res *apply.Result) {
+// this variant applies the series under test: its patches are the last
+// of aps, and each report says which of aps it is.
+func (r *runner) recordApply(v plan.Variant, aps []apply.Patch, res *apply.Result) {
 	if r.run.Series == nil || !r.cfg.Plan.Series.Applied || len(v.Patches) == 0 || v.Patches[len(v.Patches)-1] != r.cfg.Plan.Series.Source {
 		return
 	}
-	// The series' patches are the last ones applied.
-	off := len(res.Patches) - len(r.run.Series.Patches)
-	for i := range r.run.Series.Patches {
-		if off+i < 0 || off+i >= len(res.Patches) {
+	base := len(aps) - len(r.run.Series.Patches)
+	for _, pr := range res.Patches {
+		i := pr.Index - base
+		if i < 0 || i >= len(r.run.Series.Patches) {
 			continue
 		}
-		pr := res.Patches[off+i]
+		o := pr.Outcome()
 		rp := &r.run.Series.Patches[i]
-		rp.Status, rp.Offset, rp.Fuzz, rp.Failed, rp.Hunks = "applied", 0, 0, 0, 0
-		var details []string
-		for _, f := range pr.Files {
-			if f.Conflict != nil {
-				rp.Failed++
-				details = append(details, f.Conflict.Error())
-			}
-			for _, h := range f.Hunks {
-				rp.Hunks++
-				switch h.Status {
-				case apply.StatusOffset:
-					rp.Offset++
-				case apply.StatusFuzz:
-					rp.Fuzz++
-				case apply.StatusConflict:
-					rp.Failed++
-					if h.Conflict != nil {
-						details = append(details, h.Conflict.Error())
-					}
-				}
-			}
-		}
-		switch {
-		case rp.Failed > 0:
-			rp.Status = "conflict"
-		case rp.Fuzz > 0:
-			rp.Status = "applied-with-fuzz"
-		case rp.Offset > 0:
-			rp.Status = "applied-with-offset"
-		}
-		rp.Detail = strings.Join(details, "\n")
+		rp.Status, rp.Hunks, rp.Offset, rp.Fuzz, rp.Failed, rp.Detail = o.Status, o.Hunks, o.Offset, o.Fuzz, o.Failed, o.Detail
 	}
 }
 

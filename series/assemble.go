@@ -129,6 +129,7 @@ func assemble(source, format string, msgs []*message) (*Series, error) {
 	s.Version = max(primaryVer, 1)
 	if cover != nil {
 		s.Cover = newPatch(cover.m, cover.c)
+		s.Cover.Kind = KindCover
 		cover.patch = s.Cover
 		s.Tree = cover.c.tree
 		s.Base = cover.c.base
@@ -184,6 +185,7 @@ func assemble(source, format string, msgs []*message) (*Series, error) {
 		p.Version = max(version(it.m, byID), 1)
 		p.RevisionOf = it.m.pfx.number
 		it.patch = p
+		p.Kind = KindRevision
 		s.Revisions = append(s.Revisions, p)
 	}
 
@@ -235,6 +237,7 @@ func assemble(source, format string, msgs []*message) (*Series, error) {
 			p.Version = t.patch.Version
 		}
 		it.patch = p
+		p.Kind = KindFixup
 		s.Fixups = append(s.Fixups, p)
 	}
 

@@ -325,7 +325,7 @@ func TestMissingPatch(t *testing.T) {
 	}
 	var nums []string
 	for _, p := range s.Patches {
-		nums = append(nums, p.ID())
+		nums = append(nums, p.ID().String())
 	}
 	if strings.Join(nums, " ") != "1/5 2/5 4/5 5/5" || strings.Join(s.Warnings, ";") != "patch 3/5 missing" {
 		t.Errorf("patches %v warnings %q", nums, s.Warnings)

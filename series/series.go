@@ -3,7 +3,9 @@ package series
 import (
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -61,6 +63,7 @@ type Patch struct {
 	Diff string   // the diff text Files was parsed from, "\n"-terminated lines; "" for a cover letter
 	Note string   // fixups: the reviewer's sentence introducing the diff
 	Tags []string // other subject prefix words, e.g. RFC, RESEND, net-next
+	Kind Kind     // patch, cover letter, fixup or revision
 }
 
 // Trailer is one "Key: Value" line such as "Acked-by: Name <email>".
@@ -123,12 +126,40 @@ func (p *Patch) AuthorName() string {
 
 // ID names p within its series as "05/12" (or "5" for an unnumbered
 // series of one).
-func (p *Patch) ID() string {
-	if p.Total == 0 {
-		return fmt.Sprint(p.Number)
+func (p *Patch) ID() PatchID {
+	return PatchID{Kind: p.Kind, Number: p.Number, Total: p.Total, Version: p.Version}
+}
+
+// Kind is the role a message plays in its series.
+type Kind int
+
+const (
+	KindPatch    Kind = iota // one of the series' numbered patches
+	KindCover                // the cover letter
+	KindFixup                // a diff posted in a review reply
+	KindRevision             // a later version of one patch
+)
+
+// PatchID names a patch within its series, the one way ktest names
+// one: "05/12" (or "5" without a total), a fixup "fixup-1", a later
+// revision "rev-06/12-v4".
+type PatchID struct {
+	Kind                   Kind
+	Number, Total, Version int
+}
+
+func (id PatchID) String() string {
+	n := fmt.Sprint(id.Number)
+	if id.Total > 0 {
+		n = fmt.Sprintf("%0*d/%d", len(fmt.Sprint(id.Total)), id.Number, id.Total)
 	}
-	w := len(fmt.Sprint(p.Total))
-	return fmt.Sprintf("%0*d/%d", w, p.Number, p.Total)
+	switch id.Kind {
+	case KindFixup:
+		return fmt.Sprintf("fixup-%d", id.Number)
+	case KindRevision:
+		return fmt.Sprintf("rev-%s-v%d", n, max(id.Version, 1))
+	}
+	return n
 }
 
 // Root is the message a reply to the whole series answers: the cover
@@ -204,9 +235,16 @@ func Parse(name string, data []byte) (*Series, error) {
 }
 
 func loadDir(dir string) (*Series, error) {
-	entries, err := os.ReadDir(dir)
+	return LoadFS(os.DirFS(dir), ".", filepath.Clean(dir))
+}
+
+// LoadFS reads a directory of patch files from fsys, e.g. a series
+// embedded in the binary; name is how messages and Source name the
+// directory, and each file is name/file.
+func LoadFS(fsys fs.FS, dir, name string) (*Series, error) {
+	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
-		return nil, &SourceError{Source: dir, Err: err}
+		return nil, &SourceError{Source: name, Err: err}
 	}
 	var names []string
 	for _, e := range entries {
@@ -215,14 +253,14 @@ func loadDir(dir string) (*Series, error) {
 		}
 	}
 	if len(names) == 0 {
-		return nil, &DamageError{File: dir, Kind: NotAPatch,
+		return nil, &DamageError{File: name, Kind: NotAPatch,
 			Reason: "directory holds no .patch, .diff, .mbox or .eml files"}
 	}
 	sort.Strings(names)
 	var all []*message
 	for _, n := range names {
-		p := filepath.Join(dir, n)
-		data, err := os.ReadFile(p)
+		p := name + "/" + n
+		data, err := fs.ReadFile(fsys, path.Join(dir, n))
 		if err != nil {
 			return nil, &SourceError{Source: p, Err: err}
 		}
@@ -234,5 +272,5 @@ func loadDir(dir string) (*Series, error) {
 	}
 	// Order by N/M, keeping name order for equal numbers: assemble sorts
 	// the primary patches stably by number.
-	return assemble(dir, "directory", all)
+	return assemble(name, "directory", all)
 }

@@ -1,7 +1,6 @@
 package series
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -78,19 +77,19 @@ func Summarize(s *Series, withFixups bool) Summary {
 		sum.Cover = &c
 	}
 	for _, p := range s.Patches {
-		sum.Patches = append(sum.Patches, summarizePatch(p, "patch", p.ID()))
+		sum.Patches = append(sum.Patches, summarizePatch(p, "patch", p.ID().String()))
 	}
 	for _, p := range s.Fixups {
-		sum.Fixups = append(sum.Fixups, summarizePatch(p, "fixup", FixupID(p)))
+		sum.Fixups = append(sum.Fixups, summarizePatch(p, "fixup", p.ID().String()))
 	}
 	for _, p := range s.Revisions {
-		sum.Revisions = append(sum.Revisions, summarizePatch(p, "revision", RevisionID(p)))
+		sum.Revisions = append(sum.Revisions, summarizePatch(p, "revision", p.ID().String()))
 	}
 	for _, p := range s.ToApply(withFixups) {
 		if isFixup(s, p) {
-			sum.Apply = append(sum.Apply, FixupID(p))
+			sum.Apply = append(sum.Apply, p.ID().String())
 		} else {
-			sum.Apply = append(sum.Apply, p.ID())
+			sum.Apply = append(sum.Apply, p.ID().String())
 		}
 	}
 	return sum
@@ -104,12 +103,6 @@ func isFixup(s *Series, p *Patch) bool {
 	}
 	return false
 }
-
-// FixupID names a fixup: "fixup-1".
-func FixupID(p *Patch) string { return fmt.Sprintf("fixup-%d", p.Number) }
-
-// RevisionID names a revision: "rev-06/12-v4".
-func RevisionID(p *Patch) string { return fmt.Sprintf("rev-%s-v%d", p.ID(), max(p.Version, 1)) }
 
 func summarizePatch(p *Patch, kind, id string) PatchSummary {
 	ps := PatchSummary{

@@ -41,96 +41,6 @@ func init() {
 	})
 }
 
-// applySchema is the JSON document `ktest apply --json` prints, stable
-// within v1 (fields may be added, never renamed):
-//
-//	{
-//	  "schema":  "ktest.apply/v1",
-//	  "series":  {"source": string, "title": string, "version": int},
-//	  "tree":    string,                 // directory the series was applied to
-//	  "options": {"reverse": bool, "with_fixups": bool, "max_fuzz": int},
-//	  "ok":      bool,                   // every hunk applied or was already applied
-//	  "counts":  {"exact": int, "offset": int, "fuzz": int, "already-applied": int, "conflict": int},  // hunks
-//	  "file_conflicts": int,             // files that failed as a whole (missing, already exists, ...)
-//	  "conflicts": int,                  // counts.conflict + file_conflicts: the one number of conflicts
-//	  "patches": [{
-//	      "id": string, "name": string, "source": string, "line": int,
-//	      "files": [{
-//	          "path": string, "old_path": string, "op": "modify"|"create"|"delete"|"rename"|"copy",
-//	          "status": status, "conflict": conflict (omitted if none; file-level: hunk 0),
-//	          "hunks": [{"index": int, "old_start": int, "status": status,
-//	                     "applied_at": int (0 for conflicts), "offset": int, "fuzz": int,
-//	                     "conflict": conflict (omitted unless status is conflict)}]
-//	      }]
-//	  }],
-//	  "changes": [{"path": string, "mode": "0644" ("" if deleted), "deleted": bool, "created": bool,
-//	               "renamed_from": string (omitted if none), "size": int}],   // sorted by path
-//	  "errors":  [{"kind": "conflict"|"unsafe-path"|"unsupported"|"error", "message": string}],
-//	  "written": {"mode": "dry-run"|"worktree"|"in-place"|"none", "dir": string, "git_head": string}
-//	}
-//	status   = "exact"|"offset"|"fuzz"|"already-applied"|"conflict"
-//	conflict = {"patch", "file", "hunk", "reason", "old_start", "nearest_line", "matched",
-//	            "expected": [string], "found": [string]}   // lines without "\n"
-//
-// "written.mode" is "none" when the series did not apply.
-type applySchema struct {
-	Schema  string           `json:"schema"`
-	Series  applySeriesJSON  `json:"series"`
-	Tree    string           `json:"tree"`
-	Options applyOptionsJSON `json:"options"`
-	OK      bool             `json:"ok"`
-	Counts  map[string]int   `json:"counts"`
-	// FileConflicts are file-level conflicts, which have no hunk to
-	// count; Conflicts is every conflict, hunk or file, as the summary
-	// and the exit message count them.
-	FileConflicts int               `json:"file_conflicts"`
-	Conflicts     int               `json:"conflicts"`
-	Patches       []applyPatchJSON  `json:"patches"`
-	Changes       []applyChangeJSON `json:"changes"`
-	Errors        []applyErrorJSON  `json:"errors"`
-	Written       applyWrittenJSON  `json:"written"`
-}
-
-type applySeriesJSON struct {
-	Source  string `json:"source"`
-	Title   string `json:"title"`
-	Version int    `json:"version"`
-}
-
-type applyOptionsJSON struct {
-	Reverse    bool `json:"reverse"`
-	WithFixups bool `json:"with_fixups"`
-	MaxFuzz    int  `json:"max_fuzz"`
-}
-
-type applyPatchJSON struct {
-	ID     string             `json:"id"`
-	Name   string             `json:"name"`
-	Source string             `json:"source"`
-	Line   int                `json:"line"`
-	Files  []apply.FileReport `json:"files"`
-}
-
-type applyChangeJSON struct {
-	Path        string `json:"path"`
-	Mode        string `json:"mode"`
-	Deleted     bool   `json:"deleted"`
-	Created     bool   `json:"created"`
-	RenamedFrom string `json:"renamed_from,omitempty"`
-	Size        int    `json:"size"`
-}
-
-type applyErrorJSON struct {
-	Kind    string `json:"kind"`
-	Message string `json:"message"`
-}
-
-type applyWrittenJSON struct {
-	Mode    string `json:"mode"`
-	Dir     string `json:"dir,omitempty"`
-	GitHead string `json:"git_head,omitempty"`
-}
-
 type applyFlags struct {
 	tree, out          string
 	inPlace, reverse   bool
@@ -202,16 +112,12 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	var (
 		patches []apply.Patch
-		meta    = map[string]*series.Patch{}
+		origins []apply.Origin
 	)
 	for _, p := range s.ToApply(f.withFixups) {
-		id := p.ID()
-		if isFixup[p] {
-			id = series.FixupID(p)
-		}
-		name := id + " " + p.Subject
-		meta[name] = p
-		patches = append(patches, apply.Patch{Name: name, Files: p.Files})
+		id := p.ID().String()
+		patches = append(patches, apply.Patch{ID: id, Name: id + " " + p.Subject, Files: p.Files})
+		origins = append(origins, apply.Origin{Source: p.Source, Line: p.Line})
 	}
 	if len(patches) == 0 {
 		return badInput(fmt.Errorf("%s: no patches to apply", s.Source))
@@ -220,7 +126,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// With --out the copy is made first and the series applied to the
 	// copy: a git worktree holds HEAD, which may differ from the tree's
 	// uncommitted files.
-	written := applyWrittenJSON{Mode: "dry-run"}
+	written := apply.ReportWritten{Mode: "dry-run"}
 	target := tree
 	var wt *worktree.Tree
 	if f.out != "" {
@@ -231,9 +137,9 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return infraFailure(err)
 		}
 		target = wt.Dir
-		written = applyWrittenJSON{Mode: "worktree", Dir: wt.Dir, GitHead: wt.Head}
+		written = apply.ReportWritten{Mode: "worktree", Dir: wt.Dir, GitHead: wt.Head}
 	} else if f.inPlace {
-		written = applyWrittenJSON{Mode: "in-place", Dir: tree}
+		written = apply.ReportWritten{Mode: "in-place", Dir: tree}
 	}
 	root, err := os.OpenRoot(target)
 	if err != nil {
@@ -260,10 +166,11 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				fmt.Fprintf(stderr, "warning: removing %s: %v\n", wt.Dir, rerr)
 			}
 		}
-		written = applyWrittenJSON{Mode: "none"}
+		written = apply.ReportWritten{Mode: "none"}
 	}
 
-	doc := applyDocument(s, tree, f, opts, res, applyErr, written, meta)
+	doc := apply.NewReport(res, applyErr, apply.ReportSeries{Source: s.Source, Title: s.Title, Version: s.Version}, tree,
+		apply.ReportOptions{Reverse: opts.Reverse, WithFixups: f.withFixups, MaxFuzz: opts.MaxFuzz}, origins, written)
 	if f.asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -294,90 +201,9 @@ func parseInterspersed(fset *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func applyDocument(s *series.Series, tree string, f applyFlags, opts apply.Options, res *apply.Result,
-	applyErr error, written applyWrittenJSON, meta map[string]*series.Patch) applySchema {
-	doc := applySchema{
-		Schema:  "ktest.apply/v1",
-		Series:  applySeriesJSON{Source: s.Source, Title: s.Title, Version: s.Version},
-		Tree:    tree,
-		Options: applyOptionsJSON{Reverse: opts.Reverse, WithFixups: f.withFixups, MaxFuzz: opts.MaxFuzz},
-		OK:      applyErr == nil,
-		Counts:  map[string]int{},
-		Patches: []applyPatchJSON{},
-		Changes: []applyChangeJSON{},
-		Errors:  []applyErrorJSON{},
-		Written: written,
-	}
-	for _, st := range []apply.Status{apply.StatusExact, apply.StatusOffset, apply.StatusFuzz, apply.StatusAlreadyApplied, apply.StatusConflict} {
-		doc.Counts[st.String()] = 0
-	}
-	if res != nil {
-		for st, n := range res.Count() {
-			doc.Counts[st.String()] = n
-		}
-		for _, pr := range res.Patches {
-			for _, fr := range pr.Files {
-				if fr.Conflict != nil {
-					doc.FileConflicts++
-				}
-			}
-		}
-		doc.Conflicts = doc.Counts[apply.StatusConflict.String()] + doc.FileConflicts
-		for _, pr := range res.Patches {
-			pj := applyPatchJSON{Name: pr.Name, Files: pr.Files}
-			if pj.Files == nil {
-				pj.Files = []apply.FileReport{}
-			}
-			if p := meta[pr.Name]; p != nil {
-				pj.ID, pj.Source, pj.Line = strings.SplitN(pr.Name, " ", 2)[0], p.Source, p.Line
-			}
-			doc.Patches = append(doc.Patches, pj)
-		}
-		for _, c := range res.SortedChanges() {
-			cj := applyChangeJSON{Path: c.Path, Deleted: c.Deleted, Created: c.Created, RenamedFrom: c.RenamedFrom, Size: len(c.Content)}
-			if !c.Deleted {
-				cj.Mode = fmt.Sprintf("%04o", uint32(c.Mode.Perm()))
-			}
-			doc.Changes = append(doc.Changes, cj)
-		}
-	}
-	for _, e := range flattenErrors(applyErr) {
-		kind := "error"
-		var (
-			c  *apply.Conflict
-			pe *apply.PathError
-			ue *apply.UnsupportedError
-		)
-		switch {
-		case errors.As(e, &c):
-			kind = "conflict"
-		case errors.As(e, &pe):
-			kind = "unsafe-path"
-		case errors.As(e, &ue):
-			kind = "unsupported"
-		}
-		doc.Errors = append(doc.Errors, applyErrorJSON{Kind: kind, Message: e.Error()})
-	}
-	return doc
-}
-
-func flattenErrors(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, flattenErrors(e)...)
-		}
-		return out
-	}
-	return []error{err}
-}
-
 // applyExit maps the outcome to the exit code: bad input (unsafe path,
 // binary patch) wins over conflicts, which are exit 3.
-func applyExit(applyErr error, doc applySchema) error {
+func applyExit(applyErr error, doc *apply.Report) error {
 	if applyErr == nil {
 		return nil
 	}
@@ -394,7 +220,7 @@ func applyExit(applyErr error, doc applySchema) error {
 	}
 	switch {
 	case bad > 0:
-		return badInput(fmt.Errorf("%s; nothing written", firstError(applyErr)))
+		return badInput(fmt.Errorf("%s; nothing written", firstError(doc)))
 	case conflicts > 0 && other == 0:
 		return infraFailure(fmt.Errorf("series does not apply: %s; nothing written", conflictCount(doc)))
 	}
@@ -403,13 +229,13 @@ func applyExit(applyErr error, doc applySchema) error {
 
 // conflictCount is the one count of conflicts every part of the output
 // uses: "18 conflicts (16 hunks, 2 whole files)".
-func conflictCount(doc applySchema) string {
+func conflictCount(doc *apply.Report) string {
 	return plural(doc.Conflicts, "conflict") + conflictParts(doc)
 }
 
 // conflictParts is " (16 hunks, 2 whole files)", or "" when every
 // conflict is a hunk.
-func conflictParts(doc applySchema) string {
+func conflictParts(doc *apply.Report) string {
 	if doc.FileConflicts == 0 {
 		return ""
 	}
@@ -423,17 +249,19 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-func firstError(err error) error {
-	if errs := flattenErrors(err); len(errs) > 0 {
-		if len(errs) > 1 {
-			return fmt.Errorf("%w (and %d more errors)", errs[0], len(errs)-1)
-		}
-		return errs[0]
+// firstError is the report's first error, and how many more there are.
+func firstError(doc *apply.Report) string {
+	switch n := len(doc.Errors); n {
+	case 0:
+		return "no error"
+	case 1:
+		return doc.Errors[0].Message
+	default:
+		return fmt.Sprintf("%s (and %d more errors)", doc.Errors[0].Message, n-1)
 	}
-	return err
 }
 
-func printApply(w io.Writer, s *series.Series, doc applySchema, res *apply.Result, wt *worktree.Tree) error {
+func printApply(w io.Writer, s *series.Series, doc *apply.Report, res *apply.Result, wt *worktree.Tree) error {
 	var b strings.Builder
 	// Says what was attempted, not that it worked: the result is below.
 	order := "in order"

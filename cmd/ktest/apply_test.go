@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ktest-dev/ktest/apply"
 	"github.com/ktest-dev/ktest/internal/cachedir"
 )
 
@@ -205,7 +206,7 @@ func TestApplyCLI(t *testing.T) {
 		if code != ExitOK {
 			t.Fatalf("exit %d", code)
 		}
-		var doc applySchema
+		var doc apply.Report
 		if err := json.Unmarshal([]byte(out), &doc); err != nil {
 			t.Fatalf("json: %v\n%s", err, out)
 		}
@@ -306,7 +307,7 @@ func TestApplyCLI(t *testing.T) {
 			t.Errorf("exit message disagrees with the summary: %s", errs)
 		}
 		_, js, _ := applyCmd(t, "--tree", work, "--fuzz", "0", "--json", mbox)
-		var doc applySchema
+		var doc apply.Report
 		if err := json.Unmarshal([]byte(js), &doc); err != nil || doc.Conflicts != 2 || doc.FileConflicts != 1 || doc.Counts["conflict"] != 1 {
 			t.Errorf("json: conflicts %d, file_conflicts %d, counts %v (%v)", doc.Conflicts, doc.FileConflicts, doc.Counts, err)
 		}

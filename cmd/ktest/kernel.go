@@ -105,12 +105,7 @@ func (k *kernelFlags) request(ctx context.Context, cache *kbuild.Cache, variant 
 	req := kbuild.Request{Tree: tree, Variant: variant, BaseConfig: k.config, Fragments: frags,
 		Jobs: k.jobs, Log: os.Stderr, Patches: k.patches}
 	if len(k.patches) > 0 {
-		scratch, err := os.MkdirTemp("", "ktest-patches-")
-		if err != nil {
-			return kbuild.Request{}, infraFailure(err)
-		}
-		defer os.RemoveAll(scratch)
-		req.Overlay, _, err = pipeline.Overlay(tree.Dir, k.patches, false, scratch)
+		req.Overlay, _, err = pipeline.Overlay(tree.Dir, k.patches, false)
 		if err != nil {
 			return kbuild.Request{}, applyError(err)
 		}

@@ -55,25 +55,10 @@ func checkEmbedded(src string) error {
 // loadSeries maps damaged input to exit 2; a file that cannot be read is
 // the user's input too.
 func loadSeries(path string) (*series.Series, error) {
-	var s *series.Series
-	var err error
 	if err := checkEmbedded(path); err != nil {
 		return nil, err
 	}
-	if strings.HasPrefix(path, "embedded:") {
-		// A series shipped inside ktest (patches/): read it from a
-		// scratch copy, which can go once it is parsed.
-		scratch, terr := os.MkdirTemp("", "ktest-series-")
-		if terr != nil {
-			return nil, infraFailure(terr)
-		}
-		defer os.RemoveAll(scratch)
-		if s, err = pipeline.LoadSource(path, scratch); err == nil {
-			s.Source = path
-		}
-	} else {
-		s, err = series.Load(path)
-	}
+	s, err := pipeline.LoadSource(path)
 	if err != nil {
 		var de *series.DamageError
 		if errors.As(err, &de) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
@@ -151,11 +136,11 @@ func printSeries(out io.Writer, s *series.Series, withFixups bool) error {
 		termfmt.Column{Header: "TRAILERS", Shrink: 1, Min: 8},
 	)
 	for _, p := range s.Patches {
-		tb.Row(p.ID(), p.Subject, p.AuthorName(), filesCol(p), changesCol(p), trailersCol(p))
+		tb.Row(p.ID().String(), p.Subject, p.AuthorName(), filesCol(p), changesCol(p), trailersCol(p))
 	}
 	if withFixups {
 		for _, p := range s.Fixups {
-			tb.Row(series.FixupID(p), "fixup of "+ofPatch(p)+": "+p.Subject, p.AuthorName(), filesCol(p), changesCol(p), trailersCol(p))
+			tb.Row(p.ID().String(), "fixup of "+ofPatch(p)+": "+p.Subject, p.AuthorName(), filesCol(p), changesCol(p), trailersCol(p))
 		}
 	}
 	if err := tb.Write(&b, width); err != nil {
@@ -170,7 +155,7 @@ func printSeries(out io.Writer, s *series.Series, withFixups bool) error {
 		b.WriteString("\n")
 		line("", "", fmt.Sprintf("fixups from review replies (%s):", state))
 		for _, p := range s.Fixups {
-			line("  "+series.FixupID(p)+"  ", "      ", fmt.Sprintf("fixup of %s by %s, %s (%s:%d)", ofPatch(p), p.AuthorName(), dateOf(p), p.Source, p.Line))
+			line("  "+p.ID().String()+"  ", "      ", fmt.Sprintf("fixup of %s by %s, %s (%s:%d)", ofPatch(p), p.AuthorName(), dateOf(p), p.Source, p.Line))
 			line("      ", "      ", fmt.Sprintf("%s %s", filesList(p), changesCol(p)))
 			if p.Note != "" {
 				line("      ", "       ", fmt.Sprintf("%q", p.Note))
@@ -180,7 +165,7 @@ func printSeries(out io.Writer, s *series.Series, withFixups bool) error {
 	if len(s.Revisions) > 0 {
 		fmt.Fprintf(&b, "\nlater revisions (not applied):\n")
 		for _, p := range s.Revisions {
-			line("  "+series.RevisionID(p)+"  ", "      ", fmt.Sprintf("v%d of %s %q by %s, %s (%s:%d) %s", p.Version, p.ID(),
+			line("  "+p.ID().String()+"  ", "      ", fmt.Sprintf("v%d of %s %q by %s, %s (%s:%d) %s", p.Version, p.ID(),
 				p.Subject, p.AuthorName(), dateOf(p), p.Source, p.Line, changesCol(p)))
 		}
 	}

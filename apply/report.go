@@ -1,0 +1,232 @@
+package apply
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ReportSchema identifies the document `ktest apply --json` prints.
+const ReportSchema = "ktest.apply/v1"
+
+// Report is the ktest.apply/v1 document, stable within v1 (fields may be
+// added, never renamed):
+//
+//	{
+//	  "schema":  "ktest.apply/v1",
+//	  "series":  {"source": string, "title": string, "version": int},
+//	  "tree":    string,                 // directory the series was applied to
+//	  "options": {"reverse": bool, "with_fixups": bool, "max_fuzz": int},
+//	  "ok":      bool,                   // every hunk applied or was already applied
+//	  "counts":  {"exact": int, "offset": int, "fuzz": int, "already-applied": int, "conflict": int},  // hunks
+//	  "file_conflicts": int,             // files that failed as a whole (missing, already exists, ...)
+//	  "conflicts": int,                  // counts.conflict + file_conflicts: the one number of conflicts
+//	  "patches": [{
+//	      "id": string, "name": string, "source": string, "line": int,
+//	      "files": [{
+//	          "path": string, "old_path": string, "op": "modify"|"create"|"delete"|"rename"|"copy",
+//	          "status": status, "conflict": conflict (omitted if none; file-level: hunk 0),
+//	          "hunks": [{"index": int, "old_start": int, "status": status,
+//	                     "applied_at": int (0 for conflicts), "offset": int, "fuzz": int,
+//	                     "conflict": conflict (omitted unless status is conflict)}]
+//	      }]
+//	  }],
+//	  "changes": [{"path": string, "mode": "0644" ("" if deleted), "deleted": bool, "created": bool,
+//	               "renamed_from": string (omitted if none), "size": int}],   // sorted by path
+//	  "errors":  [{"kind": "conflict"|"unsafe-path"|"unsupported"|"error", "message": string}],
+//	  "written": {"mode": "dry-run"|"worktree"|"in-place"|"none", "dir": string, "git_head": string}
+//	}
+//	status   = "exact"|"offset"|"fuzz"|"already-applied"|"conflict"
+//	conflict = {"patch", "file", "hunk", "reason", "old_start", "nearest_line", "matched",
+//	            "expected": [string], "found": [string]}   // lines without "\n"
+//
+// "written.mode" is "none" when the series did not apply.
+type Report struct {
+	Schema  string         `json:"schema"`
+	Series  ReportSeries   `json:"series"`
+	Tree    string         `json:"tree"`
+	Options ReportOptions  `json:"options"`
+	OK      bool           `json:"ok"`
+	Counts  map[string]int `json:"counts"`
+	// FileConflicts are file-level conflicts, which have no hunk to
+	// count; Conflicts is every conflict, hunk or file, as the summary
+	// and the exit message count them.
+	FileConflicts int            `json:"file_conflicts"`
+	Conflicts     int            `json:"conflicts"`
+	Patches       []ReportPatch  `json:"patches"`
+	Changes       []ReportChange `json:"changes"`
+	Errors        []ReportError  `json:"errors"`
+	Written       ReportWritten  `json:"written"`
+}
+
+// ReportSeries names the series applied.
+type ReportSeries struct {
+	Source  string `json:"source"`
+	Title   string `json:"title"`
+	Version int    `json:"version"`
+}
+
+// ReportOptions are how it was applied.
+type ReportOptions struct {
+	Reverse    bool `json:"reverse"`
+	WithFixups bool `json:"with_fixups"`
+	MaxFuzz    int  `json:"max_fuzz"`
+}
+
+// ReportPatch is one patch's report with where the patch came from.
+type ReportPatch struct {
+	ID     string       `json:"id"`
+	Name   string       `json:"name"`
+	Source string       `json:"source"`
+	Line   int          `json:"line"`
+	Files  []FileReport `json:"files"`
+}
+
+// ReportChange is one changed path.
+type ReportChange struct {
+	Path        string `json:"path"`
+	Mode        string `json:"mode"`
+	Deleted     bool   `json:"deleted"`
+	Created     bool   `json:"created"`
+	RenamedFrom string `json:"renamed_from,omitempty"`
+	Size        int    `json:"size"`
+}
+
+// ReportError is one error, kind first.
+type ReportError struct {
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+}
+
+// ReportWritten says what was written where.
+type ReportWritten struct {
+	Mode    string `json:"mode"`
+	Dir     string `json:"dir,omitempty"`
+	GitHead string `json:"git_head,omitempty"`
+}
+
+// Origin is where a patch came from, by the Index of ApplySeries.
+type Origin struct {
+	Source string
+	Line   int
+}
+
+// NewReport is the v1 report of an ApplySeries call: res and err are
+// its results, origins the patches' origins by index.
+func NewReport(res *Result, err error, series ReportSeries, tree string, opts ReportOptions, origins []Origin, written ReportWritten) *Report {
+	doc := &Report{
+		Schema: ReportSchema, Series: series, Tree: tree, Options: opts, OK: err == nil,
+		Counts: map[string]int{}, Patches: []ReportPatch{}, Changes: []ReportChange{}, Errors: []ReportError{},
+		Written: written,
+	}
+	for _, st := range []Status{StatusExact, StatusOffset, StatusFuzz, StatusAlreadyApplied, StatusConflict} {
+		doc.Counts[st.String()] = 0
+	}
+	if res != nil {
+		for st, n := range res.Count() {
+			doc.Counts[st.String()] = n
+		}
+		for _, pr := range res.Patches {
+			pj := ReportPatch{ID: pr.ID, Name: pr.Name, Files: pr.Files}
+			if pj.Files == nil {
+				pj.Files = []FileReport{}
+			}
+			if pr.Index < len(origins) {
+				pj.Source, pj.Line = origins[pr.Index].Source, origins[pr.Index].Line
+			}
+			for _, fr := range pr.Files {
+				if fr.Conflict != nil {
+					doc.FileConflicts++
+				}
+			}
+			doc.Patches = append(doc.Patches, pj)
+		}
+		for _, c := range res.SortedChanges() {
+			cj := ReportChange{Path: c.Path, Deleted: c.Deleted, Created: c.Created, RenamedFrom: c.RenamedFrom, Size: len(c.Content)}
+			if !c.Deleted {
+				cj.Mode = fmt.Sprintf("%04o", uint32(c.Mode.Perm()))
+			}
+			doc.Changes = append(doc.Changes, cj)
+		}
+	}
+	doc.Conflicts = doc.Counts[StatusConflict.String()] + doc.FileConflicts
+	for _, e := range flatten(err) {
+		kind := "error"
+		var (
+			c  *Conflict
+			pe *PathError
+			ue *UnsupportedError
+		)
+		switch {
+		case errors.As(e, &c):
+			kind = "conflict"
+		case errors.As(e, &pe):
+			kind = "unsafe-path"
+		case errors.As(e, &ue):
+			kind = "unsupported"
+		}
+		doc.Errors = append(doc.Errors, ReportError{Kind: kind, Message: e.Error()})
+	}
+	return doc
+}
+
+func flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// PatchOutcome is one patch's fate in a few numbers: what a run records
+// per patch and the per-patch table shows.
+type PatchOutcome struct {
+	// Status is "applied", "applied-with-offset", "applied-with-fuzz"
+	// or "conflict".
+	Status                       string
+	Hunks, Offset, Fuzz, Failed int
+	// Detail holds the conflicts, one per line.
+	Detail string
+}
+
+// Outcome summarises the patch's report.
+func (r PatchReport) Outcome() PatchOutcome {
+	o := PatchOutcome{Status: "applied"}
+	var details []string
+	for _, f := range r.Files {
+		if f.Conflict != nil {
+			o.Failed++
+			details = append(details, f.Conflict.Error())
+		}
+		for _, h := range f.Hunks {
+			o.Hunks++
+			switch h.Status {
+			case StatusOffset:
+				o.Offset++
+			case StatusFuzz:
+				o.Fuzz++
+			case StatusConflict:
+				o.Failed++
+				if h.Conflict != nil {
+					details = append(details, h.Conflict.Error())
+				}
+			}
+		}
+	}
+	switch {
+	case o.Failed > 0:
+		o.Status = "conflict"
+	case o.Fuzz > 0:
+		o.Status = "applied-with-fuzz"
+	case o.Offset > 0:
+		o.Status = "applied-with-offset"
+	}
+	o.Detail = strings.Join(details, "\n")
+	return o
+}
