@@ -18,6 +18,7 @@ import (
 	"github.com/ktest-dev/ktest/guest/proto"
 	"github.com/ktest-dev/ktest/initramfs"
 	"github.com/ktest-dev/ktest/kbuild"
+	"github.com/ktest-dev/ktest/results"
 	"github.com/ktest-dev/ktest/vm"
 )
 
@@ -75,6 +76,13 @@ func (w *fakeWorld) parts() Parts {
 			return &vm.Image{Path: f.Name()}, nil
 		},
 		Machines: func(want vm.Accel, p vm.Prober, log io.Writer) Machines { return &fakeMachines{w: w} },
+		Checkpatch: func(ctx context.Context, tree string, patch []byte, name string) *results.Checkpatch {
+			// One warning for a patch that adds BROKEN, else clean.
+			if strings.Contains(string(patch), "+BROKEN") {
+				return &results.Checkpatch{Warnings: 1, Summary: "1 warning", Items: []string{"WARNING:TEST: adds BROKEN (fs/read.c:5)"}}
+			}
+			return &results.Checkpatch{Summary: "clean"}
+		},
 	}
 }
 

@@ -60,9 +60,10 @@ func (r *runner) perPatch(ctx context.Context) error {
 			Tests: results.StepPending, Verdict: results.StepUntested})
 	}
 	r.run.PerPatch = pr.pp
-	if cfg.Checkpatch {
-		if err := r.stage(ctx, "checkpatch", "", func(ctx context.Context) (string, error) { return pr.checkpatch(ctx, s) }); err != nil {
-			return err
+	// The checkpatch stage reviewed the series' patches already.
+	if rs := r.run.Series; rs != nil && len(rs.Patches) == len(pr.pp.Steps) {
+		for i := range pr.pp.Steps {
+			pr.pp.Steps[i].Checkpatch = rs.Patches[i].Checkpatch
 		}
 	}
 	r.disks = &diskSet{targets: pr.p.Targets, fileSize: pr.p.FileSizeBytes()}
@@ -291,15 +292,4 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
-}
-
-// checkpatch runs the tree's checkpatch.pl on every patch.
-func (pr *perPatchRun) checkpatch(ctx context.Context, s *series.Series) (string, error) {
-	errs, warns := 0, 0
-	for i, sp := range pr.pats {
-		cp := pr.r.parts.Checkpatch(ctx, pr.r.tree.Dir, series.FormatMail(s, sp), pr.pp.Steps[i].Label)
-		pr.pp.Steps[i].Checkpatch = cp
-		errs, warns = errs+cp.Errors, warns+cp.Warnings
-	}
-	return fmt.Sprintf("%d patches: %d errors, %d warnings", len(pr.pats), errs, warns), nil
 }

@@ -138,3 +138,20 @@ func TestPerPatchBisect(t *testing.T) {
 		t.Errorf("verdicts %q, first bad %d, note %q", got, pp.FirstBad, pp.Note)
 	}
 }
+
+// Checkpatch reviews every patch of the series, per-patch run or not;
+// its findings are review, not failures, unless the plan says so.
+func TestCheckpatchStage(t *testing.T) {
+	w := &fakeWorld{targets: map[string]behaviour{}}
+	run := runPerPatch(t, w, plan.PerPatchFirstBad)
+	var got []string
+	for _, p := range run.Series.Patches {
+		got = append(got, p.Checkpatch.String())
+	}
+	if strings.Join(got, "|") != "clean|1 warning|clean" {
+		t.Errorf("checkpatch per patch: %v", got)
+	}
+	if st := run.PerPatch.Steps[1]; st.Checkpatch == nil || st.Checkpatch.Warnings != 1 {
+		t.Errorf("step 2's checkpatch: %+v", st.Checkpatch)
+	}
+}

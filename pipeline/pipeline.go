@@ -78,6 +78,7 @@ type runner struct {
 	log      io.Writer
 	parts    Parts
 	tree     *kbuild.Tree
+	series   *series.Series // the series the run is about, if any
 	machines Machines  // boots every guest on the run's accelerator
 	image    *vm.Image // the run's guest image and its keys
 	disks    *diskSet  // each variant's target disks, kept across its boots
@@ -184,6 +185,11 @@ func (r *runner) execute(ctx context.Context) error {
 	if err := r.stage(ctx, "series", "", r.describeSeries); err != nil {
 		return err
 	}
+	if r.series != nil && p.RunsCheckpatch() {
+		if err := r.stage(ctx, "checkpatch", "", r.checkpatch); err != nil {
+			return err
+		}
+	}
 	overlays := map[string]map[string][]byte{}
 	for i, v := range p.Variants {
 		v, rv := v, r.run.Variants[i]
@@ -257,7 +263,28 @@ func (r *runner) describeSeries(ctx context.Context) (string, error) {
 		rs.Base = fmt.Sprintf("%s (the series is already in this tree; the baseline patch removes its effect)", r.tree.Version)
 	}
 	r.run.Series = rs
+	r.series = s
 	return fmt.Sprintf("%q v%d, %d patches", s.Title, s.Version, len(rs.Patches)), nil
+}
+
+// checkpatch runs the tree's scripts/checkpatch.pl on every patch of the
+// series; what it finds is review, not a failure, unless the plan makes
+// errors fatal.
+func (r *runner) checkpatch(ctx context.Context) (string, error) {
+	pats := r.series.ToApply(r.cfg.WithFixups)
+	errs, warns := 0, 0
+	for i, sp := range pats {
+		if i >= len(r.run.Series.Patches) {
+			break
+		}
+		cp := r.parts.Checkpatch(ctx, r.tree.Dir, series.FormatMail(r.series, sp), sp.ID().String())
+		r.run.Series.Patches[i].Checkpatch = cp
+		if cp.Error != "" {
+			return "not run: " + cp.Error, nil
+		}
+		errs, warns = errs+cp.Errors, warns+cp.Warnings
+	}
+	return fmt.Sprintf("%d patches: %d errors, %d warnings", len(pats), errs, warns), nil
 }
 
 func countHunks(p *series.Patch) int {
@@ -416,6 +443,5 @@ func (r *runner) finish(ctx context.Context, err error) {
 
 // checkpatchFatal reports checkpatch errors the plan makes fatal.
 func (r *runner) checkpatchFatal() bool {
-	pp := r.cfg.Plan.PerPatch
-	return pp != nil && pp.CheckpatchFatal && r.run.PerPatch != nil && len(r.run.PerPatch.CheckpatchErrors()) > 0
+	return r.cfg.Plan.CheckpatchFatal && r.run.Series != nil && len(r.run.Series.CheckpatchErrors()) > 0
 }

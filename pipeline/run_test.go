@@ -60,7 +60,7 @@ func TestRunRecordsEveryStage(t *testing.T) {
 	if run.Status != results.StatusPass || !run.Complete {
 		t.Errorf("status %s complete %v", run.Status, run.Complete)
 	}
-	want := []string{"tree:ok", "series:ok", "apply[baseline]:ok", "build[baseline]:ok", "apply[patched]:ok", "build[patched]:ok",
+	want := []string{"tree:ok", "series:ok", "checkpatch:ok", "apply[baseline]:ok", "build[baseline]:ok", "apply[patched]:ok", "build[patched]:ok",
 		"accel:ok", "initramfs:ok", "boot[baseline]:ok", "test[baseline/ext4]:ok", "test[baseline/xfs]:ok",
 		"boot[patched]:ok", "test[patched/ext4]:ok", "test[patched/xfs]:ok"}
 	if got := stageNames(run); !slices.Equal(got, want) {

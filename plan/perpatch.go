@@ -21,10 +21,6 @@ type PerPatch struct {
 	FileSize string   `toml:"file_size"`
 	// Tests restricts the correctness tests, like the plan's tests key.
 	Tests []string `toml:"tests"`
-	// Checkpatch runs the tree's scripts/checkpatch.pl on every patch
-	// (default true); CheckpatchFatal makes its errors fail the run.
-	Checkpatch      bool `toml:"checkpatch"`
-	CheckpatchFatal bool `toml:"checkpatch_fatal"`
 }
 
 // Per-patch modes.
@@ -36,7 +32,7 @@ const (
 
 // NewPerPatch is the default per-patch configuration for mode.
 func NewPerPatch(mode string) *PerPatch {
-	return &PerPatch{Mode: mode, Suite: "correctness", Checkpatch: true}
+	return &PerPatch{Mode: mode, Suite: "correctness"}
 }
 
 type keyError struct {

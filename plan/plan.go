@@ -57,6 +57,11 @@ type Plan struct {
 	// PerPatch, when set, tests the series one patch more at a time
 	// instead of running the A/B benchmark.
 	PerPatch *PerPatch `toml:"per_patch"`
+	// Checkpatch runs the tree's scripts/checkpatch.pl on every patch of
+	// the series (default true); CheckpatchFatal makes its errors fail
+	// the run.
+	Checkpatch      *bool `toml:"checkpatch"`
+	CheckpatchFatal bool  `toml:"checkpatch_fatal"`
 	Timeouts      Timeouts  `toml:"timeouts"`
 	Variants      []Variant `toml:"variant"`
 
@@ -173,7 +178,7 @@ func Parse(file string, data []byte) (*Plan, error) {
 	if und := md.Undecoded(); len(und) > 0 {
 		key := und[0].String()
 		return nil, &Error{File: file, Line: lineOf(data, und[0][len(und[0])-1]),
-			Reason: fmt.Sprintf("unknown key %q (known keys: name, tree, fragments, targets, suites, tests, file_size, boots, repeats, control, [per_patch], kernel_args, mkfs_for_kernel, accel, memory_mb, cpus, [series], [timeouts], [[variant]])", key)}
+			Reason: fmt.Sprintf("unknown key %q (known keys: name, tree, fragments, targets, suites, tests, file_size, boots, repeats, control, checkpatch, checkpatch_fatal, [per_patch], kernel_args, mkfs_for_kernel, accel, memory_mb, cpus, [series], [timeouts], [[variant]])", key)}
 	}
 	p.Source = file
 	if err := p.validate(data); err != nil {
@@ -408,3 +413,6 @@ func ShardTargets(targets []string, k, n int) []string {
 	}
 	return append([]string(nil), targets[start:start+size]...)
 }
+
+// RunsCheckpatch reports whether the series' patches get checkpatch.
+func (p *Plan) RunsCheckpatch() bool { return p.Checkpatch == nil || *p.Checkpatch }

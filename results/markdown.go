@@ -45,13 +45,20 @@ func (rd Renderer) markdown(w io.Writer, r *Run) error {
 	p.f("**Acceleration:** %s\n\n", mdText(accelText(r)))
 
 	if s := r.Series; s != nil && len(s.Patches) > 0 {
-		p.f("## Apply\n\n| # | patch | status | hunks |\n|---|---|---|---|\n")
+		p.f("## Apply\n\n| # | patch | status | hunks | checkpatch |\n|---|---|---|---|---|\n")
 		for _, pt := range s.Patches {
 			st := pt.Status
 			if pt.Status == "conflict" {
 				st = "**conflict**"
 			}
-			p.f("| %s | %s | %s | %s |\n", patchLabel(pt), mdCell(pt.Subject), st, hunkText(pt))
+			p.f("| %s | %s | %s | %s | %s |\n", patchLabel(pt), mdCell(pt.Subject), st, hunkText(pt), mdCell(pt.Checkpatch.String()))
+		}
+		for _, pt := range s.Patches {
+			if cp := pt.Checkpatch; cp != nil && len(cp.Items) > 0 {
+				p.f("\n<details><summary>%s checkpatch: %s</summary>\n\n", patchLabel(pt), mdText(cp.String()))
+				p.fence(strings.Join(cp.Items, "\n"))
+				p.f("\n</details>\n")
+			}
 		}
 		for _, pt := range s.Patches {
 			if pt.Detail != "" && pt.Status != "applied" {

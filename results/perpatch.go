@@ -97,13 +97,13 @@ func (r *Run) FirstBadPatch() string {
 	return fmt.Sprintf("first bad patch %s %s: %s", st.Label, st.Subject, firstLineOf(st.Evidence))
 }
 
-// CheckpatchErrors lists the patches checkpatch found errors in, when
-// the plan makes those fatal.
-func (p *PerPatch) CheckpatchErrors() []string {
+// CheckpatchErrors lists the patches checkpatch found errors in, for a
+// plan that makes those fatal.
+func (s *Series) CheckpatchErrors() []string {
 	var out []string
-	for _, st := range p.Steps {
-		if st.Checkpatch != nil && st.Checkpatch.Errors > 0 {
-			out = append(out, fmt.Sprintf("%s: checkpatch: %s", st.Label, st.Checkpatch))
+	for _, p := range s.Patches {
+		if p.Checkpatch != nil && p.Checkpatch.Errors > 0 {
+			out = append(out, fmt.Sprintf("%s: checkpatch: %s", patchLabel(p), p.Checkpatch))
 		}
 	}
 	return out

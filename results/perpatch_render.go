@@ -93,11 +93,6 @@ func mdPerPatch(p *printer, r *Run) {
 			p.fence(strings.Join(st.NewWarnings, "\n"))
 			p.f("\n")
 		}
-		if cp := st.Checkpatch; cp != nil && len(cp.Items) > 0 {
-			p.f("<details><summary>%s checkpatch: %s</summary>\n\n", st.Label, mdText(cp.String()))
-			p.fence(strings.Join(cp.Items, "\n"))
-			p.f("\n</details>\n\n")
-		}
 	}
 }
 

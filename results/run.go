@@ -125,6 +125,8 @@ type Patch struct {
 	Fuzz   int    `json:"hunks_fuzz,omitempty"`
 	Failed int    `json:"hunks_failed,omitempty"`
 	Detail string `json:"detail,omitempty"`
+	// Checkpatch is the tree's scripts/checkpatch.pl on this patch.
+	Checkpatch *Checkpatch `json:"checkpatch,omitempty"`
 	// SHA256 is the hex sha256 of the patch's diff text, what is
 	// applied; KCIDB's patchset hash is made of these.
 	SHA256 string `json:"sha256,omitempty"`
