@@ -41,7 +41,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown nested key", strings.Replace(base, "boot = \"120s\"", "boot = \"120s\"\nbot = \"1s\"", 1), 0, `unknown key "timeouts.bot"`},
 		{"syntax", "name = \"x\"\nrepeats = = 3\n", 2, ""},
 		{"bad target", strings.Replace(base, `"raw"]`, `"zfs"]`, 1), 0, `unknown value "zfs"`},
-		{"bad size", strings.Replace(base, `"32M"`, `"lots"`, 1), 0, "bad size"},
+		{"bad size", strings.Replace(base, `"24M"`, `"lots"`, 1), 0, "bad size"},
 		{"bad duration", strings.Replace(base, `"120s"`, `"soon"`, 1), 0, ""},
 		{"zero repeats", strings.Replace(base, "repeats = 1", "repeats = 0", 1), 0, "repeats must be at least 1"},
 		{"unknown control engine", strings.Replace(base, `control = "psync"`, `control = "aio"`, 1), 0, `control: unknown value "aio"`},
