@@ -32,114 +32,154 @@ var versionCorrection = []*regexp.Regexp{
 // assemble sorts analysed messages into a Series: the cover letter, the
 // patches of the primary version in order, fixups from replies, later
 // revisions, trailers from replies, and warnings for what is missing.
+// Each step is a method of assembler, in this order.
 func assemble(source, format string, msgs []*message) (*Series, error) {
-	s := &Series{Source: source, Format: format}
-	items := make([]*item, 0, len(msgs))
-	byID := map[string]*item{}
+	a := newAssembler(source, format, msgs)
+	if err := a.findPrimary(); err != nil {
+		return nil, err
+	}
+	if err := a.classify(); err != nil {
+		return nil, err
+	}
+	a.numberPatches()
+	a.addRevisions()
+	a.addReplies()
+	a.settleVersion()
+	a.settleTitle()
+	completeAuthors(a.s, a.items)
+	return a.s, nil
+}
+
+// assembler is the state of one assemble.
+type assembler struct {
+	s          *Series
+	items      []*item
+	byID       map[string]*item
+	primary    *item // the thread root, or the first patch
+	primaryVer int
+	cover      *item
+	taken      map[int]bool // patch numbers of the primary version seen
+	patches    []*item      // the primary version's, in order
+	revisions  []*item
+	total      int // the series' patch count
+}
+
+// newAssembler analyses every message.
+func newAssembler(source, format string, msgs []*message) *assembler {
+	a := &assembler{s: &Series{Source: source, Format: format}, byID: map[string]*item{}, taken: map[int]bool{}}
 	for _, m := range msgs {
 		it := &item{m: m}
 		it.c, it.err = analyse(m, m.pfx.reply)
 		if m.subject == "" && !m.pfx.reply {
 			m.subject = strings.TrimSuffix(filepath.Base(m.source), filepath.Ext(m.source))
 		}
-		items = append(items, it)
+		a.items = append(a.items, it)
 		if m.msgID != "" {
-			byID[m.msgID] = it
+			a.byID[m.msgID] = it
 		}
 	}
+	return a
+}
 
-	// The primary version is the thread root's, or the first patch's.
-	var primary *item
-	for _, it := range items {
+// findPrimary picks the version the series is about: the thread
+// root's, or the first patch's.
+func (a *assembler) findPrimary() error {
+	for _, it := range a.items {
 		if !it.reply() {
-			primary = it
+			a.primary = it
 			break
 		}
 	}
-	if primary == nil {
-		if len(items) > 0 && items[0].err != nil {
-			return nil, items[0].err
+	if a.primary == nil {
+		if len(a.items) > 0 && a.items[0].err != nil {
+			return a.items[0].err
 		}
-		return nil, &DamageError{File: source, Line: firstLine(items), Kind: NotAPatch,
+		return &DamageError{File: a.s.Source, Line: firstLine(a.items), Kind: NotAPatch,
 			Reason: "no patch found: every message is a reply and none carries a diff"}
 	}
-	primaryVer := version(primary.m, byID)
+	a.primaryVer = version(a.primary.m, a.byID)
+	return nil
+}
 
-	var cover *item
-	taken := map[int]bool{}
-	var patches, revisions, fixups []*item
-	for _, it := range items {
+// classify sorts the messages that are not replies into the cover
+// letter, the primary version's patches and later revisions.
+func (a *assembler) classify() error {
+	s := a.s
+	for _, it := range a.items {
 		m := it.m
 		switch {
 		case it.reply():
 			continue
 		case it.err == nil && !it.c.hasDiff:
-			if cover == nil && (m.pfx.numbered && m.pfx.number == 0 || it == primary) {
-				cover = it
+			if a.cover == nil && (m.pfx.numbered && m.pfx.number == 0 || it == a.primary) {
+				a.cover = it
 				continue
 			}
 			if m.pfx.numbered && m.pfx.number > 0 && m.lastInFile {
-				return nil, &DamageError{File: m.source, Line: m.line, Patch: m.subject, Kind: TruncatedHunk,
+				return &DamageError{File: m.source, Line: m.line, Patch: m.subject, Kind: TruncatedHunk,
 					Reason: fmt.Sprintf("patch %d/%d has no diff and ends the file (the mbox was cut off)", m.pfx.number, m.pfx.total)}
 			}
 			s.Warnings = append(s.Warnings, fmt.Sprintf("%s:%d: message %q has no diff; ignored", m.source, m.line, m.rawSubject))
 			continue
 		case m.pfx.numbered && m.pfx.number == 0:
-			if cover == nil {
-				cover = it
+			if a.cover == nil {
+				a.cover = it
 				s.Notes = append(s.Notes, "the cover letter carries a diff; it is not applied")
 				continue
 			}
 		}
-		v := version(m, byID)
-		if sameVersion(v, primaryVer) && !(m.pfx.numbered && taken[m.pfx.number]) {
+		v := version(m, a.byID)
+		if sameVersion(v, a.primaryVer) && !(m.pfx.numbered && a.taken[m.pfx.number]) {
 			if it.err != nil {
-				return nil, it.err
+				return it.err
 			}
 			if m.pfx.numbered {
-				taken[m.pfx.number] = true
+				a.taken[m.pfx.number] = true
 			}
-			patches = append(patches, it)
+			a.patches = append(a.patches, it)
 			continue
 		}
 		if it.err != nil {
 			s.Warnings = append(s.Warnings, fmt.Sprintf("later revision is damaged and ignored: %v", it.err))
 			continue
 		}
-		revisions = append(revisions, it)
+		a.revisions = append(a.revisions, it)
 	}
-	if len(patches) == 0 {
-		if cover != nil {
-			return nil, &DamageError{File: cover.m.source, Line: cover.m.line, Patch: cover.m.subject, Kind: NotAPatch,
-				Reason: notAPatchReason(cover)}
+	if len(a.patches) == 0 {
+		if a.cover != nil {
+			return &DamageError{File: a.cover.m.source, Line: a.cover.m.line, Patch: a.cover.m.subject, Kind: NotAPatch,
+				Reason: notAPatchReason(a.cover)}
 		}
-		return nil, &DamageError{File: source, Line: firstLine(items), Kind: NotAPatch, Reason: "no patch found"}
+		return &DamageError{File: s.Source, Line: firstLine(a.items), Kind: NotAPatch, Reason: "no patch found"}
 	}
+	return nil
+}
 
-	// Order: by N/M, keeping input order among equals; unnumbered
-	// patches keep input order after the numbered ones.
+// numberPatches orders the patches by N/M (input order among equals,
+// unnumbered ones last), numbers them, and warns about gaps.
+func (a *assembler) numberPatches() {
+	s, patches := a.s, a.patches
 	sort.SliceStable(patches, func(i, j int) bool {
-		a, b := patches[i].m.pfx, patches[j].m.pfx
-		if a.numbered != b.numbered {
-			return a.numbered
+		x, y := patches[i].m.pfx, patches[j].m.pfx
+		if x.numbered != y.numbered {
+			return x.numbered
 		}
-		return a.number < b.number
+		return x.number < y.number
 	})
-
-	s.Version = max(primaryVer, 1)
-	if cover != nil {
-		s.Cover = newPatch(cover.m, cover.c)
+	s.Version = max(a.primaryVer, 1)
+	if a.cover != nil {
+		s.Cover = newPatch(a.cover.m, a.cover.c)
 		s.Cover.Kind = KindCover
-		cover.patch = s.Cover
-		s.Tree = cover.c.tree
-		s.Base = cover.c.base
+		a.cover.patch = s.Cover
+		s.Tree = a.cover.c.tree
+		s.Base = a.cover.c.base
 	}
 	total := 0
 	for _, it := range patches {
 		total = max(total, it.m.pfx.total)
 	}
-	if cover != nil {
-		total = max(total, cover.m.pfx.total)
+	if a.cover != nil {
+		total = max(total, a.cover.m.pfx.total)
 	}
 	numbered := 0
 	for _, it := range patches {
@@ -170,7 +210,7 @@ func assemble(source, format string, msgs []*message) (*Series, error) {
 		p.Total = total
 	}
 	for n := 1; n <= total; n++ {
-		if !taken[n] && numbered > 0 {
+		if !a.taken[n] && numbered > 0 {
 			s.Warnings = append(s.Warnings, fmt.Sprintf("patch %d/%d missing", n, total))
 		}
 	}
@@ -179,26 +219,33 @@ func assemble(source, format string, msgs []*message) (*Series, error) {
 			s.Warnings = append(s.Warnings, fmt.Sprintf("patch %s numbers beyond the series' %d patches", p.ID(), total))
 		}
 	}
+	a.total = total
+}
 
-	for _, it := range revisions {
+// addRevisions lists later versions of patches, which are not applied.
+func (a *assembler) addRevisions() {
+	for _, it := range a.revisions {
 		p := newPatch(it.m, it.c)
-		p.Version = max(version(it.m, byID), 1)
+		p.Version = max(version(it.m, a.byID), 1)
 		p.RevisionOf = it.m.pfx.number
-		it.patch = p
 		p.Kind = KindRevision
-		s.Revisions = append(s.Revisions, p)
+		it.patch = p
+		a.s.Revisions = append(a.s.Revisions, p)
 	}
-
-	for _, it := range append(append([]*item{}, patches...), revisions...) {
-		s.Notes = append(s.Notes, it.c.notes...)
+	for _, it := range append(append([]*item{}, a.patches...), a.revisions...) {
+		a.s.Notes = append(a.s.Notes, it.c.notes...)
 	}
+}
 
-	// Replies: fixups and trailers.
-	for _, it := range items {
+// addReplies takes fixup diffs and trailers from review replies.
+func (a *assembler) addReplies() {
+	s := a.s
+	var fixups []*item
+	for _, it := range a.items {
 		if !it.reply() {
 			continue
 		}
-		t := resolveTarget(it, items, byID)
+		t := resolveTarget(it, a.items, a.byID)
 		it.target = t
 		if it.err != nil {
 			s.Warnings = append(s.Warnings, fmt.Sprintf("a reply's diff is damaged and ignored: %v", it.err))
@@ -214,7 +261,7 @@ func assemble(source, format string, msgs []*message) (*Series, error) {
 		switch {
 		case t == nil:
 			s.Warnings = append(s.Warnings, fmt.Sprintf("%s:%d: trailers in a reply to %q that is not in the input are ignored", it.m.source, it.m.line, it.m.rawSubject))
-		case t == cover:
+		case t == a.cover:
 			for _, p := range s.Patches {
 				addTrailers(p, it.c.trailers)
 			}
@@ -236,14 +283,18 @@ func assemble(source, format string, msgs []*message) (*Series, error) {
 			}
 			p.Version = t.patch.Version
 		}
-		it.patch = p
 		p.Kind = KindFixup
+		it.patch = p
 		s.Fixups = append(s.Fixups, p)
 	}
+}
 
-	// The version, after the author's own correction.
-	if v, why := correctedVersion(cover, items); v != 0 && !sameVersion(v, primaryVer) {
-		s.Notes = append(s.Notes, fmt.Sprintf("version v%d, not v%d as the subject says: %s", v, max(primaryVer, 1), why))
+// settleVersion applies the author's own correction of the version and
+// gives every patch the series' version.
+func (a *assembler) settleVersion() {
+	s := a.s
+	if v, why := correctedVersion(a.cover, a.items); v != 0 && !sameVersion(v, a.primaryVer) {
+		s.Notes = append(s.Notes, fmt.Sprintf("version v%d, not v%d as the subject says: %s", v, max(a.primaryVer, 1), why))
 		s.Version = v
 	}
 	for _, p := range s.Patches {
@@ -251,14 +302,19 @@ func assemble(source, format string, msgs []*message) (*Series, error) {
 	}
 	if s.Cover != nil {
 		s.Cover.Version = s.Version
-		s.Cover.Total = total
+		s.Cover.Total = a.total
 	}
 	for _, p := range s.Fixups {
 		if p.Version == 0 {
 			p.Version = s.Version
 		}
 	}
+}
 
+// settleTitle titles the series by its cover letter, unless that is
+// format-patch's placeholder, else by its first patch.
+func (a *assembler) settleTitle() {
+	s := a.s
 	switch {
 	case s.Cover != nil && !isPlaceholderSubject(s.Cover.Subject):
 		s.Title = s.Cover.Subject
@@ -271,8 +327,6 @@ func assemble(source, format string, msgs []*message) (*Series, error) {
 	if len(s.Revisions) > 0 {
 		s.Notes = append(s.Notes, fmt.Sprintf("%d later revision(s) of patches in this series are listed, not applied", len(s.Revisions)))
 	}
-	completeAuthors(s, items)
-	return s, nil
 }
 
 // isPlaceholderSubject recognises the subject `git format-patch
