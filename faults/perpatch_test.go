@@ -22,6 +22,7 @@ suites = ["correctness"]
 file_size = "16M"
 repeats = 1
 cpus = 1
+checkpatch = true
 
 [series]
 source = "embedded:` + series + `"
@@ -29,7 +30,6 @@ applied = true
 
 [per_patch]
 mode = "every"
-checkpatch = true
 
 [timeouts]
 test = "20s"
