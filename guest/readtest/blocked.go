@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -51,8 +52,28 @@ func sysrq(cmd byte) ([]byte, error) {
 }
 
 // TaskStacks returns the stacks of the tasks named comm (the kernel
-// keeps 15 bytes of it) in the last task dump of a kernel log.
+// keeps 15 bytes of it) in the last task dump of a kernel log: those in
+// I/O (an io_uring or page-wait frame) when there are any, else all of
+// them; a Go program's other threads only wait for work.
 func TaskStacks(log []byte, comm string) string {
+	all := taskStacks(log, comm)
+	var io []string
+	for _, st := range all {
+		if ioWaitRE.MatchString(st) {
+			io = append(io, st)
+		}
+	}
+	if len(io) > 0 {
+		return strings.Join(io, "\n")
+	}
+	return strings.Join(all, "\n")
+}
+
+// ioWaitRE matches a stack frame of a reader waiting for I/O.
+var ioWaitRE = regexp.MustCompile(`io_uring|io_cqring|folio_wait|wait_on_page|filemap_|blk_mq|submit_bio`)
+
+// taskStacks returns each task block named comm in the last task dump.
+func taskStacks(log []byte, comm string) []string {
 	if len(comm) > 15 {
 		comm = comm[:15]
 	}
@@ -64,7 +85,7 @@ func TaskStacks(log []byte, comm string) string {
 	keep := false
 	flush := func() {
 		if keep {
-			out = append(out, cur...)
+			out = append(out, strings.Join(cur, "\n"))
 		}
 		cur, keep = nil, false
 	}
@@ -76,7 +97,7 @@ func TaskStacks(log []byte, comm string) string {
 		cur = append(cur, line)
 	}
 	flush()
-	return strings.Join(out, "\n")
+	return out
 }
 
 // maxEvidence bounds the dump kept with a test result.

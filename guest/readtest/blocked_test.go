@@ -78,3 +78,17 @@ func TestTaskStacks(t *testing.T) {
 		t.Errorf("stacks:\n%s", got)
 	}
 }
+
+// TestTaskStacksReal: the threads of ktest-readtest in a real dump (the
+// hung step of perpatch-hang-6.1): only the one waiting in io_uring is
+// kept, not the Go runtime's idle threads.
+func TestTaskStacksReal(t *testing.T) {
+	log, err := os.ReadFile("testdata/sysrq_readtest_threads.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := TaskStacks(log, "ktest-readtest")
+	if strings.Count(got, "task:ktest-readtest") != 1 || !strings.Contains(got, "io_uring_enter") || strings.Contains(got, "futex_wait") {
+		t.Errorf("stacks:\n%s", got)
+	}
+}
