@@ -173,7 +173,7 @@ func (c *Cache) make(ctx context.Context, req Request, in *inputs, s *slot, cfg 
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, &BuildError{Variant: req.Variant, Log: logPath, FirstError: firstError(logPath), Err: err}
+		return nil, &BuildError{Variant: req.Variant, Log: logPath, FirstError: firstError(logPath, s.src), Err: err}
 	}
 	elapsed := time.Since(start)
 	fmt.Fprintf(log, "ktest: build [%s]: done in %s (%.0f CPU-s), %d objects compiled\n",
@@ -196,7 +196,9 @@ func (c *Cache) make(ctx context.Context, req Request, in *inputs, s *slot, cfg 
 func tvSeconds(tv syscall.Timeval) float64 { return float64(tv.Sec) + float64(tv.Usec)/1e6 }
 
 // firstError finds the first compiler error in a build log.
-func firstError(logPath string) string {
+// firstError is the build log's first compiler error, its path made
+// relative to the slot's sources (the tree's own paths).
+func firstError(logPath, srcDir string) string {
 	f, err := os.Open(logPath)
 	if err != nil {
 		return ""
@@ -206,7 +208,7 @@ func firstError(logPath string) string {
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for sc.Scan() {
 		if compilerErrRE.MatchString(sc.Text()) {
-			return sc.Text()
+			return strings.TrimPrefix(sc.Text(), srcDir+"/")
 		}
 	}
 	return ""

@@ -164,6 +164,11 @@ func (pr *perPatchRun) runStep(ctx context.Context, k int, st *results.PatchStep
 	switch {
 	case errors.As(err, &be):
 		st.Build = results.StepFailed
+		// The compiler's first error leads: it is what the exit
+		// message and the table quote.
+		if be.FirstError != "" {
+			return bad(be.FirstError + "\n" + be.Error())
+		}
 		return bad(be.Error())
 	case err != nil:
 		return false, err
