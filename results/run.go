@@ -15,7 +15,20 @@ import (
 
 // Schema versions the JSON document. Bump the suffix on any change that
 // breaks readers; add fields freely.
-const Schema = "ktest.run/v1"
+//
+// v2 (from v1): a benchmark metric's samples are one per boot (the
+// median of that boot's repeats), boots interleaved between variants,
+// and plan.boots says how many; a test status may be "not-run" (the
+// kernel hung in an earlier test of the target) with "evidence" on the
+// hung test; "per_patch" holds a per-patch run; a series' patches carry
+// "checkpatch"; "shard", "build_only" and "boot_order" are new. v1
+// documents still load: their samples are repeats within one boot, and
+// nightly mode never compares them with v2 runs (their plans differ in
+// boots).
+const Schema = "ktest.run/v2"
+
+// schemaV1 is the previous document, which Load still reads.
+const schemaV1 = "ktest.run/v1"
 
 // Run is one `ktest run`: metadata, then per variant, per target, per
 // test. It is written as the run progresses, so an interrupted or
@@ -367,8 +380,8 @@ func Load(path string) (*Run, error) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("%s: not a ktest results document: %w", path, err)
 	}
-	if r.Schema != Schema {
-		return nil, fmt.Errorf("%s: schema %q, this ktest reads %q", path, r.Schema, Schema)
+	if r.Schema != Schema && r.Schema != schemaV1 {
+		return nil, fmt.Errorf("%s: schema %q, this ktest reads %q and %q", path, r.Schema, Schema, schemaV1)
 	}
 	return &r, nil
 }
