@@ -47,6 +47,9 @@ type Comparison struct {
 	// Drift are the control engine's changes: between-boot drift, which
 	// raises the bar for the other engines, never a regression.
 	Drift []Regression `json:"drift,omitempty"`
+	// Improvements are metrics that moved beyond noise in their good
+	// direction: listed so that every called change is visible.
+	Improvements []Regression `json:"improvements,omitempty"`
 }
 
 // RunRef identifies a compared run.
@@ -173,11 +176,13 @@ func (c *Comparison) compareBench(tid TargetID, ot, nt *Target, control string) 
 			if ctl, ok := drift[m]; ok {
 				d = Diff{d.Hold(ctl.Judgement)}
 			}
-			if d.Called() {
+			switch {
+			case d.Worse(m):
 				c.Called++
-			}
-			if d.Worse(m) {
 				c.Regressions = append(c.Regressions, g)
+			case d.Called():
+				c.Called++
+				c.Improvements = append(c.Improvements, g)
 			}
 		}
 	}
@@ -307,6 +312,7 @@ func (c *Comparison) RenderWidth(w io.Writer, format string, width int) error {
 	list("Fixed", strs(c.Fixed))
 	list("Passed before, not run now", strs(c.NotRun))
 	list("Control engine drift (between boots, not a regression)", strs(c.Drift))
+	list("Improvements", strs(c.Improvements))
 	noise := noiseRule
 	if !md {
 		noise = strings.ReplaceAll(noise, "–", "-")

@@ -10,13 +10,14 @@ import (
 
 func TestCompare(t *testing.T) {
 	tests := []struct {
-		name        string
-		mutateOld   func(*Run)
-		mutateNew   func(*Run)
-		regressions []string // "variant/target/engine metric"
-		newFailures []string
-		fixed       []string
-		notRun      []string
+		name         string
+		mutateOld    func(*Run)
+		mutateNew    func(*Run)
+		regressions  []string // "variant/target/engine metric"
+		improvements []string
+		newFailures  []string
+		fixed        []string
+		notRun       []string
 	}{
 		{name: "identical runs"},
 		{
@@ -31,7 +32,7 @@ func TestCompare(t *testing.T) {
 			mutateNew: func(r *Run) {
 				setMetric(r, "patched", "ext4", "io_uring", MetricWallMS, 3400, 3450, 3500)     // overlaps 3370–3460
 				setMetric(r, "baseline", "xfs", "psync", MetricWallMS, 10250, 10260, 10270)     // disjoint but +1.4%
-				setMetric(r, "patched", "raw", "io_uring", MetricCtxSwitches, 4000, 4010, 4050) // better, not worse
+				setMetric(r, "patched", "raw", "io_uring", MetricCtxSwitches, 4000, 4010, 4050) // lower, within noise
 			},
 		},
 		{
@@ -41,7 +42,8 @@ func TestCompare(t *testing.T) {
 				setMetric(r, "patched", "btrfs", "io_uring", MetricWorkers, 3, 4, 4)
 				setMetric(r, "baseline", "btrfs", "io_uring", MetricIOPS, 5000, 5100, 5200)
 			},
-			regressions: []string{"patched/btrfs/io_uring iops", "patched/btrfs/io_uring iowq_workers_peak"},
+			regressions:  []string{"patched/btrfs/io_uring iops", "patched/btrfs/io_uring iowq_workers_peak"},
+			improvements: []string{"baseline/btrfs/io_uring iops"},
 		},
 		{
 			name: "a newly failing test, a fixed one, a skip is neither",
@@ -83,12 +85,21 @@ func TestCompare(t *testing.T) {
 				tc.mutateNew(newRun)
 			}
 			c := Compare(oldRun, newRun)
-			var got []string
-			for _, g := range c.Regressions {
-				got = append(got, g.Variant+"/"+g.Target+"/"+g.Engine+" "+g.Metric)
+			names := func(gs []Regression) []string {
+				var out []string
+				for _, g := range gs {
+					out = append(out, g.Variant+"/"+g.Target+"/"+g.Engine+" "+g.Metric)
+				}
+				return out
 			}
-			if !sameStrings(got, tc.regressions) {
+			if got := names(c.Regressions); !sameStrings(got, tc.regressions) {
 				t.Errorf("regressions %v, want %v", got, tc.regressions)
+			}
+			if got := names(c.Improvements); !sameStrings(got, tc.improvements) {
+				t.Errorf("improvements %v, want %v", got, tc.improvements)
+			}
+			if want := len(tc.regressions) + len(tc.improvements); c.Called != want {
+				t.Errorf("%d changes called, want %d (every one listed)", c.Called, want)
 			}
 			if !sameStrings(strs(c.NewFailures), tc.newFailures) || !sameStrings(strs(c.Fixed), tc.fixed) || !sameStrings(strs(c.NotRun), tc.notRun) {
 				t.Errorf("new failures %v fixed %v not run %v; want %v %v %v", c.NewFailures, c.Fixed, c.NotRun, tc.newFailures, tc.fixed, tc.notRun)
