@@ -92,6 +92,9 @@ func (r *runner) testBoot(ctx context.Context, p *plan.Plan, v plan.Variant, rv 
 		err := r.stage(ctx, stage, v.Name+"/"+target, func(ctx context.Context) (string, error) {
 			var err error
 			reboot, err = r.runTarget(ctx, p, inst, rv, rt, round)
+			if round > 0 {
+				return summarizeBench(rt, round, r.rounds(p)), err
+			}
 			return summarizeTarget(rt), err
 		})
 		if err != nil {

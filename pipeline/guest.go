@@ -254,6 +254,16 @@ func summarizeTarget(rt *results.Target) string {
 	return s
 }
 
+// summarizeBench is a benchmark-only boot's line: its tests are the
+// first boot's, so only the engines and the sample are news.
+func summarizeBench(rt *results.Target, round, rounds int) string {
+	s := fmt.Sprintf("%d engines, sample %d of %d", len(rt.Bench), round+1, rounds)
+	if rt.Error != "" {
+		s += "; " + rt.Error
+	}
+	return s
+}
+
 // lineWatcher collects stdout and signals when the first complete
 // readtest JSON line has arrived.
 type lineWatcher struct {
