@@ -158,7 +158,8 @@ func TestBadInput(t *testing.T) {
 			badCase{d.name + "/run --series", []string{"run", "--quick", "--targets", "ext4", "--series", d.src, "--out", outDir}, 2, d.reason, lineRE, nil},
 		)
 	}
-	// Well-formed seeds parse and show; they cannot apply to 6.1: a
+	// Well-formed seeds parse and show (as JSON: the table clips subjects
+	// to the width); they cannot apply to 6.1: a
 	// conflict is an apply failure (3), reported hunk by hunk, and
 	// nothing is written.
 	for _, s := range []struct{ n, subject string }{
@@ -167,7 +168,7 @@ func TestBadInput(t *testing.T) {
 		{"003", "direct-io: Implement generic deferred AIO completions"},
 	} {
 		cases = append(cases,
-			badCase{name: "seed " + s.n + " parses/series show", args: []string{"series", "show", seed(t, s.n)}, stdout: []string{s.subject}},
+			badCase{name: "seed " + s.n + " parses/series show", args: []string{"series", "show", "--json", seed(t, s.n)}, stdout: []string{s.subject}},
 			badCase{"seed " + s.n + " conflicts with 6.1/apply", []string{"apply", seed(t, s.n)}, 3,
 				[]string{"series does not apply", "conflict", "nothing written"}, "", nil})
 	}
