@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ktest-dev/ktest/internal/cachedir"
 )
 
 // A published kernel's directory mtime is its last use: kernel() sets it
@@ -147,18 +149,20 @@ type GCReport struct {
 	Slots   []SlotEntry `json:"slots"`
 	Indexes int         `json:"stale_indexes"`
 	// TreeIndexes are content-key indexes of trees that no longer exist.
-	TreeIndexes int   `json:"stale_tree_indexes"`
-	Temps       int   `json:"leftover_temps"`
-	Bytes       int64 `json:"bytes"`
+	TreeIndexes int `json:"stale_tree_indexes"`
+	Temps       int `json:"leftover_temps"`
+	// BootLogs are kept console logs of failed boots, older than OlderThan.
+	BootLogs int   `json:"boot_logs"`
+	Bytes    int64 `json:"bytes"`
 }
 
 // tempGrace is how old a leftover .tmp- directory must be before GC takes
 // it: younger ones may be another ktest's publish in progress.
 const tempGrace = time.Hour
 
-// GC removes old kernels, old build slots, stale request indexes, the
-// content indexes of trees that are gone, and leftovers of killed
-// publishes. A slot that another ktest holds is
+// GC removes old kernels, old build slots, old boot logs, stale request
+// indexes, the content indexes of trees that are gone, and leftovers of
+// killed publishes. A slot that another ktest holds is
 // skipped, never waited for.
 func (c *Cache) GC(o GCOptions, now time.Time) (*GCReport, error) {
 	rep := &GCReport{}
@@ -208,6 +212,19 @@ func (c *Cache) GC(o GCOptions, now time.Time) (*GCReport, error) {
 		rep.Bytes += duBytes(t)
 		if !o.DryRun {
 			os.RemoveAll(t)
+		}
+	}
+	logs, _ := os.ReadDir(filepath.Join(c.Dir, cachedir.BootLogs))
+	for _, l := range logs {
+		p := filepath.Join(c.Dir, cachedir.BootLogs, l.Name())
+		st, err := os.Stat(p)
+		if err != nil || now.Sub(st.ModTime()) <= o.OlderThan {
+			continue
+		}
+		rep.BootLogs++
+		rep.Bytes += duBytes(p)
+		if !o.DryRun {
+			os.RemoveAll(p)
 		}
 	}
 	if rep.TreeIndexes, err = c.pruneTreeIndexes(o.DryRun); err != nil {

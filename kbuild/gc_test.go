@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/ktest-dev/ktest/internal/cachedir"
 )
 
 // fakeKernel publishes a kernel entry as publish() lays it out, last used
@@ -51,6 +53,23 @@ func fakeSlot(t *testing.T, c *Cache, name string, now time.Time, age time.Durat
 	return dir
 }
 
+// fakeBootLog makes a kept console log as `ktest boot` leaves it, age old.
+func fakeBootLog(t *testing.T, c *Cache, name string, now time.Time, age time.Duration) string {
+	t.Helper()
+	dir := filepath.Join(c.Dir, cachedir.BootLogs, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "console.log"), []byte("Kernel panic\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	when := now.Add(-age)
+	if err := os.Chtimes(dir, when, when); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 func keys(es []Entry) []string {
 	var out []string
 	for _, e := range es {
@@ -84,6 +103,8 @@ func TestGC(t *testing.T) {
 			fakeKernel(t, c, "b", "rb", now, 20*day)
 			fakeKernel(t, c, "c", "rc", now, 30*day)
 			fakeSlot(t, c, "old", now, 30*day)
+			oldLog := fakeBootLog(t, c, "20261101-101010-42", now, 30*day)
+			newLog := fakeBootLog(t, c, "20261201-101010-43", now, 0)
 			rep, err := c.GC(tt.opts, now)
 			if err != nil {
 				t.Fatal(err)
@@ -104,6 +125,16 @@ func TestGC(t *testing.T) {
 			reqs, _ := filepath.Glob(filepath.Join(c.Dir, "requests", "*.json"))
 			if len(reqs) != len(tt.wantKept) {
 				t.Errorf("%d request indexes left, want one per kept kernel (%d): %v", len(reqs), len(tt.wantKept), reqs)
+			}
+			// Boot logs age out like slots: by OlderThan, none kept.
+			if rep.BootLogs != tt.wantSlots {
+				t.Errorf("removed %d boot logs, want %d", rep.BootLogs, tt.wantSlots)
+			}
+			if _, err := os.Stat(newLog); err != nil {
+				t.Errorf("the new boot log went: %v", err)
+			}
+			if _, err := os.Stat(oldLog); (err == nil) != (tt.wantSlots == 0 || tt.opts.DryRun) {
+				t.Errorf("old boot log: stat %v", err)
 			}
 			slotsLeft, _ := c.Slots()
 			if len(slotsLeft) != 1-tt.wantSlots && !tt.opts.DryRun {

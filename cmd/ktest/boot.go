@@ -164,7 +164,7 @@ func keepConsoleLog(ctx context.Context, err error) bool {
 // bootLogDir makes this boot's directory for its console log, under the
 // cache where it outlives the boot (the VM's run directory does not).
 func bootLogDir() (string, error) {
-	dir := filepath.Join(cachedir.Dir(), "boot-logs", fmt.Sprintf("%s-%d", time.Now().Format("20060102-150405"), os.Getpid()))
+	dir := filepath.Join(cachedir.Dir(), cachedir.BootLogs, fmt.Sprintf("%s-%d", time.Now().Format("20060102-150405"), os.Getpid()))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("console log directory: %w", err)
 	}

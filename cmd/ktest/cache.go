@@ -18,8 +18,9 @@ func init() {
 		summary: `Show and trim the kernel cache (subcommands: ls, gc, rm).
   ls      published kernels and build slots, most recently used first
   gc      remove kernels and slots unused for --older-than, keeping the
-          --keep most recent; drop stale indexes, the content indexes of
-          removed trees, and killed publishes' leftovers
+          --keep most recent, and failed boots' console logs as old; drop
+          stale indexes, the content indexes of removed trees, and killed
+          publishes' leftovers
   rm KEY  remove one published kernel`,
 		usage: "ls|gc|rm [flags] [KEY...]",
 		examples: []string{
@@ -42,7 +43,9 @@ func runCache(ctx context.Context, args []string) error {
 		c.summary = "List published kernels and build slots with their size and last use."
 		c.examples = []string{"ktest cache ls", "ktest cache ls --json | jq '.kernels[].key'"}
 	case "gc":
-		c.summary = "Remove kernels and build slots unused for --older-than, except the most recently used\n--keep kernels and --keep-slots slots. Slots in use by a running build are skipped."
+		c.summary = "Remove kernels and build slots unused for --older-than, except the most recently used " +
+			"--keep kernels and --keep-slots slots, and the console logs of failed boots older than " +
+			"--older-than. Slots in use by a running build are skipped."
 		c.examples = []string{"ktest cache gc -n                        # what would go", "ktest cache gc --older-than 30d --keep 2"}
 	case "rm":
 		c.summary = "Remove the published kernels KEY... (the keys 'ktest cache ls' prints)."
@@ -114,8 +117,8 @@ func runCache(ctx context.Context, args []string) error {
 	for _, s := range rep.Slots {
 		fmt.Fprintf(resultsStdout, "%s build slot %s (last used %s)\n", verb, s.Dir, s.LastUsed.Format(time.DateOnly))
 	}
-	fmt.Fprintf(resultsStdout, "%s %d kernel(s), %d slot(s), %d leftover(s), %d stale index(es), %d index(es) of removed trees: %s\n",
-		verb, len(rep.Kernels), len(rep.Slots), rep.Temps, rep.Indexes, rep.TreeIndexes, humanBytes(rep.Bytes))
+	fmt.Fprintf(resultsStdout, "%s %d kernel(s), %d slot(s), %d boot log(s), %d leftover(s), %d stale index(es), %d index(es) of removed trees: %s\n",
+		verb, len(rep.Kernels), len(rep.Slots), rep.BootLogs, rep.Temps, rep.Indexes, rep.TreeIndexes, humanBytes(rep.Bytes))
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 )
 
 // command is one `ktest <name>` subcommand. Each lives in its own file
@@ -77,8 +78,14 @@ func realMain(args []string, stderr io.Writer) int {
 	return exitCode(ctx, err)
 }
 
-// reportError prints what went wrong, unless the exit code says it all.
+// reportError prints what went wrong, unless the exit code says it all:
+// as for any Unix filter, a reader that left (`ktest run -h | head`) gets
+// exit 141 and no message.
 func reportError(stderr io.Writer, name string, err error) {
+	var se *SignalError
+	if errors.As(err, &se) && se.Sig == syscall.SIGPIPE {
+		return
+	}
 	if err != nil && !errors.Is(err, errHelp) && !errors.Is(err, errQuiet) {
 		fmt.Fprintf(stderr, "ktest %s: %v\n", name, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -45,5 +46,23 @@ func TestPipeGuard(t *testing.T) {
 	}
 	if se := signalCause(ctx); se == nil || se.Sig != syscall.SIGPIPE || exitCode(ctx, context.Canceled) != 141 {
 		t.Errorf("cause %v", context.Cause(ctx))
+	}
+}
+
+// TestHelpIntoClosedPipe: `ktest run -h | head`, the reader gone before
+// the help is written: exit 141 as SIGPIPE, and nothing on stderr.
+func TestHelpIntoClosedPipe(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	defer w.Close()
+	saved := resultsStdout
+	resultsStdout = w
+	defer func() { resultsStdout = saved }()
+	var stderr strings.Builder
+	if code := realMain([]string{"run", "-h"}, &stderr); code != 141 || stderr.Len() > 0 {
+		t.Errorf("exit %d, want 141; stderr %q, want none", code, stderr.String())
 	}
 }

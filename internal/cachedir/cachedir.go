@@ -7,6 +7,10 @@ import (
 	"path/filepath"
 )
 
+// BootLogs is the cache subdirectory where `ktest boot` keeps the console
+// log of a failed boot, one directory per boot; cache gc ages them out.
+const BootLogs = "boot-logs"
+
 // Dir is $KTEST_CACHE, else $XDG_CACHE_HOME/ktest, else ~/.cache/ktest
 // (or a ktest-cache dir in the temp dir when there is no home).
 func Dir() string {
