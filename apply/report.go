@@ -189,7 +189,7 @@ func flatten(err error) []error {
 type PatchOutcome struct {
 	// Status is "applied", "applied-with-offset", "applied-with-fuzz"
 	// or "conflict".
-	Status                       string
+	Status                      string
 	Hunks, Offset, Fuzz, Failed int
 	// Detail holds the conflicts, one per line.
 	Detail string

@@ -79,9 +79,9 @@ type runner struct {
 	parts    Parts
 	tree     *kbuild.Tree
 	series   *series.Series // the series the run is about, if any
-	machines Machines  // boots every guest on the run's accelerator
-	image    *vm.Image // the run's guest image and its keys
-	disks    *diskSet  // each variant's target disks, kept across its boots
+	machines Machines       // boots every guest on the run's accelerator
+	image    *vm.Image      // the run's guest image and its keys
+	disks    *diskSet       // each variant's target disks, kept across its boots
 	kernels  map[string]*kbuild.Result
 }
 

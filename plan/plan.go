@@ -49,21 +49,21 @@ type Plan struct {
 	// MkfsForKernel makes the filesystems as for this kernel version
 	// ("5.4"): the newest feature profile that kernel mounts. Empty: for
 	// the kernel under test, as the guest reads it from uname.
-	MkfsForKernel string    `toml:"mkfs_for_kernel"`
-	Accel         string    `toml:"accel"`
-	MemoryMB      int       `toml:"memory_mb"`
-	CPUs          int       `toml:"cpus"`
-	Series        Series    `toml:"series"`
+	MkfsForKernel string `toml:"mkfs_for_kernel"`
+	Accel         string `toml:"accel"`
+	MemoryMB      int    `toml:"memory_mb"`
+	CPUs          int    `toml:"cpus"`
+	Series        Series `toml:"series"`
 	// PerPatch, when set, tests the series one patch more at a time
 	// instead of running the A/B benchmark.
 	PerPatch *PerPatch `toml:"per_patch"`
 	// Checkpatch runs the tree's scripts/checkpatch.pl on every patch of
 	// the series (default true); CheckpatchFatal makes its errors fail
 	// the run.
-	Checkpatch      *bool `toml:"checkpatch"`
-	CheckpatchFatal bool  `toml:"checkpatch_fatal"`
-	Timeouts      Timeouts  `toml:"timeouts"`
-	Variants      []Variant `toml:"variant"`
+	Checkpatch      *bool     `toml:"checkpatch"`
+	CheckpatchFatal bool      `toml:"checkpatch_fatal"`
+	Timeouts        Timeouts  `toml:"timeouts"`
+	Variants        []Variant `toml:"variant"`
 
 	// Source is where the plan came from, for messages.
 	Source string `toml:"-"`

@@ -139,7 +139,7 @@ func TestVersion(t *testing.T) {
 // TestOutputFitsWidth: tables and prose fit $COLUMNS; --json keeps the
 // full text.
 func TestOutputFitsWidth(t *testing.T) {
-	const seed = "/work/shared/seeds/002_001cfc21aac17572.txt"
+	const seed = "../../testdata/seeds/002_001cfc21aac17572.txt" // the repository's copy
 	tree, mbox, _ := applyFixture(t)
 	dir := t.TempDir()
 	old := writeRun(t, dir, "old.json", cliRun("old", []float64{4210, 4300, 4390}, "pass"))
