@@ -32,12 +32,7 @@ func TestSignalPolicy(t *testing.T) {
 // TestPipeGuard: a write to a stdout whose reader is gone cancels the
 // command as SIGPIPE (exit 141) instead of killing ktest mid-cleanup.
 func TestPipeGuard(t *testing.T) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Close()
-	defer w.Close()
+	w := closedPipe(t)
 	ctx, cancel, stop := withSignals(context.Background())
 	defer stop()
 	g := &pipeGuard{w: w, cancel: cancel}
@@ -52,12 +47,7 @@ func TestPipeGuard(t *testing.T) {
 // TestHelpIntoClosedPipe: `ktest run -h | head`, the reader gone before
 // the help is written: exit 141 as SIGPIPE, and nothing on stderr.
 func TestHelpIntoClosedPipe(t *testing.T) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Close()
-	defer w.Close()
+	w := closedPipe(t)
 	saved := resultsStdout
 	resultsStdout = w
 	defer func() { resultsStdout = saved }()
@@ -65,4 +55,16 @@ func TestHelpIntoClosedPipe(t *testing.T) {
 	if code := realMain([]string{"run", "-h"}, &stderr); code != 141 || stderr.Len() > 0 {
 		t.Errorf("exit %d, want 141; stderr %q, want none", code, stderr.String())
 	}
+}
+
+// closedPipe is the write end of a pipe whose reader has gone.
+func closedPipe(t *testing.T) *os.File {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	t.Cleanup(func() { w.Close() })
+	return w
 }
