@@ -24,9 +24,10 @@ import (
 	"github.com/bluekeyes/go-gitdiff/gitdiff"
 )
 
-// DefaultMaxFuzz is the fuzz DefaultOptions allows, one more than GNU
-// patch's default of 2; a hunk's fuzz is further capped by its context.
-const DefaultMaxFuzz = 3
+// DefaultMaxFuzz is the fuzz DefaultOptions allows, GNU patch's default.
+// With the usual three lines of context, fuzz 3 would keep no context
+// line, which the placement rule (place.go) never accepts anyway.
+const DefaultMaxFuzz = 2
 
 // Patch is one patch of a series: a name for reports (e.g. "03/12 mm:
 // abstract out ...") and its parsed diffs.

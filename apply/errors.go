@@ -22,6 +22,9 @@ type Conflict struct {
 	Matched     int      `json:"matched"`                // lines of Expected found, in order, in Found
 	Expected    []string `json:"expected,omitempty"`     // pre-image lines from the patch, without "\n"
 	Found       []string `json:"found,omitempty"`        // the candidate region of the file, without "\n"
+	// Candidates are the places the hunk fits when there are several, or
+	// when the one place it fits is not to be trusted (Reason says why).
+	Candidates []Candidate `json:"candidates,omitempty"`
 }
 
 func (c *Conflict) Error() string {
@@ -29,6 +32,9 @@ func (c *Conflict) Error() string {
 		return fmt.Sprintf("%s: %s: %s", c.Patch, c.File, c.Reason)
 	}
 	s := fmt.Sprintf("%s: %s: hunk #%d (line %d): %s", c.Patch, c.File, c.Hunk, c.OldStart, c.Reason)
+	if len(c.Candidates) > 0 {
+		return s + "; it fits at " + c.places()
+	}
 	if c.NearestLine > 0 {
 		s += "; nearest candidate at line " + c.candidate()
 	}
@@ -45,6 +51,23 @@ func (c *Conflict) candidate() string {
 		return fmt.Sprintf("%d (all %d lines, with %d other line%s between them)", c.NearestLine, c.Matched, extra, s)
 	}
 	return fmt.Sprintf("%d (%d of %d lines match)", c.NearestLine, c.Matched, len(c.Expected))
+}
+
+// places lists the candidates: "line 120 (fuzz 1), line 314 (exact),
+// line 400 (its result, exact)".
+func (c *Conflict) places() string {
+	var parts []string
+	for _, p := range c.Candidates {
+		how := "exact"
+		if p.Fuzz > 0 {
+			how = fmt.Sprintf("fuzz %d", p.Fuzz)
+		}
+		if p.Post {
+			how = "its result, " + how
+		}
+		parts = append(parts, fmt.Sprintf("line %d (%s)", p.Line, how))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Excerpt renders Expected against Found as a line diff: "  " lines
