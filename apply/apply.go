@@ -51,6 +51,10 @@ type Options struct {
 	// MaxOffset bounds how far from its expected line a hunk may move;
 	// 0 means unlimited.
 	MaxOffset int
+	// Ancestors, when set, lets a file whose hunks do not all apply be
+	// merged three-way from the blob its diff's index line names (see
+	// threeway.go); nil means no three-way merge.
+	Ancestors Ancestors
 }
 
 // DefaultOptions are the options ktest uses unless told otherwise.
@@ -63,11 +67,15 @@ const (
 	StatusExact          Status = iota // at the line its header names
 	StatusOffset                       // elsewhere, context intact
 	StatusFuzz                         // some outer context ignored
+	StatusMerged                       // merged three-way from the blob the diff was made against
 	StatusAlreadyApplied               // the post-image is already there; nothing changed
 	StatusConflict                     // not applied
 )
 
-var statusNames = [...]string{"exact", "offset", "fuzz", "already-applied", "conflict"}
+// Statuses lists every Status, best first.
+var Statuses = []Status{StatusExact, StatusOffset, StatusFuzz, StatusMerged, StatusAlreadyApplied, StatusConflict}
+
+var statusNames = [...]string{"exact", "offset", "fuzz", "merged-3way", "already-applied", "conflict"}
 
 func (s Status) String() string {
 	if int(s) < len(statusNames) {
@@ -192,7 +200,7 @@ func (r *Result) Count() map[Status]int {
 // their reports stay meaningful. Callers must write nothing on error.
 // Only an unreadable tree ends the run early.
 func ApplySeries(tree fs.FS, patches []Patch, opts Options) (*Result, error) {
-	a := &applier{tree: tree, opts: opts, overlay: map[string]*entry{}}
+	a := &applier{tree: tree, opts: opts, overlay: map[string]*entry{}, history: map[string][]revision{}}
 	order := make([]int, len(patches))
 	for i := range order {
 		order[i] = i
@@ -243,6 +251,9 @@ type applier struct {
 	tree    fs.FS
 	opts    Options
 	overlay map[string]*entry
+	// history is what the series' patches so far did to each path, for
+	// deriving the blobs later patches were made against.
+	history map[string][]revision
 }
 
 // read returns the current state of path: the overlay's if the series
@@ -283,6 +294,9 @@ type fileOp struct {
 	newMode          fs.FileMode
 	hunks            []*hunk
 	uncopy           bool // reverse of a copy: delete newPath after checking it
+	// oldOID and newOID are the blob ids of the diff's "index" line,
+	// abbreviated as written; "" when it has none.
+	oldOID, newOID string
 }
 
 // gitMode turns a git mode (0100644) into permission bits; 0 if absent.
@@ -306,7 +320,7 @@ func (a *applier) prepare(patch string, f *gitdiff.File) (*fileOp, error) {
 	}
 	// The modes on a git "index" line restate the mode; only a real mode
 	// change (or a new file's mode) overrides what the tree has.
-	op := &fileOp{oldName: f.OldName, newName: f.NewName}
+	op := &fileOp{oldName: f.OldName, newName: f.NewName, oldOID: f.OldOIDPrefix, newOID: f.NewOIDPrefix}
 	if f.IsNew || f.OldMode != f.NewMode {
 		op.newMode = gitMode(f.NewMode)
 	}
@@ -484,12 +498,20 @@ func (a *applier) applyFile(op *fileOp) (FileReport, error) {
 			}
 		}
 		lines, reps := patchLines(fileLines(cur.content), op.hunks, a.opts.MaxFuzz, a.opts.MaxOffset)
+		content := joinLines(lines)
+		if worst(reps) == StatusConflict {
+			merged, ok, why, err := a.merge3(op, cur.content)
+			if err != nil {
+				return fr, err
+			}
+			content = mergedReports(reps, merged, ok, why, content)
+		}
 		fr.Hunks = reps
 		mode := cur.mode
 		if op.newMode != 0 {
 			mode = op.newMode
 		}
-		next := &entry{exists: true, content: joinLines(lines), mode: mode, renamedFrom: cur.renamedFrom}
+		next := &entry{exists: true, content: content, mode: mode, renamedFrom: cur.renamedFrom}
 		switch {
 		case op.op == OpRename && src != op.newPath:
 			if next.renamedFrom == "" {
@@ -500,9 +522,33 @@ func (a *applier) applyFile(op *fileOp) (FileReport, error) {
 			next.renamedFrom = ""
 		}
 		a.overlay[op.newPath] = next
+		a.history[op.newPath] = append(a.history[src], revision{oldOID: op.oldOID, newOID: op.newOID, hunks: op.hunks})
 	}
 	fr.Status = worst(fr.Hunks)
 	return fr, nil
+}
+
+// mergedReports settles a file whose direct application left conflicts:
+// after a clean three-way merge its conflicting hunks are merged and the
+// merge is the content; otherwise the conflicts stand, saying why the
+// merge did not help.
+func mergedReports(reps []HunkReport, merged []byte, ok bool, why string, direct []byte) []byte {
+	for i := range reps {
+		r := &reps[i]
+		if r.Status != StatusConflict {
+			continue
+		}
+		switch {
+		case ok:
+			r.Status, r.Conflict, r.AppliedAt, r.Offset, r.Fuzz = StatusMerged, nil, 0, 0, 0
+		case why != "" && r.Conflict != nil:
+			r.Conflict.Reason += "; " + why
+		}
+	}
+	if ok {
+		return merged
+	}
+	return direct
 }
 
 // worst summarises hunk statuses for a file.

@@ -206,3 +206,32 @@ func TestAlreadyAppliedDrifted(t *testing.T) {
 		t.Fatal("an already applied patch changed the file")
 	}
 }
+
+// TestInTree: which patches of a series are in the tree already, found
+// hunk by hunk, whole or in part.
+func TestInTree(t *testing.T) {
+	v0 := genLines(60)
+	v1 := applyEdits(v0, insertAfter(t, v0[9], "\tstatic int added_by_1;\n"))
+	v2 := applyEdits(v1, replaceLine(t, v0[40], "\tint v041 = compute_by_2(41);\n"))
+	p1, _ := gnuDiff(t, "f.c", text(v0), text(v1), "-u")
+	p2, _ := gnuDiff(t, "f.c", text(v1), text(v2), "-u")
+	series := []Patch{{ID: "1/2", Name: "1/2", Files: p1}, {ID: "2/2", Name: "2/2", Files: p2}}
+	for _, tc := range []struct {
+		name string
+		tree []string
+		ids  []string
+		all  bool
+	}{
+		{"none", v0, nil, false},
+		{"the first", v1, []string{"1/2"}, false},
+		{"all", v2, []string{"1/2", "2/2"}, true},
+	} {
+		res, err := ApplySeries(fstest.MapFS{"f.c": {Data: []byte(text(tc.tree))}}, series, DefaultOptions())
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if ids, all := res.InTree(); !slices.Equal(ids, tc.ids) || all != tc.all {
+			t.Errorf("%s: in tree %v (all %v), want %v (%v)", tc.name, ids, all, tc.ids, tc.all)
+		}
+	}
+}

@@ -14,13 +14,15 @@ const ReportSchema = "ktest.apply/v1"
 //
 //	{
 //	  "schema":  "ktest.apply/v1",
-//	  "series":  {"source": string, "title": string, "version": int},
+//	  "series":  {"source": string, "title": string, "version": int, "base_commit": string (omitted if none)},
 //	  "tree":    string,                 // directory the series was applied to
-//	  "options": {"reverse": bool, "with_fixups": bool, "max_fuzz": int},
+//	  "base":    string,                 // where base-commit stands relative to the tree's HEAD (omitted without one)
+//	  "options": {"reverse": bool, "with_fixups": bool, "max_fuzz": int, "three_way": bool},
 //	  "ok":      bool,                   // every hunk applied or was already applied
-//	  "counts":  {"exact": int, "offset": int, "fuzz": int, "already-applied": int, "conflict": int},  // hunks
+//	  "counts":  {"exact": int, "offset": int, "fuzz": int, "merged-3way": int, "already-applied": int, "conflict": int},  // hunks
 //	  "file_conflicts": int,             // files that failed as a whole (missing, already exists, ...)
 //	  "conflicts": int,                  // counts.conflict + file_conflicts: the one number of conflicts
+//	  "in_tree": [string],               // ids of the patches every hunk of which was already applied
 //	  "patches": [{
 //	      "id": string, "name": string, "source": string, "line": int,
 //	      "files": [{
@@ -36,15 +38,17 @@ const ReportSchema = "ktest.apply/v1"
 //	  "errors":  [{"kind": "conflict"|"unsafe-path"|"unsupported"|"error", "message": string}],
 //	  "written": {"mode": "dry-run"|"worktree"|"in-place"|"none", "dir": string, "git_head": string}
 //	}
-//	status   = "exact"|"offset"|"fuzz"|"already-applied"|"conflict"
+//	status   = "exact"|"offset"|"fuzz"|"merged-3way"|"already-applied"|"conflict"
 //	conflict = {"patch", "file", "hunk", "reason", "old_start", "nearest_line", "matched",
-//	            "expected": [string], "found": [string]}   // lines without "\n"
+//	            "expected": [string], "found": [string],   // lines without "\n"
+//	            "candidates": [{"line": int, "fuzz": int, "post": bool}]}  // places it fits, when they are the reason
 //
 // "written.mode" is "none" when the series did not apply.
 type Report struct {
 	Schema  string         `json:"schema"`
 	Series  ReportSeries   `json:"series"`
 	Tree    string         `json:"tree"`
+	Base    string         `json:"base,omitempty"`
 	Options ReportOptions  `json:"options"`
 	OK      bool           `json:"ok"`
 	Counts  map[string]int `json:"counts"`
@@ -53,6 +57,7 @@ type Report struct {
 	// and the exit message count them.
 	FileConflicts int            `json:"file_conflicts"`
 	Conflicts     int            `json:"conflicts"`
+	InTree        []string       `json:"in_tree"`
 	Patches       []ReportPatch  `json:"patches"`
 	Changes       []ReportChange `json:"changes"`
 	Errors        []ReportError  `json:"errors"`
@@ -64,6 +69,8 @@ type ReportSeries struct {
 	Source  string `json:"source"`
 	Title   string `json:"title"`
 	Version int    `json:"version"`
+	// BaseCommit is the series' base-commit, as it gives it.
+	BaseCommit string `json:"base_commit,omitempty"`
 }
 
 // ReportOptions are how it was applied.
@@ -71,6 +78,9 @@ type ReportOptions struct {
 	Reverse    bool `json:"reverse"`
 	WithFixups bool `json:"with_fixups"`
 	MaxFuzz    int  `json:"max_fuzz"`
+	// ThreeWay is whether a file that did not apply could be merged
+	// three-way (a git tree, and not --no-3way).
+	ThreeWay bool `json:"three_way"`
 }
 
 // ReportPatch is one patch's report with where the patch came from.
@@ -116,15 +126,18 @@ type Origin struct {
 func NewReport(res *Result, err error, series ReportSeries, tree string, opts ReportOptions, origins []Origin, written ReportWritten) *Report {
 	doc := &Report{
 		Schema: ReportSchema, Series: series, Tree: tree, Options: opts, OK: err == nil,
-		Counts: map[string]int{}, Patches: []ReportPatch{}, Changes: []ReportChange{}, Errors: []ReportError{},
+		Counts: map[string]int{}, InTree: []string{}, Patches: []ReportPatch{}, Changes: []ReportChange{}, Errors: []ReportError{},
 		Written: written,
 	}
-	for _, st := range []Status{StatusExact, StatusOffset, StatusFuzz, StatusAlreadyApplied, StatusConflict} {
+	for _, st := range Statuses {
 		doc.Counts[st.String()] = 0
 	}
 	if res != nil {
 		for st, n := range res.Count() {
 			doc.Counts[st.String()] = n
+		}
+		if ids, _ := res.InTree(); ids != nil {
+			doc.InTree = ids
 		}
 		for _, pr := range res.Patches {
 			pj := ReportPatch{ID: pr.ID, Name: pr.Name, Files: pr.Files}
@@ -187,8 +200,9 @@ func flatten(err error) []error {
 // PatchOutcome is one patch's fate in a few numbers: what a run records
 // per patch and the per-patch table shows.
 type PatchOutcome struct {
-	// Status is "applied", "applied-with-offset", "applied-with-fuzz"
-	// or "conflict".
+	// Status is "applied", "applied-with-offset", "applied-with-fuzz",
+	// "merged-3way", "already-applied" (every hunk was already in the
+	// tree) or "conflict".
 	Status                      string
 	Hunks, Offset, Fuzz, Failed int
 	// Detail holds the conflicts, one per line.
@@ -199,6 +213,7 @@ type PatchOutcome struct {
 func (r PatchReport) Outcome() PatchOutcome {
 	o := PatchOutcome{Status: "applied"}
 	var details []string
+	already, merged := 0, 0
 	for _, f := range r.Files {
 		if f.Conflict != nil {
 			o.Failed++
@@ -211,6 +226,10 @@ func (r PatchReport) Outcome() PatchOutcome {
 				o.Offset++
 			case StatusFuzz:
 				o.Fuzz++
+			case StatusMerged:
+				merged++
+			case StatusAlreadyApplied:
+				already++
 			case StatusConflict:
 				o.Failed++
 				if h.Conflict != nil {
@@ -222,6 +241,10 @@ func (r PatchReport) Outcome() PatchOutcome {
 	switch {
 	case o.Failed > 0:
 		o.Status = "conflict"
+	case o.Hunks > 0 && already == o.Hunks:
+		o.Status = "already-applied"
+	case merged > 0:
+		o.Status = "merged-3way"
 	case o.Fuzz > 0:
 		o.Status = "applied-with-fuzz"
 	case o.Offset > 0:
@@ -229,4 +252,28 @@ func (r PatchReport) Outcome() PatchOutcome {
 	}
 	o.Detail = strings.Join(details, "\n")
 	return o
+}
+
+// InTree says which patches of a result are already in the tree, every
+// hunk of them found applied: "all 12 patches are already in the tree",
+// "03/12 and 05/12 are already in the tree", or "" when none is.
+func (r *Result) InTree() (ids []string, all bool) {
+	for _, p := range r.Patches {
+		if p.Outcome().Status == "already-applied" {
+			ids = append(ids, p.ID)
+		}
+	}
+	return ids, len(ids) > 0 && len(ids) == len(r.Patches)
+}
+
+// InTreeError is a series whose every patch is already in the tree:
+// applied, it changes nothing, so a kernel "with the series" would be
+// the tree itself, and testing it would say nothing about the series.
+type InTreeError struct {
+	Series  string
+	Patches int
+}
+
+func (e *InTreeError) Error() string {
+	return fmt.Sprintf("%s: all %d patches are already in the tree (every hunk found applied): a kernel with the series would be the tree itself; test a tree without it", e.Series, e.Patches)
 }

@@ -1,12 +1,14 @@
 package pipeline
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
 	"strings"
 
 	"github.com/ktest-dev/ktest/apply"
+	"github.com/ktest-dev/ktest/gitrepo"
 	"github.com/ktest-dev/ktest/patches"
 	"github.com/ktest-dev/ktest/series"
 )
@@ -28,12 +30,12 @@ func LoadSource(src string) (*series.Series, error) {
 // Overlay applies the patch sources, in order, to the tree in memory and
 // returns the changed files (nil content = deleted) for kbuild to switch
 // in. The apply result is returned even on error, for its report.
-func Overlay(treeDir string, sources []string, withFixups bool) (map[string][]byte, *apply.Result, error) {
+func Overlay(ctx context.Context, treeDir string, sources []string, withFixups bool) (map[string][]byte, *apply.Result, error) {
 	aps, err := sourcePatches(sources, withFixups)
 	if err != nil {
 		return nil, nil, err
 	}
-	return overlayOf(treeDir, aps)
+	return overlayOf(ctx, treeDir, aps)
 }
 
 // sourcePatches loads the sources and returns their patches in apply
@@ -53,9 +55,14 @@ func sourcePatches(sources []string, withFixups bool) ([]apply.Patch, error) {
 	return aps, nil
 }
 
-// overlayOf applies aps to the tree in memory.
-func overlayOf(treeDir string, aps []apply.Patch) (map[string][]byte, *apply.Result, error) {
-	res, err := apply.ApplySeries(os.DirFS(treeDir), aps, apply.DefaultOptions())
+// overlayOf applies aps to the tree in memory; in a git tree, a file
+// that does not apply directly is merged three-way, as git am -3 does.
+func overlayOf(ctx context.Context, treeDir string, aps []apply.Patch) (map[string][]byte, *apply.Result, error) {
+	opts := apply.DefaultOptions()
+	if repo, ok := gitrepo.Open(ctx, treeDir); ok {
+		opts.Ancestors = repo.Ancestors(ctx)
+	}
+	res, err := apply.ApplySeries(os.DirFS(treeDir), aps, opts)
 	if err != nil {
 		return nil, res, err
 	}

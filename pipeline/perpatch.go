@@ -145,7 +145,7 @@ func (pr *perPatchRun) runStep(ctx context.Context, k int, st *results.PatchStep
 		st.Verdict, st.Evidence = results.StepBad, evidence
 		return false, nil
 	}
-	ov, res, err := overlayOf(r.tree.Dir, pr.aps[:pr.base+k])
+	ov, res, err := overlayOf(ctx, r.tree.Dir, pr.aps[:pr.base+k])
 	if err != nil {
 		st.Apply = results.StepFailed
 		if res != nil && len(res.Patches) > 0 {

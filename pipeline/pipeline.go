@@ -194,7 +194,7 @@ func (r *runner) execute(ctx context.Context) error {
 	for i, v := range p.Variants {
 		v, rv := v, r.run.Variants[i]
 		if err := r.stage(ctx, "apply", v.Name, func(ctx context.Context) (string, error) {
-			ov, detail, err := r.applyVariant(v)
+			ov, detail, err := r.applyVariant(ctx, v)
 			overlays[v.Name] = ov
 			return detail, err
 		}); err != nil {
@@ -298,7 +298,7 @@ func countHunks(p *series.Patch) int {
 // applyVariant applies the variant's patch sources to the tree in memory
 // and returns the overlay the build switches in. Nothing is written to
 // the tree.
-func (r *runner) applyVariant(v plan.Variant) (map[string][]byte, string, error) {
+func (r *runner) applyVariant(ctx context.Context, v plan.Variant) (map[string][]byte, string, error) {
 	if len(v.Patches) == 0 {
 		return nil, "no patches", nil
 	}
@@ -306,24 +306,51 @@ func (r *runner) applyVariant(v plan.Variant) (map[string][]byte, string, error)
 	if err != nil {
 		return nil, "", err
 	}
-	ov, res, err := overlayOf(r.tree.Dir, aps)
+	ov, res, err := overlayOf(ctx, r.tree.Dir, aps)
 	if res != nil {
 		r.recordApply(v, aps, res)
 	}
 	if err != nil {
 		return nil, "", err
 	}
+	if n, in := r.seriesInTree(v, aps, res); n > 0 && in == n {
+		return nil, "", &apply.InTreeError{Series: r.cfg.Plan.Series.Source, Patches: n}
+	}
 	counts := res.Count()
-	return ov, fmt.Sprintf("%d patches, %d files; hunks: %d exact, %d offset, %d fuzz, %d already applied",
+	return ov, fmt.Sprintf("%d patches, %d files; hunks: %d exact, %d offset, %d fuzz, %d merged (3-way), %d already applied",
 		len(res.Patches), len(ov), counts[apply.StatusExact], counts[apply.StatusOffset], counts[apply.StatusFuzz],
-		counts[apply.StatusAlreadyApplied]), nil
+		counts[apply.StatusMerged], counts[apply.StatusAlreadyApplied]), nil
+}
+
+// appliesSeries reports whether variant v applies the series under
+// test: the plan says the tree lacks it, and it is v's last source.
+func (r *runner) appliesSeries(v plan.Variant) bool {
+	return r.run.Series != nil && r.cfg.Plan.Series.Applied && len(v.Patches) > 0 && v.Patches[len(v.Patches)-1] == r.cfg.Plan.Series.Source
+}
+
+// seriesInTree counts the series' patches that v applies and how many
+// of them were found already in the tree, every hunk of them.
+func (r *runner) seriesInTree(v plan.Variant, aps []apply.Patch, res *apply.Result) (n, in int) {
+	if !r.appliesSeries(v) {
+		return 0, 0
+	}
+	base := len(aps) - len(r.run.Series.Patches)
+	for _, pr := range res.Patches {
+		if pr.Index >= base {
+			n++
+			if pr.Outcome().Status == "already-applied" {
+				in++
+			}
+		}
+	}
+	return n, in
 }
 
 // recordApply stores per-patch apply outcomes in the run's series when
 // this variant applies the series under test: its patches are the last
 // of aps, and each report says which of aps it is.
 func (r *runner) recordApply(v plan.Variant, aps []apply.Patch, res *apply.Result) {
-	if r.run.Series == nil || !r.cfg.Plan.Series.Applied || len(v.Patches) == 0 || v.Patches[len(v.Patches)-1] != r.cfg.Plan.Series.Source {
+	if !r.appliesSeries(v) {
 		return
 	}
 	base := len(aps) - len(r.run.Series.Patches)

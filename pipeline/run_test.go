@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ktest-dev/ktest/apply"
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/plan"
 	"github.com/ktest-dev/ktest/results"
@@ -246,5 +247,27 @@ func TestRunInterleavesBoots(t *testing.T) {
 	}
 	if n := len(run.Variant("patched").Boots); n != 3 {
 		t.Errorf("patched booted %d times", n)
+	}
+}
+
+// TestSeriesAlreadyInTree: a tree that already has every hunk of the
+// series makes no A/B: the patched kernel would be the tree. The run
+// stops at apply with apply.InTreeError and builds nothing.
+func TestSeriesAlreadyInTree(t *testing.T) {
+	w := &fakeWorld{targets: map[string]behaviour{}}
+	run, _, err := fakeRun(t, w, context.Background(), func(p *plan.Plan) {
+		if err := os.WriteFile(filepath.Join(p.Tree, "fs/read.c"), []byte("int a;\nint b;\nint c;\nint c2;\nint d;\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
+	var in *apply.InTreeError
+	if !errors.As(err, &in) || in.Patches != 1 {
+		t.Fatalf("err = %v, want the series found already in the tree", err)
+	}
+	if got := stageNames(run); !slices.Contains(got, "apply[patched]:failed") || slices.Contains(got, "build[patched]:ok") {
+		t.Errorf("stages %v", got)
+	}
+	if s := run.Series; s == nil || s.Patches[0].Status != "already-applied" {
+		t.Errorf("series %+v", run.Series)
 	}
 }

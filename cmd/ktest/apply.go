@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/ktest-dev/ktest/apply"
+	"github.com/ktest-dev/ktest/gitrepo"
 	"github.com/ktest-dev/ktest/internal/termfmt"
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/series"
@@ -28,9 +29,13 @@ func init() {
 			"              the tree is a git repository, else a copy of every file, reflinked where the\n" +
 			"              filesystem can); the copy shares no writable file with the tree\n" +
 			"  --in-place  writes into the tree itself, all or nothing\n" +
-			"On a conflict the nearest region of the file is shown against what the hunk expected.\n\n" +
-			"Exit codes: 0 applied (or would apply), 2 bad input (damaged series, unsafe path, binary patch),\n" +
-			"3 conflict. --json prints the ktest.apply/v1 schema documented in cmd/ktest/apply.go.",
+			"A hunk is applied only where the file leaves no doubt (see README, \"What apply guarantees\");\n" +
+			"in a git tree, a file whose hunks do not all apply is merged three-way from the blob its diff\n" +
+			"was made against, as git am -3 does. On a conflict the reason and the places the hunk fits are\n" +
+			"named, and the nearest region of the file is shown against what the hunk expected.\n\n" +
+			"Exit codes: 0 applied (or would apply, or already applied), 1 conflict (as git apply and patch),\n" +
+			"2 bad input (damaged series, unsafe path, binary patch), 3 the host failed (a copy, a write).\n" +
+			"--json prints the ktest.apply/v1 schema documented in apply/report.go.",
 		usage: "[--tree DIR] [--out DIR | --in-place] [--reverse] [--with-fixups] [--fuzz N] [--json] SERIES",
 		examples: []string{
 			"ktest apply --tree ~/src/linux thread.mbox               # dry run: hunk by hunk, writes nothing",
@@ -45,6 +50,7 @@ type applyFlags struct {
 	tree, out          string
 	inPlace, reverse   bool
 	withFixups, asJSON bool
+	no3way             bool
 	fuzz               int
 }
 
@@ -60,6 +66,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fset.BoolVar(&f.withFixups, "with-fixups", false, "also apply the incremental diffs posted in review replies, after the series")
 	fset.IntVar(&f.fuzz, "fuzz", apply.DefaultMaxFuzz, "a hunk may ignore up to `N` outer context lines at each end (0 = strict)")
 	fset.BoolVar(&f.asJSON, "json", false, "print the ktest.apply/v1 JSON document instead of the table")
+	fset.BoolVar(&f.no3way, "no-3way", false, "never merge three-way, even in a git tree whose repository has the patch's blobs")
 	pos, err := parseInterspersed(fset, args)
 	if err != nil {
 		return err
@@ -147,7 +154,12 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer root.Close()
 	opts := apply.Options{Reverse: f.reverse, MaxFuzz: f.fuzz}
+	repo, isGit := gitrepo.Open(ctx, tree)
+	if isGit && !f.no3way {
+		opts.Ancestors = repo.Ancestors(ctx)
+	}
 	res, applyErr := apply.ApplySeries(root.FS(), patches, opts)
+	base := baseLine(ctx, s.Base, repo, isGit)
 
 	if applyErr == nil {
 		switch {
@@ -169,8 +181,9 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		written = apply.ReportWritten{Mode: "none"}
 	}
 
-	doc := apply.NewReport(res, applyErr, apply.ReportSeries{Source: s.Source, Title: s.Title, Version: s.Version}, tree,
-		apply.ReportOptions{Reverse: opts.Reverse, WithFixups: f.withFixups, MaxFuzz: opts.MaxFuzz}, origins, written)
+	doc := apply.NewReport(res, applyErr, apply.ReportSeries{Source: s.Source, Title: s.Title, Version: s.Version, BaseCommit: s.Base}, tree,
+		apply.ReportOptions{Reverse: opts.Reverse, WithFixups: f.withFixups, MaxFuzz: opts.MaxFuzz, ThreeWay: opts.Ancestors != nil}, origins, written)
+	doc.Base = base
 	if f.asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -201,8 +214,26 @@ func parseInterspersed(fset *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// baseLine says where the series' base-commit stands relative to the
+// tree: how far HEAD is from it, that the repository lacks it, or that
+// the tree is no repository to compare with. "" without a base-commit.
+func baseLine(ctx context.Context, commit string, repo *gitrepo.Repo, isGit bool) string {
+	switch {
+	case commit == "":
+		return ""
+	case !isGit:
+		return fmt.Sprintf("base-commit %.12s: the tree is not a git repository, so it cannot be compared", commit)
+	}
+	b, err := repo.CompareBase(ctx, commit)
+	if err != nil {
+		return fmt.Sprintf("base-commit %.12s: cannot compare: %v", commit, err)
+	}
+	return b.String()
+}
+
 // applyExit maps the outcome to the exit code: bad input (unsafe path,
-// binary patch) wins over conflicts, which are exit 3.
+// binary patch) wins over conflicts, which are a finding (exit 1, as
+// git apply and patch), and anything else is the host's (exit 3).
 func applyExit(applyErr error, doc *apply.Report) error {
 	if applyErr == nil {
 		return nil
@@ -222,7 +253,7 @@ func applyExit(applyErr error, doc *apply.Report) error {
 	case bad > 0:
 		return badInput(fmt.Errorf("%s; nothing written", firstError(doc)))
 	case conflicts > 0 && other == 0:
-		return infraFailure(fmt.Errorf("series does not apply: %s; nothing written", conflictCount(doc)))
+		return testsFailed(fmt.Errorf("series does not apply: %s; nothing written", conflictCount(doc)))
 	}
 	return infraFailure(fmt.Errorf("%w; nothing written", applyErr))
 }
@@ -249,6 +280,26 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
+// hunkCounts is "10 exact, 2 offset, 1 conflict": the statuses some hunk
+// has, best first.
+func hunkCounts(counts map[string]int) string {
+	label := map[apply.Status]string{apply.StatusMerged: "merged (3-way)", apply.StatusAlreadyApplied: "already applied"}
+	var parts []string
+	for _, st := range apply.Statuses {
+		if n := counts[st.String()]; n > 0 {
+			name := label[st]
+			if name == "" {
+				name = st.String()
+			}
+			parts = append(parts, fmt.Sprintf("%d %s", n, name))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
 // firstError is the report's first error, and how many more there are.
 func firstError(doc *apply.Report) string {
 	switch n := len(doc.Errors); n {
@@ -270,9 +321,12 @@ func printApply(w io.Writer, s *series.Series, doc *apply.Report, res *apply.Res
 	}
 	width := termfmt.Width(w)
 	para := func(prefix, indent, text string) { b.WriteString(termfmt.Wrap(text, width, prefix, indent) + "\n") }
-	field := func(label, value string) { para(fmt.Sprintf("%-9s", label+":"), "         ", value) }
+	field := func(label, value string) { para(fmt.Sprintf("%-11s", label+":"), strings.Repeat(" ", 11), value) }
 	field("series", fmt.Sprintf("%s (v%d, %s)", s.Title, s.Version, s.Source))
 	field("tree", doc.Tree)
+	if doc.Base != "" {
+		field("base", doc.Base)
+	}
 	field("patches", fmt.Sprintf("%d (%s; fuzz up to %d)", len(doc.Patches), order, doc.Options.MaxFuzz))
 	b.WriteString("\n")
 
@@ -331,10 +385,16 @@ func printApply(w io.Writer, s *series.Series, doc *apply.Report, res *apply.Res
 		return err
 	}
 	c := doc.Counts
-	fmt.Fprintf(&b, "\nhunks:     %d exact, %d offset, %d fuzz, %d already applied, %d conflict\n",
-		c["exact"], c["offset"], c["fuzz"], c["already-applied"], c["conflict"])
+	b.WriteString("\n")
+	field("hunks", hunkCounts(c))
 	if doc.Conflicts > 0 {
-		fmt.Fprintf(&b, "conflicts: %d%s\n", doc.Conflicts, conflictParts(doc))
+		field("conflicts", fmt.Sprintf("%d%s", doc.Conflicts, conflictParts(doc)))
+	}
+	switch n := len(doc.InTree); {
+	case n > 0 && n == len(doc.Patches):
+		field("in tree", fmt.Sprintf("all %d patches: every hunk is already in the tree, so applying the series changes nothing", n))
+	case n > 0:
+		field("in tree", fmt.Sprintf("%s (%d of %d patches): every hunk of them is already in the tree", strings.Join(doc.InTree, ", "), n, len(doc.Patches)))
 	}
 
 	if len(fileConflicts) > 0 {

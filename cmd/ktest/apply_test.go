@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -226,7 +228,8 @@ func TestApplyCLI(t *testing.T) {
 			t.Fatalf("in place: %v", got)
 		}
 		code, out, _ := applyCmd(t, "--tree", work, mbox)
-		if code != ExitOK || !strings.Contains(out, "already-applied") || !strings.Contains(out, "everything was already applied") {
+		if code != ExitOK || !strings.Contains(out, "already-applied") || !strings.Contains(out, "everything was already applied") ||
+			!strings.Contains(unwrap(out), "in tree: all 2 patches: every hunk is already in the tree") {
 			t.Errorf("re-apply: exit %d\n%s", code, out)
 		}
 		if code, out, errs := applyCmd(t, "--tree", work, "--in-place", "--reverse", mbox); code != ExitOK {
@@ -245,8 +248,8 @@ func TestApplyCLI(t *testing.T) {
 		mine := applyTreeFiles(t, work)
 		dst := filepath.Join(t.TempDir(), "out")
 		code, out, errs := applyCmd(t, "--tree", work, "--out", dst, "--fuzz", "0", mbox)
-		if code != ExitInfra {
-			t.Fatalf("exit %d, want %d\n%s%s", code, ExitInfra, out, errs)
+		if code != ExitTestsFailed {
+			t.Fatalf("exit %d, want %d (a conflict is a finding, as with git apply)\n%s%s", code, ExitTestsFailed, out, errs)
 		}
 		for _, want := range []string{"conflict", "- #define FMODE_B 2", "+ #define FMODE_B 20", "nothing written"} {
 			if !strings.Contains(out+errs, want) {
@@ -291,10 +294,10 @@ func TestApplyCLI(t *testing.T) {
 		applyWrite(t, work, map[string]string{"mm/filemap.c": strings.Replace(before["mm/filemap.c"], "step(xf);", "changed();", 1)})
 		os.Remove(filepath.Join(work, "include/linux/fs.h"))
 		code, out, errs := applyCmd(t, "--tree", work, "--fuzz", "0", mbox)
-		if code != ExitInfra {
-			t.Fatalf("exit %d, want 3\n%s%s", code, out, errs)
+		if code != ExitTestsFailed {
+			t.Fatalf("exit %d, want 1\n%s%s", code, out, errs)
 		}
-		for _, want := range []string{"patches: 2 (in order; fuzz up to 0)", "1 conflict\n",
+		for _, want := range []string{"patches:   2 (in order; fuzz up to 0)", "1 conflict\n",
 			"conflicts: 2 (1 hunk, 1 whole file)", "include/linux/fs.h: file does not exist"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("stdout lacks %q:\n%s", want, out)
@@ -361,13 +364,67 @@ func TestApplySeeds(t *testing.T) {
 	}
 	tree := filepath.Dir(filepath.Dir(trees[0]))
 	code, out, errs := applyCmd(t, "--tree", tree, filepath.Join(seeds, "003_2a8bd277c844abdd.txt"))
-	if code != ExitInfra || !strings.Contains(out, "fs/direct-io.c") || !strings.Contains(out, "already-applied") {
+	if code != ExitTestsFailed || !strings.Contains(out, "fs/direct-io.c") || !strings.Contains(out, "already-applied") {
 		t.Errorf("003 on 6.1: exit %d\n%s%s", code, out, errs)
 	}
 	// 002 (5.7) on 6.1: hunk conflicts and missing files, one count.
 	code, out, errs = applyCmd(t, "--tree", tree, filepath.Join(seeds, "002_001cfc21aac17572.txt"))
-	m := regexp.MustCompile(`(?m)^conflicts: (\d+ \(\d+ hunks, \d+ whole files\))$`).FindStringSubmatch(out)
-	if code != ExitInfra || m == nil || !strings.Contains(errs, "series does not apply: "+strings.Replace(m[1], " ", " conflicts ", 1)) {
+	m := regexp.MustCompile(`(?m)^conflicts: +(\d+ \(\d+ hunks, \d+ whole files\))$`).FindStringSubmatch(out)
+	if code != ExitTestsFailed || m == nil || !strings.Contains(errs, "series does not apply: "+strings.Replace(m[1], " ", " conflicts ", 1)) {
 		t.Errorf("002 on 6.1: exit %d, counts %q\n%s%s", code, m, out, errs)
+	}
+}
+
+// TestApplyThreeWayCLI: in a git tree that has the series' base commit,
+// a hunk that no longer applies directly is merged three-way (git am -3),
+// the report says so, and the header says where the series' base-commit
+// stands; --no-3way gets the conflict (exit 1).
+func TestApplyThreeWayCLI(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	var lines []string
+	for i := range 40 {
+		lines = append(lines, fmt.Sprintf("\tstep_%02d(%c);\n", i, 'a'+i%26))
+	}
+	file := func(edit map[int]string) string {
+		out := slices.Clone(lines)
+		for i, l := range edit {
+			out[i] = l
+		}
+		return "int filemap(void)\n{\n" + strings.Join(out, "") + "}\n"
+	}
+	author := t.TempDir()
+	applyGit(t, author, "init", "-q")
+	applyWrite(t, author, kernelSkeleton)
+	applyWrite(t, author, map[string]string{"mm/filemap.c": file(nil)})
+	applyGit(t, author, "add", "-A")
+	applyGit(t, author, "commit", "-q", "-m", "base")
+	base := strings.TrimSpace(applyGit(t, author, "rev-parse", "HEAD"))
+	applyWrite(t, author, map[string]string{"mm/filemap.c": file(map[int]string{18: "\tstep_async(18);\n", 22: "\tstep_async(22);\n"})})
+	applyGit(t, author, "commit", "-q", "-am", "mm: async steps")
+	mbox := filepath.Join(t.TempDir(), "series.mbox")
+	applyWrite(t, filepath.Dir(mbox), map[string]string{"series.mbox": applyGit(t, author, "format-patch", "--stdout", "--base="+base, "HEAD~1")})
+
+	// The maintainer's tree: the base, then upstream changed line 20,
+	// between the two lines the patch changes.
+	tree := filepath.Join(t.TempDir(), "linux")
+	applyGit(t, filepath.Dir(tree), "clone", "-q", author, tree)
+	applyGit(t, tree, "checkout", "-q", "-B", "master", base)
+	applyWrite(t, tree, map[string]string{"mm/filemap.c": file(map[int]string{20: "\tstep_upstream(20);\n"})})
+	applyGit(t, tree, "commit", "-q", "-am", "upstream")
+
+	code, out, errs := applyCmd(t, "--tree", tree, mbox)
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	for _, want := range []string{"merged-3way", "1 merged (3-way)", "HEAD is 1 commit ahead of the series' base-commit " + base[:12]} {
+		if !strings.Contains(unwrap(out), want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, errs = applyCmd(t, "--tree", tree, "--no-3way", mbox)
+	if code != ExitTestsFailed || !strings.Contains(out, "conflict") {
+		t.Errorf("--no-3way: exit %d, want 1\n%s%s", code, out, errs)
 	}
 }

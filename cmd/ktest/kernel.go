@@ -105,7 +105,7 @@ func (k *kernelFlags) request(ctx context.Context, cache *kbuild.Cache, variant 
 	req := kbuild.Request{Tree: tree, Variant: variant, BaseConfig: k.config, Fragments: frags,
 		Jobs: k.jobs, Log: os.Stderr, Patches: k.patches}
 	if len(k.patches) > 0 {
-		req.Overlay, _, err = pipeline.Overlay(tree.Dir, k.patches, false)
+		req.Overlay, _, err = pipeline.Overlay(ctx, tree.Dir, k.patches, false)
 		if err != nil {
 			return kbuild.Request{}, applyError(err)
 		}
@@ -131,7 +131,9 @@ func isBadPatchInput(err error) bool {
 	var pathErr *apply.PathError
 	var unsupported *apply.UnsupportedError
 	var source *series.SourceError
-	return errors.As(err, &damage) || errors.As(err, &pathErr) || errors.As(err, &unsupported) || errors.As(err, &source)
+	var inTree *apply.InTreeError
+	return errors.As(err, &damage) || errors.As(err, &pathErr) || errors.As(err, &unsupported) || errors.As(err, &source) ||
+		errors.As(err, &inTree)
 }
 
 func (k *kernelFlags) openTree(ctx context.Context, cache *kbuild.Cache) (*kbuild.Tree, error) {
