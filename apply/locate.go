@@ -115,8 +115,11 @@ func (m match) kept() int { return m.start + m.pf }
 
 // search is where a hunk may go in a buffer: after frozen (the end of the
 // previous hunk), within maxOff lines of expected (negative: no limit).
+// sums holds a hash of every line of buf: every hunk is checked against
+// every place in its file, and comparing hashes first keeps that cheap.
 type search struct {
 	buf           []string
+	sums          []uint64
 	expected      int
 	frozen        int
 	maxOff        int
@@ -153,9 +156,10 @@ func (s search) find(h *hunk, im image, fuzz int) []match {
 	if s.maxOff >= 0 {
 		lo, hi = max(lo, want-s.maxOff), min(hi, want+s.maxOff)
 	}
+	want0 := lineSum(kept[0])
 	var out []match
 	for k := lo; k <= hi; k++ {
-		if matchAt(s.buf, k, kept) {
+		if s.sums[k] == want0 && matchAt(s.buf, k, kept) {
 			out = append(out, match{start: k - pf, pf: pf, sf: sf, fuzz: fuzz})
 		}
 	}
@@ -181,6 +185,24 @@ func (s search) findAll(h *hunk, im image, maxFuzz int) []match {
 				out = append(out, m)
 			}
 		}
+	}
+	return out
+}
+
+// lineSum is a line's FNV-1a hash.
+func lineSum(l string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(l); i++ {
+		h ^= uint64(l[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+func lineSums(lines []string) []uint64 {
+	out := make([]uint64, len(lines))
+	for i, l := range lines {
+		out[i] = lineSum(l)
 	}
 	return out
 }

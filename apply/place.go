@@ -263,6 +263,7 @@ func patchLines(orig []string, hunks []*hunk, maxFuzz, maxOff int) ([]string, []
 		maxOff = -1
 	}
 	buf := slices.Clone(orig)
+	sums := lineSums(buf)
 	var (
 		frozen       int // buf before this index belongs to earlier hunks
 		expectDelta  int // line count change of hunks now in buf (applied or found applied)
@@ -272,7 +273,7 @@ func patchLines(orig []string, hunks []*hunk, maxFuzz, maxOff int) ([]string, []
 	)
 	for _, h := range hunks {
 		nominal := h.start + expectDelta
-		s := search{buf: buf, frozen: frozen, maxOff: maxOff, atStartOfFile: h.start == 0,
+		s := search{buf: buf, sums: sums, frozen: frozen, maxOff: maxOff, atStartOfFile: h.start == 0,
 			expected: min(max(nominal+runOff, 0), len(buf))}
 		p := place(s, h, nominal, maxFuzz)
 		rep := HunkReport{Index: h.index, OldStart: h.header, Status: p.status}
@@ -304,6 +305,7 @@ func patchLines(orig []string, hunks []*hunk, maxFuzz, maxOff int) ([]string, []
 				rep.AppliedAt-- // "after line N", as the header says it
 			}
 			buf = slices.Replace(buf, k, i, out...)
+			sums = slices.Replace(sums, k, i, lineSums(out)...)
 			frozen = k + len(out)
 			appliedDelta += len(out) - (i - k)
 		}
