@@ -78,11 +78,18 @@ func (c *Conflict) Excerpt() string {
 		return ""
 	}
 	var b strings.Builder
+	fmt.Fprintf(&b, "%s hunk #%d: ", c.File, c.Hunk)
+	if c.Reason != "hunk does not match" {
+		b.WriteString(c.Reason)
+		if len(c.Candidates) > 0 {
+			b.WriteString("; it fits at " + c.places())
+		}
+		b.WriteString("; ")
+	}
 	if c.NearestLine > 0 {
-		fmt.Fprintf(&b, "%s hunk #%d: expected at line %d, nearest candidate at line %s\n",
-			c.File, c.Hunk, c.OldStart, c.candidate())
+		fmt.Fprintf(&b, "expected at line %d, nearest candidate at line %s\n", c.OldStart, c.candidate())
 	} else {
-		fmt.Fprintf(&b, "%s hunk #%d: expected at line %d; no distinctive line of it occurs in the file\n", c.File, c.Hunk, c.OldStart)
+		fmt.Fprintf(&b, "expected at line %d; no distinctive line of it occurs in the file\n", c.OldStart)
 	}
 	b.WriteString("  (- expected by the patch, + found in the tree)\n")
 	i, j := 0, 0
