@@ -50,12 +50,14 @@ func run(tree, tarball string, seed uint64, n int, out, seeds string) error {
 		return fmt.Errorf("give -tree DIR or -tarball FILE")
 	}
 	if tarball != "" {
-		dir, err := extract(tarball)
+		tmp, err := os.MkdirTemp("", "difftest-tree-")
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
-		tree = dir
+		defer os.RemoveAll(tmp)
+		if tree, err = extract(tarball, tmp); err != nil {
+			return err
+		}
 	}
 	version, err := kernelVersion(tree)
 	if err != nil {
@@ -139,15 +141,10 @@ func write(out string, cases []*difftest.Case) error {
 }
 
 // extract unpacks the parts of a linux-source tarball the cases come
-// from into a temp dir and returns the tree's root there.
-func extract(tarball string) (string, error) {
-	tmp, err := os.MkdirTemp("", "difftest-tree-")
-	if err != nil {
-		return "", err
-	}
+// from into tmp and returns the tree's root there.
+func extract(tarball, tmp string) (string, error) {
 	list, err := exec.Command("tar", "-tJf", tarball).Output()
 	if err != nil {
-		os.RemoveAll(tmp)
 		return "", fmt.Errorf("list %s: %w", tarball, err)
 	}
 	top, _, _ := strings.Cut(string(list), "/")
@@ -157,7 +154,6 @@ func extract(tarball string) (string, error) {
 	}
 	fmt.Fprintf(os.Stderr, "gen: extracting %s from %s\n", strings.Join(append(dirs, "Makefile"), ", "), tarball)
 	if out, err := exec.Command("tar", append([]string{"-xJf", tarball, "-C", tmp}, members...)...).CombinedOutput(); err != nil {
-		os.RemoveAll(tmp)
 		return "", fmt.Errorf("extract %s: %v\n%s", tarball, err, out)
 	}
 	return filepath.Join(tmp, top), nil
