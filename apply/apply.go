@@ -437,7 +437,7 @@ func (a *applier) applyFile(op *fileOp) (FileReport, error) {
 		if err != nil {
 			return fr, err
 		}
-		lines, reps := patchLines(nil, op.hunks, a.opts.MaxFuzz, a.opts.MaxOffset)
+		lines, reps := patchLines(nil, op.hunks, a.facts(op.newPath, nil, op))
 		if cur.exists {
 			if bytes.Equal(cur.content, joinLines(lines)) {
 				return allAlready()
@@ -462,7 +462,7 @@ func (a *applier) applyFile(op *fileOp) (FileReport, error) {
 			}
 			return allAlready()
 		}
-		lines, reps := patchLines(fileLines(cur.content), op.hunks, a.opts.MaxFuzz, a.opts.MaxOffset)
+		lines, reps := patchLines(fileLines(cur.content), op.hunks, a.facts(op.oldPath, cur.content, op))
 		fr.Hunks = reps
 		if fr.Status = worst(reps); fr.Status == StatusConflict {
 			return fr, nil
@@ -497,7 +497,7 @@ func (a *applier) applyFile(op *fileOp) (FileReport, error) {
 				return fileConflict(fmt.Sprintf("%s target already exists", op.op))
 			}
 		}
-		lines, reps := patchLines(fileLines(cur.content), op.hunks, a.opts.MaxFuzz, a.opts.MaxOffset)
+		lines, reps := patchLines(fileLines(cur.content), op.hunks, a.facts(src, cur.content, op))
 		content := joinLines(lines)
 		if worst(reps) == StatusConflict {
 			merged, ok, why, err := a.merge3(op, cur.content)

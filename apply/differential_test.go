@@ -232,7 +232,6 @@ func TestDifferential(t *testing.T) {
 // TestDifferentialKtestNeverWrong is issue 18's bar: ktest is never
 // wrong, and right at least as often as GNU patch.
 func TestDifferentialKtestNeverWrong(t *testing.T) {
-	t.Skip("enabled when the new locator lands")
 	r := runDifferential(t)
 	if w := r.wrong[toolKtest]; len(w) > 0 {
 		t.Errorf("ktest is wrong on %d cases: %s", len(w), strings.Join(w, " "))

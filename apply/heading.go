@@ -25,7 +25,7 @@ func defaultHeadingLine(l string) bool {
 }
 
 func cppHeadingLine(l string) bool {
-	return l != "" && (isLetter(l[0]) || l[0] == '_') && !label.MatchString(l)
+	return l != "" && (isLetter(l[0]) || l[0] == '_') && !label.MatchString(strings.TrimRight(l, "\r\n"))
 }
 
 func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
@@ -52,6 +52,26 @@ func headingAgrees(buf []string, start int, heading string) bool {
 					return true
 				}
 				break
+			}
+		}
+	}
+	return false
+}
+
+// headingDisagrees reports whether the place at buf[start] is in
+// another function than the heading names while the function it names
+// is elsewhere in the file: a function renamed since is no evidence
+// either way, a copy of it above the original is.
+func headingDisagrees(buf []string, start int, heading string) bool {
+	if heading == "" || headingAgrees(buf, start, heading) {
+		return false
+	}
+	name := definedName(heading)
+	for _, l := range buf {
+		if cppHeadingLine(l) || defaultHeadingLine(l) {
+			t := strings.TrimRight(l, " \t\r\n")
+			if strings.HasPrefix(t, heading) || name != "" && definedName(t) == name {
+				return true
 			}
 		}
 	}

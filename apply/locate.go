@@ -124,6 +124,8 @@ type search struct {
 	frozen        int
 	maxOff        int
 	atStartOfFile bool // the hunk's header puts it at line 1
+	c             bool // a C file: diff's heading rules are known
+	diffed        bool // the file is the one the diff was made against
 }
 
 // find returns every place im fits at exactly the given fuzz, nearest

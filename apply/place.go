@@ -2,6 +2,7 @@ package apply
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -13,19 +14,28 @@ import (
 // gets tested as if it were the patch:
 //
 //  1. At the expected line (the header's, moved by the offset of the
-//     file's previous hunk), with all its context: applied.
+//     file's previous hunk), with all its context: applied, unless in
+//     a C file the @@ heading names a function that stands elsewhere
+//     (its copy took the old line numbers), and unless the hunk fits as
+//     well elsewhere and the file is not byte for byte the one the diff
+//     was made against (its blob id): then only the line number tells
+//     the places apart, and drift moves line numbers.
 //  2. Elsewhere, it must be the one place in the file where the hunk
-//     fits with any fuzz up to the limit, and the lines that fit must
-//     include a context line with a letter or digit in it: the lines a
-//     hunk changes say what, not where, and blank lines and braces fit
+//     fits with any fuzz up to the limit (an exact fit is rivalled by
+//     another exact fit and by a fuzzy one nearer the expected line, a
+//     fuzzy fit by any other fit), and the lines that fit must include
+//     a context line with a letter or digit in it: the lines a hunk
+//     changes say what, not where, and blank lines and braces fit
 //     anywhere. It must also sit in the function the hunk's heading
 //     names ("@@ ... @@ static int foo(": the same line, or one that
 //     defines the same name), and must not add a definition the file
 //     already has (a patch applied before, in a later form).
 //  3. If the hunk's post-image is there instead, it is already applied:
-//     at the expected line, or, when it adds a line with a letter or
-//     digit in it, as the one place it fits. A pre-image that also fits
-//     somewhere makes that a doubt, not a finding.
+//     at the expected line, or elsewhere as evidence rule 2 would take
+//     (a hunk that adds a line with a letter or digit in it: any exact
+//     fit; otherwise the one fit, with a context line that says where,
+//     in the named function). A pre-image that also fits somewhere
+//     makes that a doubt, not a finding.
 //
 // Anything else is a conflict that says why and names the places that
 // fit. The default fuzz, 2, follows: with the usual three lines of
@@ -44,7 +54,7 @@ type placement struct {
 // puts it, adjusted for the earlier hunks of the file.
 func place(s search, h *hunk, nominal, maxFuzz int) placement {
 	pre, post := h.image(false), h.image(true)
-	if ms := s.find(h, pre, 0); len(ms) > 0 && ms[0].start == s.expected {
+	if ms := s.find(h, pre, 0); len(ms) > 0 && ms[0].start == s.expected && s.trustExpected(h, ms) {
 		return placement{status: exactOrOffset(s.expected, nominal), at: ms[0]}
 	}
 	if len(pre.lines) == 0 {
@@ -116,6 +126,20 @@ func best(ms []match, expected int) (match, []match) {
 	return b, rivals
 }
 
+// trustExpected reports whether a fit at the expected line, with all
+// its context (exact[0]; the rest are the other exact fits), is the
+// place: unless the heading names a function that is elsewhere in a C
+// file (the place's own function was copied above it, say), and unless
+// the hunk fits as well elsewhere and only the line number, which drift
+// moves, tells the two apart. Then the file must be the very one the
+// diff was made against.
+func (s search) trustExpected(h *hunk, exact []match) bool {
+	if s.c && headingDisagrees(s.buf, s.expected, h.heading) {
+		return false
+	}
+	return len(exact) == 1 || s.diffed
+}
+
 func exactOrOffset(at, nominal int) Status {
 	if at == nominal {
 		return StatusExact
@@ -136,12 +160,16 @@ func significantMatches(ms []match, im image) []match {
 }
 
 // postMatches are the places the hunk's post-image fits, as evidence
-// that it is already applied. A hunk that adds nothing with a letter or
-// digit in it (a pure deletion, say) leaves only context behind, which
-// proves nothing except at the expected line.
+// that it is already applied. A hunk that adds a line with a letter or
+// digit in it leaves that line behind: a fit is evidence at any place,
+// a fuzzy fit only with a context line that says where, in the function
+// the heading names. A hunk that adds nothing of the kind (a deletion,
+// say) leaves only context, which is evidence at the expected line, or
+// elsewhere only as the one place it fits with a context line that says
+// where, in the named function.
 func postMatches(s search, h *hunk, post image, maxFuzz int) []match {
-	if len(post.lines) == 0 {
-		return nil // a deletion without context leaves nothing to find
+	if h.context() == 0 {
+		return postAtExpected(s, h, post) // nothing but the header says where
 	}
 	adds := false
 	for i, l := range post.lines {
@@ -150,21 +178,33 @@ func postMatches(s search, h *hunk, post image, maxFuzz int) []match {
 			break
 		}
 	}
-	if !adds {
-		for _, m := range s.find(h, post, 0) {
-			if m.start == s.expected {
-				return []match{m}
-			}
-		}
-		return nil
-	}
 	var out []match
 	for _, m := range s.findAll(h, post, maxFuzz) {
-		if m.fuzz == 0 || post.keptContext(m) && headingAgrees(s.buf, m.start, h.heading) {
+		switch {
+		case adds && m.fuzz == 0:
+			out = append(out, m)
+		case post.keptContext(m) && headingAgrees(s.buf, m.start, h.heading):
 			out = append(out, m)
 		}
 	}
+	if !adds && len(out) != 1 {
+		return postAtExpected(s, h, post)
+	}
 	return out
+}
+
+// postAtExpected is the post-image at the expected line, with all its
+// context, or nothing.
+func postAtExpected(s search, h *hunk, post image) []match {
+	if len(post.lines) == 0 {
+		return nil // a deletion without context leaves nothing to find
+	}
+	for _, m := range s.find(h, post, 0) {
+		if m.start == s.expected {
+			return []match{m}
+		}
+	}
+	return nil
 }
 
 func hasExact(ms []match) bool {
@@ -257,8 +297,28 @@ func candidates(ms []match, post bool) []Candidate {
 // Expected positions follow a running offset, like patch(1), and a hunk
 // is only searched after the end of the previous one.
 //
-// maxOff 0 means no limit, as in Options.
-func patchLines(orig []string, hunks []*hunk, maxFuzz, maxOff int) ([]string, []HunkReport) {
+// fileFacts are what the placement rule knows of a file beyond its
+// lines: limits from Options, whether diff's C heading rules apply to
+// it, and whether it is byte for byte the file the diff was made
+// against (its git blob id is the one the diff's index line names).
+type fileFacts struct {
+	maxFuzz, maxOff int // maxOff 0 means no limit, as in Options
+	c               bool
+	diffed          bool
+}
+
+// facts returns the fileFacts of path, with content, for op.
+func (a *applier) facts(path string, content []byte, op *fileOp) fileFacts {
+	ext := filepath.Ext(path)
+	f := fileFacts{maxFuzz: a.opts.MaxFuzz, maxOff: a.opts.MaxOffset, c: ext == ".c" || ext == ".h"}
+	if id := op.oldOID; id != "" && strings.Trim(id, "0") != "" {
+		f.diffed = strings.HasPrefix(blobID(content), id)
+	}
+	return f
+}
+
+func patchLines(orig []string, hunks []*hunk, ff fileFacts) ([]string, []HunkReport) {
+	maxOff := ff.maxOff
 	if maxOff <= 0 {
 		maxOff = -1
 	}
@@ -274,8 +334,8 @@ func patchLines(orig []string, hunks []*hunk, maxFuzz, maxOff int) ([]string, []
 	for _, h := range hunks {
 		nominal := h.start + expectDelta
 		s := search{buf: buf, sums: sums, frozen: frozen, maxOff: maxOff, atStartOfFile: h.start == 0,
-			expected: min(max(nominal+runOff, 0), len(buf))}
-		p := place(s, h, nominal, maxFuzz)
+			expected: min(max(nominal+runOff, 0), len(buf)), c: ff.c, diffed: ff.diffed}
+		p := place(s, h, nominal, ff.maxFuzz)
 		rep := HunkReport{Index: h.index, OldStart: h.header, Status: p.status}
 		switch p.status {
 		case StatusConflict:

@@ -162,6 +162,33 @@ func TestPlacementTwins(t *testing.T) {
 		{name: "applied in one, the other still as it was", tree: readBPatched(slices.Concat(filler(3, "new"), base)),
 			status: StatusConflict, reason: "the file has both", cands: 2},
 	})
+
+}
+
+// TestPlacementCopyAbove: upstream copied read_b above itself as
+// read_b_locked, so the copy's body now stands exactly at the header's
+// line, and changed read_b since. The heading names read_b, which is
+// further down: the line number is no evidence, and the copy is not
+// the place.
+func TestPlacementCopyAbove(t *testing.T) {
+	readA, readB := readFuncs(false)
+	base, diff := readDiff(t, readA, readB)
+	b := slices.Index(base, readB[0])
+	locked := slices.Clone(readB)
+	locked[0] = "static int read_b_locked(struct kiocb *iocb, struct iov_iter *to)\n"
+	copied := slices.Concat(base[:b], locked, base[b:])
+	if readBSite(copied) != readBSite(base) { // the copy's, found first
+		t.Fatal("the copy is not at the header's line")
+	}
+	// and read_b itself has since changed a line of the hunk's context.
+	real := b + len(locked) + slices.Index(readB, "\tret = do_read(file, to);\n")
+	copied[real+3] = "\taccount_bytes(file, ret);\n"
+	files := parse(t, []byte(diff))
+	_, err := ApplySeries(fstest.MapFS{"f.c": {Data: []byte(text(copied))}}, []Patch{{Name: "p", Files: files}}, DefaultOptions())
+	cs := conflicts(err)
+	if len(cs) != 1 || !strings.Contains(cs[0].Reason, `fits only outside "static int read_b(`) {
+		t.Fatalf("err = %v, want the copy refused for its heading", err)
+	}
 }
 
 // TestWeakEvidence: the hunk removes a line that also stands elsewhere,

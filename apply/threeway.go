@@ -69,7 +69,7 @@ func (a *applier) ancestor(path, oid string, depth int) ([]byte, bool, error) {
 // must fit at its header's line: anything else means the blob is not
 // that file.
 func replay(base []byte, hunks []*hunk) ([]byte, bool) {
-	lines, reps := patchLines(fileLines(base), hunks, 0, -1)
+	lines, reps := patchLines(fileLines(base), hunks, fileFacts{diffed: true})
 	for _, r := range reps {
 		if r.Status != StatusExact {
 			return nil, false
