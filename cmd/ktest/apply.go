@@ -28,10 +28,12 @@ func init() {
 			"              the tree is a git repository, else a copy of every file, reflinked where the\n" +
 			"              filesystem can); the copy shares no writable file with the tree\n" +
 			"  --in-place  writes into the tree itself, all or nothing\n" +
+			"Of a patch posted in several versions the newest is applied (--use-version N applies vN); a series\n" +
+			"with missing patches (N/M) is refused unless --allow-missing.\n" +
 			"On a conflict the nearest region of the file is shown against what the hunk expected.\n\n" +
 			"Exit codes: 0 applied (or would apply), 2 bad input (damaged series, unsafe path, binary patch),\n" +
 			"3 conflict. --json prints the ktest.apply/v1 schema documented in cmd/ktest/apply.go.",
-		usage: "[--tree DIR] [--out DIR | --in-place] [--reverse] [--with-fixups] [--fuzz N] [--json] SERIES",
+		usage: "[--tree DIR] [--out DIR | --in-place] [--reverse] [--with-fixups] [--use-version N] [--allow-missing] [--fuzz N] [--json] SERIES",
 		examples: []string{
 			"ktest apply --tree ~/src/linux thread.mbox               # dry run: hunk by hunk, writes nothing",
 			"ktest apply --out /tmp/linux-rasync embedded:baseline-6.1 # a patched private copy",
@@ -46,6 +48,8 @@ type applyFlags struct {
 	inPlace, reverse   bool
 	withFixups, asJSON bool
 	fuzz               int
+	useVersion         int
+	allowMissing       bool
 }
 
 func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -60,6 +64,8 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fset.BoolVar(&f.withFixups, "with-fixups", false, "also apply the incremental diffs posted in review replies, after the series")
 	fset.IntVar(&f.fuzz, "fuzz", apply.DefaultMaxFuzz, "a hunk may ignore up to `N` outer context lines at each end (0 = strict)")
 	fset.BoolVar(&f.asJSON, "json", false, "print the ktest.apply/v1 JSON document instead of the table")
+	fset.IntVar(&f.useVersion, "use-version", 0, "apply version `N` of the series (b4's -v) instead of the newest the input holds")
+	fset.BoolVar(&f.allowMissing, "allow-missing", false, "apply the patches present even when some of the series (N/M) are missing")
 	pos, err := parseInterspersed(fset, args)
 	if err != nil {
 		return err
@@ -91,7 +97,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return badInput(err)
 	}
 
-	s, err := loadSeries(pos[0])
+	s, err := loadSeries(pos[0], series.Options{Version: f.useVersion})
 	if err != nil {
 		return err
 	}
@@ -105,6 +111,9 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	for _, w := range s.Warnings {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	if err := s.Complete(); err != nil && !f.allowMissing {
+		return badInput(err)
 	}
 	isFixup := map[*series.Patch]bool{}
 	for _, p := range s.Fixups {
@@ -274,6 +283,13 @@ func printApply(w io.Writer, s *series.Series, doc *apply.Report, res *apply.Res
 	field("series", fmt.Sprintf("%s (v%d, %s)", s.Title, s.Version, s.Source))
 	field("tree", doc.Tree)
 	field("patches", fmt.Sprintf("%d (%s; fuzz up to %d)", len(doc.Patches), order, doc.Options.MaxFuzz))
+	for _, l := range s.RevisionLines() {
+		para("         - ", "           ", l)
+	}
+	var missing *series.MissingError
+	if errors.As(s.Complete(), &missing) {
+		para("         ! ", "           ", missing.What()+": applied without them, as --allow-missing asks")
+	}
 	b.WriteString("\n")
 
 	// Patch names and paths give way first, so the table fits the width.

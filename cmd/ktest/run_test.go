@@ -43,6 +43,14 @@ func TestRunRejectsBadInputBeforeWork(t *testing.T) {
 	os.Mkdir(notTree, 0o755)
 	empty := filepath.Join(dir, "empty.mbox")
 	os.WriteFile(empty, nil, 0o644)
+	// Patches 1/3 and 3/3 of a series: 2/3 is missing.
+	holey := filepath.Join(dir, "holey.mbox")
+	var mbox strings.Builder
+	for _, n := range []int{1, 3} {
+		fmt.Fprintf(&mbox, "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.org>\n"+
+			"Subject: [PATCH %d/3] note %d\n\n---\ndiff --git a/README b/README\n--- a/README\n+++ b/README\n@@ -1 +1,2 @@\n x\n+note %d\n", n, n, n)
+	}
+	os.WriteFile(holey, []byte(mbox.String()), 0o644)
 	out := filepath.Join(dir, "out")
 	for _, tc := range []struct {
 		name string
@@ -53,6 +61,8 @@ func TestRunRejectsBadInputBeforeWork(t *testing.T) {
 		{"not a kernel tree", []string{"--tree", notTree}, "not a kernel source tree: missing Kconfig"},
 		{"nonexistent tree", []string{"--tree", filepath.Join(dir, "nope")}, "does not exist"},
 		{"empty series", []string{"--series", empty}, "empty.mbox"},
+		{"missing patch", []string{"--series", holey}, "holey.mbox: patch 2/3 missing (v1; 2 of 3 present)"},
+		{"unknown version", []string{"--series", holey, "--use-version", "2"}, "no v2 in the input; it holds v1"},
 		{"unknown target", []string{"--targets", "zfs"}, `unknown target "zfs"`},
 		{"stray argument", []string{"extra"}, "unexpected arguments"},
 	} {
@@ -82,6 +92,8 @@ func TestPipelineErrorExitCodes(t *testing.T) {
 		{"unreadable series", &pipeline.StageError{Stage: "series", Err: &series.SourceError{Source: "s.mbox", Err: missing}}, ExitUsage},
 		{"damaged series", &pipeline.StageError{Stage: "apply", Variant: "patched", Err: &series.DamageError{File: "s.mbox", Reason: "x"}}, ExitUsage},
 		{"plan error", &plan.Error{File: "p.toml", Reason: "x"}, ExitUsage},
+		{"missing patches", &pipeline.StageError{Stage: "series", Err: &series.MissingError{Source: "s.mbox", Version: 1, Total: 3, Missing: []int{2}, Present: 2}}, ExitUsage},
+		{"ambiguous revisions", &pipeline.StageError{Stage: "series", Err: &series.AmbiguousError{Patch: "06/12", Version: 3}}, ExitUsage},
 		{"missing file at boot", &pipeline.StageError{Stage: "boot", Variant: "baseline", Err: missing}, ExitInfra},
 		{"missing file at build", &pipeline.StageError{Stage: "build", Variant: "baseline", Err: fmt.Errorf("tarball: %w", missing)}, ExitInfra},
 	}
