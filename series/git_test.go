@@ -495,7 +495,7 @@ func TestSplitRoundTrip002(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(paths) != 13 || filepath.Base(paths[0]) != "0000-cover-letter.patch" ||
+	if len(paths) != 13 || filepath.Base(paths[0]) != CoverFileName ||
 		filepath.Base(paths[12]) != "0012-io_uring-support-true-async-buffered-reads-if-file-p.patch" {
 		t.Errorf("paths %v", paths)
 	}
@@ -579,5 +579,35 @@ func TestBinaryPatch(t *testing.T) {
 	var de *DamageError
 	if !errors.As(err, &de) || de.Kind != Binary || de.Patch != "firmware: add blob" {
 		t.Fatalf("Parse of --no-binary = %v, want Binary damage", err)
+	}
+}
+
+// TestSplitForGitAm: `git am DIR/*.patch` takes what WriteDir writes
+// (the cover letter, which has no diff, is not a *.patch), and the
+// commits it makes are the series': same tree, messages and authors.
+func TestSplitForGitAm(t *testing.T) {
+	r := newRepo(t)
+	s, err := Parse("series.mbox", []byte(r.git("format-patch", "--stdout", "--cover-letter", r.base+"..HEAD")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	paths, err := WriteDir(s, dir, false)
+	if err != nil || len(paths) != 6 || filepath.Base(paths[0]) != CoverFileName {
+		t.Fatalf("WriteDir = %v, %v", paths, err)
+	}
+	patches, _ := filepath.Glob(filepath.Join(dir, "*.patch"))
+	r.git("checkout", "-q", "-b", "am", r.base)
+	r.git(append([]string{"am", "-q"}, patches...)...)
+	if d := r.git("diff", "master", "HEAD"); d != "" {
+		t.Errorf("git am of the split series differs from the series:\n%s", d)
+	}
+	format := "--format=%an <%ae>%n%B"
+	if got, want := r.git("log", format, r.base+"..HEAD"), r.git("log", format, r.base+"..master"); got != want {
+		t.Errorf("commits after git am:\n%s\nwant:\n%s", got, want)
+	}
+	back, err := Load(dir)
+	if err != nil || back.Cover == nil || len(back.Patches) != 5 {
+		t.Errorf("read back: %v", err)
 	}
 }

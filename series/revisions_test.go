@@ -3,6 +3,7 @@ package series
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -278,4 +279,50 @@ func TestRevisionsOtherTotalIsNoBackfill(t *testing.T) {
 	if s, err := (Options{Version: 3}).Load(dir); err != nil || len(s.Patches) != 12 || s.Complete() != nil {
 		t.Errorf("--use-version 3: %v", err)
 	}
+}
+
+func TestWriteDirRefusesToOverwrite(t *testing.T) {
+	s, err := Load(flagshipDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if _, err := WriteDir(s, dir, false); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshotFiles(t, dir)
+	// The same names again, and a stray patch: refused, nothing written.
+	writeFile(t, filepath.Join(dir, "9999-stray.patch"), "x")
+	before["9999-stray.patch"] = "x"
+	_, err = WriteDir(s, dir, false)
+	var ee *ExistsError
+	if !errors.As(err, &ee) || len(ee.Same) != 13 || fmt.Sprint(ee.Other) != "[9999-stray.patch]" || !strings.Contains(err.Error(), "nothing written") {
+		t.Fatalf("WriteDir over itself = %v", err)
+	}
+	if after := snapshotFiles(t, dir); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("a refused WriteDir changed the directory")
+	}
+	paths, err := WriteDir(s, dir, true)
+	if err != nil || len(paths) != 13 {
+		t.Fatalf("--force: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "9999-stray.patch")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("--force kept the stray patch file")
+	}
+	if back, err := Load(dir); err != nil || len(back.Patches) != 12 || back.Cover == nil || len(back.Notes) != 0 {
+		t.Errorf("read back: %v, notes %q", err, back.Notes)
+	}
+}
+
+func snapshotFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		out[e.Name()] = mustRead(t, filepath.Join(dir, e.Name()))
+	}
+	return out
 }

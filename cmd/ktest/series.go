@@ -21,14 +21,14 @@ func init() {
 		name: "series",
 		summary: "inspect a patch series (show, split)\n\n" +
 			"  show   lists its cover letter, patches, which revisions are applied and why, review fixups and warnings\n" +
-			"  split  writes it as format-patch files (0000-cover-letter.patch, 0001-...)\n\n" +
+			"  split  writes it as format-patch files (0001-....patch, and the cover letter as 0000-cover-letter.cover)\n\n" +
 			"SERIES is an mbox, a lore thread dump, a mail, a diff, a directory of .patch files or - for stdin.\n" +
 			"Of a patch posted in several versions the newest is taken (--use-version N takes vN).\n" +
 			"Damaged input (stripped whitespace, flattened newlines, truncation, CRLF, ...) exits 2 naming file:line.",
 		usage: "show [--json] [--with-fixups] [--use-version N] SERIES | split [--force] [--use-version N] SERIES DIR",
 		examples: []string{
 			"ktest series show thread.mbox",
-			"ktest series split thread.mbox ./patches",
+			"ktest series split thread.mbox ./patches && git am ./patches/*.patch",
 			"ktest series show -h                 # a subcommand's flags",
 		},
 		run: runSeries,
@@ -283,14 +283,16 @@ func trailersCol(p *series.Patch) string {
 }
 
 func seriesSplit(args []string, out io.Writer) error {
-	fs := newFlagSet(&command{name: "series split", summary: "Write the cover letter and patches of a series as format-patch files\n" +
-		"(0000-cover-letter.patch, 0001-....patch) that `ktest series show DIR` reads back. Fixups and postings not applied are not written.",
+	fs := newFlagSet(&command{name: "series split", summary: "Write the patches of a series as format-patch files (0001-....patch) and its cover letter\n" +
+		"as 0000-cover-letter.cover, so that `git am DIR/*.patch` takes the patches and `ktest series show DIR`\n" +
+		"reads all back. Fixups and postings not applied are not written. Files of the same names, or other\n" +
+		"patch files in DIR, make it refuse (exit 2, nothing written) unless --force.",
 		usage: "[--force] [--use-version N] SERIES DIR",
 		examples: []string{
 			"ktest series split thread.mbox ./patches && git am ./patches/*.patch",
 			"ktest series split --use-version 3 thread.mbox ./v3",
 		}})
-	force := fs.Bool("force", false, "remove other .patch files already in DIR instead of refusing")
+	force := fs.Bool("force", false, "overwrite files of the same names and remove other patch files in DIR instead of refusing")
 	useVersion := useVersionFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -303,8 +305,12 @@ func seriesSplit(args []string, out io.Writer) error {
 		return err
 	}
 	paths, err := series.WriteDir(s, fs.Arg(1), *force)
-	if err != nil {
+	var exists *series.ExistsError
+	if errors.As(err, &exists) {
 		return badInput(err)
+	}
+	if err != nil {
+		return infraFailure(err)
 	}
 	for _, p := range paths {
 		fmt.Fprintln(out, p)
