@@ -23,10 +23,13 @@ func init() {
 		name: "apply",
 		summary: "apply a patch series to a tree and report every hunk (exact, offset, fuzz, already applied, conflict)\n\n" +
 			"The series is applied in memory first; nothing is written unless every hunk applies.\n" +
+			"The tree is --tree, else the kernel checkout the working directory is in (as git am and b4 shazam),\n" +
+			"else ktest's cached Debian 6.1 tree. Its working tree is read: for a git checkout, HEAD plus what is\n" +
+			"not committed; the report's first line says which.\n" +
 			"Without --out or --in-place it is a dry run: it prints what would change and writes nothing.\n" +
-			"  --out DIR   writes into a new private copy of the tree at DIR (a git worktree of HEAD when\n" +
-			"              the tree is a git repository, else a copy of every file, reflinked where the\n" +
-			"              filesystem can); the copy shares no writable file with the tree\n" +
+			"  --out DIR   writes into a new private copy of the tree at DIR (for a git checkout a git worktree of\n" +
+			"              HEAD carrying the uncommitted changes and untracked files, else a copy of every file,\n" +
+			"              reflinked where the filesystem can); the copy shares no writable file with the tree\n" +
 			"  --in-place  writes into the tree itself, all or nothing\n" +
 			"Of a patch posted in several versions the newest is applied (--use-version N applies vN); a series\n" +
 			"with missing patches (N/M) is refused unless --allow-missing.\n" +
@@ -35,7 +38,8 @@ func init() {
 			"3 conflict. --json prints the ktest.apply/v1 schema documented in cmd/ktest/apply.go.",
 		usage: "[--tree DIR] [--out DIR | --in-place] [--reverse] [--with-fixups] [--use-version N] [--allow-missing] [--fuzz N] [--json] SERIES",
 		examples: []string{
-			"ktest apply --tree ~/src/linux thread.mbox               # dry run: hunk by hunk, writes nothing",
+			"ktest apply ../thread.mbox        # in a kernel checkout: a dry run on it, hunk by hunk, writes nothing",
+			"ktest apply --tree ~/src/linux thread.mbox               # the same, from anywhere",
 			"ktest apply --out /tmp/linux-rasync embedded:baseline-6.1 # a patched private copy",
 			"ktest apply --tree ~/src/linux --in-place --reverse thread.mbox",
 		},
@@ -57,7 +61,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fset := newFlagSet(c)
 	fset.SetOutput(stdout)
 	var f applyFlags
-	fset.StringVar(&f.tree, "tree", "", "apply to the tree in `DIR` (default: the cached Debian linux-source-6.1 tree, extracted on first use)")
+	fset.StringVar(&f.tree, "tree", "", "apply to the tree in `DIR` (default: the kernel checkout you are in, else the cached Debian linux-source-6.1 tree)")
 	fset.StringVar(&f.out, "out", "", "write the result into a new private copy of the tree at `DIR` (must not exist)")
 	fset.BoolVar(&f.inPlace, "in-place", false, "write the result into --tree itself, all or nothing")
 	fset.BoolVar(&f.reverse, "reverse", false, "un-apply: invert every hunk and take the patches last to first")
@@ -75,24 +79,20 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageErrorf("want exactly one SERIES, got %d arguments", len(pos))
 	case f.out != "" && f.inPlace:
 		return usageErrorf("--out and --in-place exclude each other")
-	case f.inPlace && f.tree == "":
-		return usageErrorf("--in-place needs an explicit --tree: the default tree is ktest's shared read-only cache")
 	case f.fuzz < 0:
 		return usageErrorf("--fuzz must be 0 or more, got %d", f.fuzz)
 	}
 
-	tree := f.tree
-	if tree == "" {
-		cache, err := kbuild.OpenCache("")
-		if err != nil {
-			return infraFailure(err)
+	if f.inPlace && f.tree == "" {
+		if _, ok, _ := checkoutTree(""); !ok {
+			return usageErrorf("--in-place needs a tree of yours: --tree DIR, or run it inside a kernel checkout (the default tree is ktest's shared read-only cache)")
 		}
-		t, err := kbuild.DefaultTree(ctx, cache, stderr)
-		if err != nil {
-			return infraFailure(fmt.Errorf("default tree: %w", err))
-		}
-		tree = t.Dir
 	}
+	tc, err := applyTree(ctx, f.tree, stderr)
+	if err != nil {
+		return err
+	}
+	tree := tc.Dir
 	if tree, err = filepath.Abs(tree); err != nil {
 		return badInput(err)
 	}
@@ -114,6 +114,10 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := s.Complete(); err != nil && !f.allowMissing {
 		return badInput(err)
+	}
+	base, err := worktree.ReadBase(ctx, tree)
+	if err != nil {
+		return infraFailure(fmt.Errorf("reading the state of %s: %w", tree, err))
 	}
 	isFixup := map[*series.Patch]bool{}
 	for _, p := range s.Fixups {
@@ -140,7 +144,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var wt *worktree.Tree
 	if f.out != "" {
 		if wt, err = worktree.New(ctx, tree, f.out); err != nil {
-			if errors.Is(err, worktree.ErrExists) || errors.Is(err, worktree.ErrInsideSource) {
+			if errors.Is(err, worktree.ErrExists) || errors.Is(err, worktree.ErrInsideSource) || errors.Is(err, worktree.ErrCannotCarry) {
 				return badInput(fmt.Errorf("--out: %w", err))
 			}
 			return infraFailure(err)
@@ -186,7 +190,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := enc.Encode(doc); err != nil {
 			return infraFailure(err)
 		}
-	} else if err := printApply(stdout, s, doc, res, wt); err != nil {
+	} else if err := printApply(stdout, s, doc, res, wt, tc.How, base); err != nil {
 		return infraFailure(err)
 	}
 	return applyExit(applyErr, doc)
@@ -270,7 +274,7 @@ func firstError(doc *apply.Report) string {
 	}
 }
 
-func printApply(w io.Writer, s *series.Series, doc *apply.Report, res *apply.Result, wt *worktree.Tree) error {
+func printApply(w io.Writer, s *series.Series, doc *apply.Report, res *apply.Result, wt *worktree.Tree, how string, base worktree.Base) error {
 	var b strings.Builder
 	// Says what was attempted, not that it worked: the result is below.
 	order := "in order"
@@ -280,8 +284,9 @@ func printApply(w io.Writer, s *series.Series, doc *apply.Report, res *apply.Res
 	width := termfmt.Width(w)
 	para := func(prefix, indent, text string) { b.WriteString(termfmt.Wrap(text, width, prefix, indent) + "\n") }
 	field := func(label, value string) { para(fmt.Sprintf("%-9s", label+":"), "         ", value) }
+	// First the tree and what of it was read: that is what the rest is about.
+	field("tree", fmt.Sprintf("%s (%s); read: %s", doc.Tree, how, base))
 	field("series", fmt.Sprintf("%s (v%d, %s)", s.Title, s.Version, s.Source))
-	field("tree", doc.Tree)
 	field("patches", fmt.Sprintf("%d (%s; fuzz up to %d)", len(doc.Patches), order, doc.Options.MaxFuzz))
 	for _, l := range s.RevisionLines() {
 		para("         - ", "           ", l)
@@ -378,7 +383,7 @@ func printApply(w io.Writer, s *series.Series, doc *apply.Report, res *apply.Res
 			verb = "changed"
 			how := "a copy of " + doc.Tree
 			if wt != nil && wt.Git {
-				how = fmt.Sprintf("a git worktree of %s at HEAD %.12s (uncommitted changes of the tree are not in it)", doc.Tree, wt.Head)
+				how = fmt.Sprintf("a git worktree of %s holding %s", doc.Tree, wt.Carried)
 			} else if wt != nil {
 				how = fmt.Sprintf("a copy of %s (%d files, %s; %d reflinked)", doc.Tree, wt.Copy.Files, humanBytes(wt.Copy.Bytes), wt.Copy.Cloned)
 			}

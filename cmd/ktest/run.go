@@ -29,15 +29,17 @@ boot, tests, collect. With no arguments, the embedded default plan: Debian's
 Linux 6.1 with the project's baseline patch (FMODE_BUF_RASYNC removed, so
 io_uring punts buffered reads to io-wq) against stock 6.1, which contains the
 async buffered reads series. --tree T --series S tests any series: baseline
-= T, patched = T + S. Of a patch posted in several versions the newest is
-applied (--use-version N: vN); a series with missing patches is refused
-unless --allow-missing. --per-patch names the first bad patch of the series;
+= T, patched = T + S; without --tree, inside a kernel checkout, T is that
+checkout. Of a patch posted in several versions the newest is applied
+(--use-version N: vN); a series with missing patches is refused unless
+--allow-missing. --per-patch names the first bad patch of the series;
 --aa checks ktest's statistics on one kernel against itself; --shard,
 --build-only and --kernels split a run across CI jobs ('ktest merge').`,
 		usage: "[--plan FILE] [--tree DIR] [--series S] [--quick] [--per-patch [--first-bad|--bisect]] [--aa] [--shard K/N] [--out DIR] [--history DIR]",
 		examples: []string{
 			"ktest run                                          # the default A/B on Linux 6.1",
 			"ktest run --quick --tree ~/src/linux --series thread.mbox",
+			"ktest run --quick --series ../thread.mbox   # in a kernel checkout: baseline = it, patched = it + series",
 			"ktest run --tree ~/src/linux --series thread.mbox --per-patch   # which patch breaks it?",
 			"ktest run --history /var/lib/ktest/nightly         # nightly: exit 1 on a regression",
 		},
@@ -107,6 +109,17 @@ func runRun(ctx context.Context, args []string) error {
 			if err != nil {
 				return badInput(err)
 			}
+		}
+	}
+	if *tree == "" && *seriesSrc != "" && p.Tree == "" {
+		// As git am and b4 shazam: the checkout the user is in.
+		if tc, ok, _ := checkoutTree(""); ok {
+			*tree = tc.Dir
+			fmt.Fprintf(os.Stderr, "ktest: tree: %s, %s (--tree DIR for another)\n", tc.Dir, tc.How)
+		}
+	} else if *tree == "" {
+		if tc, ok, _ := checkoutTree(""); ok {
+			fmt.Fprintf(os.Stderr, "ktest: note: the plan runs on its own tree, not on %s, %s: --series S tests a series on it\n", tc.Dir, tc.How)
 		}
 	}
 	p.Retarget(*tree, *seriesSrc)
