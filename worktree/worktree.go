@@ -35,8 +35,8 @@ var (
 	// ErrInsideSource is a destination inside the tree to copy.
 	ErrInsideSource = errors.New("is inside the source tree")
 	// ErrCannotCarry is a git tree whose uncommitted state cannot be
-	// reproduced in a worktree (an untracked nested repository, a
-	// conflicted merge, ...).
+	// reproduced in a worktree: an untracked nested repository, changes
+	// git apply will not take.
 	ErrCannotCarry = errors.New("cannot make a git worktree")
 )
 
