@@ -111,14 +111,15 @@ func runRun(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	if *tree == "" && *seriesSrc != "" && p.Tree == "" {
-		// As git am and b4 shazam: the checkout the user is in.
-		if tc, ok, _ := checkoutTree(""); ok {
+	if *tree == "" && p.Tree == "" {
+		switch tc, ok, _ := checkoutTree(""); {
+		case ok && *seriesSrc != "":
+			// As git am and b4 shazam: the checkout the user is in. The
+			// command to reproduce the run names it.
 			*tree = tc.Dir
+			args = append(args, "--tree", tc.Dir)
 			fmt.Fprintf(os.Stderr, "ktest: tree: %s, %s (--tree DIR for another)\n", tc.Dir, tc.How)
-		}
-	} else if *tree == "" {
-		if tc, ok, _ := checkoutTree(""); ok {
+		case ok:
 			fmt.Fprintf(os.Stderr, "ktest: note: the plan runs on its own tree, not on %s, %s: --series S tests a series on it\n", tc.Dir, tc.How)
 		}
 	}

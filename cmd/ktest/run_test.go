@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -101,5 +102,47 @@ func TestPipelineErrorExitCodes(t *testing.T) {
 		if got := exitCode(context.Background(), pipelineError(context.Background(), tc.err)); got != tc.want {
 			t.Errorf("%s: exit %d, want %d", tc.name, got, tc.want)
 		}
+	}
+}
+
+// Inside a kernel checkout, `run --series` tests the series on it (a
+// stopped run shows the choice before any work); without --series the
+// plan keeps its own tree and says so.
+func TestRunTakesTheCheckoutYouAreIn(t *testing.T) {
+	checkout := t.TempDir()
+	applyWrite(t, checkout, kernelSkeleton)
+	sub := filepath.Join(checkout, "fs")
+	os.MkdirAll(sub, 0o755)
+	t.Chdir(sub)
+	t.Setenv("KTEST_CACHE", filepath.Join(t.TempDir(), "cache"))
+	patch := filepath.Join(t.TempDir(), "one.patch")
+	os.WriteFile(patch, []byte("diff --git a/README b/README\n--- a/README\n+++ b/README\n@@ -1 +1,2 @@\n x\n+y\n"), 0o644)
+	out := filepath.Join(t.TempDir(), "out")
+	// run writes its progress to os.Stderr; an unknown target stops it
+	// after the tree is chosen, before any work.
+	run := func(args ...string) (int, string) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := os.Stderr
+		os.Stderr = w
+		var msg bytes.Buffer
+		code := realMain(append([]string{"run", "--out", out, "--targets", "zfs"}, args...), &msg)
+		os.Stderr = old
+		w.Close()
+		logged, _ := io.ReadAll(r)
+		return code, string(logged) + msg.String()
+	}
+	code, errs := run("--series", patch)
+	if code != ExitUsage || !strings.Contains(errs, "ktest: tree: "+checkout+", the kernel checkout you are in") {
+		t.Errorf("--series in a checkout: exit %d\n%s", code, errs)
+	}
+	code, errs = run()
+	if code != ExitUsage || !strings.Contains(errs, "the plan runs on its own tree, not on "+checkout) {
+		t.Errorf("no --series in a checkout: exit %d\n%s", code, errs)
+	}
+	if _, errs = run("--tree", t.TempDir(), "--series", patch); strings.Contains(errs, "checkout you are in") {
+		t.Errorf("--tree was second-guessed:\n%s", errs)
 	}
 }
