@@ -147,3 +147,39 @@ func TestApplyMissingAndVersions(t *testing.T) {
 		t.Errorf("--use-version 9: exit %d: %s", code, errs)
 	}
 }
+
+// The case (a) through the command: 0001-0004 of the flagship
+// series and seed 000 saved as 0005-...patch. 06-12 are missing: refused
+// naming them; with --allow-missing the five patches are applied (here
+// they conflict: the skeleton tree lacks their files), 05 from seed 000.
+func TestApplyDirectoryWithHole(t *testing.T) {
+	dir := t.TempDir()
+	embedded, _ := filepath.Glob("../../patches/async-buffered-reads/000[1-4]-*.patch")
+	seed000, _ := filepath.Glob("../../testdata/seeds/000_*.txt")
+	if len(embedded) != 4 || len(seed000) != 1 {
+		t.Fatalf("inputs: %v %v", embedded, seed000)
+	}
+	for i, src := range append(embedded, seed000[0]) {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Base(src)
+		if i == 4 {
+			name = "0005-mm-support-async-buffered-reads-in-generic_file_buff.patch"
+		}
+		os.WriteFile(filepath.Join(dir, name), data, 0o644)
+	}
+	tree := t.TempDir()
+	applyWrite(t, tree, kernelSkeleton)
+
+	code, out, errs := applyCmd(t, "--tree", tree, dir)
+	if code != ExitUsage || out != "" || !strings.Contains(errs, "patches 06–12/12 missing (v3; 5 of 12 present)") {
+		t.Errorf("exit %d\n%s%s", code, out, errs)
+	}
+	code, out, errs = applyCmd(t, "--tree", tree, "--allow-missing", dir)
+	if code == ExitUsage || !strings.Contains(out, "patches: 5 (") || !strings.Contains(unwrap(out), "05/12: not in v3; v1 is applied") ||
+		!strings.Contains(out, "05/12 mm: support async") {
+		t.Errorf("--allow-missing: exit %d\n%s%s", code, out, errs)
+	}
+}
