@@ -16,7 +16,8 @@ const ReportSchema = "ktest.apply/v1"
 //	  "schema":  "ktest.apply/v1",
 //	  "series":  {"source": string, "title": string, "version": int, "base_commit": string (omitted if none)},
 //	  "tree":    string,                 // directory the series was applied to
-//	  "base":    string,                 // where base-commit stands relative to the tree's HEAD (omitted without one)
+//	  "read":    string,                 // what of the tree was read: "the working tree: HEAD 1a2b… + 1 uncommitted change"
+//	  "base_commit": string,             // where the series' base-commit stands relative to HEAD (omitted without one)
 //	  "options": {"reverse": bool, "with_fixups": bool, "max_fuzz": int, "three_way": bool},
 //	  "ok":      bool,                   // every hunk applied or was already applied
 //	  "counts":  {"exact": int, "offset": int, "fuzz": int, "merged-3way": int, "already-applied": int, "conflict": int},  // hunks
@@ -45,13 +46,14 @@ const ReportSchema = "ktest.apply/v1"
 //
 // "written.mode" is "none" when the series did not apply.
 type Report struct {
-	Schema  string         `json:"schema"`
-	Series  ReportSeries   `json:"series"`
-	Tree    string         `json:"tree"`
-	Base    string         `json:"base,omitempty"`
-	Options ReportOptions  `json:"options"`
-	OK      bool           `json:"ok"`
-	Counts  map[string]int `json:"counts"`
+	Schema     string         `json:"schema"`
+	Series     ReportSeries   `json:"series"`
+	Tree       string         `json:"tree"`
+	Read       string         `json:"read"`
+	BaseCommit string         `json:"base_commit,omitempty"`
+	Options    ReportOptions  `json:"options"`
+	OK         bool           `json:"ok"`
+	Counts     map[string]int `json:"counts"`
 	// FileConflicts are file-level conflicts, which have no hunk to
 	// count; Conflicts is every conflict, hunk or file, as the summary
 	// and the exit message count them.

@@ -222,12 +222,12 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 
-	// A series with a hole (patches 1/3 and 3/3, no 2/3) is a warning,
-	// not bad input: it is shown and applied, and a run with it goes on
-	// and gives the exit code of what it finds (here 0: both kernels
-	// boot and pass). The patches touch only README and COPYING, so the
-	// variant's build compiles nothing, and it is cached after the first
-	// suite run.
+	// A series with a hole (patches 1/3 and 3/3, no 2/3) is shown with a
+	// warning, but apply and run refuse it (exit 2, naming the patch)
+	// unless --allow-missing; then a run with it goes on and gives the
+	// exit code of what it finds (here 0: both kernels boot and pass).
+	// The patches touch only README and COPYING, so the variant's build
+	// compiles nothing, and it is cached after the first suite run.
 	t.Run("series with a missing patch", func(t *testing.T) {
 		missing := filepath.Join(in, "missing-2-of-3.mbox")
 		writeMbox(t, missing,
@@ -244,8 +244,12 @@ func TestBadInput(t *testing.T) {
 		t.Run("apply", func(t *testing.T) {
 			treeBefore := snapshotDir(t, tr.Dir)
 			code, stdout, stderr := runKtest(t, time.Minute, env, "apply", missing)
+			if code != 2 || !strings.Contains(stderr, warning) || !strings.Contains(stderr, "--allow-missing") {
+				t.Errorf("exit %d (want 2), stderr names %q and --allow-missing: %v\n%s%s", code, warning, strings.Contains(stderr, warning), stdout, stderr)
+			}
+			code, stdout, stderr = runKtest(t, time.Minute, env, "apply", "--allow-missing", missing)
 			if code != 0 || !strings.Contains(stdout+stderr, warning) {
-				t.Errorf("exit %d (want 0), output mentions %q: %v\n%s%s", code, warning, strings.Contains(stdout+stderr, warning), stdout, stderr)
+				t.Errorf("--allow-missing: exit %d (want 0), output mentions %q: %v\n%s%s", code, warning, strings.Contains(stdout+stderr, warning), stdout, stderr)
 			}
 			if d := diffStates(treeBefore, snapshotDir(t, tr.Dir)); len(d) > 0 {
 				t.Errorf("a dry run changed the tree:\n  %s", strings.Join(d, "\n  "))
@@ -255,12 +259,15 @@ func TestBadInput(t *testing.T) {
 			// The real cache: this run builds (or finds) a kernel.
 			out := filepath.Join(t.TempDir(), "run")
 			tmp := t.TempDir()
-			p := startKtest(t, procOpts{tmpDir: tmp}, "run", "--quick", "--targets", "ext4", "--series", missing, "--out", out)
+			if code, _, stderr := runKtest(t, time.Minute, env, "run", "--quick", "--targets", "ext4", "--series", missing, "--out", out); code != 2 || !strings.Contains(stderr, warning) {
+				t.Errorf("run without --allow-missing: exit %d (want 2)\n%s", code, stderr)
+			}
+			p := startKtest(t, procOpts{tmpDir: tmp}, "run", "--quick", "--targets", "ext4", "--allow-missing", "--series", missing, "--out", out)
 			code := p.wait(15 * time.Minute)
 			all := p.stdout.String() + p.stderr.String()
 			t.Logf("exit %d; stderr tail:\n%s", code, tail(p.stderr.String(), 12))
 			if code != 0 {
-				t.Errorf("exit %d, want 0: a missing patch is a warning, and the rest of the series builds, boots and passes", code)
+				t.Errorf("exit %d, want 0: with --allow-missing the rest of the series builds, boots and passes", code)
 			}
 			run, err := results.Load(out)
 			if err != nil {

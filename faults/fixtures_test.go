@@ -71,7 +71,7 @@ func faultKernelImage(t *testing.T) string {
 	fixtureMu.Lock()
 	defer fixtureMu.Unlock()
 	if faultKernel == nil {
-		overlay, _, err := pipeline.Overlay(tr.Dir, []string{"embedded:faults-6.1"}, false)
+		overlay, _, err := pipeline.Overlay(context.Background(), tr.Dir, []string{"embedded:faults-6.1"}, false)
 		if err != nil {
 			t.Fatalf("applying faults-6.1: %v", err)
 		}

@@ -83,7 +83,7 @@ func TestVariantRebuildsOnlyTouchedFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	overlay, res, err := pipeline.Overlay(tree.Dir, []string{"embedded:baseline-6.1"}, false)
+	overlay, res, err := pipeline.Overlay(ctx, tree.Dir, []string{"embedded:baseline-6.1"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,35 +15,35 @@ import (
 
 // LoadSource reads a patch source: a path (file or directory), or
 // "embedded:DIR" for a directory shipped in patches/, read from the
-// binary and named by its embedded files.
-func LoadSource(src string) (*series.Series, error) {
+// binary and named by its embedded files; opts choose the version.
+func LoadSource(src string, opts series.Options) (*series.Series, error) {
 	dir, ok := strings.CutPrefix(src, "embedded:")
 	if !ok {
-		return series.Load(src)
+		return opts.Load(src)
 	}
 	if _, err := fs.Stat(patches.FS, dir); err != nil {
 		return nil, fmt.Errorf("no embedded patch directory %q (see patches/README.md)", dir)
 	}
-	return series.LoadFS(patches.FS, dir, src)
+	return opts.LoadFS(patches.FS, dir, src)
 }
 
 // Overlay applies the patch sources, in order, to the tree in memory and
 // returns the changed files (nil content = deleted) for kbuild to switch
 // in. The apply result is returned even on error, for its report.
 func Overlay(ctx context.Context, treeDir string, sources []string, withFixups bool) (map[string][]byte, *apply.Result, error) {
-	aps, err := sourcePatches(sources, withFixups)
+	aps, err := sourcePatches(sources, withFixups, func(src string) (*series.Series, error) { return LoadSource(src, series.Options{}) })
 	if err != nil {
 		return nil, nil, err
 	}
 	return overlayOf(ctx, treeDir, aps)
 }
 
-// sourcePatches loads the sources and returns their patches in apply
-// order, each with its series ID.
-func sourcePatches(sources []string, withFixups bool) ([]apply.Patch, error) {
+// sourcePatches loads the sources with load and returns their patches in
+// apply order, each with its series ID.
+func sourcePatches(sources []string, withFixups bool, load func(string) (*series.Series, error)) ([]apply.Patch, error) {
 	var aps []apply.Patch
 	for _, src := range sources {
-		s, err := LoadSource(src)
+		s, err := load(src)
 		if err != nil {
 			return nil, err
 		}

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"strings"
 	"testing"
+
+	"github.com/ktest-dev/ktest/series"
 )
 
 // Embedded series are parsed from a scratch copy; what the user sees
@@ -18,7 +20,7 @@ func TestLoadSourceNamesEmbeddedFiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.src, func(t *testing.T) {
-			s, err := LoadSource(tt.src)
+			s, err := LoadSource(tt.src, series.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -36,7 +38,7 @@ func TestLoadSourceNamesEmbeddedFiles(t *testing.T) {
 			}
 		})
 	}
-	if _, err := LoadSource("embedded:no-such-series"); err == nil || !strings.Contains(err.Error(), "no-such-series") {
+	if _, err := LoadSource("embedded:no-such-series", series.Options{}); err == nil || !strings.Contains(err.Error(), "no-such-series") {
 		t.Errorf("missing embedded series: %v", err)
 	}
 }

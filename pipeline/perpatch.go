@@ -46,7 +46,7 @@ func (r *runner) perPatch(ctx context.Context) error {
 		return &StageError{Stage: "per-patch", Err: err}
 	}
 	pr.pats = s.ToApply(false)
-	if pr.aps, err = sourcePatches(last.Patches, false); err != nil {
+	if pr.aps, err = r.sourcePatches(last.Patches, false); err != nil {
 		return &StageError{Stage: "per-patch", Err: err}
 	}
 	pr.base = len(pr.aps) - len(pr.pats)

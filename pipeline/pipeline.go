@@ -54,6 +54,10 @@ type Config struct {
 	// Identity signs the renderings' Tested-by line; nil writes a line
 	// saying no identity is configured.
 	Identity *mail.Address
+	// Series chooses the version of the plan's series (--use-version);
+	// AllowMissing applies it even when patches of it are missing.
+	Series       series.Options
+	AllowMissing bool
 }
 
 // StageError is a stage that stopped the run.
@@ -240,8 +244,19 @@ func (r *runner) openTree(ctx context.Context) (string, error) {
 	return fmt.Sprintf("%s %s", r.tree.Origin, r.tree.Version), nil
 }
 
+// loadSource reads a patch source; the run's series gets the version
+// the command line asked for, the plan's other sources their newest.
 func (r *runner) loadSource(src string) (*series.Series, error) {
-	return LoadSource(src)
+	var opts series.Options
+	if src == r.cfg.Plan.Series.Source {
+		opts = r.cfg.Series
+	}
+	return LoadSource(src, opts)
+}
+
+// sourcePatches is sourcePatches reading sources as loadSource does.
+func (r *runner) sourcePatches(sources []string, withFixups bool) ([]apply.Patch, error) {
+	return sourcePatches(sources, withFixups, r.loadSource)
 }
 
 // describeSeries records the series the run is about. When the plan does
@@ -257,6 +272,9 @@ func (r *runner) describeSeries(ctx context.Context) (string, error) {
 	}
 	for _, w := range s.Warnings {
 		r.logf("warning: series %s: %s", src, w)
+	}
+	if err := s.Complete(); err != nil && r.cfg.Plan.Series.Applied && !r.cfg.AllowMissing {
+		return "", err
 	}
 	rs := seriesRecord(s, src, r.cfg.WithFixups, r.cfg.Plan.Series.Applied)
 	if !r.cfg.Plan.Series.Applied {
@@ -302,7 +320,7 @@ func (r *runner) applyVariant(ctx context.Context, v plan.Variant) (map[string][
 	if len(v.Patches) == 0 {
 		return nil, "no patches", nil
 	}
-	aps, err := sourcePatches(v.Patches, r.cfg.WithFixups)
+	aps, err := r.sourcePatches(v.Patches, r.cfg.WithFixups)
 	if err != nil {
 		return nil, "", err
 	}

@@ -12,7 +12,9 @@ import (
 // will apply (status "in-tree" if the tree has them already), each with
 // the sha256 of its diff, and the message a reply answers.
 func seriesRecord(s *series.Series, src string, withFixups, applied bool) *results.Series {
-	rs := &results.Series{Title: s.Title, Version: s.Version, Source: src, Base: s.Base, Warnings: s.Warnings, Notes: s.Notes}
+	// What superseded what goes first: it says which patches these are.
+	notes := append(s.RevisionLines(), s.Notes...)
+	rs := &results.Series{Title: s.Title, Version: s.Version, Source: src, Base: s.Base, Warnings: s.Warnings, Notes: notes}
 	if rs.Base == "" && s.Tree != "" {
 		rs.Base = s.Tree
 	}

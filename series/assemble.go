@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +19,15 @@ type item struct {
 	patch  *Patch
 	target *item // replies: the cover or patch replied to
 	seen   bool  // target resolution in progress (cycle guard)
+	// ver is the version the message was posted as (0: none given),
+	// after the author's correction; num and total its N/M, or the
+	// number its file name or subject gives it (numbered then).
+	ver, num, total int
+	numbered        bool
+	// sameAs is, for a posting not applied, the applied posting of the
+	// same patch when it carries the same diff (a resend, or a version
+	// that did not change this patch).
+	sameAs *item
 }
 
 func (it *item) reply() bool { return it.m.pfx.reply }
@@ -30,21 +40,28 @@ var versionCorrection = []*regexp.Regexp{
 }
 
 // assemble sorts analysed messages into a Series: the cover letter, the
-// patches of the primary version in order, fixups from replies, later
-// revisions, trailers from replies, and warnings for what is missing.
-// Each step is a method of assembler, in this order.
-func assemble(source, format string, msgs []*message) (*Series, error) {
+// patches to apply in order (the newest version of each, see Choice),
+// fixups from replies, postings not applied, trailers from replies, and
+// warnings for what is missing. Each step is a method of assembler, in
+// this order.
+func assemble(source, format string, msgs []*message, opts Options) (*Series, error) {
 	a := newAssembler(source, format, msgs)
-	if err := a.findPrimary(); err != nil {
+	a.opts = opts
+	if err := a.findRoot(); err != nil {
 		return nil, err
 	}
+	a.correctVersion()
 	if err := a.classify(); err != nil {
 		return nil, err
 	}
+	a.numberPostings()
+	if err := a.choose(); err != nil {
+		return nil, err
+	}
 	a.numberPatches()
-	a.addRevisions()
+	a.settleCover()
+	a.addNotes()
 	a.addReplies()
-	a.settleVersion()
 	a.settleTitle()
 	completeAuthors(a.s, a.items)
 	return a.s, nil
@@ -52,21 +69,25 @@ func assemble(source, format string, msgs []*message) (*Series, error) {
 
 // assembler is the state of one assemble.
 type assembler struct {
-	s          *Series
-	items      []*item
-	byID       map[string]*item
-	primary    *item // the thread root, or the first patch
-	primaryVer int
-	cover      *item
-	taken      map[int]bool // patch numbers of the primary version seen
-	patches    []*item      // the primary version's, in order
-	revisions  []*item
-	total      int // the series' patch count
+	s     *Series
+	opts  Options
+	items []*item
+	byID  map[string]*item
+	root  *item // the thread root, or the first message that is not a reply
+	// rootVer is the root's version as posted; fixVer the author's
+	// correction of it (0 if none).
+	rootVer, fixVer int
+	covers          []*item // cover letters of any version, input order
+	posts           []*item // messages with a diff that are not replies, input order
+	version         int     // the version applied
+	total           int     // its series' patch count
+	patches         []*item // applied, in order
+	revisions       []*item // postings not applied
 }
 
 // newAssembler analyses every message.
 func newAssembler(source, format string, msgs []*message) *assembler {
-	a := &assembler{s: &Series{Source: source, Format: format}, byID: map[string]*item{}, taken: map[int]bool{}}
+	a := &assembler{s: &Series{Source: source, Format: format}, byID: map[string]*item{}}
 	for _, m := range msgs {
 		it := &item{m: m}
 		it.c, it.err = analyse(m, m.pfx.reply)
@@ -81,38 +102,56 @@ func newAssembler(source, format string, msgs []*message) *assembler {
 	return a
 }
 
-// findPrimary picks the version the series is about: the thread
-// root's, or the first patch's.
-func (a *assembler) findPrimary() error {
+// findRoot finds the message the thread starts with: the first that is
+// not a reply.
+func (a *assembler) findRoot() error {
 	for _, it := range a.items {
 		if !it.reply() {
-			a.primary = it
+			a.root = it
 			break
 		}
 	}
-	if a.primary == nil {
+	if a.root == nil {
 		if len(a.items) > 0 && a.items[0].err != nil {
 			return a.items[0].err
 		}
 		return &DamageError{File: a.s.Source, Line: firstLine(a.items), Kind: NotAPatch,
 			Reason: "no patch found: every message is a reply and none carries a diff"}
 	}
-	a.primaryVer = version(a.primary.m, a.byID)
+	a.rootVer = version(a.root.m, a.byID)
 	return nil
 }
 
-// classify sorts the messages that are not replies into the cover
-// letter, the primary version's patches and later revisions.
+// correctVersion reads the cover letter's author correcting the
+// version ("this one is v3, obviously, not v2"): every message posted
+// as the root's version counts as the corrected one.
+func (a *assembler) correctVersion() {
+	if a.root.err != nil || a.root.c.hasDiff {
+		return
+	}
+	if v, why := correctedVersion(a.root, a.items); v != 0 && !sameVersion(v, a.rootVer) {
+		a.s.Notes = append(a.s.Notes, fmt.Sprintf("version v%d, not v%d as the subject says: %s", v, max(a.rootVer, 1), why))
+		a.fixVer = v
+	}
+}
+
+// classify sorts the messages that are not replies into cover letters
+// and postings (messages with a diff), and gives each its version.
 func (a *assembler) classify() error {
 	s := a.s
 	for _, it := range a.items {
 		m := it.m
-		switch {
-		case it.reply():
+		if it.reply() {
 			continue
+		}
+		it.ver = version(m, a.byID)
+		if a.fixVer != 0 && sameVersion(it.ver, a.rootVer) {
+			it.ver = a.fixVer
+		}
+		switch {
 		case it.err == nil && !it.c.hasDiff:
-			if a.cover == nil && (m.pfx.numbered && m.pfx.number == 0 || it == a.primary) {
-				a.cover = it
+			if m.pfx.numbered && m.pfx.number == 0 || it == a.root {
+				a.covers = append(a.covers, it)
 				continue
 			}
 			if m.pfx.numbered && m.pfx.number > 0 && m.lastInFile {
@@ -122,86 +161,80 @@ func (a *assembler) classify() error {
 			s.Warnings = append(s.Warnings, fmt.Sprintf("%s:%d: message %q has no diff; ignored", m.source, m.line, m.rawSubject))
 			continue
 		case m.pfx.numbered && m.pfx.number == 0:
-			if a.cover == nil {
-				a.cover = it
-				s.Notes = append(s.Notes, "the cover letter carries a diff; it is not applied")
-				continue
-			}
-		}
-		v := version(m, a.byID)
-		if sameVersion(v, a.primaryVer) && !(m.pfx.numbered && a.taken[m.pfx.number]) {
-			if it.err != nil {
-				return it.err
-			}
-			if m.pfx.numbered {
-				a.taken[m.pfx.number] = true
-			}
-			a.patches = append(a.patches, it)
+			a.covers = append(a.covers, it)
+			s.Notes = append(s.Notes, fmt.Sprintf("%s:%d: the cover letter carries a diff; it is not applied", m.source, m.line))
 			continue
 		}
-		if it.err != nil {
-			s.Warnings = append(s.Warnings, fmt.Sprintf("later revision is damaged and ignored: %v", it.err))
-			continue
-		}
-		a.revisions = append(a.revisions, it)
+		a.posts = append(a.posts, it)
 	}
-	if len(a.patches) == 0 {
-		if a.cover != nil {
-			return &DamageError{File: a.cover.m.source, Line: a.cover.m.line, Patch: a.cover.m.subject, Kind: NotAPatch,
-				Reason: notAPatchReason(a.cover)}
+	if len(a.posts) == 0 {
+		if len(a.covers) > 0 {
+			c := a.covers[0]
+			if c.err != nil {
+				return c.err
+			}
+			return &DamageError{File: c.m.source, Line: c.m.line, Patch: c.m.subject, Kind: NotAPatch,
+				Reason: notAPatchReason(c)}
 		}
 		return &DamageError{File: s.Source, Line: firstLine(a.items), Kind: NotAPatch, Reason: "no patch found"}
 	}
 	return nil
 }
 
-// numberPatches orders the patches by N/M (input order among equals,
-// unnumbered ones last), numbers them, and warns about gaps.
-func (a *assembler) numberPatches() {
-	s, patches := a.s, a.patches
-	sort.SliceStable(patches, func(i, j int) bool {
-		x, y := patches[i].m.pfx, patches[j].m.pfx
-		if x.numbered != y.numbered {
-			return x.numbered
+// numberPostings gives every posting its N/M: its subject's; else, in a
+// directory of several patches, its file name's ("0005-..." is 5);
+// else that of a numbered posting with the same subject (a resend
+// without N/M). The rest stay unnumbered.
+func (a *assembler) numberPostings() {
+	bySubject := map[string]*item{}
+	for _, it := range a.posts {
+		if p := it.m.pfx; p.numbered {
+			it.num, it.total, it.numbered = p.number, p.total, true
+			if _, ok := bySubject[strings.ToLower(it.m.subject)]; !ok {
+				bySubject[strings.ToLower(it.m.subject)] = it
+			}
 		}
-		return x.number < y.number
-	})
-	s.Version = max(a.primaryVer, 1)
-	if a.cover != nil {
-		s.Cover = newPatch(a.cover.m, a.cover.c)
-		s.Cover.Kind = KindCover
-		a.cover.patch = s.Cover
-		s.Tree = a.cover.c.tree
-		s.Base = a.cover.c.base
 	}
-	total := 0
-	for _, it := range patches {
-		total = max(total, it.m.pfx.total)
+	for _, it := range a.posts {
+		switch {
+		case it.numbered:
+		case it.m.fileNumber > 0 && len(a.posts) > 1:
+			it.num, it.numbered = it.m.fileNumber, true
+			a.s.Notes = append(a.s.Notes, fmt.Sprintf("%s: no N/M in its subject; it is patch %d by its file name", it.m.source, it.num))
+		case bySubject[strings.ToLower(it.m.subject)] != nil:
+			o := bySubject[strings.ToLower(it.m.subject)]
+			it.num, it.total, it.numbered = o.num, o.total, true
+			a.s.Notes = append(a.s.Notes, fmt.Sprintf("%s:%d: no N/M in its subject; it is patch %d/%d by its subject", it.m.source, it.m.line, o.num, o.total))
+		}
 	}
-	if a.cover != nil {
-		total = max(total, a.cover.m.pfx.total)
-	}
+}
+
+// numberPatches numbers the applied patches (unnumbered ones after the
+// numbered), gives them the series' total, and warns about holes.
+func (a *assembler) numberPatches() {
+	s := a.s
 	numbered := 0
-	for _, it := range patches {
-		if it.m.pfx.numbered {
+	for _, it := range a.patches {
+		if it.numbered {
 			numbered++
 		}
 	}
-	if numbered > 0 && numbered < len(patches) {
-		s.Warnings = append(s.Warnings, fmt.Sprintf("%d of %d patches carry no N/M number; they are applied last, in input order", len(patches)-numbered, len(patches)))
+	if numbered > 0 && numbered < len(a.patches) {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%d of %d patches carry no N/M number; they are applied last, in input order", len(a.patches)-numbered, len(a.patches)))
 	}
-	next := 0
-	for _, it := range patches {
-		p := newPatch(it.m, it.c)
-		if !it.m.pfx.numbered {
-			next = max(next, numberedMax(patches)) + 1
-			p.Number = next
+	next := numberedMax(a.patches)
+	for _, it := range a.patches {
+		if !it.numbered {
+			next++
+			it.patch.Number = next
 		}
-		it.patch = p
-		s.Patches = append(s.Patches, p)
-		if s.Base == "" {
-			s.Base = it.c.base
-		}
+		s.Patches = append(s.Patches, it.patch)
+	}
+	total := a.total
+	if total == 0 && numbered > 0 && numbered == len(a.patches) {
+		// File names number the patches but nothing gives the count:
+		// a gap below the highest number is still a hole.
+		total = numberedMax(a.patches)
 	}
 	if total == 0 || total < len(s.Patches) && numbered == 0 {
 		total = len(s.Patches)
@@ -209,10 +242,19 @@ func (a *assembler) numberPatches() {
 	for _, p := range s.Patches {
 		p.Total = total
 	}
-	for n := 1; n <= total; n++ {
-		if !a.taken[n] && numbered > 0 {
-			s.Warnings = append(s.Warnings, fmt.Sprintf("patch %d/%d missing", n, total))
+	have := map[int]bool{}
+	for _, it := range a.patches {
+		if it.numbered {
+			have[it.num] = true
 		}
+	}
+	for n := 1; n <= total && numbered > 0; n++ {
+		if !have[n] {
+			s.Missing = append(s.Missing, n)
+		}
+	}
+	if len(s.Missing) > 0 {
+		s.Warnings = append(s.Warnings, numberList(s.Missing, total)+" missing")
 	}
 	for _, p := range s.Patches {
 		if p.Number > total {
@@ -220,18 +262,64 @@ func (a *assembler) numberPatches() {
 		}
 	}
 	a.total = total
+	for _, ch := range s.Choices {
+		ch.Total = total
+	}
+	for _, it := range a.revisions {
+		s.Revisions = append(s.Revisions, it.patch)
+	}
+	sort.SliceStable(s.Revisions, func(i, j int) bool {
+		x, y := s.Revisions[i], s.Revisions[j]
+		if x.RevisionOf != y.RevisionOf {
+			return x.RevisionOf < y.RevisionOf
+		}
+		return x.Version < y.Version
+	})
 }
 
-// addRevisions lists later versions of patches, which are not applied.
-func (a *assembler) addRevisions() {
-	for _, it := range a.revisions {
-		p := newPatch(it.m, it.c)
-		p.Version = max(version(it.m, a.byID), 1)
-		p.RevisionOf = it.m.pfx.number
-		p.Kind = KindRevision
-		it.patch = p
-		a.s.Revisions = append(a.s.Revisions, p)
+// settleCover takes the applied version's cover letter, else the
+// newest earlier one, else the first; the series' version is the one
+// applied, and the base and pull address come from that cover.
+func (a *assembler) settleCover() {
+	s := a.s
+	s.Version = a.version
+	var cover *item
+	for _, c := range a.covers {
+		switch {
+		case vkey(c) > a.version:
+		case cover == nil || vkey(c) > vkey(cover):
+			cover = c
+		}
 	}
+	if cover == nil && len(a.covers) > 0 {
+		cover = a.covers[0]
+	}
+	for _, c := range a.covers {
+		if c != cover {
+			s.Notes = append(s.Notes, fmt.Sprintf("%s:%d: the cover letter of v%d is not the one used (v%d's is)", c.m.source, c.m.line, vkey(c), vkey(cover)))
+		}
+	}
+	if cover != nil {
+		s.Cover = newPatch(cover.m, cover.c)
+		s.Cover.Kind = KindCover
+		s.Cover.Version = vkey(cover)
+		s.Cover.Total = a.total
+		cover.patch = s.Cover
+		s.Tree = cover.c.tree
+		s.Base = cover.c.base
+		if vkey(cover) != a.version {
+			s.Notes = append(s.Notes, fmt.Sprintf("the cover letter is v%d's: v%d's is not in the input", vkey(cover), a.version))
+		}
+	}
+	for _, it := range a.patches {
+		if s.Base == "" {
+			s.Base = it.c.base
+		}
+	}
+}
+
+// addNotes keeps the repairs analyse noted, of what is applied and not.
+func (a *assembler) addNotes() {
 	for _, it := range append(append([]*item{}, a.patches...), a.revisions...) {
 		a.s.Notes = append(a.s.Notes, it.c.notes...)
 	}
@@ -261,12 +349,17 @@ func (a *assembler) addReplies() {
 		switch {
 		case t == nil:
 			s.Warnings = append(s.Warnings, fmt.Sprintf("%s:%d: trailers in a reply to %q that is not in the input are ignored", it.m.source, it.m.line, it.m.rawSubject))
-		case t == a.cover:
+		case t.patch != nil && t.patch == s.Cover:
 			for _, p := range s.Patches {
 				addTrailers(p, it.c.trailers)
 			}
 		case t.patch != nil:
 			addTrailers(t.patch, it.c.trailers)
+			// As b4 does: a trailer given to an earlier posting holds
+			// for a later one that did not change the patch.
+			if t.sameAs != nil {
+				addTrailers(t.sameAs.patch, it.c.trailers)
+			}
 		}
 	}
 	for i, it := range fixups {
@@ -275,6 +368,7 @@ func (a *assembler) addReplies() {
 		p.Total = 0
 		p.Body = joinText(it.c.commentary)
 		p.Note = it.c.note
+		p.Version = s.Version
 		if t := it.target; t != nil && t.patch != nil {
 			p.Subject = t.patch.Subject
 			p.RevisionOf = t.patch.Number
@@ -284,30 +378,12 @@ func (a *assembler) addReplies() {
 			p.Version = t.patch.Version
 		}
 		p.Kind = KindFixup
+		if t := it.target; t != nil && t.patch != nil && t.patch.Kind == KindRevision && t.sameAs == nil {
+			s.Warnings = append(s.Warnings, fmt.Sprintf("%s (%s:%d) answers v%d of patch %d, which is not applied: written against it, it may not apply",
+				p.ID(), it.m.source, it.m.line, t.patch.Version, p.RevisionOf))
+		}
 		it.patch = p
 		s.Fixups = append(s.Fixups, p)
-	}
-}
-
-// settleVersion applies the author's own correction of the version and
-// gives every patch the series' version.
-func (a *assembler) settleVersion() {
-	s := a.s
-	if v, why := correctedVersion(a.cover, a.items); v != 0 && !sameVersion(v, a.primaryVer) {
-		s.Notes = append(s.Notes, fmt.Sprintf("version v%d, not v%d as the subject says: %s", v, max(a.primaryVer, 1), why))
-		s.Version = v
-	}
-	for _, p := range s.Patches {
-		p.Version = s.Version
-	}
-	if s.Cover != nil {
-		s.Cover.Version = s.Version
-		s.Cover.Total = a.total
-	}
-	for _, p := range s.Fixups {
-		if p.Version == 0 {
-			p.Version = s.Version
-		}
 	}
 }
 
@@ -324,9 +400,6 @@ func (a *assembler) settleTitle() {
 	default:
 		s.Title = s.Patches[0].Subject
 	}
-	if len(s.Revisions) > 0 {
-		s.Notes = append(s.Notes, fmt.Sprintf("%d later revision(s) of patches in this series are listed, not applied", len(s.Revisions)))
-	}
 }
 
 // isPlaceholderSubject recognises the subject `git format-patch
@@ -338,8 +411,8 @@ func isPlaceholderSubject(subject string) bool {
 func numberedMax(patches []*item) int {
 	n := 0
 	for _, it := range patches {
-		if it.m.pfx.numbered {
-			n = max(n, it.m.pfx.number)
+		if it.numbered {
+			n = max(n, it.num)
 		}
 	}
 	return n
@@ -460,10 +533,10 @@ func correctedVersion(cover *item, items []*item) (int, string) {
 	if cover == nil {
 		return 0, ""
 	}
-	author := cover.patch.AuthorName()
+	author := authorName(cover.m.author)
 	texts := [][]line{cover.c.message}
 	for _, it := range items {
-		if it.reply() && it.target == cover && sameSubject(authorName(it.m.author), author) {
+		if it.reply() && answers(it, cover) && sameSubject(authorName(it.m.author), author) {
 			texts = append(texts, it.c.commentary)
 		}
 	}
@@ -478,6 +551,15 @@ func correctedVersion(cover *item, items []*item) (int, string) {
 		}
 	}
 	return 0, ""
+}
+
+// answers reports whether reply it is in the thread below msg: by
+// In-Reply-To or References, else (lore dumps keep no ids) by subject.
+func answers(it, msg *item) bool {
+	if id := msg.m.msgID; id != "" && (it.m.inReplyTo != "" || len(it.m.references) > 0) {
+		return it.m.inReplyTo == id || slices.Contains(it.m.references, id)
+	}
+	return sameSubject(it.m.subject, msg.m.subject)
 }
 
 func authorName(a string) string {

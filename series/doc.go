@@ -12,17 +12,37 @@
 //     header-less "commit message + diff" text;
 //   - a plain unified diff, git-style or `diff -u` (-p1 `orig/x new/x` or -p0
 //     `x.orig x`); paths are always normalised to -p1-relative names;
-//   - a directory of .patch/.diff/.mbox/.eml files (format-patch output),
-//     ordered by N/M, then by file name;
+//   - a directory of .patch/.diff/.mbox/.eml/.cover files (format-patch
+//     or b4 output), ordered by N/M, then by file name; a message without
+//     N/M in "0005-....patch" is patch 5; a file without those extensions
+//     is read when it holds a diff, and every file skipped is named in a
+//     note (README, a quilt series file, hidden files, subdirectories);
 //   - "-" for standard input. Gzip-compressed input is decompressed.
 //
 // A series separates what to apply from what reviewers said: [Series.Patches]
-// are the posted patches of the primary version (the version of the thread
-// root or the first patch), [Series.Fixups] are incremental diffs posted in
-// replies, [Series.Revisions] are later resends of a patch number already in
-// Patches. Trailers (Acked-by, Reviewed-by, ...) given in replies are attached
-// to the patch replied to, or to every patch when the reply is to the cover
-// letter, with FromReply set.
+// are the patches to apply, [Series.Fixups] are incremental diffs posted in
+// replies, [Series.Revisions] are postings not applied. Trailers (Acked-by,
+// Reviewed-by, ...) given in replies are attached to the patch replied to,
+// or to every patch when the reply is to the cover letter, with FromReply
+// set.
+//
+// # Revisions
+//
+// An input may hold several versions of a series, or of one patch of it
+// (a resend of 06/12 as v5). ktest takes them as b4 does: the version
+// applied, V, is the newest present, or the one asked for
+// ([Options.Version], `--use-version`, b4's -v). A patch number V lacks
+// is taken from the newest earlier version that has it and counts the
+// series' patches alike (a partial resend); a version newer than V is
+// never applied. A version comes from the subject, else from the cover
+// letter or thread root the message answers, and honours the author's
+// correction ("this one is v3, obviously, not v2"). Within one version
+// the later of two different diffs wins; two nothing orders (no dates,
+// or the same) are an [*AmbiguousError]. [Series.Choices] say, patch by
+// patch, what was applied and why; [Series.RevisionLines] say it in
+// words. A number of V's series no posting fills is a hole
+// ([Series.Missing]); [Series.Complete] makes it an error, which apply
+// and run report unless told to apply without it.
 //
 // Damage is diagnosed before go-gitdiff sees a diff, so that the error says
 // what happened to the mail rather than "invalid line operation": every hunk
@@ -42,13 +62,16 @@
 //	  "source":    string,        // file or directory given
 //	  "format":    string,        // "lore-thread", "mbox", "mail", "git-show", "text", "diff", "directory"
 //	  "title":     string,
-//	  "version":   int,           // vN after any correction by the author
+//	  "version":   int,           // vN applied, after any correction by the author
 //	  "base":      string,        // base-commit from the series, "" if none
 //	  "tree":      string,        // "url branch" the cover says to pull from, "" if none
 //	  "cover":     patch | null,
 //	  "patches":   [patch],       // what is applied, in order
 //	  "fixups":    [patch],       // incremental diffs from replies
-//	  "revisions": [patch],       // later resends of a patch in "patches"
+//	  "revisions": [patch],       // postings not applied: earlier versions and sends, or newer than the version asked for
+//	  "versions":  [int],         // the versions the input holds, ascending ("version" is the one applied)
+//	  "choices":   [string],      // which posting of each patch is applied and why, in words
+//	  "missing":   [int],         // patch numbers of the applied version that nothing fills (holes)
 //	  "apply":     [string],      // ids of what `--with-fixups` or not would apply, in order
 //	  "warnings":  [string],
 //	  "notes":     [string]
@@ -56,7 +79,8 @@
 //	patch = {
 //	  "id":          string,      // "05/12", "fixup-1", "rev-06/12-v4", "cover"
 //	  "kind":        "cover" | "patch" | "fixup" | "revision",
-//	  "number":      int, "total": int, "version": int,
+//	  "number":      int, "total": int,
+//	  "version":     int,         // the version it was posted as (a patch taken from an earlier version keeps its own)
 //	  "revision_of": int,         // fixups and revisions: the patch number; 0 if unknown
 //	  "subject":     string, "author": string,
 //	  "date":        string,      // RFC 3339, "" if unknown

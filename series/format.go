@@ -10,20 +10,24 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/ktest-dev/ktest/internal/atomicfile"
 )
 
 // Signature ends every mail FormatMail writes, as git's version does in
 // format-patch output.
 const Signature = "ktest"
 
+// CoverFileName is the file WriteDir writes the cover letter to. It does
+// not end in .patch, so that `git am DIR/*.patch` takes the patches only
+// (a cover letter has no diff: git am stops at it, "Patch is empty"),
+// as b4 writes its cover letter to a .cover file.
+const CoverFileName = "0000-cover-letter.cover"
+
 // FileName returns the format-patch style file name of p in s:
-// "0000-cover-letter.patch" for the cover, "0003-mm-abstract-out-....patch"
-// for patch 3.
+// CoverFileName for the cover, "0003-mm-abstract-out-....patch" for
+// patch 3.
 func FileName(s *Series, p *Patch) string {
 	if p == s.Cover {
-		return "0000-cover-letter.patch"
+		return CoverFileName
 	}
 	return fmt.Sprintf("%04d-%s.patch", p.Number, slug(p.Subject))
 }
@@ -116,12 +120,16 @@ func trailerText(ts []Trailer) string {
 	return b.String()
 }
 
-// escapeFromLines keeps a body line starting with "From " from reading as
-// an mbox separator (mboxrd escaping, undone on reading).
+// escapeFromLines keeps a body line from reading as an mbox separator:
+// a line that looks like one ("From <x> Mon May 25 ...") gets a ">", as
+// does a line already quoted so (">From "), which reading unquotes
+// (mboxrd). Other "From " lines are written as they are, as git
+// format-patch writes them, so that git am keeps them unchanged.
 func escapeFromLines(s string) string {
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
-		if strings.HasPrefix(strings.TrimLeft(l, ">"), "From ") {
+		bare := strings.TrimLeft(l, ">")
+		if mboxFrom.MatchString(bare) || bare != l && strings.HasPrefix(bare, "From ") {
 			lines[i] = ">" + l
 		}
 	}
@@ -215,13 +223,33 @@ func plural(n int) string {
 	return "s"
 }
 
+// ExistsError is a directory WriteDir will not write into without
+// force: it holds files of the names it would write, or other patch
+// files, which a read of the directory would take as part of the series.
+type ExistsError struct {
+	Dir         string
+	Same, Other []string // file names
+}
+
+func (e *ExistsError) Error() string {
+	var parts []string
+	if len(e.Same) > 0 {
+		parts = append(parts, fmt.Sprintf("files of the names it would write (%s)", strings.Join(e.Same, ", ")))
+	}
+	if len(e.Other) > 0 {
+		parts = append(parts, fmt.Sprintf("other patch files, which a read of it would mix in (%s)", strings.Join(e.Other, ", ")))
+	}
+	return fmt.Sprintf("write series: %s already holds %s; nothing written (--force overwrites and removes them)", e.Dir, strings.Join(parts, " and "))
+}
+
 // WriteDir writes the cover letter and patches of s into dir as
 // format-patch files (see FileName and FormatMail) and returns their
-// paths in order. Each file is written to a temporary name and renamed
-// into place. WriteDir refuses a dir holding other .patch files, which
-// Load would read as part of the series, unless replace is set, in
-// which case it removes them.
-func WriteDir(s *Series, dir string, replace bool) ([]string, error) {
+// paths in order. It refuses, writing nothing, a dir that holds files of
+// those names or other patch files (an *ExistsError), unless force is
+// set: then it overwrites the first and removes the others. Every file
+// is written to a temporary name first and renamed into place only when
+// all are written.
+func WriteDir(s *Series, dir string, force bool) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("write series: %w", err)
 	}
@@ -237,38 +265,70 @@ func WriteDir(s *Series, dir string, replace bool) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("write series: %w", err)
 	}
-	var stale []string
+	exists := &ExistsError{Dir: dir}
 	for _, e := range entries {
-		if patchExts[strings.ToLower(filepath.Ext(e.Name()))] && !want[e.Name()] {
-			stale = append(stale, filepath.Join(dir, e.Name()))
+		switch {
+		case want[e.Name()]:
+			exists.Same = append(exists.Same, e.Name())
+		case patchExts[strings.ToLower(filepath.Ext(e.Name()))]:
+			exists.Other = append(exists.Other, e.Name())
 		}
 	}
-	if len(stale) > 0 && !replace {
-		return nil, fmt.Errorf("write series: %s already holds other patch files (%s); Load would mix them in", dir, strings.Join(stale, ", "))
+	if (len(exists.Same) > 0 || len(exists.Other) > 0) && !force {
+		return nil, exists
 	}
-	var paths []string
+	var temps, paths []string
+	defer func() {
+		for _, t := range temps {
+			os.Remove(t) // a no-op once renamed
+		}
+	}()
 	for _, p := range all {
+		tmp, err := writeTemp(dir, FileName(s, p), FormatMail(s, p))
+		if err != nil {
+			return nil, err
+		}
+		temps = append(temps, tmp)
+	}
+	for i, p := range all {
 		dst := filepath.Join(dir, FileName(s, p))
-		if err := writeAtomic(dst, FormatMail(s, p)); err != nil {
-			return paths, err
+		if err := os.Rename(temps[i], dst); err != nil {
+			return paths, fmt.Errorf("write series: %w", err)
 		}
 		paths = append(paths, dst)
 	}
 	var errs []error
-	for _, f := range stale {
-		if err := os.Remove(f); err != nil {
+	for _, f := range exists.Other {
+		if err := os.Remove(filepath.Join(dir, f)); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return paths, fmt.Errorf("write series: remove stale patch files: %w", err)
+		return paths, fmt.Errorf("write series: remove other patch files: %w", err)
 	}
 	return paths, nil
 }
 
-func writeAtomic(dst string, data []byte) error {
-	if err := atomicfile.WriteFile(dst, data, 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", dst, err)
+// writeTemp writes data, synced, to a temporary file in dir named after
+// name, and returns its path.
+func writeTemp(dir, name string, data []byte) (string, error) {
+	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
+	if err != nil {
+		return "", fmt.Errorf("write series: %w", err)
 	}
-	return nil
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("write series: %s: %w", name, err)
+	}
+	return f.Name(), nil
 }

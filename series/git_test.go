@@ -264,7 +264,9 @@ func TestGitFormatPatch(t *testing.T) {
 
 // TestThreadReplies appends review replies to a threaded format-patch
 // mbox: trailers attach through In-Reply-To, a reply's diff is a fixup,
-// and a v2 resend of one patch is a revision.
+// and a v2 resend of one patch is applied in place of v1's (the other
+// patches backfilled from v1), keeping the trailers v1's got, since it
+// did not change the diff.
 func TestThreadReplies(t *testing.T) {
 	r := newRepo(t)
 	mbox := r.git("format-patch", "--stdout", "--thread", "--cover-letter", "--subject-prefix=PATCH", r.base+"..HEAD")
@@ -305,8 +307,11 @@ func TestThreadReplies(t *testing.T) {
 		s.Fixups[0].Note != "Something like the below on top?" || len(s.Fixups[0].Files) != 1 {
 		t.Errorf("fixups %+v", s.Fixups)
 	}
-	if len(s.Revisions) != 1 || s.Revisions[0].RevisionOf != 2 || s.Revisions[0].Version != 2 {
+	if len(s.Revisions) != 1 || s.Revisions[0].RevisionOf != 2 || s.Revisions[0].Version != 1 {
 		t.Errorf("revisions %+v", s.Revisions)
+	}
+	if s.Version != 2 || s.Patches[1].Version != 2 || s.Patches[0].Version != 1 || !strings.Contains(s.Patches[1].RawSubject, "v2 2/5") {
+		t.Errorf("version %d, patch 2 v%d %q, patch 1 v%d", s.Version, s.Patches[1].Version, s.Patches[1].RawSubject, s.Patches[0].Version)
 	}
 }
 
@@ -477,10 +482,11 @@ func mustRead(t *testing.T, p string) string {
 	return string(data)
 }
 
-// TestSplitRoundTrip002 writes the flagship thread as patch files and
-// reads them back: same subjects, diffs, trailers, version and cover.
+// TestSplitRoundTrip002 writes the flagship thread's v3 as patch files
+// and reads them back: same subjects, diffs, trailers, version and
+// cover.
 func TestSplitRoundTrip002(t *testing.T) {
-	s, err := Load(seedPath(t, "002"))
+	s, err := Options{Version: 3}.Load(seedPath(t, "002"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -489,7 +495,7 @@ func TestSplitRoundTrip002(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(paths) != 13 || filepath.Base(paths[0]) != "0000-cover-letter.patch" ||
+	if len(paths) != 13 || filepath.Base(paths[0]) != CoverFileName ||
 		filepath.Base(paths[12]) != "0012-io_uring-support-true-async-buffered-reads-if-file-p.patch" {
 		t.Errorf("paths %v", paths)
 	}
@@ -497,13 +503,13 @@ func TestSplitRoundTrip002(t *testing.T) {
 }
 
 // TestFlagshipPatches checks the committed patches/async-buffered-reads
-// directory against seed 002.
+// directory against v3 of seed 002.
 func TestFlagshipPatches(t *testing.T) {
 	dir := "../patches/async-buffered-reads"
 	if _, err := os.Stat(dir); err != nil {
 		t.Skip("patches/async-buffered-reads not present")
 	}
-	s, err := Load(seedPath(t, "002"))
+	s, err := Options{Version: 3}.Load(seedPath(t, "002"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -573,5 +579,35 @@ func TestBinaryPatch(t *testing.T) {
 	var de *DamageError
 	if !errors.As(err, &de) || de.Kind != Binary || de.Patch != "firmware: add blob" {
 		t.Fatalf("Parse of --no-binary = %v, want Binary damage", err)
+	}
+}
+
+// TestSplitForGitAm: `git am DIR/*.patch` takes what WriteDir writes
+// (the cover letter, which has no diff, is not a *.patch), and the
+// commits it makes are the series': same tree, messages and authors.
+func TestSplitForGitAm(t *testing.T) {
+	r := newRepo(t)
+	s, err := Parse("series.mbox", []byte(r.git("format-patch", "--stdout", "--cover-letter", r.base+"..HEAD")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	paths, err := WriteDir(s, dir, false)
+	if err != nil || len(paths) != 6 || filepath.Base(paths[0]) != CoverFileName {
+		t.Fatalf("WriteDir = %v, %v", paths, err)
+	}
+	patches, _ := filepath.Glob(filepath.Join(dir, "*.patch"))
+	r.git("checkout", "-q", "-b", "am", r.base)
+	r.git(append([]string{"am", "-q"}, patches...)...)
+	if d := r.git("diff", "master", "HEAD"); d != "" {
+		t.Errorf("git am of the split series differs from the series:\n%s", d)
+	}
+	format := "--format=%an <%ae>%n%B"
+	if got, want := r.git("log", format, r.base+"..HEAD"), r.git("log", format, r.base+"..master"); got != want {
+		t.Errorf("commits after git am:\n%s\nwant:\n%s", got, want)
+	}
+	back, err := Load(dir)
+	if err != nil || back.Cover == nil || len(back.Patches) != 5 {
+		t.Errorf("read back: %v", err)
 	}
 }

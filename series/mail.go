@@ -40,6 +40,9 @@ type message struct {
 	loreRootVersion int
 	lastInFile      bool
 	order           int // position in the input, for stable ordering
+	// fileNumber is the N of a format-patch file name ("0005-..."), for
+	// the only message of a file in a directory; 0 if none.
+	fileNumber int
 }
 
 // maxGunzip bounds decompressed input: a patch series is text, and a

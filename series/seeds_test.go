@@ -2,8 +2,10 @@ package series
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -128,8 +130,11 @@ func TestSeedsParsed(t *testing.T) {
 }
 
 // TestSeed002 checks the flagship lore thread: 12 patches, the cover,
-// version 3 by the author's correction, two review fixups and two later
-// resends of patch 6.
+// two review fixups, v3 by the author's correction, and two later resends
+// of patch 6, as v4 and v5. As b4 would, ktest applies the newest, v5,
+// which the thread holds only 06/12 of: the others are v3's (a partial
+// resend), and the report says that a change v5 made to them is not in
+// the input, and that --use-version 3 applies v3 as posted.
 func TestSeed002(t *testing.T) {
 	s, err := Load(seedPath(t, "002"))
 	if err != nil {
@@ -149,8 +154,8 @@ func TestSeed002(t *testing.T) {
 		"mm: add kiocb_wait_page_queue_init() helper",
 		"io_uring: support true async buffered reads, if file provides it",
 	}
-	if s.Format != "lore-thread" || s.Title != "Add support for async buffered reads" || s.Version != 3 {
-		t.Errorf("format %q title %q version %d", s.Format, s.Title, s.Version)
+	if s.Format != "lore-thread" || s.Title != "Add support for async buffered reads" || s.Version != 5 || fmt.Sprint(s.Versions) != "[3 4 5]" {
+		t.Errorf("format %q title %q version %d of %v", s.Format, s.Title, s.Version, s.Versions)
 	}
 	if s.Cover == nil || s.Cover.Line != 1 || s.Cover.Diff != "" {
 		t.Fatalf("cover %+v", s.Cover)
@@ -161,10 +166,13 @@ func TestSeed002(t *testing.T) {
 	if len(s.Patches) != len(subjects) {
 		t.Fatalf("%d patches, want %d", len(s.Patches), len(subjects))
 	}
-	wantDate := time.Date(2020, 5, 23, 18, 57, 0, 0, time.UTC)
 	for i, p := range s.Patches {
-		if p.Subject != subjects[i] || p.Number != i+1 || p.Total != 12 || p.Version != 3 {
-			t.Errorf("patch %d: %d/%d v%d %q", i+1, p.Number, p.Total, p.Version, p.Subject)
+		wantVersion, wantDate, wantLine := 3, time.Date(2020, 5, 23, 18, 57, 0, 0, time.UTC), 0
+		if i == 5 {
+			wantVersion, wantDate, wantLine = 5, time.Date(2020, 5, 26, 19, 51, 0, 0, time.UTC), 2545
+		}
+		if p.Subject != subjects[i] || p.Number != i+1 || p.Total != 12 || p.Version != wantVersion || wantLine != 0 && p.Line != wantLine {
+			t.Errorf("patch %d: %d/%d v%d %q line %d", i+1, p.Number, p.Total, p.Version, p.Subject, p.Line)
 		}
 		if p.Author != "Jens Axboe <axboe@kernel.dk>" || !p.Date.Equal(wantDate) || len(p.Files) == 0 {
 			t.Errorf("patch %d: author %q date %v files %d", i+1, p.Author, p.Date, len(p.Files))
@@ -218,18 +226,53 @@ func TestSeed002(t *testing.T) {
 		t.Errorf("ToApply(false) has %d entries", len(got))
 	}
 
-	// Revisions: 06/12 resent with v4 and v5.
+	// Not applied: v3's and v4's 06/12, superseded by v5's.
 	if len(s.Revisions) != 2 {
 		t.Fatalf("%d revisions, want 2", len(s.Revisions))
 	}
-	for i, v := range []int{4, 5} {
+	for i, v := range []int{3, 4} {
 		r := s.Revisions[i]
-		if r.RevisionOf != 6 || r.Version != v || r.Subject != "fs: add FMODE_BUF_RASYNC" {
+		if r.RevisionOf != 6 || r.Version != v || r.Subject != "fs: add FMODE_BUF_RASYNC" || r.Kind != KindRevision {
 			t.Errorf("revision %d: of %d v%d %q", i, r.RevisionOf, r.Version, r.Subject)
 		}
 	}
-	if s.Revisions[0].Diff == s.Patches[5].Diff {
-		t.Errorf("the v4 resend has a different base index line than the v3 patch")
+	if s.Revisions[1].Diff == s.Patches[5].Diff {
+		t.Errorf("the v5 resend has a different base index line than the v4 one")
+	}
+	want := []string{
+		"v5 is applied: the newest of v3, v4 and v5 in the input (--use-version N applies another)",
+		"v5 is partial here: the input holds 1 of its 12 patches, and 11 are taken from earlier versions as posted (a partial resend); " +
+			"a change v5 made to those is not in the input (--use-version 3 applies v3, whole, as posted)",
+		"01–05, 07–12/12: not in v5; v3 (2020-05-23) is applied, the newest earlier version that has it",
+		"06/12: v5 (2020-05-26) supersedes v3 (2020-05-23) and v4 (2020-05-24)",
+	}
+	if got := s.RevisionLines(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("revision lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if !slices.Contains(s.Notes, "the cover letter is v3's: v5's is not in the input") {
+		t.Errorf("notes %q do not say whose cover letter it is", s.Notes)
+	}
+
+	// --use-version 3: v3 as posted, the resends listed as later ones.
+	v3, err := Options{Version: 3}.Load(seedPath(t, "002"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v3.Version != 3 || len(v3.Patches) != 12 || v3.Patches[5].Line != 475 || len(v3.Revisions) != 2 || !v3.VersionAsked {
+		t.Errorf("v3: version %d, %d patches, 06 at line %d, %d not applied", v3.Version, len(v3.Patches), v3.Patches[5].Line, len(v3.Revisions))
+	}
+	want = []string{
+		"v3 is applied, as asked (--use-version 3); the input also has v4 and v5",
+		"06/12: v4 (2020-05-24) and v5 (2020-05-26) not applied: v3 was asked for",
+	}
+	if got := v3.RevisionLines(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("v3 revision lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// The subject said v2: the version asked for is the corrected one.
+	_, err = Options{Version: 2}.Load(seedPath(t, "002"))
+	var ve *VersionError
+	if !errors.As(err, &ve) || !strings.Contains(err.Error(), "no v2 in the input; it holds v3 (posted as v2), v4, v5") {
+		t.Errorf("--use-version 2: %v", err)
 	}
 }
 

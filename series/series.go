@@ -5,9 +5,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -20,17 +18,33 @@ type Series struct {
 	Source string // the file or directory given to Load, or Parse's name
 	Format string // "lore-thread", "mbox", "mail", "git-show", "text", "diff" or "directory"
 	Title  string // cover letter subject without prefix, else first patch subject
-	// Version is vN of Patches. It honours a correction by the cover
+	// Version is the vN applied. It honours a correction by the cover
 	// letter's author such as "this one is v3, obviously, not v2".
-	Version   int
-	Base      string   // base-commit given by the series (format-patch --base); "" if none
-	Tree      string   // "url branch" the cover letter says the series can be pulled from
-	Cover     *Patch   // nil if none
-	Patches   []*Patch // ordered, the ones to apply
-	Fixups    []*Patch // diffs carried by replies (review incremental diffs); applied only with --with-fixups
-	Revisions []*Patch // later resends/revisions of a patch already in Patches
-	Warnings  []string // e.g. "patch 3/5 missing"
-	Notes     []string // facts worth knowing that are not problems, e.g. a version correction
+	// A patch that version lacks may come from an earlier one (see
+	// Choices): each Patch has its own Version.
+	Version int
+	Base    string   // base-commit given by the series (format-patch --base); "" if none
+	Tree    string   // "url branch" the cover letter says the series can be pulled from
+	Cover   *Patch   // nil if none
+	Patches []*Patch // ordered, the ones to apply
+	Fixups  []*Patch // diffs carried by replies (review incremental diffs); applied only with --with-fixups
+	// Revisions are the postings not applied: earlier versions and
+	// earlier sends of an applied patch, and versions newer than the
+	// one asked for (see Choices for why each).
+	Revisions []*Patch
+	// Versions are the versions the input holds patches of, ascending;
+	// Version is the one applied: the newest, or the one asked for
+	// (VersionAsked).
+	Versions     []int
+	VersionAsked bool
+	// Choices say, for every patch, which posting of it is applied and
+	// why the others are not.
+	Choices []*Choice
+	// Missing are the patch numbers of the applied version that no
+	// posting fills, even from an earlier version (holes); see Complete.
+	Missing  []int
+	Warnings []string // e.g. "patch 3/5 missing"
+	Notes    []string // facts worth knowing that are not problems, e.g. a version correction
 }
 
 // Patch is one message of a series: a patch, the cover letter, a fixup
@@ -186,33 +200,59 @@ func (s *Series) ToApply(withFixups bool) []*Patch {
 	return out
 }
 
-// patchExts are the file names Load reads from a directory.
-var patchExts = map[string]bool{".patch": true, ".diff": true, ".mbox": true, ".mbx": true, ".eml": true}
+// Options choose among what an input holds.
+type Options struct {
+	// Version is the version to apply (b4's -v): 0 takes the newest
+	// version present; any other must be present, else Load fails with a
+	// *VersionError listing the versions there are.
+	Version int
+}
 
 // Load reads a series from a file (mbox, lore flat-thread dump, git-show
 // style mail, plain unified diff, git or `diff -u`, -p1 or -p0), from a
-// directory of .patch files (format-patch output, ordered by N/M then
-// name), or from "-" (stdin). Damaged input yields a *DamageError.
-func Load(path string) (*Series, error) {
+// directory of patch files (format-patch output, ordered by N/M then
+// name), or from "-" (stdin), taking the newest version of every patch.
+// Damaged input yields a *DamageError.
+func Load(path string) (*Series, error) { return Options{}.Load(path) }
+
+// Parse reads a series from data; name is used in errors and as Source.
+func Parse(name string, data []byte) (*Series, error) { return Options{}.Parse(name, data) }
+
+// LoadFS reads a directory of patch files from fsys, e.g. a series
+// embedded in the binary; name is how messages and Source name the
+// directory, and each file is name/file.
+func LoadFS(fsys fs.FS, dir, name string) (*Series, error) { return Options{}.LoadFS(fsys, dir, name) }
+
+// Load is [Load] with these options.
+func (o Options) Load(path string) (*Series, error) {
 	if path == "-" {
 		data, err := io.ReadAll(os.Stdin)
 		if err != nil {
 			return nil, fmt.Errorf("read stdin: %w", err)
 		}
-		return Parse("<stdin>", data)
+		return o.Parse("<stdin>", data)
 	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, &SourceError{Source: path, Err: err}
 	}
 	if st.IsDir() {
-		return loadDir(path)
+		return o.LoadFS(os.DirFS(path), ".", filepath.Clean(path))
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, &SourceError{Source: path, Err: err}
 	}
-	return Parse(path, data)
+	return o.Parse(path, data)
+}
+
+// Parse is [Parse] with these options.
+func (o Options) Parse(name string, data []byte) (*Series, error) {
+	msgs, format, err := readMessages(name, data)
+	if err != nil {
+		return nil, err
+	}
+	return assemble(name, format, msgs, o)
 }
 
 // SourceError is a series source that cannot be read: a path that does
@@ -224,53 +264,3 @@ type SourceError struct {
 
 func (e *SourceError) Error() string { return "load series: " + e.Err.Error() }
 func (e *SourceError) Unwrap() error { return e.Err }
-
-// Parse reads a series from data; name is used in errors and as Source.
-func Parse(name string, data []byte) (*Series, error) {
-	msgs, format, err := readMessages(name, data)
-	if err != nil {
-		return nil, err
-	}
-	return assemble(name, format, msgs)
-}
-
-func loadDir(dir string) (*Series, error) {
-	return LoadFS(os.DirFS(dir), ".", filepath.Clean(dir))
-}
-
-// LoadFS reads a directory of patch files from fsys, e.g. a series
-// embedded in the binary; name is how messages and Source name the
-// directory, and each file is name/file.
-func LoadFS(fsys fs.FS, dir, name string) (*Series, error) {
-	entries, err := fs.ReadDir(fsys, dir)
-	if err != nil {
-		return nil, &SourceError{Source: name, Err: err}
-	}
-	var names []string
-	for _, e := range entries {
-		if e.Type().IsRegular() && patchExts[strings.ToLower(filepath.Ext(e.Name()))] {
-			names = append(names, e.Name())
-		}
-	}
-	if len(names) == 0 {
-		return nil, &DamageError{File: name, Kind: NotAPatch,
-			Reason: "directory holds no .patch, .diff, .mbox or .eml files"}
-	}
-	sort.Strings(names)
-	var all []*message
-	for _, n := range names {
-		p := name + "/" + n
-		data, err := fs.ReadFile(fsys, path.Join(dir, n))
-		if err != nil {
-			return nil, &SourceError{Source: p, Err: err}
-		}
-		msgs, _, err := readMessages(p, data)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, msgs...)
-	}
-	// Order by N/M, keeping name order for equal numbers: assemble sorts
-	// the primary patches stably by number.
-	return assemble(name, "directory", all)
-}

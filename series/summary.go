@@ -21,6 +21,9 @@ type Summary struct {
 	Patches   []PatchSummary `json:"patches"`
 	Fixups    []PatchSummary `json:"fixups"`
 	Revisions []PatchSummary `json:"revisions"`
+	Versions  []int          `json:"versions"`
+	Choices   []string       `json:"choices"`
+	Missing   []int          `json:"missing"`
 	Apply     []string       `json:"apply"`
 	Warnings  []string       `json:"warnings"`
 	Notes     []string       `json:"notes"`
@@ -70,6 +73,7 @@ func Summarize(s *Series, withFixups bool) Summary {
 		Schema: SchemaVersion, Source: s.Source, Format: s.Format, Title: s.Title,
 		Version: s.Version, Base: s.Base, Tree: s.Tree,
 		Patches: []PatchSummary{}, Fixups: []PatchSummary{}, Revisions: []PatchSummary{},
+		Versions: append([]int{}, s.Versions...), Choices: append([]string{}, s.RevisionLines()...), Missing: append([]int{}, s.Missing...),
 		Apply: []string{}, Warnings: append([]string{}, s.Warnings...), Notes: append([]string{}, s.Notes...),
 	}
 	if s.Cover != nil {

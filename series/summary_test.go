@@ -2,6 +2,8 @@ package series
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -41,6 +43,9 @@ func TestSummaryJSON(t *testing.T) {
 			Revisions []struct {
 				ID string `json:"id"`
 			} `json:"revisions"`
+			Versions []int    `json:"versions"`
+			Choices  []string `json:"choices"`
+			Missing  []int    `json:"missing"`
 			Apply    []string `json:"apply"`
 			Warnings []string `json:"warnings"`
 			Notes    []string `json:"notes"`
@@ -48,7 +53,7 @@ func TestSummaryJSON(t *testing.T) {
 		if err := json.Unmarshal(data, &got); err != nil {
 			t.Fatal(err)
 		}
-		if got.Schema != "ktest.series/v1" || got.Version != 3 || got.Cover.ID != "cover" || got.Cover.Total != 12 {
+		if got.Schema != "ktest.series/v1" || got.Version != 5 || got.Cover.ID != "cover" || got.Cover.Total != 12 {
 			t.Errorf("schema %q version %d cover %+v", got.Schema, got.Version, got.Cover)
 		}
 		if len(got.Patches) != 12 || got.Patches[4].ID != "05/12" || got.Patches[4].Files[0].Path != "mm/filemap.c" || got.Patches[0].Trailers[0].Key != "Signed-off-by" {
@@ -57,8 +62,12 @@ func TestSummaryJSON(t *testing.T) {
 		if len(got.Fixups) != 2 || got.Fixups[0].ID != "fixup-1" || got.Fixups[1].RevisionOf != 12 {
 			t.Errorf("fixups %+v", got.Fixups)
 		}
-		if len(got.Revisions) != 2 || got.Revisions[0].ID != "rev-06/12-v4" || got.Revisions[1].ID != "rev-06/12-v5" {
+		if len(got.Revisions) != 2 || got.Revisions[0].ID != "rev-06/12-v3" || got.Revisions[1].ID != "rev-06/12-v4" {
 			t.Errorf("revisions %+v", got.Revisions)
+		}
+		if fmt.Sprint(got.Versions) != "[3 4 5]" || len(got.Missing) != 0 ||
+			!slices.Contains(got.Choices, "06/12: v5 (2020-05-26) supersedes v3 (2020-05-23) and v4 (2020-05-24)") {
+			t.Errorf("versions %v missing %v choices %q", got.Versions, got.Missing, got.Choices)
 		}
 		want := "01/12 02/12 03/12 04/12 05/12 06/12 07/12 08/12 09/12 10/12 11/12 12/12"
 		if withFixups {

@@ -3,9 +3,11 @@
 // place) without the source ever noticing.
 //
 // A copy is a `git worktree add --detach` of HEAD when the source is the
-// top of a git repository, else a copy of every file (a reflink where the
-// filesystem supports it, a real copy otherwise). Either way the copy
-// shares nothing writable with the source: editing a file of the copy in
+// top of a git repository, carrying the source's uncommitted changes and
+// untracked files (so it holds what ktest read: the working tree, see
+// Base), else a copy of every file (a reflink where the filesystem
+// supports it, a real copy otherwise). Either way the copy shares
+// nothing writable with the source: editing a file of the copy in
 // place, with any editor or `>>`, cannot reach the user's tree. (Hard
 // links would: ktest used them once, and `echo x >> COPY/README` wrote
 // into the source.) Writes into a tree never modify a file in place
@@ -32,16 +34,22 @@ var (
 	ErrExists = errors.New("already exists; choose a new directory or remove it")
 	// ErrInsideSource is a destination inside the tree to copy.
 	ErrInsideSource = errors.New("is inside the source tree")
+	// ErrCannotCarry is a git tree whose uncommitted state cannot be
+	// reproduced in a worktree: an untracked nested repository, changes
+	// git apply will not take.
+	ErrCannotCarry = errors.New("cannot make a git worktree")
 )
 
 // Tree is a private copy of a source tree.
 type Tree struct {
 	Dir    string // the copy, absolute
 	Source string // the tree it was copied from, absolute
-	// Git is true for a git worktree: it holds the source's HEAD commit
-	// (Head), not its uncommitted changes.
-	Git  bool
-	Head string
+	// Git is true for a git worktree: it is checked out at the source's
+	// HEAD commit (Head), with the source's uncommitted changes and
+	// untracked files on top, as Carried counts them.
+	Git     bool
+	Head    string
+	Carried Base
 	// Copy says how a plain copy was made (zero for a git worktree).
 	Copy CopyStats
 }
@@ -79,7 +87,18 @@ func New(ctx context.Context, src, dst string) (*Tree, error) {
 		if out, err := gitCmd(ctx, src, "worktree", "add", "--detach", dst, head); err != nil {
 			return nil, fmt.Errorf("worktree: git worktree add %s: %w: %s", dst, err, out)
 		}
-		return &Tree{Dir: dst, Source: src, Git: true, Head: head}, nil
+		t := &Tree{Dir: dst, Source: src, Git: true, Head: head}
+		carried, err := carry(ctx, src, dst)
+		if err != nil {
+			if rerr := t.Remove(); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+			return nil, fmt.Errorf("worktree: %s: %w of %s with its uncommitted changes and untracked files, which is what ktest read (%w); nothing was written",
+				dst, ErrCannotCarry, src, err)
+		}
+		carried.Head = head
+		t.Carried = carried
+		return t, nil
 	}
 
 	tmp, err := os.MkdirTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".ktest-copy-")

@@ -24,21 +24,27 @@ func init() {
 		name: "apply",
 		summary: "apply a patch series to a tree and report every hunk (exact, offset, fuzz, already applied, conflict)\n\n" +
 			"The series is applied in memory first; nothing is written unless every hunk applies.\n" +
+			"The tree is --tree, else the kernel checkout the working directory is in (as git am and b4 shazam),\n" +
+			"else ktest's cached Debian 6.1 tree. Its working tree is read: for a git checkout, HEAD plus what is\n" +
+			"not committed; the report's first line says which.\n" +
 			"Without --out or --in-place it is a dry run: it prints what would change and writes nothing.\n" +
-			"  --out DIR   writes into a new private copy of the tree at DIR (a git worktree of HEAD when\n" +
-			"              the tree is a git repository, else a copy of every file, reflinked where the\n" +
-			"              filesystem can); the copy shares no writable file with the tree\n" +
+			"  --out DIR   writes into a new private copy of the tree at DIR (for a git checkout a git worktree of\n" +
+			"              HEAD carrying the uncommitted changes and untracked files, else a copy of every file,\n" +
+			"              reflinked where the filesystem can); the copy shares no writable file with the tree\n" +
 			"  --in-place  writes into the tree itself, all or nothing\n" +
 			"A hunk is applied only where the file leaves no doubt (see README, \"What apply guarantees\");\n" +
 			"in a git tree, a file whose hunks do not all apply is merged three-way from the blob its diff\n" +
 			"was made against, as git am -3 does. On a conflict the reason and the places the hunk fits are\n" +
-			"named, and the nearest region of the file is shown against what the hunk expected.\n\n" +
+			"named, and the nearest region of the file is shown against what the hunk expected.\n" +
+			"Of a patch posted in several versions the newest is applied (--use-version N applies vN); a series\n" +
+			"with missing patches (N/M) is refused unless --allow-missing.\n\n" +
 			"Exit codes: 0 applied (or would apply, or already applied), 1 conflict (as git apply and patch),\n" +
 			"2 bad input (damaged series, unsafe path, binary patch), 3 the host failed (a copy, a write).\n" +
 			"--json prints the ktest.apply/v1 schema documented in apply/report.go.",
-		usage: "[--tree DIR] [--out DIR | --in-place] [--reverse] [--with-fixups] [--fuzz N] [--json] SERIES",
+		usage: "[--tree DIR] [--out DIR | --in-place] [--reverse] [--with-fixups] [--use-version N] [--allow-missing] [--no-3way] [--fuzz N] [--json] SERIES",
 		examples: []string{
-			"ktest apply --tree ~/src/linux thread.mbox               # dry run: hunk by hunk, writes nothing",
+			"ktest apply ../thread.mbox        # in a kernel checkout: a dry run on it, hunk by hunk, writes nothing",
+			"ktest apply --tree ~/src/linux thread.mbox               # the same, from anywhere",
 			"ktest apply --out /tmp/linux-rasync embedded:baseline-6.1 # a patched private copy",
 			"ktest apply --tree ~/src/linux --in-place --reverse thread.mbox",
 		},
@@ -52,6 +58,8 @@ type applyFlags struct {
 	withFixups, asJSON bool
 	no3way             bool
 	fuzz               int
+	useVersion         int
+	allowMissing       bool
 }
 
 func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -59,7 +67,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fset := newFlagSet(c)
 	fset.SetOutput(stdout)
 	var f applyFlags
-	fset.StringVar(&f.tree, "tree", "", "apply to the tree in `DIR` (default: the cached Debian linux-source-6.1 tree, extracted on first use)")
+	fset.StringVar(&f.tree, "tree", "", "apply to the tree in `DIR` (default: the kernel checkout you are in, else the cached Debian linux-source-6.1 tree)")
 	fset.StringVar(&f.out, "out", "", "write the result into a new private copy of the tree at `DIR` (must not exist)")
 	fset.BoolVar(&f.inPlace, "in-place", false, "write the result into --tree itself, all or nothing")
 	fset.BoolVar(&f.reverse, "reverse", false, "un-apply: invert every hunk and take the patches last to first")
@@ -67,6 +75,8 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fset.IntVar(&f.fuzz, "fuzz", apply.DefaultMaxFuzz, "a hunk may ignore up to `N` outer context lines at each end (0 = strict)")
 	fset.BoolVar(&f.asJSON, "json", false, "print the ktest.apply/v1 JSON document instead of the table")
 	fset.BoolVar(&f.no3way, "no-3way", false, "never merge three-way, even in a git tree whose repository has the patch's blobs")
+	fset.IntVar(&f.useVersion, "use-version", 0, "apply version `N` of the series (b4's -v) instead of the newest the input holds")
+	fset.BoolVar(&f.allowMissing, "allow-missing", false, "apply the patches present even when some of the series (N/M) are missing")
 	pos, err := parseInterspersed(fset, args)
 	if err != nil {
 		return err
@@ -76,29 +86,25 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageErrorf("want exactly one SERIES, got %d arguments", len(pos))
 	case f.out != "" && f.inPlace:
 		return usageErrorf("--out and --in-place exclude each other")
-	case f.inPlace && f.tree == "":
-		return usageErrorf("--in-place needs an explicit --tree: the default tree is ktest's shared read-only cache")
 	case f.fuzz < 0:
 		return usageErrorf("--fuzz must be 0 or more, got %d", f.fuzz)
 	}
 
-	tree := f.tree
-	if tree == "" {
-		cache, err := kbuild.OpenCache("")
-		if err != nil {
-			return infraFailure(err)
+	if f.inPlace && f.tree == "" {
+		if _, ok, _ := checkoutTree(""); !ok {
+			return usageErrorf("--in-place needs a tree of yours: --tree DIR, or run it inside a kernel checkout (the default tree is ktest's shared read-only cache)")
 		}
-		t, err := kbuild.DefaultTree(ctx, cache, stderr)
-		if err != nil {
-			return infraFailure(fmt.Errorf("default tree: %w", err))
-		}
-		tree = t.Dir
 	}
+	tc, err := applyTree(ctx, f.tree, stderr)
+	if err != nil {
+		return err
+	}
+	tree := tc.Dir
 	if tree, err = filepath.Abs(tree); err != nil {
 		return badInput(err)
 	}
 
-	s, err := loadSeries(pos[0])
+	s, err := loadSeries(pos[0], series.Options{Version: f.useVersion})
 	if err != nil {
 		return err
 	}
@@ -112,6 +118,13 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	for _, w := range s.Warnings {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	if err := s.Complete(); err != nil && !f.allowMissing {
+		return badInput(err)
+	}
+	base, err := worktree.ReadBase(ctx, tree)
+	if err != nil {
+		return infraFailure(fmt.Errorf("reading the state of %s: %w", tree, err))
 	}
 	isFixup := map[*series.Patch]bool{}
 	for _, p := range s.Fixups {
@@ -138,7 +151,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var wt *worktree.Tree
 	if f.out != "" {
 		if wt, err = worktree.New(ctx, tree, f.out); err != nil {
-			if errors.Is(err, worktree.ErrExists) || errors.Is(err, worktree.ErrInsideSource) {
+			if errors.Is(err, worktree.ErrExists) || errors.Is(err, worktree.ErrInsideSource) || errors.Is(err, worktree.ErrCannotCarry) {
 				return badInput(fmt.Errorf("--out: %w", err))
 			}
 			return infraFailure(err)
@@ -159,7 +172,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		opts.Ancestors = repo.Ancestors(ctx)
 	}
 	res, applyErr := apply.ApplySeries(root.FS(), patches, opts)
-	base := baseLine(ctx, s.Base, repo, isGit)
+	since := baseLine(ctx, s.Base, repo, isGit)
 
 	if applyErr == nil {
 		switch {
@@ -183,14 +196,14 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	doc := apply.NewReport(res, applyErr, apply.ReportSeries{Source: s.Source, Title: s.Title, Version: s.Version, BaseCommit: s.Base}, tree,
 		apply.ReportOptions{Reverse: opts.Reverse, WithFixups: f.withFixups, MaxFuzz: opts.MaxFuzz, ThreeWay: opts.Ancestors != nil}, origins, written)
-	doc.Base = base
+	doc.Read, doc.BaseCommit = base.String(), since
 	if f.asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(doc); err != nil {
 			return infraFailure(err)
 		}
-	} else if err := printApply(stdout, s, doc, res, wt); err != nil {
+	} else if err := printApply(stdout, s, doc, res, wt, tc.How, base); err != nil {
 		return infraFailure(err)
 	}
 	return applyExit(applyErr, doc)
@@ -312,7 +325,7 @@ func firstError(doc *apply.Report) string {
 	}
 }
 
-func printApply(w io.Writer, s *series.Series, doc *apply.Report, res *apply.Result, wt *worktree.Tree) error {
+func printApply(w io.Writer, s *series.Series, doc *apply.Report, res *apply.Result, wt *worktree.Tree, how string, base worktree.Base) error {
 	var b strings.Builder
 	// Says what was attempted, not that it worked: the result is below.
 	order := "in order"
@@ -322,12 +335,20 @@ func printApply(w io.Writer, s *series.Series, doc *apply.Report, res *apply.Res
 	width := termfmt.Width(w)
 	para := func(prefix, indent, text string) { b.WriteString(termfmt.Wrap(text, width, prefix, indent) + "\n") }
 	field := func(label, value string) { para(fmt.Sprintf("%-11s", label+":"), strings.Repeat(" ", 11), value) }
-	field("series", fmt.Sprintf("%s (v%d, %s)", s.Title, s.Version, s.Source))
-	field("tree", doc.Tree)
-	if doc.Base != "" {
-		field("base", doc.Base)
+	// First the tree and what of it was read: that is what the rest is about.
+	field("tree", fmt.Sprintf("%s (%s); read: %s", doc.Tree, how, base))
+	if doc.BaseCommit != "" {
+		field("base", doc.BaseCommit)
 	}
+	field("series", fmt.Sprintf("%s (v%d, %s)", s.Title, s.Version, s.Source))
 	field("patches", fmt.Sprintf("%d (%s; fuzz up to %d)", len(doc.Patches), order, doc.Options.MaxFuzz))
+	for _, l := range s.RevisionLines() {
+		para("         - ", "           ", l)
+	}
+	var missing *series.MissingError
+	if errors.As(s.Complete(), &missing) {
+		para("         ! ", "           ", missing.What()+": applied without them, as --allow-missing asks")
+	}
 	b.WriteString("\n")
 
 	// Patch names and paths give way first, so the table fits the width.
@@ -422,7 +443,7 @@ func printApply(w io.Writer, s *series.Series, doc *apply.Report, res *apply.Res
 			verb = "changed"
 			how := "a copy of " + doc.Tree
 			if wt != nil && wt.Git {
-				how = fmt.Sprintf("a git worktree of %s at HEAD %.12s (uncommitted changes of the tree are not in it)", doc.Tree, wt.Head)
+				how = fmt.Sprintf("a git worktree of %s holding %s", doc.Tree, wt.Carried)
 			} else if wt != nil {
 				how = fmt.Sprintf("a copy of %s (%d files, %s; %d reflinked)", doc.Tree, wt.Copy.Files, humanBytes(wt.Copy.Bytes), wt.Copy.Cloned)
 			}

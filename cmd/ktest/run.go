@@ -29,13 +29,17 @@ boot, tests, collect. With no arguments, the embedded default plan: Debian's
 Linux 6.1 with the project's baseline patch (FMODE_BUF_RASYNC removed, so
 io_uring punts buffered reads to io-wq) against stock 6.1, which contains the
 async buffered reads series. --tree T --series S tests any series: baseline
-= T, patched = T + S. --per-patch names the first bad patch of the series;
+= T, patched = T + S; without --tree, inside a kernel checkout, T is that
+checkout. Of a patch posted in several versions the newest is applied
+(--use-version N: vN); a series with missing patches is refused unless
+--allow-missing. --per-patch names the first bad patch of the series;
 --aa checks ktest's statistics on one kernel against itself; --shard,
 --build-only and --kernels split a run across CI jobs ('ktest merge').`,
 		usage: "[--plan FILE] [--tree DIR] [--series S] [--quick] [--per-patch [--first-bad|--bisect]] [--aa] [--shard K/N] [--out DIR] [--history DIR]",
 		examples: []string{
 			"ktest run                                          # the default A/B on Linux 6.1",
 			"ktest run --quick --tree ~/src/linux --series thread.mbox",
+			"ktest run --quick --series ../thread.mbox   # in a kernel checkout: baseline = it, patched = it + series",
 			"ktest run --tree ~/src/linux --series thread.mbox --per-patch   # which patch breaks it?",
 			"ktest run --history /var/lib/ktest/nightly         # nightly: exit 1 on a regression",
 		},
@@ -59,6 +63,8 @@ func runRun(ctx context.Context, args []string) error {
 	history := fs.String("history", "", "nightly mode: keep runs in `DIR`, compare with the last good run, exit 1 on a regression")
 	accel := fs.String("accel", "", "accelerator `MODE`: auto, kvm or tcg (default: the plan's)")
 	withFixups := fs.Bool("with-fixups", false, "also apply the fixup diffs carried by review replies")
+	useVersion := useVersionFlag(fs)
+	allowMissing := fs.Bool("allow-missing", false, "test the series even when some of its patches (N/M) are missing")
 	targets := fs.String("targets", "", "comma-separated `LIST` of targets (ext4,xfs,btrfs,raw), overriding the plan's")
 	boots := fs.Int("boots", 0, "benchmark boots per variant, interleaved with the other variants', overriding the plan's")
 	repeats := fs.Int("repeats", 0, "fio runs per engine and boot, overriding the plan's")
@@ -93,11 +99,28 @@ func runRun(ctx context.Context, args []string) error {
 			return err
 		}
 		if !strings.HasPrefix(*seriesSrc, "embedded:") {
-			// Read it now, so a damaged series is bad input (exit 2)
-			// before anything is built.
-			if _, err := series.Load(*seriesSrc); err != nil {
+			// Read it now, so a damaged series, an ambiguous or unknown
+			// version or a missing patch is bad input (exit 2) before
+			// anything is built.
+			s, err := series.Options{Version: *useVersion}.Load(*seriesSrc)
+			if err == nil && !*allowMissing {
+				err = s.Complete()
+			}
+			if err != nil {
 				return badInput(err)
 			}
+		}
+	}
+	if *tree == "" && p.Tree == "" {
+		switch tc, ok, _ := checkoutTree(""); {
+		case ok && *seriesSrc != "":
+			// As git am and b4 shazam: the checkout the user is in. The
+			// command to reproduce the run names it.
+			*tree = tc.Dir
+			args = append(args, "--tree", tc.Dir)
+			fmt.Fprintf(os.Stderr, "ktest: tree: %s, %s (--tree DIR for another)\n", tc.Dir, tc.How)
+		case ok:
+			fmt.Fprintf(os.Stderr, "ktest: note: the plan runs on its own tree, not on %s, %s: --series S tests a series on it\n", tc.Dir, tc.How)
 		}
 	}
 	p.Retarget(*tree, *seriesSrc)
@@ -212,7 +235,7 @@ func runRun(ctx context.Context, args []string) error {
 		return usageErrorf("run directory: %v (it must not exist yet)", err)
 	}
 	cfg := pipeline.Config{Plan: p, Cache: cache, OutDir: dir, Command: reproduceCommand(args),
-		WithFixups: *withFixups, Jobs: *jobs, Log: os.Stderr, Verbose: *verbose,
+		WithFixups: *withFixups, Series: series.Options{Version: *useVersion}, AllowMissing: *allowMissing, Jobs: *jobs, Log: os.Stderr, Verbose: *verbose,
 		BuildOnly: *buildOnly, ExportKernels: *exportKernels, ImportKernels: *importKernels, Shard: shardRecord}
 	// The renderings' Tested-by: git's identity, or a line saying there
 	// is none.
@@ -277,14 +300,14 @@ func isTestFailure(run *results.Run) bool {
 }
 
 // pipelineError maps a failed run to its exit code: interrupted 130, bad
-// input (a damaged series, an unsafe path) 2, any other stage 3.
+// input (a damaged series, missing patches, an unsafe path) 2, any other
+// stage 3.
 func pipelineError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return err
 	}
-	var damage *series.DamageError
 	var pe *plan.Error
-	if errors.As(err, &damage) || errors.As(err, &pe) {
+	if series.IsBadInput(err) || errors.As(err, &pe) {
 		return badInput(err)
 	}
 	if isBadPatchInput(err) {

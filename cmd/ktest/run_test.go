@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -43,6 +44,14 @@ func TestRunRejectsBadInputBeforeWork(t *testing.T) {
 	os.Mkdir(notTree, 0o755)
 	empty := filepath.Join(dir, "empty.mbox")
 	os.WriteFile(empty, nil, 0o644)
+	// Patches 1/3 and 3/3 of a series: 2/3 is missing.
+	holey := filepath.Join(dir, "holey.mbox")
+	var mbox strings.Builder
+	for _, n := range []int{1, 3} {
+		fmt.Fprintf(&mbox, "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.org>\n"+
+			"Subject: [PATCH %d/3] note %d\n\n---\ndiff --git a/README b/README\n--- a/README\n+++ b/README\n@@ -1 +1,2 @@\n x\n+note %d\n", n, n, n)
+	}
+	os.WriteFile(holey, []byte(mbox.String()), 0o644)
 	out := filepath.Join(dir, "out")
 	for _, tc := range []struct {
 		name string
@@ -53,6 +62,8 @@ func TestRunRejectsBadInputBeforeWork(t *testing.T) {
 		{"not a kernel tree", []string{"--tree", notTree}, "not a kernel source tree: missing Kconfig"},
 		{"nonexistent tree", []string{"--tree", filepath.Join(dir, "nope")}, "does not exist"},
 		{"empty series", []string{"--series", empty}, "empty.mbox"},
+		{"missing patch", []string{"--series", holey}, "holey.mbox: patch 2/3 missing (v1; 2 of 3 present)"},
+		{"unknown version", []string{"--series", holey, "--use-version", "2"}, "no v2 in the input; it holds v1"},
 		{"unknown target", []string{"--targets", "zfs"}, `unknown target "zfs"`},
 		{"stray argument", []string{"extra"}, "unexpected arguments"},
 	} {
@@ -82,6 +93,8 @@ func TestPipelineErrorExitCodes(t *testing.T) {
 		{"unreadable series", &pipeline.StageError{Stage: "series", Err: &series.SourceError{Source: "s.mbox", Err: missing}}, ExitUsage},
 		{"damaged series", &pipeline.StageError{Stage: "apply", Variant: "patched", Err: &series.DamageError{File: "s.mbox", Reason: "x"}}, ExitUsage},
 		{"plan error", &plan.Error{File: "p.toml", Reason: "x"}, ExitUsage},
+		{"missing patches", &pipeline.StageError{Stage: "series", Err: &series.MissingError{Source: "s.mbox", Version: 1, Total: 3, Missing: []int{2}, Present: 2}}, ExitUsage},
+		{"ambiguous revisions", &pipeline.StageError{Stage: "series", Err: &series.AmbiguousError{Patch: "06/12", Version: 3}}, ExitUsage},
 		{"missing file at boot", &pipeline.StageError{Stage: "boot", Variant: "baseline", Err: missing}, ExitInfra},
 		{"missing file at build", &pipeline.StageError{Stage: "build", Variant: "baseline", Err: fmt.Errorf("tarball: %w", missing)}, ExitInfra},
 	}
@@ -89,5 +102,47 @@ func TestPipelineErrorExitCodes(t *testing.T) {
 		if got := exitCode(context.Background(), pipelineError(context.Background(), tc.err)); got != tc.want {
 			t.Errorf("%s: exit %d, want %d", tc.name, got, tc.want)
 		}
+	}
+}
+
+// Inside a kernel checkout, `run --series` tests the series on it (a
+// stopped run shows the choice before any work); without --series the
+// plan keeps its own tree and says so.
+func TestRunTakesTheCheckoutYouAreIn(t *testing.T) {
+	checkout := t.TempDir()
+	applyWrite(t, checkout, kernelSkeleton)
+	sub := filepath.Join(checkout, "fs")
+	os.MkdirAll(sub, 0o755)
+	t.Chdir(sub)
+	t.Setenv("KTEST_CACHE", filepath.Join(t.TempDir(), "cache"))
+	patch := filepath.Join(t.TempDir(), "one.patch")
+	os.WriteFile(patch, []byte("diff --git a/README b/README\n--- a/README\n+++ b/README\n@@ -1 +1,2 @@\n x\n+y\n"), 0o644)
+	out := filepath.Join(t.TempDir(), "out")
+	// run writes its progress to os.Stderr; an unknown target stops it
+	// after the tree is chosen, before any work.
+	run := func(args ...string) (int, string) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := os.Stderr
+		os.Stderr = w
+		var msg bytes.Buffer
+		code := realMain(append([]string{"run", "--out", out, "--targets", "zfs"}, args...), &msg)
+		os.Stderr = old
+		w.Close()
+		logged, _ := io.ReadAll(r)
+		return code, string(logged) + msg.String()
+	}
+	code, errs := run("--series", patch)
+	if code != ExitUsage || !strings.Contains(errs, "ktest: tree: "+checkout+", the kernel checkout you are in") {
+		t.Errorf("--series in a checkout: exit %d\n%s", code, errs)
+	}
+	code, errs = run()
+	if code != ExitUsage || !strings.Contains(errs, "the plan runs on its own tree, not on "+checkout) {
+		t.Errorf("no --series in a checkout: exit %d\n%s", code, errs)
+	}
+	if _, errs = run("--tree", t.TempDir(), "--series", patch); strings.Contains(errs, "checkout you are in") {
+		t.Errorf("--tree was second-guessed:\n%s", errs)
 	}
 }

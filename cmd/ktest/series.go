@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,14 +20,15 @@ func init() {
 	register(&command{
 		name: "series",
 		summary: "inspect a patch series (show, split)\n\n" +
-			"  show   lists its cover letter, patches, review fixups, later revisions and warnings\n" +
-			"  split  writes it as format-patch files (0000-cover-letter.patch, 0001-...)\n\n" +
+			"  show   lists its cover letter, patches, which revisions are applied and why, review fixups and warnings\n" +
+			"  split  writes it as format-patch files (0001-....patch, and the cover letter as 0000-cover-letter.cover)\n\n" +
 			"SERIES is an mbox, a lore thread dump, a mail, a diff, a directory of .patch files or - for stdin.\n" +
+			"Of a patch posted in several versions the newest is taken (--use-version N takes vN).\n" +
 			"Damaged input (stripped whitespace, flattened newlines, truncation, CRLF, ...) exits 2 naming file:line.",
-		usage: "show [--json] [--with-fixups] SERIES | split [--force] SERIES DIR",
+		usage: "show [--json] [--with-fixups] [--use-version N] SERIES | split [--force] [--use-version N] SERIES DIR",
 		examples: []string{
 			"ktest series show thread.mbox",
-			"ktest series split thread.mbox ./patches",
+			"ktest series split thread.mbox ./patches && git am ./patches/*.patch",
 			"ktest series show -h                 # a subcommand's flags",
 		},
 		run: runSeries,
@@ -52,21 +54,26 @@ func checkEmbedded(src string) error {
 	return nil
 }
 
-// loadSeries maps damaged input to exit 2; a file that cannot be read is
-// the user's input too.
-func loadSeries(path string) (*series.Series, error) {
+// loadSeries maps damaged input to exit 2, and so an ambiguous choice
+// of revisions or a version the input lacks; a file that cannot be read
+// is the user's input too.
+func loadSeries(path string, opts series.Options) (*series.Series, error) {
 	if err := checkEmbedded(path); err != nil {
 		return nil, err
 	}
-	s, err := pipeline.LoadSource(path)
+	s, err := pipeline.LoadSource(path, opts)
 	if err != nil {
-		var de *series.DamageError
-		if errors.As(err, &de) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
+		if series.IsBadInput(err) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
 			return nil, badInput(err)
 		}
 		return nil, infraFailure(err)
 	}
 	return s, nil
+}
+
+// useVersionFlag is --use-version, b4's -v.
+func useVersionFlag(fs *flag.FlagSet) *int {
+	return fs.Int("use-version", 0, "apply version `N` of the series (b4's -v) instead of the newest the input holds")
 }
 
 func seriesShow(args []string, out io.Writer) error {
@@ -81,13 +88,14 @@ func seriesShow(args []string, out io.Writer) error {
 		}})
 	asJSON := fs.Bool("json", false, "print the ktest.series/v1 JSON schema (documented in package series)")
 	withFixups := fs.Bool("with-fixups", false, "count the fixup diffs from review replies as applied, after the series")
+	useVersion := useVersionFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return usageErrorf("series show: want exactly one SERIES, got %d arguments", fs.NArg())
 	}
-	s, err := loadSeries(fs.Arg(0))
+	s, err := loadSeries(fs.Arg(0), series.Options{Version: *useVersion})
 	if err != nil {
 		return err
 	}
@@ -111,7 +119,7 @@ func printSeries(out io.Writer, s *series.Series, withFixups bool) error {
 	}
 	field := func(label, value string) { line(fmt.Sprintf("%-10s", label+":"), "          ", value) }
 	field("series", s.Title)
-	field("version", fmt.Sprintf("v%d", s.Version))
+	field("version", versionField(s))
 	field("source", fmt.Sprintf("%s (%s)", s.Source, s.Format))
 	switch {
 	case s.Base != "":
@@ -162,10 +170,16 @@ func printSeries(out io.Writer, s *series.Series, withFixups bool) error {
 			}
 		}
 	}
+	if lines := s.RevisionLines(); len(lines) > 0 {
+		fmt.Fprintf(&b, "\nrevisions (which posting of each patch is applied):\n")
+		for _, l := range lines {
+			line("  - ", "    ", l)
+		}
+	}
 	if len(s.Revisions) > 0 {
-		fmt.Fprintf(&b, "\nlater revisions (not applied):\n")
+		fmt.Fprintf(&b, "\nnot applied (superseded, or newer than the version asked for):\n")
 		for _, p := range s.Revisions {
-			line("  "+p.ID().String()+"  ", "      ", fmt.Sprintf("v%d of %s %q by %s, %s (%s:%d) %s", p.Version, p.ID(),
+			line("  "+p.ID().String()+"  ", "      ", fmt.Sprintf("%q by %s, %s (%s:%d) %s",
 				p.Subject, p.AuthorName(), dateOf(p), p.Source, p.Line, changesCol(p)))
 		}
 	}
@@ -183,6 +197,23 @@ func printSeries(out io.Writer, s *series.Series, withFixups bool) error {
 	}
 	_, err := io.WriteString(out, b.String())
 	return err
+}
+
+// versionField is "v5", with the versions the input holds besides.
+func versionField(s *series.Series) string {
+	v := fmt.Sprintf("v%d", s.Version)
+	if len(s.Versions) > 1 {
+		vs := make([]string, len(s.Versions))
+		for i, x := range s.Versions {
+			vs[i] = fmt.Sprintf("v%d", x)
+		}
+		how := "the newest"
+		if s.VersionAsked {
+			how = "as asked"
+		}
+		v += fmt.Sprintf(" (%s; the input holds %s)", how, strings.Join(vs, ", "))
+	}
+	return v
 }
 
 func ofPatch(p *series.Patch) string {
@@ -252,32 +283,40 @@ func trailersCol(p *series.Patch) string {
 }
 
 func seriesSplit(args []string, out io.Writer) error {
-	fs := newFlagSet(&command{name: "series split", summary: "Write the cover letter and patches of a series as format-patch files\n" +
-		"(0000-cover-letter.patch, 0001-....patch) that `ktest series show DIR` reads back. Fixups and revisions are not written.",
-		usage: "[--force] SERIES DIR",
+	fs := newFlagSet(&command{name: "series split", summary: "Write the patches of a series as format-patch files (0001-....patch) and its cover letter\n" +
+		"as 0000-cover-letter.cover, so that `git am DIR/*.patch` takes the patches and `ktest series show DIR`\n" +
+		"reads all back. Fixups and postings not applied are not written. Files of the same names, or other\n" +
+		"patch files in DIR, make it refuse (exit 2, nothing written) unless --force.",
+		usage: "[--force] [--use-version N] SERIES DIR",
 		examples: []string{
 			"ktest series split thread.mbox ./patches && git am ./patches/*.patch",
+			"ktest series split --use-version 3 thread.mbox ./v3",
 		}})
-	force := fs.Bool("force", false, "remove other .patch files already in DIR instead of refusing")
+	force := fs.Bool("force", false, "overwrite files of the same names and remove other patch files in DIR instead of refusing")
+	useVersion := useVersionFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
 		return usageErrorf("series split: want SERIES and DIR, got %d arguments", fs.NArg())
 	}
-	s, err := loadSeries(fs.Arg(0))
+	s, err := loadSeries(fs.Arg(0), series.Options{Version: *useVersion})
 	if err != nil {
 		return err
 	}
 	paths, err := series.WriteDir(s, fs.Arg(1), *force)
-	if err != nil {
+	var exists *series.ExistsError
+	if errors.As(err, &exists) {
 		return badInput(err)
+	}
+	if err != nil {
+		return infraFailure(err)
 	}
 	for _, p := range paths {
 		fmt.Fprintln(out, p)
 	}
 	if n := len(s.Fixups) + len(s.Revisions); n > 0 {
-		fmt.Fprintf(os.Stderr, "ktest series split: %d fixup(s) and %d revision(s) from the thread were not written\n", len(s.Fixups), len(s.Revisions))
+		fmt.Fprintf(os.Stderr, "ktest series split: %d fixup(s) and %d posting(s) not applied (see series show) were not written\n", len(s.Fixups), len(s.Revisions))
 	}
 	return nil
 }
