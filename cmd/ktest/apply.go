@@ -343,7 +343,7 @@ func printApply(w io.Writer, s *series.Series, doc *apply.Report, res *apply.Res
 	field("series", fmt.Sprintf("%s (v%d, %s)", s.Title, s.Version, s.Source))
 	field("patches", fmt.Sprintf("%d (%s; fuzz up to %d)", len(doc.Patches), order, doc.Options.MaxFuzz))
 	for _, l := range s.RevisionLines() {
-		para("         - ", "           ", l)
+		para(strings.Repeat(" ", 11)+"- ", strings.Repeat(" ", 13), l)
 	}
 	var missing *series.MissingError
 	if errors.As(s.Complete(), &missing) {
