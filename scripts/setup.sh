@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   qemu-system-x86 linux-source-6.1 fio e2fsprogs xfsprogs btrfs-progs
-  gcc make bc flex bison libelf-dev libssl-dev cpio git xz-utils
+  gcc make bc flex bison libelf-dev libssl-dev cpio git xz-utils patch
 )
 
 missing=()
