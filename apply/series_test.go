@@ -100,30 +100,9 @@ func reconstruct(t testing.TB, series []Patch, shift int) (base, after fstest.Ma
 			cur[f.NewName] = lines
 		}
 	}
-	render := func(cells []*cell) []byte {
-		var b strings.Builder
-		for i := range shift {
-			fmt.Fprintf(&b, "/* shifted %d */\n", i)
-		}
-		for i, c := range cells {
-			if c.known {
-				b.WriteString(c.text)
-			} else {
-				fmt.Fprintf(&b, "/* filler %d */\n", i)
-			}
-		}
-		return []byte(b.String())
-	}
-	base, after = fstest.MapFS{}, fstest.MapFS{}
-	for name, cells := range base0 {
-		base[name] = &fstest.MapFile{Data: render(cells)}
-	}
-	for name, cells := range cur {
-		// Cells after the series keep the filler text of their base cell.
-		idx := map[*cell]int{}
-		for i, c := range base0[name] {
-			idx[c] = i
-		}
+	// render writes cells, with filler numbered by the cell's place in
+	// the base tree, so a line keeps its text before and after.
+	render := func(cells []*cell, at map[*cell]int) []byte {
 		var b strings.Builder
 		for i := range shift {
 			fmt.Fprintf(&b, "/* shifted %d */\n", i)
@@ -132,10 +111,19 @@ func reconstruct(t testing.TB, series []Patch, shift int) (base, after fstest.Ma
 			if c.known {
 				b.WriteString(c.text)
 			} else {
-				fmt.Fprintf(&b, "/* filler %d */\n", idx[c])
+				fmt.Fprintf(&b, "/* filler %d */\n", at[c])
 			}
 		}
-		after[name] = &fstest.MapFile{Data: []byte(b.String())}
+		return []byte(b.String())
+	}
+	base, after = fstest.MapFS{}, fstest.MapFS{}
+	for name, cells := range cur {
+		at := map[*cell]int{}
+		for i, c := range base0[name] {
+			at[c] = i
+		}
+		base[name] = &fstest.MapFile{Data: render(base0[name], at)}
+		after[name] = &fstest.MapFile{Data: render(cells, at)}
 	}
 	return base, after
 }
