@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/mail"
+	"testing"
 	"time"
 )
 
@@ -182,4 +183,14 @@ func setTest(r *Run, variant, target, test, status, msg string) {
 // setMetric replaces one metric's samples.
 func setMetric(r *Run, variant, target, engine, metric string, samples ...float64) {
 	r.Variant(variant).Target(target).Engine(engine).Metrics[metric] = NewMetric(samples)
+}
+
+// loadFixture reads a recorded results.json from testdata.
+func loadFixture(t *testing.T, name string) *Run {
+	t.Helper()
+	r, err := Load("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

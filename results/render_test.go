@@ -144,8 +144,29 @@ func TestMarkdownNoiseEdgeCases(t *testing.T) {
 	}{
 		{
 			name: "a single boot calls nothing and says why", repeats: 1,
-			want:     []string{"No change called on ext4: 1 boot: not enough samples to call a change (3 needed).", "| 4.06 s |"},
+			want:     []string{"No change can be called on ext4: 1 boot per side, 3 needed.", "| 4.06 s |"},
 			unwanted: []string{"faster", "ctx switches**"},
+		},
+		{
+			name: "the count keeps called, within noise and not judged apart", repeats: 3, whole: true,
+			want: []string{"**Verdicts:** 84 metric comparisons, 28 changes called, 56 within noise.\n"},
+		},
+		{
+			name: "a metric with one boot on a side is not judged, and counted so", repeats: 3, whole: true,
+			mutate: func(r *Run) {
+				setMetric(r, "patched", "ext4", "psync", MetricIOPS, 1650)
+			},
+			want:     []string{"**Verdicts:** 84 metric comparisons, 28 changes called, 55 within noise, 1 not judged (3 and 1 boots, 3 needed).\n"},
+			unwanted: []string{"Figures only"},
+		},
+		{
+			name: "a target with nothing called says what was judged and what was not", repeats: 3,
+			mutate: func(r *Run) {
+				tg := r.Variant("patched").Target("ext4")
+				tg.Bench = tg.Bench[:1] // psync only: within noise
+				setMetric(r, "patched", "ext4", "psync", MetricIOPS, 1650)
+			},
+			want: []string{"No difference beyond noise on ext4 in the 6 metrics judged; 1 not judged (3 and 1 boots, 3 needed)."},
 		},
 		{
 			name: "overlapping io_uring wall: no speed verdict", repeats: 3,
@@ -606,6 +627,26 @@ func TestRenderWedgedKernel(t *testing.T) {
 	for _, want := range []string{`<skipped message="not run: the kernel hung in concurrent-waiters">`, "io_cqring_wait+0x3b8"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("junit lacks %q", want)
+		}
+	}
+}
+
+// TestQuickRunSaysFiguresOnly: one boot a side: every rendering says no
+// change could be called, and never counts "0 changes called".
+func TestQuickRunSaysFiguresOnly(t *testing.T) {
+	r := loadFixture(t, "run-quick1.results.json")
+	for _, f := range []string{"md", "email", "html"} {
+		out := strings.Join(strings.Fields(render(t, Renderer{}, r, f)), " ")
+		if !strings.Contains(out, "Figures only: 1 boot per side, no change can be called (3 needed).") {
+			t.Errorf("%s does not say figures only", f)
+		}
+		if !strings.Contains(out, "No change can be called on ext4: 1 boot per side, 3 needed.") {
+			t.Errorf("%s does not say why nothing is called on ext4", f)
+		}
+		for _, bad := range []string{"changes called", "No difference beyond noise", "within noise"} {
+			if strings.Contains(out, bad) {
+				t.Errorf("%s says %q of a run that could judge nothing", f, bad)
+			}
 		}
 	}
 }

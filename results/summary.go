@@ -166,13 +166,13 @@ type abTarget struct {
 	A, B    string // variant names: reference and compared
 	Engines []abEngine
 	Repeats int // most samples (boots) seen; 1 means no spread
-	// Compared and Called count the metric comparisons judged and the
-	// changes called (the control's drift included).
-	Compared, Called int
-	// TooFew says why nothing could be called when a side had too few
-	// samples, e.g. "1 boot: not enough samples to call a change".
-	TooFew string
-	Error  string // target setup errors, "variant: message"
+	// Compared and Called count the metric comparisons made and the
+	// changes called (the control's drift included); WithinNoise those
+	// the rule judged unchanged, and Undecided those it could not judge
+	// (too few samples a side, few holds the counts), kept apart.
+	Compared, Called, WithinNoise, Undecided int
+	few                                      sampleCounts
+	Error                                    string // target setup errors, "variant: message"
 	// Drift is the control engine's verdicts: how far the variants
 	// moved on a code path that is the same in both.
 	Drift []abVerdict
@@ -283,8 +283,12 @@ func (r *Run) abTables(ref, other *Variant) []abTarget {
 				}
 				d := CompareMetric(row.A[i].M, row.B[i].M)
 				t.Compared++
-				if d.Outcome == verdict.TooFew {
-					t.TooFew = d.Why
+				switch d.Outcome {
+				case verdict.TooFew:
+					t.Undecided++
+					t.few = t.few.fewer(d.NA, d.NB)
+				case verdict.Same:
+					t.WithinNoise++
 				}
 				if d.Called() {
 					row.Verdicts = append(row.Verdicts, abVerdict{c, row.A[i].M, row.B[i].M, d})
@@ -438,32 +442,95 @@ func verdictText(v abVerdict, ascii bool) string {
 	return s
 }
 
-// verdictCount says how many metric comparisons the tables made and how
-// many changes they called: the figure an A/A run must keep at zero.
-func verdictCount(tables []abTarget) string {
-	compared, called, held := 0, 0, 0
+// judged adds up what the rule concluded over tables.
+type judged struct {
+	compared, called, noise, undecided, held int
+	few                                      sampleCounts
+}
+
+func judgedIn(tables []abTarget) judged {
+	var j judged
 	for _, t := range tables {
-		compared += t.Compared
-		called += t.Called
-		held += len(t.Held)
+		j.compared += t.Compared
+		j.called += t.Called
+		j.noise += t.WithinNoise
+		j.undecided += t.Undecided
+		j.held += len(t.Held)
+		j.few = j.few.fewer(t.few.a, t.few.b)
 	}
-	if compared == 0 {
+	return j
+}
+
+// figuresOnly reports whether no comparison could be judged.
+func (j judged) figuresOnly() bool { return j.compared > 0 && j.undecided == j.compared }
+
+// verdictCount says how many metric comparisons the tables made, how
+// many changes they called (the figure an A/A run must keep at zero),
+// how many were within noise and how many could not be judged. When
+// none could be judged it says so instead: "Figures only: ...".
+func verdictCount(tables []abTarget) string {
+	j := judgedIn(tables)
+	switch {
+	case j.compared == 0:
 		return ""
+	case j.figuresOnly():
+		return "Figures only: " + j.few.noCall() + "."
 	}
-	s := fmt.Sprintf("%d metric comparisons, %d changes called", compared, called)
-	if held > 0 {
-		s += fmt.Sprintf(", %d held back as the control's drift", held)
+	s := fmt.Sprintf("%d metric comparisons, %d changes called, %d within noise", j.compared, j.called, j.noise)
+	if j.undecided > 0 {
+		s += fmt.Sprintf(", %d not judged (%s)", j.undecided, j.few.tooFew())
+	}
+	if j.held > 0 {
+		s += fmt.Sprintf(", %d held back as the control's drift", j.held)
 	}
 	return s + "."
 }
 
-// nothingCalled says why a target has no verdicts: too few samples, or
-// nothing beyond noise.
+// nothingCalled says why a target has no verdicts: too few samples to
+// judge, nothing beyond noise, or some of each.
 func (t abTarget) nothingCalled() string {
-	if t.TooFew != "" {
-		return fmt.Sprintf("No change called on %s: %s.", t.Target, t.TooFew)
+	switch {
+	case t.Undecided > 0 && t.Undecided == t.Compared:
+		return fmt.Sprintf("No change can be called on %s: %s.", t.Target, t.few.tooFew())
+	case t.Undecided > 0:
+		return fmt.Sprintf("No difference beyond noise on %s in the %d metrics judged; %d not judged (%s).",
+			t.Target, t.Compared-t.Undecided, t.Undecided, t.few.tooFew())
 	}
 	return fmt.Sprintf("No difference beyond noise on %s.", t.Target)
+}
+
+// sampleCounts are the samples (boots) a side of a comparison had; the
+// zero value is "none seen yet".
+type sampleCounts struct{ a, b int }
+
+// fewer keeps the comparison with the fewest samples on its smaller
+// side: the one that says most about why nothing could be judged.
+func (c sampleCounts) fewer(a, b int) sampleCounts {
+	if a == 0 && b == 0 {
+		return c
+	}
+	if (c.a == 0 && c.b == 0) || min(a, b) < min(c.a, c.b) {
+		return sampleCounts{a, b}
+	}
+	return c
+}
+
+// perSide is "1 boot per side", or "1 and 3 boots" when they differ.
+func (c sampleCounts) perSide() string {
+	if c.a == c.b {
+		return count(c.a, "boot") + " per side"
+	}
+	return fmt.Sprintf("%d and %d boots", c.a, c.b)
+}
+
+// tooFew is "1 boot per side, 3 needed": why the rule could not judge.
+func (c sampleCounts) tooFew() string {
+	return fmt.Sprintf("%s, %d needed", c.perSide(), verdict.MinSamples)
+}
+
+// noCall is "1 boot per side, no change can be called (3 needed)".
+func (c sampleCounts) noCall() string {
+	return fmt.Sprintf("%s, no change can be called (%d needed)", c.perSide(), verdict.MinSamples)
 }
 
 // pct formats a fraction as a percentage: one decimal under 10%.
