@@ -123,7 +123,7 @@ func (rd Renderer) html(w io.Writer, r *Run) error {
 		Accel:      accelText(r),
 		NoiseRule:  noiseRule,
 		Legend:     engineLegend,
-		Signature:  rd.signature(),
+		Signature:  rd.trailer(r),
 		Command:    command(r),
 	}
 	if s := r.Series; s != nil {

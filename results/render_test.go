@@ -324,7 +324,8 @@ func TestEmail(t *testing.T) {
 		{"custom trailer", "Tested-by: Jane Doe <jane@example.org>", nil, "Tested-by: Jane Doe <jane@example.org>", nil},
 		{"signature wins over identity", "Reviewed-by: Jane Doe <jane@example.org>", &mail.Address{Address: "j@example.org"}, "Reviewed-by: Jane Doe <jane@example.org>", nil},
 		{"bare name gets the key", "Jane Doe <jane@example.org>", nil, "Tested-by: Jane Doe <jane@example.org>", nil},
-		{"long crash lines are broken", "", nil, NoIdentitySignature, func(r *Run) {
+		// A crash: no trailer, and the reply says why, wrapped.
+		{"long crash lines are broken", "", jane, "", func(r *Run) {
 			r.Variants[1].Crashes = []Crash{{Kind: "warning", Title: "WARNING: CPU: 0 PID: 231 at mm/filemap.c:1385 folio_wait_bit_common+0x2f0/0x310",
 				Excerpt: strings.Repeat("RIP: 0010:folio_wait_bit_common+0x2f0/0x310 Code: ", 4)}}
 			r.Series.Patches[0].Subject = strings.Repeat("averyveryverylongsubjectwordwithoutspaces", 3)
@@ -339,7 +340,15 @@ func TestEmail(t *testing.T) {
 			text := render(t, Renderer{Signature: tc.signature, From: tc.from}, r, "email")
 			lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 			n := len(lines)
-			if lines[n-2] != tc.wantSig || lines[n-1] != r.Command {
+			switch {
+			case lines[n-1] != r.Command:
+				t.Fatalf("last line is %q, want the command", lines[n-1])
+			case tc.wantSig == "":
+				last := strings.Join(strings.Fields(text[strings.LastIndex(text, "\n\n"):]), " ")
+				if !strings.HasPrefix(last, "No Tested-by from this run: patched crashed: warning WARNING:") || strings.Contains(text, "Tested-by:") {
+					t.Errorf("a crashed run's email ends %q", last)
+				}
+			case lines[n-2] != tc.wantSig:
 				t.Fatalf("last lines are %q, %q; want signature then command", lines[n-2], lines[n-1])
 			}
 			for i, l := range lines[:n-1] {
@@ -534,7 +543,8 @@ func TestHTML(t *testing.T) {
 	if counts["rect.a"] != 16*3+16 || counts["rect.b"] != 16*3+16 || counts["line.whisker"] != 16*3*2*3 {
 		t.Errorf("bars a=%d b=%d whiskers=%d", counts["rect.a"], counts["rect.b"], counts["line.whisker"])
 	}
-	for _, want := range []string{"Tested-by: Jane Doe &lt;jane@example.org&gt;", "io-wq workers 4 → 0", "tr class=\"change\""} {
+	// A failed test: no trailer, and the page says why.
+	for _, want := range []string{"<p>No Tested-by from this run: 1 test failed or hung: patched/ext4/&lt;script&gt;", "io-wq workers 4 → 0", "tr class=\"change\""} {
 		if !strings.Contains(out, want) {
 			t.Errorf("html lacks %q", want)
 		}

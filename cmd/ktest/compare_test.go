@@ -151,10 +151,20 @@ func TestReportCLI(t *testing.T) {
 		t.Errorf("temp files left: %v", leftovers)
 	}
 
-	code, out, _ := runCLI(t, "report", "--signature", "Jane Doe <jane@example.org>", "--format", "email", runDir)
+	// A passing run is signed; the one with a hung test is not, and
+	// says why.
+	passDir := filepath.Join(dir, "pass")
+	writeRun(t, passDir, "results.json", cliRun("r2", []float64{4210, 4300, 4390}, "pass"))
+	code, out, _ := runCLI(t, "report", "--signature", "Jane Doe <jane@example.org>", "--format", "email", passDir)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if code != 0 || len(lines) < 2 || lines[len(lines)-2] != "Tested-by: Jane Doe <jane@example.org>" || lines[len(lines)-1] != "ktest run --plan default" {
 		t.Errorf("email: exit %d, ends %q", code, lines[max(0, len(lines)-2):])
+	}
+	code, out, _ = runCLI(t, "report", "--signature", "Jane Doe <jane@example.org>", "--format", "email", runDir)
+	flat := strings.Join(strings.Fields(out), " ")
+	if code != 0 || strings.Contains(out, "Tested-by:") ||
+		!strings.HasSuffix(flat, "No Tested-by from this run: 1 test failed or hung: patched/ext4/truncate-race. ktest run --plan default") {
+		t.Errorf("email of a failed run: exit %d, ends %q", code, flat[max(0, len(flat)-120):])
 	}
 	code, out, _ = runCLI(t, "report", filepath.Join(runDir, "results.json"))
 	if code != 0 || !strings.Contains(out, "| io_uring async | baseline |") {
