@@ -73,6 +73,20 @@ func TestCompareCLI(t *testing.T) {
 	hung := writeRun(t, dir, "hung.json", cliRun("hung", good, "hung"))
 	runDir := filepath.Join(dir, "run-hung")
 	writeRun(t, runDir, "results.json", cliRun("hung", good, "hung"))
+	// B stopped at apply: it tested nothing.
+	atApply := cliRun("at-apply", good, "pass")
+	atApply.Complete, atApply.Status = false, results.StatusError
+	atApply.Error = &results.StageError{Stage: "apply", Message: "patch 2/3 does not apply: hunk 1 conflicts"}
+	for _, v := range atApply.Variants {
+		v.Kernel, v.Boot, v.Targets = results.Kernel{Status: "pending"}, results.Boot{Status: "pending"}, nil
+	}
+	stopped := writeRun(t, dir, "at-apply.json", atApply)
+	running := cliRun("running", good, "pass")
+	running.Complete, running.Status = false, results.StatusRunning
+	inProgress := writeRun(t, dir, "running.json", running)
+	quick := cliRun("quick", good, "pass")
+	quick.Plan.Boots, quick.Plan.Quick = 1, true
+	otherPlan := writeRun(t, dir, "quick.json", quick)
 	garbage := filepath.Join(dir, "garbage.json")
 	os.WriteFile(garbage, []byte("{not json"), 0o644)
 
@@ -92,6 +106,19 @@ func TestCompareCLI(t *testing.T) {
 			[]string{"New failures (1):\n  patched/ext4/truncate-race"}, []string{"new failure patched/ext4/truncate-race"}, nil},
 		{"fixed is not a failure", []string{"compare", hung, old}, 0, []string{"Fixed (1):\n  patched/ext4/truncate-race"}, nil, nil},
 		{"json", []string{"compare", old, hung, "--format", "json"}, 1, []string{`"new_failures": [`}, nil, nil},
+		{"B stopped at apply: no verdict, exit 3", []string{"compare", old, stopped}, 3,
+			[]string{"No verdict: B stopped at apply: patch 2/3 does not apply: hunk 1 conflicts."},
+			[]string{"no verdict: B stopped at apply: patch 2/3 does not apply"}, []string{"No regressions", "not run now"}},
+		{"B stopped at apply, md", []string{"compare", "--format", "md", old, stopped}, 3,
+			[]string{"No verdict: B stopped at apply"}, nil, []string{"No regressions", "## "}},
+		{"B stopped at apply, json", []string{"compare", "--format", "json", old, stopped}, 3,
+			[]string{`"no_verdict": {`, `"B stopped at apply: patch 2/3 does not apply: hunk 1 conflicts"`, `"new_failures": []`}, nil, []string{`"not_run"`}},
+		{"A stopped at apply: wrong input", []string{"compare", stopped, old}, 2,
+			[]string{"No verdict: A stopped at apply"}, []string{"no verdict: A stopped at apply"}, []string{"No regressions"}},
+		{"B in progress: wrong input", []string{"compare", old, inProgress}, 2,
+			[]string{"No verdict: B is still running"}, nil, []string{"No regressions"}},
+		{"another plan: wrong input", []string{"compare", old, otherPlan}, 2,
+			[]string{"No verdict: the runs were not made alike: boots 0 vs 1"}, nil, []string{"No regressions"}},
 		{"unreadable input", []string{"compare", old, garbage}, 2, nil, []string{"garbage.json: not a ktest results document"}, nil},
 		{"missing file", []string{"compare", old, filepath.Join(dir, "nope.json")}, 2, nil, []string{"nope.json"}, nil},
 		{"one argument", []string{"compare", old}, 2, nil, []string{"want two runs"}, nil},

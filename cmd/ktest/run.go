@@ -237,7 +237,14 @@ func runRun(ctx context.Context, args []string) error {
 		}
 	}
 	if err != nil && !isTestFailure(run) {
-		return pipelineError(ctx, err)
+		err = pipelineError(ctx, err)
+		if *history != "" && run != nil && ctx.Err() == nil {
+			// Nightly mode keeps the run, and its comparison.md says
+			// that there is no verdict and why.
+			_, nerr := nightly(ctx, hist, run, dir, nil)
+			err = errors.Join(err, nerr)
+		}
+		return err
 	}
 	if *history != "" && run != nil {
 		rerun := func(only []results.TestID) (*results.Run, error) {
