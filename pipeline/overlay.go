@@ -8,6 +8,7 @@ import (
 
 	"github.com/ktest-dev/ktest/apply"
 	"github.com/ktest-dev/ktest/patches"
+	"github.com/ktest-dev/ktest/results"
 	"github.com/ktest-dev/ktest/series"
 )
 
@@ -39,18 +40,28 @@ func Overlay(treeDir string, sources []string, withFixups bool) (map[string][]by
 // sourcePatches loads the sources and returns their patches in apply
 // order, each with its series ID.
 func sourcePatches(sources []string, withFixups bool) ([]apply.Patch, error) {
+	aps, _, err := loadPatches(sources, withFixups)
+	return aps, err
+}
+
+// loadPatches loads the sources and returns their patches in apply
+// order, each with its series ID, and the record the run keeps of them:
+// source, ID, subject and the sha256 of each diff.
+func loadPatches(sources []string, withFixups bool) ([]apply.Patch, []results.AppliedPatch, error) {
 	var aps []apply.Patch
+	var rec []results.AppliedPatch
 	for _, src := range sources {
 		s, err := LoadSource(src)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, p := range s.ToApply(withFixups) {
 			id := p.ID().String()
 			aps = append(aps, apply.Patch{ID: id, Name: id + " " + p.Subject, Files: p.Files})
+			rec = append(rec, results.AppliedPatch{Source: src, ID: id, Subject: p.Subject, SHA256: diffSHA256(p)})
 		}
 	}
-	return aps, nil
+	return aps, rec, nil
 }
 
 // overlayOf applies aps to the tree in memory.

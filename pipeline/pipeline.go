@@ -302,9 +302,14 @@ func (r *runner) applyVariant(v plan.Variant) (map[string][]byte, string, error)
 	if len(v.Patches) == 0 {
 		return nil, "no patches", nil
 	}
-	aps, err := sourcePatches(v.Patches, r.cfg.WithFixups)
+	aps, applied, err := loadPatches(v.Patches, r.cfg.WithFixups)
 	if err != nil {
 		return nil, "", err
+	}
+	// Every patch, the baseline's too, before applying: a checkout is
+	// described by what was to be applied, whether or not it applied.
+	if rv := r.run.Variant(v.Name); rv != nil {
+		rv.Applied = applied
 	}
 	ov, res, err := overlayOf(r.tree.Dir, aps)
 	if res != nil {

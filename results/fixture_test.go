@@ -135,7 +135,9 @@ func fixtureRun(repeats int) *Run {
 		v := &Variant{Name: vn}
 		if vn == "baseline" {
 			v.Description = "6.1 + ktest patch removing FMODE_BUF_RASYNC"
-			v.Patches = []string{"ktest-6.1-no-buf-rasync.patch"}
+			v.Patches = []string{"embedded:baseline-6.1"}
+			v.Applied = []AppliedPatch{{Source: "embedded:baseline-6.1", ID: "1/1",
+				Subject: "fs: remove FMODE_BUF_RASYNC", SHA256: sha256Hex("baseline-6.1 diff")}}
 			v.Kernel = Kernel{Key: "k-base", Release: "6.1.129-ktest", Status: "ok", BuildSeconds: 1290, Objects: 2913}
 		} else {
 			v.Description = "stock 6.1"

@@ -29,7 +29,11 @@ func kcidbSchema(t *testing.T) *jsonschema.Schema {
 // withSeriesApplied makes the patched variant apply the fixture's
 // series, as `ktest run --series S` does, with per-variant apply stages.
 func withSeriesApplied(r *Run) {
-	r.Variant("patched").Patches = []string{r.Series.Source}
+	v := r.Variant("patched")
+	v.Patches = []string{r.Series.Source}
+	for _, p := range r.Series.Patches {
+		v.Applied = append(v.Applied, AppliedPatch{Source: r.Series.Source, ID: patchLabel(p), Subject: p.Subject, SHA256: p.SHA256})
+	}
 	r.Stages = append([]Stage{{Name: "apply", Variant: "baseline", Status: StageOK}, {Name: "apply", Variant: "patched", Status: StageOK}}, r.Stages...)
 }
 
@@ -160,12 +164,15 @@ func TestKCIDBMapping(t *testing.T) {
 	}
 	// The patchset hash, computed as KCIDB's shell recipe does:
 	// sha256sum *.patch | cut -c-64 | sha256sum.
-	var sums strings.Builder
-	for _, p := range r.Series.Patches {
-		sums.WriteString(p.SHA256 + "\n")
+	hashOf := func(sums ...string) string {
+		sum := sha256.Sum256([]byte(strings.Join(sums, "\n") + "\n"))
+		return hex.EncodeToString(sum[:])
 	}
-	sum := sha256.Sum256([]byte(sums.String()))
-	wantHash := hex.EncodeToString(sum[:])
+	var series []string
+	for _, p := range r.Series.Patches {
+		series = append(series, p.SHA256)
+	}
+	wantHash := hashOf(series...)
 
 	patched, base := checkouts[key+"/patched"], checkouts[key+"/baseline"]
 	if patched == nil || base == nil {
@@ -175,10 +182,14 @@ func TestKCIDBMapping(t *testing.T) {
 		patched.Comment != "[PATCHSET v2 0/3] Add support for async buffered reads" || patched.Valid == nil || !*patched.Valid {
 		t.Errorf("series checkout: %+v", patched)
 	}
-	// The baseline applies ktest's own patch, whose content the run does
-	// not record: its hash is unknown, not "".
-	if base.PatchsetHash != nil || base.MessageID != "" || base.Comment != "tarball 6.1.129: 6.1 + ktest patch removing FMODE_BUF_RASYNC" {
+	// The baseline applies ktest's own patch: its checkout's hash covers
+	// it, and says what it covers.
+	if base.PatchsetHash == nil || *base.PatchsetHash != hashOf(sha256Hex("baseline-6.1 diff")) || base.MessageID != "" ||
+		base.Comment != "tarball 6.1.129: 6.1 + ktest patch removing FMODE_BUF_RASYNC" {
 		t.Errorf("baseline checkout: %+v", base)
+	}
+	if ps, ok := base.Misc["patchset"].([]any); !ok || len(ps) != 1 || ps[0].(map[string]any)["source"] != "embedded:baseline-6.1" {
+		t.Errorf("baseline checkout misc: %+v", base.Misc)
 	}
 
 	builds := map[string]*kcidbBuild{}
@@ -279,4 +290,65 @@ func TestKCIDBSchemaRejects(t *testing.T) {
 			t.Errorf("schema accepts checkout {%s}", bad)
 		}
 	}
+}
+
+// TestKCIDBPatchsetCoversEveryPatch: a checkout's patchset hash covers
+// every patch applied to its variant, in order, the baseline's patch
+// included; only the tree as it is has the empty hash, and a document
+// that did not record a variant's patches claims no hash for it.
+func TestKCIDBPatchsetCoversEveryPatch(t *testing.T) {
+	sch := kcidbSchema(t)
+	hashOf := func(sums ...string) string {
+		sum := sha256.Sum256([]byte(strings.Join(sums, "\n") + "\n"))
+		return hex.EncodeToString(sum[:])
+	}
+	base := sha256Hex("baseline-6.1 diff")
+	fixture := fixtureRun(3)
+	var series []string
+	for _, p := range fixture.Series.Patches {
+		series = append(series, p.SHA256)
+	}
+	tests := []struct {
+		name              string
+		mutate            func(*Run)
+		baseline, patched *string // nil: no hash
+	}{
+		{"the default plan: baseline patch, stock tree", nil, ptr(hashOf(base)), ptr("")},
+		{"the series on the tree", withSeriesApplied, ptr(hashOf(base)), ptr(hashOf(series...))},
+		{"the baseline patch and the series on one variant", func(r *Run) {
+			withSeriesApplied(r)
+			v := r.Variant("patched")
+			v.Patches = append([]string{"embedded:baseline-6.1"}, v.Patches...)
+			v.Applied = append(r.Variant("baseline").Applied[:1:1], v.Applied...)
+		}, ptr(hashOf(base)), ptr(hashOf(append([]string{base}, series...)...))},
+		{"a document that did not record the patches", func(r *Run) {
+			r.Variant("baseline").Applied = nil
+		}, nil, ptr("")},
+		{"an older document applying the series alone", func(r *Run) {
+			withSeriesApplied(r)
+			r.Variant("patched").Applied = nil
+		}, ptr(hashOf(base)), ptr(hashOf(series...))},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := fixtureRun(3)
+			if tc.mutate != nil {
+				tc.mutate(r)
+			}
+			doc := kcidbOf(t, sch, Renderer{}, r)
+			for i, want := range []*string{tc.baseline, tc.patched} {
+				got := doc.Checkouts[i].PatchsetHash
+				if (got == nil) != (want == nil) || got != nil && *got != *want {
+					t.Errorf("%s: patchset_hash %v, want %v", doc.Checkouts[i].ID, deref(got), deref(want))
+				}
+			}
+		})
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "(absent)"
+	}
+	return *s
 }
