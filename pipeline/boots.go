@@ -64,7 +64,7 @@ func (r *runner) testBoot(ctx context.Context, p *plan.Plan, v plan.Variant, rv 
 	var inst vm.Instance
 	defer func() {
 		if inst != nil {
-			inst.Close()
+			r.warnIf("stopping the VM", inst.Close())
 		}
 	}()
 	for _, target := range p.Targets {
@@ -101,7 +101,7 @@ func (r *runner) testBoot(ctx context.Context, p *plan.Plan, v plan.Variant, rv 
 			return err
 		}
 		if reboot {
-			inst.Close()
+			r.warnIf("stopping the VM", inst.Close())
 			inst = nil
 		}
 	}
@@ -157,8 +157,9 @@ func (d *diskSet) of(variant string) ([]vm.Device, error) {
 }
 
 // remove deletes every image.
-func (d *diskSet) remove() {
+func (d *diskSet) remove() error {
 	if d.dir != "" {
-		os.RemoveAll(d.dir)
+		return os.RemoveAll(d.dir)
 	}
+	return nil
 }

@@ -128,8 +128,18 @@ func unameRelease() string {
 	return strings.TrimSpace(string(b))
 }
 
+// logf writes a progress line. Best effort: progress is for the
+// reader, and a log that cannot be written must not stop a run.
 func (r *runner) logf(format string, args ...any) {
-	fmt.Fprintf(r.log, "ktest: "+format+"\n", args...)
+	_, _ = fmt.Fprintf(r.log, "ktest: "+format+"\n", args...)
+}
+
+// warnIf logs a best-effort cleanup that failed: the run's result
+// stands, and the reader learns what was left behind.
+func (r *runner) warnIf(what string, err error) {
+	if err != nil {
+		r.logf("warning: %s: %v", what, err)
+	}
 }
 
 // save writes the results so far; a failure to save is reported but
@@ -216,12 +226,12 @@ func (r *runner) execute(ctx context.Context) error {
 	if err := r.stage(ctx, "initramfs", "", r.buildInitramfs); err != nil {
 		return err
 	}
-	defer r.image.Remove()
+	defer func() { r.warnIf("removing the guest image", r.image.Remove()) }()
 	if p.PerPatch != nil {
 		return r.perPatch(ctx)
 	}
 	r.disks = &diskSet{targets: p.Targets, fileSize: p.FileSizeBytes()}
-	defer r.disks.remove()
+	defer func() { r.warnIf("removing the target disks", r.disks.remove()) }()
 	return r.testAll(ctx)
 }
 

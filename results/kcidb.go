@@ -208,7 +208,7 @@ func patchsetHash(sums []string) (hash string, ok bool) {
 		if len(sum) != 64 {
 			return "", false
 		}
-		fmt.Fprintf(h, "%s\n", sum)
+		_, _ = fmt.Fprintf(h, "%s\n", sum) // a hash.Hash never returns an error
 	}
 	return hex.EncodeToString(h.Sum(nil)), len(sums) > 0
 }

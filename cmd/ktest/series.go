@@ -274,7 +274,7 @@ func seriesSplit(args []string, out io.Writer) error {
 		return badInput(err)
 	}
 	for _, p := range paths {
-		fmt.Fprintln(out, p)
+		say(out, "%s\n", p)
 	}
 	if n := len(s.Fixups) + len(s.Revisions); n > 0 {
 		fmt.Fprintf(os.Stderr, "ktest series split: %d fixup(s) and %d revision(s) from the thread were not written\n", len(s.Fixups), len(s.Revisions))
