@@ -231,7 +231,7 @@ func (r *runner) execute(ctx context.Context) error {
 		return r.perPatch(ctx)
 	}
 	r.disks = &diskSet{targets: p.Targets, fileSize: p.FileSizeBytes()}
-	defer func() { r.warnIf("removing the target disks", r.disks.remove()) }()
+	defer r.disks.remove()
 	return r.testAll(ctx)
 }
 

@@ -339,8 +339,12 @@ func TestComparisonRenderWidth(t *testing.T) {
 		}
 	}
 	var md, mdNarrow bytes.Buffer
-	c.Render(&md, "md")
-	c.RenderWidth(&mdNarrow, "md", 40)
+	if err := c.Render(&md, "md"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RenderWidth(&mdNarrow, "md", 40); err != nil {
+		t.Fatal(err)
+	}
 	if md.String() != mdNarrow.String() {
 		t.Error("md output depends on the width")
 	}

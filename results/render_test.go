@@ -484,7 +484,9 @@ func TestJUnit(t *testing.T) {
 	}
 	// Test durations come through in seconds.
 	var got JUnitSuites
-	xml.Unmarshal([]byte(render(t, Renderer{}, fixtureRun(3), "junit")), &got)
+	if err := xml.Unmarshal([]byte(render(t, Renderer{}, fixtureRun(3), "junit")), &got); err != nil {
+		t.Fatal(err)
+	}
 	for _, s := range got.Suites {
 		if s.Name == "baseline/ext4" {
 			if s.Time != "5.500" || s.Cases[2].Time != "0.300" || s.Cases[2].Classname != "ktest.baseline.ext4" {

@@ -88,7 +88,9 @@ func TestCompareCLI(t *testing.T) {
 	quick.Plan.Boots, quick.Plan.Quick = 1, true
 	otherPlan := writeRun(t, dir, "quick.json", quick)
 	garbage := filepath.Join(dir, "garbage.json")
-	os.WriteFile(garbage, []byte("{not json"), 0o644)
+	if err := os.WriteFile(garbage, []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name      string

@@ -38,11 +38,17 @@ func TestRunRejectsBadInputBeforeWork(t *testing.T) {
 	// Checking --tree opens the cache: a private one, not the user's.
 	t.Setenv("KTEST_CACHE", filepath.Join(dir, "cache"))
 	badPlan := filepath.Join(dir, "plan.toml")
-	os.WriteFile(badPlan, []byte("name = \"x\"\nrepeatz = 3\n"), 0o644)
+	if err := os.WriteFile(badPlan, []byte("name = \"x\"\nrepeatz = 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	notTree := filepath.Join(dir, "not-a-tree")
-	os.Mkdir(notTree, 0o755)
+	if err := os.Mkdir(notTree, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	empty := filepath.Join(dir, "empty.mbox")
-	os.WriteFile(empty, nil, 0o644)
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	out := filepath.Join(dir, "out")
 	for _, tc := range []struct {
 		name string
