@@ -48,7 +48,12 @@ func fakeBootVM(t *testing.T) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- agent.Serve(ctx, ln, cfg) }()
-	t.Cleanup(func() { cancel(); _ = <-served }) // waits for the agent to stop; how it stopped is the cancel
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil { // nil after a cancel
+			t.Errorf("agent: %v", err)
+		}
+	})
 
 	st, err := vmstate.Register(ln.Addr().String(), keys, "", "bzImage")
 	if err != nil {
