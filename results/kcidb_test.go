@@ -132,6 +132,7 @@ func TestKCIDBSchema(t *testing.T) {
 			return r
 		}(), 0},
 		{"real ktest run --quick", Renderer{}, real, 2 * (1 + 40 + 96)},
+		{"real run stopped at apply", Renderer{}, loadFixture(t, "run-stopped-at-apply.results.json"), 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -351,4 +352,29 @@ func deref(s *string) string {
 		return "(absent)"
 	}
 	return *s
+}
+
+// TestKCIDBRecordedStoppedAtApply: the real run whose patched variant
+// did not apply: its checkout is invalid, with the conflict as excerpt,
+// and its hash covers the patch it could not apply; the other variant,
+// the tree as it is, has the empty hash.
+func TestKCIDBRecordedStoppedAtApply(t *testing.T) {
+	r := loadFixture(t, "run-stopped-at-apply.results.json")
+	doc := kcidbOf(t, kcidbSchema(t), Renderer{}, r)
+	byVariant := map[string]*kcidbCheckout{}
+	for _, c := range doc.Checkouts {
+		byVariant[c.Misc["variant"].(string)] = c
+	}
+	p, b := byVariant["patched"], byVariant["baseline"]
+	sum := sha256.Sum256([]byte(r.Variant("patched").Applied[0].SHA256 + "\n"))
+	if p == nil || p.Valid == nil || *p.Valid || !strings.Contains(p.LogExcerpt, "hunk does not match") ||
+		p.PatchsetHash == nil || *p.PatchsetHash != hex.EncodeToString(sum[:]) {
+		t.Errorf("patched checkout: %+v", p)
+	}
+	if b == nil || b.PatchsetHash == nil || *b.PatchsetHash != "" {
+		t.Errorf("baseline checkout (the tree as it is): %+v", b)
+	}
+	if len(doc.Tests) != 0 {
+		t.Errorf("%d tests from a run that tested nothing", len(doc.Tests))
+	}
 }
