@@ -149,7 +149,9 @@ func (c *Comparison) compare(oldRun, newRun *Run) {
 				now, ok := nt.Test(tc.Name)
 				switch {
 				case !ok:
-					if tc.Status == TestPass {
+					// A target that could not be set up ran nothing:
+					// that is its NewError, not tests left out.
+					if tc.Status == TestPass && (nt == nil || nt.Error == "") {
 						c.NotRun = append(c.NotRun, id)
 					}
 				case tc.Status == TestPass && now.Status.Failing():

@@ -18,6 +18,7 @@ func TestCompare(t *testing.T) {
 		newFailures  []string
 		fixed        []string
 		notRun       []string
+		newErrors    []string
 	}{
 		{name: "identical runs"},
 		{
@@ -44,6 +45,14 @@ func TestCompare(t *testing.T) {
 			},
 			regressions:  []string{"patched/btrfs/io_uring iops", "patched/btrfs/io_uring iowq_workers_peak"},
 			improvements: []string{"baseline/btrfs/io_uring iops"},
+		},
+		{
+			name: "a target that newly cannot be set up is a regression, its tests not left out",
+			mutateNew: func(r *Run) {
+				tg := r.Variant("patched").Target("xfs")
+				tg.Error, tg.Tests, tg.Bench = "mkfs.xfs: unknown feature", nil, nil
+			},
+			newErrors: []string{"patched/xfs"},
 		},
 		{
 			name: "a newly failing test, a fixed one, a skip is neither",
@@ -90,7 +99,10 @@ func TestCompare(t *testing.T) {
 			if !sameStrings(strs(c.NewFailures), tc.newFailures) || !sameStrings(strs(c.Fixed), tc.fixed) || !sameStrings(strs(c.NotRun), tc.notRun) {
 				t.Errorf("new failures %v fixed %v not run %v; want %v %v %v", c.NewFailures, c.Fixed, c.NotRun, tc.newFailures, tc.fixed, tc.notRun)
 			}
-			if want := len(tc.regressions)+len(tc.newFailures) > 0; c.Failed() != want {
+			if !sameStrings(strs(c.NewErrors), tc.newErrors) {
+				t.Errorf("new errors %v, want %v", c.NewErrors, tc.newErrors)
+			}
+			if want := len(tc.regressions)+len(tc.newFailures)+len(tc.newErrors) > 0; c.Failed() != want {
 				t.Errorf("Failed() = %v, want %v", c.Failed(), want)
 			}
 			if c.NoVerdict != nil {
