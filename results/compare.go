@@ -29,13 +29,14 @@ type Comparison struct {
 	// NewErrors are targets that could not be set up in New but were in
 	// Old.
 	NewErrors []TargetID `json:"new_errors,omitempty"`
-	// NotRun are tests that passed in Old and are missing from New (a
-	// stage failed, or the plan changed); reported, not counted.
+	// NotRun are tests that passed in Old and are missing from New. A
+	// comparison with any is no verdict (its reason names them), so a
+	// verdict's NotRun is empty; kept for readers of older documents.
 	NotRun []TestID `json:"not_run,omitempty"`
 	// Flaky are new failures that passed when re-run; not counted.
 	Flaky []TestID `json:"flaky,omitempty"`
 	// Mismatch lists how the runs' plans differ (sizes, targets, boots,
-	// ...). Metrics of unlike runs are not judged.
+	// ...). Unlike runs get no verdict at all.
 	Mismatch []string `json:"mismatch,omitempty"`
 	// NoVerdict, when set, is why the runs could not be compared: then
 	// nothing else is concluded and every list is empty.
