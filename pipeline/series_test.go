@@ -91,3 +91,20 @@ func TestVariantPatchsetHash(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordedBaselinePatch: the recorded real run's baseline patch hash
+// (results/testdata, which the KCIDB tests read) is the hash of the
+// baseline patch ktest ships: the fixture says what this ktest applies.
+func TestRecordedBaselinePatch(t *testing.T) {
+	run, err := results.Load("../results/testdata/run-quick-ext4.results.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rec, err := loadPatches([]string{"embedded:baseline-6.1"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := run.Variant("baseline").Applied; len(got) != 1 || len(rec) != 1 || got[0] != rec[0] {
+		t.Errorf("recorded %+v, ktest applies %+v", got, rec)
+	}
+}

@@ -159,6 +159,8 @@ func TestCompareRefuses(t *testing.T) {
 		}, why: []string{"the runs were not made alike: targets [ext4 xfs btrfs raw] vs [ext4 xfs]"}, wrongInput: true},
 		{name: "other sizes and boots", mutateNew: func(r *Run) { r.Plan.FileSize, r.Plan.Boots = "16M", 1 },
 			why: []string{"the runs were not made alike: file_size 64M vs 16M; boots 0 vs 1"}, wrongInput: true},
+		{name: "another control", mutateNew: func(r *Run) { r.Plan.Control = "psync" },
+			why: []string{"the runs were not made alike: control none vs psync"}, wrongInput: true},
 		{name: "other variants", mutateNew: func(r *Run) { r.Variants[0].Name = "kasan" },
 			why: []string{"the runs have different variants: baseline, patched vs kasan, patched"}, wrongInput: true},
 		{name: "B left out tests A passed", mutateNew: func(r *Run) {

@@ -133,6 +133,8 @@ func TestKCIDBSchema(t *testing.T) {
 		}(), 0},
 		{"real ktest run --quick", Renderer{}, real, 2 * (1 + 40 + 96)},
 		{"real run stopped at apply", Renderer{}, loadFixture(t, "run-stopped-at-apply.results.json"), 0},
+		// Per variant: the boot, 10 tests, 3 engines x 8 metrics on ext4.
+		{"real ktest run --quick --targets ext4", Renderer{}, loadFixture(t, "run-quick-ext4.results.json"), 2 * (1 + 10 + 24)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -376,5 +378,32 @@ func TestKCIDBRecordedStoppedAtApply(t *testing.T) {
 	}
 	if len(doc.Tests) != 0 {
 		t.Errorf("%d tests from a run that tested nothing", len(doc.Tests))
+	}
+}
+
+// TestKCIDBDefaultRunBaselineHash: in KCIDB of a real run of the
+// default plan, the baseline checkout (the tree plus the baseline
+// patch) has a patchset hash over that patch, and only the stock tree
+// has the empty one; the document validates against the schema.
+func TestKCIDBDefaultRunBaselineHash(t *testing.T) {
+	r := loadFixture(t, "run-quick-ext4.results.json")
+	doc := kcidbOf(t, kcidbSchema(t), Renderer{}, r)
+	hashes := map[string]string{}
+	for _, c := range doc.Checkouts {
+		if c.PatchsetHash == nil {
+			t.Fatalf("checkout %s has no patchset_hash", c.ID)
+		}
+		hashes[c.Misc["variant"].(string)] = *c.PatchsetHash
+	}
+	applied := r.Variant("baseline").Applied
+	if len(applied) != 1 || applied[0].Source != "embedded:baseline-6.1" {
+		t.Fatalf("the recorded baseline applied %+v", applied)
+	}
+	sum := sha256.Sum256([]byte(applied[0].SHA256 + "\n"))
+	if want := hex.EncodeToString(sum[:]); hashes["baseline"] != want {
+		t.Errorf("baseline patchset_hash %q, want %q (over the baseline patch)", hashes["baseline"], want)
+	}
+	if hashes["patched"] != "" {
+		t.Errorf("patched (stock 6.1) patchset_hash %q, want \"\"", hashes["patched"])
 	}
 }

@@ -407,8 +407,9 @@ func Load(path string) (*Run, error) {
 func (p Plan) Differences(q Plan) []string {
 	var out []string
 	diff := func(what string, a, b any) {
-		if fmt.Sprint(a) != fmt.Sprint(b) {
-			out = append(out, fmt.Sprintf("%s %v vs %v", what, a, b))
+		sa, sb := fmt.Sprint(a), fmt.Sprint(b)
+		if sa != sb {
+			out = append(out, fmt.Sprintf("%s %s vs %s", what, orDefault(sa, "none"), orDefault(sb, "none")))
 		}
 	}
 	diff("targets", p.Targets, q.Targets)

@@ -39,9 +39,9 @@ func TestTrailerOnlyForAPass(t *testing.T) {
 			r.Error = &StageError{Stage: "tests", Variant: "patched", Message: "interrupted by SIGINT"}
 			return r
 		}, "the run did not finish: interrupted during tests [patched]: interrupted by SIGINT"},
-		{"an interrupted run (recorded: SIGTERM during the baseline's build)", func(t *testing.T) *Run {
+		{"an interrupted run (recorded: Ctrl-C during the baseline's tests)", func(t *testing.T) *Run {
 			return loadFixture(t, "run-interrupted.results.json")
-		}, "the run did not finish: interrupted during build [baseline]: interrupted by SIGTERM"},
+		}, "the run did not finish: interrupted during test [baseline/ext4]: interrupted by SIGINT"},
 		{"a run stopped at apply (recorded)", func(t *testing.T) *Run {
 			return loadFixture(t, "run-stopped-at-apply.results.json")
 		}, "the run did not finish: apply failed [patched]: 1/1 fs: a change written against another tree: fs/read_write.c: hunk #1 (line 10): hunk does not match"},

@@ -210,3 +210,40 @@ func TestReportCLI(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareRecordedRuns: ktest compare on real runs. Against a run
+// that stopped at apply and tested nothing there is no verdict, exit 3
+// (B's own failure), never "No regressions"; the wrong way round is the
+// wrong input, exit 2; two quick runs compare their tests and show the
+// metrics as figures only.
+func TestCompareRecordedRuns(t *testing.T) {
+	const dir = "../../results/testdata/"
+	good, atApply, interrupted := dir+"run-quick-ext4.results.json", dir+"run-stopped-at-apply.results.json", dir+"run-interrupted.results.json"
+	tests := []struct {
+		name   string
+		a, b   string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"B stopped at apply", good, atApply, ExitInfra,
+			"No verdict: B stopped at apply [patched]: 1/1 fs: a change written against another tree: fs/read_write.c: hunk #1 (line 10): hunk does not match.",
+			"ktest compare: no verdict: B stopped at apply [patched]"},
+		{"A stopped at apply", atApply, good, ExitUsage, "No verdict: A stopped at apply [patched]", "no verdict: A stopped at apply"},
+		{"B interrupted", good, interrupted, ExitUsage, "No verdict: B was interrupted during test [baseline/ext4]: interrupted by SIGINT.", "no verdict: B was interrupted"},
+		{"quick against quick", good, good, ExitOK,
+			"Figures only: 1 boot per side, no change can be called (3 needed); no new failures and no new target errors.", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errs := runCLI(t, "compare", "--format", "text", tc.a, tc.b)
+			flat := strings.Join(strings.Fields(out), " ")
+			if code != tc.code || !strings.Contains(flat, tc.stdout) || !strings.Contains(errs, tc.stderr) {
+				t.Errorf("exit %d (want %d)\nstdout:\n%s\nstderr:\n%s", code, tc.code, out, errs)
+			}
+			if strings.Contains(out, "No regressions") {
+				t.Errorf("claims no regressions:\n%s", out)
+			}
+		})
+	}
+}
