@@ -5,7 +5,7 @@ KTEST := bin/ktest
 # 2 cores) and boot it under TCG, so the go test timeout is generous.
 TEST_TIMEOUT ?= 80m
 
-.PHONY: all setup build run test unit vet bench faults clean
+.PHONY: all setup build run test unit vet errcheck bench faults clean
 
 all: build
 
@@ -30,6 +30,14 @@ run: setup
 vet:
 	$(GO) vet ./...
 	$(GO) tool -modfile=tools.mod staticcheck ./...
+
+# errcheck, pinned in tools.mod the same way: every dropped error. A
+# deliberate best-effort drop is written `_ =` with a comment saying
+# why. Not yet part of vet: vm/, remote/, console/ and faults/ still
+# drop some; the rest of the tree is clean.
+# Update: go get -modfile=tools.mod -tool github.com/kisielk/errcheck@VERSION
+errcheck:
+	$(GO) tool -modfile=tools.mod errcheck ./...
 
 # Everything, end-to-end and the fault suite included: what CI runs.
 # Packages run one at a time (-p 1): each end-to-end test drives QEMU

@@ -40,14 +40,14 @@ func TestBootAgent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer image.Remove()
+	defer func() { _ = image.Remove() }() // test cleanup: best effort
 	pool := &vm.Pool{Want: want}
 	start := time.Now()
 	inst, err := pool.Start(ctx, vm.Options{Kernel: kernel, Image: image, Devices: []vm.Device{vm.RNG{}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer inst.Close()
+	defer func() { _ = inst.Close() }() // test cleanup: best effort
 	t.Logf("%s: agent answered SSH after %v", pool.Verdict().Accel, time.Since(start).Round(time.Millisecond))
 
 	var out, errOut bytes.Buffer

@@ -22,6 +22,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
 	"os"
@@ -146,15 +147,16 @@ func appendKeys(base, outDir string, k *remote.Keys) (_ string, err error) {
 	if err != nil {
 		return "", fmt.Errorf("initramfs: %w", err)
 	}
-	defer in.Close()
+	defer func() { _ = in.Close() }() // read-only: a close error loses nothing
 	out, err := os.CreateTemp(outDir, "ktest-initramfs-*.cpio")
 	if err != nil {
 		return "", fmt.Errorf("initramfs: %w", err)
 	}
 	defer func() {
 		if err != nil {
-			out.Close()
-			os.Remove(out.Name())
+			// Error path: the image is incomplete and goes either way.
+			_ = out.Close()
+			_ = os.Remove(out.Name())
 		}
 	}()
 	if _, err := io.Copy(out, in); err != nil {
@@ -162,8 +164,14 @@ func appendKeys(base, outDir string, k *remote.Keys) (_ string, err error) {
 	}
 	// newc archives are 4-byte aligned throughout; the kernel expects the
 	// next archive on such a boundary.
-	if st, err := out.Stat(); err == nil && st.Size()%4 != 0 {
-		out.Write(make([]byte, 4-st.Size()%4))
+	st, err := out.Stat()
+	if err != nil {
+		return "", fmt.Errorf("initramfs: %w", err)
+	}
+	if pad := st.Size() % 4; pad != 0 {
+		if _, err := out.Write(make([]byte, 4-pad)); err != nil {
+			return "", fmt.Errorf("initramfs: %w", err)
+		}
 	}
 	if err := WriteKeys(out, k); err != nil {
 		return "", fmt.Errorf("initramfs: keys: %w", err)
@@ -204,7 +212,7 @@ func BuildBase(ctx context.Context, o Options) (Base, error) {
 	if err != nil {
 		return Base{}, err
 	}
-	defer os.RemoveAll(b.tmp)
+	defer func() { _ = os.RemoveAll(b.tmp) }() // best effort: a leftover temp dir costs only space
 	return b.base(ctx)
 }
 
@@ -249,7 +257,7 @@ func newBuilder(o Options) (*builder, error) {
 }
 
 func (b *builder) logf(format string, args ...any) {
-	fmt.Fprintf(b.log, "initramfs: "+format+"\n", args...)
+	_, _ = fmt.Fprintf(b.log, "initramfs: "+format+"\n", args...) // progress: best effort, it must not stop a build
 }
 
 func (b *builder) base(ctx context.Context) (Base, error) {
@@ -266,7 +274,7 @@ func (b *builder) base(ctx context.Context) (Base, error) {
 		return Base{}, err
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\nuroot %s\n", layoutVersion, filepath.Base(uroot))
+	hashf(h, "%s\nuroot %s\n", layoutVersion, filepath.Base(uroot))
 	for _, p := range progs {
 		if err := hashFile(h, p.src, p.dest); err != nil {
 			return Base{}, err
@@ -324,7 +332,7 @@ func (b *builder) urootLayer(ctx context.Context) (path string, cached bool, err
 	}
 	h := sha256.New()
 	// go.sum pins u-root, gobusybox and mkuimage alike.
-	fmt.Fprintf(h, "%s\n%s\ntags %v\ncmds %v\nuinit %s\n", layoutVersion, goVersion,
+	hashf(h, "%s\n%s\ntags %v\ncmds %v\nuinit %s\n", layoutVersion, goVersion,
 		urootBuildTags, urootCommands, proto.AgentPath)
 	for _, f := range []string{"go.mod", "go.sum"} {
 		if err := hashFile(h, filepath.Join(b.moduleDir, f), f); err != nil {
@@ -438,14 +446,14 @@ func (b *builder) prune(prefix string, keep int) {
 	}
 	sort.Slice(cands, func(i, j int) bool { return cands[i].mod.After(cands[j].mod) })
 	for i := keep; i < len(cands); i++ {
-		os.Remove(filepath.Join(b.cacheDir, cands[i].name))
+		_ = os.Remove(filepath.Join(b.cacheDir, cands[i].name)) // pruning is best effort: the next prune tries again
 	}
 }
 
 // touch marks a cache entry as recently used, for prune.
 func touch(path string) {
 	now := time.Now()
-	os.Chtimes(path, now, now)
+	_ = os.Chtimes(path, now, now) // best effort: at worst an entry in use is pruned, and rebuilt
 }
 
 // hostFiles resolves the host tools and extra binaries to absolute paths
@@ -554,30 +562,30 @@ func symlinkChain(p string) ([]string, error) {
 }
 
 // hashFile adds name and the content (or symlink target) of src to h.
-func hashFile(h io.Writer, src, name string) error {
+func hashFile(h hash.Hash, src, name string) error {
 	st, err := os.Lstat(src)
 	if err != nil {
 		return fmt.Errorf("initramfs: %w", err)
 	}
-	fmt.Fprintf(h, "%s %s %o ", name, st.Mode().Type(), st.Mode().Perm())
+	hashf(h, "%s %s %o ", name, st.Mode().Type(), st.Mode().Perm())
 	if st.Mode()&os.ModeSymlink != 0 {
 		t, err := os.Readlink(src)
 		if err != nil {
 			return fmt.Errorf("initramfs: %w", err)
 		}
-		fmt.Fprintf(h, "-> %s\n", t)
+		hashf(h, "-> %s\n", t)
 		return nil
 	}
 	f, err := os.Open(src)
 	if err != nil {
 		return fmt.Errorf("initramfs: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only: a close error loses nothing
 	fh := sha256.New()
 	if _, err := io.Copy(fh, f); err != nil {
 		return fmt.Errorf("initramfs: hash %s: %w", src, err)
 	}
-	fmt.Fprintf(h, "%x\n", fh.Sum(nil))
+	hashf(h, "%x\n", fh.Sum(nil))
 	return nil
 }
 
@@ -622,3 +630,7 @@ func isKtestModule(goMod string) bool {
 	}
 	return false
 }
+
+// hashf writes to a content key's hash; a hash.Hash never returns an
+// error.
+func hashf(h hash.Hash, format string, a ...any) { _, _ = fmt.Fprintf(h, format, a...) }

@@ -110,7 +110,9 @@ func TestBuild(t *testing.T) {
 		if !ok {
 			t.Fatalf("key archive lacks %s (has %d records)", name, len(keyRecs))
 		}
-		os.WriteFile(filepath.Join(etc, file), []byte(r.content), 0o600)
+		if err := os.WriteFile(filepath.Join(etc, file), []byte(r.content), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if keyRecs[strings.TrimPrefix(proto.AgentHostKeyPath, "/")].mode&0o077 != 0 {
 		t.Error("host key is readable by others")
@@ -160,7 +162,7 @@ func BenchmarkBuildCached(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		img.Remove()
+		_ = img.Remove() // benchmark cleanup: best effort
 	}
 }
 
@@ -176,7 +178,7 @@ func readArchive(t *testing.T, path string, offset int64) map[string]record {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // test cleanup: best effort
 	st, err := f.Stat()
 	if err != nil {
 		t.Fatal(err)
@@ -236,11 +238,21 @@ func TestHostFiles(t *testing.T) {
 
 func TestSymlinkChain(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "real"), nil, 0o755)
-	os.Symlink("real", filepath.Join(dir, "a"))
-	os.Symlink(filepath.Join(dir, "a"), filepath.Join(dir, "b"))
-	os.Symlink("loop2", filepath.Join(dir, "loop1"))
-	os.Symlink("loop1", filepath.Join(dir, "loop2"))
+	if err := os.WriteFile(filepath.Join(dir, "real"), nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("real", filepath.Join(dir, "a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "a"), filepath.Join(dir, "b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("loop2", filepath.Join(dir, "loop1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("loop1", filepath.Join(dir, "loop2")); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		start   string
 		want    []string
@@ -276,7 +288,9 @@ func TestKeysArchive(t *testing.T) {
 	if err := WriteKeys(f, keys); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 	recs := readArchive(t, path, 0)
 	host := recs[strings.TrimPrefix(proto.AgentHostKeyPath, "/")]
 	signer, err := ssh.ParsePrivateKey([]byte(host.content))
@@ -300,9 +314,13 @@ func TestPrune(t *testing.T) {
 	names := []string{"a.cpio", "b.cpio", "c.cpio", "uroot-x.cpio", "uroot-y.cpio", ".build-1", "notes.txt"}
 	for i, n := range names {
 		p := filepath.Join(dir, n)
-		os.WriteFile(p, nil, 0o644)
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
 		mt := time.Now().Add(time.Duration(i) * time.Minute)
-		os.Chtimes(p, mt, mt)
+		if err := os.Chtimes(p, mt, mt); err != nil {
+			t.Fatal(err)
+		}
 	}
 	b.prune("", 2)
 	b.prune("uroot-", 1)
@@ -335,7 +353,9 @@ func TestWithKeysAligns(t *testing.T) {
 	dir := t.TempDir()
 	for _, size := range []int{0, 1, 2, 3, 4, 513} {
 		base := filepath.Join(dir, "base")
-		os.WriteFile(base, bytes.Repeat([]byte{0}, size), 0o644)
+		if err := os.WriteFile(base, bytes.Repeat([]byte{0}, size), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		out, err := appendKeys(base, dir, keys)
 		if err != nil {
 			t.Fatal(err)
@@ -345,7 +365,9 @@ func TestWithKeysAligns(t *testing.T) {
 		if _, ok := recs[strings.TrimPrefix(proto.AgentAuthorizedKeyPath, "/")]; !ok {
 			t.Errorf("base of %d bytes: no key archive at offset %d", size, aligned)
 		}
-		os.Remove(out)
+		if err := os.Remove(out); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := WithKeys(filepath.Join(dir, "missing"), dir); err == nil {
 		t.Error("a missing base was accepted")

@@ -40,7 +40,7 @@ func Configure(ctx context.Context, c *Cache, req Request) (*Result, error) {
 // hit reports a cache hit on log and passes the lookup's result on.
 func hit(log io.Writer, req Request, r *Result, err error) (*Result, error) {
 	if r != nil && err == nil {
-		fmt.Fprintf(log, "ktest: build [%s]: cache hit %s\n", req.Variant, r.Dir)
+		logf(log, "ktest: build [%s]: cache hit %s\n", req.Variant, r.Dir)
 	}
 	return r, err
 }

@@ -52,7 +52,7 @@ func compiled(t *testing.T, log string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // test cleanup: best effort
 	var objs []string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {

@@ -3,6 +3,7 @@ package kbuild
 import (
 	"context"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -50,7 +51,7 @@ func (c *Cache) lock(ctx context.Context, name string, log io.Writer) (unlock fu
 			return unlock, err
 		}
 		if !said {
-			fmt.Fprintf(log, "ktest: waiting for another ktest holding %s\n", c.lockPath(name))
+			logf(log, "ktest: waiting for another ktest holding %s\n", c.lockPath(name))
 			said = true
 		}
 		select {
@@ -70,13 +71,22 @@ func (c *Cache) tryLock(name string) (unlock func(), err error) {
 		return nil, fmt.Errorf("opening lock %s: %w", path, err)
 	}
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
+		_ = f.Close() // an empty lock file: nothing to lose
 		if err == unix.EWOULDBLOCK {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("locking %s: %w", path, err)
 	}
-	return func() { unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, nil
+	// Closing the file releases the lock too: an unlock error changes
+	// nothing, and the lock file holds no data.
+	return func() { _ = unix.Flock(int(f.Fd()), unix.LOCK_UN); _ = f.Close() }, nil
 }
 
 func (c *Cache) lockPath(name string) string { return filepath.Join(c.Dir, "locks", name+".lock") }
+
+// logf writes a progress line to log. Best effort: progress is for the
+// reader, and a log that cannot be written must not stop a build.
+func logf(log io.Writer, format string, a ...any) { _, _ = fmt.Fprintf(log, format, a...) }
+
+// hashf writes to a key's hash; a hash.Hash never returns an error.
+func hashf(h hash.Hash, format string, a ...any) { _, _ = fmt.Fprintf(h, format, a...) }

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -77,8 +78,8 @@ func (e entry) isFile() bool { return e.Type == typeFile || e.Type == typeExec }
 
 // write adds the entry for rel to a key's hash. Lengths prefix the
 // variable parts, so no two different lists hash the same bytes.
-func (e entry) write(w io.Writer, rel string) {
-	fmt.Fprintf(w, "%d:%s%c%d:%s", len(rel), rel, e.Type, len(e.Digest), e.Digest)
+func (e entry) write(h hash.Hash, rel string) {
+	hashf(h, "%d:%s%c%d:%s", len(rel), rel, e.Type, len(e.Digest), e.Digest)
 }
 
 // fileDigest is the raw sha256 of a file's content.
@@ -87,7 +88,7 @@ func fileDigest(path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only: a close error loses nothing
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
 		return "", fmt.Errorf("reading %s: %w", path, err)
@@ -157,7 +158,7 @@ func readDirNodes(root, rel string) ([]node, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only: a close error loses nothing
 	names, err := f.Readdirnames(-1)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading %s: %w", path, err)
@@ -221,7 +222,7 @@ func readTreeIndex(path, dir string) []indexRecord {
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only: a close error loses nothing
 	dec := gob.NewDecoder(bufio.NewReader(f))
 	var h indexHeader
 	if dec.Decode(&h) != nil || h.Format != contentFormat || h.Dir != dir {
@@ -295,7 +296,7 @@ func scanContent(ctx context.Context, c *Cache, dir string, start time.Time) (co
 	}
 
 	h := sha256.New()
-	io.WriteString(h, contentFormat+"\n")
+	hashf(h, "%s\n", contentFormat)
 	for _, n := range nodes {
 		n.entry.write(h, n.rel)
 	}
@@ -384,7 +385,7 @@ func (c *Cache) pruneTreeIndexes(dryRun bool) (int, error) {
 		}
 		var h indexHeader
 		herr := gob.NewDecoder(f).Decode(&h)
-		f.Close()
+		_ = f.Close() // read-only: a close error loses nothing
 		if herr == nil && h.Format == contentFormat {
 			if _, err := os.Stat(h.Dir); !errors.Is(err, fs.ErrNotExist) {
 				continue

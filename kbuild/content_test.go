@@ -31,7 +31,7 @@ func plainMiniTree(t *testing.T, dir string) string {
 // makeWritable undoes a chmod a-w at the end of a test, so the temp dir
 // can be removed by a user who is not root.
 func makeWritable(t *testing.T, dir string) {
-	t.Cleanup(func() { exec.Command("chmod", "-R", "u+w", dir).Run() })
+	t.Cleanup(func() { _ = exec.Command("chmod", "-R", "u+w", dir).Run() }) // so TempDir can remove it; best effort
 }
 
 func chmodTree(t *testing.T, dir, mode string) {
@@ -50,7 +50,9 @@ func TestContentKeyFollowsContent(t *testing.T) {
 	}{
 		{"nothing", func(t *testing.T, dir string) {}, false},
 		{"mtime", func(t *testing.T, dir string) {
-			os.Chtimes(filepath.Join(dir, "fs/open.c"), longAgo, longAgo)
+			if err := os.Chtimes(filepath.Join(dir, "fs/open.c"), longAgo, longAgo); err != nil {
+				t.Fatal(err)
+			}
 		}, false},
 		// Write bits differ between the read-only default tree and a
 		// user's copy of it; they build the same kernel.
@@ -60,25 +62,39 @@ func TestContentKeyFollowsContent(t *testing.T) {
 			p := filepath.Join(dir, "fs/open.c")
 			st, _ := os.Stat(p)
 			writeFile(t, p, "int open_probf;\n")
-			os.Chtimes(p, st.ModTime(), st.ModTime())
+			if err := os.Chtimes(p, st.ModTime(), st.ModTime()); err != nil {
+				t.Fatal(err)
+			}
 		}, true},
 		{"new file", func(t *testing.T, dir string) { writeFile(t, filepath.Join(dir, "fs/new.c"), "") }, true},
-		{"removed file", func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, "fs/open.c")) }, true},
+		{"removed file", func(t *testing.T, dir string) { must(t, os.Remove(filepath.Join(dir, "fs/open.c"))) }, true},
 		{"renamed file", func(t *testing.T, dir string) {
-			os.Rename(filepath.Join(dir, "fs/open.c"), filepath.Join(dir, "fs/opem.c"))
+			if err := os.Rename(filepath.Join(dir, "fs/open.c"), filepath.Join(dir, "fs/opem.c")); err != nil {
+				t.Fatal(err)
+			}
 		}, true},
-		{"made executable", func(t *testing.T, dir string) { os.Chmod(filepath.Join(dir, "fs/open.c"), 0o755) }, true},
+		{"made executable", func(t *testing.T, dir string) { must(t, os.Chmod(filepath.Join(dir, "fs/open.c"), 0o755)) }, true},
 		{"script no longer executable", func(t *testing.T, dir string) {
-			os.Chmod(filepath.Join(dir, "scripts/ld-version.sh"), 0o644)
+			if err := os.Chmod(filepath.Join(dir, "scripts/ld-version.sh"), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}, true},
 		{"symlink target", func(t *testing.T, dir string) {
-			os.Remove(filepath.Join(dir, "fs/link.c"))
-			os.Symlink("../opem.c", filepath.Join(dir, "fs/link.c"))
+			if err := os.Remove(filepath.Join(dir, "fs/link.c")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink("../opem.c", filepath.Join(dir, "fs/link.c")); err != nil {
+				t.Fatal(err)
+			}
 		}, true},
-		{"new empty directory", func(t *testing.T, dir string) { os.Mkdir(filepath.Join(dir, "fs/new"), 0o755) }, true},
+		{"new empty directory", func(t *testing.T, dir string) { must(t, os.Mkdir(filepath.Join(dir, "fs/new"), 0o755)) }, true},
 		{"file replaced by a directory", func(t *testing.T, dir string) {
-			os.Remove(filepath.Join(dir, "fs/open.c"))
-			os.Mkdir(filepath.Join(dir, "fs/open.c"), 0o755)
+			if err := os.Remove(filepath.Join(dir, "fs/open.c")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Mkdir(filepath.Join(dir, "fs/open.c"), 0o755); err != nil {
+				t.Fatal(err)
+			}
 		}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -121,7 +137,14 @@ func TestIdenticalTreesShareKey(t *testing.T) {
 	if out, err := exec.Command("cp", "-a", orig, elsewhere).CombinedOutput(); err != nil {
 		t.Fatalf("cp: %v: %s", err, out)
 	}
-	filepath.Walk(elsewhere, func(p string, _ os.FileInfo, _ error) error { return os.Chtimes(p, longAgo, longAgo) })
+	// Other mtimes than the original's (a symlink's own cannot be set:
+	// Chtimes follows it).
+	must(t, filepath.Walk(elsewhere, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.Mode()&os.ModeSymlink != 0 {
+			return err
+		}
+		return os.Chtimes(p, longAgo, longAgo)
+	}))
 	chmodTree(t, elsewhere, "go-rwx")
 
 	tarTree, err := TarballTree(ctx, c, tarball, io.Discard)
@@ -162,7 +185,9 @@ func rewriteUntilCtimeMoves(t *testing.T, p, data string) {
 	old := ctime()
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		writeFile(t, p, data)
-		os.Chtimes(p, longAgo, longAgo)
+		if err := os.Chtimes(p, longAgo, longAgo); err != nil {
+			t.Fatal(err)
+		}
 		if ctime() != old {
 			return
 		}
@@ -176,7 +201,9 @@ func TestContentIndex(t *testing.T) {
 	ctx := context.Background()
 	c := testCache(t)
 	dir := plainMiniTree(t, t.TempDir())
-	os.Chtimes(filepath.Join(dir, "fs/open.c"), longAgo, longAgo)
+	if err := os.Chtimes(filepath.Join(dir, "fs/open.c"), longAgo, longAgo); err != nil {
+		t.Fatal(err)
+	}
 	// A scan that pretends to run later than now: every file is then old
 	// enough to be remembered (see racyWindow).
 	later := time.Now().Add(time.Hour)
@@ -205,7 +232,7 @@ func TestContentIndex(t *testing.T) {
 		}, later, all, true},
 		// Files changed within racyWindow of a scan may change again
 		// unseen within one timestamp tick: they are not remembered.
-		{"index lost, files recent", func() { os.Remove(c.treeIndexPath(dir)) }, time.Now(), all, true},
+		{"index lost, files recent", func() { must(t, os.Remove(c.treeIndexPath(dir))) }, time.Now(), all, true},
 		{"recent files are read again", func() {}, time.Now(), all, true},
 	}
 	prev := ""
@@ -271,5 +298,13 @@ func TestIdenticalTreesShareKernelsNotSlots(t *testing.T) {
 	}
 	if c.slot(a, in).dir == c.slot(b, in).dir {
 		t.Errorf("identical trees at %s and %s share the slot %s", a.Dir, b.Dir, c.slot(a, in).dir)
+	}
+}
+
+// must fails the test on a setup step's error.
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

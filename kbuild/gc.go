@@ -2,6 +2,7 @@ package kbuild
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -95,7 +96,7 @@ func (c *Cache) Remove(key string) error {
 		return err
 	}
 	if err := os.Rename(dir, filepath.Join(trash, key)); err != nil {
-		os.Remove(trash)
+		_ = os.Remove(trash) // an empty dir; the error below is what matters
 		return fmt.Errorf("removing cached kernel %s: %w", key, err)
 	}
 	if err := os.RemoveAll(trash); err != nil {
@@ -166,6 +167,7 @@ const tempGrace = time.Hour
 // skipped, never waited for.
 func (c *Cache) GC(o GCOptions, now time.Time) (*GCReport, error) {
 	rep := &GCReport{}
+	var errs []error // what could not be removed; the rest goes on
 	kernels, err := c.Kernels()
 	if err != nil {
 		return nil, err
@@ -208,11 +210,15 @@ func (c *Cache) GC(o GCOptions, now time.Time) (*GCReport, error) {
 		if err != nil || now.Sub(st.ModTime()) < tempGrace {
 			continue
 		}
-		rep.Temps++
-		rep.Bytes += duBytes(t)
+		n := duBytes(t)
 		if !o.DryRun {
-			os.RemoveAll(t)
+			if err := os.RemoveAll(t); err != nil {
+				errs = append(errs, fmt.Errorf("removing leftover %s: %w", t, err))
+				continue
+			}
 		}
+		rep.Temps++
+		rep.Bytes += n
 	}
 	logs, _ := os.ReadDir(filepath.Join(c.Dir, cachedir.BootLogs))
 	for _, l := range logs {
@@ -221,20 +227,24 @@ func (c *Cache) GC(o GCOptions, now time.Time) (*GCReport, error) {
 		if err != nil || now.Sub(st.ModTime()) <= o.OlderThan {
 			continue
 		}
-		rep.BootLogs++
-		rep.Bytes += duBytes(p)
+		n := duBytes(p)
 		if !o.DryRun {
-			os.RemoveAll(p)
+			if err := os.RemoveAll(p); err != nil {
+				errs = append(errs, fmt.Errorf("removing boot log %s: %w", p, err))
+				continue
+			}
 		}
+		rep.BootLogs++
+		rep.Bytes += n
 	}
 	if rep.TreeIndexes, err = c.pruneTreeIndexes(o.DryRun); err != nil {
-		return rep, err
+		return rep, errors.Join(append(errs, err)...)
 	}
 	if o.DryRun {
-		return rep, nil
+		return rep, errors.Join(errs...)
 	}
 	rep.Indexes, err = c.pruneIndexes()
-	return rep, err
+	return rep, errors.Join(append(errs, err)...)
 }
 
 // removeSlot deletes a slot unless a build holds its lock.
@@ -244,24 +254,32 @@ func (c *Cache) removeSlot(dir string) (bool, error) {
 		return false, err // nil, nil: in use
 	}
 	defer unlock()
-	// The slot's src dirs may have been made read-only by a read-only
-	// tree's copy; RemoveAll needs write permission on each directory.
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			os.Chmod(p, 0o755)
-		}
-		return nil
-	})
-	if err := os.RemoveAll(dir); err != nil {
+	if err := removeSlotDir(dir); err != nil {
 		return false, fmt.Errorf("removing build slot %s: %w", dir, err)
 	}
 	return true, nil
 }
 
+// removeSlotDir removes a slot's directory. Its src dirs may have been
+// made read-only by a read-only tree's copy, and RemoveAll needs write
+// permission on each directory.
+func removeSlotDir(dir string) error {
+	// Best effort: RemoveAll reports whatever this did not fix.
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			_ = os.Chmod(p, 0o755)
+		}
+		return nil
+	})
+	return os.RemoveAll(dir)
+}
+
 // touch records a use of a kernel or slot directory.
 func touch(dir string) {
 	now := time.Now()
-	os.Chtimes(dir, now, now)
+	// Best effort: at worst gc takes the entry for unused and it is
+	// built again.
+	_ = os.Chtimes(dir, now, now)
 }
 
 // duBytes is the disk space under dir. Files with other hardlinks (a
@@ -269,7 +287,9 @@ func touch(dir string) {
 // does not free them.
 func duBytes(dir string) int64 {
 	var n int64
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	// The callback skips what it cannot read, so the walk never fails:
+	// the size is an estimate for the report.
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return nil
 		}

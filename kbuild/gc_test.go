@@ -45,7 +45,9 @@ func fakeSlot(t *testing.T, c *Cache, name string, now time.Time, age time.Durat
 	if err := os.WriteFile(filepath.Join(src, "file.c"), []byte("int x;\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	os.Chmod(src, 0o555)
+	if err := os.Chmod(src, 0o555); err != nil {
+		t.Fatal(err)
+	}
 	when := now.Add(-age)
 	if err := os.Chtimes(dir, when, when); err != nil {
 		t.Fatal(err)
@@ -185,7 +187,9 @@ func TestOpenCachePrunesStaleIndexes(t *testing.T) {
 	}
 	fakeKernel(t, c, "gone", "r-gone", time.Now(), 0)
 	fakeKernel(t, c, "kept", "r-kept", time.Now(), 0)
-	os.WriteFile(filepath.Join(dir, "requests", "garbage.json"), []byte("{"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "requests", "garbage.json"), []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.RemoveAll(filepath.Join(dir, "kernels", "gone")); err != nil {
 		t.Fatal(err)
 	}

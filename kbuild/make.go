@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -51,7 +52,9 @@ func runMake(ctx context.Context, dir string, args []string, out io.Writer) erro
 	cmd.WaitDelay = 10 * time.Second
 	err := cmd.Run()
 	if cmd.Process != nil {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		// What is left of make's group, if anything: ESRCH is the
+		// usual answer, and there is nothing else to do.
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
 	return err
 }
@@ -66,7 +69,7 @@ func configure(ctx context.Context, req Request, in *inputs, s *slot) ([]byte, e
 	cfgPath := filepath.Join(s.cfg, ".config")
 	base := in.baseCfg
 	if base == nil {
-		fmt.Fprintf(log, "ktest: config [%s]: tinyconfig\n", req.Variant)
+		logf(log, "ktest: config [%s]: tinyconfig\n", req.Variant)
 		if err := runMake(ctx, s.src, makeArgs(s, s.cfg, "tinyconfig"), &out); err != nil {
 			return fail(fmt.Errorf("make tinyconfig: %w\n%s", err, tail(out.String(), 20)))
 		}
@@ -79,7 +82,7 @@ func configure(ctx context.Context, req Request, in *inputs, s *slot) ([]byte, e
 	if err := atomicfile.WriteFile(cfgPath, merged, 0o644); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(log, "ktest: config [%s]: merged %s, olddefconfig\n", req.Variant, strings.Join(fragmentNames(in.fragments), ", "))
+	logf(log, "ktest: config [%s]: merged %s, olddefconfig\n", req.Variant, strings.Join(fragmentNames(in.fragments), ", "))
 	out.Reset()
 	if err := runMake(ctx, s.src, makeArgs(s, s.cfg, "olddefconfig"), &out); err != nil {
 		return fail(fmt.Errorf("make olddefconfig: %w\n%s", err, tail(out.String(), 20)))
@@ -102,7 +105,7 @@ func configure(ctx context.Context, req Request, in *inputs, s *slot) ([]byte, e
 	if err := kconfig.Verify(fc, reqs, explain); err != nil {
 		return fail(err)
 	}
-	fmt.Fprintf(log, "ktest: config [%s]: all %d requested options verified\n", req.Variant, len(reqs))
+	logf(log, "ktest: config [%s]: all %d requested options verified\n", req.Variant, len(reqs))
 	return final, nil
 }
 
@@ -137,7 +140,7 @@ func (c *Cache) make(ctx context.Context, req Request, in *inputs, s *slot, cfg 
 	if err != nil {
 		return nil, err
 	}
-	defer logFile.Close()
+	defer func() { _ = logFile.Close() }() // closed and checked below; this covers the error paths
 
 	jobs := req.Jobs
 	if jobs <= 0 {
@@ -145,10 +148,11 @@ func (c *Cache) make(ctx context.Context, req Request, in *inputs, s *slot, cfg 
 	}
 	start := time.Now()
 	var ru0 syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru0)
+	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru0) // cannot fail for RUSAGE_CHILDREN and a valid pointer
 	prog := newProgress(req.Variant, log, start)
 	pr, pw := io.Pipe()
 	var wg sync.WaitGroup
+	var logErr error // the build log is evidence (the first error is read from it): a gap in it fails the build
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -156,27 +160,43 @@ func (c *Cache) make(ctx context.Context, req Request, in *inputs, s *slot, cfg 
 		sc.Buffer(make([]byte, 64*1024), 1<<20)
 		for sc.Scan() {
 			line := sc.Text()
-			fmt.Fprintln(logFile, line)
+			if _, err := fmt.Fprintln(logFile, line); err != nil && logErr == nil {
+				logErr = err
+			}
 			prog.line(line)
 		}
-		io.Copy(io.Discard, pr)
+		if err := sc.Err(); err != nil && logErr == nil {
+			logErr = fmt.Errorf("reading make's output: %w", err)
+		}
+		// Drain what the scanner left, so make never blocks on a full
+		// pipe; the scanner's error above says what was lost.
+		_, _ = io.Copy(io.Discard, pr)
 	}()
-	fmt.Fprintf(log, "ktest: build [%s]: make -j%d bzImage in %s (log: %s)\n", req.Variant, jobs, s.obj, logPath)
+	logf(log, "ktest: build [%s]: make -j%d bzImage in %s (log: %s)\n", req.Variant, jobs, s.obj, logPath)
 	err = runMake(ctx, s.src, makeArgs(s, s.obj, fmt.Sprintf("-j%d", jobs), "bzImage"), pw)
-	pw.Close()
+	_ = pw.Close() // an io.PipeWriter's Close never fails
 	wg.Wait()
 	prog.stop()
+	if cerr := logFile.Close(); logErr == nil {
+		logErr = cerr
+	}
+	if logErr != nil {
+		logErr = fmt.Errorf("build [%s]: build log %s: %w", req.Variant, logPath, logErr)
+	}
 	var ru1 syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru1)
+	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru1) // as above
 	cpu := tvSeconds(ru1.Utime) + tvSeconds(ru1.Stime) - tvSeconds(ru0.Utime) - tvSeconds(ru0.Stime)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, &BuildError{Variant: req.Variant, Log: logPath, FirstError: firstError(logPath, s.src), Err: err}
+		return nil, &BuildError{Variant: req.Variant, Log: logPath, FirstError: firstError(logPath, s.src), Err: errors.Join(err, logErr)}
+	}
+	if logErr != nil {
+		return nil, logErr
 	}
 	elapsed := time.Since(start)
-	fmt.Fprintf(log, "ktest: build [%s]: done in %s (%.0f CPU-s), %d objects compiled\n",
+	logf(log, "ktest: build [%s]: done in %s (%.0f CPU-s), %d objects compiled\n",
 		req.Variant, elapsed.Round(time.Second), cpu, prog.objects)
 
 	r := &Result{Key: key, Variant: req.Variant, Tree: req.Tree.Origin, TreeKey: req.Tree.Key,
@@ -203,7 +223,7 @@ func firstError(logPath, srcDir string) string {
 	if err != nil {
 		return ""
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only: a close error loses nothing
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for sc.Scan() {
@@ -237,7 +257,7 @@ func newProgress(variant string, log io.Writer, start time.Time) *progress {
 				return
 			case <-t.C:
 				p.mu.Lock()
-				fmt.Fprintf(p.log, "ktest: build [%s]: %s, %s elapsed, %d objects compiled\n",
+				logf(p.log, "ktest: build [%s]: %s, %s elapsed, %d objects compiled\n",
 					p.variant, p.phase, time.Since(p.start).Round(time.Second), p.objects)
 				p.mu.Unlock()
 			}

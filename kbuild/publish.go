@@ -89,7 +89,7 @@ func (c *Cache) publish(r *Result, bzImage string, cfg []byte, logPath string) e
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
+	defer func() { _ = os.RemoveAll(tmp) }() // a no-op once renamed; else best effort: a leftover costs only space
 	if err := copyFile(bzImage, filepath.Join(tmp, "bzImage")); err != nil {
 		return fmt.Errorf("publishing bzImage: %w", err)
 	}
@@ -106,7 +106,10 @@ func (c *Cache) publish(r *Result, bzImage string, cfg []byte, logPath string) e
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return err
 	}
-	os.RemoveAll(final) // an incomplete leftover without meta.json
+	// An incomplete leftover without meta.json, if any.
+	if err := os.RemoveAll(final); err != nil {
+		return fmt.Errorf("removing an incomplete %s: %w", final, err)
+	}
 	return os.Rename(tmp, final)
 }
 
@@ -115,13 +118,13 @@ func copyFile(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	defer in.Close()
+	defer func() { _ = in.Close() }() // read-only: a close error loses nothing
 	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
 	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
+		_ = out.Close() // error path: the copy already failed
 		return err
 	}
 	return out.Close()

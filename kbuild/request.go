@@ -113,11 +113,11 @@ func overlayHash(o map[string][]byte) (string, []string) {
 	h := sha256.New()
 	for _, p := range paths {
 		if o[p] == nil {
-			fmt.Fprintf(h, "D %s\n", p)
+			hashf(h, "D %s\n", p)
 			continue
 		}
 		sum := sha256.Sum256(o[p])
-		fmt.Fprintf(h, "M %s %x\n", p, sum)
+		hashf(h, "M %s %x\n", p, sum)
 	}
 	return hex.EncodeToString(h.Sum(nil)), paths
 }
@@ -158,11 +158,11 @@ func (r *Request) inputs(ctx context.Context) (*inputs, error) {
 // variant's Kconfig changes, which the request key covers.
 func (in *inputs) configKey(t *Tree) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\ntree %s\ncompiler %s\nbase %x\n", cacheFormat, t.Key, in.compiler, sha256.Sum256(in.baseCfg))
+	hashf(h, "%s\ntree %s\ncompiler %s\nbase %x\n", cacheFormat, t.Key, in.compiler, sha256.Sum256(in.baseCfg))
 	for _, f := range in.fragments {
-		fmt.Fprintf(h, "fragment %s\n", f.File)
+		hashf(h, "fragment %s\n", f.File)
 		for _, a := range f.Assignments {
-			fmt.Fprintf(h, "%s\n", a)
+			hashf(h, "%s\n", a)
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))

@@ -60,8 +60,11 @@ func makeSlot(ctx context.Context, t *Tree, s *slot, log io.Writer) error {
 		return nil
 	}
 	start := time.Now()
-	fmt.Fprintf(log, "ktest: preparing build slot %s (hardlinked copy of %s)\n", s.dir, t.Dir)
-	os.RemoveAll(s.dir)
+	logf(log, "ktest: preparing build slot %s (hardlinked copy of %s)\n", s.dir, t.Dir)
+	// An incomplete slot's leftovers would mix into the new copy.
+	if err := removeSlotDir(s.dir); err != nil {
+		return fmt.Errorf("removing an incomplete slot: %w", err)
+	}
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return err
 	}
@@ -69,7 +72,9 @@ func makeSlot(ctx context.Context, t *Tree, s *slot, log io.Writer) error {
 	// Hardlinks: cheap, and safe because ktest replaces files (rename)
 	// and never writes into them. Across filesystems, a real copy.
 	if out, err := exec.CommandContext(ctx, "cp", "-al", t.Dir, tmp).CombinedOutput(); err != nil {
-		os.RemoveAll(tmp)
+		if rerr := removeSlotDir(tmp); rerr != nil {
+			return fmt.Errorf("copying %s: %v: %s; removing the partial copy: %w", t.Dir, err, out, rerr)
+		}
 		if out2, err2 := exec.CommandContext(ctx, "cp", "-a", t.Dir, tmp).CombinedOutput(); err2 != nil {
 			return fmt.Errorf("copying %s: %v: %s; %v: %s", t.Dir, err, out, err2, out2)
 		}
@@ -85,7 +90,7 @@ func makeSlot(ctx context.Context, t *Tree, s *slot, log io.Writer) error {
 	if err := os.WriteFile(filepath.Join(s.dir, "complete"), []byte(t.Dir+"\n"), 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(log, "ktest: slot ready in %s\n", time.Since(start).Round(100*time.Millisecond))
+	logf(log, "ktest: slot ready in %s\n", time.Since(start).Round(100*time.Millisecond))
 	return nil
 }
 

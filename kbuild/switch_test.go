@@ -16,9 +16,15 @@ func TestSwitchSources(t *testing.T) {
 	old := time.Date(2020, 5, 23, 0, 0, 0, 0, time.UTC)
 	for p, s := range files {
 		full := filepath.Join(tree, p)
-		os.MkdirAll(filepath.Dir(full), 0o755)
-		os.WriteFile(full, []byte(s), 0o444)
-		os.Chtimes(full, old, old)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(s), 0o444); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(full, old, old); err != nil {
+			t.Fatal(err)
+		}
 	}
 	s := &slot{dir: t.TempDir()}
 	s.src = filepath.Join(s.dir, "src")
@@ -111,7 +117,9 @@ func TestSwitchSources(t *testing.T) {
 func TestSwitchSourcesRejectsEscapingPaths(t *testing.T) {
 	s := &slot{dir: t.TempDir()}
 	s.src = filepath.Join(s.dir, "src")
-	os.MkdirAll(s.src, 0o755)
+	if err := os.MkdirAll(s.src, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, p := range []string{"../x", "/etc/passwd", "a/../../x"} {
 		if err := switchSources(t.TempDir(), s, map[string][]byte{p: []byte("x")}); err == nil {
 			t.Errorf("overlay path %q accepted", p)

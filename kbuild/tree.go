@@ -57,7 +57,7 @@ func readVersion(dir string) (kconfig.Version, error) {
 	if err != nil {
 		return kconfig.Version{}, &NotATreeError{dir, "no top-level Makefile"}
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only: a close error loses nothing
 	vals := map[string]string{}
 	sc := bufio.NewScanner(f)
 	for i := 0; i < 20 && sc.Scan(); i++ {
@@ -172,7 +172,7 @@ func gitKey(ctx context.Context, dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	io.WriteString(h, "untracked\n")
+	hashf(h, "untracked\n")
 	for _, rel := range strings.Split(string(untracked), "\x00") {
 		if rel == "" {
 			continue
@@ -223,7 +223,7 @@ func tarballHash(cache *Cache, tarball string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only: a close error loses nothing
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
 		return "", err
@@ -293,9 +293,12 @@ func TarballTree(ctx context.Context, cache *Cache, tarball string, log io.Write
 
 func extract(ctx context.Context, tarball, dir string, log io.Writer) error {
 	start := time.Now()
-	fmt.Fprintf(log, "ktest: extracting %s into %s (once)\n", tarball, dir)
+	logf(log, "ktest: extracting %s into %s (once)\n", tarball, dir)
 	tmp := dir + ".tmp"
-	os.RemoveAll(tmp)
+	// A previous, interrupted extraction would mix into this one.
+	if err := os.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("removing an interrupted extraction: %w", err)
+	}
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return err
 	}
@@ -326,7 +329,7 @@ func extract(ctx context.Context, tarball, dir string, log io.Writer) error {
 	if err := os.Rename(tmp, dir); err != nil {
 		return err
 	}
-	fmt.Fprintf(log, "ktest: extracted in %s\n", time.Since(start).Round(time.Second))
+	logf(log, "ktest: extracted in %s\n", time.Since(start).Round(time.Second))
 	return nil
 }
 

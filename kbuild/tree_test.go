@@ -11,10 +11,16 @@ import (
 func TestOpenTreeRejectsNonKernelDirs(t *testing.T) {
 	dir := t.TempDir()
 	notDir := filepath.Join(dir, "file")
-	os.WriteFile(notDir, []byte("x"), 0o644)
+	if err := os.WriteFile(notDir, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	partial := filepath.Join(dir, "partial")
-	os.MkdirAll(filepath.Join(partial, "arch/x86"), 0o755)
-	os.WriteFile(filepath.Join(partial, "Kconfig"), nil, 0o644)
+	if err := os.MkdirAll(filepath.Join(partial, "arch/x86"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(partial, "Kconfig"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	c := testCache(t)
 	for _, tc := range []struct{ name, dir, reason string }{
 		{"missing", filepath.Join(dir, "nope"), "it does not exist"},

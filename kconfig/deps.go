@@ -80,7 +80,7 @@ func (s *scanner) file(rel string, stack []frame) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only: a close error loses nothing
 
 	var (
 		cur       *symbolDef // entry whose attributes we are reading

@@ -138,7 +138,9 @@ func writeTree(t *testing.T, files map[string]string) string {
 	dir := t.TempDir()
 	for p, s := range files {
 		full := filepath.Join(dir, p)
-		os.MkdirAll(filepath.Dir(full), 0o755)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(full, []byte(s), 0o644); err != nil {
 			t.Fatal(err)
 		}

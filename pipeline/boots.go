@@ -64,7 +64,7 @@ func (r *runner) testBoot(ctx context.Context, p *plan.Plan, v plan.Variant, rv 
 	var inst vm.Instance
 	defer func() {
 		if inst != nil {
-			inst.Close()
+			r.warnIf("stopping the VM", inst.Close())
 		}
 	}()
 	for _, target := range p.Targets {
@@ -101,7 +101,7 @@ func (r *runner) testBoot(ctx context.Context, p *plan.Plan, v plan.Variant, rv 
 			return err
 		}
 		if reboot {
-			inst.Close()
+			r.warnIf("stopping the VM", inst.Close())
 			inst = nil
 		}
 	}
@@ -159,6 +159,6 @@ func (d *diskSet) of(variant string) ([]vm.Device, error) {
 // remove deletes every image.
 func (d *diskSet) remove() {
 	if d.dir != "" {
-		os.RemoveAll(d.dir)
+		_ = os.RemoveAll(d.dir) // best effort: sparse images in TMPDIR; a leftover costs only space
 	}
 }

@@ -71,7 +71,7 @@ func (w *fakeWorld) parts() Parts {
 			if err != nil {
 				return nil, err
 			}
-			f.Close()
+			_ = f.Close() // an empty file: nothing to lose
 			w.image = f.Name()
 			return &vm.Image{Path: f.Name()}, nil
 		},
@@ -138,8 +138,8 @@ type fakeInstance struct {
 
 func (i *fakeInstance) Run(ctx context.Context, cmd string, stdout, stderr io.Writer) (int, error) {
 	if cmd == "uname -r" {
-		io.WriteString(stdout, "6.1.0-fake\n")
-		return 0, nil
+		_, err := io.WriteString(stdout, "6.1.0-fake\n")
+		return 0, err
 	}
 	f := strings.Fields(cmd)
 	if len(f) < 3 || f[0] != "ktest-readtest" || f[1] != "--fs" {
@@ -157,8 +157,8 @@ func (i *fakeInstance) Run(ctx context.Context, cmd string, stdout, stderr io.Wr
 	}
 	if strings.Contains(cmd, "--reuse") {
 		b, _ := json.Marshal(doc)
-		stdout.Write(append(b, '\n'))
-		return 0, nil
+		_, err := stdout.Write(append(b, '\n'))
+		return 0, err
 	}
 	code := 0
 	switch i.w.targets[i.variant+"/"+target] {
@@ -176,8 +176,8 @@ func (i *fakeInstance) Run(ctx context.Context, cmd string, stdout, stderr io.Wr
 		code = proto.ReadTestExitSetupFailed
 	}
 	b, _ := json.Marshal(doc)
-	stdout.Write(append(b, '\n'))
-	return code, nil
+	_, err := stdout.Write(append(b, '\n'))
+	return code, err
 }
 
 func (i *fakeInstance) Put(ctx context.Context, r io.Reader, p string, m fs.FileMode) error {

@@ -320,7 +320,7 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.partial[:i])
+		_, _ = fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.partial[:i]) // a log's copy: best effort, as logf
 		p.partial = p.partial[i+1:]
 	}
 	return len(b), nil

@@ -25,7 +25,9 @@ func TestLineWatcherTakesFirstCompleteDocument(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			lw := &lineWatcher{done: make(chan struct{})}
 			for _, c := range tc.chunks {
-				lw.Write([]byte(c))
+				if _, err := lw.Write([]byte(c)); err != nil {
+					t.Fatal(err)
+				}
 			}
 			select {
 			case <-lw.done:

@@ -10,6 +10,7 @@ import (
 	"github.com/ktest-dev/ktest/apply"
 	"github.com/ktest-dev/ktest/gitrepo"
 	"github.com/ktest-dev/ktest/patches"
+	"github.com/ktest-dev/ktest/results"
 	"github.com/ktest-dev/ktest/series"
 )
 
@@ -41,18 +42,28 @@ func Overlay(ctx context.Context, treeDir string, sources []string, withFixups b
 // sourcePatches loads the sources with load and returns their patches in
 // apply order, each with its series ID.
 func sourcePatches(sources []string, withFixups bool, load func(string) (*series.Series, error)) ([]apply.Patch, error) {
+	aps, _, err := loadPatches(sources, withFixups, load)
+	return aps, err
+}
+
+// loadPatches loads the sources with load and returns their patches in
+// apply order, each with its series ID, and the record the run keeps of
+// them: source, ID, subject and the sha256 of each diff.
+func loadPatches(sources []string, withFixups bool, load func(string) (*series.Series, error)) ([]apply.Patch, []results.AppliedPatch, error) {
 	var aps []apply.Patch
+	var rec []results.AppliedPatch
 	for _, src := range sources {
 		s, err := load(src)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, p := range s.ToApply(withFixups) {
 			id := p.ID().String()
 			aps = append(aps, apply.Patch{ID: id, Name: id + " " + p.Subject, Files: p.Files})
+			rec = append(rec, results.AppliedPatch{Source: src, ID: id, Subject: p.Subject, SHA256: diffSHA256(p)})
 		}
 	}
-	return aps, nil
+	return aps, rec, nil
 }
 
 // overlayOf applies aps to the tree in memory; in a git tree, a file

@@ -132,8 +132,18 @@ func unameRelease() string {
 	return strings.TrimSpace(string(b))
 }
 
+// logf writes a progress line. Best effort: progress is for the
+// reader, and a log that cannot be written must not stop a run.
 func (r *runner) logf(format string, args ...any) {
-	fmt.Fprintf(r.log, "ktest: "+format+"\n", args...)
+	_, _ = fmt.Fprintf(r.log, "ktest: "+format+"\n", args...)
+}
+
+// warnIf logs a best-effort cleanup that failed: the run's result
+// stands, and the reader learns what was left behind.
+func (r *runner) warnIf(what string, err error) {
+	if err != nil {
+		r.logf("warning: %s: %v", what, err)
+	}
 }
 
 // save writes the results so far; a failure to save is reported but
@@ -220,7 +230,7 @@ func (r *runner) execute(ctx context.Context) error {
 	if err := r.stage(ctx, "initramfs", "", r.buildInitramfs); err != nil {
 		return err
 	}
-	defer r.image.Remove()
+	defer func() { r.warnIf("removing the guest image", r.image.Remove()) }()
 	if p.PerPatch != nil {
 		return r.perPatch(ctx)
 	}
@@ -320,9 +330,14 @@ func (r *runner) applyVariant(ctx context.Context, v plan.Variant) (map[string][
 	if len(v.Patches) == 0 {
 		return nil, "no patches", nil
 	}
-	aps, err := r.sourcePatches(v.Patches, r.cfg.WithFixups)
+	aps, applied, err := loadPatches(v.Patches, r.cfg.WithFixups, r.loadSource)
 	if err != nil {
 		return nil, "", err
+	}
+	// Every patch, the baseline's too, before applying: a checkout is
+	// described by what was to be applied, whether or not it applied.
+	if rv := r.run.Variant(v.Name); rv != nil {
+		rv.Applied = applied
 	}
 	ov, res, err := overlayOf(ctx, r.tree.Dir, aps)
 	if res != nil {

@@ -71,6 +71,12 @@ func TestRunRecordsEveryStage(t *testing.T) {
 	if s := run.Series; s == nil || len(s.Patches) != 1 || s.Patches[0].Status != "applied" || s.Patches[0].Hunks != 1 || s.Title != "fs: read c twice" {
 		t.Errorf("series %+v", run.Series)
 	}
+	// So is what each variant applied: nothing to the baseline (the
+	// tree), the series to patched, with the series' own hashes.
+	if b, p := run.Variant("baseline"), run.Variant("patched"); len(b.Applied) != 0 || len(p.Applied) != 1 ||
+		p.Applied[0].SHA256 != run.Series.Patches[0].SHA256 || p.Applied[0].ID != "1/1" || p.Applied[0].Subject != "fs: read c twice" {
+		t.Errorf("applied: baseline %+v, patched %+v", b.Applied, p.Applied)
+	}
 	for _, v := range run.Variants {
 		if v.Kernel.Status != results.StepOK || v.Kernel.Key != "key-"+v.Name || v.Boot.Status != results.StepOK || v.Kernel.Release != "6.1.0-fake" {
 			t.Errorf("%s: kernel %+v boot %+v", v.Name, v.Kernel, v.Boot)

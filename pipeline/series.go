@@ -23,9 +23,8 @@ func seriesRecord(s *series.Series, src string, withFixups, applied bool) *resul
 		if !applied {
 			st = "in-tree"
 		}
-		sum := sha256.Sum256([]byte(p.Diff))
 		rs.Patches = append(rs.Patches, results.Patch{Number: p.Number, Total: p.Total, Subject: p.Subject,
-			Author: p.Author, Status: st, Hunks: countHunks(p), SHA256: hex.EncodeToString(sum[:])})
+			Author: p.Author, Status: st, Hunks: countHunks(p), SHA256: diffSHA256(p)})
 	}
 	// A plain diff has no subject: there is no message to answer.
 	if root := s.Root(); root != nil && root.RawSubject != "" {
@@ -33,4 +32,11 @@ func seriesRecord(s *series.Series, src string, withFixups, applied bool) *resul
 			From: root.Author, To: root.To, Cc: root.Cc}
 	}
 	return rs
+}
+
+// diffSHA256 is the hex sha256 of a patch's diff text, what is applied:
+// KCIDB's patchset hashes are made of these.
+func diffSHA256(p *series.Patch) string {
+	sum := sha256.Sum256([]byte(p.Diff))
+	return hex.EncodeToString(sum[:])
 }

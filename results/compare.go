@@ -29,21 +29,31 @@ type Comparison struct {
 	// NewErrors are targets that could not be set up in New but were in
 	// Old.
 	NewErrors []TargetID `json:"new_errors,omitempty"`
-	// NotRun are tests that passed in Old and are missing from New (a
-	// stage failed, or the plan changed); reported, not counted.
+	// NotRun are tests that passed in Old and are missing from New. A
+	// comparison with any is no verdict (its reason names them), so a
+	// verdict's NotRun is empty; kept for readers of older documents.
 	NotRun []TestID `json:"not_run,omitempty"`
 	// Flaky are new failures that passed when re-run; not counted.
 	Flaky []TestID `json:"flaky,omitempty"`
 	// Mismatch lists how the runs' plans differ (sizes, targets, boots,
-	// ...). Metrics of unlike runs are not judged.
+	// ...). Unlike runs get no verdict at all.
 	Mismatch []string `json:"mismatch,omitempty"`
-	// Compared and Called count the metric comparisons judged and the
-	// changes called, in either direction.
-	Compared int `json:"compared"`
-	Called   int `json:"called"`
+	// NoVerdict, when set, is why the runs could not be compared: then
+	// nothing else is concluded and every list is empty.
+	NoVerdict *NoVerdict `json:"no_verdict,omitempty"`
+	// Compared and Called count the metric comparisons made and the
+	// changes called, in either direction; WithinNoise those the rule
+	// judged unchanged, Held those held back as the control's drift,
+	// and Undecided those it could not judge (too few samples a side).
+	Compared    int `json:"compared"`
+	Called      int `json:"called"`
+	WithinNoise int `json:"within_noise"`
+	Held        int `json:"held,omitempty"`
+	Undecided   int `json:"undecided,omitempty"`
 	// TooFew says why metrics could not be judged when a side had too
-	// few samples, e.g. "1 boot: not enough samples to call a change".
-	TooFew string `json:"too_few,omitempty"`
+	// few samples, e.g. "1 boot per side, 3 needed".
+	TooFew string       `json:"too_few,omitempty"`
+	few    sampleCounts // the sample counts TooFew speaks of
 	// Drift are the control engine's changes: between-boot drift, which
 	// raises the bar for the other engines, never a regression.
 	Drift []Regression `json:"drift,omitempty"`
@@ -93,11 +103,12 @@ var comparedMetrics = []string{
 }
 
 // Compare measures newRun against oldRun (both non-nil): tests that
-// newly fail or were fixed, targets that newly cannot be set up, and,
-// for runs of the same plan, sizes and targets, metrics that got worse
-// by the one rule of package verdict. A change of the plan's control
-// engine is drift: it holds back the other engines' changes of the same
-// metric and is never a regression itself.
+// newly fail or were fixed, targets that newly cannot be set up, and
+// metrics that got worse by the one rule of package verdict. A change
+// of the plan's control engine is drift: it holds back the other
+// engines' changes of the same metric and is never a regression itself.
+// Runs that cannot be compared (see NoVerdict) get a Comparison that
+// says why and concludes nothing.
 func Compare(oldRun, newRun *Run) *Comparison {
 	c := &Comparison{
 		Old:         RunRef{oldRun.ID, oldRun.Status, oldRun.Incomplete()},
@@ -107,6 +118,22 @@ func Compare(oldRun, newRun *Run) *Comparison {
 		Fixed:       []TestID{},
 		Mismatch:    oldRun.Plan.Differences(newRun.Plan),
 	}
+	if c.NoVerdict = noVerdict(oldRun, newRun, c.Mismatch); c.NoVerdict != nil {
+		return c
+	}
+	c.compare(oldRun, newRun)
+	if len(c.NotRun) > 0 {
+		// B is complete and made alike, yet left out tests A passed:
+		// it did not run the same tests, and "no regressions" would
+		// cover tests that never ran.
+		c.NoVerdict = &NoVerdict{WrongInput: true, Reasons: []string{fmt.Sprintf("B did not run %s that A passed (%s): not the same tests",
+			count(len(c.NotRun), "test"), firstFew(strs(c.NotRun), 3))}}
+		*c = Comparison{Old: c.Old, New: c.New, Regressions: []Regression{}, NewFailures: []TestID{}, Fixed: []TestID{}, NoVerdict: c.NoVerdict}
+	}
+	return c
+}
+
+func (c *Comparison) compare(oldRun, newRun *Run) {
 	for _, ov := range oldRun.Variants {
 		nv := newRun.Variant(ov.Name)
 		for _, ot := range ov.Targets {
@@ -123,7 +150,9 @@ func Compare(oldRun, newRun *Run) *Comparison {
 				now, ok := nt.Test(tc.Name)
 				switch {
 				case !ok:
-					if tc.Status == TestPass {
+					// A target that could not be set up ran nothing:
+					// that is its NewError, not tests left out.
+					if tc.Status == TestPass && (nt == nil || nt.Error == "") {
 						c.NotRun = append(c.NotRun, id)
 					}
 				case tc.Status == TestPass && now.Status.Failing():
@@ -132,12 +161,11 @@ func Compare(oldRun, newRun *Run) *Comparison {
 					c.Fixed = append(c.Fixed, id)
 				}
 			}
-			if nt != nil && len(c.Mismatch) == 0 {
+			if nt != nil {
 				c.compareBench(tid, ot, nt, oldRun.Plan.Control)
 			}
 		}
 	}
-	return c
 }
 
 // compareBench judges every metric of every engine both targets ran;
@@ -162,14 +190,19 @@ func (c *Comparison) compareBench(tid TargetID, ot, nt *Target, control string) 
 			d := CompareMetric(om, nm)
 			c.Compared++
 			if d.Outcome == verdict.TooFew {
-				c.TooFew = d.Why
+				c.Undecided++
+				c.few = c.few.fewer(d.NA, d.NB)
+				c.TooFew = c.few.tooFew()
 			}
 			g := Regression{Variant: tid.Variant, Target: tid.Target, Engine: name, Metric: m, Old: om, New: nm, Change: d.Change}
 			if name == control {
 				drift[m] = d
-				if d.Called() {
+				switch {
+				case d.Called():
 					c.Called++
 					c.Drift = append(c.Drift, g)
+				case d.Outcome == verdict.Same:
+					c.WithinNoise++
 				}
 				continue
 			}
@@ -177,6 +210,10 @@ func (c *Comparison) compareBench(tid TargetID, ot, nt *Target, control string) 
 				d = Diff{d.Hold(ctl.Judgement)}
 			}
 			switch {
+			case d.Outcome == verdict.Same:
+				c.WithinNoise++
+			case d.Outcome == verdict.Held:
+				c.Held++
 			case d.Worse(m):
 				c.Called++
 				c.Regressions = append(c.Regressions, g)
@@ -250,27 +287,27 @@ func (c *Comparison) RenderWidth(w io.Writer, format string, width int) error {
 	} else {
 		p.f("ktest compare: %s -> %s\n\n", c.Old.ID, c.New.ID)
 	}
-	for _, ref := range []struct {
-		label string
-		r     RunRef
-	}{{"old", c.Old}, {"new", c.New}} {
-		if ref.r.Incomplete != "" {
-			para("", "  ", fmt.Sprintf("%s run is INCOMPLETE: %s", ref.label, esc(ref.r.Incomplete)))
-			p.f("\n")
+	if nv := c.NoVerdict; nv != nil {
+		for _, why := range nv.Reasons {
+			para("", "  ", "No verdict: "+esc(why)+".")
 		}
-	}
-	if len(c.Mismatch) > 0 {
-		p.f("The runs were not made alike (%s): their metrics are not compared.\n\n", esc(strings.Join(c.Mismatch, "; ")))
+		p.f("\n")
+		return p.err
 	}
 	if !c.Failed() {
-		p.f("No regressions beyond noise, no new failures and no new target errors.\n\n")
+		para("", "", c.cleanText())
+		p.f("\n")
 	}
-	if c.Compared > 0 {
-		p.f("%d metric comparison(s), %d change(s) called.", c.Compared, c.Called)
-		if c.TooFew != "" {
-			p.f(" %s.", esc(c.TooFew))
+	if c.Compared > 0 && c.Undecided < c.Compared {
+		s := fmt.Sprintf("%d metric comparison(s), %d change(s) called, %d within noise", c.Compared, c.Called, c.WithinNoise)
+		if c.Undecided > 0 {
+			s += fmt.Sprintf(", %d not judged (%s)", c.Undecided, c.TooFew)
 		}
-		p.f("\n\n")
+		if c.Held > 0 {
+			s += fmt.Sprintf(", %d held back as the control's drift", c.Held)
+		}
+		para("", "", s+".")
+		p.f("\n")
 	}
 	if len(c.Regressions) > 0 {
 		if md {
@@ -319,6 +356,81 @@ func (c *Comparison) RenderWidth(w io.Writer, format string, width int) error {
 	}
 	para("", "", strings.Replace(noise, "baseline and patched", "old and new", 1))
 	return p.err
+}
+
+// cleanText says what a comparison that found nothing wrong found: it
+// claims "no regressions" only of metrics it could judge.
+func (c *Comparison) cleanText() string {
+	const tests = "no new failures and no new target errors"
+	switch {
+	case c.Compared == 0:
+		return "No benchmark metrics to compare; " + tests + "."
+	case c.Undecided == c.Compared:
+		return "Figures only: " + c.few.noCall() + "; " + tests + "."
+	case c.Undecided > 0:
+		return fmt.Sprintf("No regressions beyond noise among the %d metrics judged (%d not judged), %s.", c.Compared-c.Undecided, c.Undecided, tests)
+	}
+	return "No regressions beyond noise, " + tests + "."
+}
+
+// NoVerdict is why two runs cannot be compared: a side that did not
+// finish or tested nothing, runs not made alike, or a B that left out
+// tests A passed. Nothing is concluded from such runs: no "no
+// regressions", no list of failures.
+type NoVerdict struct {
+	// Reasons name the side, "B stopped at apply: ...".
+	Reasons []string `json:"reasons"`
+	// WrongInput is set when the runs given cannot be compared (an A
+	// that is not a finished run, a run in progress or interrupted,
+	// unlike plans); otherwise B stopped on a failure of its own (a
+	// stage failed, a shard is missing).
+	WrongInput bool `json:"wrong_input"`
+}
+
+func (nv *NoVerdict) Error() string { return "no verdict: " + strings.Join(nv.Reasons, "; ") }
+
+// noVerdict checks that a (older, the reference) and b can be compared.
+func noVerdict(a, b *Run, mismatch []string) *NoVerdict {
+	nv := &NoVerdict{}
+	for _, side := range []struct {
+		label string
+		r     *Run
+	}{{"A", a}, {"B", b}} {
+		r := side.r
+		switch {
+		case !r.Complete:
+			nv.Reasons = append(nv.Reasons, side.label+" "+r.Stopped())
+			// Only B's own failure is ktest's: an unfinished A, or a run
+			// still going or interrupted, is the wrong run to give.
+			if side.label == "A" || r.Status != StatusError {
+				nv.WrongInput = true
+			}
+		case r.BuildOnly:
+			nv.Reasons = append(nv.Reasons, side.label+" is a build-only run: it tested nothing")
+			nv.WrongInput = true
+		}
+	}
+	if len(mismatch) > 0 {
+		nv.Reasons = append(nv.Reasons, "the runs were not made alike: "+strings.Join(mismatch, "; "))
+		nv.WrongInput = true
+	}
+	if va, vb := variantNames(a), variantNames(b); !slices.Equal(va, vb) {
+		nv.Reasons = append(nv.Reasons, fmt.Sprintf("the runs have different variants: %s vs %s", strings.Join(va, ", "), strings.Join(vb, ", ")))
+		nv.WrongInput = true
+	}
+	if len(nv.Reasons) == 0 {
+		return nil
+	}
+	return nv
+}
+
+func variantNames(r *Run) []string {
+	var out []string
+	for _, v := range r.Variants {
+		out = append(out, v.Name)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // strs formats ids for a list.

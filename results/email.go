@@ -80,7 +80,14 @@ func (rd Renderer) email(w io.Writer, r *Run) error {
 	rd.emailBench(&e, r)
 
 	e.blank()
-	e.out = append(e.out, rd.signature(), command(r))
+	// The trailer stays on one line (a wrapped one is no trailer); the
+	// sentence saying why there is none is prose, wrapped.
+	if r.WhyNoTrailer() == "" {
+		e.out = append(e.out, rd.trailer(r))
+	} else {
+		e.para(rd.trailer(r))
+	}
+	e.out = append(e.out, command(r))
 	_, err := io.WriteString(w, strings.Join(e.out, "\n")+"\n")
 	return err
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/mail"
+	"testing"
 	"time"
 )
 
@@ -134,7 +135,9 @@ func fixtureRun(repeats int) *Run {
 		v := &Variant{Name: vn}
 		if vn == "baseline" {
 			v.Description = "6.1 + ktest patch removing FMODE_BUF_RASYNC"
-			v.Patches = []string{"ktest-6.1-no-buf-rasync.patch"}
+			v.Patches = []string{"embedded:baseline-6.1"}
+			v.Applied = []AppliedPatch{{Source: "embedded:baseline-6.1", ID: "1/1",
+				Subject: "fs: remove FMODE_BUF_RASYNC", SHA256: sha256Hex("baseline-6.1 diff")}}
 			v.Kernel = Kernel{Key: "k-base", Release: "6.1.129-ktest", Status: "ok", BuildSeconds: 1290, Objects: 2913}
 		} else {
 			v.Description = "stock 6.1"
@@ -182,4 +185,14 @@ func setTest(r *Run, variant, target, test, status, msg string) {
 // setMetric replaces one metric's samples.
 func setMetric(r *Run, variant, target, engine, metric string, samples ...float64) {
 	r.Variant(variant).Target(target).Engine(engine).Metrics[metric] = NewMetric(samples)
+}
+
+// loadFixture reads a recorded results.json from testdata.
+func loadFixture(t *testing.T, name string) *Run {
+	t.Helper()
+	r, err := Load("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

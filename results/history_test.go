@@ -42,7 +42,9 @@ func TestHistory(t *testing.T) {
 			t.Errorf("Add stored %s at %s", r.ID, p)
 		}
 	}
-	os.WriteFile(filepath.Join(h.Dir, "broken.json"), []byte("{"), 0o644)
+	if err := os.WriteFile(filepath.Join(h.Dir, "broken.json"), []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	list, err := h.List()
 	if err == nil || !strings.Contains(err.Error(), "broken.json") {

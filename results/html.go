@@ -50,7 +50,10 @@ type htmlMark struct{ Text, Class, Title string }
 
 type htmlBench struct {
 	A, B, Intro string
-	Targets     []htmlTarget
+	// Verdicts counts the comparisons and what came of them, or says
+	// that none could be judged.
+	Verdicts string
+	Targets  []htmlTarget
 }
 
 type htmlTarget struct {
@@ -120,7 +123,7 @@ func (rd Renderer) html(w io.Writer, r *Run) error {
 		Accel:      accelText(r),
 		NoiseRule:  noiseRule,
 		Legend:     engineLegend,
-		Signature:  rd.signature(),
+		Signature:  rd.trailer(r),
 		Command:    command(r),
 	}
 	if s := r.Series; s != nil {
@@ -223,6 +226,7 @@ func (rd Renderer) html(w io.Writer, r *Run) error {
 			}
 			b.Targets = append(b.Targets, ht)
 		}
+		b.Verdicts = verdictCount(tables)
 		pg.Bench = append(pg.Bench, b)
 	}
 	return htmlTemplate.Execute(w, pg)

@@ -14,10 +14,12 @@ import (
 // KCIDB v5.3 (KernelCI's common report database; the schema is in
 // testdata/kcidb.v5.3.schema.json). A run maps to:
 //
-//   - one checkout per variant: the tree plus that variant's patches.
-//     Only the variant that applies the series under test is the
-//     series' checkout (patchset hash, Message-Id, subject); a baseline
-//     is other source code and gets its own.
+//   - one checkout per variant: the tree plus that variant's patches,
+//     its patchset hash over every one of them (the baseline's patch
+//     too; "" only for the tree as it is). Only the variant that
+//     applies the series under test is the series' checkout
+//     (Message-Id, subject); a baseline is other source code and gets
+//     its own.
 //   - one build per variant, with the variant's build status.
 //   - tests on a build: the boot, each correctness test, each target
 //     that could not be set up, each kernel crash, and each benchmark
@@ -180,14 +182,35 @@ func isSeriesVariant(r *Run, v *Variant) bool {
 // *.patch | cut -c-64 | sha256sum"). ok is false if a patch's hash was
 // not recorded.
 func (s *Series) PatchsetHash() (hash string, ok bool) {
+	sums := make([]string, len(s.Patches))
+	for i, p := range s.Patches {
+		sums[i] = p.SHA256
+	}
+	return patchsetHash(sums)
+}
+
+// PatchsetHash is the KCIDB patchset hash of every patch applied to the
+// variant, the baseline's patches included; ok is false when none was
+// recorded (a pristine tree's hash is "", which KCIDB spells so).
+func (v *Variant) PatchsetHash() (hash string, ok bool) {
+	sums := make([]string, len(v.Applied))
+	for i, p := range v.Applied {
+		sums[i] = p.SHA256
+	}
+	return patchsetHash(sums)
+}
+
+// patchsetHash is the sha256 over each hex sha256 and a newline; ok is
+// false for no hashes or one that is not a sha256.
+func patchsetHash(sums []string) (hash string, ok bool) {
 	h := sha256.New()
-	for _, p := range s.Patches {
-		if len(p.SHA256) != 64 {
+	for _, sum := range sums {
+		if len(sum) != 64 {
 			return "", false
 		}
-		fmt.Fprintf(h, "%s\n", p.SHA256)
+		_, _ = fmt.Fprintf(h, "%s\n", sum) // a hash.Hash never returns an error
 	}
-	return hex.EncodeToString(h.Sum(nil)), len(s.Patches) > 0
+	return hex.EncodeToString(h.Sum(nil)), len(sums) > 0
 }
 
 var pathUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_-]+`)

@@ -19,11 +19,21 @@ func kcidbCheckoutOf(r *Run, v *Variant, id, origin string) *kcidbCheckout {
 	if len(v.Patches) > 0 {
 		misc["patches"] = v.Patches
 	}
-	switch {
+	if len(v.Applied) > 0 {
+		misc["patchset"] = v.Applied // what the hash covers, in order
+	}
+	// The hash covers every patch applied to this variant. ktest has
+	// no URL a consumer could fetch the patches from, so it gives no
+	// patchset_files rather than a partial or local list.
+	switch h, ok := v.PatchsetHash(); {
 	case len(v.Patches) == 0:
 		empty := "" // no patches applied, as KCIDB spells it
 		c.PatchsetHash = &empty
-	case isSeriesVariant(r, v) && len(v.Patches) == 1:
+	case ok:
+		c.PatchsetHash = &h
+	case len(v.Applied) == 0 && isSeriesVariant(r, v) && len(v.Patches) == 1:
+		// A document from before ktest recorded each variant's
+		// patches: the series' own hashes are the whole patchset.
 		if h, ok := r.Series.PatchsetHash(); ok {
 			c.PatchsetHash = &h
 		}

@@ -29,7 +29,11 @@ func kcidbSchema(t *testing.T) *jsonschema.Schema {
 // withSeriesApplied makes the patched variant apply the fixture's
 // series, as `ktest run --series S` does, with per-variant apply stages.
 func withSeriesApplied(r *Run) {
-	r.Variant("patched").Patches = []string{r.Series.Source}
+	v := r.Variant("patched")
+	v.Patches = []string{r.Series.Source}
+	for _, p := range r.Series.Patches {
+		v.Applied = append(v.Applied, AppliedPatch{Source: r.Series.Source, ID: patchLabel(p), Subject: p.Subject, SHA256: p.SHA256})
+	}
 	r.Stages = append([]Stage{{Name: "apply", Variant: "baseline", Status: StageOK}, {Name: "apply", Variant: "patched", Status: StageOK}}, r.Stages...)
 }
 
@@ -128,6 +132,9 @@ func TestKCIDBSchema(t *testing.T) {
 			return r
 		}(), 0},
 		{"real ktest run --quick", Renderer{}, real, 2 * (1 + 40 + 96)},
+		{"real run stopped at apply", Renderer{}, loadFixture(t, "run-stopped-at-apply.results.json"), 0},
+		// Per variant: the boot, 10 tests, 3 engines x 8 metrics on ext4.
+		{"real ktest run --quick --targets ext4", Renderer{}, loadFixture(t, "run-quick-ext4.results.json"), 2 * (1 + 10 + 24)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -160,12 +167,15 @@ func TestKCIDBMapping(t *testing.T) {
 	}
 	// The patchset hash, computed as KCIDB's shell recipe does:
 	// sha256sum *.patch | cut -c-64 | sha256sum.
-	var sums strings.Builder
-	for _, p := range r.Series.Patches {
-		sums.WriteString(p.SHA256 + "\n")
+	hashOf := func(sums ...string) string {
+		sum := sha256.Sum256([]byte(strings.Join(sums, "\n") + "\n"))
+		return hex.EncodeToString(sum[:])
 	}
-	sum := sha256.Sum256([]byte(sums.String()))
-	wantHash := hex.EncodeToString(sum[:])
+	var series []string
+	for _, p := range r.Series.Patches {
+		series = append(series, p.SHA256)
+	}
+	wantHash := hashOf(series...)
 
 	patched, base := checkouts[key+"/patched"], checkouts[key+"/baseline"]
 	if patched == nil || base == nil {
@@ -175,10 +185,14 @@ func TestKCIDBMapping(t *testing.T) {
 		patched.Comment != "[PATCHSET v2 0/3] Add support for async buffered reads" || patched.Valid == nil || !*patched.Valid {
 		t.Errorf("series checkout: %+v", patched)
 	}
-	// The baseline applies ktest's own patch, whose content the run does
-	// not record: its hash is unknown, not "".
-	if base.PatchsetHash != nil || base.MessageID != "" || base.Comment != "tarball 6.1.129: 6.1 + ktest patch removing FMODE_BUF_RASYNC" {
+	// The baseline applies ktest's own patch: its checkout's hash covers
+	// it, and says what it covers.
+	if base.PatchsetHash == nil || *base.PatchsetHash != hashOf(sha256Hex("baseline-6.1 diff")) || base.MessageID != "" ||
+		base.Comment != "tarball 6.1.129: 6.1 + ktest patch removing FMODE_BUF_RASYNC" {
 		t.Errorf("baseline checkout: %+v", base)
+	}
+	if ps, ok := base.Misc["patchset"].([]any); !ok || len(ps) != 1 || ps[0].(map[string]any)["source"] != "embedded:baseline-6.1" {
+		t.Errorf("baseline checkout misc: %+v", base.Misc)
 	}
 
 	builds := map[string]*kcidbBuild{}
@@ -278,5 +292,118 @@ func TestKCIDBSchemaRejects(t *testing.T) {
 		if sch.Validate(inst) == nil {
 			t.Errorf("schema accepts checkout {%s}", bad)
 		}
+	}
+}
+
+// TestKCIDBPatchsetCoversEveryPatch: a checkout's patchset hash covers
+// every patch applied to its variant, in order, the baseline's patch
+// included; only the tree as it is has the empty hash, and a document
+// that did not record a variant's patches claims no hash for it.
+func TestKCIDBPatchsetCoversEveryPatch(t *testing.T) {
+	sch := kcidbSchema(t)
+	hashOf := func(sums ...string) string {
+		sum := sha256.Sum256([]byte(strings.Join(sums, "\n") + "\n"))
+		return hex.EncodeToString(sum[:])
+	}
+	base := sha256Hex("baseline-6.1 diff")
+	fixture := fixtureRun(3)
+	var series []string
+	for _, p := range fixture.Series.Patches {
+		series = append(series, p.SHA256)
+	}
+	tests := []struct {
+		name              string
+		mutate            func(*Run)
+		baseline, patched *string // nil: no hash
+	}{
+		{"the default plan: baseline patch, stock tree", nil, ptr(hashOf(base)), ptr("")},
+		{"the series on the tree", withSeriesApplied, ptr(hashOf(base)), ptr(hashOf(series...))},
+		{"the baseline patch and the series on one variant", func(r *Run) {
+			withSeriesApplied(r)
+			v := r.Variant("patched")
+			v.Patches = append([]string{"embedded:baseline-6.1"}, v.Patches...)
+			v.Applied = append(r.Variant("baseline").Applied[:1:1], v.Applied...)
+		}, ptr(hashOf(base)), ptr(hashOf(append([]string{base}, series...)...))},
+		{"a document that did not record the patches", func(r *Run) {
+			r.Variant("baseline").Applied = nil
+		}, nil, ptr("")},
+		{"an older document applying the series alone", func(r *Run) {
+			withSeriesApplied(r)
+			r.Variant("patched").Applied = nil
+		}, ptr(hashOf(base)), ptr(hashOf(series...))},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := fixtureRun(3)
+			if tc.mutate != nil {
+				tc.mutate(r)
+			}
+			doc := kcidbOf(t, sch, Renderer{}, r)
+			for i, want := range []*string{tc.baseline, tc.patched} {
+				got := doc.Checkouts[i].PatchsetHash
+				if (got == nil) != (want == nil) || got != nil && *got != *want {
+					t.Errorf("%s: patchset_hash %v, want %v", doc.Checkouts[i].ID, deref(got), deref(want))
+				}
+			}
+		})
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "(absent)"
+	}
+	return *s
+}
+
+// TestKCIDBRecordedStoppedAtApply: the real run whose patched variant
+// did not apply: its checkout is invalid, with the conflict as excerpt,
+// and its hash covers the patch it could not apply; the other variant,
+// the tree as it is, has the empty hash.
+func TestKCIDBRecordedStoppedAtApply(t *testing.T) {
+	r := loadFixture(t, "run-stopped-at-apply.results.json")
+	doc := kcidbOf(t, kcidbSchema(t), Renderer{}, r)
+	byVariant := map[string]*kcidbCheckout{}
+	for _, c := range doc.Checkouts {
+		byVariant[c.Misc["variant"].(string)] = c
+	}
+	p, b := byVariant["patched"], byVariant["baseline"]
+	sum := sha256.Sum256([]byte(r.Variant("patched").Applied[0].SHA256 + "\n"))
+	if p == nil || p.Valid == nil || *p.Valid || !strings.Contains(p.LogExcerpt, "hunk does not match") ||
+		p.PatchsetHash == nil || *p.PatchsetHash != hex.EncodeToString(sum[:]) {
+		t.Errorf("patched checkout: %+v", p)
+	}
+	if b == nil || b.PatchsetHash == nil || *b.PatchsetHash != "" {
+		t.Errorf("baseline checkout (the tree as it is): %+v", b)
+	}
+	if len(doc.Tests) != 0 {
+		t.Errorf("%d tests from a run that tested nothing", len(doc.Tests))
+	}
+}
+
+// TestKCIDBDefaultRunBaselineHash: in KCIDB of a real run of the
+// default plan, the baseline checkout (the tree plus the baseline
+// patch) has a patchset hash over that patch, and only the stock tree
+// has the empty one; the document validates against the schema.
+func TestKCIDBDefaultRunBaselineHash(t *testing.T) {
+	r := loadFixture(t, "run-quick-ext4.results.json")
+	doc := kcidbOf(t, kcidbSchema(t), Renderer{}, r)
+	hashes := map[string]string{}
+	for _, c := range doc.Checkouts {
+		if c.PatchsetHash == nil {
+			t.Fatalf("checkout %s has no patchset_hash", c.ID)
+		}
+		hashes[c.Misc["variant"].(string)] = *c.PatchsetHash
+	}
+	applied := r.Variant("baseline").Applied
+	if len(applied) != 1 || applied[0].Source != "embedded:baseline-6.1" {
+		t.Fatalf("the recorded baseline applied %+v", applied)
+	}
+	sum := sha256.Sum256([]byte(applied[0].SHA256 + "\n"))
+	if want := hex.EncodeToString(sum[:]); hashes["baseline"] != want {
+		t.Errorf("baseline patchset_hash %q, want %q (over the baseline patch)", hashes["baseline"], want)
+	}
+	if hashes["patched"] != "" {
+		t.Errorf("patched (stock 6.1) patchset_hash %q, want \"\"", hashes["patched"])
 	}
 }

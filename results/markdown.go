@@ -105,7 +105,7 @@ func (rd Renderer) markdown(w io.Writer, r *Run) error {
 	rd.mdCorrectness(p, r)
 	rd.mdBench(p, r)
 
-	p.f("%s\n\nReproduce:\n", rd.signature())
+	p.f("%s\n\nReproduce:\n", rd.trailer(r))
 	p.fence(command(r))
 	return p.err
 }

@@ -81,8 +81,7 @@ func (rd Renderer) Render(w io.Writer, r *Run, format string) error {
 		var data []byte
 		data, err = json.MarshalIndent(r, "", "  ")
 		if err == nil {
-			bw.Write(data)
-			bw.WriteByte('\n')
+			_, err = bw.Write(append(data, '\n'))
 		}
 	case "md", "markdown":
 		err = rd.markdown(bw, r)

@@ -144,8 +144,29 @@ func TestMarkdownNoiseEdgeCases(t *testing.T) {
 	}{
 		{
 			name: "a single boot calls nothing and says why", repeats: 1,
-			want:     []string{"No change called on ext4: 1 boot: not enough samples to call a change (3 needed).", "| 4.06 s |"},
+			want:     []string{"No change can be called on ext4: 1 boot per side, 3 needed.", "| 4.06 s |"},
 			unwanted: []string{"faster", "ctx switches**"},
+		},
+		{
+			name: "the count keeps called, within noise and not judged apart", repeats: 3, whole: true,
+			want: []string{"**Verdicts:** 84 metric comparisons, 28 changes called, 56 within noise.\n"},
+		},
+		{
+			name: "a metric with one boot on a side is not judged, and counted so", repeats: 3, whole: true,
+			mutate: func(r *Run) {
+				setMetric(r, "patched", "ext4", "psync", MetricIOPS, 1650)
+			},
+			want:     []string{"**Verdicts:** 84 metric comparisons, 28 changes called, 55 within noise, 1 not judged (3 and 1 boots, 3 needed).\n"},
+			unwanted: []string{"Figures only"},
+		},
+		{
+			name: "a target with nothing called says what was judged and what was not", repeats: 3,
+			mutate: func(r *Run) {
+				tg := r.Variant("patched").Target("ext4")
+				tg.Bench = tg.Bench[:1] // psync only: within noise
+				setMetric(r, "patched", "ext4", "psync", MetricIOPS, 1650)
+			},
+			want: []string{"No difference beyond noise on ext4 in the 6 metrics judged; 1 not judged (3 and 1 boots, 3 needed)."},
 		},
 		{
 			name: "overlapping io_uring wall: no speed verdict", repeats: 3,
@@ -303,7 +324,8 @@ func TestEmail(t *testing.T) {
 		{"custom trailer", "Tested-by: Jane Doe <jane@example.org>", nil, "Tested-by: Jane Doe <jane@example.org>", nil},
 		{"signature wins over identity", "Reviewed-by: Jane Doe <jane@example.org>", &mail.Address{Address: "j@example.org"}, "Reviewed-by: Jane Doe <jane@example.org>", nil},
 		{"bare name gets the key", "Jane Doe <jane@example.org>", nil, "Tested-by: Jane Doe <jane@example.org>", nil},
-		{"long crash lines are broken", "", nil, NoIdentitySignature, func(r *Run) {
+		// A crash: no trailer, and the reply says why, wrapped.
+		{"long crash lines are broken", "", jane, "", func(r *Run) {
 			r.Variants[1].Crashes = []Crash{{Kind: "warning", Title: "WARNING: CPU: 0 PID: 231 at mm/filemap.c:1385 folio_wait_bit_common+0x2f0/0x310",
 				Excerpt: strings.Repeat("RIP: 0010:folio_wait_bit_common+0x2f0/0x310 Code: ", 4)}}
 			r.Series.Patches[0].Subject = strings.Repeat("averyveryverylongsubjectwordwithoutspaces", 3)
@@ -318,7 +340,15 @@ func TestEmail(t *testing.T) {
 			text := render(t, Renderer{Signature: tc.signature, From: tc.from}, r, "email")
 			lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 			n := len(lines)
-			if lines[n-2] != tc.wantSig || lines[n-1] != r.Command {
+			switch {
+			case lines[n-1] != r.Command:
+				t.Fatalf("last line is %q, want the command", lines[n-1])
+			case tc.wantSig == "":
+				last := strings.Join(strings.Fields(text[strings.LastIndex(text, "\n\n"):]), " ")
+				if !strings.HasPrefix(last, "No Tested-by from this run: patched crashed: warning WARNING:") || strings.Contains(text, "Tested-by:") {
+					t.Errorf("a crashed run's email ends %q", last)
+				}
+			case lines[n-2] != tc.wantSig:
 				t.Fatalf("last lines are %q, %q; want signature then command", lines[n-2], lines[n-1])
 			}
 			for i, l := range lines[:n-1] {
@@ -454,7 +484,9 @@ func TestJUnit(t *testing.T) {
 	}
 	// Test durations come through in seconds.
 	var got JUnitSuites
-	xml.Unmarshal([]byte(render(t, Renderer{}, fixtureRun(3), "junit")), &got)
+	if err := xml.Unmarshal([]byte(render(t, Renderer{}, fixtureRun(3), "junit")), &got); err != nil {
+		t.Fatal(err)
+	}
 	for _, s := range got.Suites {
 		if s.Name == "baseline/ext4" {
 			if s.Time != "5.500" || s.Cases[2].Time != "0.300" || s.Cases[2].Classname != "ktest.baseline.ext4" {
@@ -513,7 +545,8 @@ func TestHTML(t *testing.T) {
 	if counts["rect.a"] != 16*3+16 || counts["rect.b"] != 16*3+16 || counts["line.whisker"] != 16*3*2*3 {
 		t.Errorf("bars a=%d b=%d whiskers=%d", counts["rect.a"], counts["rect.b"], counts["line.whisker"])
 	}
-	for _, want := range []string{"Tested-by: Jane Doe &lt;jane@example.org&gt;", "io-wq workers 4 → 0", "tr class=\"change\""} {
+	// A failed test: no trailer, and the page says why.
+	for _, want := range []string{"<p>No Tested-by from this run: 1 test failed or hung: patched/ext4/&lt;script&gt;", "io-wq workers 4 → 0", "tr class=\"change\""} {
 		if !strings.Contains(out, want) {
 			t.Errorf("html lacks %q", want)
 		}
@@ -606,6 +639,26 @@ func TestRenderWedgedKernel(t *testing.T) {
 	for _, want := range []string{`<skipped message="not run: the kernel hung in concurrent-waiters">`, "io_cqring_wait+0x3b8"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("junit lacks %q", want)
+		}
+	}
+}
+
+// TestQuickRunSaysFiguresOnly: one boot a side: every rendering says no
+// change could be called, and never counts "0 changes called".
+func TestQuickRunSaysFiguresOnly(t *testing.T) {
+	r := loadFixture(t, "run-quick1.results.json")
+	for _, f := range []string{"md", "email", "html"} {
+		out := strings.Join(strings.Fields(render(t, Renderer{}, r, f)), " ")
+		if !strings.Contains(out, "Figures only: 1 boot per side, no change can be called (3 needed).") {
+			t.Errorf("%s does not say figures only", f)
+		}
+		if !strings.Contains(out, "No change can be called on ext4: 1 boot per side, 3 needed.") {
+			t.Errorf("%s does not say why nothing is called on ext4", f)
+		}
+		for _, bad := range []string{"changes called", "No difference beyond noise", "within noise"} {
+			if strings.Contains(out, bad) {
+				t.Errorf("%s says %q of a run that could judge nothing", f, bad)
+			}
 		}
 	}
 }

@@ -145,6 +145,14 @@ type Patch struct {
 	SHA256 string `json:"sha256,omitempty"`
 }
 
+// AppliedPatch is one patch applied to a variant's tree.
+type AppliedPatch struct {
+	Source  string `json:"source"` // the patch source it came from
+	ID      string `json:"id"`     // its name within the source, "05/12"
+	Subject string `json:"subject"`
+	SHA256  string `json:"sha256"` // hex sha256 of its diff text
+}
+
 // Plan records the plan the run followed.
 type Plan struct {
 	Name     string   `json:"name"`
@@ -174,14 +182,20 @@ type Stage struct {
 
 // Variant is one kernel under test (e.g. baseline or patched).
 type Variant struct {
-	Name        string    `json:"name"`
-	Description string    `json:"description"`
-	Patches     []string  `json:"patches,omitempty"`
-	Kernel      Kernel    `json:"kernel"`
-	Boot        Boot      `json:"boot"`            // the first boot
-	Boots       []Boot    `json:"boots,omitempty"` // every boot, in order
-	Targets     []*Target `json:"targets"`
-	Crashes     []Crash   `json:"crashes,omitempty"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// Patches are the patch sources applied to the tree, in order.
+	Patches []string `json:"patches,omitempty"`
+	// Applied are every patch of those sources, in order, with the
+	// sha256 of its diff: what the variant's KCIDB checkout covers.
+	// Recorded before the apply, so a patch that did not apply is
+	// there too; nil in documents written before ktest recorded it.
+	Applied []AppliedPatch `json:"applied,omitempty"`
+	Kernel  Kernel         `json:"kernel"`
+	Boot    Boot           `json:"boot"`            // the first boot
+	Boots   []Boot         `json:"boots,omitempty"` // every boot, in order
+	Targets []*Target      `json:"targets"`
+	Crashes []Crash        `json:"crashes,omitempty"`
 }
 
 // Kernel describes a variant's build.
@@ -393,8 +407,9 @@ func Load(path string) (*Run, error) {
 func (p Plan) Differences(q Plan) []string {
 	var out []string
 	diff := func(what string, a, b any) {
-		if fmt.Sprint(a) != fmt.Sprint(b) {
-			out = append(out, fmt.Sprintf("%s %v vs %v", what, a, b))
+		sa, sb := fmt.Sprint(a), fmt.Sprint(b)
+		if sa != sb {
+			out = append(out, fmt.Sprintf("%s %s vs %s", what, orDefault(sa, "none"), orDefault(sb, "none")))
 		}
 	}
 	diff("targets", p.Targets, q.Targets)

@@ -17,47 +17,85 @@ func (r *Run) Incomplete() string {
 	if r.Complete {
 		return ""
 	}
-	stage, variant, msg := "", "", ""
-	if r.Error != nil {
-		stage, variant, msg = r.Error.Stage, r.Error.Variant, r.Error.Message
-	} else {
-		// The stage that stopped the run is the last one that did not
-		// finish; failing that, the last one recorded.
-		for i := len(r.Stages) - 1; i >= 0; i-- {
-			if s := r.Stages[i]; s.Status.Stopped() {
-				stage, variant, msg = s.Name, s.Variant, s.Detail
-				break
-			}
-		}
-		if stage == "" && len(r.Stages) > 0 {
-			s := r.Stages[len(r.Stages)-1]
-			stage, variant = s.Name, s.Variant
-		}
-	}
-	where := stage
-	if variant != "" {
-		where += " [" + variant + "]"
-	}
+	at := r.stopPoint()
 	var out string
 	switch {
-	case where == "":
+	case at.where() == "":
 		out = orDefault(string(r.Status), "unknown status")
 	case r.Status == StatusInterrupted:
-		out = "interrupted during " + where
+		out = "interrupted during " + at.where()
 	case r.Status == StatusRunning:
-		out = "still running, at " + where
+		out = "still running, at " + at.where()
 	case r.Status == StatusError:
-		out = stage + " failed"
-		if variant != "" {
-			out += " [" + variant + "]"
+		out = at.where()
+		if at.stage != "" {
+			out = at.stage + " failed"
+			if at.variant != "" {
+				out += " [" + at.variant + "]"
+			}
 		}
 	default:
-		out = "stopped during " + where
+		out = "stopped during " + at.where()
 	}
-	if msg != "" {
-		out += ": " + firstLineOf(msg)
+	return out + at.detail()
+}
+
+// Stopped says, for a run that did not finish, how it ended, as a
+// sentence's predicate: "stopped at apply: patch 2/3 does not apply",
+// "was interrupted during build [patched]", "is still running, at boot
+// [baseline]". "" for a complete run.
+func (r *Run) Stopped() string {
+	if r.Complete {
+		return ""
 	}
-	return out
+	at := r.stopPoint()
+	where := orDefault(at.where(), "an unknown stage")
+	switch r.Status {
+	case StatusInterrupted:
+		return "was interrupted during " + where + at.detail()
+	case StatusRunning:
+		return "is still running, at " + where + at.detail()
+	case StatusError:
+		return "stopped at " + where + at.detail()
+	}
+	return "did not finish (status " + orDefault(string(r.Status), "unknown") + ")" + at.detail()
+}
+
+// stop is where a run that did not finish stopped.
+type stop struct{ stage, variant, msg string }
+
+// stopPoint finds the stage that stopped the run: its recorded error,
+// else the last stage that did not finish, else the last one recorded.
+func (r *Run) stopPoint() stop {
+	if e := r.Error; e != nil {
+		return stop{e.Stage, e.Variant, e.Message}
+	}
+	for i := len(r.Stages) - 1; i >= 0; i-- {
+		if s := r.Stages[i]; s.Status.Stopped() {
+			return stop{s.Name, s.Variant, s.Detail}
+		}
+	}
+	if len(r.Stages) > 0 {
+		s := r.Stages[len(r.Stages)-1]
+		return stop{stage: s.Name, variant: s.Variant}
+	}
+	return stop{}
+}
+
+// where is "build [patched]", "apply", or "" when no stage is known.
+func (s stop) where() string {
+	if s.variant != "" && s.stage != "" {
+		return s.stage + " [" + s.variant + "]"
+	}
+	return s.stage
+}
+
+// detail is ": " and the first line of the message, if there is one.
+func (s stop) detail() string {
+	if s.msg == "" {
+		return ""
+	}
+	return ": " + firstLineOf(s.msg)
 }
 
 // title is the series title, or a stand-in for runs without a series.
@@ -166,13 +204,13 @@ type abTarget struct {
 	A, B    string // variant names: reference and compared
 	Engines []abEngine
 	Repeats int // most samples (boots) seen; 1 means no spread
-	// Compared and Called count the metric comparisons judged and the
-	// changes called (the control's drift included).
-	Compared, Called int
-	// TooFew says why nothing could be called when a side had too few
-	// samples, e.g. "1 boot: not enough samples to call a change".
-	TooFew string
-	Error  string // target setup errors, "variant: message"
+	// Compared and Called count the metric comparisons made and the
+	// changes called (the control's drift included); WithinNoise those
+	// the rule judged unchanged, and Undecided those it could not judge
+	// (too few samples a side, few holds the counts), kept apart.
+	Compared, Called, WithinNoise, Undecided int
+	few                                      sampleCounts
+	Error                                    string // target setup errors, "variant: message"
 	// Drift is the control engine's verdicts: how far the variants
 	// moved on a code path that is the same in both.
 	Drift []abVerdict
@@ -283,8 +321,12 @@ func (r *Run) abTables(ref, other *Variant) []abTarget {
 				}
 				d := CompareMetric(row.A[i].M, row.B[i].M)
 				t.Compared++
-				if d.Outcome == verdict.TooFew {
-					t.TooFew = d.Why
+				switch d.Outcome {
+				case verdict.TooFew:
+					t.Undecided++
+					t.few = t.few.fewer(d.NA, d.NB)
+				case verdict.Same:
+					t.WithinNoise++
 				}
 				if d.Called() {
 					row.Verdicts = append(row.Verdicts, abVerdict{c, row.A[i].M, row.B[i].M, d})
@@ -438,32 +480,95 @@ func verdictText(v abVerdict, ascii bool) string {
 	return s
 }
 
-// verdictCount says how many metric comparisons the tables made and how
-// many changes they called: the figure an A/A run must keep at zero.
-func verdictCount(tables []abTarget) string {
-	compared, called, held := 0, 0, 0
+// judged adds up what the rule concluded over tables.
+type judged struct {
+	compared, called, noise, undecided, held int
+	few                                      sampleCounts
+}
+
+func judgedIn(tables []abTarget) judged {
+	var j judged
 	for _, t := range tables {
-		compared += t.Compared
-		called += t.Called
-		held += len(t.Held)
+		j.compared += t.Compared
+		j.called += t.Called
+		j.noise += t.WithinNoise
+		j.undecided += t.Undecided
+		j.held += len(t.Held)
+		j.few = j.few.fewer(t.few.a, t.few.b)
 	}
-	if compared == 0 {
+	return j
+}
+
+// figuresOnly reports whether no comparison could be judged.
+func (j judged) figuresOnly() bool { return j.compared > 0 && j.undecided == j.compared }
+
+// verdictCount says how many metric comparisons the tables made, how
+// many changes they called (the figure an A/A run must keep at zero),
+// how many were within noise and how many could not be judged. When
+// none could be judged it says so instead: "Figures only: ...".
+func verdictCount(tables []abTarget) string {
+	j := judgedIn(tables)
+	switch {
+	case j.compared == 0:
 		return ""
+	case j.figuresOnly():
+		return "Figures only: " + j.few.noCall() + "."
 	}
-	s := fmt.Sprintf("%d metric comparisons, %d changes called", compared, called)
-	if held > 0 {
-		s += fmt.Sprintf(", %d held back as the control's drift", held)
+	s := fmt.Sprintf("%d metric comparisons, %d changes called, %d within noise", j.compared, j.called, j.noise)
+	if j.undecided > 0 {
+		s += fmt.Sprintf(", %d not judged (%s)", j.undecided, j.few.tooFew())
+	}
+	if j.held > 0 {
+		s += fmt.Sprintf(", %d held back as the control's drift", j.held)
 	}
 	return s + "."
 }
 
-// nothingCalled says why a target has no verdicts: too few samples, or
-// nothing beyond noise.
+// nothingCalled says why a target has no verdicts: too few samples to
+// judge, nothing beyond noise, or some of each.
 func (t abTarget) nothingCalled() string {
-	if t.TooFew != "" {
-		return fmt.Sprintf("No change called on %s: %s.", t.Target, t.TooFew)
+	switch {
+	case t.Undecided > 0 && t.Undecided == t.Compared:
+		return fmt.Sprintf("No change can be called on %s: %s.", t.Target, t.few.tooFew())
+	case t.Undecided > 0:
+		return fmt.Sprintf("No difference beyond noise on %s in the %d metrics judged; %d not judged (%s).",
+			t.Target, t.Compared-t.Undecided, t.Undecided, t.few.tooFew())
 	}
 	return fmt.Sprintf("No difference beyond noise on %s.", t.Target)
+}
+
+// sampleCounts are the samples (boots) a side of a comparison had; the
+// zero value is "none seen yet".
+type sampleCounts struct{ a, b int }
+
+// fewer keeps the comparison with the fewest samples on its smaller
+// side: the one that says most about why nothing could be judged.
+func (c sampleCounts) fewer(a, b int) sampleCounts {
+	if a == 0 && b == 0 {
+		return c
+	}
+	if (c.a == 0 && c.b == 0) || min(a, b) < min(c.a, c.b) {
+		return sampleCounts{a, b}
+	}
+	return c
+}
+
+// perSide is "1 boot per side", or "1 and 3 boots" when they differ.
+func (c sampleCounts) perSide() string {
+	if c.a == c.b {
+		return count(c.a, "boot") + " per side"
+	}
+	return fmt.Sprintf("%d and %d boots", c.a, c.b)
+}
+
+// tooFew is "1 boot per side, 3 needed": why the rule could not judge.
+func (c sampleCounts) tooFew() string {
+	return fmt.Sprintf("%s, %d needed", c.perSide(), verdict.MinSamples)
+}
+
+// noCall is "1 boot per side, no change can be called (3 needed)".
+func (c sampleCounts) noCall() string {
+	return fmt.Sprintf("%s, no change can be called (%d needed)", c.perSide(), verdict.MinSamples)
 }
 
 // pct formats a fraction as a percentage: one decimal under 10%.

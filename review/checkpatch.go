@@ -80,7 +80,7 @@ func Checkpatch(ctx context.Context, treeDir string, patch []byte, name string) 
 	if err != nil {
 		return nil, fmt.Errorf("checkpatch on %s: %w", name, err)
 	}
-	defer os.RemoveAll(work)
+	defer func() { _ = os.RemoveAll(work) }() // best effort: a leftover temp dir costs only space
 	if err := linkTopLevel(tree, work); err != nil {
 		return nil, fmt.Errorf("checkpatch on %s: %w", name, err)
 	}

@@ -20,7 +20,9 @@ var update = flag.Bool("update", false, "rewrite testdata/checkpatch/*/*.out fro
 
 func TestCheckpatchNotAvailable(t *testing.T) {
 	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, "noscript", "scripts"), 0o755)
+	if err := os.MkdirAll(filepath.Join(dir, "noscript", "scripts"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct{ name, tree string }{
 		{"missing tree", filepath.Join(dir, "nope")},
 		{"empty tree", dir},
@@ -49,8 +51,12 @@ func fakeTree(t *testing.T, script string) string {
 			t.Fatal(err)
 		}
 	}
-	os.WriteFile(filepath.Join(tree, "MAINTAINERS"), []byte("x\n"), 0o644)
-	os.WriteFile(filepath.Join(tree, "scripts", "checkpatch.pl"), []byte(script), 0o755)
+	if err := os.WriteFile(filepath.Join(tree, "MAINTAINERS"), []byte("x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tree, "scripts", "checkpatch.pl"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	return tree
 }
 
@@ -174,7 +180,7 @@ func tree61() string {
 		for i := 0; i < 4 && sc.Scan(); i++ {
 			head = append(head, strings.ReplaceAll(sc.Text(), " ", ""))
 		}
-		f.Close()
+		_ = f.Close() // read-only: a close error loses nothing
 		if slices.Contains(head, "VERSION=6") && slices.Contains(head, "PATCHLEVEL=1") {
 			if _, err := os.Stat(filepath.Join(d, "scripts", "checkpatch.pl")); err == nil {
 				return d

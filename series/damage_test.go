@@ -135,8 +135,12 @@ func TestDeclaredEncodings(t *testing.T) {
 	}
 	var qp bytes.Buffer
 	w := quotedprintable.NewWriter(&qp)
-	w.Write(data)
-	w.Close()
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
 	// The writer emits CRLF, as on the wire; a mail saved on Unix has LF.
 	qpText := strings.ReplaceAll(qp.String(), "\r\n", "\n")
 	qp.Reset()
@@ -190,8 +194,12 @@ func TestDeclaredEncodings(t *testing.T) {
 	t.Run("gzip", func(t *testing.T) {
 		var z bytes.Buffer
 		zw := gzip.NewWriter(&z)
-		zw.Write(data)
-		zw.Close()
+		if _, err := zw.Write(data); err != nil {
+			t.Fatal(err)
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
 		s, err := Parse("000.txt.gz", z.Bytes())
 		if err != nil {
 			t.Fatal(err)

@@ -110,7 +110,9 @@ func newRepo(t *testing.T) *repo {
 			"Signed-off-by: Jens Axboe <axboe@kernel.dk>",
 			func() {
 				r.edit("mm/filemap.c", "\tread_40();\n", "")
-				os.Remove(filepath.Join(r.dir, "fs/new.c"))
+				if err := os.Remove(filepath.Join(r.dir, "fs/new.c")); err != nil {
+					t.Fatal(err)
+				}
 			}, ""},
 	}
 	for _, st := range steps {
@@ -323,7 +325,9 @@ func TestMissingPatch(t *testing.T) {
 	if len(third) != 1 {
 		t.Fatal("no 0003 patch")
 	}
-	os.Remove(third[0])
+	if err := os.Remove(third[0]); err != nil {
+		t.Fatal(err)
+	}
 	s, err := Load(d)
 	if err != nil {
 		t.Fatal(err)
@@ -433,8 +437,12 @@ func TestPlainDiffs(t *testing.T) {
 	work := t.TempDir()
 	runIn(t, work, "git", "-C", r.dir, "worktree", "add", "-q", filepath.Join(work, "orig"), r.base)
 	runIn(t, work, "git", "-C", r.dir, "worktree", "add", "-q", filepath.Join(work, "new"), r.commits[1])
-	os.RemoveAll(filepath.Join(work, "orig/.git"))
-	os.RemoveAll(filepath.Join(work, "new/.git"))
+	if err := os.RemoveAll(filepath.Join(work, "orig/.git")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(work, "new/.git")); err != nil {
+		t.Fatal(err)
+	}
 	single := filepath.Join(work, "single")
 	writeFile(t, filepath.Join(single, "mm/filemap.c.orig"), mustRead(t, filepath.Join(work, "orig/mm/filemap.c")))
 	writeFile(t, filepath.Join(single, "mm/filemap.c"), mustRead(t, filepath.Join(work, "new/mm/filemap.c")))

@@ -93,8 +93,8 @@ func Judge(a, b []float64) Judgement {
 	default:
 		j.FromZero = true
 	}
-	if n := min(len(a), len(b)); n < MinSamples {
-		j.Outcome, j.Why = TooFew, fmt.Sprintf("%s: not enough samples to call a change (%d needed)", boots(n), MinSamples)
+	if !Decides(len(a), len(b)) {
+		j.Outcome, j.Why = TooFew, fmt.Sprintf("%s: not enough samples to call a change (%d needed)", boots(min(len(a), len(b))), MinSamples)
 		return j
 	}
 	if j.FromZero {
@@ -124,6 +124,11 @@ func Judge(a, b []float64) Judgement {
 	j.Outcome = Changed
 	return j
 }
+
+// Decides reports whether na and nb samples a side are enough for the
+// rule to call a change at all (rule 1). Reports ask it, rather than
+// restate the number, when they must say that nothing could be called.
+func Decides(na, nb int) bool { return min(na, nb) >= MinSamples }
 
 // Hold applies the control's judgement of the same metric: a change
 // called where the control's changed too must be larger than the

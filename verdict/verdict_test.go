@@ -43,6 +43,29 @@ func TestJudge(t *testing.T) {
 	}
 }
 
+// TestDecides: Judge calls nothing exactly when Decides says the sample
+// counts cannot decide.
+func TestDecides(t *testing.T) {
+	for na := 0; na <= MinSamples+1; na++ {
+		for nb := 0; nb <= MinSamples+1; nb++ {
+			a, b := make([]float64, na), make([]float64, nb)
+			for i := range a {
+				a[i] = 10 + float64(i)*0.01
+			}
+			for i := range b {
+				b[i] = 2 + float64(i)*0.01
+			}
+			j := Judge(a, b)
+			if got := Decides(na, nb); got != (j.Outcome != TooFew) {
+				t.Errorf("Decides(%d, %d) = %v, but Judge says %v", na, nb, got, j.Outcome)
+			}
+		}
+	}
+	if Decides(1, 1) || !Decides(MinSamples, MinSamples) {
+		t.Errorf("Decides(1, 1) = %v, Decides(%d, %d) = %v", Decides(1, 1), MinSamples, MinSamples, Decides(MinSamples, MinSamples))
+	}
+}
+
 func TestChange(t *testing.T) {
 	j := Judge([]float64{10, 10, 10}, []float64{2.5, 2.5, 2.5})
 	if j.Change != -0.75 || j.FromZero {

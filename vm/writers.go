@@ -68,7 +68,11 @@ func tailLines(path string, n int) string {
 	defer f.Close()
 	const window = 64 << 10
 	if st, err := f.Stat(); err == nil && st.Size() > window {
-		f.Seek(st.Size()-window, io.SeekStart)
+		// Without the seek the whole log would be read: say nothing
+		// rather than read more than the window.
+		if _, err := f.Seek(st.Size()-window, io.SeekStart); err != nil {
+			return ""
+		}
 	}
 	b, _ := io.ReadAll(f)
 	b = bytes.TrimRight(b, "\n")

@@ -83,7 +83,7 @@ func Register(addr string, keys *remote.Keys, consoleLog, kernel string) (*State
 		{filepath.Join(dir, StateFile), append(js, '\n')},
 	} {
 		if err := atomicfile.WriteFile(file.path, file.data, 0o600); err != nil {
-			os.RemoveAll(dir)
+			_ = os.RemoveAll(dir) // error path: a partial state is removed as well as can be
 			return nil, err
 		}
 	}
@@ -126,7 +126,7 @@ func Find(pid int) (*State, error) {
 		case err != nil:
 			return nil, err
 		case !processAlive(st.PID):
-			os.RemoveAll(dir) // its ktest boot was killed before cleaning up
+			_ = os.RemoveAll(dir) // its ktest boot was killed before cleaning up; best effort, skipped anyway
 			continue
 		}
 		if pid == 0 || st.PID == pid {

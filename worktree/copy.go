@@ -182,7 +182,7 @@ func copyFile(src, dst string, fi fs.FileInfo, canClone *atomic.Bool) (cloned bo
 	if err != nil {
 		return false, err
 	}
-	defer in.Close()
+	defer func() { _ = in.Close() }() // read-only: a close error loses nothing
 	// 0600 until written; the final mode is set after, free of the umask.
 	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {

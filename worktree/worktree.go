@@ -110,7 +110,7 @@ func New(ctx context.Context, src, dst string) (*Tree, error) {
 		err = os.Rename(tmp, dst)
 	}
 	if err != nil {
-		os.RemoveAll(tmp)
+		_ = os.RemoveAll(tmp) // error path: a partial copy, removed as well as can be
 		return nil, fmt.Errorf("worktree: copy %s: %w", src, err)
 	}
 	return &Tree{Dir: dst, Source: src, Copy: stats}, nil

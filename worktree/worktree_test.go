@@ -172,7 +172,8 @@ func changesFor(t *testing.T, tree fs.FS) []*apply.Change {
 func checkResult(t *testing.T, dir string) {
 	t.Helper()
 	got := map[string]string{}
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	// The callback skips what it cannot read; a missing file shows in the comparison.
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() && !strings.Contains(p, "/.git") {
 			b, _ := os.ReadFile(p)
 			rel, _ := filepath.Rel(dir, p)
@@ -213,7 +214,9 @@ func keys(m map[string]string) []string {
 func TestCopySharesNothingWritable(t *testing.T) {
 	src := t.TempDir()
 	writeFiles(t, src, srcFiles)
-	os.Chmod(filepath.Join(src, "scripts/check.sh"), 0o755)
+	if err := os.Chmod(filepath.Join(src, "scripts/check.sh"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Symlink("linux/x.h", filepath.Join(src, "include/x-link.h")); err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +257,9 @@ func TestCopySharesNothingWritable(t *testing.T) {
 	if err := tree.Write(changesFor(t, fsys)); err != nil {
 		t.Fatal(err)
 	}
-	os.Remove(filepath.Join(dst, "include/x-link.h"))
+	if err := os.Remove(filepath.Join(dst, "include/x-link.h")); err != nil {
+		t.Fatal(err)
+	}
 	checkResult(t, dst)
 	if c, _ := os.Stat(filepath.Join(dst, "mm/filemap.c")); !c.ModTime().After(old) {
 		t.Error("written file kept an old mtime; make would not rebuild it")
@@ -307,24 +312,33 @@ func TestCopySharesNothingWritable(t *testing.T) {
 func readOnly(t *testing.T, dir string, old time.Time) {
 	t.Helper()
 	var dirs []string
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	// The callback skips what it cannot read; a missing file shows in the comparison.
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		switch {
 		case err != nil:
 		case d.IsDir():
 			dirs = append(dirs, p)
 		case d.Type().IsRegular():
 			fi, _ := d.Info()
-			os.Chmod(p, fi.Mode().Perm()&^0o222)
-			os.Chtimes(p, old, old)
+			if err := os.Chmod(p, fi.Mode().Perm()&^0o222); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(p, old, old); err != nil {
+				t.Fatal(err)
+			}
 		}
 		return nil
 	})
 	for i := len(dirs) - 1; i >= 0; i-- {
-		os.Chmod(dirs[i], 0o555)
+		if err := os.Chmod(dirs[i], 0o555); err != nil {
+			t.Fatal(err)
+		}
 	}
 	t.Cleanup(func() {
 		for _, d := range dirs {
-			os.Chmod(d, 0o755)
+			if err := os.Chmod(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 }
@@ -392,7 +406,7 @@ func TestCopyAcrossFilesystems(t *testing.T) {
 	if err != nil {
 		t.Skip(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(src) })
+	t.Cleanup(func() { _ = os.RemoveAll(src) }) // test cleanup: best effort
 	writeFiles(t, src, srcFiles)
 	before := snapshot(t, src)
 	tree, err := New(context.Background(), src, filepath.Join(tmp, "copy"))
@@ -581,7 +595,7 @@ func TestWriteInPlaceAllOrNothing(t *testing.T) {
 				if out, err := exec.Command("chattr", "+i", p).CombinedOutput(); err != nil {
 					t.Skipf("chattr +i: %v: %s", err, out)
 				}
-				t.Cleanup(func() { exec.Command("chattr", "-i", p).Run() })
+				t.Cleanup(func() { _ = exec.Command("chattr", "-i", p).Run() }) // so TempDir can remove it; best effort
 			}
 			before := snapshot(t, root)
 			if tc.failRename > 0 {
@@ -629,7 +643,8 @@ func TestWriteInPlace(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "lonely")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("emptied directory kept: %v", err)
 	}
-	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	// The callback skips what it cannot read; a missing file shows in the comparison.
+	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && strings.HasPrefix(d.Name(), ".ktest-") {
 			t.Errorf("left behind %s", p)
 		}

@@ -36,7 +36,7 @@ func WriteInPlace(root string, changes []*apply.Change) (err error) {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", root, err)
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }() // a directory handle: closing it loses nothing
 
 	changes = slices.Clone(changes)
 	slices.SortFunc(changes, func(a, b *apply.Change) int { return strings.Compare(a.Path, b.Path) })
@@ -212,7 +212,7 @@ func (tx *txn) rollback() error {
 func (tx *txn) cleanup() {
 	for _, s := range tx.steps {
 		if s.backup != "" {
-			tx.r.Remove(s.backup)
+			_ = tx.r.Remove(s.backup) // ignored, as the doc says
 		}
 		if s.delete && s.applied {
 			for d := path.Dir(s.path); d != "."; d = path.Dir(d) {

@@ -117,7 +117,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	for _, w := range s.Warnings {
-		fmt.Fprintf(stderr, "warning: %s\n", w)
+		say(stderr, "warning: %s\n", w)
 	}
 	if err := s.Complete(); err != nil && !f.allowMissing {
 		return badInput(err)
@@ -165,7 +165,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return infraFailure(err)
 	}
-	defer root.Close()
+	defer func() { _ = root.Close() }() // read-only: a close error loses nothing
 	opts := apply.Options{Reverse: f.reverse, MaxFuzz: f.fuzz}
 	repo, isGit := gitrepo.Open(ctx, tree)
 	if isGit && !f.no3way {
@@ -188,7 +188,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if applyErr != nil {
 		if wt != nil {
 			if rerr := wt.Remove(); rerr != nil {
-				fmt.Fprintf(stderr, "warning: removing %s: %v\n", wt.Dir, rerr)
+				say(stderr, "warning: removing %s: %v\n", wt.Dir, rerr)
 			}
 		}
 		written = apply.ReportWritten{Mode: "none"}

@@ -116,7 +116,8 @@ func applyFixture(t *testing.T) (tree, mbox string, after map[string]string) {
 func applyTreeFiles(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	// The callback skips what it cannot read; a missing file shows in the comparison.
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() {
 			b, _ := os.ReadFile(p)
 			rel, _ := filepath.Rel(dir, p)
@@ -266,7 +267,9 @@ func TestApplyCLI(t *testing.T) {
 
 	t.Run("existing --out is bad input", func(t *testing.T) {
 		dst := t.TempDir()
-		os.WriteFile(filepath.Join(dst, "mine.txt"), []byte("keep\n"), 0o644)
+		if err := os.WriteFile(filepath.Join(dst, "mine.txt"), []byte("keep\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		code, out, errs := applyCmd(t, "--tree", tree, "--out", dst, mbox)
 		if code != ExitUsage || !strings.Contains(errs, "--out: worktree: "+dst+" already exists") {
 			t.Errorf("exit %d, want 2 naming %s\n%s%s", code, dst, out, errs)
@@ -292,7 +295,9 @@ func TestApplyCLI(t *testing.T) {
 		work := t.TempDir()
 		applyWrite(t, work, before)
 		applyWrite(t, work, map[string]string{"mm/filemap.c": strings.Replace(before["mm/filemap.c"], "step(xf);", "changed();", 1)})
-		os.Remove(filepath.Join(work, "include/linux/fs.h"))
+		if err := os.Remove(filepath.Join(work, "include/linux/fs.h")); err != nil {
+			t.Fatal(err)
+		}
 		code, out, errs := applyCmd(t, "--tree", work, "--fuzz", "0", mbox)
 		if code != ExitTestsFailed {
 			t.Fatalf("exit %d, want 1\n%s%s", code, out, errs)
@@ -318,8 +323,10 @@ func TestApplyCLI(t *testing.T) {
 
 	t.Run("unsafe path is bad input", func(t *testing.T) {
 		evil := filepath.Join(t.TempDir(), "evil.patch")
-		os.WriteFile(evil, []byte("From: x <x@y>\nSubject: [PATCH] evil\n\n---\n"+
-			"diff --git a/../outside.c b/../outside.c\nnew file mode 100644\n--- /dev/null\n+++ b/../outside.c\n@@ -0,0 +1 @@\n+pwned\n"), 0o644)
+		if err := os.WriteFile(evil, []byte("From: x <x@y>\nSubject: [PATCH] evil\n\n---\n"+
+			"diff --git a/../outside.c b/../outside.c\nnew file mode 100644\n--- /dev/null\n+++ b/../outside.c\n@@ -0,0 +1 @@\n+pwned\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		code, out, errs := applyCmd(t, "--tree", tree, "--in-place", evil)
 		if code != ExitUsage || !strings.Contains(out+errs, "unsafe path") {
 			t.Errorf("exit %d\n%s%s", code, out, errs)

@@ -108,7 +108,7 @@ func runBoot(ctx context.Context, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	defer image.Remove()
+	defer func() { warnIf("removing the guest image", image.Remove()) }()
 	opts := vm.Options{
 		Kernel:      f.kernel,
 		Image:       image,
@@ -133,7 +133,7 @@ func runBoot(ctx context.Context, args []string) (err error) {
 	opts.ConsoleLog = filepath.Join(logDir, "console.log")
 	defer func() {
 		if !keepConsoleLog(ctx, err) {
-			os.RemoveAll(logDir)
+			warnIf("removing the console log", os.RemoveAll(logDir))
 			return
 		}
 		fmt.Fprintf(os.Stderr, "ktest boot: console log kept: %s\n", opts.ConsoleLog)
@@ -144,7 +144,7 @@ func runBoot(ctx context.Context, args []string) (err error) {
 	if err != nil {
 		return bootFailure(err)
 	}
-	defer inst.Close()
+	defer func() { warnIf("stopping the VM", inst.Close()) }()
 	fmt.Fprintf(os.Stderr, "ktest boot: guest agent up on %s after %v (console: %s)\n",
 		inst.Addr(), time.Since(start).Round(time.Millisecond), inst.ConsoleLog())
 
@@ -221,7 +221,7 @@ func bootFailure(err error) error {
 }
 
 func printCrash(w io.Writer, c *console.Crash) {
-	fmt.Fprintf(w, "ktest: kernel %s: %s\n--- report ---\n%s\n--- end of report ---\n", c.Kind, c.Title, c.Excerpt)
+	say(w, "ktest: kernel %s: %s\n--- report ---\n%s\n--- end of report ---\n", c.Kind, c.Title, c.Excerpt)
 }
 
 // bootExec runs --exec and exits with its status.
@@ -253,7 +253,7 @@ func bootInteractive(ctx context.Context, inst vm.Instance, keys *remote.Keys, k
 	if err != nil {
 		return infraFailure(fmt.Errorf("vm state: %w", err))
 	}
-	defer st.Remove()
+	defer func() { warnIf("removing the VM's state for ktest ssh", st.Remove()) }()
 	fmt.Fprintf(os.Stderr, `ktest boot: VM running; Ctrl-C stops it.
   connect:  ktest ssh            (or: ktest ssh --pid %d [CMD...])
   openssh:  %s
@@ -262,7 +262,7 @@ func bootInteractive(ctx context.Context, inst vm.Instance, keys *remote.Keys, k
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(os.Stderr, "ktest boot: stopping the VM")
-		inst.Close()
+		warnIf("stopping the VM", inst.Close())
 	case <-inst.Exited():
 	}
 	if cs := inst.Crashes(); len(cs) > 0 {

@@ -20,7 +20,9 @@ import (
 // load a ram disk" (exit 3).
 func TestBootRejectsNonKernel(t *testing.T) {
 	notes := filepath.Join(t.TempDir(), "notes.txt")
-	os.WriteFile(notes, []byte(strings.Repeat("things to try next\n", 50)), 0o644)
+	if err := os.WriteFile(notes, []byte(strings.Repeat("things to try next\n", 50)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name, kernel, want string
 	}{

@@ -96,7 +96,7 @@ func runCache(ctx context.Context, args []string) error {
 			if err := cache.Remove(key); err != nil {
 				return badInput(err)
 			}
-			fmt.Fprintf(resultsStdout, "removed kernel %s\n", key)
+			say(resultsStdout, "removed kernel %s\n", key)
 		}
 		return nil
 	}
@@ -112,12 +112,12 @@ func runCache(ctx context.Context, args []string) error {
 		verb = "would remove"
 	}
 	for _, k := range rep.Kernels {
-		fmt.Fprintf(resultsStdout, "%s kernel %s (%s, last used %s)\n", verb, k.Key, k.Variant, k.LastUsed.Format(time.DateOnly))
+		say(resultsStdout, "%s kernel %s (%s, last used %s)\n", verb, k.Key, k.Variant, k.LastUsed.Format(time.DateOnly))
 	}
 	for _, s := range rep.Slots {
-		fmt.Fprintf(resultsStdout, "%s build slot %s (last used %s)\n", verb, s.Dir, s.LastUsed.Format(time.DateOnly))
+		say(resultsStdout, "%s build slot %s (last used %s)\n", verb, s.Dir, s.LastUsed.Format(time.DateOnly))
 	}
-	fmt.Fprintf(resultsStdout, "%s %d kernel(s), %d slot(s), %d boot log(s), %d leftover(s), %d stale index(es), %d index(es) of removed trees: %s\n",
+	say(resultsStdout, "%s %d kernel(s), %d slot(s), %d boot log(s), %d leftover(s), %d stale index(es), %d index(es) of removed trees: %s\n",
 		verb, len(rep.Kernels), len(rep.Slots), rep.BootLogs, rep.Temps, rep.Indexes, rep.TreeIndexes, humanBytes(rep.Bytes))
 	return nil
 }
@@ -135,7 +135,7 @@ func cacheList(cache *kbuild.Cache, asJSON bool) error {
 		return printJSON(map[string]any{"dir": cache.Dir, "kernels": kernels, "slots": slots})
 	}
 	width := termfmt.Width(resultsStdout)
-	fmt.Fprintf(resultsStdout, "cache %s\n\n", cache.Dir)
+	say(resultsStdout, "cache %s\n\n", cache.Dir)
 	// Keys stay whole: they are what 'ktest cache rm' takes.
 	kt := termfmt.NewTable(termfmt.Column{Header: "KERNEL"}, termfmt.Column{Header: "VARIANT", Shrink: 1, Min: 7},
 		termfmt.Column{Header: "VERSION", Shrink: 1, Min: 7}, termfmt.Column{Header: "OBJECTS", Right: true},
@@ -146,7 +146,7 @@ func cacheList(cache *kbuild.Cache, asJSON bool) error {
 	if err := kt.Write(resultsStdout, width); err != nil {
 		return err
 	}
-	fmt.Fprintln(resultsStdout)
+	say(resultsStdout, "\n")
 	st := termfmt.NewTable(termfmt.Column{Header: "BUILD SLOT", Shrink: 1, Min: 20, ClipStart: true},
 		termfmt.Column{Header: "SIZE", Right: true}, termfmt.Column{Header: "LAST USED", Shrink: 2, Min: 10})
 	for _, s := range slots {

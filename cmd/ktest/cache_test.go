@@ -18,13 +18,23 @@ func publishFake(t *testing.T, cache, key string, age time.Duration) {
 		t.Fatal(err)
 	}
 	meta, _ := json.Marshal(map[string]any{"key": key, "variant": "patched", "version": "6.1.192", "objects_compiled": 7})
-	os.WriteFile(filepath.Join(dir, "meta.json"), meta, 0o644)
-	os.WriteFile(filepath.Join(dir, "bzImage"), make([]byte, 4096), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "meta.json"), meta, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bzImage"), make([]byte, 4096), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	idx, _ := json.Marshal(map[string]string{"Key": key})
-	os.MkdirAll(filepath.Join(cache, "requests"), 0o755)
-	os.WriteFile(filepath.Join(cache, "requests", "req-"+key+".json"), idx, 0o644)
+	if err := os.MkdirAll(filepath.Join(cache, "requests"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cache, "requests", "req-"+key+".json"), idx, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	when := time.Now().Add(-age)
-	os.Chtimes(dir, when, when)
+	if err := os.Chtimes(dir, when, when); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestCacheCLI(t *testing.T) {

@@ -14,7 +14,10 @@ func init() {
 		name: "compare",
 		summary: `Compare run B against an older run A (nightly mode). Exits 1 if a metric
 regressed beyond noise or a test that passed in A fails in B, naming them.
-A and B are results.json files or run directories.`,
+A and B are results.json files or run directories. Runs that cannot be
+compared get no verdict ("no verdict: B stopped at apply"): exit 3 when B
+stopped on a failure of its own, 2 when the runs given are wrong (A did not
+finish, a run in progress or interrupted, other plans, targets or variants).`,
 		usage: "A B [--format md|text|json]",
 		examples: []string{
 			"ktest compare ktest-runs/20250301-020000-ab12 ktest-runs/20250302-020000-cd34",
@@ -48,6 +51,9 @@ func runCompare(ctx context.Context, args []string) error {
 	cmp := results.Compare(runs[0], runs[1])
 	if err := cmp.RenderWidth(resultsStdout, *format, termfmt.Width(resultsStdout)); err != nil {
 		return err
+	}
+	if nv := cmp.NoVerdict; nv != nil {
+		return noVerdictError(nv)
 	}
 	if cmp.Failed() {
 		probs := cmp.Problems()

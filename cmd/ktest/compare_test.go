@@ -73,8 +73,24 @@ func TestCompareCLI(t *testing.T) {
 	hung := writeRun(t, dir, "hung.json", cliRun("hung", good, "hung"))
 	runDir := filepath.Join(dir, "run-hung")
 	writeRun(t, runDir, "results.json", cliRun("hung", good, "hung"))
+	// B stopped at apply: it tested nothing.
+	atApply := cliRun("at-apply", good, "pass")
+	atApply.Complete, atApply.Status = false, results.StatusError
+	atApply.Error = &results.StageError{Stage: "apply", Message: "patch 2/3 does not apply: hunk 1 conflicts"}
+	for _, v := range atApply.Variants {
+		v.Kernel, v.Boot, v.Targets = results.Kernel{Status: "pending"}, results.Boot{Status: "pending"}, nil
+	}
+	stopped := writeRun(t, dir, "at-apply.json", atApply)
+	running := cliRun("running", good, "pass")
+	running.Complete, running.Status = false, results.StatusRunning
+	inProgress := writeRun(t, dir, "running.json", running)
+	quick := cliRun("quick", good, "pass")
+	quick.Plan.Boots, quick.Plan.Quick = 1, true
+	otherPlan := writeRun(t, dir, "quick.json", quick)
 	garbage := filepath.Join(dir, "garbage.json")
-	os.WriteFile(garbage, []byte("{not json"), 0o644)
+	if err := os.WriteFile(garbage, []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name      string
@@ -92,6 +108,19 @@ func TestCompareCLI(t *testing.T) {
 			[]string{"New failures (1):\n  patched/ext4/truncate-race"}, []string{"new failure patched/ext4/truncate-race"}, nil},
 		{"fixed is not a failure", []string{"compare", hung, old}, 0, []string{"Fixed (1):\n  patched/ext4/truncate-race"}, nil, nil},
 		{"json", []string{"compare", old, hung, "--format", "json"}, 1, []string{`"new_failures": [`}, nil, nil},
+		{"B stopped at apply: no verdict, exit 3", []string{"compare", old, stopped}, 3,
+			[]string{"No verdict: B stopped at apply: patch 2/3 does not apply: hunk 1 conflicts."},
+			[]string{"no verdict: B stopped at apply: patch 2/3 does not apply"}, []string{"No regressions", "not run now"}},
+		{"B stopped at apply, md", []string{"compare", "--format", "md", old, stopped}, 3,
+			[]string{"No verdict: B stopped at apply"}, nil, []string{"No regressions", "## "}},
+		{"B stopped at apply, json", []string{"compare", "--format", "json", old, stopped}, 3,
+			[]string{`"no_verdict": {`, `"B stopped at apply: patch 2/3 does not apply: hunk 1 conflicts"`, `"new_failures": []`}, nil, []string{`"not_run"`}},
+		{"A stopped at apply: wrong input", []string{"compare", stopped, old}, 2,
+			[]string{"No verdict: A stopped at apply"}, []string{"no verdict: A stopped at apply"}, []string{"No regressions"}},
+		{"B in progress: wrong input", []string{"compare", old, inProgress}, 2,
+			[]string{"No verdict: B is still running"}, nil, []string{"No regressions"}},
+		{"another plan: wrong input", []string{"compare", old, otherPlan}, 2,
+			[]string{"No verdict: the runs were not made alike: boots 0 vs 1"}, nil, []string{"No regressions"}},
 		{"unreadable input", []string{"compare", old, garbage}, 2, nil, []string{"garbage.json: not a ktest results document"}, nil},
 		{"missing file", []string{"compare", old, filepath.Join(dir, "nope.json")}, 2, nil, []string{"nope.json"}, nil},
 		{"one argument", []string{"compare", old}, 2, nil, []string{"want two runs"}, nil},
@@ -151,10 +180,20 @@ func TestReportCLI(t *testing.T) {
 		t.Errorf("temp files left: %v", leftovers)
 	}
 
-	code, out, _ := runCLI(t, "report", "--signature", "Jane Doe <jane@example.org>", "--format", "email", runDir)
+	// A passing run is signed; the one with a hung test is not, and
+	// says why.
+	passDir := filepath.Join(dir, "pass")
+	writeRun(t, passDir, "results.json", cliRun("r2", []float64{4210, 4300, 4390}, "pass"))
+	code, out, _ := runCLI(t, "report", "--signature", "Jane Doe <jane@example.org>", "--format", "email", passDir)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if code != 0 || len(lines) < 2 || lines[len(lines)-2] != "Tested-by: Jane Doe <jane@example.org>" || lines[len(lines)-1] != "ktest run --plan default" {
 		t.Errorf("email: exit %d, ends %q", code, lines[max(0, len(lines)-2):])
+	}
+	code, out, _ = runCLI(t, "report", "--signature", "Jane Doe <jane@example.org>", "--format", "email", runDir)
+	flat := strings.Join(strings.Fields(out), " ")
+	if code != 0 || strings.Contains(out, "Tested-by:") ||
+		!strings.HasSuffix(flat, "No Tested-by from this run: 1 test failed or hung: patched/ext4/truncate-race. ktest run --plan default") {
+		t.Errorf("email of a failed run: exit %d, ends %q", code, flat[max(0, len(flat)-120):])
 	}
 	code, out, _ = runCLI(t, "report", filepath.Join(runDir, "results.json"))
 	if code != 0 || !strings.Contains(out, "| io_uring async | baseline |") {
@@ -169,5 +208,42 @@ func TestReportCLI(t *testing.T) {
 		if code, _, _ := runCLI(t, bad...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", bad, code)
 		}
+	}
+}
+
+// TestCompareRecordedRuns: ktest compare on real runs. Against a run
+// that stopped at apply and tested nothing there is no verdict, exit 3
+// (B's own failure), never "No regressions"; the wrong way round is the
+// wrong input, exit 2; two quick runs compare their tests and show the
+// metrics as figures only.
+func TestCompareRecordedRuns(t *testing.T) {
+	const dir = "../../results/testdata/"
+	good, atApply, interrupted := dir+"run-quick-ext4.results.json", dir+"run-stopped-at-apply.results.json", dir+"run-interrupted.results.json"
+	tests := []struct {
+		name   string
+		a, b   string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"B stopped at apply", good, atApply, ExitInfra,
+			"No verdict: B stopped at apply [patched]: 1/1 fs: a change written against another tree: fs/read_write.c: hunk #1 (line 10): hunk does not match.",
+			"ktest compare: no verdict: B stopped at apply [patched]"},
+		{"A stopped at apply", atApply, good, ExitUsage, "No verdict: A stopped at apply [patched]", "no verdict: A stopped at apply"},
+		{"B interrupted", good, interrupted, ExitUsage, "No verdict: B was interrupted during test [baseline/ext4]: interrupted by SIGINT.", "no verdict: B was interrupted"},
+		{"quick against quick", good, good, ExitOK,
+			"Figures only: 1 boot per side, no change can be called (3 needed); no new failures and no new target errors.", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errs := runCLI(t, "compare", "--format", "text", tc.a, tc.b)
+			flat := strings.Join(strings.Fields(out), " ")
+			if code != tc.code || !strings.Contains(flat, tc.stdout) || !strings.Contains(errs, tc.stderr) {
+				t.Errorf("exit %d (want %d)\nstdout:\n%s\nstderr:\n%s", code, tc.code, out, errs)
+			}
+			if strings.Contains(out, "No regressions") {
+				t.Errorf("claims no regressions:\n%s", out)
+			}
+		})
 	}
 }

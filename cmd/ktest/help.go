@@ -87,26 +87,33 @@ func flagName(name string) string {
 // copy, never wrapped).
 func printHelp(w io.Writer, c *command, fs *flag.FlagSet) {
 	width := termfmt.Width(w)
-	fmt.Fprintln(w, termfmt.Wrap(c.usage, width, "usage: ktest "+c.name+" ", "    "))
-	fmt.Fprintln(w)
+	b := &strings.Builder{}
+	defer writeOut(w, b)
+	fmt.Fprintln(b, termfmt.Wrap(c.usage, width, "usage: ktest "+c.name+" ", "    "))
+	fmt.Fprintln(b)
 	// The description is laid out by hand: only lines too long for the
 	// width are wrapped, under their own indentation.
 	for _, l := range strings.Split(c.summary, "\n") {
 		if termfmt.Len(l) <= width {
-			fmt.Fprintln(w, l)
+			fmt.Fprintln(b, l)
 			continue
 		}
 		text := strings.TrimLeft(l, " ")
 		lead := l[:len(l)-len(text)]
-		fmt.Fprintln(w, termfmt.Wrap(text, width, lead, lead))
+		fmt.Fprintln(b, termfmt.Wrap(text, width, lead, lead))
 	}
 	if fs != nil {
-		printFlags(w, fs)
+		printFlags(b, width, fs)
 	}
-	printExamples(w, c.examples)
+	printExamples(b, c.examples)
 }
 
-func printExamples(w io.Writer, examples []string) {
+// writeOut writes what b holds to w, the user's terminal or pipe. Best
+// effort: a reader that went away is the signal policy's business (exit
+// 141), and there is no one else to tell.
+func writeOut(w io.Writer, b *strings.Builder) { _, _ = io.WriteString(w, b.String()) }
+
+func printExamples(w *strings.Builder, examples []string) {
 	if len(examples) == 0 {
 		return
 	}
@@ -118,7 +125,7 @@ func printExamples(w io.Writer, examples []string) {
 
 // printFlags lists fs's flags as "--name ARG  usage (default x)",
 // wrapped to the output's width.
-func printFlags(w io.Writer, fs *flag.FlagSet) {
+func printFlags(w *strings.Builder, width int, fs *flag.FlagSet) {
 	type row struct{ name, usage string }
 	var rows []row
 	col := 0
@@ -144,7 +151,6 @@ func printFlags(w io.Writer, fs *flag.FlagSet) {
 	if len(rows) == 0 {
 		return
 	}
-	width := termfmt.Width(w)
 	fmt.Fprintf(w, "\nflags:\n")
 	indent := strings.Repeat(" ", 2+col+2)
 	for _, r := range rows {
@@ -178,7 +184,9 @@ func isZeroDefault(d string) bool {
 }
 
 // printCommands prints the command list.
-func printCommands(w io.Writer) {
+func printCommands(out io.Writer) {
+	w := &strings.Builder{}
+	defer writeOut(out, w)
 	fmt.Fprintln(w, "usage: ktest <command> [flags] [args]")
 	fmt.Fprintln(w, "\ncommands:")
 	for _, n := range commandNames() {

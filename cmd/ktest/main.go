@@ -58,7 +58,7 @@ func realMain(args []string, stderr io.Writer) int {
 	}
 	c, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "ktest: unknown command %q%s\nRun 'ktest -h' for the list of commands.\n",
+		say(stderr, "ktest: unknown command %q%s\nRun 'ktest -h' for the list of commands.\n",
 			args[0], didYouMean(args[0], commandNames()))
 		return ExitUsage
 	}
@@ -87,6 +87,19 @@ func reportError(stderr io.Writer, name string, err error) {
 		return
 	}
 	if err != nil && !errors.Is(err, errHelp) && !errors.Is(err, errQuiet) {
-		fmt.Fprintf(stderr, "ktest %s: %v\n", name, err)
+		say(stderr, "ktest %s: %v\n", name, err)
+	}
+}
+
+// say writes to the user's stdout or stderr. Best effort: a reader that
+// went away is the signal policy's business (exit 141), and there is no
+// one else to tell.
+func say(w io.Writer, format string, a ...any) { _, _ = fmt.Fprintf(w, format, a...) }
+
+// warnIf reports a best-effort cleanup that failed: the command's own
+// result stands, and the user learns what was left behind.
+func warnIf(what string, err error) {
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "ktest: warning: %s: %v\n", what, err)
 	}
 }

@@ -62,7 +62,7 @@ func runMerge(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "ktest merge: %d shard run(s) into %s: %s\n", len(runs), out, merged.Status)
 	if summary, err := os.ReadFile(filepath.Join(out, "summary.md")); err == nil {
-		resultsStdout.Write(summary)
+		_, _ = resultsStdout.Write(summary) // best effort, as say is: the results are on disk
 	}
 	if *history != "" {
 		if err := os.MkdirAll(*history, 0o755); err != nil {

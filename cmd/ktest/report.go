@@ -64,7 +64,7 @@ func runReport(ctx context.Context, args []string) error {
 	case err != nil && (*from != "" || *format == "mbox"):
 		return badInput(err)
 	case err != nil:
-		fmt.Fprintf(resultsStderr, "ktest report: warning: %v; no Tested-by line\n", err)
+		say(resultsStderr, "ktest report: warning: %v; no Tested-by line\n", err)
 	case who == nil && *format == "mbox":
 		return badInput(errNoIdentity)
 	}
@@ -84,7 +84,7 @@ func runReport(ctx context.Context, args []string) error {
 		return infraFailure(err)
 	}
 	if *format == "mbox" && run.Series.ReplyTo.MessageID == "" {
-		fmt.Fprintf(resultsStderr, "ktest report: note: the series source (%s) has no Message-Id: the reply has no In-Reply-To or References and will not be threaded\n", run.Series.Source)
+		say(resultsStderr, "ktest report: note: the series source (%s) has no Message-Id: the reply has no In-Reply-To or References and will not be threaded\n", run.Series.Source)
 	}
 	if *out == "" {
 		_, err := resultsStdout.Write(buf.Bytes())

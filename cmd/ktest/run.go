@@ -83,8 +83,8 @@ func runRun(ctx context.Context, args []string) error {
 		return usageErrorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	if *printPlan {
-		resultsStdout.Write(plan.DefaultText())
-		return nil
+		_, err := resultsStdout.Write(plan.DefaultText())
+		return err
 	}
 
 	p := plan.Default()
@@ -256,11 +256,18 @@ func runRun(ctx context.Context, args []string) error {
 	if run != nil {
 		fmt.Fprintf(os.Stderr, "ktest: results %s, summary %s\n", filepath.Join(dir, "results.json"), filepath.Join(dir, "summary.md"))
 		if summary, rerr := os.ReadFile(filepath.Join(dir, "summary.md")); rerr == nil {
-			resultsStdout.Write(summary)
+			_, _ = resultsStdout.Write(summary) // best effort, as say is: the results are on disk
 		}
 	}
 	if err != nil && !isTestFailure(run) {
-		return pipelineError(ctx, err)
+		err = pipelineError(ctx, err)
+		if *history != "" && run != nil && ctx.Err() == nil {
+			// Nightly mode keeps the run, and its comparison.md says
+			// that there is no verdict and why.
+			_, nerr := nightly(ctx, hist, run, dir, nil)
+			err = errors.Join(err, nerr)
+		}
+		return err
 	}
 	if *history != "" && run != nil {
 		rerun := func(only []results.TestID) (*results.Run, error) {

@@ -39,11 +39,17 @@ func TestRunRejectsBadInputBeforeWork(t *testing.T) {
 	// Checking --tree opens the cache: a private one, not the user's.
 	t.Setenv("KTEST_CACHE", filepath.Join(dir, "cache"))
 	badPlan := filepath.Join(dir, "plan.toml")
-	os.WriteFile(badPlan, []byte("name = \"x\"\nrepeatz = 3\n"), 0o644)
+	if err := os.WriteFile(badPlan, []byte("name = \"x\"\nrepeatz = 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	notTree := filepath.Join(dir, "not-a-tree")
-	os.Mkdir(notTree, 0o755)
+	if err := os.Mkdir(notTree, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	empty := filepath.Join(dir, "empty.mbox")
-	os.WriteFile(empty, nil, 0o644)
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// Patches 1/3 and 3/3 of a series: 2/3 is missing.
 	holey := filepath.Join(dir, "holey.mbox")
 	var mbox strings.Builder
@@ -51,7 +57,9 @@ func TestRunRejectsBadInputBeforeWork(t *testing.T) {
 		fmt.Fprintf(&mbox, "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.org>\n"+
 			"Subject: [PATCH %d/3] note %d\n\n---\ndiff --git a/README b/README\n--- a/README\n+++ b/README\n@@ -1 +1,2 @@\n x\n+note %d\n", n, n, n)
 	}
-	os.WriteFile(holey, []byte(mbox.String()), 0o644)
+	if err := os.WriteFile(holey, []byte(mbox.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	out := filepath.Join(dir, "out")
 	for _, tc := range []struct {
 		name string

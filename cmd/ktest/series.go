@@ -313,7 +313,7 @@ func seriesSplit(args []string, out io.Writer) error {
 		return infraFailure(err)
 	}
 	for _, p := range paths {
-		fmt.Fprintln(out, p)
+		say(out, "%s\n", p)
 	}
 	if n := len(s.Fixups) + len(s.Revisions); n > 0 {
 		fmt.Fprintf(os.Stderr, "ktest series split: %d fixup(s) and %d posting(s) not applied (see series show) were not written\n", len(s.Fixups), len(s.Revisions))

@@ -15,7 +15,9 @@ import (
 func TestSignalPolicy(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
 		ctx, _, stop := withSignals(context.Background())
-		syscall.Kill(os.Getpid(), sig)
+		if err := syscall.Kill(os.Getpid(), sig); err != nil {
+			t.Fatal(err)
+		}
 		select {
 		case <-ctx.Done():
 		case <-time.After(5 * time.Second):
@@ -64,7 +66,9 @@ func closedPipe(t *testing.T) *os.File {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Close()
-	t.Cleanup(func() { w.Close() })
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.Close() }) // test cleanup: best effort
 	return w
 }

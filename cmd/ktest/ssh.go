@@ -56,7 +56,7 @@ func runSSH(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if err != nil {
 		return infraFailure(err)
 	}
-	defer client.Close()
+	defer func() { _ = client.Close() }() // the session is over; nothing to flush
 
 	// As OpenSSH: a pty for the shell at a terminal, none for CMD unless asked.
 	cmd := strings.Join(fs.Args(), " ")

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -27,8 +29,12 @@ func fakeBootVM(t *testing.T) string {
 	}
 	work := t.TempDir()
 	hostKey, authKey := filepath.Join(work, ".host_key"), filepath.Join(work, ".authorized_key")
-	os.WriteFile(hostKey, keys.HostPrivatePEM, 0o600)
-	os.WriteFile(authKey, keys.AuthorizedKey, 0o644)
+	if err := os.WriteFile(hostKey, keys.HostPrivatePEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(authKey, keys.AuthorizedKey, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cfg, err := agent.LoadConfig(hostKey, authKey)
 	if err != nil {
 		t.Fatal(err)
@@ -42,13 +48,18 @@ func fakeBootVM(t *testing.T) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- agent.Serve(ctx, ln, cfg) }()
-	t.Cleanup(func() { cancel(); <-served })
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil { // nil after a cancel
+			t.Errorf("agent: %v", err)
+		}
+	})
 
 	st, err := vmstate.Register(ln.Addr().String(), keys, "", "bzImage")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Remove() })
+	t.Cleanup(func() { _ = st.Remove() }) // test cleanup: best effort
 	return work
 }
 
@@ -77,7 +88,9 @@ func TestSSHPassesStdio(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			os.Remove(filepath.Join(work, "x"))
+			if err := os.Remove(filepath.Join(work, "x")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				t.Fatal(err) // the previous case's output, if it wrote one
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			var stdout, stderr bytes.Buffer

@@ -35,7 +35,7 @@ func nightly(ctx context.Context, hist results.History, run *results.Run, dir st
 		return false, nil
 	}
 	cmp := results.Compare(last, run)
-	if rerun != nil {
+	if rerun != nil && cmp.NoVerdict == nil {
 		if err := cmp.ConfirmFailures(rerun); err != nil && ctx.Err() != nil {
 			return true, pipelineError(ctx, err)
 		}
@@ -44,14 +44,33 @@ func nightly(ctx context.Context, hist results.History, run *results.Run, dir st
 		fmt.Fprintf(os.Stderr, "ktest: %s passed on re-run: flaky, not counted\n", f)
 	}
 	var b strings.Builder
-	if err := cmp.Render(&b, "md"); err == nil {
-		atomicfile.WriteFile(filepath.Join(dir, "comparison.md"), []byte(b.String()), 0o644)
-		io.WriteString(resultsStdout, "\n"+b.String())
+	if err := cmp.Render(&b, "md"); err != nil {
+		return true, infraFailure(fmt.Errorf("rendering the comparison with run %s: %w", last.ID, err))
+	}
+	path := filepath.Join(dir, "comparison.md")
+	if err := atomicfile.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		return true, infraFailure(fmt.Errorf("writing %s: %w", path, err))
+	}
+	// A reader that went away is the signal policy's business (exit
+	// 141), not a failure of the comparison, which is on disk.
+	_, _ = io.WriteString(resultsStdout, "\n"+b.String())
+	if nv := cmp.NoVerdict; nv != nil {
+		return true, noVerdictError(nv)
 	}
 	if cmp.Failed() {
 		return true, testsFailed(fmt.Errorf("regression against run %s: %s", last.ID, strings.Join(cmp.Problems(), "; ")))
 	}
 	return true, nil
+}
+
+// noVerdictError is the exit of a comparison that could not be made: 2
+// when the runs given cannot be compared, 3 when B stopped on a failure
+// of its own. Either way nothing was concluded, so never 0.
+func noVerdictError(nv *results.NoVerdict) error {
+	if nv.WrongInput {
+		return badInput(nv)
+	}
+	return infraFailure(nv)
 }
 
 // runVerdict is a finished run's exit: 1 for a bad patch, a failed test

@@ -194,7 +194,7 @@ func netUpInNewNetns() error {
 	if err != nil {
 		return errors.Join(errNoNetns, err)
 	}
-	defer unix.Close(tun)
+	defer func() { _ = unix.Close(tun) }() // test cleanup: best effort
 	ifr, err := unix.NewIfreq("ktest0")
 	if err != nil {
 		return err
@@ -280,7 +280,7 @@ func TestServeWithoutShell(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer client.Close()
+	defer func() { _ = client.Close() }() // test cleanup: best effort
 
 	tests := []struct {
 		cmd        string
@@ -300,7 +300,7 @@ func TestServeWithoutShell(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer sess.Close()
+			defer func() { _ = sess.Close() }() // test cleanup: best effort
 			var out, errOut bytes.Buffer
 			sess.Stdout, sess.Stderr = &out, &errOut
 			err = sess.Run(tt.cmd)
@@ -332,7 +332,7 @@ func TestServeWithoutShell(t *testing.T) {
 	if err := sess.Wait(); !errors.As(err, &ee) || ee.ExitStatus() != exitCodeNotRun || !strings.Contains(shellErr.String(), "no shell") {
 		t.Errorf("shell without a shell: %v, stderr %q; want status %d", err, shellErr.String(), exitCodeNotRun)
 	}
-	sess.Close()
+	_ = sess.Close() // io.EOF: the server closed it when the command ended
 	sess, err = client.NewSession()
 	if err != nil {
 		t.Fatal(err)
@@ -340,7 +340,7 @@ func TestServeWithoutShell(t *testing.T) {
 	if err := sess.RequestSubsystem("sftp"); err == nil {
 		t.Error("sftp subsystem accepted")
 	}
-	sess.Close()
+	_ = sess.Close() // the server may have closed it already: io.EOF
 }
 
 func newSigner(t testing.TB) ssh.Signer {

@@ -78,15 +78,15 @@ func WaitEntropy(ctx context.Context, console io.Writer) error {
 	if entropyReady() {
 		return nil
 	}
-	fmt.Fprintln(console, "ktest-agent: kernel entropy pool not initialised; feeding it from /dev/hwrng")
+	Say(console, "ktest-agent: kernel entropy pool not initialised; feeding it from /dev/hwrng")
 	start := time.Now()
 	for {
 		if err := creditHWRNG(); err != nil && ctx.Err() == nil {
 			// No hwrng: the kernel's own jitter entropy will get there.
-			fmt.Fprintf(console, "ktest-agent: %v\n", err)
+			Say(console, "ktest-agent: %v", err)
 		}
 		if entropyReady() {
-			fmt.Fprintf(console, "ktest-agent: entropy pool ready after %v\n", time.Since(start).Round(time.Millisecond))
+			Say(console, "ktest-agent: entropy pool ready after %v", time.Since(start).Round(time.Millisecond))
 			return nil
 		}
 		select {
@@ -110,7 +110,7 @@ func creditHWRNG() error {
 	if err != nil {
 		return fmt.Errorf("hwrng: %w", err)
 	}
-	defer hw.Close()
+	defer func() { _ = hw.Close() }() // read-only: a close error loses nothing
 	const n = 64
 	// struct rand_pool_info { int entropy_count; int buf_size; __u32 buf[]; }
 	info := make([]byte, 8+n)
@@ -123,15 +123,17 @@ func creditHWRNG() error {
 	if err != nil {
 		return fmt.Errorf("credit entropy: %w", err)
 	}
-	defer rnd.Close()
+	defer func() { _ = rnd.Close() }() // only an ioctl was made: nothing to flush
 	rc, err := rnd.SyscallConn()
 	if err != nil {
 		return err
 	}
 	var errno unix.Errno
-	rc.Control(func(fd uintptr) {
+	if err := rc.Control(func(fd uintptr) {
 		_, _, errno = unix.Syscall(unix.SYS_IOCTL, fd, unix.RNDADDENTROPY, uintptr(unsafe.Pointer(&info[0])))
-	})
+	}); err != nil {
+		return fmt.Errorf("RNDADDENTROPY: %w", err)
+	}
 	if errno != 0 {
 		return fmt.Errorf("RNDADDENTROPY: %w", errno)
 	}
@@ -177,10 +179,10 @@ func unmountAll() {
 			targets = append(targets, unescapeMountPath(fields[1]))
 		}
 	}
-	f.Close()
+	_ = f.Close() // read-only: a close error loses nothing
 	slices.Reverse(targets)
 	for _, t := range targets {
-		unix.Unmount(t, 0)
+		_ = unix.Unmount(t, 0) // ignored as the doc says; Sync follows
 	}
 }
 
@@ -211,4 +213,12 @@ func unescapeMountPath(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// Say writes one line to w, the console or a session's stderr. It is
+// best effort: that is the only place the agent can say anything, and
+// when it cannot be written there is no one else to tell (the host's
+// boot or command timeout speaks then).
+func Say(w io.Writer, format string, a ...any) {
+	_, _ = fmt.Fprintf(w, format+"\n", a...)
 }

@@ -73,10 +73,10 @@ func startProcess(argv, env []string, dir string, ch ssh.Channel, tty *pty) (*pr
 	if err := cmd.Start(); err != nil {
 		closeAll(childEnds...)
 		for _, pu := range p.pumps {
-			pu.src.Close()
+			_ = pu.src.Close() // read end of the child's output: nothing to lose
 		}
 		if p.stdin != nil {
-			p.stdin.Close()
+			_ = p.stdin.Close() // the command never started: nothing to deliver
 		}
 		if tty != nil {
 			tty.close()
@@ -87,7 +87,7 @@ func startProcess(argv, env []string, dir string, ch ssh.Channel, tty *pty) (*pr
 	// descendants) let go.
 	closeAll(childEnds...)
 	if tty != nil {
-		tty.slave.Close()
+		_ = tty.slave.Close() // the child holds its own copy
 	}
 	for _, pu := range p.pumps {
 		go pu.run()
@@ -95,18 +95,18 @@ func startProcess(argv, env []string, dir string, ch ssh.Channel, tty *pty) (*pr
 	// Stdin: client data until its EOF, then EOF for the command.
 	go func() {
 		if tty != nil {
-			io.Copy(tty.master, ch)
+			_, _ = io.Copy(tty.master, ch) // the copy ends with the client's EOF or the session; either way stdin ends
 			return
 		}
-		io.Copy(p.stdin, ch)
-		p.stdin.Close()
+		_, _ = io.Copy(p.stdin, ch) // as above; the Close below gives the command its EOF
+		_ = p.stdin.Close()         // the command's EOF: a close error has no one to tell
 	}()
 	return p, nil
 }
 
 func closeAll(fs ...*os.File) {
 	for _, f := range fs {
-		f.Close()
+		_ = f.Close() // pipe ends: closing loses no data
 	}
 }
 
@@ -136,7 +136,7 @@ func (p *process) wait() exitState {
 	p.killGroup()
 	if !waitPumps(p.pumps, cutGrace) {
 		for _, pu := range p.pumps {
-			pu.src.Close()
+			_ = pu.src.Close() // unblocks a pump stuck on a descendant's pipe
 		}
 		waitPumps(p.pumps, time.Minute)
 	}
@@ -164,7 +164,7 @@ func waitPumps(pumps []*pump, d time.Duration) bool {
 
 // killGroup SIGKILLs the command's whole process group.
 func (p *process) killGroup() {
-	p.signalGroup(syscall.SIGKILL)
+	_ = p.signalGroup(syscall.SIGKILL) // the group may be gone already: nothing left to kill
 }
 
 func (p *process) signalGroup(sig syscall.Signal) error {
@@ -194,7 +194,7 @@ func newPump(src *os.File, dst io.Writer) *pump {
 
 func (p *pump) run() {
 	defer close(p.done)
-	defer p.src.Close()
+	defer func() { _ = p.src.Close() }() // read end: nothing to lose
 	buf := make([]byte, 32*1024)
 	for {
 		n, err := p.src.Read(buf)
@@ -225,18 +225,18 @@ func openPty() (*pty, error) {
 		return nil, fmt.Errorf("open /dev/ptmx: %w", err)
 	}
 	if err := unix.IoctlSetPointerInt(mfd, unix.TIOCSPTLCK, 0); err != nil {
-		unix.Close(mfd)
+		_ = unix.Close(mfd) // error path: the fd is dropped either way
 		return nil, fmt.Errorf("unlock pty: %w", err)
 	}
 	// TIOCGPTPEER opens the slave without a path lookup (Linux 4.13+).
 	sfd, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(mfd), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
 	if errno != 0 {
-		unix.Close(mfd)
+		_ = unix.Close(mfd) // error path: the fd is dropped either way
 		return nil, fmt.Errorf("open pty slave: %w", errno)
 	}
 	if err := unix.SetNonblock(mfd, true); err != nil {
-		unix.Close(mfd)
-		unix.Close(int(sfd))
+		_ = unix.Close(mfd)      // error path: the fd is dropped either way
+		_ = unix.Close(int(sfd)) // error path: the fd is dropped either way
 		return nil, err
 	}
 	return &pty{
@@ -253,14 +253,14 @@ func (p *pty) resize(cols, rows uint32) {
 	if err != nil {
 		return
 	}
-	rc.Control(func(fd uintptr) {
-		unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, &unix.Winsize{Row: uint16(rows), Col: uint16(cols)})
+	_ = rc.Control(func(fd uintptr) { // a resize is cosmetic: the session works at any size
+		_ = unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, &unix.Winsize{Row: uint16(rows), Col: uint16(cols)})
 	})
 }
 
 func (p *pty) close() {
-	p.master.Close()
-	p.slave.Close()
+	_ = p.master.Close() // pty fds: closing loses nothing
+	_ = p.slave.Close()
 }
 
 // signalByName maps an RFC 4254 signal name ("KILL", "INT") to a signal.

@@ -26,8 +26,8 @@ func Put(r io.Reader, path string, mode fs.FileMode) (err error) {
 	}
 	defer func() {
 		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+			_ = tmp.Close() // error path: the put already failed
+			_ = os.Remove(tmp.Name())
 		}
 	}()
 	if _, err := io.Copy(tmp, r); err != nil {
@@ -56,7 +56,7 @@ func Get(w io.Writer, path string) error {
 	if err != nil {
 		return fmt.Errorf("get: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only: a close error loses nothing
 	st, err := f.Stat()
 	if err != nil {
 		return fmt.Errorf("get %s: %w", path, err)

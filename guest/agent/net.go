@@ -110,16 +110,20 @@ func openNetlink() (*rtnetlink, error) {
 		return nil, fmt.Errorf("netlink socket: %w", err)
 	}
 	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		unix.Close(fd)
+		_ = unix.Close(fd) // error path: the socket is dropped either way
 		return nil, fmt.Errorf("netlink bind: %w", err)
 	}
 	// Replies never take long; a timeout keeps a lost one from hanging boot.
 	tv := unix.Timeval{Sec: 5}
-	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		_ = unix.Close(fd) // error path: the socket is dropped either way
+		return nil, fmt.Errorf("netlink receive timeout: %w", err)
+	}
 	return &rtnetlink{fd: fd}, nil
 }
 
-func (nl *rtnetlink) close() { unix.Close(nl.fd) }
+// close drops the socket; a netlink socket's close loses nothing.
+func (nl *rtnetlink) close() { _ = unix.Close(nl.fd) }
 
 func (nl *rtnetlink) linkUp(index int) error {
 	// struct ifinfomsg: family, pad, type u16, index i32, flags u32, change u32

@@ -103,7 +103,7 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
 	srv.ssh.AddHostKey(cfg.HostKey)
 
 	stop := context.AfterFunc(ctx, func() {
-		ln.Close()
+		_ = ln.Close() // shutting down: Serve returns either way
 		srv.closeAll()
 	})
 	defer stop()
@@ -123,7 +123,7 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
 			return fmt.Errorf("agent: accept: %w", err)
 		}
 		if !srv.track(conn) {
-			conn.Close()
+			_ = conn.Close() // refused while closing: nothing was said on it
 			return nil
 		}
 		wg.Add(1)
@@ -165,17 +165,22 @@ func (s *server) closeAll() {
 	defer s.mu.Unlock()
 	s.closed = true
 	for c := range s.conns {
-		c.Close()
+		_ = c.Close() // shutting down every connection: nothing more to say
 	}
 }
 
 func (s *server) logf(format string, args ...any) {
-	fmt.Fprintf(s.cfg.Log, "ktest-agent: "+format+"\n", args...)
+	Say(s.cfg.Log, "ktest-agent: "+format, args...)
 }
 
 func (s *server) handleConn(conn net.Conn) {
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(handshakeTimeout))
+	defer func() { _ = conn.Close() }() // the connection is done either way
+	// Without the deadline a client that never finishes its handshake
+	// would hold the connection forever: refuse it instead.
+	if err := conn.SetDeadline(time.Now().Add(handshakeTimeout)); err != nil {
+		s.logf("%s: %v", conn.RemoteAddr(), err)
+		return
+	}
 	sconn, chans, reqs, err := ssh.NewServerConn(conn, s.ssh)
 	if err != nil {
 		// EOF is a client that gave up before we were up (QEMU user
@@ -185,10 +190,13 @@ func (s *server) handleConn(conn net.Conn) {
 		}
 		return
 	}
-	conn.SetDeadline(time.Time{})
+	if err := conn.SetDeadline(time.Time{}); err != nil {
+		s.logf("%s: %v", conn.RemoteAddr(), err) // the session would end at the handshake's deadline
+		return
+	}
 	hungUp := make(chan struct{})
 	go func() {
-		sconn.Wait()
+		_ = sconn.Wait() // it returns when the client hangs up, which is all this waits for
 		close(hungUp)
 	}()
 	go ssh.DiscardRequests(reqs)
@@ -196,7 +204,7 @@ func (s *server) handleConn(conn net.Conn) {
 	var wg sync.WaitGroup
 	for nc := range chans {
 		if nc.ChannelType() != "session" {
-			nc.Reject(ssh.UnknownChannelType, "only session channels are served")
+			_ = nc.Reject(ssh.UnknownChannelType, "only session channels are served") // the client asked for what is not served; if it is gone, so is the channel
 			continue
 		}
 		ch, chReqs, err := nc.Accept()
@@ -283,7 +291,7 @@ func (s *session) serve(reqs <-chan *ssh.Request) {
 	for req := range reqs {
 		ok, then := s.handle(req)
 		if req.WantReply {
-			req.Reply(ok, nil)
+			_ = req.Reply(ok, nil) // a client gone is seen by the session's own reads
 		}
 		// Work that may end the channel runs only after the reply, so a
 		// fast command cannot close the channel under its own request.
@@ -300,7 +308,7 @@ func (s *session) serve(reqs <-chan *ssh.Request) {
 		s.pty.close()
 	}
 	s.mu.Unlock()
-	s.ch.Close()
+	_ = s.ch.Close() // the session is over: nothing more to send
 }
 
 func (s *session) handle(req *ssh.Request) (ok bool, then func()) {
@@ -433,28 +441,28 @@ func (s *session) argv(interactive bool, command string) ([]string, error) {
 const exitCodeNotRun = 127
 
 func (s *session) fail(err error) {
-	fmt.Fprintf(s.ch.Stderr(), "ktest-agent: %v\n", err)
+	Say(s.ch.Stderr(), "ktest-agent: %v", err)
 	s.finish(exitState{code: exitCodeNotRun})
 }
 
 // finish reports how the command ended and closes the channel.
 func (s *session) finish(st exitState) {
-	s.ch.CloseWrite()
+	_ = s.ch.CloseWrite() // the exit status follows; a client gone cannot be told
 	if st.signal != 0 {
-		s.ch.SendRequest("exit-signal", false, ssh.Marshal(exitSignalMsg{
+		_, _ = s.ch.SendRequest("exit-signal", false, ssh.Marshal(exitSignalMsg{ // as above: best effort to a client that may be gone
 			Signal:     signalName(st.signal),
 			CoreDumped: st.coreDumped,
 		}))
 	}
-	s.ch.SendRequest("exit-status", false, ssh.Marshal(exitStatusMsg{Status: uint32(st.code)}))
-	s.ch.Close()
+	_, _ = s.ch.SendRequest("exit-status", false, ssh.Marshal(exitStatusMsg{Status: uint32(st.code)}))
+	_ = s.ch.Close()
 }
 
 // internal serves "ktest-agent CMD ARGS..." requests in-process.
 func (s *session) internal(args []string) {
 	stderr := s.ch.Stderr()
 	if len(args) == 0 {
-		fmt.Fprintf(stderr, "ktest-agent: missing command (%s, %s or %s)\n", proto.CmdPut, proto.CmdGet, proto.CmdPowerOff)
+		Say(stderr, "ktest-agent: missing command (%s, %s or %s)", proto.CmdPut, proto.CmdGet, proto.CmdPowerOff)
 		s.finish(exitState{code: 2})
 		return
 	}
@@ -491,7 +499,7 @@ func (s *session) internal(args []string) {
 		err = usageError(fmt.Sprintf("unknown command %q", args[0]))
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "ktest-agent: %v\n", err)
+		Say(stderr, "ktest-agent: %v", err)
 		code := 1
 		var ue usageError
 		if errors.As(err, &ue) {

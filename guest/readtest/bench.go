@@ -103,14 +103,14 @@ func RunBench(ctx context.Context, t *Target, o BenchOptions) []proto.EngineResu
 				errs[i] = append(errs[i], ctx.Err())
 				continue
 			}
-			fmt.Fprintf(o.Log, "readtest: bench %s run %d/%d\n", e, rep+1, o.Repeats)
+			progress(o.Log, "readtest: bench %s run %d/%d", e, rep+1, o.Repeats)
 			s, err := RunFio(ctx, t, e, o)
 			if err != nil {
-				fmt.Fprintf(o.Log, "readtest: bench %s run %d: %v\n", e, rep+1, err)
+				progress(o.Log, "readtest: bench %s run %d: %v", e, rep+1, err)
 				errs[i] = append(errs[i], fmt.Errorf("run %d: %w", rep+1, err))
 				continue
 			}
-			fmt.Fprintf(o.Log, "readtest: bench %s run %d: %.0f IOPS, p50 %.0fus p99 %.0fus, usr %.1f%% sys %.1f%%, %0.f ctxsw, %0.f workers\n",
+			progress(o.Log, "readtest: bench %s run %d: %.0f IOPS, p50 %.0fus p99 %.0fus, usr %.1f%% sys %.1f%%, %0.f ctxsw, %0.f workers",
 				e, rep+1, s.IOPS, s.LatP50US, s.LatP99US, s.UserCPUPct, s.SysCPUPct, s.CtxSwitches, s.PeakWorkers)
 			results[i].Runs = append(results[i].Runs, s)
 		}
@@ -255,7 +255,7 @@ func ReadProcStat(procRoot string) (ProcStat, error) {
 	if err != nil {
 		return ProcStat{}, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only: a close error loses nothing
 	return parseProcStat(f, path)
 }
 

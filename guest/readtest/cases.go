@@ -114,9 +114,9 @@ func runCases(ctx context.Context, cases []Case, t *Target, o Options) (results 
 			results = append(results, proto.TestResult{Name: c.Name, Status: proto.StatusSkip, Message: "run cancelled: " + ctx.Err().Error()})
 			continue
 		}
-		fmt.Fprintf(o.Log, "readtest: %s: running (timeout %v)\n", c.Name, o.Timeout)
+		progress(o.Log, "readtest: %s: running (timeout %v)", c.Name, o.Timeout)
 		r := RunCase(ctx, c, t, &o)
-		fmt.Fprintf(o.Log, "readtest: %s: %s in %d ms: %s\n", c.Name, r.Status, r.DurationMS, r.Message)
+		progress(o.Log, "readtest: %s: %s in %d ms: %s", c.Name, r.Status, r.DurationMS, r.Message)
 		if r.Status == proto.StatusHung {
 			hung, hungIn = true, c.Name
 			if o.DumpBlocked != nil {
@@ -332,7 +332,7 @@ func waitersRound(t *Target, reqs []req, threads int) (readStats, error) {
 				errs[w] = err
 				return
 			}
-			defer f.Close()
+			defer func() { _ = f.Close() }() // read-only: a close error loses nothing
 			<-start
 			stats[w], errs[w] = u.run(reqs)
 			errs[w] = errors.Join(errs[w], u.close())
@@ -423,4 +423,11 @@ func preadvCase(ctx context.Context, t *Target, o *Options) (string, error) {
 		total.add(s)
 	}
 	return fmt.Sprintf("%d threads, iovec sizes %v: %s", threads, sizes, total), errors.Join(errs...)
+}
+
+// progress writes one progress line to log. Best effort: the results
+// are returned, not logged, and a log that cannot be written has no
+// one else to tell.
+func progress(log io.Writer, format string, a ...any) {
+	_, _ = fmt.Fprintf(log, format+"\n", a...)
 }

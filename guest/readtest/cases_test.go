@@ -22,7 +22,9 @@ func skipNoUring(t *testing.T) {
 	if err != nil {
 		t.Skipf("io_uring unavailable: %v", err)
 	}
-	r.Close()
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // fileTarget writes a pattern file of FileSizeFor(size) bytes in a temp dir.
@@ -50,7 +52,9 @@ func rawTarget(t *testing.T, devSize, dataSize int64) *Target {
 	if err := f.Truncate(devSize); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 	tg, err := NewRawTarget(img, dataSize, Pattern{Seed: 0xdead})
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +111,9 @@ func TestVerifierCatchesCorruption(t *testing.T) {
 	if _, err := f.WriteAt(b[:], bad); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 	reqs := []req{{0, BlockSize}, {5*BlockSize + 1000, 3000}, {4 * BlockSize, 2 * BlockSize}}
 	tests := []struct {
 		name string
@@ -166,12 +172,12 @@ func TestHungCaseIsReported(t *testing.T) {
 		if err != nil {
 			return "", err
 		}
-		defer r.Close()
+		defer func() { _ = r.Close() }() // test cleanup: best effort
 		buf, err := uring.Alloc(4096)
 		if err != nil {
 			return "", err
 		}
-		defer uring.Free(buf)
+		defer func() { _ = uring.Free(buf) }() // test cleanup: best effort
 		if err := r.Queue(uring.SQE{Opcode: uring.OpRead, FD: p[0], Addr: uring.Addr(buf), Len: 4096}); err != nil {
 			return "", err
 		}
@@ -188,14 +194,20 @@ func TestHungCaseIsReported(t *testing.T) {
 		t.Errorf("RunCase returned after %v, want about the 300ms timeout", d)
 	}
 	// Release the abandoned goroutine so the test leaves nothing behind.
-	unix.Write(p[1], []byte("x"))
+	if _, err := unix.Write(p[1], []byte("x")); err != nil {
+		t.Fatal(err)
+	}
 	select {
 	case <-released:
 	case <-time.After(10 * time.Second):
 		t.Error("abandoned reader did not finish once the pipe had data")
 	}
-	unix.Close(p[0])
-	unix.Close(p[1])
+	if err := unix.Close(p[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Close(p[1]); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestRunCaseOutcomes(t *testing.T) {
@@ -302,7 +314,7 @@ func TestTruncateRaceCatchesStaleData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // test cleanup: best effort
 	rc := &raceCheck{seed: 9, small: full / 2, full: full, brokenShrink: true}
 	_, _, err = rc.race(context.Background(), f, time.Second)
 	if err == nil || !strings.Contains(err.Error(), "generation") {

@@ -149,8 +149,12 @@ func TestMkfsXFS54(t *testing.T) {
 		t.Fatal(err)
 	}
 	img := filepath.Join(t.TempDir(), "img")
-	os.WriteFile(img, nil, 0o644)
-	os.Truncate(img, 320<<20)
+	if err := os.WriteFile(img, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(img, 320<<20); err != nil {
+		t.Fatal(err)
+	}
 	res, err := Mkfs(context.Background(), p, img)
 	if err != nil {
 		t.Fatal(err)
@@ -178,8 +182,12 @@ func TestMkfsErrors(t *testing.T) {
 	// A superblock that is not the profile's is refused: read an ext4
 	// image as XFS.
 	img := filepath.Join(t.TempDir(), "img")
-	os.WriteFile(img, nil, 0o644)
-	os.Truncate(img, 64<<20)
+	if err := os.WriteFile(img, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(img, 64<<20); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := Mkfs(context.Background(), p, img); err != nil {
 		t.Fatal(err)
 	}
@@ -191,9 +199,13 @@ func TestMkfsErrors(t *testing.T) {
 func TestDeviceBySerial(t *testing.T) {
 	sys := t.TempDir()
 	for dev, serial := range map[string]string{"vda": "ktest-xfs", "vdb": "ktest-ext4\n", "loop0": ""} {
-		os.MkdirAll(filepath.Join(sys, dev), 0o755)
+		if err := os.MkdirAll(filepath.Join(sys, dev), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if serial != "" {
-			os.WriteFile(filepath.Join(sys, dev, "serial"), []byte(serial), 0o644)
+			if err := os.WriteFile(filepath.Join(sys, dev, "serial"), []byte(serial), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	if got, err := DeviceBySerial(sys, "ktest-ext4"); err != nil || got != "/dev/vdb" {

@@ -159,7 +159,7 @@ func openRaw(dev string, dataSize int64, p Pattern, write bool) (*Target, error)
 	if err != nil {
 		return nil, &SetupError{Step: "write", Err: err}
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // writeRaw synced what it wrote; the rest was reads
 	devSize, err := f.Seek(0, io.SeekEnd)
 	if err != nil {
 		return nil, &SetupError{Step: "write", Err: fmt.Errorf("size of %s: %w", dev, err)}
@@ -258,7 +258,7 @@ func DropCaches(path string, global bool) error {
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only: a close error loses nothing
 	fd := int(f.Fd())
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {

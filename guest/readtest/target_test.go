@@ -20,7 +20,9 @@ func TestTargetErrors(t *testing.T) {
 		t.Error("file target in a missing directory accepted")
 	}
 	small := filepath.Join(dir, "small.img")
-	os.WriteFile(small, make([]byte, 4096), 0o644)
+	if err := os.WriteFile(small, make([]byte, 4096), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var se *SetupError
 	if _, err := NewRawTarget(small, 1<<20, Pattern{}); !errors.As(err, &se) {
 		t.Errorf("tiny raw device: %v, want SetupError", err)
@@ -37,12 +39,16 @@ func TestRawTargetRegions(t *testing.T) {
 	}
 	b := make([]byte, 1000)
 	f, _ := os.Open(tg.Path)
-	defer f.Close()
-	f.ReadAt(b, tg.Size-1000)
+	defer func() { _ = f.Close() }() // test cleanup: best effort
+	if _, err := f.ReadAt(b, tg.Size-1000); err != nil {
+		t.Fatal(err)
+	}
 	if err := tg.Verify(b, tg.Size-1000); err != nil {
 		t.Errorf("tail: %v", err)
 	}
-	f.ReadAt(b, 600<<10)
+	if _, err := f.ReadAt(b, 600<<10); err != nil {
+		t.Fatal(err)
+	}
 	if err := tg.Verify(b, 600<<10); err == nil || !strings.Contains(err.Error(), "leaves the pattern regions") {
 		t.Errorf("read in the unwritten gap: %v, want an error", err)
 	}
@@ -60,12 +66,12 @@ func TestDropCachesEvicts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }() // test cleanup: best effort
 		m, err := unix.Mmap(int(f.Fd()), 0, int(tg.Size), unix.PROT_READ, unix.MAP_SHARED)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer unix.Munmap(m)
+		defer func() { _ = unix.Munmap(m) }() // test cleanup: best effort
 		vec := make([]byte, (len(m)+os.Getpagesize()-1)/os.Getpagesize())
 		if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
 			t.Fatal(errno)

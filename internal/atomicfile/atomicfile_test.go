@@ -40,9 +40,13 @@ func TestWriteFileFailureKeepsOld(t *testing.T) {
 	}
 	dir := t.TempDir()
 	p := filepath.Join(dir, "f")
-	os.WriteFile(p, []byte("old"), 0o644)
-	os.Chmod(dir, 0o555)
-	defer os.Chmod(dir, 0o755)
+	if err := os.WriteFile(p, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = os.Chmod(dir, 0o755) }() // test cleanup: best effort
 	if err := WriteFile(p, []byte("new"), 0o644); err == nil {
 		t.Fatal("write into a read-only dir succeeded")
 	}

@@ -12,7 +12,7 @@ func TestWidth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // test cleanup: best effort
 	tests := []struct {
 		columns string
 		w       any

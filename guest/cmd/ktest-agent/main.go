@@ -61,7 +61,7 @@ func serve() error {
 	start := time.Now()
 	if err := agent.MountAll(); err != nil {
 		// Keep going: a missing debugfs must not cost us SSH.
-		fmt.Fprintf(console, "ktest-agent: %v\n", err)
+		agent.Say(console, "ktest-agent: %v", err)
 	}
 	ctx := context.Background()
 	entropyCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
@@ -70,7 +70,7 @@ func serve() error {
 	if err != nil {
 		// crypto/rand will block until the pool is ready; say why
 		// SSH may be slow and carry on.
-		fmt.Fprintf(console, "ktest-agent: %v\n", err)
+		agent.Say(console, "ktest-agent: %v", err)
 	}
 	netCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	link, err := agent.NetUp(netCtx, agent.QEMUUserNet)
@@ -89,7 +89,7 @@ func serve() error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(console, "%s (%s %s, %v after agent start)\n", proto.AgentReadyLine, link, agent.QEMUUserNet.Addr, time.Since(start).Round(time.Millisecond))
+	agent.Say(console, "%s (%s %s, %v after agent start)", proto.AgentReadyLine, link, agent.QEMUUserNet.Addr, time.Since(start).Round(time.Millisecond))
 	return agent.Serve(ctx, ln, cfg)
 }
 

@@ -64,8 +64,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("ktest-readtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: ktest-readtest --fs ext4|xfs|btrfs|raw --dev /dev/vdX|--serial S [flags]")
-		fmt.Fprintln(stderr, "Runs io_uring buffered-read tests and a fio benchmark; prints one JSON document on stdout.")
+		stderrf(stderr, "usage: ktest-readtest --fs ext4|xfs|btrfs|raw --dev /dev/vdX|--serial S [flags]")
+		stderrf(stderr, "Runs io_uring buffered-read tests and a fio benchmark; prints one JSON document on stdout.")
 		fs.PrintDefaults()
 	}
 	size := fs.String("size", "64M", "test file size (raw: bytes of the device to use); the file gets 1234 extra bytes so EOF is mid-page")
@@ -156,7 +156,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return proto.ReadTestExitOK
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "ktest-readtest:", err)
+		stderrf(stderr, "ktest-readtest: %v", err)
 		return proto.ReadTestExitUsage
 	}
 	start := time.Now()
@@ -172,13 +172,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		res.DurationMS = time.Since(start).Milliseconds()
 		b, err := json.Marshal(&res)
 		if err != nil {
-			fmt.Fprintln(stderr, "ktest-readtest: encoding result:", err)
+			stderrf(stderr, "ktest-readtest: encoding result: %v", err)
 			return proto.ReadTestExitFailed
 		}
-		stdout.Write(append(b, '\n'))
+		// The host reads this document: one that cannot be written
+		// is a failed run, not the verdict it held.
+		if _, err := stdout.Write(append(b, '\n')); err != nil {
+			stderrf(stderr, "ktest-readtest: writing result: %v", err)
+			return proto.ReadTestExitFailed
+		}
 		return code
 	}
-	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "readtest: "+format+"\n", a...) }
+	logf := func(format string, a ...any) { stderrf(stderr, "readtest: "+format, a...) }
 
 	p := readtest.Pattern{Seed: c.seed}
 	t, err := setUp(ctx, c, &res, p, logf)
@@ -263,7 +268,9 @@ func setUp(ctx context.Context, c *config, res *proto.TargetResult, p readtest.P
 		return nil, &readtest.SetupError{Step: "mkfs", Err: err}
 	}
 	mnt := filepath.Join(c.mnt, c.kind)
-	unix.Unmount(mnt, 0) // a previous run's mount, if any; mkfs refuses a mounted device
+	// A previous run's mount, if any: mkfs refuses a mounted device, and
+	// says so itself if this did not help.
+	_ = unix.Unmount(mnt, 0)
 	logf("mkfs.%s %s (profile %s)", c.kind, c.dev, prof.Name)
 	mk, err := readtest.Mkfs(ctx, prof, c.dev)
 	if mk != nil {
@@ -301,4 +308,12 @@ func chooseProfile(c *config) (readtest.Profile, error) {
 		return readtest.Profile{}, err
 	}
 	return readtest.ProfileFor(c.kind, k)
+}
+
+// stderrf writes one line of progress or diagnosis to stderr, which the
+// host keeps as the test's log. It is best effort: the result document
+// on stdout is the verdict, and a log that cannot be written has no
+// one else to tell.
+func stderrf(stderr io.Writer, format string, a ...any) {
+	_, _ = fmt.Fprintf(stderr, format+"\n", a...)
 }

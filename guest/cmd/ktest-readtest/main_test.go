@@ -87,7 +87,9 @@ func skipNoUring(t *testing.T) {
 	if err != nil {
 		t.Skipf("io_uring unavailable: %v", err)
 	}
-	r.Close()
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestRawImageAll runs every correctness test and the benchmark through the

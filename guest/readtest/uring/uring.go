@@ -170,8 +170,9 @@ func newRing(entries uint32, separate bool) (*Ring, error) {
 	}
 	r := &Ring{fd: int(fd), features: p.features, single: p.features&FeatSingleMmap != 0 && !separate}
 	if err := r.mapRings(&p); err != nil {
-		r.unmap()
-		unix.Close(r.fd)
+		// Error path: the setup already failed, and this undoes it.
+		_ = r.unmap()
+		_ = unix.Close(r.fd)
 		return nil, err
 	}
 	return r, nil
@@ -224,17 +225,22 @@ func (r *Ring) mapRings(p *params) error {
 	return nil
 }
 
-func (r *Ring) unmap() {
+func (r *Ring) unmap() error {
+	var errs []error
 	if r.sqeMap != nil {
-		unix.Munmap(r.sqeMap)
+		errs = append(errs, unix.Munmap(r.sqeMap))
 	}
 	if r.cqMap != nil && !r.SingleMmap() {
-		unix.Munmap(r.cqMap)
+		errs = append(errs, unix.Munmap(r.cqMap))
 	}
 	if r.sqMap != nil {
-		unix.Munmap(r.sqMap)
+		errs = append(errs, unix.Munmap(r.sqMap))
 	}
 	r.sqMap, r.cqMap, r.sqeMap = nil, nil, nil
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("munmap io_uring: %w", err)
+	}
+	return nil
 }
 
 // Close unmaps the rings and closes the ring fd. The kernel cancels
@@ -243,13 +249,13 @@ func (r *Ring) Close() error {
 	if r.fd < 0 {
 		return nil
 	}
-	r.unmap()
+	uerr := r.unmap()
 	err := unix.Close(r.fd)
 	r.fd = -1
 	if err != nil {
-		return fmt.Errorf("close io_uring: %w", err)
+		err = fmt.Errorf("close io_uring: %w", err)
 	}
-	return nil
+	return errors.Join(uerr, err)
 }
 
 // Features returns the IORING_FEAT_* bits the kernel reported.

@@ -39,7 +39,7 @@ func alloc(t *testing.T, n int) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { Free(b) })
+	t.Cleanup(func() { _ = Free(b) }) // test cleanup: best effort
 	return b
 }
 
@@ -59,7 +59,7 @@ func testFile(t *testing.T, n int) (*os.File, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { f.Close() })
+	t.Cleanup(func() { _ = f.Close() }) // test cleanup: best effort
 	return f, data
 }
 
@@ -105,7 +105,7 @@ func TestReads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer iovs.Free()
+	defer func() { _ = iovs.Free() }() // test cleanup: best effort
 	for _, separate := range []bool{false, true} {
 		r := testRingMapped(t, 4, separate)
 		if r.SingleMmap() == separate {
@@ -215,8 +215,8 @@ func TestWaitBlocksUntilData(t *testing.T) {
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
 		t.Fatal(err)
 	}
-	defer unix.Close(p[0])
-	defer unix.Close(p[1])
+	defer func() { _ = unix.Close(p[0]) }() // test cleanup: best effort
+	defer func() { _ = unix.Close(p[1]) }() // test cleanup: best effort
 	buf := alloc(t, 64)
 	if err := r.Queue(SQE{Opcode: OpRead, FD: p[0], Addr: Addr(buf), Len: 64, UserData: 7}); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,144 @@
+package results
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The trailer rule. A Tested-by (or any trailer a reviewer signs with)
+// is picked up by b4 and patchwork and taken at its word, so a reply
+// carries one only when the run established what it claims. Every
+// rendering asks WhyNoTrailer; none decides on its own.
+
+// WhyNoTrailer returns "" when the run earned a trailer, and otherwise
+// what failed or was not run, in one line for the reply. A run earns one
+// when it is complete and passed: every variant built and booted, every
+// target set up, every test passed or skipped, no crash, no hang, no bad
+// patch, and every benchmark comparison it made could be decided (a run
+// with too few boots shows figures only). A build-only run and a shard
+// tested less than the plan asks, so they earn none; a per-patch run
+// earns one only when it found no bad patch and tested the whole series
+// (ktest has no per-patch reply to sign patch by patch).
+func (r *Run) WhyNoTrailer() string {
+	if r == nil {
+		return "no run"
+	}
+	if why := r.Incomplete(); why != "" {
+		return "the run did not finish: " + why
+	}
+	switch {
+	case r.BuildOnly:
+		return "a build-only run: no kernel was booted or tested"
+	case r.Shard != nil:
+		return fmt.Sprintf("shard %s tested only targets %s of the plan; the merged run is the one to sign",
+			r.Shard, strings.Join(r.Plan.Targets, ", "))
+	}
+	var why []string
+	if fb := r.FirstBadPatch(); fb != "" {
+		why = append(why, fb)
+	}
+	if failed := r.Failed(); len(failed) > 0 {
+		why = append(why, fmt.Sprintf("%s failed or hung: %s", count(len(failed), "test"), firstFew(strs(failed), 3)))
+	}
+	if n := r.notRun(); n > 0 {
+		why = append(why, fmt.Sprintf("%s not run", count(n, "test")))
+	}
+	if errs := r.TargetErrors(); len(errs) > 0 {
+		why = append(why, "target setup failed: "+firstFew(strs(errs), 2))
+	}
+	for _, v := range r.Variants {
+		for _, c := range v.Crashes {
+			why = append(why, fmt.Sprintf("%s crashed: %s %s", v.Name, c.Kind, firstLineOf(c.Title)))
+			break
+		}
+	}
+	why = append(why, r.untestedVariants()...)
+	if r.Status != StatusPass && len(why) == 0 {
+		why = append(why, "the run's status is "+orDefault(string(r.Status), "unknown"))
+	}
+	if len(why) > 0 {
+		return strings.Join(why, "; ")
+	}
+	return r.undecided()
+}
+
+// untestedVariants names what the run did not build, boot or test:
+// every variant of an A/B run, the whole series of a per-patch run.
+func (r *Run) untestedVariants() []string {
+	if pp := r.PerPatch; pp != nil {
+		switch {
+		case pp.Suite == "none":
+			return []string{"the per-patch steps were built, not booted or tested"}
+		case len(pp.Steps) == 0 || pp.Steps[len(pp.Steps)-1].Verdict != StepGood:
+			return []string{"the whole series was not tested"}
+		}
+		return nil
+	}
+	var out []string
+	for _, v := range r.Variants {
+		switch {
+		case v.Kernel.Status != StepOK:
+			out = append(out, v.Name+" "+buildText(v.Kernel))
+		case v.Boot.Status != StepOK:
+			out = append(out, v.Name+" "+bootText(v.Boot))
+		}
+	}
+	if len(r.Variants) == 0 {
+		out = append(out, "no kernel was tested")
+	}
+	return out
+}
+
+// notRun counts the tests left out (after a hang), which neither passed
+// nor were skipped.
+func (r *Run) notRun() int {
+	n := 0
+	for _, v := range r.Variants {
+		n += testCounts(v).notRun
+	}
+	return n
+}
+
+// undecided says which benchmark comparisons had too few samples a
+// side for package verdict to decide: "figures only: ..." when none
+// could be, "" when all could.
+func (r *Run) undecided() string {
+	var tables []abTarget
+	for _, pair := range r.benchPairs() {
+		if pair[1] != nil {
+			tables = append(tables, r.abTables(pair[0], pair[1])...)
+		}
+	}
+	switch j := judgedIn(tables); {
+	case j.figuresOnly():
+		return "figures only: " + j.few.noCall()
+	case j.undecided > 0:
+		return fmt.Sprintf("%d of %d benchmark comparisons could not be judged (%s)", j.undecided, j.compared, j.few.tooFew())
+	}
+	return ""
+}
+
+// firstFew joins up to n items, saying how many more there are.
+func firstFew(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return strings.Join(items[:n], ", ") + fmt.Sprintf(" and %d more", len(items)-n)
+}
+
+// trailer is the reply's last line before the reproduce command: the
+// signature when the run earned it, else a sentence saying why there is
+// none. That sentence never reads as a trailer ("Key: value" at the
+// start of a line), so b4 and patchwork cannot pick it up.
+func (rd Renderer) trailer(r *Run) string {
+	sig := rd.signature()
+	why := r.WhyNoTrailer()
+	if why == "" {
+		return sig
+	}
+	key := "Tested-by"
+	if k, _, ok := strings.Cut(sig, ":"); ok && sig != NoIdentitySignature {
+		key = k
+	}
+	return fmt.Sprintf("No %s from this run: %s.", key, strings.TrimSuffix(why, "."))
+}
