@@ -117,7 +117,7 @@ func runRun(ctx context.Context, args []string) error {
 		p.Repeats = *repeats
 	}
 	if *boots > 0 {
-		p.Boots = *boots
+		p.SetBoots(*boots)
 	}
 	if *aa {
 		p.AA()
