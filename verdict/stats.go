@@ -53,16 +53,29 @@ func trimmed(s []float64, g int) (mean, ssw float64, h int) {
 // of a side of n: Trim of them, rounded down.
 func trimCount(n int) int { return int(Trim * float64(n)) }
 
-// studentTest is Student's t-test: the trimmed test without trimming.
-func studentTest(a, b []float64) tTest { return trimmedTest(a, b, 0, 0) }
-
-// trimmedTest trims ga samples at each end of a and gb of b.
-func trimmedTest(a, b []float64, ga, gb int) tTest {
-	ma, ssa, ha := trimmed(a, ga)
-	mb, ssb, hb := trimmed(b, gb)
+// studentTest is Student's t-test, pooling the two sides' spreads.
+func studentTest(a, b []float64) tTest {
+	ma, ssa, ha := trimmed(a, 0)
+	mb, ssb, hb := trimmed(b, 0)
 	df := ha + hb - 2
 	pooled := (ssa + ssb) / float64(df)
 	return tTest{diff: mb - ma, se: math.Sqrt(pooled * (1/float64(ha) + 1/float64(hb))), df: float64(df)}
+}
+
+// trimmedTest is the trimmed t-test (Yuen and Dixon's), ga samples set
+// aside at each end of a and gb of b, spreads pooled. Its statistic is
+// not quite Student-distributed with the kept samples' degrees of
+// freedom: set against normal samples of 5 to 20 a side it matches
+// Student's t with 0.5 (5 a side) to 5 (20 a side) fewer, so it is
+// referred to 2(h-1) - g·n/8 of them (per side, summed), which is that
+// or fewer at every count (TestPValues). Unpooled (Yuen's form) it would
+// hold too, with as few as 2 degrees of freedom.
+func trimmedTest(a, b []float64, ga, gb int) tTest {
+	ma, ssa, ha := trimmed(a, ga)
+	mb, ssb, hb := trimmed(b, gb)
+	pooled := (ssa + ssb) / float64(ha+hb-2)
+	df := float64(ha+hb-2) - float64(ga*len(a)+gb*len(b))/16
+	return tTest{diff: mb - ma, se: math.Sqrt(pooled * (1/float64(ha) + 1/float64(hb))), df: df}
 }
 
 // p is the two-sided p-value: 1 for no difference, 0 for a difference

@@ -187,7 +187,7 @@ func TestPValues(t *testing.T) {
 	const a = 2e-3
 	rng := rand.New(rand.NewPCG(1, 2))
 	for name, draw := range nullModels {
-		for _, n := range []int{3, 4, 5, 6, 8, 10} {
+		for _, n := range []int{3, 4, 5, 6, 8, 10, 15, 20} {
 			hits := 0
 			for range trials {
 				x, y := make([]float64, n), make([]float64, n)
