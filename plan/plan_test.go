@@ -2,6 +2,7 @@ package plan
 
 import (
 	"errors"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -226,6 +227,19 @@ func TestShard(t *testing.T) {
 	for _, bad := range [][2]int{{0, 2}, {3, 2}, {1, 5}, {1, 0}} {
 		if err := Default().Shard(bad[0], bad[1]); err == nil {
 			t.Errorf("shard %d/%d accepted", bad[0], bad[1])
+		}
+	}
+}
+
+// Every plan the repository ships parses and validates.
+func TestRepoPlans(t *testing.T) {
+	files, err := filepath.Glob("../plans/*.toml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no plans: %v", err)
+	}
+	for _, f := range files {
+		if _, err := Load(f); err != nil {
+			t.Errorf("%v", err)
 		}
 	}
 }
