@@ -60,7 +60,7 @@ func runRun(ctx context.Context, args []string) error {
 	accel := fs.String("accel", "", "accelerator `MODE`: auto, kvm or tcg (default: the plan's)")
 	withFixups := fs.Bool("with-fixups", false, "also apply the fixup diffs carried by review replies")
 	targets := fs.String("targets", "", "comma-separated `LIST` of targets (ext4,xfs,btrfs,raw), overriding the plan's")
-	boots := fs.Int("boots", 0, "benchmark boots per variant, interleaved with the other variants', overriding the plan's")
+	boots := fs.Int("boots", 0, "benchmark boots per variant, interleaved with the other variants', overriding the plan's; adaptive boots may add more, up to the plan's max_boots (raised to N if lower)")
 	repeats := fs.Int("repeats", 0, "fio runs per engine and boot, overriding the plan's")
 	aa := fs.Bool("aa", false, "A/A run: test the plan's last variant against itself, to check that ktest calls no change")
 	perPatch := fs.Bool("per-patch", false, "test the series one patch more at a time (build, boot, correctness on each) and name the first bad patch, instead of the A/B benchmark")
