@@ -44,7 +44,7 @@
 //     (±35%) is larger than the metric's own (±31%).
 //   - Welch's t-test does not pool the sides' spreads, so with 3 boots a
 //     side it may have only 2 degrees of freedom, and at a run's
-//     corrected level it needs a t of 90 (Student's, with 4, needs 13).
+//     corrected level it needs a t of 89 (Student's, with 4, needs 15).
 //     Pooling is right here: a false call is a call made when both
 //     sides are one distribution (an A/A run, or code both variants
 //     share), and then their spreads are the same.
