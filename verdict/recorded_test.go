@@ -131,19 +131,23 @@ func TestRecordedAB(t *testing.T) {
 }
 
 // TestRecordedPlanted: stock 6.1 against the planted +25% io_uring read
-// slowdown, on the same very loaded host as ab3. The io_uring wall times
-// of one variant spanned 2.2–14.7 s, so the rule could not establish the
-// slowdown in 4 boots; what it must not do is call the control, or call
-// the io_uring engines faster.
+// slowdown on a loaded host. In planted25 (load 12) the io_uring wall
+// times of one variant spanned 2.2–14.7 s; in planted25b (load 5 to 8)
+// the io_uring engines were slower and spent more sys CPU in the
+// medians, the control was not, but not beyond the spread. The rule
+// could not establish the slowdown in 4 and 5 boots; what it must not
+// do is call the control, or call the io_uring engines faster.
 func TestRecordedPlanted(t *testing.T) {
-	called, undecided, n := judgeRun(t, "planted25", budget)
-	t.Logf("planted +25%%: %d comparisons, %d called: %v; undecided: %v", n, len(called), called, undecided)
-	for _, c := range called {
-		if strings.HasPrefix(c, "ext4/psync/") {
-			t.Errorf("the control, which the planted loop does not touch, called: %s", c)
-		}
-		if strings.Contains(c, "/wall_ms -") || strings.Contains(c, "/iops +") {
-			t.Errorf("a planted slowdown called faster: %s", c)
+	for _, run := range []string{"planted25", "planted25b"} {
+		called, undecided, n := judgeRun(t, run, budget)
+		t.Logf("%s: %d comparisons, %d called: %v; undecided: %v", run, n, len(called), called, undecided)
+		for _, c := range called {
+			if strings.HasPrefix(c, "ext4/psync/") {
+				t.Errorf("%s: the control, which the planted loop does not touch, called: %s", run, c)
+			}
+			if strings.Contains(c, "/wall_ms -") || strings.Contains(c, "/iops +") {
+				t.Errorf("%s: a planted slowdown called faster: %s", run, c)
+			}
 		}
 	}
 }
