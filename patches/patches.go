@@ -27,6 +27,11 @@ const (
 	PerPatchBuild61    = "perpatch-build-6.1"
 )
 
+// SlowRead61 are the power study's test-only planted slowdowns of the
+// io_uring read path on 6.1, by their intended size in percent of a
+// cold random read's wall time on ext4 under TCG (plans/power-slowread.toml).
+var SlowRead61 = map[int]string{5: "slowread-5-6.1", 10: "slowread-10-6.1", 25: "slowread-25-6.1"}
+
 // Names lists the series directories in FS, sorted: what "embedded:NAME"
 // may name.
 func Names() []string {

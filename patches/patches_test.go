@@ -2,7 +2,10 @@ package patches
 
 import (
 	"errors"
+	"io/fs"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -47,6 +50,36 @@ func TestCheck(t *testing.T) {
 			if !strings.Contains(err.Error(), "embedded:"+n) {
 				t.Errorf("Check(%q): %q does not list embedded:%s", tc.name, err, n)
 			}
+		}
+	}
+}
+
+// The planted slowdowns differ only in their loop count, in proportion
+// to their size, and touch io_uring's read path only.
+func TestSlowRead61(t *testing.T) {
+	loops := map[int]int{}
+	for size, dir := range SlowRead61 {
+		if err := Check(dir); err != nil {
+			t.Fatal(err)
+		}
+		entries, err := fs.ReadDir(FS, dir)
+		if err != nil || len(entries) != 1 {
+			t.Fatalf("%s: %v, %d patches; want one", dir, err, len(entries))
+		}
+		b, _ := fs.ReadFile(FS, dir+"/"+entries[0].Name())
+		text := string(b)
+		if !strings.Contains(text, "NOT FOR UPSTREAM. TEST-ONLY.") || strings.Count(text, "diff --git") != 1 || !strings.Contains(text, "diff --git a/io_uring/rw.c b/io_uring/rw.c") {
+			t.Errorf("%s: not a test-only patch of io_uring/rw.c alone", dir)
+		}
+		m := regexp.MustCompile(`#define KTEST_SLOW_READ_LOOPS (\d+)`).FindStringSubmatch(text)
+		if m == nil {
+			t.Fatalf("%s: no loop count", dir)
+		}
+		loops[size], _ = strconv.Atoi(m[1])
+	}
+	for size, n := range loops {
+		if n*5 != loops[5]*size {
+			t.Errorf("+%d%% spins %d loops, +5%% %d: not in proportion", size, n, loops[5])
 		}
 	}
 }

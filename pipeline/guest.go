@@ -116,7 +116,7 @@ func (r *runner) boot(ctx context.Context, p *plan.Plan, v plan.Variant, rv *res
 		}
 		what := "first boot"
 		if round > 0 {
-			what = fmt.Sprintf("benchmark boot %d of %d", round+1, r.rounds(p))
+			what = fmt.Sprintf("benchmark boot %d of %s", round+1, r.roundsText(p, round))
 		}
 		return fmt.Sprintf("%s, %s, SSH ready in %.1f s, console %s", what, rv.Kernel.Release, b.Seconds, opts.ConsoleLog), nil
 	})
@@ -256,8 +256,8 @@ func summarizeTarget(rt *results.Target) string {
 
 // summarizeBench is a benchmark-only boot's line: its tests are the
 // first boot's, so only the engines and the sample are news.
-func summarizeBench(rt *results.Target, round, rounds int) string {
-	s := fmt.Sprintf("%d engines, sample %d of %d", len(rt.Bench), round+1, rounds)
+func summarizeBench(rt *results.Target, round int, rounds string) string {
+	s := fmt.Sprintf("%d engines, sample %d of %s", len(rt.Bench), round+1, rounds)
 	if rt.Error != "" {
 		s += "; " + rt.Error
 	}

@@ -74,7 +74,7 @@ func TestConvertTarget(t *testing.T) {
 	if got := summarizeTarget(&rt); got != "1 passed, 2 failed, 1 engines" {
 		t.Fatalf("summary = %q", got)
 	}
-	if got := summarizeBench(&rt, 1, 3); got != "1 engines, sample 2 of 3" {
+	if got := summarizeBench(&rt, 1, "3"); got != "1 engines, sample 2 of 3" {
 		t.Fatalf("bench summary = %q", got)
 	}
 	// Later boots add their samples; a failing engine is one test.

@@ -35,6 +35,12 @@ type Plan struct {
 	// the variants' boots interleaved (A B B A ...): one sample per boot,
 	// so verdicts see the drift between boots. 0 means 3.
 	Boots int `toml:"boots"`
+	// MaxBoots is the budget of adaptive boots: while a target has a
+	// metric that package verdict finds undecided, every variant is
+	// booted once more for that target's benchmark, up to MaxBoots boots
+	// a variant. 0 means max(Boots, DefaultMaxBoots); MaxBoots = Boots
+	// turns adaptive boots off.
+	MaxBoots int `toml:"max_boots"`
 	// Repeats is how many fio runs each engine makes per boot; a boot's
 	// sample is their median.
 	Repeats int `toml:"repeats"`
@@ -178,7 +184,7 @@ func Parse(file string, data []byte) (*Plan, error) {
 	if und := md.Undecoded(); len(und) > 0 {
 		key := und[0].String()
 		return nil, &Error{File: file, Line: lineOf(data, und[0][len(und[0])-1]),
-			Reason: fmt.Sprintf("unknown key %q (known keys: name, tree, fragments, targets, suites, tests, file_size, boots, repeats, control, checkpatch, checkpatch_fatal, [per_patch], kernel_args, mkfs_for_kernel, accel, memory_mb, cpus, [series], [timeouts], [[variant]])", key)}
+			Reason: fmt.Sprintf("unknown key %q (known keys: name, tree, fragments, targets, suites, tests, file_size, boots, max_boots, repeats, control, checkpatch, checkpatch_fatal, [per_patch], kernel_args, mkfs_for_kernel, accel, memory_mb, cpus, [series], [timeouts], [[variant]])", key)}
 	}
 	p.Source = file
 	if err := p.validate(data); err != nil {
@@ -265,6 +271,12 @@ func (p *Plan) validate(data []byte) error {
 	if p.Boots < 1 {
 		return bad("boots", "boots must be at least 1, got %d", p.Boots)
 	}
+	if p.MaxBoots == 0 {
+		p.MaxBoots = max(p.Boots, DefaultMaxBoots)
+	}
+	if p.MaxBoots < p.Boots || p.MaxBoots > MaxBootsLimit {
+		return bad("max_boots", "max_boots must be from boots (%d) to %d, got %d", p.Boots, MaxBootsLimit, p.MaxBoots)
+	}
 	if p.MemoryMB == 0 {
 		p.MemoryMB = 1024
 	}
@@ -327,12 +339,28 @@ func ParseSize(s string) (int64, error) {
 	return n * mult, nil
 }
 
-// Quick shrinks the plan for CI: a small file, one boot and one repeat.
-// Its figures are shown but no change is called (too few samples).
+// Quick shrinks the plan for CI: a small file, one boot and one repeat,
+// no adaptive boots. Its figures are shown but no change is called (too
+// few samples).
 func (p *Plan) Quick() {
 	p.FileSize = "16M"
-	p.Boots = 1
+	p.Boots, p.MaxBoots = 1, 1
 	p.Repeats = 1
+}
+
+// DefaultMaxBoots is the adaptive-boot budget of a plan that sets none;
+// MaxBootsLimit the largest a plan may set (a boot and its benchmark
+// take about a minute under TCG).
+const (
+	DefaultMaxBoots = 6
+	MaxBootsLimit   = 20
+)
+
+// SetBoots sets the boots per variant (`ktest run --boots N`), raising
+// the adaptive budget to at least n.
+func (p *Plan) SetBoots(n int) {
+	p.Boots = n
+	p.MaxBoots = max(p.MaxBoots, n)
 }
 
 // Retarget applies `ktest run --tree T --series S` (either may be

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"errors"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -28,6 +29,39 @@ func TestDefaultPlan(t *testing.T) {
 	if p.Timeouts.Boot.Duration != 120*time.Second {
 		t.Errorf("boot timeout = %v", p.Timeouts.Boot)
 	}
+	if p.Boots != 3 || p.MaxBoots != 6 {
+		t.Errorf("boots %d, max_boots %d; want 3 and 6", p.Boots, p.MaxBoots)
+	}
+}
+
+func TestMaxBoots(t *testing.T) {
+	base := string(DefaultText())
+	for _, tc := range []struct {
+		name        string
+		text        string
+		boots, max_ int
+	}{
+		{"unset: the default budget", strings.Replace(base, "max_boots = 6\n", "", 1), 3, DefaultMaxBoots},
+		{"unset with more boots than the default budget", strings.Replace(strings.Replace(base, "max_boots = 6\n", "", 1), "boots = 3", "boots = 9", 1), 9, 9},
+		{"off", strings.Replace(base, "max_boots = 6", "max_boots = 3", 1), 3, 3},
+	} {
+		p, err := Parse("my.toml", []byte(tc.text))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if p.Boots != tc.boots || p.MaxBoots != tc.max_ {
+			t.Errorf("%s: boots %d, max_boots %d; want %d and %d", tc.name, p.Boots, p.MaxBoots, tc.boots, tc.max_)
+		}
+	}
+	p := Default()
+	p.SetBoots(10)
+	if p.Boots != 10 || p.MaxBoots != 10 || p.Validate() != nil {
+		t.Errorf("--boots 10: boots %d, max_boots %d, %v", p.Boots, p.MaxBoots, p.Validate())
+	}
+	p.Quick()
+	if p.Boots != 1 || p.MaxBoots != 1 {
+		t.Errorf("quick: boots %d, max_boots %d; want no adaptive boots", p.Boots, p.MaxBoots)
+	}
 }
 
 func TestParseErrors(t *testing.T) {
@@ -44,6 +78,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad size", strings.Replace(base, `"24M"`, `"lots"`, 1), 0, "bad size"},
 		{"bad duration", strings.Replace(base, `"120s"`, `"soon"`, 1), 0, ""},
 		{"zero repeats", strings.Replace(base, "repeats = 1", "repeats = 0", 1), 0, "repeats must be at least 1"},
+		{"max_boots below boots", strings.Replace(base, "max_boots = 6", "max_boots = 2", 1), 0, "max_boots must be from boots (3) to 20, got 2"},
+		{"max_boots beyond the rule's calibration", strings.Replace(base, "max_boots = 6", "max_boots = 40", 1), 0, "max_boots must be from boots (3) to 20, got 40"},
 		{"unknown control engine", strings.Replace(base, `control = "psync"`, `control = "aio"`, 1), 0, `control: unknown value "aio"`},
 		{"kernel arg with a space", strings.Replace(base, "kernel_args = []", `kernel_args = ["panic_on_warn=1 quiet"]`, 1), 0, `kernel_args: "panic_on_warn=1 quiet" must be one word`},
 		{"duplicate variant", base + "\n[[variant]]\nname = \"patched\"\n", 0, `variant "patched" defined twice`},
@@ -191,6 +227,19 @@ func TestShard(t *testing.T) {
 	for _, bad := range [][2]int{{0, 2}, {3, 2}, {1, 5}, {1, 0}} {
 		if err := Default().Shard(bad[0], bad[1]); err == nil {
 			t.Errorf("shard %d/%d accepted", bad[0], bad[1])
+		}
+	}
+}
+
+// Every plan the repository ships parses and validates.
+func TestRepoPlans(t *testing.T) {
+	files, err := filepath.Glob("../plans/*.toml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no plans: %v", err)
+	}
+	for _, f := range files {
+		if _, err := Load(f); err != nil {
+			t.Errorf("%v", err)
 		}
 	}
 }

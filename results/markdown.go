@@ -307,13 +307,27 @@ func maxRepeats(tables []abTarget) int {
 	return n
 }
 
-// figuresText says what a figure is: "the median of 3 repeats with its
-// (min–max) range", or for one repeat that there is no spread.
+// figuresText says what a figure is: "the median of 3 boots with its
+// (min–max) range", naming each target's count when adaptive boots gave
+// them different counts, or for one boot that there is no spread.
 func figuresText(tables []abTarget, dash string) string {
-	if n := maxRepeats(tables); n > 1 {
+	n := maxRepeats(tables)
+	if n <= 1 {
+		return "Each figure is a single boot's, with no spread."
+	}
+	least := n
+	var counts []string
+	for _, t := range tables {
+		if t.Repeats > 0 {
+			least = min(least, t.Repeats)
+			counts = append(counts, fmt.Sprintf("%s %d", t.Target, t.Repeats))
+		}
+	}
+	if least == n {
 		return fmt.Sprintf("Each figure is the median of %d boots with its (min%smax) range.", n, dash)
 	}
-	return "Each figure is a single boot's, with no spread."
+	return fmt.Sprintf("Each figure is the median of %d to %d boots with its (min%smax) range: %s "+
+		"(a target gets more boots while a metric of it is undecided).", least, n, dash, strings.Join(counts, ", "))
 }
 
 func cellText(c column, cell abCell) string {

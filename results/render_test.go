@@ -179,7 +179,7 @@ func TestMarkdownNoiseEdgeCases(t *testing.T) {
 		{
 			name: "a real slowdown is called", repeats: 3,
 			mutate: func(r *Run) {
-				setMetric(r, "patched", "ext4", "psync", MetricWallMS, 11000, 11200, 11300)
+				setMetric(r, "patched", "ext4", "psync", MetricWallMS, 11100, 11200, 11280)
 			},
 			want: []string{"preadv: 13% slower (real +13%)"},
 		},
@@ -201,35 +201,35 @@ func TestMarkdownNoiseEdgeCases(t *testing.T) {
 		{
 			name: "without a control, an offload change is called", repeats: 3,
 			mutate: func(r *Run) {
-				setMetric(r, "patched", "ext4", "io_uring-offload", MetricCtxSwitches, 29000, 29400, 29800)
+				setMetric(r, "patched", "ext4", "io_uring-offload", MetricCtxSwitches, 25200, 25500, 25800)
 			},
-			want:     []string{"io_uring offload: −14% ctx switches"},
+			want:     []string{"io_uring offload: −25% ctx switches"},
 			unwanted: []string{"(control)", "is the control"},
 		},
 		{
 			name: "a control that did not move holds nothing back", repeats: 3,
 			mutate: func(r *Run) {
 				r.Plan.Control = "psync"
-				setMetric(r, "patched", "ext4", "io_uring-offload", MetricCtxSwitches, 29000, 29400, 29800)
+				setMetric(r, "patched", "ext4", "io_uring-offload", MetricCtxSwitches, 25200, 25500, 25800)
 			},
-			want:     []string{"| preadv (control) | baseline |", "io_uring offload: −14% ctx switches"},
+			want:     []string{"| preadv (control) | baseline |", "io_uring offload: −25% ctx switches"},
 			unwanted: []string{"is the control", "held back"},
 		},
 		{
 			name: "control drift holds back smaller changes of its metric only", repeats: 3,
 			mutate: func(r *Run) {
 				r.Plan.Control = "psync"
-				setMetric(r, "patched", "ext4", "psync", MetricCtxSwitches, 15000, 15200, 15400)
-				setMetric(r, "patched", "ext4", "io_uring-offload", MetricCtxSwitches, 31000, 31300, 31500)
+				setMetric(r, "patched", "ext4", "psync", MetricCtxSwitches, 13500, 13600, 13700)
+				setMetric(r, "patched", "ext4", "io_uring-offload", MetricCtxSwitches, 28500, 28600, 28700)
 			},
 			want: []string{
 				"| preadv (control) | baseline |",
-				"preadv is the control (both kernels run the same code for it), so its −10% ctx switches on ext4 is between-boot drift",
-				"held back: io_uring offload −8.2% ctx switches",
+				"preadv is the control (both kernels run the same code for it), so its −20% ctx switches on ext4 is between-boot drift",
+				"held back: io_uring offload −16% ctx switches",
 				// Beyond the drift, and on other metrics, verdicts stand.
 				"io_uring async: 17% faster (real −17%)", "−86% ctx switches",
 			},
-			unwanted: []string{"io_uring offload: −8.2%", "preadv: −10%"},
+			unwanted: []string{"io_uring offload: −16%", "preadv: −20%"},
 		},
 		{
 			name: "a single variant shows figures without verdicts", repeats: 3,

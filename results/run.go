@@ -162,8 +162,11 @@ type Plan struct {
 	Repeats  int      `json:"repeats"`
 	// Boots is how many times each variant was booted for the
 	// benchmark, interleaved with the other variants' boots.
-	Boots int  `json:"boots,omitempty"`
-	Quick bool `json:"quick,omitempty"`
+	Boots int `json:"boots,omitempty"`
+	// MaxBoots is the adaptive budget: targets with an undecided metric
+	// got more boots, up to MaxBoots a variant.
+	MaxBoots int  `json:"max_boots,omitempty"`
+	Quick    bool `json:"quick,omitempty"`
 	// Control is the benchmark engine no variant changes; see
 	// plan.Plan.Control. Its drift raises the noise floor of the others.
 	Control string `json:"control,omitempty"`

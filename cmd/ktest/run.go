@@ -66,7 +66,7 @@ func runRun(ctx context.Context, args []string) error {
 	useVersion := useVersionFlag(fs)
 	allowMissing := fs.Bool("allow-missing", false, "test the series even when some of its patches (N/M) are missing")
 	targets := fs.String("targets", "", "comma-separated `LIST` of targets (ext4,xfs,btrfs,raw), overriding the plan's")
-	boots := fs.Int("boots", 0, "benchmark boots per variant, interleaved with the other variants', overriding the plan's")
+	boots := fs.Int("boots", 0, "benchmark boots per variant, interleaved with the other variants', overriding the plan's; adaptive boots may add more, up to the plan's max_boots (raised to N if lower)")
 	repeats := fs.Int("repeats", 0, "fio runs per engine and boot, overriding the plan's")
 	aa := fs.Bool("aa", false, "A/A run: test the plan's last variant against itself, to check that ktest calls no change")
 	perPatch := fs.Bool("per-patch", false, "test the series one patch more at a time (build, boot, correctness on each) and name the first bad patch, instead of the A/B benchmark")
@@ -140,7 +140,7 @@ func runRun(ctx context.Context, args []string) error {
 		p.Repeats = *repeats
 	}
 	if *boots > 0 {
-		p.Boots = *boots
+		p.SetBoots(*boots)
 	}
 	if *aa {
 		p.AA()
