@@ -154,7 +154,10 @@ func (r *runner) stage(ctx context.Context, name, variant string, fn func(ctx co
 	case err != nil && ctx.Err() != nil:
 		st.Status = results.StageInterrupted
 	case err != nil:
-		st.Status = results.StageFailed
+		st.Status, st.Fault = results.StageFailed, FaultOf(err)
+		if st.Detail == "" {
+			st.Detail = err.Error()
+		}
 	}
 	r.run.Stages = append(r.run.Stages, st)
 	r.save()
@@ -429,8 +432,14 @@ func (r *runner) finish(ctx context.Context, err error) {
 			run.Error.Stage, run.Error.Variant = se.Stage, se.Variant
 		}
 	case errors.As(err, &se):
+		// The kernel's fault fails the run like a failed test; the
+		// host's, or one ktest cannot tell, is an error of the run.
 		run.Status = results.StatusError
-		run.Error = &results.StageError{Stage: se.Stage, Variant: se.Variant, Message: se.Err.Error()}
+		fault := FaultOf(se.Err)
+		if fault == results.FaultKernel {
+			run.Status = results.StatusFail
+		}
+		run.Error = &results.StageError{Stage: se.Stage, Variant: se.Variant, Message: se.Err.Error(), Fault: fault}
 	case err != nil:
 		run.Status = results.StatusFail
 	default:

@@ -236,7 +236,9 @@ func runRun(ctx context.Context, args []string) error {
 			resultsStdout.Write(summary)
 		}
 	}
-	if err != nil && !isTestFailure(run) {
+	if err != nil && (!isTestFailure(run) || run.Error != nil) {
+		// The run stopped at a stage: its error says why, and whose
+		// fault it was sets the exit code.
 		return pipelineError(ctx, err)
 	}
 	if *history != "" && run != nil {
@@ -277,7 +279,8 @@ func isTestFailure(run *results.Run) bool {
 }
 
 // pipelineError maps a failed run to its exit code: interrupted 130, bad
-// input (a damaged series, an unsafe path) 2, any other stage 3.
+// input (a damaged series, an unsafe path) 2, the kernel's fault (it
+// crashed, froze, did not boot, did not compile) 1, any other stage 3.
 func pipelineError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return err
@@ -290,7 +293,7 @@ func pipelineError(ctx context.Context, err error) error {
 	if isBadPatchInput(err) {
 		return badInput(err)
 	}
-	return infraFailure(err)
+	return faultExit(err)
 }
 
 func runStatus(run *results.Run) string {
