@@ -36,6 +36,9 @@ const (
 	failOne                     // eof fails
 	crash                       // the kernel oopses during the target
 	setupFails                  // mkfs fails: readtest exits 3
+	lockupMid                   // eof passes, then a soft lockup during preadv
+	freezeMid                   // eof passes, then the guest freezes during preadv
+	hostMid                     // eof passes, then QEMU is killed from outside
 )
 
 // fakeWorld records what the run asked of its parts.
@@ -45,6 +48,10 @@ type fakeWorld struct {
 	buildErr  map[string]error     // variant -> build error
 	silentKVM bool                 // the first boot falls back to TCG
 	blockBoot bool                 // Start waits for ctx
+	// hostFails counts, per variant, boots that fail on the host's side
+	// (QEMU killed) before one succeeds.
+	hostFails map[string]int
+	bootErr   map[string]error // variant -> what its boots fail with
 	builds    []string
 	starts    []string // kernels booted
 	disks     []string // the disk images each boot got, joined
@@ -108,6 +115,19 @@ func (m *fakeMachines) Start(ctx context.Context, o vm.Options) (vm.Instance, er
 	if w.blockBoot {
 		<-ctx.Done()
 		return nil, fmt.Errorf("vm: boot interrupted: %w", ctx.Err())
+	}
+	variantName := filepath.Base(filepath.Dir(o.Kernel))
+	w.mu.Lock()
+	failHost := w.hostFails[variantName] > 0
+	if failHost {
+		w.hostFails[variantName]--
+	}
+	w.mu.Unlock()
+	if failHost {
+		return nil, &vm.InfraError{Title: "QEMU exited before the agent answered (signal: killed)"}
+	}
+	if err := w.bootErr[variantName]; err != nil {
+		return nil, err
 	}
 	if w.silentKVM && n == 1 {
 		m.verdict = vm.Verdict{Accel: vm.AccelTCG, Reason: "KVM unusable, using TCG: fake silent boot; retried under TCG"}
@@ -174,6 +194,22 @@ func (i *fakeInstance) Run(ctx context.Context, cmd string, stdout, stderr io.Wr
 	case setupFails:
 		doc.Error = "mkfs: mkfs.xfs: exit status 1"
 		code = proto.ReadTestExitSetupFailed
+	case lockupMid, freezeMid, hostMid:
+		// The progress lines the real readtest prints, then the end.
+		fmt.Fprintln(stderr, proto.RunningLine("eof", 20*time.Second))
+		fmt.Fprintln(stderr, proto.FinishedLine(proto.TestResult{Name: "eof", Status: proto.StatusPass, DurationMS: 12, Message: "3 reads"}))
+		fmt.Fprintln(stderr, proto.RunningLine("preadv", 20*time.Second))
+		switch i.w.targets[i.variant+"/"+target] {
+		case lockupMid:
+			c := &console.Crash{Kind: console.KindSoftLockup, Title: "watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [ktest-readtest:62]", Excerpt: "RIP: 0010:ktest_lockup_spin+0x4/0x10"}
+			i.crashes = append(i.crashes, c)
+			return -1, c
+		case freezeMid:
+			return -1, &vm.GuestError{Froze: true, Title: "the guest froze", Stack: "Kernel panic - not syncing: NMI: Not continuing\nRIP: 0010:ktest_lockup_spin_irqs_off+0x4/0x10",
+				Err: &testOverran{test: "preadv", timeout: 20 * time.Second, grace: testGrace}}
+		default:
+			return -1, &vm.InfraError{Title: "QEMU exited (signal: killed) during \"ktest-readtest\""}
+		}
 	}
 	b, _ := json.Marshal(doc)
 	stdout.Write(append(b, '\n'))
