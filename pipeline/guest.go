@@ -112,7 +112,11 @@ func (r *runner) boot(ctx context.Context, p *plan.Plan, v plan.Variant, rv *res
 			return "", err
 		}
 		var out bytes.Buffer
-		if _, err := inst.Run(ctx, "uname -r", &out, nil); err == nil {
+		// Bounded like every wait on the guest: one that froze right
+		// after its boot must not hold the run.
+		uctx, cancel := context.WithTimeout(ctx, p.Timeouts.Test.Duration)
+		defer cancel()
+		if _, err := inst.Run(uctx, "uname -r", &out, nil); err == nil {
 			rv.Kernel.Release = strings.TrimSpace(out.String())
 		}
 		what := "first boot"

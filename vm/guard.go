@@ -23,7 +23,11 @@ const (
 	// letGoWait is how long an operation may take to return once it was
 	// cancelled (its command killed) after a crash report: a guest that
 	// does not let go within it is not answering, and the VM is killed.
-	letGoWait = 10 * time.Second
+	// Shorter than remote's abandonAfter, so that guard kills the VM
+	// before the client gives the connection up: a VM whose connection
+	// is gone but whose QEMU runs would make Close wait for a power-off
+	// that cannot come.
+	letGoWait = 8 * time.Second
 )
 
 // guard runs op against the agent while watching the console and QEMU,
