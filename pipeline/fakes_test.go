@@ -52,6 +52,9 @@ type fakeWorld struct {
 	// (QEMU killed) before one succeeds.
 	hostFails map[string]int
 	bootErr   map[string]error // variant -> what its boots fail with
+	// buildFlaky counts, per variant, builds that fail without a
+	// compiler error before one succeeds.
+	buildFlaky map[string]int
 	builds    []string
 	starts    []string // kernels booted
 	disks     []string // the disk images each boot got, joined
@@ -67,6 +70,10 @@ func (w *fakeWorld) parts() Parts {
 			w.builds = append(w.builds, req.Variant)
 			if err := w.buildErr[req.Variant]; err != nil {
 				return nil, err
+			}
+			if w.buildFlaky[req.Variant] > 0 {
+				w.buildFlaky[req.Variant]--
+				return nil, &kbuild.BuildError{Variant: req.Variant, Err: errors.New("make: signal: killed")}
 			}
 			if strings.Contains(string(req.Overlay["fs/read.c"]), "BROKEN") {
 				return nil, &kbuild.BuildError{Variant: req.Variant, FirstError: "fs/read.c:5:1: error: unknown type name 'BROKEN'", Err: errors.New("make: exit status 2")}

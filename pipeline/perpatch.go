@@ -178,6 +178,13 @@ func (pr *perPatchRun) runStep(ctx context.Context, k int, st *results.PatchStep
 	}
 	kres, err := r.parts.Build(ctx, r.cfg.Cache, pr.request(name, ov))
 	var be *kbuild.BuildError
+	if errors.As(err, &be) && be.FirstError == "" && ctx.Err() == nil {
+		// make failed without a compiler error: the host (a killed
+		// compiler, a full disk) as likely as the patch. Once more;
+		// failing alike again, it is the tree's.
+		r.logf("step %s: the build failed without a compiler error; trying once more: %v", st.Label, firstLine(err.Error()))
+		kres, err = r.parts.Build(ctx, r.cfg.Cache, pr.request(name, ov))
+	}
 	switch {
 	case errors.As(err, &be):
 		st.Build = results.StepFailed
@@ -186,7 +193,7 @@ func (pr *perPatchRun) runStep(ctx context.Context, k int, st *results.PatchStep
 		if be.FirstError != "" {
 			return bad(be.FirstError + "\n" + be.Error())
 		}
-		return bad(be.Error())
+		return bad("the build failed twice without a compiler error: " + be.Error())
 	case err != nil:
 		return false, err
 	}

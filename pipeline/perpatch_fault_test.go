@@ -94,3 +94,25 @@ func TestPerPatchHostFailure(t *testing.T) {
 		}
 	})
 }
+
+// make failing without a compiler error may be the host's doing: the
+// step is built once more, and only a second failure is held against
+// the patch, saying so.
+func TestPerPatchBuildWithoutCompilerError(t *testing.T) {
+	w := &fakeWorld{targets: map[string]behaviour{}, buildFlaky: map[string]int{"patch-01-of-03": 1}}
+	run, err := runPerPatchOn(t, w, plan.PerPatchEvery, ppSeries(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := verdicts(run.PerPatch); got != "good bad good" {
+		t.Errorf("one failed build of step 1: verdicts %q, want it good on the second try", got)
+	}
+	w = &fakeWorld{targets: map[string]behaviour{}, buildFlaky: map[string]int{"patch-01-of-03": 2}}
+	run, err = runPerPatchOn(t, w, plan.PerPatchEvery, ppSeries(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := run.PerPatch.Steps[0]; st.Verdict != results.StepBad || !strings.HasPrefix(st.Evidence, "the build failed twice without a compiler error") {
+		t.Errorf("two failed builds of step 1: %+v", st)
+	}
+}
