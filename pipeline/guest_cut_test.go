@@ -22,7 +22,7 @@ func TestTargetCutShort(t *testing.T) {
 		evidence string
 	}{
 		{lockupMid, "soft lockup", results.TestHung, "soft lockup during ext4/preadv: watchdog: BUG: soft lockup", "ktest_lockup_spin+"},
-		{freezeMid, crashFreeze, results.TestHung, "the guest froze during ext4/preadv: preadv did not finish within its 20s timeout plus 30s", "ktest_lockup_spin_irqs_off"},
+		{freezeMid, crashFreeze, results.TestHung, "the guest froze during ext4/preadv: preadv did not finish within its 20s timeout plus 20s", "ktest_lockup_spin_irqs_off"},
 	}
 	for _, tc := range tests {
 		w := &fakeWorld{targets: map[string]behaviour{"patched/ext4": tc.name}}

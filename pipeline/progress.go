@@ -14,8 +14,10 @@ import (
 // testGrace is what the host adds to a test's own timeout before it
 // gives up on the guest: the guest reports a hang itself at the
 // timeout, so a test still running after the grace means a guest that
-// can no longer report anything.
-const testGrace = 30 * time.Second
+// can no longer report anything. vm then gives the agent 10 s to answer
+// before it takes the guest for frozen: a frozen guest costs its test's
+// timeout plus 30 s (and the NMI's report, about a second).
+const testGrace = 20 * time.Second
 
 // testOverran is the cause that ends a guest command whose test did not
 // finish within its timeout plus testGrace. It wraps
