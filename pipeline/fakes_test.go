@@ -55,11 +55,11 @@ type fakeWorld struct {
 	// buildFlaky counts, per variant, builds that fail without a
 	// compiler error before one succeeds.
 	buildFlaky map[string]int
-	builds    []string
-	starts    []string // kernels booted
-	disks     []string // the disk images each boot got, joined
-	commands  []string // guest commands, readtest only
-	image     string
+	builds     []string
+	starts     []string // kernels booted
+	disks      []string // the disk images each boot got, joined
+	commands   []string // guest commands, readtest only
+	image      string
 }
 
 func (w *fakeWorld) parts() Parts {
