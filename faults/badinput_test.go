@@ -160,8 +160,8 @@ func TestBadInput(t *testing.T) {
 	}
 	// Well-formed seeds parse and show (as JSON: the table clips subjects
 	// to the width); they cannot apply to 6.1: a
-	// conflict is an apply failure (3), reported hunk by hunk, and
-	// nothing is written.
+	// conflict is ktest apply's "does not apply" (1), reported hunk by
+	// hunk, and nothing is written.
 	for _, s := range []struct{ n, subject string }{
 		{"000", "mm: support async buffered reads in generic_file_buffered_r"},
 		{"002", "io_uring: support true async buffered reads"},
@@ -169,7 +169,7 @@ func TestBadInput(t *testing.T) {
 	} {
 		cases = append(cases,
 			badCase{name: "seed " + s.n + " parses/series show", args: []string{"series", "show", "--json", seed(t, s.n)}, stdout: []string{s.subject}},
-			badCase{"seed " + s.n + " conflicts with 6.1/apply", []string{"apply", seed(t, s.n)}, 3,
+			badCase{"seed " + s.n + " conflicts with 6.1/apply", []string{"apply", seed(t, s.n)}, 1,
 				[]string{"series does not apply", "conflict", "nothing written"}, "", nil})
 	}
 	cases = append(cases,

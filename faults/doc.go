@@ -17,6 +17,19 @@
 //     and an io_uring page-wait callback that never wakes). Through the
 //     CLI: the fault-never-wake plan exits 1 naming the hung test, and
 //     `ktest boot --exec` of an oops exits 1 printing the crash.
+//   - TestLockups: a kernel (patches/lockup-6.1) whose first io_uring
+//     read of a file spins without cond_resched() (soft lockup) or with
+//     interrupts off (hard lockup, a silent console) costs at most one
+//     test timeout plus the grace: the soft lockup's report ends the
+//     test at once, the frozen guest is found by its silence and NMI'd
+//     through QEMU's monitor; the spinning function's stack is the
+//     test's evidence, the rest of the target is not run, the next
+//     target runs, and no QEMU is left.
+//   - TestPerPatch and TestPerPatchHostKillsQEMU: per-patch runs name
+//     patch 2 with its compiler error or hang, also when patch 3 does
+//     not repair it (the whole series does not build); QEMU killed from
+//     outside during a step's boot is retried once, then the run exits
+//     3 naming the host, and no patch is named bad.
 //   - TestInterrupts: SIGINT and SIGTERM to `ktest run` during the build,
 //     the boot and the tests exit 130, leave results.json with
 //     complete=false and status "interrupted", leave no QEMU, make or

@@ -26,6 +26,7 @@ var (
 	defaultTree *kbuild.Tree
 	faultKernel *kbuild.Result
 	stockKernel *kbuild.Result
+	variants    = map[string]*kbuild.Result{}
 	pool        *vm.Pool
 )
 
@@ -87,6 +88,39 @@ func faultKernelImage(t *testing.T) string {
 		faultKernel = res
 	}
 	return faultKernel.BzImage
+}
+
+// lockupKernelImage returns the bzImage of 6.1 + patches/lockup-6.1,
+// an incremental variant of the default kernel.
+func lockupKernelImage(t *testing.T) string {
+	return variantKernelImage(t, "lockup", "embedded:lockup-6.1")
+}
+
+// variantKernelImage builds (or finds) 6.1 + the patch source with the
+// default fragments, once per suite, as a run of it would.
+func variantKernelImage(t *testing.T, name, source string) string {
+	t.Helper()
+	tr := tree(t)
+	fixtureMu.Lock()
+	defer fixtureMu.Unlock()
+	if k := variants[name]; k != nil {
+		return k.BzImage
+	}
+	overlay, _, err := pipeline.Overlay(context.Background(), tr.Dir, []string{source}, false)
+	if err != nil {
+		t.Fatalf("applying %s: %v", source, err)
+	}
+	frags, err := kconfig.Resolve(kconfig.DefaultFragments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := kbuild.Build(ctxFor(t, 40*time.Minute), sharedCache, kbuild.Request{Tree: tr, Variant: name,
+		Overlay: overlay, Patches: []string{source}, Fragments: frags, Log: testLog{t}})
+	if err != nil {
+		t.Fatalf("building %s: %v", name, err)
+	}
+	variants[name] = res
+	return res.BzImage
 }
 
 // stockKernelImage returns the default kernel (6.1, default fragments).

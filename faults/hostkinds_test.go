@@ -48,6 +48,13 @@ func hostKind(t *testing.T, kind string) []string {
 func TestHostKinds(t *testing.T) {
 	requireSuite(t)
 	kernel := stockKernelImage(t)
+	if _, err := os.Stat("/dev/kvm"); err != nil {
+		// The stand-ins play a KVM that opens but does not run Linux; a
+		// host without /dev/kvm is the third kind, and it is played as
+		// it is.
+		testNoKVM(t, kernel)
+		return
+	}
 
 	t.Run("probe silent/boot --exec", func(t *testing.T) {
 		env := hostKind(t, "kvm-silent")
@@ -113,4 +120,28 @@ func TestHostKinds(t *testing.T) {
 		}
 		assertNoLeftovers(t, p.mark, 10*time.Second, out)
 	})
+}
+
+// testNoKVM: on a host without /dev/kvm, `ktest boot --exec` falls back
+// to TCG and names why; `--accel kvm` exits 3 naming it.
+func testNoKVM(t *testing.T, kernel string) {
+	t.Run("no /dev/kvm/boot --exec", func(t *testing.T) {
+		p := startKtest(t, procOpts{}, "boot", "--kernel", kernel, "--exec", "uname -r")
+		code := p.wait(5 * time.Minute)
+		stderr := p.stderr.String()
+		if code != 0 || !strings.Contains(p.stdout.String(), "6.1") {
+			t.Fatalf("exit %d, stdout %q\n%s", code, p.stdout.String(), tail(stderr, 20))
+		}
+		if !strings.Contains(stderr, "accelerator tcg (KVM unusable, using TCG: open /dev/kvm: no such file or directory") {
+			t.Errorf("the TCG fallback is not named:\n%s", tail(stderr, 20))
+		}
+		assertNoLeftovers(t, p.mark, 10*time.Second)
+	})
+	t.Run("no /dev/kvm/boot --accel kvm", func(t *testing.T) {
+		code, _, stderr := runKtest(t, 2*time.Minute, procOpts{}, "boot", "--accel", "kvm", "--kernel", kernel, "--exec", "true")
+		if code != 3 || !strings.Contains(stderr, "KVM requested but unusable: open /dev/kvm: no such file or directory") {
+			t.Errorf("exit %d, want 3 with the reason:\n%s", code, tail(stderr, 10))
+		}
+	})
+	t.Log("this host has no /dev/kvm: the silent-KVM kinds are played on hosts that have one")
 }

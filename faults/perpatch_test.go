@@ -53,8 +53,10 @@ patches = ["embedded:` + series + `"]
 
 // TestPerPatch: `ktest run --per-patch` names the first bad patch of a
 // series, with its evidence, and gives every other patch its own status:
-// in both test-only series patch 2 breaks what patch 3 repairs, so the
-// whole series passes and only a per-patch run finds patch 2.
+// in two test-only series patch 2 breaks what patch 3 repairs, so the
+// whole series passes and only a per-patch run finds patch 2; in the
+// third, patch 3 does not repair it, so the whole series does not build
+// either, and the steps must still run and name patch 2.
 func TestPerPatch(t *testing.T) {
 	requireSuite(t)
 	stockKernelImage(t)
@@ -63,17 +65,22 @@ func TestPerPatch(t *testing.T) {
 		verdicts string
 		evidence []string // in the first bad step's evidence
 		step2    func(st results.PatchStep) bool
+		note     string // in the per-patch note
 	}{
 		{"perpatch-build-6.1", "good bad good",
 			[]string{"fs/ext4/file.c", "error", "ext4_buffered_reads"},
-			func(st results.PatchStep) bool { return st.Build == results.StepFailed }},
+			func(st results.PatchStep) bool { return st.Build == results.StepFailed }, ""},
+		{"perpatch-unfixed-6.1", "good bad bad",
+			[]string{"fs/ext4/file.c", "error", "ext4_buffered_reads"},
+			func(st results.PatchStep) bool { return st.Build == results.StepFailed },
+			"the whole series does not build: fs/ext4/file.c:"},
 		{"perpatch-hang-6.1", "good bad good",
 			// The first read that waits for a locked page is lost, in
 			// whichever test reads cold pages first.
 			[]string{": hung: test ", "io_uring_enter"},
 			func(st results.PatchStep) bool {
 				return st.Build == results.StepOK && st.Boot == results.StepOK && st.Tests == results.StepFailed
-			}},
+			}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.series, func(t *testing.T) {
@@ -109,6 +116,9 @@ func TestPerPatch(t *testing.T) {
 				if !strings.Contains(pp.Steps[1].Evidence, w) {
 					t.Errorf("step 2 evidence lacks %q:\n%s", w, pp.Steps[1].Evidence)
 				}
+			}
+			if !strings.Contains(pp.Note, tc.note) {
+				t.Errorf("per-patch note %q lacks %q", pp.Note, tc.note)
 			}
 			summary, _ := os.ReadFile(filepath.Join(out, "summary.md"))
 			for _, w := range []string{"## Per patch", "**First bad patch: 02/03", "| 01/03 |", "| 03/03 |"} {
@@ -190,4 +200,58 @@ patches = ["embedded:faults-6.1"]
 	if !strings.Contains(string(summary), "Blocked tasks when broken/") || !strings.Contains(string(summary), "not run (the kernel hung)") {
 		t.Errorf("summary.md lacks the blocked tasks or the not-run count:\n%s", summary)
 	}
+}
+
+// TestPerPatchHostKillsQEMU: QEMU killed from outside (by pid) while a
+// step's kernel boots is the host's failure, not the patch's: the step
+// is tried once more, and when QEMU is killed again the run stops with
+// exit 3 naming the host, and no patch is named bad.
+func TestPerPatchHostKillsQEMU(t *testing.T) {
+	requireSuite(t)
+	stockKernelImage(t)
+	out := filepath.Join(t.TempDir(), "run")
+	tmp := t.TempDir()
+	p := startKtest(t, procOpts{tmpDir: tmp}, "run", "--plan", perPatchPlan(t, "perpatch-build-6.1"), "--out", out)
+	// Step 1's disks are named after it, which is how its QEMU is told
+	// from the baseline's.
+	const step = "patch-01-of-03"
+	killed := map[int]bool{}
+	deadline := time.Now().Add(40 * time.Minute)
+	for running := true; running && time.Now().Before(deadline); {
+		select {
+		case <-p.done:
+			running = false
+		case <-time.After(50 * time.Millisecond):
+		}
+		for _, q := range qemuProcs(p.mark) {
+			if strings.Contains(q.cmdline, step) && !killed[q.pid] {
+				killProcs([]proc{q})
+				killed[q.pid] = true
+				t.Logf("killed QEMU pid %d of %s", q.pid, step)
+			}
+		}
+	}
+	code := p.wait(time.Minute)
+	stderr := p.stderr.String()
+	t.Logf("exit %d after %d kills; stderr tail:\n%s", code, len(killed), tail(stderr, 12))
+	if len(killed) != 2 {
+		t.Errorf("QEMU of %s killed %d times, want 2 (the boot and its one retry)", step, len(killed))
+	}
+	if code != 3 || !strings.Contains(stderr, "the host failed twice") || !strings.Contains(stderr, "host failure: QEMU exited") {
+		t.Errorf("exit %d, want 3 naming the host's failure", code)
+	}
+	if strings.Contains(stderr, "first bad patch") {
+		t.Errorf("a patch was named bad for the host's failure")
+	}
+	run, err := results.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Status != results.StatusError || run.Error == nil || run.Error.Fault != results.FaultHost {
+		t.Errorf("status %s, error %+v; want an error of the host", run.Status, run.Error)
+	}
+	if pp := run.PerPatch; pp == nil || pp.FirstBad != 0 || pp.Steps[0].Verdict == results.StepBad {
+		t.Errorf("per-patch record %+v judged a patch", pp)
+	}
+	assertNoLeftovers(t, p.mark, 5*time.Second, tmp, out)
 }

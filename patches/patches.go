@@ -25,6 +25,8 @@ const (
 	Faults61           = "faults-6.1"
 	PerPatchHang61     = "perpatch-hang-6.1"
 	PerPatchBuild61    = "perpatch-build-6.1"
+	PerPatchUnfixed61  = "perpatch-unfixed-6.1"
+	Lockup61           = "lockup-6.1"
 )
 
 // SlowRead61 are the power study's test-only planted slowdowns of the

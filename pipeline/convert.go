@@ -35,10 +35,14 @@ func convertTarget(doc *proto.TargetResult, rt *results.Target) {
 		rt.Mkfs = &results.Mkfs{Profile: m.Profile, Command: m.Command, Features: m.Features}
 	}
 	for _, t := range doc.Tests {
-		rt.Tests = append(rt.Tests, results.Test{Name: t.Name, Status: results.TestStatus(t.Status), Message: t.Message,
-			DurationMS: float64(t.DurationMS), Evidence: t.Evidence})
+		rt.Tests = append(rt.Tests, convertTest(t))
 	}
 	mergeBench(doc, rt)
+}
+
+func convertTest(t proto.TestResult) results.Test {
+	return results.Test{Name: t.Name, Status: results.TestStatus(t.Status), Message: t.Message,
+		DurationMS: float64(t.DurationMS), Evidence: t.Evidence}
 }
 
 // mergeBench adds a boot's benchmark to rt: one sample per engine and

@@ -36,6 +36,9 @@ const (
 	failOne                     // eof fails
 	crash                       // the kernel oopses during the target
 	setupFails                  // mkfs fails: readtest exits 3
+	lockupMid                   // eof passes, then a soft lockup during preadv
+	freezeMid                   // eof passes, then the guest freezes during preadv
+	hostMid                     // eof passes, then QEMU is killed from outside
 )
 
 // fakeWorld records what the run asked of its parts.
@@ -45,11 +48,18 @@ type fakeWorld struct {
 	buildErr  map[string]error     // variant -> build error
 	silentKVM bool                 // the first boot falls back to TCG
 	blockBoot bool                 // Start waits for ctx
-	builds    []string
-	starts    []string // kernels booted
-	disks     []string // the disk images each boot got, joined
-	commands  []string // guest commands, readtest only
-	image     string
+	// hostFails counts, per variant, boots that fail on the host's side
+	// (QEMU killed) before one succeeds.
+	hostFails map[string]int
+	bootErr   map[string]error // variant -> what its boots fail with
+	// buildFlaky counts, per variant, builds that fail without a
+	// compiler error before one succeeds.
+	buildFlaky map[string]int
+	builds     []string
+	starts     []string // kernels booted
+	disks      []string // the disk images each boot got, joined
+	commands   []string // guest commands, readtest only
+	image      string
 	// wall gives a benchmark sample's wall time by "variant/target" and
 	// the variant's boot (from 1); by default the run's boot number
 	// times 1000, which names the boot.
@@ -65,6 +75,10 @@ func (w *fakeWorld) parts() Parts {
 			w.builds = append(w.builds, req.Variant)
 			if err := w.buildErr[req.Variant]; err != nil {
 				return nil, err
+			}
+			if w.buildFlaky[req.Variant] > 0 {
+				w.buildFlaky[req.Variant]--
+				return nil, &kbuild.BuildError{Variant: req.Variant, Err: errors.New("make: signal: killed")}
 			}
 			if strings.Contains(string(req.Overlay["fs/read.c"]), "BROKEN") {
 				return nil, &kbuild.BuildError{Variant: req.Variant, FirstError: "fs/read.c:5:1: error: unknown type name 'BROKEN'", Err: errors.New("make: exit status 2")}
@@ -113,6 +127,19 @@ func (m *fakeMachines) Start(ctx context.Context, o vm.Options) (vm.Instance, er
 	if w.blockBoot {
 		<-ctx.Done()
 		return nil, fmt.Errorf("vm: boot interrupted: %w", ctx.Err())
+	}
+	variantName := filepath.Base(filepath.Dir(o.Kernel))
+	w.mu.Lock()
+	failHost := w.hostFails[variantName] > 0
+	if failHost {
+		w.hostFails[variantName]--
+	}
+	w.mu.Unlock()
+	if failHost {
+		return nil, &vm.InfraError{Title: "QEMU exited before the agent answered (signal: killed)"}
+	}
+	if err := w.bootErr[variantName]; err != nil {
+		return nil, err
 	}
 	if w.silentKVM && n == 1 {
 		m.verdict = vm.Verdict{Accel: vm.AccelTCG, Reason: "KVM unusable, using TCG: fake silent boot; retried under TCG"}
@@ -188,6 +215,22 @@ func (i *fakeInstance) Run(ctx context.Context, cmd string, stdout, stderr io.Wr
 	case setupFails:
 		doc.Error = "mkfs: mkfs.xfs: exit status 1"
 		code = proto.ReadTestExitSetupFailed
+	case lockupMid, freezeMid, hostMid:
+		// The progress lines the real readtest prints, then the end.
+		fmt.Fprintln(stderr, proto.RunningLine("eof", 20*time.Second))
+		fmt.Fprintln(stderr, proto.FinishedLine(proto.TestResult{Name: "eof", Status: proto.StatusPass, DurationMS: 12, Message: "3 reads"}))
+		fmt.Fprintln(stderr, proto.RunningLine("preadv", 20*time.Second))
+		switch i.w.targets[i.variant+"/"+target] {
+		case lockupMid:
+			c := &console.Crash{Kind: console.KindSoftLockup, Title: "watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [ktest-readtest:62]", Excerpt: "RIP: 0010:ktest_lockup_spin+0x4/0x10"}
+			i.crashes = append(i.crashes, c)
+			return -1, c
+		case freezeMid:
+			return -1, &vm.GuestError{Froze: true, Title: "the guest froze", Stack: "Kernel panic - not syncing: NMI: Not continuing\nRIP: 0010:ktest_lockup_spin_irqs_off+0x4/0x10",
+				Err: &testOverran{test: "preadv", timeout: 20 * time.Second, grace: testGrace}}
+		default:
+			return -1, &vm.InfraError{Title: "QEMU exited (signal: killed) during \"ktest-readtest\""}
+		}
 	}
 	b, _ := json.Marshal(doc)
 	_, err := stdout.Write(append(b, '\n'))

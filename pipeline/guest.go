@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -111,7 +112,11 @@ func (r *runner) boot(ctx context.Context, p *plan.Plan, v plan.Variant, rv *res
 			return "", err
 		}
 		var out bytes.Buffer
-		if _, err := inst.Run(ctx, "uname -r", &out, nil); err == nil {
+		// Bounded like every wait on the guest: one that froze right
+		// after its boot must not hold the run.
+		uctx, cancel := context.WithTimeout(ctx, p.Timeouts.Test.Duration)
+		defer cancel()
+		if _, err := inst.Run(uctx, "uname -r", &out, nil); err == nil {
 			rv.Kernel.Release = strings.TrimSpace(out.String())
 		}
 		what := "first boot"
@@ -129,17 +134,31 @@ func crashRecord(c *console.Crash, during string) results.Crash {
 
 // runTarget runs ktest-readtest for one target and converts its JSON. It
 // returns reboot=true when the guest can no longer be trusted (a test
-// hung, or the kernel crashed). A failing test is not an error: it is
-// recorded and the run goes on.
+// hung, the kernel crashed, the guest froze). A failing test is not an
+// error: it is recorded and the run goes on. A failure of the host (an
+// *vm.InfraError) is: nothing about the kernel follows from it.
+//
+// Every test is bounded on the host's side by its timeout plus
+// testGrace, whatever the guest does; a crash report ends the command at
+// once. When the command ends without its results (a crash, a frozen
+// guest), the tests that finished keep their outcome from the guest's
+// progress lines, the one running gets the crash or the frozen guest's
+// stack as its evidence, and the rest of the target is not run.
+//
 // On a benchmark boot after the first (round > 0) it runs only the
 // benchmark, on the filesystem and file the first boot left on the
 // variant's disk, and adds the boot's samples to rt.
 func (r *runner) runTarget(ctx context.Context, p *plan.Plan, inst vm.Instance, rv *results.Variant, rt *results.Target, round int) (reboot bool, err error) {
-	cmd := readtestCommand(p, rt.Name, r.onlyTests(rv.Name, rt.Name), round > 0)
+	only := r.onlyTests(rv.Name, rt.Name)
+	cmd := readtestCommand(p, rt.Name, only, round > 0)
 	r.logf("guest: %s", cmd)
 
 	tctx, cancel := context.WithTimeout(ctx, p.Timeouts.Target.Duration)
 	defer cancel()
+	wctx, overrun := context.WithCancelCause(tctx)
+	defer overrun(nil)
+	progress := newTestProgress(&prefixWriter{w: r.log, prefix: "  guest: "}, testGrace, overrun)
+	defer progress.stop()
 	// The readtest prints its document as one line; when a test hangs,
 	// a thread stuck in the kernel may keep the process from exiting, so
 	// the line is taken as soon as it is complete and the command is
@@ -150,7 +169,7 @@ func (r *runner) runTarget(ctx context.Context, p *plan.Plan, inst vm.Instance, 
 	var runErr error
 	go func() {
 		defer close(runDone)
-		code, runErr = inst.Run(tctx, cmd, lw, &prefixWriter{w: r.log, prefix: "  guest: "})
+		code, runErr = inst.Run(wctx, cmd, lw, progress)
 	}()
 	select {
 	case <-runDone:
@@ -164,9 +183,12 @@ func (r *runner) runTarget(ctx context.Context, p *plan.Plan, inst vm.Instance, 
 			reboot = true
 		}
 	}
+	progress.stop()
+	if runErr != nil && vm.HostFault(runErr) && ctx.Err() == nil {
+		return true, runErr
+	}
 	var crash *console.Crash
 	if errors.As(runErr, &crash) {
-		rv.Crashes = append(rv.Crashes, crashRecord(crash, rt.Name))
 		reboot = true
 	}
 	doc, perr := lw.document()
@@ -174,13 +196,12 @@ func (r *runner) runTarget(ctx context.Context, p *plan.Plan, inst vm.Instance, 
 		if ctx.Err() != nil {
 			return reboot, ctx.Err()
 		}
-		rt.Error = fmt.Sprintf("no results from ktest-readtest (exit %d): %v", code, errors.Join(runErr, perr))
-		if crash == nil {
-			// Timed out or died without a crash report: record it as a
-			// failed test so the run fails, and reboot.
-			rt.Tests = append(rt.Tests, results.Test{Name: "readtest", Status: results.TestHung, Message: rt.Error})
-		}
+		r.recordCut(p, rv, rt, only, round, progress, runErr, fmt.Errorf("no results from ktest-readtest (exit %d): %w", code, errors.Join(runErr, perr)))
 		return true, nil
+	}
+	if crash != nil {
+		running, _ := progress.state()
+		rv.Crashes = append(rv.Crashes, crashRecord(crash, during(rt.Name, running)))
 	}
 	if round > 0 {
 		mergeBench(doc, rt)
@@ -196,6 +217,104 @@ func (r *runner) runTarget(ctx context.Context, p *plan.Plan, inst vm.Instance, 
 		rt.Error = "setup failed (mkfs, mount or writing the test file)"
 	}
 	return reboot, nil
+}
+
+// during names where the guest was: "ext4/truncate-race", or the target
+// alone outside a test.
+func during(target, test string) string {
+	if test == "" {
+		return target
+	}
+	return target + "/" + test
+}
+
+// recordCut records a target whose command ended without its results:
+// the kernel crashed, the guest froze or reset, or the command outlived
+// its bounds. What the kernel did is recorded as a crash; the test that
+// was running fails with it as evidence, and the rest of the target is
+// not run. Outside a test (setup, benchmark) the target has an error.
+func (r *runner) recordCut(p *plan.Plan, rv *results.Variant, rt *results.Target, only []string, round int, progress *testProgress, runErr, noResults error) {
+	running, finished := progress.state()
+	where := during(rt.Name, running)
+	status, what, evidence := results.TestHung, noResults.Error(), ""
+	var crash *console.Crash
+	var ge *vm.GuestError
+	switch {
+	case errors.As(runErr, &crash):
+		rv.Crashes = append(rv.Crashes, crashRecord(crash, where))
+		what, evidence = fmt.Sprintf("%s during %s: %s", crash.Kind, where, crash.Title), crash.Excerpt
+		if !lockup(crash.Kind) {
+			status = results.TestFail
+		}
+	case errors.As(runErr, &ge) && ge.Froze:
+		why := "it outlived its deadline"
+		var over *testOverran
+		if errors.As(ge.Err, &over) {
+			why = over.Error()
+		}
+		what, evidence = fmt.Sprintf("the guest froze during %s: %s, and it answered nothing", where, why), ge.Stack
+		rv.Crashes = append(rv.Crashes, results.Crash{Kind: crashFreeze, Title: what, Excerpt: ge.Stack, During: where})
+	case errors.As(runErr, &ge):
+		what, evidence = fmt.Sprintf("%s (during %s)", ge.Title, where), ge.Stack
+		rv.Crashes = append(rv.Crashes, results.Crash{Kind: crashReset, Title: what, Excerpt: ge.Stack, During: where})
+		status = results.TestFail
+	default:
+		var over *testOverran
+		if errors.As(runErr, &over) {
+			what = fmt.Sprintf("%s: %s; the guest still answered, and the VM was killed", where, over)
+		}
+	}
+	r.logf("%s", what)
+	if running == "" || round > 0 {
+		// Setup or the benchmark: no test to blame.
+		rt.Error = what
+		if crash == nil && ge == nil {
+			// Timed out or died without a word from the kernel: a
+			// failed test, so the run fails, and a reboot.
+			rt.Tests = append(rt.Tests, results.Test{Name: "readtest", Status: results.TestHung, Message: what})
+		}
+		return
+	}
+	rt.Tests = nil
+	for _, f := range finished {
+		rt.Tests = append(rt.Tests, convertTest(f))
+	}
+	rt.Tests = append(rt.Tests, results.Test{Name: running, Status: status, Message: what, Evidence: evidence})
+	for _, name := range plannedTests(p, only) {
+		if !slices.ContainsFunc(rt.Tests, func(t results.Test) bool { return t.Name == name }) {
+			rt.Tests = append(rt.Tests, results.Test{Name: name, Status: results.TestNotRun, Message: "not run: " + what})
+		}
+	}
+}
+
+// Crash kinds of what the guest did without a console report.
+const (
+	crashFreeze = "freeze" // stopped answering; the excerpt is the NMI's stack
+	crashReset  = "reset"  // reset or powered off with no report
+)
+
+// lockup reports whether a crash kind means the test never finished
+// (hung) rather than failed.
+func lockup(k console.Kind) bool {
+	switch k {
+	case console.KindSoftLockup, console.KindHardLockup, console.KindRCUStall, console.KindHungTask:
+		return true
+	}
+	return false
+}
+
+// plannedTests are the correctness tests a target runs, in order.
+func plannedTests(p *plan.Plan, only []string) []string {
+	var names []string
+	for _, name := range proto.CorrectnessTests {
+		switch {
+		case len(only) > 0 && !slices.Contains(only, name):
+		case len(only) == 0 && len(p.Tests) > 0 && !slices.Contains(p.Tests, name):
+		default:
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 // readtestCommand is the guest command line that runs one target: the

@@ -76,6 +76,9 @@ func (r *runner) perPatch(ctx context.Context) error {
 	} else if !good {
 		return &StageError{Stage: "per-patch", Variant: base.Name, Err: errors.New("the baseline fails the per-patch suite on its own: no patch can be judged against it")}
 	}
+	if r.wholeSeries != "" {
+		pr.note("%s; the steps find the patch that did it", r.wholeSeries)
+	}
 	switch cfg.Mode {
 	case plan.PerPatchBisect:
 		return pr.bisect(ctx)
@@ -86,12 +89,21 @@ func (r *runner) perPatch(ctx context.Context) error {
 				return err
 			}
 			if !good && cfg.Mode == plan.PerPatchFirstBad {
-				pr.pp.Note = fmt.Sprintf("stopped at the first bad patch: %d of %d steps tested", k, len(pr.pats))
+				pr.note("stopped at the first bad patch: %d of %d steps tested", k, len(pr.pats))
 				break
 			}
 		}
 		return nil
 	}
+}
+
+// note adds a sentence to the per-patch record's note.
+func (pr *perPatchRun) note(format string, args ...any) {
+	s := fmt.Sprintf(format, args...)
+	if pr.pp.Note != "" {
+		s = pr.pp.Note + "; " + s
+	}
+	pr.pp.Note = s
 }
 
 // bisect finds the first bad prefix by binary search, assuming every
@@ -100,9 +112,12 @@ func (r *runner) perPatch(ctx context.Context) error {
 func (pr *perPatchRun) bisect(ctx context.Context) error {
 	n := len(pr.pats)
 	good, err := pr.step(ctx, n)
-	if err != nil || good {
-		pr.pp.Note = fmt.Sprintf("bisect: the whole series is good, 1 of %d steps tested", n)
+	if err != nil {
 		return err
+	}
+	if good {
+		pr.note("bisect: the whole series is good, 1 of %d steps tested", n)
+		return nil
 	}
 	lo, hi, tested := 0, n, 1 // prefix lo is good, prefix hi is bad
 	for hi-lo > 1 {
@@ -118,7 +133,7 @@ func (pr *perPatchRun) bisect(ctx context.Context) error {
 			hi = mid
 		}
 	}
-	pr.pp.Note = fmt.Sprintf("bisected: %d of %d steps tested (a binary search assumes that no later patch fixes an earlier one)", tested, n)
+	pr.note("bisected: %d of %d steps tested (a binary search assumes that no later patch fixes an earlier one)", tested, n)
 	pr.pp.FirstBad = hi
 	return nil
 }
@@ -133,7 +148,9 @@ func (pr *perPatchRun) step(ctx context.Context, k int) (good bool, err error) {
 		good, err = pr.runStep(ctx, k, st)
 		return fmt.Sprintf("%s: %s", label, stepSummary(st)), err
 	})
-	if !good && pr.pp.FirstBad == 0 && pr.pp.Mode != plan.PerPatchBisect {
+	// A step that could not be judged (the host failed, the run was
+	// interrupted) names no patch.
+	if err == nil && !good && pr.pp.FirstBad == 0 && pr.pp.Mode != plan.PerPatchBisect {
 		pr.pp.FirstBad = k
 	}
 	return good, err
@@ -161,6 +178,13 @@ func (pr *perPatchRun) runStep(ctx context.Context, k int, st *results.PatchStep
 	}
 	kres, err := r.parts.Build(ctx, r.cfg.Cache, pr.request(name, ov))
 	var be *kbuild.BuildError
+	if errors.As(err, &be) && be.FirstError == "" && ctx.Err() == nil {
+		// make failed without a compiler error: the host (a killed
+		// compiler, a full disk) as likely as the patch. Once more;
+		// failing alike again, it is the tree's.
+		r.logf("step %s: the build failed without a compiler error; trying once more: %v", st.Label, firstLine(err.Error()))
+		kres, err = r.parts.Build(ctx, r.cfg.Cache, pr.request(name, ov))
+	}
 	switch {
 	case errors.As(err, &be):
 		st.Build = results.StepFailed
@@ -169,7 +193,7 @@ func (pr *perPatchRun) runStep(ctx context.Context, k int, st *results.PatchStep
 		if be.FirstError != "" {
 			return bad(be.FirstError + "\n" + be.Error())
 		}
-		return bad(be.Error())
+		return bad("the build failed twice without a compiler error: " + be.Error())
 	case err != nil:
 		return false, err
 	}
@@ -207,18 +231,32 @@ func (pr *perPatchRun) request(variant string, ov map[string][]byte) kbuild.Requ
 }
 
 // testKernel boots the named kernel once and runs the step suite; good
-// is false when the boot or a test failed or the kernel crashed. A boot
-// failure is the kernel's finding here, not the run's end.
+// is false when the boot or a test failed or the kernel crashed: a boot
+// that failed in the guest is the kernel's finding here, not the run's
+// end. A failure of the host says nothing about the kernel: the boot
+// and tests are tried once more, and a second host failure ends the run
+// naming it, so that no patch is judged on it.
 func (pr *perPatchRun) testKernel(ctx context.Context, name string, rv *results.Variant) (good bool, err error) {
-	err = pr.r.testBoot(ctx, pr.p, plan.Variant{Name: name}, rv, 0)
-	var be *vm.BootError
-	if err != nil && errors.As(err, &be) && ctx.Err() == nil {
-		return false, nil
+	fresh := *rv
+	for attempt := 1; ; attempt++ {
+		err = pr.r.testBoot(ctx, pr.p, plan.Variant{Name: name}, rv, 0)
+		switch {
+		case err == nil:
+			return len(variantFailures(rv)) == 0 && len(rv.Crashes) == 0 && !hasTargetErrors(rv), nil
+		case ctx.Err() != nil:
+			return false, err
+		case vm.HostFault(err) && attempt == 1:
+			pr.r.logf("%s: the host failed, not the kernel; trying once more: %v", name, err)
+			*rv = fresh
+		case vm.HostFault(err):
+			return false, &StageError{Stage: "per-patch", Variant: name,
+				Err: fmt.Errorf("the host failed twice testing %s, so no patch is judged: %w", name, err)}
+		case vm.KernelFault(err):
+			return false, nil
+		default:
+			return false, err
+		}
 	}
-	if err != nil {
-		return false, err
-	}
-	return len(variantFailures(rv)) == 0 && len(rv.Crashes) == 0 && !hasTargetErrors(rv), nil
 }
 
 func variantFailures(rv *results.Variant) []results.TestID {
@@ -251,6 +289,10 @@ func bootEvidence(rv *results.Variant) string {
 func testEvidence(rv *results.Variant) string {
 	if len(rv.Crashes) > 0 {
 		c := rv.Crashes[0]
+		if c.Kind == crashFreeze || c.Kind == crashReset {
+			// Its title says what happened, and where.
+			return c.Title + "\n" + c.Excerpt
+		}
 		return fmt.Sprintf("%s during %s: %s\n%s", c.Kind, c.During, c.Title, c.Excerpt)
 	}
 	for _, t := range rv.Targets {

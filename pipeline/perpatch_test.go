@@ -18,6 +18,21 @@ import (
 // it again.
 func ppSeries(t *testing.T) string {
 	t.Helper()
+	return ppSeriesWith(t, `diff --git a/fs/read.c b/fs/read.c
+--- a/fs/read.c
++++ b/fs/read.c
+@@ -2,5 +2,4 @@
+ int b;
+ int c;
+ int c2;
+-BROKEN x;
+ int d;
+`)
+}
+
+// ppSeriesWith is ppSeries with patch 3's diff given.
+func ppSeriesWith(t *testing.T, third string) string {
+	t.Helper()
 	mail := func(n int, subject, diff string) string {
 		return fmt.Sprintf("From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\nFrom: A Developer <dev@example.org>\n"+
 			"Date: Mon, 1 Jun 2020 00:00:00 +0000\nSubject: [PATCH %d/3] %s\n\n---\n%s-- \n2.39.5\n\n", n, subject, diff)
@@ -40,16 +55,7 @@ func ppSeries(t *testing.T) string {
  int c2;
 +BROKEN x;
  int d;
-`) + mail(3, "fs: fix the build", `diff --git a/fs/read.c b/fs/read.c
---- a/fs/read.c
-+++ b/fs/read.c
-@@ -2,5 +2,4 @@
- int b;
- int c;
- int c2;
--BROKEN x;
- int d;
-`)
+`) + mail(3, "fs: fix the build", third)
 	path := filepath.Join(t.TempDir(), "series.mbox")
 	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
@@ -59,9 +65,19 @@ func ppSeries(t *testing.T) string {
 
 func runPerPatch(t *testing.T, w *fakeWorld, mode string) *results.Run {
 	t.Helper()
+	run, err := runPerPatchOn(t, w, mode, ppSeries(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run
+}
+
+// runPerPatchOn runs a per-patch plan of series on the mini tree.
+func runPerPatchOn(t *testing.T, w *fakeWorld, mode, series string) (*results.Run, error) {
+	t.Helper()
 	tree := miniTree(t)
 	p := plan.Default()
-	p.Retarget(tree, ppSeries(t))
+	p.Retarget(tree, series)
 	p.Targets = []string{"ext4"}
 	p.PerPatch = plan.NewPerPatch(mode)
 	if err := p.Validate(); err != nil {
@@ -71,11 +87,7 @@ func runPerPatch(t *testing.T, w *fakeWorld, mode string) *results.Run {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := Run(context.Background(), Config{Plan: p, Cache: cache, OutDir: filepath.Join(t.TempDir(), "run"), Parts: w.parts()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return run
+	return Run(context.Background(), Config{Plan: p, Cache: cache, OutDir: filepath.Join(t.TempDir(), "run"), Parts: w.parts()})
 }
 
 func verdicts(pp *results.PerPatch) string {

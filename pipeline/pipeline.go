@@ -87,6 +87,9 @@ type runner struct {
 	image    *vm.Image      // the run's guest image and its keys
 	disks    *diskSet       // each variant's target disks, kept across its boots
 	kernels  map[string]*kbuild.Result
+	// wholeSeries says how the whole series failed to apply or build in
+	// a per-patch run, which went on to its steps.
+	wholeSeries string
 }
 
 // Run executes the plan. It always returns the run record (possibly
@@ -168,7 +171,10 @@ func (r *runner) stage(ctx context.Context, name, variant string, fn func(ctx co
 	case err != nil && ctx.Err() != nil:
 		st.Status = results.StageInterrupted
 	case err != nil:
-		st.Status = results.StageFailed
+		st.Status, st.Fault = results.StageFailed, FaultOf(err)
+		if st.Detail == "" {
+			st.Detail = err.Error()
+		}
 	}
 	r.run.Stages = append(r.run.Stages, st)
 	r.save()
@@ -212,12 +218,18 @@ func (r *runner) execute(ctx context.Context) error {
 			overlays[v.Name] = ov
 			return detail, err
 		}); err != nil {
+			if r.seriesEvidence(ctx, i, err) {
+				continue
+			}
 			return err
 		}
 		if err := r.stage(ctx, "build", v.Name, func(ctx context.Context) (string, error) {
 			return r.build(ctx, v, rv, overlays[v.Name])
 		}); err != nil {
 			rv.Kernel.Status = results.StepFailed
+			if r.seriesEvidence(ctx, i, err) {
+				continue
+			}
 			return err
 		}
 	}
@@ -237,6 +249,31 @@ func (r *runner) execute(ctx context.Context) error {
 	r.disks = &diskSet{targets: p.Targets, fileSize: p.FileSizeBytes()}
 	defer r.disks.remove()
 	return r.testAll(ctx)
+}
+
+// seriesEvidence reports whether the failure err of variant i is
+// evidence rather than the run's end: in a per-patch run, the whole
+// series (the last variant) not applying or not compiling is what the
+// steps are there to explain, each patch with its own conflict or
+// compiler error. The host failing, or the baseline, still ends the run.
+func (r *runner) seriesEvidence(ctx context.Context, i int, err error) bool {
+	p := r.cfg.Plan
+	var conflict *apply.Conflict
+	if p.PerPatch == nil || i == 0 || i != len(p.Variants)-1 || ctx.Err() != nil ||
+		!(FaultOf(err) == results.FaultKernel || errors.As(err, &conflict)) {
+		return false
+	}
+	var be *kbuild.BuildError
+	switch {
+	case errors.As(err, &be) && be.FirstError != "":
+		r.wholeSeries = "the whole series does not build: " + be.FirstError
+	case conflict != nil:
+		r.wholeSeries = "the whole series does not apply: " + firstLine(conflict.Error())
+	default:
+		r.wholeSeries = "the whole series fails: " + firstLine(err.Error())
+	}
+	r.logf("%s; the per-patch steps look for the patch that did it", r.wholeSeries)
+	return true
 }
 
 func (r *runner) openTree(ctx context.Context) (string, error) {
@@ -489,8 +526,14 @@ func (r *runner) finish(ctx context.Context, err error) {
 			run.Error.Stage, run.Error.Variant = se.Stage, se.Variant
 		}
 	case errors.As(err, &se):
+		// The kernel's fault fails the run like a failed test; the
+		// host's, or one ktest cannot tell, is an error of the run.
 		run.Status = results.StatusError
-		run.Error = &results.StageError{Stage: se.Stage, Variant: se.Variant, Message: se.Err.Error()}
+		fault := FaultOf(se.Err)
+		if fault == results.FaultKernel {
+			run.Status = results.StatusFail
+		}
+		run.Error = &results.StageError{Stage: se.Stage, Variant: se.Variant, Message: se.Err.Error(), Fault: fault}
 	case err != nil:
 		run.Status = results.StatusFail
 	default:

@@ -256,28 +256,71 @@ func (c *Client) openSession(ctx context.Context) (*ssh.Session, error) {
 	}
 }
 
-// wait starts the session with start and waits for its exit status,
-// killing the remote process group when ctx is done first.
+// abandonAfter is how long wait gives a session to end once ctx is
+// done and its command was sent SIGKILL. A guest that answers ends it at
+// once; one that does not (its CPU stuck in the kernel) never will, and
+// closing the session alone does not unblock ssh.Session.Wait: the
+// whole connection is closed then.
+var abandonAfter = 10 * time.Second
+
+// wait starts the session with start and waits for its exit status.
+// When ctx is done first, the remote process group is sent SIGKILL and
+// the session closed; if the guest does not end the session within
+// abandonAfter, the connection is closed, which ends every session of
+// this client: wait never outlives ctx by more than abandonAfter.
 func (c *Client) wait(ctx context.Context, sess *ssh.Session, what string, start func() error) (int, error) {
-	killed := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		sess.Signal(ssh.SIGKILL)
-		sess.Close()
-		close(killed)
-	})
-	defer stop()
 	if err := start(); err != nil {
 		if ctx.Err() != nil {
 			return -1, fmt.Errorf("remote: %q: %w", what, ctx.Err())
 		}
 		return -1, fmt.Errorf("remote: %s: start %q: %w", c.addr, what, err)
 	}
-	err := sess.Wait()
-	if !stop() {
-		<-killed
-		return -1, fmt.Errorf("remote: %q: %w", what, ctx.Err())
+	waited := make(chan error, 1)
+	go func() { waited <- sess.Wait() }()
+	select {
+	case err := <-waited:
+		return exitCode(c.addr, what, err)
+	case <-ctx.Done():
 	}
-	return exitCode(c.addr, what, err)
+	// Signal and Close write to the connection, which blocks when a
+	// frozen guest reads nothing: they run aside, and closing the
+	// connection unblocks them too.
+	go func() {
+		sess.Signal(ssh.SIGKILL)
+		sess.Close()
+	}()
+	abandon := time.NewTimer(abandonAfter)
+	defer abandon.Stop()
+	select {
+	case <-waited:
+	case <-abandon.C:
+		c.conn.Close()
+		<-waited
+	}
+	return -1, fmt.Errorf("remote: %q: %w", what, ctx.Err())
+}
+
+// Ping asks the agent to answer on the connection (an SSH keepalive
+// request, which the agent's server answers however busy its commands
+// are). An error means the agent did not answer before ctx ended, or
+// the connection is gone: a guest whose CPUs are stuck in the kernel
+// answers nothing.
+func (c *Client) Ping(ctx context.Context) error {
+	answered := make(chan error, 1)
+	go func() {
+		// Returns when the reply comes or the connection closes.
+		_, _, err := c.conn.SendRequest("keepalive@openssh.com", true, nil)
+		answered <- err
+	}()
+	select {
+	case err := <-answered:
+		if err != nil {
+			return fmt.Errorf("remote: %s: keepalive: %w", c.addr, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("remote: %s: keepalive: no answer: %w", c.addr, ctx.Err())
+	}
 }
 
 func exitCode(addr, what string, err error) (int, error) {

@@ -128,7 +128,7 @@ func JUnit(r *Run) *JUnitSuites {
 		if r.Status == StatusInterrupted {
 			status = StageInterrupted
 		}
-		all = append(slices.Clone(all), Stage{Name: e.Stage, Variant: e.Variant, Status: status, Detail: e.Message})
+		all = append(slices.Clone(all), Stage{Name: e.Stage, Variant: e.Variant, Status: status, Detail: e.Message, Fault: e.Fault})
 	}
 	for _, st := range all {
 		if _, ok := stages[st.Variant]; !ok {
@@ -212,13 +212,16 @@ func JUnit(r *Run) *JUnitSuites {
 	return root
 }
 
-// stageCase is a pipeline stage as a test case: failed and interrupted
-// stages are errors (infrastructure, not the kernel's behaviour),
-// skipped or unfinished ones are skipped.
+// stageCase is a pipeline stage as a test case: a stage the kernel
+// failed (its fault) is a failure; other failed and interrupted stages
+// are errors (the host or ktest, not the kernel's behaviour); skipped
+// or unfinished ones are skipped.
 func stageCase(group string, st Stage) JUnitCase {
 	c := JUnitCase{Name: st.Name, Classname: "ktest." + group + ".stages", Time: junitTime(st.Seconds)}
 	switch {
 	case st.Status == StageOK:
+	case st.Status == StageFailed && st.Fault == FaultKernel:
+		c.Failure = &JUnitProblem{Message: st.Name + " " + string(st.Status) + during(firstLineOf(st.Detail)), Type: string(st.Fault), Body: st.Detail}
 	case st.Status.Stopped():
 		c.Error = &JUnitProblem{Message: st.Name + " " + string(st.Status) + during(firstLineOf(st.Detail)), Type: string(st.Status), Body: st.Detail}
 	default:

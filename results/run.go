@@ -16,6 +16,13 @@ import (
 // Schema versions the JSON document. Bump the suffix on any change that
 // breaks readers; add fields freely.
 //
+// v2 also carries, on a failed stage and on the error that stopped a
+// run, "fault": "kernel" (the kernel under test: a compiler error in it,
+// a crash, a boot that failed in the guest, a frozen guest; the run's
+// status is then "fail") or "host" (QEMU killed or failing, a port, disk
+// images, the SSH transport; status "error"); absent when ktest cannot
+// tell, which counts as an error.
+//
 // v2 (from v1): a benchmark metric's samples are one per boot (the
 // median of that boot's repeats), boots interleaved between variants,
 // and plan.boots says how many; a test status may be "not-run" (the
@@ -71,6 +78,9 @@ type StageError struct {
 	Stage   string `json:"stage"`
 	Variant string `json:"variant,omitempty"`
 	Message string `json:"message"`
+	// Fault says whose doing it was: the kernel's stops a run as
+	// "fail", the host's (or an unknown cause) as "error".
+	Fault Fault `json:"fault,omitempty"`
 }
 
 // Host describes the machine that ran the tests.
@@ -181,6 +191,8 @@ type Stage struct {
 	Status  StageStatus `json:"status"`
 	Seconds float64     `json:"seconds"`
 	Detail  string      `json:"detail,omitempty"`
+	// Fault says whose doing a failed stage was, when ktest knows.
+	Fault Fault `json:"fault,omitempty"`
 }
 
 // Variant is one kernel under test (e.g. baseline or patched).

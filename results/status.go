@@ -59,6 +59,19 @@ func (s StepStatus) stage() StageStatus {
 	return StageSkipped
 }
 
+// Fault says whose doing a failure was.
+type Fault string
+
+const (
+	// FaultKernel: the kernel under test did it (a compiler error in its
+	// code, a crash, a boot that failed in the guest, a frozen guest).
+	// It counts as a failed test: status "fail", exit 1, JUnit <failure>.
+	FaultKernel Fault = "kernel"
+	// FaultHost: the host did it (QEMU killed or failing, a port, disk
+	// images, the SSH transport). Status "error", exit 3, JUnit <error>.
+	FaultHost Fault = "host"
+)
+
 // StageStatus is a pipeline stage's outcome.
 type StageStatus string
 

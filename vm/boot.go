@@ -31,7 +31,7 @@ func boot(ctx context.Context, o Options, runDir string, keys *remote.Keys) (*ma
 	}
 	logFile, err := os.OpenFile(o.ConsoleLog, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("vm: console log: %w", err)
+		return nil, &InfraError{Title: "console log: " + err.Error(), Err: err}
 	}
 	m := &machine{
 		opts:        o,
@@ -55,7 +55,7 @@ func boot(ctx context.Context, o Options, runDir string, keys *remote.Keys) (*ma
 	stdout, stdoutW, err := os.Pipe()
 	if err != nil {
 		logFile.Close()
-		return nil, fmt.Errorf("vm: %w", err)
+		return nil, &InfraError{Title: "console pipe: " + err.Error(), Err: err}
 	}
 	cmd.Stdout = stdoutW
 	m.proc, err = startProcess(cmd)
@@ -63,9 +63,9 @@ func boot(ctx context.Context, o Options, runDir string, keys *remote.Keys) (*ma
 	if err != nil {
 		stdout.Close()
 		logFile.Close()
-		return nil, fmt.Errorf("vm: start %s: %w", args[0], err)
+		return nil, &InfraError{Title: fmt.Sprintf("starting %s: %v", args[0], err), Err: err}
 	}
-	m.stopCtxKill = context.AfterFunc(ctx, m.proc.kill)
+	m.stopCtxKill = context.AfterFunc(ctx, m.stop)
 	go m.readConsole(stdout, logFile)
 
 	timeout := o.BootTimeout
@@ -95,21 +95,39 @@ func boot(ctx context.Context, o Options, runDir string, keys *remote.Keys) (*ma
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("vm: boot interrupted: %w", ctx.Err())
 	}
-	be := &BootError{Output: m.output()}
+	return nil, m.bootFailure(err, bctx.Err() != nil, timeout)
+}
+
+// bootFailure says whose fault a failed boot was: the kernel's
+// (*BootError: a crash, a silent console, a reset, an agent that never
+// answered while QEMU ran) or the host's (*InfraError: QEMU stopped by
+// a signal or an error of its own, an SSH connection refused by our own
+// keys or broken while the kernel ran).
+func (m *machine) bootFailure(err error, timedOut bool, timeout time.Duration) error {
+	out := m.output()
 	var crash *console.Crash
 	var silent *silentError
+	var exited *qemuExitedError
+	if !errors.As(err, &crash) {
+		// Whatever broke the boot, a crash report on the console says
+		// the kernel was failing meanwhile.
+		if cs := m.watcher.Crashes(); len(cs) > 0 {
+			crash, err = cs[0], cs[0]
+		}
+	}
 	switch {
 	case errors.As(err, &silent):
-		be.Silent = true
-		be.Title = silent.Error()
+		return &BootError{Title: silent.Error(), Output: out, Silent: true}
 	case errors.As(err, &crash):
-		be.Crash, be.Title = crash, crash.Error()
-	case bctx.Err() != nil:
-		be.Title = fmt.Sprintf("guest agent did not answer SSH on %s within %v", addr, timeout)
-	default:
-		be.Title, be.Err = err.Error(), err
+		return &BootError{Title: crash.Error(), Output: out, Crash: crash}
+	case errors.As(err, &exited) && exited.byHost:
+		return &InfraError{Title: exited.Error(), Output: out, Err: err}
+	case errors.As(err, &exited):
+		return &BootError{Title: exited.Error(), Output: out, Err: err}
+	case timedOut:
+		return &BootError{Title: fmt.Sprintf("guest agent did not answer SSH on %s within %v", m.addr, timeout), Output: out}
 	}
-	return nil, be
+	return &InfraError{Title: "SSH to the guest agent: " + err.Error(), Output: out, Err: err}
 }
 
 // waitSSH dials the agent until it answers, QEMU exits, the kernel
@@ -199,7 +217,7 @@ func (m *machine) waitSSH(ctx context.Context, keys *remote.Keys) (*remote.Clien
 			if cs := m.watcher.Crashes(); len(cs) > 0 {
 				return nil, cs[0]
 			}
-			return nil, fmt.Errorf("QEMU exited before the agent answered (%s)%s", m.proc.status(), stderrSuffix(m.stderr.String()))
+			return nil, &qemuExitedError{status: m.proc.status(), byHost: exitedByHost(m.proc.err), stderr: m.stderr.String()}
 		case <-ctx.Done():
 			finish()
 			return nil, ctx.Err()

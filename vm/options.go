@@ -58,7 +58,15 @@ const Qboot = "/usr/share/qemu/qboot.rom"
 // instead of hanging it. Oopses stay non-fatal: the console watcher
 // reports them and the guest keeps running. No "quiet": WARNING and
 // lockdep reports are printed at KERN_WARNING, which quiet would hide.
-var BaseKernelArgs = []string{"console=ttyS0", "panic=-1"}
+//
+// unknown_nmi_panic and panic_print=0x40 (every CPU's backtrace on a
+// panic) make the NMI that ktest injects into a guest that stopped
+// answering a panic that prints what each CPU was doing, even one
+// spinning with interrupts off; nothing else sends a guest an NMI.
+var BaseKernelArgs = []string{"console=ttyS0", "panic=-1", "unknown_nmi_panic", "panic_print=0x40"}
+
+// maxSocketPath is the longest path a Unix socket can have on Linux.
+const maxSocketPath = 107
 
 // Options describes one virtual machine.
 type Options struct {
@@ -94,6 +102,10 @@ type Options struct {
 	// SilenceTimeout bounds QEMU start to the console's first byte; 0
 	// means DefaultSilence(Accel).
 	SilenceTimeout time.Duration
+	// Monitor is the path of the QMP (QEMU machine protocol) socket QEMU
+	// listens on, through which an NMI asks a frozen guest what it was
+	// doing; "" means no monitor. Start puts one in the run directory.
+	Monitor string
 }
 
 // Device is a piece of virtual hardware: it contributes QEMU arguments
@@ -145,6 +157,9 @@ func (o *Options) Validate() error {
 			errs = append(errs, fmt.Errorf("kernel argument %q: must be one word without quotes", a))
 		}
 	}
+	if len(o.Monitor) > maxSocketPath {
+		errs = append(errs, fmt.Errorf("monitor socket %s: longer than a Unix socket path may be (%d bytes)", o.Monitor, maxSocketPath))
+	}
 	ids := map[string]bool{}
 	for i, d := range o.Devices {
 		if d == nil {
@@ -180,8 +195,9 @@ func (o *Options) AllKernelArgs() []string {
 
 // Cmdline returns the QEMU command (argv, binary first) for o. It is a
 // pure function of o: it neither reads files nor probes the host. The
-// serial console goes to QEMU's stdout; no monitor, no display, no
-// default devices, and the guest cannot reboot (a panic ends QEMU).
+// serial console goes to QEMU's stdout; no display, no default devices,
+// a QMP monitor only on Options.Monitor's socket, and the guest cannot
+// reboot (a panic ends QEMU).
 func (o *Options) Cmdline() ([]string, error) {
 	if err := o.Validate(); err != nil {
 		return nil, fmt.Errorf("vm options: %w", err)
@@ -212,6 +228,11 @@ func (o *Options) Cmdline() ([]string, error) {
 		args = append(args, "-initrd", o.Image.Path)
 	}
 	args = append(args, "-append", strings.Join(o.AllKernelArgs(), " "))
+	if o.Monitor != "" {
+		args = append(args,
+			"-chardev", "socket,id=ktest-qmp,path="+escapeOpt(o.Monitor)+",server=on,wait=off",
+			"-mon", "chardev=ktest-qmp,mode=control")
+	}
 	for _, d := range o.Devices {
 		args = append(args, d.QEMUArgs()...)
 	}

@@ -24,7 +24,7 @@ func TestCmdline(t *testing.T) {
 			opts: Options{Kernel: "/k/bzImage", Accel: AccelTCG},
 			want: append(append([]string(nil), base...),
 				"-accel", "tcg", "-smp", "2", "-m", "1024", "-serial", "stdio",
-				"-kernel", "/k/bzImage", "-append", "console=ttyS0 panic=-1"),
+				"-kernel", "/k/bzImage", "-append", "console=ttyS0 panic=-1 unknown_nmi_panic panic_print=0x40"),
 		},
 		{
 			name: "kvm uses the host cpu",
@@ -32,7 +32,7 @@ func TestCmdline(t *testing.T) {
 			want: []string{
 				"/opt/qemu", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
 				"-machine", "pc", "-accel", "kvm", "-cpu", "host", "-smp", "4", "-m", "2048",
-				"-serial", "stdio", "-kernel", "k", "-initrd", "i.cpio", "-append", "console=ttyS0 panic=-1",
+				"-serial", "stdio", "-kernel", "k", "-initrd", "i.cpio", "-append", "console=ttyS0 panic=-1 unknown_nmi_panic panic_print=0x40",
 			},
 		},
 		{
@@ -49,7 +49,7 @@ func TestCmdline(t *testing.T) {
 			},
 			want: append(append([]string(nil), base...),
 				"-accel", "tcg", "-smp", "2", "-m", "1024", "-serial", "stdio", "-kernel", "k",
-				"-append", "console=ttyS0 panic=-1 dev.arg=1 loglevel=7 hung_task_timeout_secs=30",
+				"-append", "console=ttyS0 panic=-1 unknown_nmi_panic panic_print=0x40 dev.arg=1 loglevel=7 hung_task_timeout_secs=30",
 				"-device", "virtio-rng-pci",
 				"-drive", "if=none,id=ext4,file=/run/a,,b.img,format=raw,cache=unsafe",
 				"-device", "virtio-blk-pci,drive=ext4,serial=ktest-ext4",
@@ -61,11 +61,20 @@ func TestCmdline(t *testing.T) {
 			),
 		},
 		{
+			name: "monitor socket after the kernel, commas escaped",
+			opts: Options{Kernel: "k", Accel: AccelTCG, Monitor: "/run/vm,1/qmp.sock"},
+			want: append(append([]string(nil), base...),
+				"-accel", "tcg", "-smp", "2", "-m", "1024", "-serial", "stdio",
+				"-kernel", "k", "-append", "console=ttyS0 panic=-1 unknown_nmi_panic panic_print=0x40",
+				"-chardev", "socket,id=ktest-qmp,path=/run/vm,,1/qmp.sock,server=on,wait=off",
+				"-mon", "chardev=ktest-qmp,mode=control"),
+		},
+		{
 			name: "firmware",
 			opts: Options{Kernel: "k", Accel: AccelKVM, Firmware: Qboot},
 			want: append(append([]string(nil), base...),
 				"-accel", "kvm", "-bios", Qboot, "-cpu", "host", "-smp", "2", "-m", "1024", "-serial", "stdio",
-				"-kernel", "k", "-append", "console=ttyS0 panic=-1"),
+				"-kernel", "k", "-append", "console=ttyS0 panic=-1 unknown_nmi_panic panic_print=0x40"),
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -132,7 +141,7 @@ func TestCmdlineQuoted(t *testing.T) {
 	for _, want := range []string{
 		"qemu-system-x86_64 -nodefaults ",
 		` -kernel '/tmp/my kernel/bzImage' `,
-		` -append 'console=ttyS0 panic=-1 x=$HOME;a&b' `,
+		` -append 'console=ttyS0 panic=-1 unknown_nmi_panic panic_print=0x40 x=$HOME;a&b' `,
 		` user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22 `,
 	} {
 		if !strings.Contains(got, want) {

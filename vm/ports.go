@@ -24,7 +24,9 @@ func netWithPort(o Options, port int) int {
 
 // prepareDevices copies o's devices, creating disk images for Disks
 // without a Path in runDir, adding a Net if there is none, and picking
-// host ports for Nets without one (picked holds their indexes).
+// host ports for Nets without one (picked holds their indexes); it
+// places the console log and the monitor socket in runDir unless o
+// names them.
 func prepareDevices(o Options, runDir string) (_ Options, picked map[int]bool, _ error) {
 	devs := make([]Device, 0, len(o.Devices)+1)
 	hasNet := false
@@ -66,6 +68,11 @@ func prepareDevices(o Options, runDir string) (_ Options, picked map[int]bool, _
 	}
 	if o.ConsoleLog == "" {
 		o.ConsoleLog = filepath.Join(runDir, "console.log")
+	}
+	// A TMPDIR too deep for a socket path costs the NMI of a frozen
+	// guest (its stack), not the run.
+	if mon := filepath.Join(runDir, "qmp.sock"); o.Monitor == "" && len(mon) <= maxSocketPath {
+		o.Monitor = mon
 	}
 	if o.Firmware == "" {
 		if _, err := os.Stat(Qboot); err == nil {

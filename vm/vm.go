@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ktest-dev/ktest/console"
@@ -25,10 +26,18 @@ type Instance interface {
 	// and stderr (nil discards; one writer may serve both), and returns
 	// its exit status. If the kernel reports a crash while cmd runs, err
 	// is the *console.Crash: Run returns once the report is complete,
-	// killing cmd, with exitCode -1; if cmd finished while the report was
-	// still being printed, exitCode is its status. If ctx is done first,
-	// the VM is killed (a command that outlives its deadline means a
-	// wedged guest) and err wraps ctx.Err().
+	// killing cmd (and the VM, if the guest does not let cmd go within
+	// seconds: a soft lockup never does), with exitCode -1; if cmd
+	// finished while the report was still being printed, exitCode is its
+	// status. If ctx is done first, the VM is killed (a command that
+	// outlives its deadline means a wedged guest) and err wraps ctx.Err()
+	// and its cause; when ctx ended by a deadline (or a cause wrapping
+	// context.DeadlineExceeded) and the agent does not answer either,
+	// the guest froze: an NMI makes its kernel print every CPU's stack
+	// first, and err is a *GuestError carrying it. QEMU killed or failing
+	// on the host, or the connection breaking while the console shows no
+	// crash, is an *InfraError. Run never outlives ctx by more than the
+	// freeze check (about 30 s).
 	Run(ctx context.Context, cmd string, stdout, stderr io.Writer) (exitCode int, err error)
 	// Put copies local to remotePath in the guest with permission bits
 	// mode, atomically; the directory must exist. Crashes and ctx as Run.
@@ -55,37 +64,6 @@ type Instance interface {
 	// Start created. It is idempotent and safe to call concurrently with
 	// the other methods, which then fail.
 	Close() error
-}
-
-// BootError is a VM that did not come up: QEMU failed, the kernel
-// crashed, or the agent did not answer SSH within the boot timeout.
-type BootError struct {
-	Title  string // one line: what went wrong
-	Output string // the console's last lines, then QEMU's stderr if it said anything
-	// Silent is set when the kernel printed nothing at all on the
-	// console within Options.SilenceTimeout: under KVM, the sign of a host whose
-	// KVM runs firmware but not Linux.
-	Silent bool
-	// Crash is the kernel's crash report if the kernel crashed while
-	// booting; errors.As finds it through BootError.
-	Crash *console.Crash
-	// Err is the cause when it is neither a crash nor a timeout, e.g.
-	// the SSH handshake's error; errors.Is/As see it.
-	Err error
-}
-
-func (e *BootError) Error() string { return "boot failed: " + e.Title }
-
-// Unwrap makes errors.As see a crash during boot and the cause.
-func (e *BootError) Unwrap() []error {
-	var errs []error
-	if e.Crash != nil {
-		errs = append(errs, e.Crash)
-	}
-	if e.Err != nil {
-		errs = append(errs, e.Err)
-	}
-	return errs
 }
 
 // ErrClosed is returned by Instance methods after Close.
@@ -119,6 +97,10 @@ type machine struct {
 	firstOutput chan struct{}
 	client      *remote.Client
 	stopCtxKill func() bool
+	// killedByUs is set once ktest killed QEMU itself (a deadline, a
+	// frozen guest, Close, the run's end): its exit then says nothing
+	// about the host.
+	killedByUs atomic.Bool
 
 	mu        sync.Mutex
 	closed    bool
@@ -127,9 +109,11 @@ type machine struct {
 }
 
 // start boots a VM described by o and waits until the guest agent in
-// o.Image answers SSH with the image's keys. It returns a *BootError if QEMU
-// fails, the kernel crashes (the BootError then carries the
-// *console.Crash) or SSH is not up within o.BootTimeout.
+// o.Image answers SSH with the image's keys. It returns a *BootError if
+// the kernel crashes (the BootError then carries the *console.Crash),
+// prints nothing, resets, or SSH is not up within o.BootTimeout, and an
+// *InfraError if the host failed: QEMU would not start or was killed, a
+// port was taken, an image could not be made.
 //
 // Start makes a run directory for the console log and the disk images of
 // Disks with an empty Path, adds a Net device if o has none, picks a free
@@ -147,13 +131,14 @@ func start(ctx context.Context, o Options) (Instance, error) {
 	}
 	runDir, err := os.MkdirTemp("", "ktest-vm-")
 	if err != nil {
-		return nil, fmt.Errorf("vm: %w", err)
+		return nil, &InfraError{Title: "VM run directory: " + err.Error(), Err: err}
 	}
 	o, picked, err := prepareDevices(o, runDir)
-	if err == nil {
-		_, err = o.Cmdline() // validate before anything runs
-	}
 	if err != nil {
+		os.RemoveAll(runDir)
+		return nil, &InfraError{Title: err.Error(), Err: err}
+	}
+	if _, err = o.Cmdline(); err != nil { // validate before anything runs
 		os.RemoveAll(runDir)
 		return nil, err
 	}
@@ -168,7 +153,7 @@ func start(ctx context.Context, o Options) (Instance, error) {
 				o = withFreshPort(o, i)
 				continue
 			}
-			err = &BootError{Title: fmt.Sprintf("host port %d is in use", pe.port), Output: pe.stderr}
+			err = &InfraError{Title: fmt.Sprintf("host port %d is in use", pe.port), Output: pe.stderr, Err: pe}
 		}
 		if err != nil {
 			os.RemoveAll(runDir)
@@ -180,9 +165,17 @@ func start(ctx context.Context, o Options) (Instance, error) {
 
 // kill stops QEMU now and waits until the console has been read to EOF.
 func (m *machine) kill() {
-	m.proc.kill()
+	m.stop()
 	<-m.proc.done
 	<-m.consoleDone
+}
+
+// stop sends QEMU SIGKILL and returns.
+func (m *machine) stop() {
+	if !m.proc.exited() {
+		m.killedByUs.Store(true)
+	}
+	m.proc.kill()
 }
 
 // output is the console's tail, then QEMU's stderr if any.

@@ -205,8 +205,9 @@ func defaultKernel(ctx context.Context) (string, error) {
 	return k.BzImage, nil
 }
 
-// bootFailure maps a Start error: a kernel crash during boot is a test
-// failure (exit 1), anything else an infrastructure failure (exit 3).
+// bootFailure maps a Start error by whose fault it was: a kernel that
+// crashed, printed nothing or never let the agent answer is a test
+// failure (exit 1); the host's failure (QEMU, a port, an image) is exit 3.
 func bootFailure(err error) error {
 	var crash *console.Crash
 	if errors.As(err, &crash) {
@@ -214,10 +215,14 @@ func bootFailure(err error) error {
 		return testsFailed(err)
 	}
 	var be *vm.BootError
-	if errors.As(err, &be) && be.Output != "" {
+	var ie *vm.InfraError
+	switch {
+	case errors.As(err, &be) && be.Output != "":
 		fmt.Fprintf(os.Stderr, "--- last console output ---\n%s", be.Output)
+	case errors.As(err, &ie) && ie.Output != "":
+		fmt.Fprintf(os.Stderr, "--- last console output ---\n%s", ie.Output)
 	}
-	return infraFailure(err)
+	return faultExit(err)
 }
 
 func printCrash(w io.Writer, c *console.Crash) {
@@ -238,9 +243,13 @@ func bootExec(ctx context.Context, inst vm.Instance, f bootFlags) error {
 		printCrash(os.Stderr, crash)
 		return testsFailed(err)
 	case err != nil && errors.Is(err, context.DeadlineExceeded):
+		var ge *vm.GuestError
+		if errors.As(err, &ge) && ge.Stack != "" {
+			fmt.Fprintf(os.Stderr, "ktest: %s\n--- stack ---\n%s\n--- end of stack ---\n", ge.Title, ge.Stack)
+		}
 		return testsFailed(fmt.Errorf("--exec did not finish within %v: %w", f.timeout, err))
 	case err != nil:
-		return infraFailure(err)
+		return faultExit(err)
 	case code != 0:
 		return &exitError{code: code & 0xff, err: fmt.Errorf("guest command exited with status %d", code)}
 	}

@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/ktest-dev/ktest/pipeline"
+	"github.com/ktest-dev/ktest/results"
 )
 
 // Exit codes, documented in README.md. Every command uses these.
 const (
 	ExitOK          = 0   // success
-	ExitTestsFailed = 1   // a test failed or a regression was found
+	ExitTestsFailed = 1   // a test failed, the kernel crashed, froze or did not boot, or a regression was found
 	ExitUsage       = 2   // usage error or bad input
-	ExitInfra       = 3   // infrastructure failure: apply, config, build, boot
+	ExitInfra       = 3   // ktest or the host failed: apply, config, QEMU, ports, images, SSH transport
 	ExitInterrupted = 130 // SIGINT; other signals are 128+signal (SignalError)
 )
 
@@ -55,6 +58,17 @@ func infraFailure(err error) error {
 		return nil
 	}
 	return &exitError{ExitInfra, err}
+}
+
+// faultExit maps a failure by whose doing it was (pipeline.FaultOf, the
+// one rule): the kernel's (a crash, a boot that failed in the guest, a
+// frozen guest, a compiler error) is exit 1 like a failed test; the
+// host's, or a cause ktest cannot tell, is exit 3.
+func faultExit(err error) error {
+	if pipeline.FaultOf(err) == results.FaultKernel {
+		return testsFailed(err)
+	}
+	return infraFailure(err)
 }
 
 // testsFailed marks err as failed tests or a regression (exit 1).

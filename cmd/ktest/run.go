@@ -259,7 +259,9 @@ func runRun(ctx context.Context, args []string) error {
 			_, _ = resultsStdout.Write(summary) // best effort, as say is: the results are on disk
 		}
 	}
-	if err != nil && !isTestFailure(run) {
+	if err != nil && (!isTestFailure(run) || run.Error != nil) {
+		// The run stopped at a stage: its error says why, and whose
+		// fault it was sets the exit code.
 		err = pipelineError(ctx, err)
 		if *history != "" && run != nil && ctx.Err() == nil {
 			// Nightly mode keeps the run, and its comparison.md says
@@ -307,8 +309,9 @@ func isTestFailure(run *results.Run) bool {
 }
 
 // pipelineError maps a failed run to its exit code: interrupted 130, bad
-// input (a damaged series, missing patches, an unsafe path) 2, any other
-// stage 3.
+// input (a damaged series, missing patches, an unsafe path) 2, the
+// kernel's fault (it crashed, froze, did not boot, did not compile) 1,
+// any other stage 3.
 func pipelineError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return err
@@ -320,7 +323,7 @@ func pipelineError(ctx context.Context, err error) error {
 	if isBadPatchInput(err) {
 		return badInput(err)
 	}
-	return infraFailure(err)
+	return faultExit(err)
 }
 
 func runStatus(run *results.Run) string {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -11,9 +12,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ktest-dev/ktest/console"
+	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/pipeline"
 	"github.com/ktest-dev/ktest/plan"
 	"github.com/ktest-dev/ktest/series"
+	"github.com/ktest-dev/ktest/vm"
 )
 
 func TestReproduceCommandDropsWhereToWrite(t *testing.T) {
@@ -105,6 +109,12 @@ func TestPipelineErrorExitCodes(t *testing.T) {
 		{"ambiguous revisions", &pipeline.StageError{Stage: "series", Err: &series.AmbiguousError{Patch: "06/12", Version: 3}}, ExitUsage},
 		{"missing file at boot", &pipeline.StageError{Stage: "boot", Variant: "baseline", Err: missing}, ExitInfra},
 		{"missing file at build", &pipeline.StageError{Stage: "build", Variant: "baseline", Err: fmt.Errorf("tarball: %w", missing)}, ExitInfra},
+		// Whose fault: the kernel's is a failed test, the host's exit 3.
+		{"kernel panic at boot", &pipeline.StageError{Stage: "boot", Variant: "patched", Err: &vm.BootError{Title: "panic", Crash: &console.Crash{Kind: console.KindPanic, Title: "Kernel panic"}}}, ExitTestsFailed},
+		{"agent never answered", &pipeline.StageError{Stage: "boot", Variant: "patched", Err: &vm.BootError{Title: "guest agent did not answer SSH"}}, ExitTestsFailed},
+		{"QEMU killed", &pipeline.StageError{Stage: "boot", Variant: "patched", Err: &vm.InfraError{Title: "QEMU exited (signal: killed)"}}, ExitInfra},
+		{"compiler error", &pipeline.StageError{Stage: "build", Variant: "patched", Err: &kbuild.BuildError{Variant: "patched", FirstError: "fs/ext4/file.c:152:9: error: 'x' undeclared", Err: errors.New("exit status 2")}}, ExitTestsFailed},
+		{"make died without a compiler error", &pipeline.StageError{Stage: "build", Variant: "patched", Err: &kbuild.BuildError{Variant: "patched", Err: errors.New("signal: killed")}}, ExitInfra},
 	}
 	for _, tc := range tests {
 		if got := exitCode(context.Background(), pipelineError(context.Background(), tc.err)); got != tc.want {

@@ -2,6 +2,14 @@
 // programs. It imports nothing from ktest, so both sides can depend on it.
 package proto
 
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
 // ReadTestSchema identifies the JSON document ktest-readtest prints. It
 // changes only when a field is removed or changes meaning; new fields may be
 // added under the same schema.
@@ -119,3 +127,54 @@ type RunSample struct {
 // Summary holds one statistic (median, min or max) of every RunSample
 // metric, computed per metric independently.
 type Summary = RunSample
+
+// Progress lines. ktest-readtest prints one on stderr when a
+// correctness test starts and one when it ends, so that the host bounds
+// each test by its timeout whatever the guest does, and names the test
+// that was running when the kernel crashed or the guest froze.
+const progressPrefix = "readtest: "
+
+// RunningLine is the line that starts test, which has timeout.
+func RunningLine(test string, timeout time.Duration) string {
+	return fmt.Sprintf("%s%s: running (timeout %v)", progressPrefix, test, timeout)
+}
+
+// FinishedLine is the line that ends test r.
+func FinishedLine(r TestResult) string {
+	return fmt.Sprintf("%s%s: %s in %d ms: %s", progressPrefix, r.Name, r.Status, r.DurationMS, r.Message)
+}
+
+// Progress is a parsed progress line: a test that started (Running,
+// with its Timeout) or ended (Result).
+type Progress struct {
+	Test    string
+	Running bool
+	Timeout time.Duration
+	Result  TestResult
+}
+
+var (
+	runningRE  = regexp.MustCompile(`^readtest: (\S+): running \(timeout (\S+)\)$`)
+	finishedRE = regexp.MustCompile(`^readtest: (\S+): (pass|fail|hung|skip|not-run) in (\d+) ms: (.*)$`)
+)
+
+// ParseProgress reads a line RunningLine or FinishedLine made; ok is
+// false for any other line.
+func ParseProgress(line string) (p Progress, ok bool) {
+	line = strings.TrimRight(line, "\r\n")
+	if m := runningRE.FindStringSubmatch(line); m != nil {
+		d, err := time.ParseDuration(m[2])
+		if err != nil {
+			return Progress{}, false
+		}
+		return Progress{Test: m[1], Running: true, Timeout: d}, true
+	}
+	if m := finishedRE.FindStringSubmatch(line); m != nil {
+		ms, err := strconv.ParseInt(m[3], 10, 64)
+		if err != nil {
+			return Progress{}, false
+		}
+		return Progress{Test: m[1], Result: TestResult{Name: m[1], Status: m[2], DurationMS: ms, Message: m[4]}}, true
+	}
+	return Progress{}, false
+}

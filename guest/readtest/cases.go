@@ -114,9 +114,9 @@ func runCases(ctx context.Context, cases []Case, t *Target, o Options) (results 
 			results = append(results, proto.TestResult{Name: c.Name, Status: proto.StatusSkip, Message: "run cancelled: " + ctx.Err().Error()})
 			continue
 		}
-		progress(o.Log, "readtest: %s: running (timeout %v)", c.Name, o.Timeout)
+		fmt.Fprintln(o.Log, proto.RunningLine(c.Name, o.Timeout))
 		r := RunCase(ctx, c, t, &o)
-		progress(o.Log, "readtest: %s: %s in %d ms: %s", c.Name, r.Status, r.DurationMS, r.Message)
+		fmt.Fprintln(o.Log, proto.FinishedLine(r))
 		if r.Status == proto.StatusHung {
 			hung, hungIn = true, c.Name
 			if o.DumpBlocked != nil {
