@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ktest-dev/ktest/era"
 	"github.com/ktest-dev/ktest/pipeline"
 	"github.com/ktest-dev/ktest/plan"
 	"github.com/ktest-dev/ktest/series"
@@ -55,6 +57,9 @@ func TestRunRejectsBadInputBeforeWork(t *testing.T) {
 		{"empty series", []string{"--series", empty}, "empty.mbox"},
 		{"unknown target", []string{"--targets", "zfs"}, `unknown target "zfs"`},
 		{"stray argument", []string{"extra"}, "unexpected arguments"},
+		{"a tree older than the series", []string{"--tree", filepath.Join("..", "..", "era", "testdata", "trees", "linux-5.8")},
+			"ktest run: this tree predates the series; test it with --series"},
+		{"a debian: version that is none", []string{"--tree", "debian:six"}, "--tree debian:six: want a kernel version such as debian:6.12"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
@@ -84,6 +89,9 @@ func TestPipelineErrorExitCodes(t *testing.T) {
 		{"plan error", &plan.Error{File: "p.toml", Reason: "x"}, ExitUsage},
 		{"missing file at boot", &pipeline.StageError{Stage: "boot", Variant: "baseline", Err: missing}, ExitInfra},
 		{"missing file at build", &pipeline.StageError{Stage: "build", Variant: "baseline", Err: fmt.Errorf("tarball: %w", missing)}, ExitInfra},
+		{"tree predates the series", &pipeline.StageError{Stage: "era", Err: &era.PredatesError{}}, ExitUsage},
+		{"no baseline applies", &pipeline.StageError{Stage: "era", Err: &era.BaselineError{Conflict: errors.New("conflict")}}, ExitUsage},
+		{"baseline leaves the flag", &pipeline.StageError{Stage: "baseline", Variant: "baseline", Err: &era.BaselineError{Left: []era.Hit{{Path: "a.c"}}}}, ExitUsage},
 	}
 	for _, tc := range tests {
 		if got := exitCode(context.Background(), pipelineError(context.Background(), tc.err)); got != tc.want {
