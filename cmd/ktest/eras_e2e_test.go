@@ -99,7 +99,10 @@ func checkRun612(t *testing.T, tree string) *results.Run {
 				continue
 			}
 			for _, ts := range tg.Tests {
-				if ts.Status != results.TestPass {
+				// A raw device cannot be truncated: that test is skipped
+				// there, saying so, on every kernel.
+				skipped := target == "raw" && ts.Status == results.TestSkip && ts.Message != ""
+				if ts.Status != results.TestPass && !skipped {
 					t.Errorf("%s/%s/%s: %s %s", v.Name, target, ts.Name, ts.Status, ts.Message)
 				}
 			}
