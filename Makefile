@@ -5,7 +5,7 @@ KTEST := bin/ktest
 # 2 cores) and boot it under TCG, so the go test timeout is generous.
 TEST_TIMEOUT ?= 80m
 
-.PHONY: all setup build run test unit vet errcheck bench faults clean
+.PHONY: all setup build run test unit vet errcheck bench faults e2e-eras clean
 
 all: build
 
@@ -50,6 +50,13 @@ test: setup vet
 # concurrency, security); about 5 minutes with kernels cached.
 faults: setup
 	$(GO) test -count=1 -timeout 60m -v ./faults/
+
+# The default A/B on the other eras: `ktest run --quick --tree debian:6.12`
+# (installs linux-source-6.12; a cold 6.12 build takes 20-40 minutes on
+# 2 cores), then the same on a plain extracted copy. Not in `make test`:
+# the cold build would push it past its budget.
+e2e-eras: setup
+	KTEST_E2E_ERAS=1 $(GO) test -count=1 -timeout 150m -v -run 'TestRunQuickOn612' ./cmd/ktest/
 
 # Unit tests only: no kernel build, no QEMU.
 unit:

@@ -110,14 +110,29 @@ var startPatterns = []startPattern{
 	{kind: KindLockdep, re: regexp.MustCompile(`^\[ BUG: Invalid wait context \]|^INFO: trying to register non-static key\.|^BUG: MAX_\w+ too low!`)},
 	{kind: KindHungTask, re: regexp.MustCompile(`^INFO: task \S.*:\d+ blocked for more than \d+ seconds\.`)},
 	{kind: KindRCUStall, re: regexp.MustCompile(`^(rcu: )?INFO: rcu_\w+ (self-)?detected (expedited )?stalls?`)},
-	{kind: KindGPF, re: regexp.MustCompile(`^(segment-related )?general protection fault`)},
+	// Since 6.x, __die_header() prefixes every die() header with
+	// "Oops: " ("Oops: general protection fault, ...: 0000 [#1]",
+	// "Oops: Oops: 0002 [#1]", "Oops: invalid opcode: 0000 [#1]").
+	{kind: KindGPF, re: regexp.MustCompile(`^(Oops: )?(segment-related )?general protection fault`)},
 	{kind: KindUBSAN, re: regexp.MustCompile(`^UBSAN: `), endsWithRule: true},
 	{kind: KindWarning, re: regexp.MustCompile(`^WARNING: CPU: \d+ PID: \d+ at `)},
 	{kind: KindBug, re: regexp.MustCompile(`^BUG: |^[Kk]ernel BUG at `)},
 	{kind: KindPanic, re: regexp.MustCompile(`^Kernel panic - not syncing: `)},
 	// die() headers ("Oops: 0002 [#1] PREEMPT SMP", "invalid opcode: 0000
 	// [#1] ..."): a report of their own, or the second line of a BUG.
-	{kind: KindOops, re: regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9 -]*: [0-9a-f]{4} \[#\d+\]`)},
+	{kind: KindOops, re: regexp.MustCompile(`^(Oops: )?[a-zA-Z][a-zA-Z0-9 -]*: [0-9a-f]{4} \[#\d+\]`)},
+}
+
+// title is a report's title from its first line: a die() header loses
+// the "Oops: " newer kernels prefix it with, so the same crash has the
+// same title on every kernel (nightly compares titles).
+func title(sp startPattern, line string) string {
+	if sp.kind == KindOops || sp.kind == KindGPF {
+		if rest, ok := strings.CutPrefix(line, "Oops: "); ok && sp.re.MatchString(rest) {
+			return rest
+		}
+	}
+	return line
 }
 
 var (
@@ -219,7 +234,7 @@ func (p *parser) line(raw string) {
 		}
 		return
 	}
-	r := &report{crash: Crash{Kind: sp.kind, Title: line}, endsWithRule: sp.endsWithRule}
+	r := &report{crash: Crash{Kind: sp.kind, Title: title(sp, line)}, endsWithRule: sp.endsWithRule}
 	switch last := len(p.pre) - 1; {
 	case last >= 0 && p.pre[0] == cutHere && (sp.kind == KindWarning || sp.kind == KindBug):
 		r.lines = append(r.lines, p.pre...)

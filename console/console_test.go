@@ -57,6 +57,19 @@ var parseCases = []struct {
 	// report ends it), then sysrq-c panics.
 	{"qemu_hung_task_then_sysrq_panic.log", KindHungTask, "INFO: task sh:79 blocked for more than 2 seconds.", 2,
 		"INFO: task sh:79 blocked for more than 2 seconds.", "</TASK>"},
+
+	// Recorded from Debian's 6.12.118 under ktest (linux-6.12/README.md).
+	// Its die() headers start "Oops: "; titles are those of 6.1.
+	{"linux-6.12/oops_null_deref.log", KindOops, "BUG: kernel NULL pointer dereference, address: 0000000000000000", 1,
+		"BUG: kernel NULL pointer dereference, address: 0000000000000000", "---[ end trace 0000000000000000 ]---"},
+	{"linux-6.12/gpf.log", KindGPF, "general protection fault, probably for non-canonical address 0xdead000000000000: 0000 [#1] SMP", 1,
+		"Oops: general protection fault, probably for non-canonical address 0xdead000000000000: 0000 [#1] SMP", "---[ end trace 0000000000000000 ]---"},
+	{"linux-6.12/bug_at.log", KindBug, "kernel BUG at kernel/ktest_fault.c:42!", 1,
+		"------------[ cut here ]------------", "---[ end trace 0000000000000000 ]---"},
+	{"linux-6.12/warning.log", KindWarning, "WARNING: CPU: 1 PID: 58 at kernel/ktest_fault.c:40 ktest_fault_write+0xad/0x10a", 1,
+		"------------[ cut here ]------------", "---[ end trace 0000000000000000 ]---"},
+	{"linux-6.12/hung_task.log", KindHungTask, "INFO: task sh:57 blocked for more than 30 seconds.", 1,
+		"INFO: task sh:57 blocked for more than 30 seconds.", "</TASK>"},
 }
 
 func readTestdata(t *testing.T, name string) string {

@@ -1,5 +1,6 @@
 // Package kbuild builds kernels: it finds source trees (the user's or
-// the embedded default, Debian's linux-source-6.1), configures them from
+// the embedded default, Debian's linux-source-6.1, or another Debian
+// linux-source-X as "debian:X"), configures them from
 // kconfig fragments, and builds bzImage out of tree with a cache keyed
 // by content, building variants incrementally in one stable O= dir.
 package kbuild
@@ -28,7 +29,7 @@ import (
 )
 
 // DefaultTarball is the embedded default tree: Debian's linux-source-6.1.
-const DefaultTarball = "/usr/src/linux-source-6.1.tar.xz"
+const DefaultTarball = "/usr/src/linux-source-" + DefaultDebian + ".tar.xz"
 
 // Tree is a kernel source tree ktest reads but never writes.
 type Tree struct {
@@ -237,15 +238,12 @@ func tarballHash(cache *Cache, tarball string) (string, error) {
 	return sum, nil
 }
 
-// DefaultTree returns the embedded default tree, extracting Debian's
-// linux-source-6.1 tarball into the cache the first time (into a
-// directory named by the tarball's hash). The extracted tree is made
+// DefaultTree returns the embedded default tree: Debian's
+// linux-source-6.1 (DebianTree), its tarball extracted into the cache
+// the first time (into a directory named by the tarball's hash) and made
 // read-only; its key is its content key, as for a plain tree.
 func DefaultTree(ctx context.Context, cache *Cache, log io.Writer) (*Tree, error) {
-	if _, err := os.Stat(DefaultTarball); err != nil {
-		return nil, fmt.Errorf("the default tree needs Debian's linux-source-6.1 (%s is missing; run 'make setup'): %w", DefaultTarball, err)
-	}
-	return TarballTree(ctx, cache, DefaultTarball, log)
+	return DebianTree(ctx, cache, DefaultDebian, log)
 }
 
 // TarballTree extracts a kernel source tarball into the cache once.

@@ -1,5 +1,6 @@
 // Package patches embeds the patch series ktest ships: the flagship
-// async-buffered-reads series, the project's 6.1 baseline patch and
+// async-buffered-reads series, the project's baseline patches (one per
+// era of the series' flag, see package era) and
 // test-only fault patches. See README.md.
 package patches
 
@@ -22,6 +23,7 @@ var FS embed.FS
 const (
 	AsyncBufferedReads = "async-buffered-reads"
 	Baseline61         = "baseline-6.1"
+	Baseline612        = "baseline-6.12"
 	Faults61           = "faults-6.1"
 	PerPatchHang61     = "perpatch-hang-6.1"
 	PerPatchBuild61    = "perpatch-build-6.1"

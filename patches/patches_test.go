@@ -12,7 +12,7 @@ import (
 
 func TestNames(t *testing.T) {
 	names := Names()
-	for _, want := range []string{AsyncBufferedReads, Baseline61, Faults61, PerPatchHang61, PerPatchBuild61, PerPatchUnfixed61, Lockup61} {
+	for _, want := range []string{AsyncBufferedReads, Baseline61, Baseline612, Faults61, PerPatchHang61, PerPatchBuild61, PerPatchUnfixed61, Lockup61} {
 		if !slices.Contains(names, want) {
 			t.Errorf("Names() = %v, lacks %s", names, want)
 		}

@@ -83,6 +83,7 @@ type runner struct {
 	parts    Parts
 	tree     *kbuild.Tree
 	series   *series.Series // the series the run is about, if any
+	era      *eraState      // the tree's era, when the plan's baseline is its era's
 	machines Machines       // boots every guest on the run's accelerator
 	image    *vm.Image      // the run's guest image and its keys
 	disks    *diskSet       // each variant's target disks, kept across its boots
@@ -202,6 +203,12 @@ func (r *runner) execute(ctx context.Context) error {
 	if err := r.stage(ctx, "tree", "", r.openTree); err != nil {
 		return err
 	}
+	if p.UsesEra() {
+		if err := r.stage(ctx, "era", "", r.chooseEra); err != nil {
+			return err
+		}
+		p = r.cfg.Plan // the variants now name the era's baseline
+	}
 	if err := r.stage(ctx, "series", "", r.describeSeries); err != nil {
 		return err
 	}
@@ -222,6 +229,13 @@ func (r *runner) execute(ctx context.Context) error {
 				continue
 			}
 			return err
+		}
+		if v.EraBaseline && r.era != nil {
+			if err := r.stage(ctx, "baseline", v.Name, func(context.Context) (string, error) {
+				return r.verifyBaseline(overlays[v.Name])
+			}); err != nil {
+				return err
+			}
 		}
 		if err := r.stage(ctx, "build", v.Name, func(ctx context.Context) (string, error) {
 			return r.build(ctx, v, rv, overlays[v.Name])
@@ -277,13 +291,8 @@ func (r *runner) seriesEvidence(ctx context.Context, i int, err error) bool {
 }
 
 func (r *runner) openTree(ctx context.Context) (string, error) {
-	dir := r.cfg.Plan.Tree
 	var err error
-	if dir == "" {
-		r.tree, err = kbuild.DefaultTree(ctx, r.cfg.Cache, r.log)
-	} else {
-		r.tree, err = kbuild.OpenTree(ctx, r.cfg.Cache, dir)
-	}
+	r.tree, err = kbuild.OpenSpec(ctx, r.cfg.Cache, r.cfg.Plan.Tree, r.log)
 	if err != nil {
 		return "", err
 	}
@@ -326,6 +335,10 @@ func (r *runner) describeSeries(ctx context.Context) (string, error) {
 	rs := seriesRecord(s, src, r.cfg.WithFixups, r.cfg.Plan.Series.Applied)
 	if !r.cfg.Plan.Series.Applied {
 		rs.Base = fmt.Sprintf("%s (the series is already in this tree; the baseline patch removes its effect)", r.tree.Version)
+		if r.era != nil {
+			rs.Base = fmt.Sprintf("%s (the series is already in this tree; the baseline patch of its %s era, %s, removes its effect)",
+				r.tree.Version, r.era.era.Name, r.run.Tree.Era.Baseline)
+		}
 	}
 	r.run.Series = rs
 	r.series = s

@@ -99,6 +99,11 @@ type Variant struct {
 	// Patches are series sources applied in order: paths, or
 	// "embedded:DIR" for a directory of patches/.
 	Patches []string `toml:"patches"`
+	// EraBaseline applies, before Patches, the baseline of the tree's
+	// era (package era): the patch that removes the async-buffered-reads
+	// flag from every file that sets it, chosen from the tree's
+	// include/linux/fs.h and verified to leave no file advertising it.
+	EraBaseline bool `toml:"era_baseline"`
 }
 
 // Duration is a time.Duration written as "90s" in TOML.
@@ -440,6 +445,32 @@ func ShardTargets(targets []string, k, n int) []string {
 		size++
 	}
 	return append([]string(nil), targets[start:start+size]...)
+}
+
+// UsesEra reports whether a variant asks for its tree's era baseline.
+func (p *Plan) UsesEra() bool {
+	for _, v := range p.Variants {
+		if v.EraBaseline {
+			return true
+		}
+	}
+	return false
+}
+
+// WithEraBaseline returns a copy of the plan in which every variant that
+// asks for its era's baseline applies the series source baseline (such
+// as "embedded:baseline-6.12") before its own patches. The plan itself
+// is not changed: a nightly re-run starts from it again.
+func (p *Plan) WithEraBaseline(baseline string) *Plan {
+	c := *p
+	c.Variants = make([]Variant, len(p.Variants))
+	for i, v := range p.Variants {
+		if v.EraBaseline {
+			v.Patches = append([]string{baseline}, v.Patches...)
+		}
+		c.Variants[i] = v
+	}
+	return &c
 }
 
 // RunsCheckpatch reports whether the series' patches get checkpatch.

@@ -14,11 +14,16 @@ func TestDefaultPlan(t *testing.T) {
 	if len(p.Variants) != 2 || p.Variants[0].Name != "baseline" || p.Variants[1].Name != "patched" {
 		t.Fatalf("variants = %+v", p.Variants)
 	}
-	if got := strings.Join(p.Variants[0].Patches, ","); got != "embedded:baseline-6.1" {
-		t.Errorf("baseline patches = %s", got)
+	// The baseline patch is the tree's era's, chosen when the tree is
+	// known (package era), not written into the plan.
+	if !p.Variants[0].EraBaseline || len(p.Variants[0].Patches) != 0 {
+		t.Errorf("baseline variant = %+v, want the era's baseline and no patch of its own", p.Variants[0])
 	}
-	if len(p.Variants[1].Patches) != 0 {
-		t.Errorf("patched variant of the 6.1 plan applies %v; 6.1 already contains the series", p.Variants[1].Patches)
+	if p.Variants[1].EraBaseline || len(p.Variants[1].Patches) != 0 {
+		t.Errorf("patched variant = %+v; the tree already contains the series", p.Variants[1])
+	}
+	if !p.UsesEra() {
+		t.Error("the default plan does not use the era's baseline")
 	}
 	if strings.Join(p.Targets, ",") != "ext4,xfs,btrfs,raw" {
 		t.Errorf("targets = %v", p.Targets)
@@ -241,5 +246,25 @@ func TestRepoPlans(t *testing.T) {
 		if _, err := Load(f); err != nil {
 			t.Errorf("%v", err)
 		}
+	}
+}
+
+func TestWithEraBaseline(t *testing.T) {
+	p := Default()
+	p.Variants[0].Patches = []string{"extra.patch"}
+	got := p.WithEraBaseline("embedded:baseline-6.12")
+	if want := []string{"embedded:baseline-6.12", "extra.patch"}; !slices.Equal(got.Variants[0].Patches, want) {
+		t.Errorf("baseline patches %v, want %v", got.Variants[0].Patches, want)
+	}
+	if len(got.Variants[1].Patches) != 0 {
+		t.Errorf("patched variant got %v", got.Variants[1].Patches)
+	}
+	// The plan a nightly re-run starts from again is unchanged.
+	if !slices.Equal(p.Variants[0].Patches, []string{"extra.patch"}) {
+		t.Errorf("the plan changed: %v", p.Variants[0].Patches)
+	}
+	p.ForSeries("s.mbox")
+	if p.UsesEra() {
+		t.Error("--series keeps the era's baseline: its baseline is the tree itself")
 	}
 }

@@ -39,6 +39,9 @@ func (rd Renderer) email(w io.Writer, r *Run) error {
 	e.para(fmt.Sprintf("Tree: %s %s. Run %s, status %s, on %s.",
 		orDefault(r.Tree.Kind, "tree"), orDefault(r.Tree.Version, r.Tree.Origin),
 		orDefault(r.ID, "?"), orDefault(string(r.Status), "unknown"), accelText(r)))
+	if era := r.Tree.Era; era != nil {
+		e.para("Era: " + era.String() + ".")
+	}
 
 	if s := r.Series; s != nil && len(s.Patches) > 0 {
 		e.blank()

@@ -38,6 +38,9 @@ func (rd Renderer) markdown(w io.Writer, r *Run) error {
 		p.f(" from %s", mdCode(r.Tree.Origin))
 	}
 	p.f("  \n")
+	if e := r.Tree.Era; e != nil {
+		p.f("**Era:** %s  \n", mdText(e.String()))
+	}
 	p.f("**Run:** %s, status **%s**, plan %s  \n", mdCode(r.ID), mdText(orDefault(string(r.Status), "unknown")), mdText(orDefault(r.Plan.Name, "default")))
 	if len(r.Plan.KernelArgs) > 0 {
 		p.f("**Extra kernel arguments:** %s  \n", mdCode(strings.Join(r.Plan.KernelArgs, " ")))

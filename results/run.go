@@ -99,6 +99,8 @@ type Tree struct {
 	Key     string `json:"key"`
 	Version string `json:"version"`
 	Kind    string `json:"kind"`
+	// Era is set when the plan's baseline is the tree's era baseline.
+	Era *Era `json:"era,omitempty"`
 }
 
 // Series is the patch series under test and how each patch applied.

@@ -16,7 +16,8 @@ func init() {
 	register(&command{
 		name: "cache",
 		summary: `Show and trim the kernel cache (subcommands: ls, gc, rm).
-  ls      published kernels and build slots, most recently used first
+  ls      published kernels, build slots and extracted trees, most recently
+          used first
   gc      remove kernels and slots unused for --older-than, keeping the
           --keep most recent, and failed boots' console logs as old; drop
           stale indexes, the content indexes of removed trees, and killed
@@ -40,7 +41,7 @@ func runCache(ctx context.Context, args []string) error {
 	c := &command{name: "cache " + sub, usage: "[flags]"}
 	switch sub {
 	case "ls":
-		c.summary = "List published kernels and build slots with their size and last use."
+		c.summary = "List published kernels and build slots with their size and last use, and the extracted source trees (the default, debian:X) with their size."
 		c.examples = []string{"ktest cache ls", "ktest cache ls --json | jq '.kernels[].key'"}
 	case "gc":
 		c.summary = "Remove kernels and build slots unused for --older-than, except the most recently used " +
@@ -131,8 +132,12 @@ func cacheList(cache *kbuild.Cache, asJSON bool) error {
 	if err != nil {
 		return infraFailure(err)
 	}
+	trees, err := cache.Trees()
+	if err != nil {
+		return infraFailure(err)
+	}
 	if asJSON {
-		return printJSON(map[string]any{"dir": cache.Dir, "kernels": kernels, "slots": slots})
+		return printJSON(map[string]any{"dir": cache.Dir, "kernels": kernels, "slots": slots, "trees": trees})
 	}
 	width := termfmt.Width(resultsStdout)
 	say(resultsStdout, "cache %s\n\n", cache.Dir)
@@ -152,7 +157,18 @@ func cacheList(cache *kbuild.Cache, asJSON bool) error {
 	for _, s := range slots {
 		st.Row(s.Dir, humanBytes(s.Bytes), s.LastUsed.Format(time.DateTime))
 	}
-	return st.Write(resultsStdout, width)
+	if err := st.Write(resultsStdout, width); err != nil {
+		return err
+	}
+	fmt.Fprintln(resultsStdout)
+	// Extracted trees (the default, debian:X); slots hardlink their files.
+	tt := termfmt.NewTable(termfmt.Column{Header: "TREE", Shrink: 1, Min: 20, ClipStart: true},
+		termfmt.Column{Header: "VERSION", Shrink: 1, Min: 7}, termfmt.Column{Header: "FROM", Shrink: 1, Min: 10, ClipStart: true},
+		termfmt.Column{Header: "SIZE", Right: true}, termfmt.Column{Header: "EXTRACTED", Shrink: 2, Min: 10})
+	for _, t := range trees {
+		tt.Row(t.Dir, t.Version, t.Tarball, humanBytes(t.Bytes), t.Extracted.Format(time.DateTime))
+	}
+	return tt.Write(resultsStdout, width)
 }
 
 func printJSON(v any) error {

@@ -13,7 +13,7 @@ func TestEmbeddedTypo(t *testing.T) {
 	cache := t.TempDir()
 	out := filepath.Join(t.TempDir(), "run")
 	const want = `embedded:async-buffered-read: ktest ships no such series; did you mean embedded:async-buffered-reads? ` +
-		`(embedded series: embedded:async-buffered-reads, embedded:baseline-6.1, embedded:faults-6.1, embedded:lockup-6.1, embedded:perpatch-build-6.1, embedded:perpatch-hang-6.1, ` +
+		`(embedded series: embedded:async-buffered-reads, embedded:baseline-6.1, embedded:baseline-6.12, embedded:faults-6.1, embedded:lockup-6.1, embedded:perpatch-build-6.1, embedded:perpatch-hang-6.1, ` +
 		`embedded:perpatch-unfixed-6.1, embedded:slowread-10-6.1, embedded:slowread-25-6.1, embedded:slowread-5-6.1)`
 	for _, args := range [][]string{
 		{"series", "show", "embedded:async-buffered-read"},

@@ -61,7 +61,7 @@ type kernelFlags struct {
 }
 
 func (k *kernelFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&k.tree, "tree", "", "the kernel source tree in `DIR`, git or plain (default: Debian's linux-source-6.1, extracted into the cache)")
+	fs.StringVar(&k.tree, "tree", "", "the kernel source tree in `DIR`, git or plain, or debian:X for Debian's linux-source-X\n(default: Debian's linux-source-6.1, extracted into the cache)")
 	fs.StringVar(&k.config, "config", "", "start from the .config in `FILE` instead of tinyconfig")
 	fs.Var(&k.fragments, "fragment", "extra config fragment `FILE` to merge (repeatable)")
 	fs.Var(&k.with, "with", "optional built-in fragments, a comma-separated `LIST` of: lockdep, kasan")
@@ -137,13 +137,8 @@ func isBadPatchInput(err error) bool {
 }
 
 func (k *kernelFlags) openTree(ctx context.Context, cache *kbuild.Cache) (*kbuild.Tree, error) {
-	if k.tree == "" {
-		t, err := kbuild.DefaultTree(ctx, cache, os.Stderr)
-		return t, infraFailure(err)
-	}
-	t, err := kbuild.OpenTree(ctx, cache, k.tree)
-	var nt *kbuild.NotATreeError
-	if errors.As(err, &nt) {
+	t, err := kbuild.OpenSpec(ctx, cache, k.tree, os.Stderr)
+	if kbuild.IsBadSpec(err) {
 		return nil, badInput(err)
 	}
 	return t, infraFailure(err)

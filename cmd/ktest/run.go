@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ktest-dev/ktest/era"
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/kconfig"
 	"github.com/ktest-dev/ktest/pipeline"
@@ -28,7 +29,9 @@ func init() {
 boot, tests, collect. With no arguments, the embedded default plan: Debian's
 Linux 6.1 with the project's baseline patch (FMODE_BUF_RASYNC removed, so
 io_uring punts buffered reads to io-wq) against stock 6.1, which contains the
-async buffered reads series. --tree T --series S tests any series: baseline
+async buffered reads series. With --tree T alone the same A/B runs on T,
+with the baseline of T's era (FOP_BUFFER_RASYNC removed on 6.12 and later,
+e.g. --tree debian:6.12). --tree T --series S tests any series: baseline
 = T, patched = T + S; without --tree, inside a kernel checkout, T is that
 checkout. Of a patch posted in several versions the newest is applied
 (--use-version N: vN); a series with missing patches is refused unless
@@ -38,6 +41,7 @@ checkout. Of a patch posted in several versions the newest is applied
 		usage: "[--plan FILE] [--tree DIR] [--series S] [--quick] [--per-patch [--first-bad|--bisect]] [--aa] [--shard K/N] [--out DIR] [--history DIR]",
 		examples: []string{
 			"ktest run                                          # the default A/B on Linux 6.1",
+			"ktest run --quick --tree debian:6.12               # the same A/B on Debian's 6.12 LTS",
 			"ktest run --quick --tree ~/src/linux --series thread.mbox",
 			"ktest run --quick --series ../thread.mbox   # in a kernel checkout: baseline = it, patched = it + series",
 			"ktest run --tree ~/src/linux --series thread.mbox --per-patch   # which patch breaks it?",
@@ -52,7 +56,7 @@ func runRun(ctx context.Context, args []string) error {
 	fs := newFlagSet(c)
 	planFile := fs.String("plan", "", "plan `FILE` (TOML); default: the embedded plan (see --print-plan)")
 	printPlan := fs.Bool("print-plan", false, "print the embedded default plan and exit")
-	tree := fs.String("tree", "", "kernel tree `DIR`, overriding the plan's")
+	tree := fs.String("tree", "", "kernel tree `DIR` (git or plain), or debian:X for Debian's linux-source-X (installed and extracted once), overriding the plan's")
 	seriesSrc := fs.String("series", "", "`SERIES` to test (mbox, thread dump, directory, diff, or embedded:DIR): baseline = tree, patched = tree + series")
 	quick := fs.Bool("quick", false, "CI mode: a small file, one boot and one repeat (figures, but too few samples to call changes)")
 	shard := fs.String("shard", "", "run shard `K/N` of the plan: its targets split in N groups, both variants on this machine (CI)")
@@ -213,13 +217,23 @@ func runRun(ctx context.Context, args []string) error {
 		return infraFailure(err)
 	}
 	if *tree != "" {
-		// Keying the tree now also warms its index for the pipeline.
-		if _, err := kbuild.OpenTree(ctx, cache, *tree); err != nil {
-			var nt *kbuild.NotATreeError
-			if errors.As(err, &nt) {
+		// Keying the tree now also warms its index for the pipeline,
+		// and a tree the default A/B cannot run on (one that predates
+		// the series) is refused in one line before a run starts.
+		t, err := kbuild.OpenSpec(ctx, cache, *tree, os.Stderr)
+		if err != nil {
+			if kbuild.IsBadSpec(err) {
 				return badInput(err)
 			}
 			return infraFailure(err)
+		}
+		if p.UsesEra() {
+			if _, err := era.OfTree(t.Dir, t.Version); err != nil {
+				if era.IsRefusal(err) {
+					return badInput(err)
+				}
+				return infraFailure(err)
+			}
 		}
 	}
 
@@ -320,7 +334,7 @@ func pipelineError(ctx context.Context, err error) error {
 	if series.IsBadInput(err) || errors.As(err, &pe) {
 		return badInput(err)
 	}
-	if isBadPatchInput(err) {
+	if isBadPatchInput(err) || era.IsRefusal(err) || kbuild.IsBadSpec(err) {
 		return badInput(err)
 	}
 	return faultExit(err)

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/ktest-dev/ktest/console"
+	"github.com/ktest-dev/ktest/era"
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/pipeline"
 	"github.com/ktest-dev/ktest/plan"
@@ -78,6 +79,9 @@ func TestRunRejectsBadInputBeforeWork(t *testing.T) {
 		{"unknown version", []string{"--series", holey, "--use-version", "2"}, "no v2 in the input; it holds v1"},
 		{"unknown target", []string{"--targets", "zfs"}, `unknown target "zfs"`},
 		{"stray argument", []string{"extra"}, "unexpected arguments"},
+		{"a tree older than the series", []string{"--tree", filepath.Join("..", "..", "era", "testdata", "trees", "linux-5.8")},
+			"ktest run: this tree predates the series; test it with --series"},
+		{"a debian: version that is none", []string{"--tree", "debian:six"}, "--tree debian:six: want a kernel version such as debian:6.12"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
@@ -115,6 +119,9 @@ func TestPipelineErrorExitCodes(t *testing.T) {
 		{"QEMU killed", &pipeline.StageError{Stage: "boot", Variant: "patched", Err: &vm.InfraError{Title: "QEMU exited (signal: killed)"}}, ExitInfra},
 		{"compiler error", &pipeline.StageError{Stage: "build", Variant: "patched", Err: &kbuild.BuildError{Variant: "patched", FirstError: "fs/ext4/file.c:152:9: error: 'x' undeclared", Err: errors.New("exit status 2")}}, ExitTestsFailed},
 		{"make died without a compiler error", &pipeline.StageError{Stage: "build", Variant: "patched", Err: &kbuild.BuildError{Variant: "patched", Err: errors.New("signal: killed")}}, ExitInfra},
+		{"tree predates the series", &pipeline.StageError{Stage: "era", Err: &era.PredatesError{}}, ExitUsage},
+		{"no baseline applies", &pipeline.StageError{Stage: "era", Err: &era.BaselineError{Conflict: errors.New("conflict")}}, ExitUsage},
+		{"baseline leaves the flag", &pipeline.StageError{Stage: "baseline", Variant: "baseline", Err: &era.BaselineError{Left: []era.Hit{{Path: "a.c"}}}}, ExitUsage},
 	}
 	for _, tc := range tests {
 		if got := exitCode(context.Background(), pipelineError(context.Background(), tc.err)); got != tc.want {

@@ -83,8 +83,14 @@ var ext4Newer = []string{"metadata_csum_seed", "large_dir", "orphan_file", "inli
 // options because bookworm's mkfs.xfs rejects some of its own files
 // ("invalid config file option: [metadata]: nrext64=0").
 func xfsLTS(major, minor int, reflink, bigtime bool) Profile {
+	return xfsProfile(fmt.Sprintf("xfs/lts_%d.%d", major, minor), kv(major, minor), reflink, bigtime, false)
+}
+
+// xfsProfile is an XFS profile with crc, finobt and sparse inodes, the
+// optional features as given, and rmapbt off.
+func xfsProfile(name string, since KernelVersion, reflink, bigtime, nrext64 bool) Profile {
 	on := []string{"crc", "finobt", "sparse"}
-	off := []string{"rmapbt", "nrext64"}
+	off := []string{"rmapbt"}
 	onOff := func(name string, b bool) string {
 		if b {
 			on = append(on, name)
@@ -95,19 +101,20 @@ func xfsLTS(major, minor int, reflink, bigtime bool) Profile {
 	}
 	meta := []string{"crc=1", "finobt=1", "rmapbt=0", onOff("reflink", reflink), onOff("bigtime", bigtime), onOff("inobtcount", bigtime)}
 	return Profile{
-		FS: KindXFS, Name: fmt.Sprintf("xfs/lts_%d.%d", major, minor), For: kv(major, minor), On: on, Off: off,
-		Args: []string{"-f", "-q", "-m", strings.Join(meta, ","), "-i", "sparse=1,nrext64=0"},
+		FS: KindXFS, Name: name, For: since, On: on, Off: off,
+		Args: []string{"-f", "-q", "-m", strings.Join(meta, ","), "-i", "sparse=1," + onOff("nrext64", nrext64)},
 	}
 }
 
-func ext4Profile(name string, since KernelVersion, csum bool) Profile {
+func ext4Profile(name string, since KernelVersion, csum bool, newer ...string) Profile {
 	on := slices.Clone(ext4Base)
-	off := slices.Clone(ext4Newer)
+	off := slices.DeleteFunc(slices.Clone(ext4Newer), func(f string) bool { return slices.Contains(newer, f) })
 	if csum {
 		on = append(on, "metadata_csum")
 	} else {
 		off = append(off, "metadata_csum")
 	}
+	on = append(on, newer...)
 	// "none" first clears the defaults of mke2fs.conf, so the list is
 	// the whole feature set.
 	return Profile{FS: KindExt4, Name: name, For: since, On: on, Off: off,
@@ -143,15 +150,26 @@ var profiles = map[string][]Profile{
 		xfsLTS(5, 10, true, false),
 		xfsLTS(5, 15, true, true),
 		xfsLTS(6, 1, true, true),
+		// 6.12 LTS and later: lts_6.1 with 64-bit extent counters (5.19),
+		// the newest feature this host's xfsprogs (6.1) makes that they
+		// mount. Meant for 6.12 so that 6.1 keeps its LTS set.
+		xfsProfile("xfs/6.12", kv(6, 12), true, true, true),
 	},
 	KindExt4: {
 		ext4Profile("ext4/2.6", kv(2, 6), false),
 		ext4Profile("ext4/3.18", kv(3, 18), true),
+		// 6.12 LTS and later: with the checksum seed, 3-level htree
+		// directories and the orphan file, which e2fsprogs 1.47 makes
+		// and every kernel since 5.15 mounts. Meant for 6.12 so that
+		// 6.1 keeps ext4/3.18.
+		ext4Profile("ext4/6.12", kv(6, 12), true, "metadata_csum_seed", "large_dir", "orphan_file"),
 	},
 	KindBtrfs: {
 		// mkfs.btrfs's own "default=" versions of `-O list-all`.
 		btrfsProfile("btrfs/3.12", kv(3, 12), []string{"extref"}, []string{"skinny-metadata", "no-holes", "free-space-tree", "block-group-tree"}),
 		btrfsProfile("btrfs/3.18", kv(3, 18), []string{"extref", "skinny-metadata"}, []string{"no-holes", "free-space-tree", "block-group-tree"}),
+		// Also 6.12's: the block-group-tree it mounts (6.1) is only an
+		// option of experimental builds of this host's mkfs.btrfs 6.2.
 		btrfsProfile("btrfs/5.15", kv(5, 15), []string{"extref", "skinny-metadata", "no-holes", "free-space-tree"}, []string{"block-group-tree"}),
 	},
 }

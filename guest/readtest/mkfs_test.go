@@ -48,7 +48,9 @@ func TestProfileFor(t *testing.T) {
 		{"5.10", "xfs/lts_5.10", "ext4/3.18", "btrfs/3.18"},
 		{"5.15", "xfs/lts_5.15", "ext4/3.18", "btrfs/5.15"},
 		{"6.1", "xfs/lts_6.1", "ext4/3.18", "btrfs/5.15"},
-		{"6.12", "xfs/lts_6.1", "ext4/3.18", "btrfs/5.15"},
+		{"6.11", "xfs/lts_6.1", "ext4/3.18", "btrfs/5.15"},
+		{"6.12", "xfs/6.12", "ext4/6.12", "btrfs/5.15"},
+		{"6.18", "xfs/6.12", "ext4/6.12", "btrfs/5.15"},
 		{"4.14", "xfs/lts_4.19", "ext4/3.18", "btrfs/3.18"},
 		{"3.16", "", "ext4/2.6", "btrfs/3.12"}, // XFS sparse inodes need 4.2
 	}
