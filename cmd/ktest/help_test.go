@@ -117,6 +117,10 @@ func TestVersion(t *testing.T) {
 		{"not stamped", &debug.BuildInfo{Main: debug.Module{Path: "github.com/ktest-dev/ktest", Version: "(devel)"}},
 			[]string{"ktest (devel)\n", "revision: unknown"}},
 		{"no build info", nil, []string{"ktest unknown\n", "revision: unknown"}},
+		{"go install of a pseudo-version", &debug.BuildInfo{Main: debug.Module{Path: "github.com/ktest-dev/ktest", Version: "v0.0.0-20261203170852-51584f6a1ee8"}},
+			[]string{"revision: 51584f6a1ee8 (from the module version)", "time:     2026-12-03T17:08:52Z"}},
+		{"go install of a release", &debug.BuildInfo{Main: debug.Module{Path: "github.com/ktest-dev/ktest", Version: "v1.2.0"}},
+			[]string{"ktest v1.2.0\n", "revision: unknown"}},
 	}
 	for _, tc := range tests {
 		var b bytes.Buffer
