@@ -3,6 +3,7 @@ package initramfs
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -55,4 +56,46 @@ func Images(cacheDir string) ([]Image, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].LastUsed.After(out[j].LastUsed) })
 	return out, nil
+}
+
+// CheckBase checks that path holds a newc cpio archive, as a base image
+// given on the command line must (one from `ktest initramfs -o`).
+func CheckBase(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	magic := make([]byte, 6)
+	if _, err := io.ReadFull(f, magic); err != nil || string(magic) != "070701" {
+		return fmt.Errorf("%s is not a guest image (a newc cpio archive, as 'ktest initramfs -o' writes)", path)
+	}
+	return nil
+}
+
+// Export copies the base image at base to path through a temporary file
+// in path's directory, so path is either the old file or the whole new
+// one.
+func Export(base, path string) error {
+	in, err := os.Open(base)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.CreateTemp(filepath.Dir(path), ".ktest-initramfs-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(out.Name())
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return fmt.Errorf("copying %s: %w", base, err)
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(out.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(out.Name(), path)
 }

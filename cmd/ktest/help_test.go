@@ -59,7 +59,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"kernel", "buidl"}, `unknown subcommand "buidl"; did you mean "build"?`},
 		{[]string{"cache", "sl"}, `unknown subcommand "sl"; did you mean "ls"?`},
 		{[]string{"series", "shwo", "x"}, `did you mean "show"?`},
-		{[]string{"cache"}, "missing subcommand (ls, gc, rm)"},
+		{[]string{"cache"}, "missing subcommand (ls, gc, rm, key)"},
 		{[]string{"apply", "--fuz", "2", "x"}, "unknown flag --fuz; did you mean --fuzz?"},
 		{[]string{"apply", "--fuzz", "many", "x"}, `invalid value "many" for flag --fuzz`},
 		{[]string{"report", "--format"}, "flag needs an argument: --format"},

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ktest-dev/ktest/initramfs"
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/kconfig"
 	"github.com/ktest-dev/ktest/pipeline"
@@ -55,6 +56,7 @@ func runRun(ctx context.Context, args []string) error {
 	buildOnly := fs.Bool("build-only", false, "build the variants' kernels and stop (a CI build job; see --export-kernels)")
 	exportKernels := fs.String("export-kernels", "", "copy every variant's kernel into `DIR`/<variant> for other jobs' --kernels")
 	importKernels := fs.String("kernels", "", "take the kernels from `DIR` (written by --export-kernels), refusing one not built from what this run asks for")
+	baseImage := fs.String("initramfs", "", "boot the guest image in `CPIO` (from 'ktest initramfs -o') instead of building one: a CI test job needs no Go")
 	out := fs.String("out", "", "run `DIR` (default ./ktest-runs/<run-id>)")
 	history := fs.String("history", "", "nightly mode: keep runs in `DIR`, compare with the last good run, exit 1 on a regression")
 	accel := fs.String("accel", "", "accelerator `MODE`: auto, kvm or tcg (default: the plan's)")
@@ -179,6 +181,11 @@ func runRun(ctx context.Context, args []string) error {
 			return usageErrorf("--kernels: %v", err)
 		}
 	}
+	if *baseImage != "" {
+		if err := initramfs.CheckBase(*baseImage); err != nil {
+			return usageErrorf("--initramfs: %v", err)
+		}
+	}
 	if err := p.Validate(); err != nil {
 		return usageErrorf("the plan with the command line's overrides: %v", err)
 	}
@@ -214,6 +221,11 @@ func runRun(ctx context.Context, args []string) error {
 	cfg := pipeline.Config{Plan: p, Cache: cache, OutDir: dir, Command: reproduceCommand(args),
 		WithFixups: *withFixups, Jobs: *jobs, Log: os.Stderr, Verbose: *verbose,
 		BuildOnly: *buildOnly, ExportKernels: *exportKernels, ImportKernels: *importKernels, Shard: shardRecord}
+	if *baseImage != "" {
+		cfg.Parts.GuestImage = func(ctx context.Context, o initramfs.Options) (*vm.Image, error) {
+			return initramfs.WithKeys(*baseImage, o.OutDir)
+		}
+	}
 	// The renderings' Tested-by: git's identity, or a line saying there
 	// is none.
 	if cfg.Identity, err = identity(ctx, ""); err != nil {
@@ -348,7 +360,7 @@ func reproduceCommand(args []string) string {
 		if k, _, ok := strings.Cut(name, "="); ok {
 			name = k
 		}
-		if name == "out" || name == "history" || name == "cache" || name == "kernels" || name == "export-kernels" {
+		if name == "out" || name == "history" || name == "cache" || name == "kernels" || name == "export-kernels" || name == "initramfs" {
 			skip = !strings.Contains(a, "=")
 			continue
 		}
