@@ -60,6 +60,17 @@ tidy:
 faults: setup
 	$(GO) test -count=1 -timeout 60m -v ./faults/
 
+# The generated GitLab pipeline for shell runners, run end to end on this
+# machine by gitlab-ci-local (npm; pinned in .ci/gitlab-ci-local: 4.53.0,
+# the last release for Node 20): the build job, two test shards and the
+# merge, artifacts passed between jobs, the merged run checked against one
+# machine's; then a second pipeline that builds nothing. Opt-in, not part
+# of make test: a cold kernel build and ten boots, 30-60 minutes.
+GITLAB_CI_LOCAL := $(CURDIR)/.ci/gitlab-ci-local/node_modules/.bin/gitlab-ci-local
+e2e-ci: setup
+	npm ci --prefix .ci/gitlab-ci-local --no-audit --no-fund
+	KTEST_E2E_CI=1 GITLAB_CI_LOCAL=$(GITLAB_CI_LOCAL) $(GO) test -count=1 -timeout 150m -v -run TestGitLabPipelineLocal ./ci/
+
 # Unit tests only: no kernel build, no QEMU.
 unit:
 	$(GO) test -short -count=1 ./...
