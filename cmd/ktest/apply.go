@@ -21,20 +21,25 @@ import (
 func init() {
 	register(&command{
 		name: "apply",
-		summary: "apply a patch series to a tree and report every hunk (exact, offset, fuzz, already applied, conflict)\n\n" +
-			"The series is applied in memory first; nothing is written unless every hunk applies.\n" +
-			"Without --out or --in-place it is a dry run: it prints what would change and writes nothing.\n" +
-			"  --out DIR   writes into a new private copy of the tree at DIR (a git worktree of HEAD when\n" +
-			"              the tree is a git repository, else a copy of every file, reflinked where the\n" +
-			"              filesystem can); the copy shares no writable file with the tree\n" +
+		summary: "Apply a patch series to a tree and report every hunk.\n\n" +
+			"Each hunk applies exactly, at an offset or with fuzz, is found already applied, or\n" +
+			"conflicts. The series is applied in memory first; nothing is written unless every\n" +
+			"hunk applies. Without --out or --in-place it is a dry run: it prints what would\n" +
+			"change and writes nothing.\n" +
+			"  --out DIR   writes into a new private copy of the tree at DIR (a git worktree of\n" +
+			"              HEAD when the tree is a git repository, else a copy of every file,\n" +
+			"              reflinked where the filesystem can); the copy shares no writable\n" +
+			"              file with the tree\n" +
 			"  --in-place  writes into the tree itself, all or nothing\n" +
-			"On a conflict the nearest region of the file is shown against what the hunk expected.\n\n" +
-			"Exit codes: 0 applied (or would apply), 2 bad input (damaged series, unsafe path, binary patch),\n" +
-			"3 conflict. --json prints the ktest.apply/v1 schema documented in cmd/ktest/apply.go.",
+			"On a conflict the nearest region of the file is shown against what the hunk\n" +
+			"expected.\n\n" +
+			"Exit codes: 0 applied (or would apply), 2 bad input (damaged series, unsafe path,\n" +
+			"binary patch), 3 conflict. --json prints the ktest.apply/v1 schema documented in\n" +
+			"cmd/ktest/apply.go.",
 		usage: "[--tree DIR] [--out DIR | --in-place] [--reverse] [--with-fixups] [--fuzz N] [--json] SERIES",
 		examples: []string{
-			"ktest apply --tree ~/src/linux thread.mbox               # dry run: hunk by hunk, writes nothing",
-			"ktest apply --out /tmp/linux-rasync embedded:baseline-6.1 # a patched private copy",
+			"ktest apply --tree ~/src/linux thread.mbox      # a dry run: writes nothing",
+			"ktest apply --out /tmp/linux-rasync embedded:baseline-6.1   # a patched copy",
 			"ktest apply --tree ~/src/linux --in-place --reverse thread.mbox",
 		},
 		run: func(ctx context.Context, args []string) error { return runApply(ctx, args, resultsStdout, os.Stderr) },

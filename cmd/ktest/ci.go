@@ -13,7 +13,7 @@ import (
 func init() {
 	register(&command{
 		name: "ci",
-		summary: `Print a nightly CI pipeline for a plan, for GitHub Actions or GitLab CI.
+		summary: `Print a nightly CI pipeline for GitHub Actions or GitLab CI.
 A build job builds ktest, its guest image and every variant's kernel once,
 restoring the extracted tree and the kernels from a cache under ktest's keys
 ('ktest cache key'), so an unchanged tree and series build nothing. N test

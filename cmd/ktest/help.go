@@ -177,16 +177,18 @@ func isZeroDefault(d string) bool {
 	return false
 }
 
-// printCommands prints the command list.
+// printCommands prints the command list: each command with the first
+// line of its summary, a sentence that fits the list (TestHelpFits).
 func printCommands(w io.Writer) {
 	fmt.Fprintln(w, "usage: ktest <command> [flags] [args]")
 	fmt.Fprintln(w, "\ncommands:")
 	for _, n := range commandNames() {
 		fmt.Fprintf(w, "  %-10s %s\n", n, firstLine(commands[n].summary))
 	}
-	fmt.Fprintln(w, "\nRun 'ktest <command> -h' for a command's flags and examples; 'ktest --version' for the build.")
-	fmt.Fprintln(w, "Exit codes: 0 ok, 1 tests failed or regression, 2 usage or bad input,")
-	fmt.Fprintln(w, "3 infrastructure failure (apply, config, build, boot), 128+N stopped by signal N (130 Ctrl-C).")
+	fmt.Fprintln(w, "\nRun 'ktest <command> -h' for a command's flags and examples, and")
+	fmt.Fprintln(w, "'ktest --version' for the build. Exit codes: 0 ok, 1 tests failed or a")
+	fmt.Fprintln(w, "regression, 2 usage or bad input, 3 infrastructure failure (apply, config,")
+	fmt.Fprintln(w, "build, boot), 128+N stopped by signal N (130: Ctrl-C).")
 }
 
 func commandNames() []string {

@@ -13,12 +13,13 @@ import (
 func init() {
 	register(&command{
 		name: "initramfs",
-		summary: `Build the guest image that ktest boots, or find it in the cache, and
-print its path. It holds u-root's init and busybox, ktest's SSH agent and
-read tests, and the host's fio and mkfs tools with their libraries. It is
-cached by content, built with Go from ktest's source tree. -o FILE copies
-it, for a CI job that runs 'ktest run --initramfs FILE' or
-'ktest boot --initramfs FILE' on a machine without Go.`,
+		summary: `Build the guest image ktest boots, or find it in the cache.
+It prints the image's path. The image holds u-root's init and busybox,
+ktest's SSH agent and read tests, and the host's fio and mkfs tools with
+their libraries; it is cached by content and built with Go from ktest's
+source tree. -o FILE copies it, for a CI job that runs
+'ktest run --initramfs FILE' or 'ktest boot --initramfs FILE' on a machine
+without Go.`,
 		usage: "[-o FILE] [--cache DIR]",
 		examples: []string{
 			"ktest initramfs",

@@ -13,11 +13,12 @@ import (
 func init() {
 	register(&command{
 		name: "merge",
-		summary: `Join the run directories of a plan's shards ('ktest run --shard K/N' on several
-machines) into OUT, a run directory exactly as one machine would have written it:
-results.json, summary.md, junit.xml, email.txt, report.html. Runs of different
-plans, trees, series or kernels are refused, naming the difference; a missing
-shard is reported as missing, never as a pass. Exits like 'ktest run'.`,
+		summary: `Join the run directories of a plan's shards into one run.
+The shards are 'ktest run --shard K/N' on several machines; OUT is a run
+directory exactly as one machine would have written it: results.json,
+summary.md, junit.xml, email.txt, report.html. Runs of different plans,
+trees, series or kernels are refused, naming the difference; a missing shard
+is reported as missing, never as a pass. Exits like 'ktest run'.`,
 		usage: "[--history DIR] OUT RUNDIR...",
 		examples: []string{
 			"ktest merge merged shard-1 shard-2",

@@ -25,8 +25,9 @@ import (
 func init() {
 	register(&command{
 		name: "run",
-		summary: `Run a plan end to end: apply, config, build (variants incremental), initramfs,
-boot, tests, collect. With no arguments, the embedded default plan: Debian's
+		summary: `Run a plan end to end: apply, build, boot, test and report.
+The stages: apply, config, build (variants incremental), initramfs, boot,
+tests, collect. With no arguments, the embedded default plan: Debian's
 Linux 6.1 with the project's baseline patch (FMODE_BUF_RASYNC removed, so
 io_uring punts buffered reads to io-wq) against stock 6.1, which contains the
 async buffered reads series. --tree T --series S tests any series: baseline
@@ -35,10 +36,11 @@ async buffered reads series. --tree T --series S tests any series: baseline
 --build-only and --kernels split a run across CI jobs ('ktest merge').`,
 		usage: "[--plan FILE] [--tree DIR] [--series S] [--quick] [--per-patch [--first-bad|--bisect]] [--aa] [--shard K/N] [--out DIR] [--history DIR]",
 		examples: []string{
-			"ktest run                                          # the default A/B on Linux 6.1",
+			"ktest run                                  # the default A/B on Linux 6.1",
 			"ktest run --quick --tree ~/src/linux --series thread.mbox",
-			"ktest run --tree ~/src/linux --series thread.mbox --per-patch   # which patch breaks it?",
-			"ktest run --history /var/lib/ktest/nightly         # nightly: exit 1 on a regression",
+			"ktest run --tree ~/src/linux --series thread.mbox --per-patch",
+			"                                           # which patch breaks it?",
+			"ktest run --history /var/lib/ktest/nightly # nightly: exit 1 on a regression",
 		},
 		run: runRun,
 	})

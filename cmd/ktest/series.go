@@ -18,11 +18,13 @@ import (
 func init() {
 	register(&command{
 		name: "series",
-		summary: "inspect a patch series (show, split)\n\n" +
-			"  show   lists its cover letter, patches, review fixups, later revisions and warnings\n" +
+		summary: "Inspect a patch series (subcommands: show, split).\n\n" +
+			"  show   lists its cover letter, patches, review fixups, later revisions\n" +
+			"         and warnings\n" +
 			"  split  writes it as format-patch files (0000-cover-letter.patch, 0001-...)\n\n" +
-			"SERIES is an mbox, a lore thread dump, a mail, a diff, a directory of .patch files or - for stdin.\n" +
-			"Damaged input (stripped whitespace, flattened newlines, truncation, CRLF, ...) exits 2 naming file:line.",
+			"SERIES is an mbox, a lore thread dump, a mail, a diff, a directory of .patch\n" +
+			"files or - for stdin. Damaged input (stripped whitespace, flattened newlines,\n" +
+			"truncation, CRLF, ...) exits 2 naming file:line.",
 		usage: "show [--json] [--with-fixups] SERIES | split [--force] SERIES DIR",
 		examples: []string{
 			"ktest series show thread.mbox",
@@ -71,7 +73,8 @@ func loadSeries(path string) (*series.Series, error) {
 
 func seriesShow(args []string, out io.Writer) error {
 	fs := newFlagSet(&command{name: "series show", summary: "List the patches of a series, its fixups, revisions and warnings.\n" +
-		"The table fits $COLUMNS, else the terminal, else 80 columns; --json has the full text.",
+		"The table fits $COLUMNS, else the terminal, else 80 columns; --json has the\n" +
+		"full text.",
 		usage: "[--json] [--with-fixups] SERIES",
 		examples: []string{
 			"ktest series show thread.mbox",
@@ -252,8 +255,9 @@ func trailersCol(p *series.Patch) string {
 }
 
 func seriesSplit(args []string, out io.Writer) error {
-	fs := newFlagSet(&command{name: "series split", summary: "Write the cover letter and patches of a series as format-patch files\n" +
-		"(0000-cover-letter.patch, 0001-....patch) that `ktest series show DIR` reads back. Fixups and revisions are not written.",
+	fs := newFlagSet(&command{name: "series split", summary: "Write the cover letter and patches of a series as format-patch files.\n" +
+		"They are named 0000-cover-letter.patch, 0001-....patch, and `ktest series show\n" +
+		"DIR` reads them back. Fixups and revisions are not written.",
 		usage: "[--force] SERIES DIR",
 		examples: []string{
 			"ktest series split thread.mbox ./patches && git am ./patches/*.patch",

@@ -15,7 +15,7 @@ import (
 func init() {
 	register(&command{
 		name:     "version",
-		summary:  "Print ktest's module version and the VCS revision, time and state it was built from.",
+		summary:  "Print ktest's version and the commit it was built from.\nThat is the module version, and the VCS revision, time and state of the tree.",
 		usage:    "",
 		examples: []string{"ktest version", "ktest --version"},
 		run: func(ctx context.Context, args []string) error {
