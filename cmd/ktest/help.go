@@ -219,6 +219,7 @@ func didYouMean(word string, names []string) string {
 // stdout (errHelp); no subcommand or an unknown one is a usage error with
 // a suggestion. ok means args[0] is one of subs.
 func groupHelp(group *command, subs []string, args []string) (ok bool, err error) {
+	group.subs = subs
 	if len(args) == 0 {
 		return false, usageErrorf("missing subcommand (%s); see 'ktest %s -h'", strings.Join(subs, ", "), group.name)
 	}

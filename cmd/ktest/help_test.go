@@ -271,3 +271,34 @@ func checkWidth(t *testing.T, what, out string, width int) {
 		}
 	}
 }
+
+// TestErrorPrefixOnce: an error names the command, with a group's
+// subcommand, once ("ktest series split: ...", not "ktest series: series
+// split: ...").
+func TestErrorPrefixOnce(t *testing.T) {
+	tree := t.TempDir()
+	cases := []struct {
+		args   []string
+		prefix string
+	}{
+		{[]string{"series", "show", filepath.Join(tree, "nope.mbox")}, "ktest series show: "},
+		{[]string{"series", "split"}, "ktest series split: "},
+		{[]string{"series", "show", "--bogus", "x"}, "ktest series show: "},
+		{[]string{"kernel", "config", "--tree", tree}, "ktest kernel config: "},
+		{[]string{"cache", "rm", "nope", "--cache", tree}, "ktest cache rm: "},
+		{[]string{"cache", "key", "--tree", tree, "--cache", tree}, "ktest cache key: "},
+		{[]string{"series"}, "ktest series: "},
+		{[]string{"report", filepath.Join(tree, "nope")}, "ktest report: "},
+		{[]string{"ci", "jenkins"}, "ktest ci: "},
+	}
+	doubled := regexp.MustCompile(`^ktest ([a-z]+)(?: ([a-z]+))?: (?:ktest )?([a-z]+)( [a-z]+)?:`)
+	for _, tc := range cases {
+		code, _, errs := runCLI(t, tc.args...)
+		if code == 0 || !strings.HasPrefix(errs, tc.prefix) {
+			t.Errorf("%v: exit %d, stderr %q; want an error starting %q", tc.args, code, errs, tc.prefix)
+		}
+		if m := doubled.FindStringSubmatch(errs); m != nil && (m[3] == m[1] || m[3] == m[2]) {
+			t.Errorf("%v: the command is named twice: %q", tc.args, errs)
+		}
+	}
+}

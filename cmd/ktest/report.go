@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/ktest-dev/ktest/internal/atomicfile"
@@ -60,6 +61,12 @@ func runReport(ctx context.Context, args []string) error {
 	}
 	if err := results.ValidOrigin(*origin); err != nil {
 		return usageErrorf("--origin: %v", err)
+	}
+	// -o writes a file, never directories: a mistyped path is an error.
+	if dir := filepath.Dir(*out); *out != "" {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return usageErrorf("-o %s: no directory %s to write it in", *out, dir)
+		}
 	}
 	who, err := identity(ctx, *from)
 	switch {

@@ -88,7 +88,7 @@ func seriesShow(args []string, out io.Writer) error {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usageErrorf("series show: want exactly one SERIES, got %d arguments", fs.NArg())
+		return usageErrorf("want exactly one SERIES, got %d arguments", fs.NArg())
 	}
 	s, err := loadSeries(fs.Arg(0))
 	if err != nil {
@@ -267,7 +267,7 @@ func seriesSplit(args []string, out io.Writer) error {
 		return err
 	}
 	if fs.NArg() != 2 {
-		return usageErrorf("series split: want SERIES and DIR, got %d arguments", fs.NArg())
+		return usageErrorf("want SERIES and DIR, got %d arguments", fs.NArg())
 	}
 	s, err := loadSeries(fs.Arg(0))
 	if err != nil {
