@@ -2,6 +2,7 @@ package ci
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -74,12 +76,21 @@ func TestGitLabPipelineLocal(t *testing.T) {
 	git(t, project, "-c", "user.name=ktest", "-c", "user.email=ktest@example.org", "commit", "-q", "-m", "nightly")
 
 	state := filepath.Join(project, ".gitlab-ci-local")
+	// Stop the pipeline, and every job, make and QEMU under it, before
+	// go test's own timeout would leave them running.
+	ctx := context.Background()
+	if d, ok := t.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, d.Add(-2*time.Minute))
+		defer cancel()
+	}
 	pipeline := func(n int) (build string) {
 		t.Helper()
 		start := time.Now()
-		cmd := exec.Command(gcl, "--shell-isolation", "--concurrency", "1",
+		cmd := exec.CommandContext(ctx, gcl, "--shell-isolation", "--concurrency", "1",
 			"--variable", "CI_PIPELINE_SOURCE=schedule", "--variable", "KTEST_CACHE="+hostCache)
 		cmd.Dir = project
+		stopGroup(cmd)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		err := cmd.Run()
@@ -113,8 +124,9 @@ func TestGitLabPipelineLocal(t *testing.T) {
 	// the kernels it left in the host cache.
 	ktest := filepath.Join(state, "artifacts", "build", ".ktest", "bin", "ktest")
 	whole := filepath.Join(work, "one-machine")
-	cmd := exec.Command(ktest, "run", "--plan", planFile, "--out", whole)
+	cmd := exec.CommandContext(ctx, ktest, "run", "--plan", planFile, "--out", whole)
 	cmd.Dir = project
+	stopGroup(cmd)
 	cmd.Env = append(os.Environ(), "KTEST_CACHE="+hostCache)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("one-machine run: %v\n%s", err, tail(string(out), 40))
@@ -214,6 +226,14 @@ func outcome(r *results.Run) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// stopGroup runs cmd in a process group of its own and makes its context
+// stop the whole group with SIGTERM (ktest cleans up on it), then SIGKILL.
+func stopGroup(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	cmd.WaitDelay = time.Minute
 }
 
 func git(t *testing.T, dir string, args ...string) string {
