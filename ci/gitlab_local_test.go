@@ -34,7 +34,9 @@ const gitlabCILocalVersion = "4.53.0"
 // nothing, which its build job's log shows.
 //
 // Opt-in (make e2e-ci): a cold kernel build, the guest image and about ten
-// boots take 30 to 60 minutes on 2 cores.
+// boots take 30 to 60 minutes on 2 cores. KTEST_E2E_CI_CACHE names a host
+// cache to keep between attempts; one that already holds the kernels
+// makes the first pipeline build nothing too, and the test says so.
 func TestGitLabPipelineLocal(t *testing.T) {
 	gcl := os.Getenv("GITLAB_CI_LOCAL")
 	if os.Getenv("KTEST_E2E_CI") == "" || gcl == "" {
@@ -54,6 +56,11 @@ func TestGitLabPipelineLocal(t *testing.T) {
 
 	work := t.TempDir()
 	hostCache := filepath.Join(work, "host-cache") // the shell runner's ~/.cache/ktest, empty
+	if dir := os.Getenv("KTEST_E2E_CI_CACHE"); dir != "" {
+		hostCache = dir
+	}
+	kernels, _ := filepath.Glob(filepath.Join(hostCache, "kernels", "*", "meta.json"))
+	cold := len(kernels) == 0
 	project := filepath.Join(work, "project")      // the kernel team's repository
 	planFile := "ktest/nightly.toml"
 	p, err := plan.Load("testdata/e2e-plan.toml")
@@ -108,9 +115,14 @@ func TestGitLabPipelineLocal(t *testing.T) {
 	}
 
 	first := pipeline(1)
+	t.Logf("pipeline 1's build job:\n%s", grep(first, "stage (tree|build)|cache hit|make -j|initramfs:"))
 	for _, v := range []string{"baseline", "patched"} {
-		if !regexp.MustCompile(`stage build \[` + v + `\] ok .*built in`).MatchString(first) {
-			t.Errorf("pipeline 1 did not build the %s kernel into the empty cache:\n%s", v, grep(first, "stage build|make -j"))
+		built := regexp.MustCompile(`stage build \[` + v + `\] ok .*built in`).MatchString(first)
+		switch {
+		case cold && !built:
+			t.Errorf("pipeline 1 did not build the %s kernel into the empty cache", v)
+		case !cold && !built:
+			t.Logf("pipeline 1 took the %s kernel from the host cache %s, warm from an earlier attempt", v, hostCache)
 		}
 	}
 	checkShards(t, state)
