@@ -61,7 +61,7 @@ func TestGitLabPipelineLocal(t *testing.T) {
 	}
 	kernels, _ := filepath.Glob(filepath.Join(hostCache, "kernels", "*", "meta.json"))
 	cold := len(kernels) == 0
-	project := filepath.Join(work, "project")      // the kernel team's repository
+	project := filepath.Join(work, "project") // the kernel team's repository
 	planFile := "ktest/nightly.toml"
 	p, err := plan.Load("testdata/e2e-plan.toml")
 	if err != nil {
