@@ -55,6 +55,12 @@ func TestGitLabPipelineLocal(t *testing.T) {
 	}
 
 	work := t.TempDir()
+	// The logs outlive the test, which fails after an hour or passes.
+	logs, err := os.MkdirTemp("", "ktest-e2e-ci-logs-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("logs in %s", logs)
 	hostCache := filepath.Join(work, "host-cache") // the shell runner's ~/.cache/ktest, empty
 	if dir := os.Getenv("KTEST_E2E_CI_CACHE"); dir != "" {
 		hostCache = dir
@@ -101,8 +107,14 @@ func TestGitLabPipelineLocal(t *testing.T) {
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		err := cmd.Run()
-		logFile := filepath.Join(work, fmt.Sprintf("pipeline-%d.log", n))
+		logFile := filepath.Join(logs, fmt.Sprintf("pipeline-%d.log", n))
 		os.WriteFile(logFile, out.Bytes(), 0o644)
+		jobLogs, _ := filepath.Glob(filepath.Join(state, "output", "*.log"))
+		for _, l := range jobLogs {
+			if b, err := os.ReadFile(l); err == nil {
+				os.WriteFile(filepath.Join(logs, fmt.Sprintf("pipeline-%d-job-%s", n, filepath.Base(l))), b, 0o644)
+			}
+		}
 		t.Logf("pipeline %d: %v in %s (log: %s)", n, err, time.Since(start).Round(time.Second), logFile)
 		if err != nil {
 			t.Fatalf("pipeline %d failed: %v\n%s", n, err, tail(out.String(), 60))
@@ -129,7 +141,8 @@ func TestGitLabPipelineLocal(t *testing.T) {
 	merged := filepath.Join(state, "artifacts", "merge", "merged")
 	m, err := results.Load(filepath.Join(merged, "results.json"))
 	if err != nil {
-		t.Fatal(err)
+		b, _ := os.ReadFile(filepath.Join(logs, "pipeline-1.log"))
+		t.Fatalf("no merged run: %v\n%s", err, tail(string(b), 60))
 	}
 
 	// The same plan on one machine, with the ktest the pipeline built and
