@@ -100,7 +100,7 @@ func TestGitLabPipelineLocal(t *testing.T) {
 	pipeline := func(n int) (build string) {
 		t.Helper()
 		start := time.Now()
-		cmd := exec.CommandContext(ctx, gcl, "--shell-isolation", "--concurrency", "1",
+		cmd := exec.CommandContext(ctx, gcl, "--shell-isolation", "--no-artifacts-to-source", "--concurrency", "1",
 			"--variable", "CI_PIPELINE_SOURCE=schedule", "--variable", "KTEST_CACHE="+hostCache)
 		cmd.Dir = project
 		stopGroup(cmd)
