@@ -145,11 +145,12 @@ func TestGitLabPipelineLocal(t *testing.T) {
 		t.Fatalf("no merged run: %v\n%s", err, tail(string(b), 60))
 	}
 
-	// The same plan on one machine, with the ktest the pipeline built and
-	// the kernels it left in the host cache.
-	ktest := filepath.Join(state, "artifacts", "build", ".ktest", "bin", "ktest")
+	// The same plan on one machine, with the ktest and the image the
+	// pipeline built and the kernels it left in the host cache.
+	built := filepath.Join(state, "artifacts", "build")
+	ktest := filepath.Join(built, ".ktest", "bin", "ktest")
 	whole := filepath.Join(work, "one-machine")
-	cmd := exec.CommandContext(ctx, ktest, "run", "--plan", planFile, "--out", whole)
+	cmd := exec.CommandContext(ctx, ktest, "run", "--plan", planFile, "--initramfs", filepath.Join(built, ImageFile), "--out", whole)
 	cmd.Dir = project
 	stopGroup(cmd)
 	cmd.Env = append(os.Environ(), "KTEST_CACHE="+hostCache)
