@@ -176,6 +176,11 @@ func TestGitLabPipelineLocal(t *testing.T) {
 		}
 	}
 	checkShards(t, state)
+	// Nightly history: the second merge compares with the first.
+	mergeLog, _ := os.ReadFile(filepath.Join(state, "output", "merge.log"))
+	if strings.Contains(string(mergeLog), "nothing to compare with") || !strings.Contains(string(mergeLog), "ktest compare: ") {
+		t.Errorf("pipeline 2's merge did not compare with pipeline 1's run in the history:\n%s", grep(string(mergeLog), "compare|history"))
+	}
 }
 
 // checkShards: both shards ran from the artifacts (the image given, no
