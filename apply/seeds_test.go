@@ -39,12 +39,18 @@ func seedFiles(t *testing.T, name, repair string) []*gitdiff.File {
 
 // kernelFile finds rel in the default tree extracted in ktest's cache
 // ($KTEST_CACHE and the rest, see internal/cachedir), or extracts it
-// alone from the Debian linux-source tarball into a temp dir.
+// alone from the Debian linux-source tarball into a temp dir. The cache
+// may hold other trees too (debian:6.12): only a 6.1 one will do.
 func kernelFile(t *testing.T, rel string) []byte {
 	t.Helper()
-	for _, pat := range []string{"trees/*/" + rel, "trees/*/*/" + rel} {
-		if m, _ := filepath.Glob(filepath.Join(cachedir.Dir(), pat)); len(m) > 0 {
-			b, err := os.ReadFile(m[0])
+	for _, pat := range []string{"trees/*/", "trees/*/*/"} {
+		roots, _ := filepath.Glob(filepath.Join(cachedir.Dir(), pat+"Makefile"))
+		for _, mk := range roots {
+			head, err := os.ReadFile(mk)
+			if err != nil || !strings.Contains(string(head), "\nVERSION = 6\nPATCHLEVEL = 1\n") {
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join(filepath.Dir(mk), rel))
 			must(t, err)
 			return b
 		}
