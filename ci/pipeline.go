@@ -1,17 +1,24 @@
 // Package ci describes a nightly CI pipeline for a plan and renders it as a
-// GitHub Actions workflow or a GitLab CI file. It is pure: a Pipeline in,
-// YAML text out.
+// GitHub Actions workflow or a GitLab CI file (pure: a Pipeline in, YAML
+// text out), and computes the cache keys its build job restores the
+// kernels by (PlanKeys).
 //
-// The pipeline builds every variant's kernel once (ktest run --build-only
-// --export-kernels), tests the plan's targets in shards that import those
-// kernels (ktest run --shard K/N --kernels), and joins the shards into one
-// run compared with the nightly history (ktest merge --history).
+// The pipeline builds ktest and its guest image once (ktest initramfs -o)
+// and every variant's kernel once (ktest run --build-only
+// --export-kernels), restoring the extracted tree and the kernels from a
+// cache under ktest's keys (ktest cache key), so an unchanged tree and
+// series build nothing. It tests the plan's targets in shards that take
+// ktest, the image and the kernels as artifacts (ktest run --shard K/N
+// --kernels --initramfs) and need no Go, and joins the shards into one run
+// compared with the nightly history (ktest merge --history), only after a
+// successful build.
 package ci
 
 import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/ktest-dev/ktest/plan"
@@ -60,11 +67,34 @@ const (
 	githubMaxMinutes = 360
 )
 
-// Repository is where the pipeline fetches ktest from.
+// Executor is how a GitLab runner runs the jobs.
+type Executor string
+
 const (
-	Repository    = "ktest-dev/ktest"
-	RepositoryURL = "https://github.com/" + Repository + ".git"
+	// Docker runs each job in a debian:bookworm container; ktest's cache
+	// is kept with GitLab's cache: under ktest's keys.
+	Docker Executor = "docker"
+	// Shell runs the jobs on the runner's host (bare metal with /dev/kvm,
+	// chosen by tags), where ktest's own cache persists between jobs.
+	Shell Executor = "shell"
 )
+
+// Executors lists the GitLab executors, for usage messages.
+var Executors = []Executor{Docker, Shell}
+
+// ParseExecutor checks an executor name.
+func ParseExecutor(s string) (Executor, error) {
+	for _, e := range Executors {
+		if string(e) == s {
+			return e, nil
+		}
+	}
+	return "", fmt.Errorf("unknown GitLab executor %q (known: docker, shell)", s)
+}
+
+// DefaultShellTags select the runners a shell-executor pipeline runs on:
+// hosts with /dev/kvm.
+var DefaultShellTags = []string{"kvm"}
 
 // Pipeline is a nightly pipeline for one plan.
 type Pipeline struct {
@@ -78,31 +108,75 @@ type Pipeline struct {
 	// Targets are the plan's targets, which the shards split.
 	Targets []string
 	Shards  int
-	// Ref is the ktest branch, tag or commit the jobs build ktest from.
-	Ref  string
-	Cron string
+	// Repository is where the jobs fetch ktest from, Ref the branch, tag
+	// or commit they build.
+	Repository Repository
+	Ref        string
+	// Executor and Tags are GitLab's: how its runner runs the jobs and
+	// which runners take them.
+	Executor Executor
+	Tags     []string
+	Cron     string
 	// Minutes bound each job.
 	BuildMinutes, TestMinutes, MergeMinutes int
 }
 
-// New describes the nightly pipeline for plan p, read from planFile
-// (relative to the repository's root; empty for the embedded default).
-// shards 0 means DefaultShards, ref "" means DefaultRef.
-func New(platform Platform, p *plan.Plan, planFile string, shards int, ref string) (*Pipeline, error) {
+// Options are what the command line chooses about a pipeline; their zero
+// values are the defaults.
+type Options struct {
+	// PlanFile is the plan's path relative to the repository's root;
+	// empty for the embedded default.
+	PlanFile string
+	// Shards 0 means DefaultShards.
+	Shards int
+	// Repository "" means ktest's module's repository (ModuleRepository).
+	Repository string
+	// Ref "" means DefaultRef.
+	Ref string
+	// Executor "" means Docker on GitLab; Tags nil means none, or
+	// DefaultShellTags for the shell executor. Neither is GitHub's.
+	Executor Executor
+	Tags     []string
+}
+
+// New describes the nightly pipeline for plan p.
+func New(platform Platform, p *plan.Plan, o Options) (*Pipeline, error) {
+	shards := o.Shards
 	if shards == 0 {
 		shards = DefaultShards(len(p.Targets))
 	}
+	ref := o.Ref
 	if ref == "" {
 		ref = DefaultRef
 	}
+	repo := ModuleRepository
+	if o.Repository != "" {
+		var err error
+		if repo, err = ParseRepository(o.Repository); err != nil {
+			return nil, err
+		}
+	}
+	executor, tags := o.Executor, o.Tags
+	if platform == GitHub && (executor != "" || tags != nil) {
+		return nil, fmt.Errorf("executors and runner tags are GitLab's; a GitHub workflow runs on GitHub's runners")
+	}
+	if platform == GitLab && executor == "" {
+		executor = Docker
+	}
+	if executor == Shell && tags == nil {
+		tags = DefaultShellTags
+	}
 	pl := &Pipeline{
-		Platform: platform,
-		Name:     Slug(p.Name),
-		PlanFile: planFile,
-		Targets:  p.Targets,
-		Shards:   shards,
-		Ref:      ref,
-		Cron:     DefaultCron,
+		Platform:   platform,
+		Name:       Slug(p.Name),
+		PlanFile:   o.PlanFile,
+		Targets:    p.Targets,
+		Shards:     shards,
+		Repository: repo,
+		Ref:        ref,
+		Executor:   executor,
+		Tags:       tags,
+		Cron:       DefaultCron,
 	}
 	if shards >= 1 && len(p.Targets) > 0 {
 		pl.BuildMinutes, pl.TestMinutes, pl.MergeMinutes = jobMinutes(p, shards)
@@ -158,6 +232,7 @@ var (
 	// Refs and plan paths are written into YAML and shell unquoted, so
 	// only characters that mean nothing to either are accepted.
 	refRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]*$`)
+	tagRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	pathRE = regexp.MustCompile(`^[A-Za-z0-9._][A-Za-z0-9._/+-]*$`)
 	cronRE = regexp.MustCompile(`^[0-9*/,-]+( [0-9*/,-]+){4}$`)
 	slugRE = regexp.MustCompile(`[^a-z0-9._-]+`)
@@ -189,6 +264,25 @@ func (p *Pipeline) Validate() error {
 	}
 	if !refRE.MatchString(p.Ref) || strings.Contains(p.Ref, "..") {
 		return fmt.Errorf("ktest ref %q: want a branch, tag or commit (letters, digits, . _ / -)", p.Ref)
+	}
+	if err := p.Repository.validate(); err != nil {
+		return err
+	}
+	if p.Platform == GitHub && p.Repository.GitHub == "" {
+		return fmt.Errorf("ktest repository %s: a GitHub workflow checks ktest out with actions/checkout, which needs a GitHub repository (OWNER/NAME)", p.Repository.URL)
+	}
+	switch {
+	case p.Platform == GitHub && p.Executor != "":
+		return fmt.Errorf("executor %s: a GitHub workflow has none", p.Executor)
+	case p.Platform == GitLab:
+		if _, err := ParseExecutor(string(p.Executor)); err != nil {
+			return err
+		}
+	}
+	for _, t := range p.Tags {
+		if !tagRE.MatchString(t) {
+			return fmt.Errorf("runner tag %q: want letters, digits, . _ -", t)
+		}
 	}
 	if p.PlanFile != "" {
 		if err := CheckPlanFile(p.PlanFile); err != nil {
@@ -223,5 +317,21 @@ func (p *Pipeline) Command() string {
 	if p.PlanFile != "" {
 		s += " --plan " + p.PlanFile
 	}
-	return fmt.Sprintf("%s --shards %d --ktest-ref %s", s, p.Shards, p.Ref)
+	s += fmt.Sprintf(" --shards %d", p.Shards)
+	if p.Repository != ModuleRepository {
+		s += " --ktest-repo " + p.Repository.String()
+	}
+	s += " --ktest-ref " + p.Ref
+	if p.Executor == Shell {
+		s += " --executor shell"
+		if !slices.Equal(p.Tags, DefaultShellTags) {
+			s += " --tags " + strings.Join(p.Tags, ",")
+		}
+	} else if len(p.Tags) > 0 {
+		s += " --tags " + strings.Join(p.Tags, ",")
+	}
+	return s
 }
+
+// Shell reports whether the jobs run on a shell runner's host.
+func (p *Pipeline) Shell() bool { return p.Executor == Shell }

@@ -14,14 +14,25 @@ import (
 var templateFS embed.FS
 
 var templates = template.Must(template.New("").Funcs(template.FuncMap{
-	"quote":        quote,
-	"join":         strings.Join,
-	"shards":       func(n int) string { return shardList(n, strconv.Itoa) },
-	"shardStrings": func(n int) string { return shardList(n, func(i int) string { return strconv.Quote(strconv.Itoa(i)) }) },
-	"expr":         func(e string) string { return "${{ " + e + " }}" },
-	"repo":         func() string { return Repository },
-	"repoURL":      func() string { return RepositoryURL },
+	"quote":         quote,
+	"join":          strings.Join,
+	"shards":        func(n int) string { return shardList(n, strconv.Itoa) },
+	"shardStrings":  func(n int) string { return shardList(n, func(i int) string { return strconv.Quote(strconv.Itoa(i)) }) },
+	"expr":          func(e string) string { return "${{ " + e + " }}" },
+	"treeKeyVar":    func() string { return TreeKeyVar },
+	"kernelsKeyVar": func() string { return KernelsKeyVar },
+	"imageFile":     func() string { return ImageFile },
+	"keysFile":      func() string { return KeysFile },
+	"setupMinutes":  func() int { return setupMinutes },
 }).ParseFS(templateFS, "*.tmpl"))
+
+// Files the jobs pass on: the guest image that the build writes (ktest
+// initramfs -o) and the test jobs boot (ktest run --initramfs), and
+// GitLab's dotenv report of the cache keys.
+const (
+	ImageFile = "ktest-guest.cpio"
+	KeysFile  = "ktest-keys.env"
+)
 
 // Render writes the pipeline as its platform's YAML file.
 func Render(p *Pipeline) ([]byte, error) {

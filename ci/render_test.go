@@ -13,24 +13,27 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/*.yml from the generator")
 
 // examples are the pipelines the tests render: the default plan with the
-// default shards (4), one shard, two, and a plan file in four shards.
-// Golden ones are kept in testdata/ for review.
+// default shards (4), one shard, two, and a plan file in four shards from
+// a fork; GitLab's also for a shell runner. Golden ones are kept in
+// testdata/ for review.
 var examples = []struct {
-	name   string
-	file   string
-	shards int
-	ref    string
-	golden bool
+	name       string
+	o          Options
+	golden     bool
+	gitlabOnly bool
 }{
-	{"default", "", 0, "", true},
-	{"one-shard", "", 1, "", false},
-	{"two-shards", "", 2, "", false},
-	{"plan-file-4-shards", "plans/nightly.toml", 4, "v1.2.3", true},
+	{name: "default", golden: true},
+	{name: "one-shard", o: Options{Shards: 1}},
+	{name: "two-shards", o: Options{Shards: 2}},
+	{name: "plan-file-4-shards", o: Options{PlanFile: "plans/nightly.toml", Shards: 4, Repository: "example/ktest-fork", Ref: "v1.2.3"}, golden: true},
+	{name: "shell", o: Options{Executor: Shell}, golden: true, gitlabOnly: true},
+	{name: "shell-plan-file-2-shards", o: Options{Executor: Shell, PlanFile: "plans/nightly.toml", Shards: 2, Tags: []string{"kvm", "x86"},
+		Repository: "https://git.example.org/mirrors/ktest.git", Ref: "v1.2.3"}, gitlabOnly: true},
 }
 
-func render(t *testing.T, platform Platform, file string, shards int, ref string) []byte {
+func render(t *testing.T, platform Platform, o Options) []byte {
 	t.Helper()
-	p, err := New(platform, planWith(), file, shards, ref)
+	p, err := New(platform, planWith(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,12 +49,12 @@ func render(t *testing.T, platform Platform, file string, shards int, ref string
 func TestGolden(t *testing.T) {
 	for _, platform := range Platforms {
 		for _, e := range examples {
-			if !e.golden {
+			if !e.golden || (e.gitlabOnly && platform != GitLab) {
 				continue
 			}
 			name := string(platform) + "-" + e.name + ".yml"
 			t.Run(name, func(t *testing.T) {
-				got := render(t, platform, e.file, e.shards, e.ref)
+				got := render(t, platform, e.o)
 				golden := filepath.Join("testdata", name)
 				if *update {
 					if err := os.WriteFile(golden, got, 0o644); err != nil {

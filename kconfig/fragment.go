@@ -177,6 +177,11 @@ func Quirks(v Version) ([]*Quirk, error) {
 	return out, nil
 }
 
+// AllQuirks returns every built-in quirk fragment, whatever version it
+// applies to, sorted by name: what a key must cover when the tree's
+// version is not known yet.
+func AllQuirks() ([]*Quirk, error) { return allQuirks() }
+
 var quirkRE = regexp.MustCompile(`(?m)^# ktest-quirk: versions((?:\s*(?:>=|<)\s*[0-9.]+)+)\s*$`)
 var boundRE = regexp.MustCompile(`(>=|<)\s*([0-9.]+)`)
 

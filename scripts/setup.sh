@@ -1,8 +1,21 @@
 #!/usr/bin/env bash
-# Installs what ktest needs on Debian bookworm, then builds ktest.
-# Idempotent: packages already present are not reinstalled, and
-# apt-get update runs only when something is missing.
+# Installs what ktest needs on Debian bookworm, then builds ktest with
+# 'make build' (the one way ktest is built, so --version is stamped alike
+# everywhere). Idempotent: packages already present are not reinstalled,
+# and apt-get update runs only when something is missing.
+#
+#   scripts/setup.sh                  packages, then bin/ktest
+#   scripts/setup.sh --packages-only  packages only (a CI job that gets
+#                                     ktest as an artifact, or root
+#                                     preparing a shell runner)
 set -euo pipefail
+
+build=1
+case "${1:-}" in
+  "") ;;
+  --packages-only) build=0 ;;
+  *) echo "usage: $0 [--packages-only]" >&2; exit 2 ;;
+esac
 
 packages=(
   qemu-system-x86 linux-source-6.1 fio e2fsprogs xfsprogs btrfs-progs
@@ -18,7 +31,16 @@ done
 
 if [ "${#missing[@]}" -gt 0 ]; then
   sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if [ "$(id -u)" -ne 0 ]; then
+    # A CI shell runner's user usually may not install packages: say
+    # what to install rather than wait for a password.
+    if ! sudo -n true 2>/dev/null; then
+      echo "setup: missing Debian packages: ${missing[*]}" >&2
+      echo "setup: install them as root (apt-get install ${missing[*]}, or $0 --packages-only)" >&2
+      exit 1
+    fi
+    sudo="sudo -n"
+  fi
   echo "setup: installing ${missing[*]}" >&2
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
@@ -26,9 +48,7 @@ else
   echo "setup: all Debian packages present" >&2
 fi
 
+[ "$build" -eq 1 ] || exit 0
 cd "$(dirname "$0")/.."
-if [ -f go.mod ]; then
-  mkdir -p bin
-  go build -o bin/ktest ./cmd/ktest
-  echo "setup: built $(pwd)/bin/ktest" >&2
-fi
+make --no-print-directory build
+echo "setup: built $(pwd)/bin/ktest" >&2

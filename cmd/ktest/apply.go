@@ -22,30 +22,37 @@ import (
 func init() {
 	register(&command{
 		name: "apply",
-		summary: "apply a patch series to a tree and report every hunk (exact, offset, fuzz, already applied, conflict)\n\n" +
-			"The series is applied in memory first; nothing is written unless every hunk applies.\n" +
-			"The tree is --tree, else the kernel checkout the working directory is in (as git am and b4 shazam),\n" +
-			"else ktest's cached Debian 6.1 tree. Its working tree is read: for a git checkout, HEAD plus what is\n" +
-			"not committed; the report's first line says which.\n" +
-			"Without --out or --in-place it is a dry run: it prints what would change and writes nothing.\n" +
-			"  --out DIR   writes into a new private copy of the tree at DIR (for a git checkout a git worktree of\n" +
-			"              HEAD carrying the uncommitted changes and untracked files, else a copy of every file,\n" +
-			"              reflinked where the filesystem can); the copy shares no writable file with the tree\n" +
+		summary: "Apply a patch series to a tree and report every hunk.\n\n" +
+			"Each hunk applies exactly, at an offset or with fuzz, merged three-way, is\n" +
+			"found already applied, or conflicts. The series is applied in memory first;\n" +
+			"nothing is written unless every hunk applies. The tree is --tree, else the\n" +
+			"kernel checkout the working directory is in (as git am and b4 shazam), else\n" +
+			"ktest's cached Debian 6.1 tree. Its working tree is read: for a git checkout,\n" +
+			"HEAD plus what is not committed; the report's first line says which.\n" +
+			"Without --out or --in-place it is a dry run: it prints what would change and\n" +
+			"writes nothing.\n" +
+			"  --out DIR   writes into a new private copy of the tree at DIR (for a git\n" +
+			"              checkout a git worktree of HEAD carrying the uncommitted\n" +
+			"              changes and untracked files, else a copy of every file,\n" +
+			"              reflinked where the filesystem can); the copy shares no\n" +
+			"              writable file with the tree\n" +
 			"  --in-place  writes into the tree itself, all or nothing\n" +
-			"A hunk is applied only where the file leaves no doubt (see README, \"What apply guarantees\");\n" +
-			"in a git tree, a file whose hunks do not all apply is merged three-way from the blob its diff\n" +
-			"was made against, as git am -3 does. On a conflict the reason and the places the hunk fits are\n" +
-			"named, and the nearest region of the file is shown against what the hunk expected.\n" +
-			"Of a patch posted in several versions the newest is applied (--use-version N applies vN); a series\n" +
-			"with missing patches (N/M) is refused unless --allow-missing.\n\n" +
-			"Exit codes: 0 applied (or would apply, or already applied), 1 conflict (as git apply and patch),\n" +
-			"2 bad input (damaged series, unsafe path, binary patch), 3 the host failed (a copy, a write).\n" +
-			"--json prints the ktest.apply/v1 schema documented in apply/report.go.",
+			"A hunk is applied only where the file leaves no doubt (README, \"What apply\n" +
+			"guarantees\"); in a git tree, a file whose hunks do not all apply is merged\n" +
+			"three-way from the blob its diff was made against, as git am -3 does. On a\n" +
+			"conflict the reason and the places the hunk fits are named, and the nearest\n" +
+			"region of the file is shown against what the hunk expected. Of a patch\n" +
+			"posted in several versions the newest is applied (--use-version N applies\n" +
+			"vN); a series with missing patches (N/M) is refused unless --allow-missing.\n\n" +
+			"Exit codes: 0 applied (or would apply, or already applied), 1 conflict (as\n" +
+			"git apply and patch), 2 bad input (damaged series, unsafe path, binary\n" +
+			"patch), 3 the host failed (a copy, a write). --json prints the\n" +
+			"ktest.apply/v1 schema documented in apply/report.go.",
 		usage: "[--tree DIR] [--out DIR | --in-place] [--reverse] [--with-fixups] [--use-version N] [--allow-missing] [--no-3way] [--fuzz N] [--json] SERIES",
 		examples: []string{
-			"ktest apply ../thread.mbox        # in a kernel checkout: a dry run on it, hunk by hunk, writes nothing",
-			"ktest apply --tree ~/src/linux thread.mbox               # the same, from anywhere",
-			"ktest apply --out /tmp/linux-rasync embedded:baseline-6.1 # a patched private copy",
+			"ktest apply ../thread.mbox        # in a kernel checkout: a dry run on it",
+			"ktest apply --tree ~/src/linux thread.mbox      # the same, from anywhere",
+			"ktest apply --out /tmp/linux-rasync embedded:baseline-6.1   # a patched copy",
 			"ktest apply --tree ~/src/linux --in-place --reverse thread.mbox",
 		},
 		run: func(ctx context.Context, args []string) error { return runApply(ctx, args, resultsStdout, os.Stderr) },

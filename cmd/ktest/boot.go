@@ -34,7 +34,7 @@ crashes or CMD fails, the serial console log is kept in the cache's
 boot-logs/ directory and its path printed.`,
 		usage: "[--kernel bzImage] [--initramfs cpio] [--exec CMD] [flags]",
 		examples: []string{
-			"ktest boot                                   # the default 6.1 kernel; Ctrl-C stops it",
+			"ktest boot                        # the default 6.1 kernel; Ctrl-C stops it",
 			"ktest boot --kernel arch/x86/boot/bzImage --exec 'uname -r; cat /proc/cmdline'",
 			"ktest boot --append panic_on_warn=1 --exec 'dmesg | tail'",
 		},

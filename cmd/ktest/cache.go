@@ -3,73 +3,102 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ktest-dev/ktest/ci"
+	"github.com/ktest-dev/ktest/initramfs"
 	"github.com/ktest-dev/ktest/internal/termfmt"
 	"github.com/ktest-dev/ktest/kbuild"
+	"github.com/ktest-dev/ktest/plan"
 )
 
 func init() {
 	register(&command{
 		name: "cache",
-		summary: `Show and trim the kernel cache (subcommands: ls, gc, rm).
-  ls      published kernels, build slots and extracted trees, most recently
-          used first
+		summary: `Show, trim and key the cache of trees, kernels and guest images.
+Trees are the default and debian:X.
+  ls      list the extracted trees, kernels, build slots and guest images
+          with their size and last use, most recently used first
   gc      remove kernels and slots unused for --older-than, keeping the
           --keep most recent, and failed boots' console logs as old; drop
           stale indexes, the content indexes of removed trees, and killed
           publishes' leftovers
-  rm KEY  remove one published kernel`,
-		usage: "ls|gc|rm [flags] [KEY...]",
+  rm KEY  remove one published kernel
+  key     print the CI cache keys of a plan's kernels, building nothing`,
+		usage: "ls|gc|rm|key [flags] [KEY...]",
 		examples: []string{
 			"ktest cache ls",
-			"ktest cache gc -n --older-than 7d      # preview, then drop -n",
-			"ktest cache ls -h                      # a subcommand's flags",
+			"ktest cache gc -n --older-than 7d    # preview, then drop -n",
+			"ktest cache ls -h                    # a subcommand's flags",
 		},
 		run: runCache,
 	})
 }
 
 func runCache(ctx context.Context, args []string) error {
-	if _, err := groupHelp(commands["cache"], []string{"ls", "gc", "rm"}, args); err != nil {
+	if _, err := groupHelp(commands["cache"], []string{"ls", "gc", "rm", "key"}, args); err != nil {
 		return err
 	}
 	sub := args[0]
 	c := &command{name: "cache " + sub, usage: "[flags]"}
 	switch sub {
 	case "ls":
-		c.summary = "List published kernels and build slots with their size and last use, and the extracted source trees (the default, debian:X) with their size."
+		c.summary = "List the extracted source trees, published kernels, build slots and cached guest images " +
+			"with their size and last use. --json always has the four arrays, empty ones too."
 		c.examples = []string{"ktest cache ls", "ktest cache ls --json | jq '.kernels[].key'"}
 	case "gc":
 		c.summary = "Remove kernels and build slots unused for --older-than, except the most recently used " +
 			"--keep kernels and --keep-slots slots, and the console logs of failed boots older than " +
 			"--older-than. Slots in use by a running build are skipped."
-		c.examples = []string{"ktest cache gc -n                        # what would go", "ktest cache gc --older-than 30d --keep 2"}
+		c.examples = []string{"ktest cache gc -n          # what would go", "ktest cache gc --older-than 30d --keep 2"}
 	case "rm":
 		c.summary = "Remove the published kernels KEY... (the keys 'ktest cache ls' prints)."
 		c.usage = "KEY... [flags]"
-		c.examples = []string{"ktest cache rm 5d0c1f3e9a7b2c48d6e1f0a9     # a KERNEL key from ktest cache ls"}
+		c.examples = []string{"ktest cache rm 5d0c1f3e9a7b2c48d6e1f0a9   # a key from ktest cache ls"}
+	case "key":
+		c.summary = "Print the CI cache keys of a plan's kernels, computed from its inputs before anything is " +
+			"extracted or built: " + ci.TreeKeyVar + " names the tree's sources (the default tree: its " +
+			"tarball's hash, which names its extracted directory in the cache), " + ci.KernelsKeyVar +
+			" every input of the kernels (tree, ktest's cache format, compiler, fragments, each variant's " +
+			"patches byte for byte). The NAME=VALUE lines are step outputs appended to $GITHUB_OUTPUT and a " +
+			"GitLab dotenv report; the pipelines of 'ktest ci' use them so. An unchanged tree and series " +
+			"keep their keys, so a CI cache restores the kernels and nothing is built."
+		c.usage = "[--plan FILE] [--tree DIR] [--series S] [--with-fixups] [--json]"
+		c.examples = []string{
+			"ktest cache key --plan plans/nightly.toml",
+			`ktest cache key >> "$GITHUB_OUTPUT"`,
+			"ktest cache key --json | jq -r .inputs[]   # what the key covers",
+		}
 	}
 	// Each subcommand registers only the flags it reads, so its -h lists
 	// only those.
 	fs := newFlagSet(c)
 	dir := fs.String("cache", "", "the cache `DIR` (default $KTEST_CACHE, $XDG_CACHE_HOME/ktest or ~/.cache/ktest)")
 	var (
-		asJSON, dryRun  bool
-		olderThan       = "14d"
-		keep, keepSlots = 4, 1
+		asJSON, dryRun, withFixups bool
+		olderThan                  = "14d"
+		keep, keepSlots            = 4, 1
+		planFile, tree, seriesSrc  string
 	)
 	if sub != "rm" {
 		fs.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
 	}
-	if sub == "gc" {
+	switch sub {
+	case "gc":
 		fs.StringVar(&olderThan, "older-than", olderThan, "`AGE` of last use beyond which entries go (e.g. 14d, 36h)")
 		fs.IntVar(&keep, "keep", keep, "always keep this many most recently used kernels")
 		fs.IntVar(&keepSlots, "keep-slots", keepSlots, "always keep this many most recently used build slots")
 		fs.BoolVar(&dryRun, "n", false, "say what would be removed, remove nothing")
+	case "key":
+		fs.StringVar(&planFile, "plan", "", "plan `FILE` (TOML); default: the embedded plan")
+		fs.StringVar(&tree, "tree", "", "kernel tree `DIR`, overriding the plan's, as for ktest run")
+		fs.StringVar(&seriesSrc, "series", "", "`SERIES` to test, as for ktest run")
+		fs.BoolVar(&withFixups, "with-fixups", false, "the keys of a run with --with-fixups")
 	}
 	pos, err := parseArgsAnywhere(fs, args[1:])
 	if err != nil {
@@ -92,12 +121,14 @@ func runCache(ctx context.Context, args []string) error {
 	switch sub {
 	case "ls":
 		return cacheList(cache, asJSON)
+	case "key":
+		return cacheKey(ctx, cache, planFile, tree, seriesSrc, withFixups, asJSON)
 	case "rm":
 		for _, key := range pos {
 			if err := cache.Remove(key); err != nil {
 				return badInput(err)
 			}
-			say(resultsStdout, "removed kernel %s\n", key)
+			fmt.Fprintf(resultsStdout, "removed kernel %s\n", key)
 		}
 		return nil
 	}
@@ -106,6 +137,7 @@ func runCache(ctx context.Context, args []string) error {
 		return infraFailure(err)
 	}
 	if asJSON {
+		rep.Kernels, rep.Slots = nonNil(rep.Kernels), nonNil(rep.Slots)
 		return printJSON(rep)
 	}
 	verb := "removed"
@@ -113,62 +145,145 @@ func runCache(ctx context.Context, args []string) error {
 		verb = "would remove"
 	}
 	for _, k := range rep.Kernels {
-		say(resultsStdout, "%s kernel %s (%s, last used %s)\n", verb, k.Key, k.Variant, k.LastUsed.Format(time.DateOnly))
+		fmt.Fprintf(resultsStdout, "%s kernel %s (%s, last used %s)\n", verb, k.Key, k.Variant, k.LastUsed.Format(time.DateOnly))
 	}
 	for _, s := range rep.Slots {
-		say(resultsStdout, "%s build slot %s (last used %s)\n", verb, s.Dir, s.LastUsed.Format(time.DateOnly))
+		fmt.Fprintf(resultsStdout, "%s build slot %s (last used %s)\n", verb, s.Dir, s.LastUsed.Format(time.DateOnly))
 	}
-	say(resultsStdout, "%s %d kernel(s), %d slot(s), %d boot log(s), %d leftover(s), %d stale index(es), %d index(es) of removed trees: %s\n",
+	fmt.Fprintf(resultsStdout, "%s %d kernel(s), %d slot(s), %d boot log(s), %d leftover(s), %d stale index(es), %d index(es) of removed trees: %s\n",
 		verb, len(rep.Kernels), len(rep.Slots), rep.BootLogs, rep.Temps, rep.Indexes, rep.TreeIndexes, humanBytes(rep.Bytes))
 	return nil
 }
 
+// cacheListing is what `cache ls --json` prints: every list an array,
+// empty or not, so `jq '.kernels[]'` works on an empty cache.
+type cacheListing struct {
+	Dir     string             `json:"dir"`
+	Trees   []kbuild.TreeEntry `json:"trees"`
+	Kernels []kbuild.Entry     `json:"kernels"`
+	Slots   []kbuild.SlotEntry `json:"slots"`
+	Images  []initramfs.Image  `json:"images"`
+	Bytes   int64              `json:"bytes"`
+}
+
 func cacheList(cache *kbuild.Cache, asJSON bool) error {
-	kernels, err := cache.Kernels()
-	if err != nil {
+	var l cacheListing
+	var err error
+	l.Dir = cache.Dir
+	if l.Trees, err = cache.Trees(); err != nil {
 		return infraFailure(err)
 	}
-	slots, err := cache.Slots()
-	if err != nil {
+	if l.Kernels, err = cache.Kernels(); err != nil {
 		return infraFailure(err)
 	}
-	trees, err := cache.Trees()
-	if err != nil {
+	if l.Slots, err = cache.Slots(); err != nil {
 		return infraFailure(err)
+	}
+	if l.Images, err = initramfs.Images(cache.Dir); err != nil {
+		return infraFailure(err)
+	}
+	l.Trees, l.Kernels, l.Slots, l.Images = nonNil(l.Trees), nonNil(l.Kernels), nonNil(l.Slots), nonNil(l.Images)
+	for _, t := range l.Trees {
+		l.Bytes += t.Bytes
+	}
+	for _, k := range l.Kernels {
+		l.Bytes += k.Bytes
+	}
+	for _, s := range l.Slots {
+		l.Bytes += s.Bytes
+	}
+	for _, i := range l.Images {
+		l.Bytes += i.Bytes
 	}
 	if asJSON {
-		return printJSON(map[string]any{"dir": cache.Dir, "kernels": kernels, "slots": slots, "trees": trees})
+		return printJSON(l)
 	}
-	width := termfmt.Width(resultsStdout)
-	say(resultsStdout, "cache %s\n\n", cache.Dir)
+	return writeCacheListing(resultsStdout, &l, termfmt.Width(resultsStdout))
+}
+
+// writeCacheListing prints a table per kind of entry, fitted to width.
+func writeCacheListing(w io.Writer, l *cacheListing, width int) error {
+	fmt.Fprintf(w, "cache %s: %s\n", l.Dir, humanBytes(l.Bytes))
+	// Extracted trees; slots hardlink their files, so slots' sizes do not
+	// count them again.
+	tt := termfmt.NewTable(termfmt.Column{Header: "TREE", Shrink: 1, Min: 20, ClipStart: true},
+		termfmt.Column{Header: "VERSION", Shrink: 1, Min: 7}, termfmt.Column{Header: "FROM", Shrink: 1, Min: 10, ClipStart: true},
+		termfmt.Column{Header: "SIZE", Right: true}, termfmt.Column{Header: "EXTRACTED", Shrink: 2, Min: 10})
+	for _, t := range l.Trees {
+		tt.Row(t.Dir, t.Version, t.Tarball, humanBytes(t.Bytes), t.Extracted.Format(time.DateTime))
+	}
 	// Keys stay whole: they are what 'ktest cache rm' takes.
 	kt := termfmt.NewTable(termfmt.Column{Header: "KERNEL"}, termfmt.Column{Header: "VARIANT", Shrink: 1, Min: 7},
 		termfmt.Column{Header: "VERSION", Shrink: 1, Min: 7}, termfmt.Column{Header: "OBJECTS", Right: true},
 		termfmt.Column{Header: "SIZE", Right: true}, termfmt.Column{Header: "LAST USED", Shrink: 2, Min: 10})
-	for _, k := range kernels {
+	for _, k := range l.Kernels {
 		kt.Row(k.Key, k.Variant, k.Version, fmt.Sprint(k.Objects), humanBytes(k.Bytes), k.LastUsed.Format(time.DateTime))
 	}
-	if err := kt.Write(resultsStdout, width); err != nil {
-		return err
-	}
-	say(resultsStdout, "\n")
 	st := termfmt.NewTable(termfmt.Column{Header: "BUILD SLOT", Shrink: 1, Min: 20, ClipStart: true},
 		termfmt.Column{Header: "SIZE", Right: true}, termfmt.Column{Header: "LAST USED", Shrink: 2, Min: 10})
-	for _, s := range slots {
+	for _, s := range l.Slots {
 		st.Row(s.Dir, humanBytes(s.Bytes), s.LastUsed.Format(time.DateTime))
 	}
-	if err := st.Write(resultsStdout, width); err != nil {
+	it := termfmt.NewTable(termfmt.Column{Header: "GUEST IMAGE", Shrink: 1, Min: 20, ClipStart: true},
+		termfmt.Column{Header: "LAYER"}, termfmt.Column{Header: "SIZE", Right: true},
+		termfmt.Column{Header: "LAST USED", Shrink: 2, Min: 10})
+	for _, i := range l.Images {
+		it.Row(i.Path, i.Layer, humanBytes(i.Bytes), i.LastUsed.Format(time.DateTime))
+	}
+	sections := []struct {
+		what string
+		n    int
+		t    *termfmt.Table
+	}{{"extracted trees", len(l.Trees), tt}, {"kernels", len(l.Kernels), kt}, {"build slots", len(l.Slots), st}, {"guest images", len(l.Images), it}}
+	for _, s := range sections {
+		fmt.Fprintln(w)
+		if s.n == 0 {
+			fmt.Fprintf(w, "no %s\n", s.what)
+			continue
+		}
+		if err := s.t.Write(w, width); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cacheKey prints the CI cache keys of the plan as run with these
+// overrides.
+func cacheKey(ctx context.Context, cache *kbuild.Cache, planFile, tree, seriesSrc string, withFixups, asJSON bool) error {
+	p := plan.Default()
+	if planFile != "" {
+		var err error
+		if p, err = plan.Load(planFile); err != nil {
+			return badInput(err)
+		}
+	}
+	if err := checkEmbedded(seriesSrc); err != nil {
 		return err
 	}
-	fmt.Fprintln(resultsStdout)
-	// Extracted trees (the default, debian:X); slots hardlink their files.
-	tt := termfmt.NewTable(termfmt.Column{Header: "TREE", Shrink: 1, Min: 20, ClipStart: true},
-		termfmt.Column{Header: "VERSION", Shrink: 1, Min: 7}, termfmt.Column{Header: "FROM", Shrink: 1, Min: 10, ClipStart: true},
-		termfmt.Column{Header: "SIZE", Right: true}, termfmt.Column{Header: "EXTRACTED", Shrink: 2, Min: 10})
-	for _, t := range trees {
-		tt.Row(t.Dir, t.Version, t.Tarball, humanBytes(t.Bytes), t.Extracted.Format(time.DateTime))
+	p.Retarget(tree, seriesSrc)
+	keys, err := ci.PlanKeys(ctx, cache, p, withFixups)
+	if err != nil {
+		var nt *kbuild.NotATreeError
+		var se *ci.SourceError
+		if errors.As(err, &nt) || errors.As(err, &se) {
+			return badInput(err)
+		}
+		return infraFailure(err)
 	}
-	return tt.Write(resultsStdout, width)
+	if asJSON {
+		return printJSON(keys)
+	}
+	_, err = io.WriteString(resultsStdout, keys.Env())
+	return err
+}
+
+// nonNil makes a nil list an empty one, which JSON prints as [].
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 func printJSON(v any) error {

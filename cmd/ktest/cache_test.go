@@ -89,3 +89,115 @@ func TestCacheCLI(t *testing.T) {
 		})
 	}
 }
+
+// TestCacheListEmpty: on an empty cache every list is a JSON array, so
+// `jq '.kernels[]'` works, and the text names each empty kind.
+func TestCacheListEmpty(t *testing.T) {
+	cache := t.TempDir()
+	code, out, errs := runCLI(t, "cache", "ls", "--json", "--cache", cache)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"trees", "kernels", "slots", "images"} {
+		if a, ok := doc[k].([]any); !ok || len(a) != 0 {
+			t.Errorf("%q = %#v, want []", k, doc[k])
+		}
+	}
+	_, out, _ = runCLI(t, "cache", "ls", "--cache", cache)
+	for _, w := range []string{"no extracted trees", "no kernels", "no build slots", "no guest images"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("cache ls lacks %q:\n%s", w, out)
+		}
+	}
+	_, out, _ = runCLI(t, "cache", "gc", "--json", "--cache", cache)
+	if !strings.Contains(out, `"kernels": []`) || !strings.Contains(out, `"slots": []`) {
+		t.Errorf("gc --json on an empty cache:\n%s", out)
+	}
+}
+
+// TestCacheListImages: cached guest images are listed with their layer.
+func TestCacheListImages(t *testing.T) {
+	cache := t.TempDir()
+	publishFake(t, cache, "k1", time.Hour)
+	os.MkdirAll(filepath.Join(cache, "initramfs"), 0o755)
+	os.WriteFile(filepath.Join(cache, "initramfs", "uroot-abc.cpio"), make([]byte, 2048), 0o644)
+	os.WriteFile(filepath.Join(cache, "initramfs", "def.cpio"), make([]byte, 4096), 0o644)
+	os.WriteFile(filepath.Join(cache, "initramfs", ".build-1"), nil, 0o644)
+	code, out, errs := runCLI(t, "cache", "ls", "--json", "--cache", cache)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var doc struct {
+		Images []struct{ Path, Layer string } `json:"images"`
+		Bytes  int64                          `json:"bytes"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	layers := map[string]string{}
+	for _, i := range doc.Images {
+		layers[filepath.Base(i.Path)] = i.Layer
+	}
+	if len(layers) != 2 || layers["uroot-abc.cpio"] != "u-root" || layers["def.cpio"] != "base" {
+		t.Errorf("images %v", doc.Images)
+	}
+	if doc.Bytes < 6144 {
+		t.Errorf("total %d bytes, want the images' and the kernel's", doc.Bytes)
+	}
+}
+
+// TestCacheKeyCLI: the keys as NAME=VALUE lines (what $GITHUB_OUTPUT and
+// a dotenv report take), their JSON, and bad input as exit 2.
+func TestCacheKeyCLI(t *testing.T) {
+	tree := filepath.Join(t.TempDir(), "linux")
+	for name, content := range map[string]string{
+		"Makefile": "VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 0\n", "Kconfig": "\n",
+		"arch/x86/Kconfig": "\n", "scripts/kconfig/Makefile": "\n",
+	} {
+		os.MkdirAll(filepath.Join(tree, filepath.Dir(name)), 0o755)
+		os.WriteFile(filepath.Join(tree, name), []byte(content), 0o644)
+	}
+	cache := t.TempDir()
+	code, out, errs := runCLI(t, "cache", "key", "--tree", tree, "--cache", cache)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "KTEST_TREE_KEY=") || !strings.HasPrefix(lines[1], "KTEST_KERNELS_KEY=") {
+		t.Errorf("cache key printed:\n%s", out)
+	}
+	_, js, _ := runCLI(t, "cache", "key", "--tree", tree, "--cache", cache, "--json")
+	var keys struct {
+		Tree, Kernels string
+		Inputs        []string
+	}
+	if err := json.Unmarshal([]byte(js), &keys); err != nil {
+		t.Fatal(err)
+	}
+	if out != "KTEST_TREE_KEY="+keys.Tree+"\nKTEST_KERNELS_KEY="+keys.Kernels+"\n" {
+		t.Errorf("--json %+v disagrees with\n%s", keys, out)
+	}
+	_, other, _ := runCLI(t, "cache", "key", "--tree", tree, "--cache", cache, "--series", "embedded:async-buffered-reads")
+	if other == out {
+		t.Error("--series did not change the kernels key")
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--tree", t.TempDir()}, "is not a kernel source tree"},
+		{[]string{"--tree", tree, "--series", "embedded:nope"}, "embedded:nope"},
+		{[]string{"--tree", tree, "--series", "no-such.mbox"}, "no-such.mbox"},
+		{[]string{"--plan", "no-such.toml"}, "no-such.toml"},
+		{[]string{"extra"}, "unexpected arguments"},
+	} {
+		code, _, errs := runCLI(t, append([]string{"cache", "key", "--cache", cache}, tc.args...)...)
+		if code != 2 || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, errs, tc.want)
+		}
+	}
+}

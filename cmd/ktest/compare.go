@@ -12,15 +12,17 @@ import (
 func init() {
 	register(&command{
 		name: "compare",
-		summary: `Compare run B against an older run A (nightly mode). Exits 1 if a metric
-regressed beyond noise or a test that passed in A fails in B, naming them.
-A and B are results.json files or run directories. Runs that cannot be
-compared get no verdict ("no verdict: B stopped at apply"): exit 3 when B
-stopped on a failure of its own, 2 when the runs given are wrong (A did not
-finish, a run in progress or interrupted, other plans, targets or variants).`,
+		summary: `Compare run B with an older run A, naming every regression.
+It exits 1 if a metric regressed beyond noise or a test that passed in A
+fails in B (nightly mode). A and B are results.json files or run
+directories. Runs that cannot be compared get no verdict ("no verdict: B
+stopped at apply"): exit 3 when B stopped on a failure of its own, 2 when
+the runs given are wrong (A did not finish, a run in progress or
+interrupted, other plans, targets or variants).`,
 		usage: "A B [--format md|text|json]",
 		examples: []string{
-			"ktest compare ktest-runs/20250301-020000-ab12 ktest-runs/20250302-020000-cd34",
+			"ktest compare ktest-runs/20250301-020000-ab12 \\",
+			"    ktest-runs/20250302-020000-cd34",
 			"ktest compare --format md old/results.json new/results.json > comparison.md",
 		},
 		run: runCompare,

@@ -183,18 +183,18 @@ func isZeroDefault(d string) bool {
 	return false
 }
 
-// printCommands prints the command list.
-func printCommands(out io.Writer) {
-	w := &strings.Builder{}
-	defer writeOut(out, w)
+// printCommands prints the command list: each command with the first
+// line of its summary, a sentence that fits the list (TestHelpFits).
+func printCommands(w io.Writer) {
 	fmt.Fprintln(w, "usage: ktest <command> [flags] [args]")
 	fmt.Fprintln(w, "\ncommands:")
 	for _, n := range commandNames() {
 		fmt.Fprintf(w, "  %-10s %s\n", n, firstLine(commands[n].summary))
 	}
-	fmt.Fprintln(w, "\nRun 'ktest <command> -h' for a command's flags and examples; 'ktest --version' for the build.")
-	fmt.Fprintln(w, "Exit codes: 0 ok, 1 tests failed or regression, 2 usage or bad input,")
-	fmt.Fprintln(w, "3 infrastructure failure (apply, config, build, boot), 128+N stopped by signal N (130 Ctrl-C).")
+	fmt.Fprintln(w, "\nRun 'ktest <command> -h' for a command's flags and examples, and")
+	fmt.Fprintln(w, "'ktest --version' for the build. Exit codes: 0 ok, 1 tests failed or a")
+	fmt.Fprintln(w, "regression, 2 usage or bad input, 3 infrastructure failure (apply, config,")
+	fmt.Fprintln(w, "build, boot), 128+N stopped by signal N (130: Ctrl-C).")
 }
 
 func commandNames() []string {
@@ -225,6 +225,7 @@ func didYouMean(word string, names []string) string {
 // stdout (errHelp); no subcommand or an unknown one is a usage error with
 // a suggestion. ok means args[0] is one of subs.
 func groupHelp(group *command, subs []string, args []string) (ok bool, err error) {
+	group.subs = subs
 	if len(args) == 0 {
 		return false, usageErrorf("missing subcommand (%s); see 'ktest %s -h'", strings.Join(subs, ", "), group.name)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
+
+	"github.com/ktest-dev/ktest/internal/termfmt"
 )
 
 // singleDashLong finds a multi-letter flag spelled with one dash, as
@@ -59,7 +63,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"kernel", "buidl"}, `unknown subcommand "buidl"; did you mean "build"?`},
 		{[]string{"cache", "sl"}, `unknown subcommand "sl"; did you mean "ls"?`},
 		{[]string{"series", "shwo", "x"}, `did you mean "show"?`},
-		{[]string{"cache"}, "missing subcommand (ls, gc, rm)"},
+		{[]string{"cache"}, "missing subcommand (ls, gc, rm, key)"},
 		{[]string{"apply", "--fuz", "2", "x"}, "unknown flag --fuz; did you mean --fuzz?"},
 		{[]string{"apply", "--fuzz", "many", "x"}, `invalid value "many" for flag --fuzz`},
 		{[]string{"report", "--format"}, "flag needs an argument: --format"},
@@ -117,6 +121,10 @@ func TestVersion(t *testing.T) {
 		{"not stamped", &debug.BuildInfo{Main: debug.Module{Path: "github.com/ktest-dev/ktest", Version: "(devel)"}},
 			[]string{"ktest (devel)\n", "revision: unknown"}},
 		{"no build info", nil, []string{"ktest unknown\n", "revision: unknown"}},
+		{"go install of a pseudo-version", &debug.BuildInfo{Main: debug.Module{Path: "github.com/ktest-dev/ktest", Version: "v0.0.0-20261203170852-51584f6a1ee8"}},
+			[]string{"revision: 51584f6a1ee8 (from the module version)", "time:     2026-12-03T17:08:52Z"}},
+		{"go install of a release", &debug.BuildInfo{Main: debug.Module{Path: "github.com/ktest-dev/ktest", Version: "v1.2.0"}},
+			[]string{"ktest v1.2.0\n", "revision: unknown"}},
 	}
 	for _, tc := range tests {
 		var b bytes.Buffer
@@ -188,6 +196,109 @@ func TestOutputFitsWidth(t *testing.T) {
 		}
 		if !strings.Contains(out, "io_uring: support true async buffered reads, if file provides it") {
 			t.Error("--json clipped a subject")
+		}
+	}
+}
+
+// groups are the commands with subcommands (a group's usage error names
+// them; TestHelpFits checks it against this list).
+var groups = map[string][]string{
+	"cache":  {"ls", "gc", "rm", "key"},
+	"kernel": {"config", "build"},
+	"series": {"show", "split"},
+}
+
+// TestHelpFits checks every command's and subcommand's -h at 80 columns:
+// no line wider, examples never wrapped (a long one continues with a
+// backslash), and in the command list each command's summary line is a
+// sentence of its own that fits.
+func TestHelpFits(t *testing.T) {
+	t.Setenv("COLUMNS", "80")
+	const width = 80
+	_, list, _ := runCLI(t, "-h")
+	checkWidth(t, "ktest -h", list, width)
+	for name, subs := range groups {
+		// Its help, never the command alone: 'ktest boot' alone boots.
+		_, help, _ := runCLI(t, name, "-h")
+		for _, sub := range subs {
+			if !strings.Contains(help, sub) {
+				t.Errorf("ktest %s -h does not name its subcommand %s", name, sub)
+			}
+		}
+	}
+	for _, name := range commandNames() {
+		first := firstLine(commands[name].summary)
+		if n := termfmt.Len(fmt.Sprintf("  %-10s %s", name, first)); n > width {
+			t.Errorf("%s: the command list's line is %d columns: %q", name, n, first)
+		}
+		if first == "" || !unicode.IsUpper([]rune(first)[0]) || !strings.HasSuffix(first, ".") {
+			t.Errorf("%s: the summary's first line is not a sentence: %q", name, first)
+		}
+		helps := [][]string{{name, "-h"}}
+		for _, sub := range groups[name] {
+			helps = append(helps, []string{name, sub, "-h"})
+		}
+		for _, args := range helps {
+			code, out, errs := runCLI(t, args...)
+			what := "ktest " + strings.Join(args, " ")
+			if code != 0 || out == "" {
+				t.Errorf("%s: exit %d, stderr %s", what, code, errs)
+				continue
+			}
+			checkWidth(t, what, out, width)
+			_, examples, ok := strings.Cut(out, "\nexamples:\n")
+			if !ok {
+				t.Errorf("%s: no examples", what)
+				continue
+			}
+			prev := ""
+			for _, l := range strings.Split(strings.TrimRight(examples, "\n"), "\n") {
+				cmd := strings.TrimSpace(l)
+				if !strings.Contains(cmd, "ktest ") && !strings.HasSuffix(prev, "\\") && !strings.HasPrefix(cmd, "#") {
+					t.Errorf("%s: example line %q runs no ktest and continues no command: a wrapped example?", what, l)
+				}
+				prev = l
+			}
+		}
+	}
+}
+
+func checkWidth(t *testing.T, what, out string, width int) {
+	t.Helper()
+	for _, l := range strings.Split(out, "\n") {
+		if n := termfmt.Len(l); n > width {
+			t.Errorf("%s: %d-column line: %q", what, n, l)
+		}
+	}
+}
+
+// TestErrorPrefixOnce: an error names the command, with a group's
+// subcommand, once ("ktest series split: ...", not "ktest series: series
+// split: ...").
+func TestErrorPrefixOnce(t *testing.T) {
+	tree := t.TempDir()
+	cases := []struct {
+		args   []string
+		prefix string
+	}{
+		{[]string{"series", "show", filepath.Join(tree, "nope.mbox")}, "ktest series show: "},
+		{[]string{"series", "split"}, "ktest series split: "},
+		{[]string{"series", "show", "--bogus", "x"}, "ktest series show: "},
+		{[]string{"kernel", "config", "--tree", tree}, "ktest kernel config: "},
+		{[]string{"cache", "rm", "nope", "--cache", tree}, "ktest cache rm: "},
+		{[]string{"cache", "key", "--tree", tree, "--cache", tree}, "ktest cache key: "},
+		{[]string{"series"}, "ktest series: "},
+		{[]string{"report", filepath.Join(tree, "nope")}, "ktest report: "},
+		{[]string{"ci", "jenkins"}, "ktest ci: "},
+	}
+	doubled := regexp.MustCompile(`^ktest ([a-z]+)(?: ([a-z]+))?: (?:ktest )?([a-z]+)( [a-z]+)?:`)
+	for _, tc := range cases {
+		code, _, errs := runCLI(t, tc.args...)
+		if code == 0 || !strings.HasPrefix(errs, tc.prefix) {
+			t.Errorf("%v: exit %d, stderr %q; want an error starting %q", tc.args, code, errs, tc.prefix)
+		}
+		if m := doubled.FindStringSubmatch(errs); m != nil && (m[3] == m[1] || m[3] == m[2]) {
+			t.Errorf("%v: the command is named twice: %q", tc.args, errs)
 		}
 	}
 }

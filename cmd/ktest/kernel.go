@@ -27,9 +27,9 @@ func init() {
   build   build bzImage out of tree, cached; variants rebuild incrementally`,
 		usage: "config|build [flags]",
 		examples: []string{
-			"ktest kernel build                                   # the default 6.1 kernel",
+			"ktest kernel build                 # the default 6.1 kernel",
 			"ktest kernel config --tree ~/src/linux --with lockdep -o /tmp/lockdep.config",
-			"ktest kernel build -h                                # a subcommand's flags",
+			"ktest kernel build -h              # a subcommand's flags",
 		},
 		run: runKernel,
 	})
@@ -153,14 +153,15 @@ func runKernel(ctx context.Context, args []string) error {
 	if sub == "config" {
 		c.summary = "Generate and verify the kernel .config: tinyconfig (or --config) + fragments + olddefconfig,\nthen check every requested option kept its value."
 		c.examples = []string{
-			"ktest kernel config                                  # the default tree and fragments",
+			"ktest kernel config               # the default tree and fragments",
 			"ktest kernel config --tree ~/src/linux --fragment my.config -o /tmp/.config",
 		}
 	} else {
 		c.summary = "Build bzImage out of tree (O=), cached by tree content, patches, final .config and compiler."
 		c.examples = []string{
 			"ktest kernel build --with kasan",
-			"ktest kernel build --tree ~/src/linux --patch series.mbox   # a variant, rebuilt incrementally",
+			"ktest kernel build --tree ~/src/linux --patch series.mbox",
+			"                                  # a variant, rebuilt incrementally",
 		}
 	}
 	fs := newFlagSet(c)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"syscall"
 )
 
@@ -23,6 +24,9 @@ type command struct {
 	// run parses its own flags from args and does the work. Errors are
 	// mapped to exit codes by exitCode.
 	run func(ctx context.Context, args []string) error
+	// subs are a group's subcommands, as its groupHelp call names them,
+	// so that an error is prefixed "ktest series split:", once.
+	subs []string
 }
 
 var commands = map[string]*command{}
@@ -74,8 +78,17 @@ func realMain(args []string, stderr io.Writer) int {
 		// stopped the command.
 		err = se
 	}
-	reportError(stderr, c.name, err)
+	reportError(stderr, commandName(c, args[1:]), err)
 	return exitCode(ctx, err)
+}
+
+// commandName is how errors name the command: with the subcommand of a
+// group, "series split".
+func commandName(c *command, args []string) string {
+	if len(args) > 0 && slices.Contains(c.subs, args[0]) {
+		return c.name + " " + args[0]
+	}
+	return c.name
 }
 
 // reportError prints what went wrong, unless the exit code says it all:

@@ -2,10 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
+	"time"
 
 	"github.com/ktest-dev/ktest/results"
 )
@@ -13,11 +18,12 @@ import (
 func init() {
 	register(&command{
 		name: "merge",
-		summary: `Join the run directories of a plan's shards ('ktest run --shard K/N' on several
-machines) into OUT, a run directory exactly as one machine would have written it:
-results.json, summary.md, junit.xml, email.txt, report.html. Runs of different
-plans, trees, series or kernels are refused, naming the difference; a missing
-shard is reported as missing, never as a pass. Exits like 'ktest run'.`,
+		summary: `Join the run directories of a plan's shards into one run.
+The shards are 'ktest run --shard K/N' on several machines; OUT is a run
+directory exactly as one machine would have written it: results.json,
+summary.md, junit.xml, email.txt, report.html. Runs of different plans,
+trees, series or kernels are refused, naming the difference; a missing shard
+is reported as missing, never as a pass. Exits like 'ktest run'.`,
 		usage: "[--history DIR] OUT RUNDIR...",
 		examples: []string{
 			"ktest merge merged shard-1 shard-2",
@@ -46,7 +52,7 @@ func runMerge(ctx context.Context, args []string) error {
 		}
 		runs = append(runs, r)
 	}
-	merged, err := results.Merge(filepath.Base(out), runs)
+	merged, err := results.Merge(mergedRunID(runs), runs)
 	if err != nil {
 		return badInput(err)
 	}
@@ -74,4 +80,23 @@ func runMerge(ctx context.Context, args []string) error {
 		}
 	}
 	return runVerdict(merged)
+}
+
+// mergedRunID names a merged run after its shards: the earliest shard's
+// start and a digest of them all. Nightly history keys runs by ID, and a
+// pipeline merges into the same OUT every night, so OUT's name would make
+// every night the same run, never compared with the one before; a merge
+// job retried on the same shards keeps its ID.
+func mergedRunID(runs []*results.Run) string {
+	var ids []string
+	first := runs[0].Started
+	for _, r := range runs {
+		ids = append(ids, r.Started.UTC().Format(time.RFC3339Nano)+" "+r.Host.Hostname+" "+r.ID)
+		if r.Started.Before(first) {
+			first = r.Started
+		}
+	}
+	sort.Strings(ids)
+	sum := sha256.Sum256([]byte(strings.Join(ids, "\n")))
+	return first.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(sum[:3])
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/ktest-dev/ktest/internal/atomicfile"
@@ -25,16 +26,18 @@ var (
 func init() {
 	register(&command{
 		name: "report",
-		summary: `Render a run's results: md (review summary), email (plain-text reply),
-mbox (that reply as a mail answering the series' cover letter, for git
-send-email or a mail client), json (the document), junit (CI), html
-(self-contained page with charts), kcidb (a KernelCI KCIDB v5.3 submission).
+		summary: `Render a run's results for review, mail, CI or KernelCI.
+The formats: md (review summary), email (plain-text reply), mbox (that reply
+as a mail answering the series' cover letter, for git send-email or a mail
+client), json (the document), junit (CI), html (self-contained page with
+charts), kcidb (a KernelCI KCIDB v5.3 submission).
 RUN is a results.json or a run directory. The Tested-by line and the mbox
 sender are --from, else git config user.name and user.email.`,
 		usage: "RUN [--format md|json|junit|email|html|mbox|kcidb] [-o FILE] [--from 'Name <mail>'] [--signature 'Tested-by: Name <mail>'] [--origin NAME]",
 		examples: []string{
 			"ktest report ktest-runs/20250301-020000-ab12",
-			"ktest report --format mbox --from 'A U Thor <a@example.org>' ktest-runs/LAST > reply.mbox",
+			"ktest report --format mbox --from 'A U Thor <a@example.org>' \\",
+			"    ktest-runs/LAST > reply.mbox",
 			"ktest report --format kcidb --origin my_ci ktest-runs/LAST > kcidb.json",
 		},
 		run: runReport,
@@ -58,6 +61,12 @@ func runReport(ctx context.Context, args []string) error {
 	}
 	if err := results.ValidOrigin(*origin); err != nil {
 		return usageErrorf("--origin: %v", err)
+	}
+	// -o writes a file, never directories: a mistyped path is an error.
+	if dir := filepath.Dir(*out); *out != "" {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return usageErrorf("-o %s: no directory %s to write it in", *out, dir)
+		}
 	}
 	who, err := identity(ctx, *from)
 	switch {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ktest-dev/ktest/era"
+	"github.com/ktest-dev/ktest/initramfs"
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/kconfig"
 	"github.com/ktest-dev/ktest/pipeline"
@@ -25,8 +26,9 @@ import (
 func init() {
 	register(&command{
 		name: "run",
-		summary: `Run a plan end to end: apply, config, build (variants incremental), initramfs,
-boot, tests, collect. With no arguments, the embedded default plan: Debian's
+		summary: `Run a plan end to end: apply, build, boot, test and report.
+The stages: apply, config, build (variants incremental), initramfs, boot,
+tests, collect. With no arguments, the embedded default plan: Debian's
 Linux 6.1 with the project's baseline patch (FMODE_BUF_RASYNC removed, so
 io_uring punts buffered reads to io-wq) against stock 6.1, which contains the
 async buffered reads series. With --tree T alone the same A/B runs on T,
@@ -40,12 +42,14 @@ checkout. Of a patch posted in several versions the newest is applied
 --build-only and --kernels split a run across CI jobs ('ktest merge').`,
 		usage: "[--plan FILE] [--tree DIR] [--series S] [--quick] [--per-patch [--first-bad|--bisect]] [--aa] [--shard K/N] [--out DIR] [--history DIR]",
 		examples: []string{
-			"ktest run                                          # the default A/B on Linux 6.1",
-			"ktest run --quick --tree debian:6.12               # the same A/B on Debian's 6.12 LTS",
+			"ktest run                                  # the default A/B on Linux 6.1",
+			"ktest run --quick --tree debian:6.12       # the same A/B on Debian's 6.12",
 			"ktest run --quick --tree ~/src/linux --series thread.mbox",
-			"ktest run --quick --series ../thread.mbox   # in a kernel checkout: baseline = it, patched = it + series",
-			"ktest run --tree ~/src/linux --series thread.mbox --per-patch   # which patch breaks it?",
-			"ktest run --history /var/lib/ktest/nightly         # nightly: exit 1 on a regression",
+			"ktest run --quick --series ../thread.mbox  # in a kernel checkout:",
+			"                                 # baseline = it, patched = it + series",
+			"ktest run --tree ~/src/linux --series thread.mbox --per-patch",
+			"                                           # which patch breaks it?",
+			"ktest run --history /var/lib/ktest/nightly # nightly: exit 1 on a regression",
 		},
 		run: runRun,
 	})
@@ -63,6 +67,7 @@ func runRun(ctx context.Context, args []string) error {
 	buildOnly := fs.Bool("build-only", false, "build the variants' kernels and stop (a CI build job; see --export-kernels)")
 	exportKernels := fs.String("export-kernels", "", "copy every variant's kernel into `DIR`/<variant> for other jobs' --kernels")
 	importKernels := fs.String("kernels", "", "take the kernels from `DIR` (written by --export-kernels), refusing one not built from what this run asks for")
+	baseImage := fs.String("initramfs", "", "boot the guest image in `CPIO` (from 'ktest initramfs -o') instead of building one: a CI test job needs no Go")
 	out := fs.String("out", "", "run `DIR` (default ./ktest-runs/<run-id>)")
 	history := fs.String("history", "", "nightly mode: keep runs in `DIR`, compare with the last good run, exit 1 on a regression")
 	accel := fs.String("accel", "", "accelerator `MODE`: auto, kvm or tcg (default: the plan's)")
@@ -206,6 +211,11 @@ func runRun(ctx context.Context, args []string) error {
 			return usageErrorf("--kernels: %v", err)
 		}
 	}
+	if *baseImage != "" {
+		if err := initramfs.CheckBase(*baseImage); err != nil {
+			return usageErrorf("--initramfs: %v", err)
+		}
+	}
 	if err := p.Validate(); err != nil {
 		return usageErrorf("the plan with the command line's overrides: %v", err)
 	}
@@ -251,6 +261,11 @@ func runRun(ctx context.Context, args []string) error {
 	cfg := pipeline.Config{Plan: p, Cache: cache, OutDir: dir, Command: reproduceCommand(args),
 		WithFixups: *withFixups, Series: series.Options{Version: *useVersion}, AllowMissing: *allowMissing, Jobs: *jobs, Log: os.Stderr, Verbose: *verbose,
 		BuildOnly: *buildOnly, ExportKernels: *exportKernels, ImportKernels: *importKernels, Shard: shardRecord}
+	if *baseImage != "" {
+		cfg.Parts.GuestImage = func(ctx context.Context, o initramfs.Options) (*vm.Image, error) {
+			return initramfs.WithKeys(*baseImage, o.OutDir)
+		}
+	}
 	// The renderings' Tested-by: git's identity, or a line saying there
 	// is none.
 	if cfg.Identity, err = identity(ctx, ""); err != nil {
@@ -395,7 +410,7 @@ func reproduceCommand(args []string) string {
 		if k, _, ok := strings.Cut(name, "="); ok {
 			name = k
 		}
-		if name == "out" || name == "history" || name == "cache" || name == "kernels" || name == "export-kernels" {
+		if name == "out" || name == "history" || name == "cache" || name == "kernels" || name == "export-kernels" || name == "initramfs" {
 			skip = !strings.Contains(a, "=")
 			continue
 		}

@@ -19,12 +19,15 @@ import (
 func init() {
 	register(&command{
 		name: "series",
-		summary: "inspect a patch series (show, split)\n\n" +
-			"  show   lists its cover letter, patches, which revisions are applied and why, review fixups and warnings\n" +
-			"  split  writes it as format-patch files (0001-....patch, and the cover letter as 0000-cover-letter.cover)\n\n" +
-			"SERIES is an mbox, a lore thread dump, a mail, a diff, a directory of .patch files or - for stdin.\n" +
-			"Of a patch posted in several versions the newest is taken (--use-version N takes vN).\n" +
-			"Damaged input (stripped whitespace, flattened newlines, truncation, CRLF, ...) exits 2 naming file:line.",
+		summary: "Inspect a patch series (subcommands: show, split).\n\n" +
+			"  show   lists its cover letter, patches, which revisions are applied and\n" +
+			"         why, review fixups and warnings\n" +
+			"  split  writes it as format-patch files (0001-....patch, and the cover\n" +
+			"         letter as 0000-cover-letter.cover)\n\n" +
+			"SERIES is an mbox, a lore thread dump, a mail, a diff, a directory of .patch\n" +
+			"files or - for stdin. Of a patch posted in several versions the newest is\n" +
+			"taken (--use-version N takes vN). Damaged input (stripped whitespace,\n" +
+			"flattened newlines, truncation, CRLF, ...) exits 2 naming file:line.",
 		usage: "show [--json] [--with-fixups] [--use-version N] SERIES | split [--force] [--use-version N] SERIES DIR",
 		examples: []string{
 			"ktest series show thread.mbox",
@@ -78,7 +81,8 @@ func useVersionFlag(fs *flag.FlagSet) *int {
 
 func seriesShow(args []string, out io.Writer) error {
 	fs := newFlagSet(&command{name: "series show", summary: "List the patches of a series, its fixups, revisions and warnings.\n" +
-		"The table fits $COLUMNS, else the terminal, else 80 columns; --json has the full text.",
+		"The table fits $COLUMNS, else the terminal, else 80 columns; --json has the\n" +
+		"full text.",
 		usage: "[--json] [--with-fixups] SERIES",
 		examples: []string{
 			"ktest series show thread.mbox",
@@ -93,7 +97,7 @@ func seriesShow(args []string, out io.Writer) error {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usageErrorf("series show: want exactly one SERIES, got %d arguments", fs.NArg())
+		return usageErrorf("want exactly one SERIES, got %d arguments", fs.NArg())
 	}
 	s, err := loadSeries(fs.Arg(0), series.Options{Version: *useVersion})
 	if err != nil {
@@ -283,10 +287,12 @@ func trailersCol(p *series.Patch) string {
 }
 
 func seriesSplit(args []string, out io.Writer) error {
-	fs := newFlagSet(&command{name: "series split", summary: "Write the patches of a series as format-patch files (0001-....patch) and its cover letter\n" +
-		"as 0000-cover-letter.cover, so that `git am DIR/*.patch` takes the patches and `ktest series show DIR`\n" +
-		"reads all back. Fixups and postings not applied are not written. Files of the same names, or other\n" +
-		"patch files in DIR, make it refuse (exit 2, nothing written) unless --force.",
+	fs := newFlagSet(&command{name: "series split", summary: "Write the patches of a series as format-patch files.\n" +
+		"The patches are 0001-....patch and the cover letter 0000-cover-letter.cover,\n" +
+		"so that `git am DIR/*.patch` takes the patches and `ktest series show DIR`\n" +
+		"reads all back. Fixups and postings not applied are not written. Files of\n" +
+		"the same names, or other patch files in DIR, make it refuse (exit 2, nothing\n" +
+		"written) unless --force.",
 		usage: "[--force] [--use-version N] SERIES DIR",
 		examples: []string{
 			"ktest series split thread.mbox ./patches && git am ./patches/*.patch",
@@ -298,7 +304,7 @@ func seriesSplit(args []string, out io.Writer) error {
 		return err
 	}
 	if fs.NArg() != 2 {
-		return usageErrorf("series split: want SERIES and DIR, got %d arguments", fs.NArg())
+		return usageErrorf("want SERIES and DIR, got %d arguments", fs.NArg())
 	}
 	s, err := loadSeries(fs.Arg(0), series.Options{Version: *useVersion})
 	if err != nil {

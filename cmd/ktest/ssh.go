@@ -15,8 +15,9 @@ import (
 func init() {
 	register(&command{
 		name: "ssh",
-		summary: `Open a shell in a VM kept up by 'ktest boot', or run CMD there, as ssh does:
-stdin, stdout and stderr are passed through and ktest exits with CMD's status.
+		summary: `Open a shell, or run CMD, in a VM kept up by 'ktest boot'.
+It works as ssh does: stdin, stdout and stderr are passed through and ktest
+exits with CMD's status.
 The shell gets a pty when stdin is a terminal; CMD gets one only with -t.
 Without a pty, EOF on stdin closes CMD's stdin.`,
 		usage: "[--pid PID] [-t|-T] [CMD...]",
