@@ -81,7 +81,7 @@ func replay(base []byte, hunks []*hunk) ([]byte, bool) {
 // blobID is the git blob id of content.
 func blobID(content []byte) string {
 	h := sha1.New()
-	fmt.Fprintf(h, "blob %d\x00", len(content))
+	_, _ = fmt.Fprintf(h, "blob %d\x00", len(content)) // a hash never fails to write
 	h.Write(content)
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -108,11 +108,15 @@ func TestGitLabPipelineLocal(t *testing.T) {
 		cmd.Stdout, cmd.Stderr = &out, &out
 		err := cmd.Run()
 		logFile := filepath.Join(logs, fmt.Sprintf("pipeline-%d.log", n))
-		os.WriteFile(logFile, out.Bytes(), 0o644)
+		if err := os.WriteFile(logFile, out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		jobLogs, _ := filepath.Glob(filepath.Join(state, "output", "*.log"))
 		for _, l := range jobLogs {
 			if b, err := os.ReadFile(l); err == nil {
-				os.WriteFile(filepath.Join(logs, fmt.Sprintf("pipeline-%d-job-%s", n, filepath.Base(l))), b, 0o644)
+				if err := os.WriteFile(filepath.Join(logs, fmt.Sprintf("pipeline-%d-job-%s", n, filepath.Base(l))), b, 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 		t.Logf("pipeline %d: %v in %s (log: %s)", n, err, time.Since(start).Round(time.Second), logFile)

@@ -44,7 +44,9 @@ func TestPlanKeys(t *testing.T) {
 	tree := filepath.Join(dir, "linux")
 	fakeTree(t, tree)
 	patch := filepath.Join(dir, "fix.patch")
-	os.WriteFile(patch, []byte("diff --git a/fs/read_write.c b/fs/read_write.c\n"), 0o644)
+	if err := os.WriteFile(patch, []byte("diff --git a/fs/read_write.c b/fs/read_write.c\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cache, err := kbuild.OpenCache(filepath.Join(dir, "cache"))
 	if err != nil {
 		t.Fatal(err)
@@ -77,20 +79,24 @@ func TestPlanKeys(t *testing.T) {
 		name       string
 		edit       func(p *plan.Plan)
 		fixups     bool
-		before     func()
+		before     func() error
 		treeChange bool
 	}{
-		{name: "a patch's bytes", before: func() { os.WriteFile(patch, []byte("diff --git a/fs/read_write.c b/fs/read_write.c\n\n"), 0o644) }},
+		{name: "a patch's bytes", before: func() error {
+			return os.WriteFile(patch, []byte("diff --git a/fs/read_write.c b/fs/read_write.c\n\n"), 0o644)
+		}},
 		{name: "a variant's name", edit: func(p *plan.Plan) { p.Variants[0].Name = "base" }},
 		{name: "another embedded series", edit: func(p *plan.Plan) { p.Variants[1].Patches = []string{"embedded:async-buffered-reads"} }},
 		{name: "fragments", edit: func(p *plan.Plan) { p.Fragments = []string{"base"} }},
 		{name: "fixups", fixups: true},
-		{name: "the tree", before: func() { os.WriteFile(filepath.Join(tree, "fs/read_write.c"), []byte("int y;\n"), 0o644) }, treeChange: true},
+		{name: "the tree", before: func() error { return os.WriteFile(filepath.Join(tree, "fs/read_write.c"), []byte("int y;\n"), 0o644) }, treeChange: true},
 	}
 	prev := base
 	for _, tc := range tests {
 		if tc.before != nil {
-			tc.before()
+			if err := tc.before(); err != nil {
+				t.Fatal(err)
+			}
 		}
 		k := keys(tc.edit, tc.fixups)
 		if k.Kernels == prev.Kernels {

@@ -131,9 +131,9 @@ func TestWatcherChunks(t *testing.T) {
 			log := readTestdata(t, tc.file)
 			w := NewWatcher()
 			for i := 0; i < len(log); i += 7 {
-				w.Write([]byte(log[i:min(i+7, len(log))]))
+				_, _ = w.Write([]byte(log[i:min(i+7, len(log))]))
 			}
-			w.Close()
+			_ = w.Close() // teardown: nothing is written through it any more
 			checkCrashes(t, w.Crashes(), tc.reports, tc.kind, tc.title, tc.firstLine, tc.lastLine)
 		})
 	}
@@ -145,7 +145,7 @@ func TestWatcherIdle(t *testing.T) {
 	w := NewWatcher()
 	w.Idle = 50 * time.Millisecond
 	start := time.Now()
-	w.Write([]byte(readTestdata(t, "lockdep_circular.log")))
+	_, _ = w.Write([]byte(readTestdata(t, "lockdep_circular.log")))
 	n, open, changed := w.State()
 	if n != 0 || !open {
 		t.Fatalf("State() = %d complete, open=%v; want 0, true", n, open)
@@ -169,7 +169,7 @@ func TestWatcherIdle(t *testing.T) {
 func TestWatcherWait(t *testing.T) {
 	w := NewWatcher()
 	w.Idle = 100 * time.Millisecond
-	w.Write([]byte(readTestdata(t, "warning.log")))
+	_, _ = w.Write([]byte(readTestdata(t, "warning.log")))
 	if c := w.Wait(0, nil); c == nil || c.Kind != KindWarning {
 		t.Fatalf("Wait(0) = %v, want the WARNING", c)
 	}
@@ -182,7 +182,7 @@ func TestWatcherWait(t *testing.T) {
 
 	// Half a report, then done: Wait must still return it.
 	hung := readTestdata(t, "hung_task.log")
-	w.Write([]byte(hung[:len(hung)/2]))
+	_, _ = w.Write([]byte(hung[:len(hung)/2]))
 	if c := w.Wait(1, done); c == nil || c.Kind != KindHungTask {
 		t.Fatalf("Wait(1) on an open report = %v, want the hung task", c)
 	}

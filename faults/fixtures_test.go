@@ -162,7 +162,7 @@ func guestImage(t *testing.T, dir string) *vm.Image {
 	if err != nil {
 		t.Fatalf("guest image: %v", err)
 	}
-	t.Cleanup(func() { img.Remove() })
+	t.Cleanup(func() { _ = img.Remove() }) // teardown
 	return img
 }
 
@@ -194,7 +194,7 @@ func startVM(t *testing.T, ctx context.Context, spec bootSpec) (*booted, error) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(imgDir) })
+	t.Cleanup(func() { _ = os.RemoveAll(imgDir) }) // teardown
 	img := guestImage(t, imgDir)
 	devs := []vm.Device{vm.RNG{}}
 	if spec.net != nil {
@@ -211,7 +211,7 @@ func startVM(t *testing.T, ctx context.Context, spec bootSpec) (*booted, error) 
 		return b, err
 	}
 	b.Instance, b.runDir = inst, filepath.Dir(inst.ConsoleLog())
-	t.Cleanup(func() { inst.Close() })
+	t.Cleanup(func() { _ = inst.Close() }) // teardown
 	if spec.disk {
 		if _, err := os.Stat(filepath.Join(b.runDir, "scratch.img")); err != nil {
 			t.Errorf("scratch disk image: %v", err)

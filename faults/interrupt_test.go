@@ -191,15 +191,15 @@ func TestBrokenPipe(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer w.Close()
+		defer func() { _ = w.Close() }() // teardown: nothing is written through it any more
 		out := filepath.Join(t.TempDir(), "run")
 		tmp := t.TempDir()
 		p := startKtest(t, procOpts{tmpDir: tmp, stdout: w}, "run", "--quick", "--targets", "ext4", "--out", out)
-		w.Close()
+		_ = w.Close() // teardown: nothing is written through it any more
 		if !p.waitFor("ktest: stage test [baseline/ext4] ...", 20*time.Minute) {
 			t.Fatalf("the run never reached its tests; stderr:\n%s", tail(p.stderr.String(), 30))
 		}
-		r.Close() // tail is gone
+		_ = r.Close() // tail is gone
 		p.signal(syscall.SIGINT)
 		if code := p.wait(time.Minute); code != 130 {
 			t.Errorf("exit %d, want 130; stderr:\n%s", code, tail(p.stderr.String(), 10))
@@ -219,15 +219,15 @@ func TestBrokenPipe(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer w.Close()
+		defer func() { _ = w.Close() }() // teardown: nothing is written through it any more
 		tmp := t.TempDir()
 		p := startKtest(t, procOpts{tmpDir: tmp, stdout: w}, "boot", "--kernel", kernel, "--exec", "while :; do echo y; done")
-		w.Close()
+		_ = w.Close() // teardown: nothing is written through it any more
 		buf := make([]byte, 64)
 		if _, err := r.Read(buf); err != nil {
 			t.Fatalf("no output from the guest: %v; stderr:\n%s", err, tail(p.stderr.String(), 20))
 		}
-		r.Close() // head has read its line
+		_ = r.Close() // head has read its line
 		if code := p.wait(2 * time.Minute); code != 141 {
 			t.Errorf("exit %d, want 141 (SIGPIPE); stderr:\n%s", code, tail(p.stderr.String(), 10))
 		}

@@ -71,8 +71,12 @@ func testMain(m *testing.M) int {
 	suiteMark = fmt.Sprintf("faults-%d-%s", os.Getpid(), hex.EncodeToString(b[:]))
 	// In-process VMs (vm.Pool.Start) inherit these: QEMU is marked, and its
 	// run directory is made under suiteTmp.
-	os.Setenv(markerEnv, suiteMark+"-self")
-	os.Setenv("TMPDIR", suiteTmp)
+	for k, v := range map[string]string{markerEnv: suiteMark + "-self", "TMPDIR": suiteTmp} {
+		if err := os.Setenv(k, v); err != nil {
+			fmt.Fprintf(os.Stderr, "faults: %v\n", err)
+			os.Exit(2)
+		}
+	}
 
 	code := m.Run()
 
@@ -83,7 +87,7 @@ func testMain(m *testing.M) int {
 		code = 1
 	}
 	if code == 0 {
-		os.RemoveAll(suiteDir)
+		_ = os.RemoveAll(suiteDir) // best effort: the suite has passed, nothing to report
 	} else {
 		fmt.Fprintf(os.Stderr, "faults: kept %s for inspection\n", suiteDir)
 	}
@@ -192,7 +196,7 @@ func startKtest(t *testing.T, o procOpts, args ...string) *ktestProc {
 		t.Fatal(err)
 	}
 	go func() {
-		p.cmd.Wait()
+		_ = p.cmd.Wait()
 		p.end = time.Now()
 		close(p.done)
 	}()
@@ -201,7 +205,7 @@ func startKtest(t *testing.T, o procOpts, args ...string) *ktestProc {
 		case <-p.done:
 		default:
 			t.Logf("killing ktest %s (pid %d), still running at the end of the test", strings.Join(args, " "), p.cmd.Process.Pid)
-			p.cmd.Process.Kill()
+			_ = p.cmd.Process.Kill()
 			<-p.done
 		}
 		killProcs(markedProcs(p.mark))
@@ -217,7 +221,7 @@ func (p *ktestProc) wait(timeout time.Duration) int {
 	case <-p.done:
 	case <-time.After(timeout):
 		p.t.Errorf("ktest %s still running after %v; killing it\nstderr tail:\n%s", strings.Join(p.args, " "), timeout, tail(p.stderr.String(), 30))
-		p.cmd.Process.Kill()
+		_ = p.cmd.Process.Kill()
 		<-p.done
 	}
 	return p.cmd.ProcessState.ExitCode()
@@ -364,7 +368,7 @@ func describeProcs(ps []proc) string {
 // them running for the rest of the suite.
 func killProcs(ps []proc) {
 	for _, p := range ps {
-		syscall.Kill(p.pid, syscall.SIGKILL)
+		_ = syscall.Kill(p.pid, syscall.SIGKILL)
 	}
 }
 
@@ -378,7 +382,8 @@ func assertNoLeftovers(t *testing.T, prefix string, grace time.Duration, dirs ..
 		killProcs(left)
 	}
 	for _, d := range dirs {
-		filepath.WalkDir(d, func(path string, e fs.DirEntry, err error) error {
+		// The callback reports what it finds and never stops the walk.
+		_ = filepath.WalkDir(d, func(path string, e fs.DirEntry, err error) error {
 			if err != nil {
 				return nil
 			}

@@ -71,7 +71,7 @@ func (r *Repo) Merge3(ctx context.Context, ours, base, theirs []byte) (merged []
 	if err != nil {
 		return nil, false, err
 	}
-	defer os.RemoveAll(dir) // best effort: a temp dir of three small files
+	defer func() { _ = os.RemoveAll(dir) }() // best effort: a temp dir of three small files
 	names := []string{"ours", "base", "theirs"}
 	for i, b := range [][]byte{ours, base, theirs} {
 		if err := os.WriteFile(filepath.Join(dir, names[i]), b, 0o600); err != nil {

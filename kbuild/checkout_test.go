@@ -19,7 +19,9 @@ func TestFindCheckout(t *testing.T) {
 		"fs/ext4/file.c":           "",
 	} {
 		p := filepath.Join(tree, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -61,7 +61,9 @@ func makeFakeTarball(t *testing.T, tarball, v string) {
 		"scripts/kconfig/Makefile": "# fake\n",
 	}
 	for p, c := range files {
-		os.MkdirAll(filepath.Dir(filepath.Join(top, p)), 0o755)
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(top, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(filepath.Join(top, p), []byte(c), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -75,7 +77,7 @@ func makeFakeTarball(t *testing.T, tarball, v string) {
 // removed by a non-root user too.
 func writableCache(t *testing.T) *Cache {
 	c := testCache(t)
-	t.Cleanup(func() { exec.Command("chmod", "-R", "u+w", c.Dir).Run() })
+	t.Cleanup(func() { _ = exec.Command("chmod", "-R", "u+w", c.Dir).Run() }) // lets TempDir remove it; a failure shows there
 	return c
 }
 

@@ -69,7 +69,8 @@ func (c *Cache) stampedTarballs() map[string]string {
 // diskBytes is the disk usage of every file below dir, hardlinked or not.
 func diskBytes(dir string) int64 {
 	var n int64
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	// A size for a listing: unreadable entries count as nothing.
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return nil
 		}

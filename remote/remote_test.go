@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -49,8 +50,12 @@ func startAgentWithKeys(t *testing.T, ln net.Listener, keys *Keys) *testAgent {
 	// The agent reads its keys from the image files; do the same.
 	hostKeyFile := filepath.Join(a.dir, "host_key")
 	authFile := filepath.Join(a.dir, "authorized_key")
-	os.WriteFile(hostKeyFile, keys.HostPrivatePEM, 0o600)
-	os.WriteFile(authFile, keys.AuthorizedKey, 0o644)
+	if err := os.WriteFile(hostKeyFile, keys.HostPrivatePEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(authFile, keys.AuthorizedKey, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cfg, err := agent.LoadConfig(hostKeyFile, authFile)
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +88,7 @@ func (a *testAgent) dial(t *testing.T) *Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
 
@@ -183,7 +188,9 @@ func TestRunStreams(t *testing.T) {
 	if got := stderr.String(); got != "first-err\n" {
 		t.Fatalf("stderr while running = %q", got)
 	}
-	os.WriteFile(gate, nil, 0o644)
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	r := <-done
 	if r.err != nil || r.code != 0 {
 		t.Fatalf("Run = %d, %v", r.code, r.err)
@@ -234,7 +241,9 @@ func TestExecStdio(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			os.Remove(filepath.Join(a.dir, "x"))
+			if err := os.Remove(filepath.Join(a.dir, "x")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				t.Fatal(err)
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			var stdout, stderr syncWriter
@@ -368,7 +377,7 @@ func TestPasswordAuthRefused(t *testing.T) {
 				Timeout:         5 * time.Second,
 			})
 			if err == nil {
-				c.Close()
+				_ = c.Close() // teardown: nothing is written through it any more
 				t.Fatal("logged in without a key")
 			}
 			if !strings.Contains(err.Error(), "unable to authenticate") {
@@ -476,7 +485,7 @@ func TestSignalRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sess.Close()
+	defer func() { _ = sess.Close() }() // teardown: nothing is written through it any more
 	out := &notifyWriter{wrote: make(chan struct{}, 1)}
 	sess.Stdout = out
 	if err := sess.Start("trap 'echo got-term; exit 7' TERM; echo ready; while :; do sleep 0.05; done"); err != nil {
@@ -504,7 +513,7 @@ func TestEnvAndPty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sess.Close()
+	defer func() { _ = sess.Close() }() // teardown: nothing is written through it any more
 	if err := sess.Setenv("KTEST_FOO", "bar baz"); err != nil {
 		t.Fatal(err)
 	}
@@ -557,7 +566,7 @@ func TestDialRetriesUntilAgentUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ln.Close()
+	_ = ln.Close() // teardown: nothing is written through it any more
 	keys, err := GenerateKeys()
 	if err != nil {
 		t.Fatal(err)
@@ -583,7 +592,7 @@ func TestDialRetriesUntilAgentUp(t *testing.T) {
 	if r.err != nil {
 		t.Fatalf("Dial = %v", r.err)
 	}
-	defer r.c.Close()
+	defer func() { _ = r.c.Close() }() // teardown: nothing is written through it any more
 	var out bytes.Buffer
 	if code, err := r.c.Run(ctx, "echo up", &out, nil); err != nil || code != 0 || out.String() != "up\n" {
 		t.Errorf("Run = %d, %v, %q", code, err, out.String())
@@ -596,7 +605,7 @@ func TestDialGivesUpWithContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ln.Close()
+	_ = ln.Close() // teardown: nothing is written through it any more
 	keys, _ := GenerateKeys()
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
@@ -619,8 +628,8 @@ func TestShellWithTerminal(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- c.Shell(context.Background(), slave, &out, &out) }()
 	// Typed input reaches the remote shell through the raw local tty.
-	go master.Write([]byte("stty size; tty; exit 5\r"))
-	go io.Copy(io.Discard, master) // local echo, if any
+	go func() { _, _ = master.Write([]byte("stty size; tty; exit 5\r")) }() // a lost write shows as the exit code below
+	go func() { _, _ = io.Copy(io.Discard, master) }()                      // local echo, if any
 	select {
 	case err := <-done:
 		var ee *ExitError
@@ -652,7 +661,7 @@ func openTestPty(t *testing.T) (master, slave *os.File) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { m.Close(); s.Close() })
+	t.Cleanup(func() { _ = m.Close(); _ = s.Close() })
 	return m, s
 }
 

@@ -45,7 +45,7 @@ func boot(ctx context.Context, o Options, runDir string, keys *remote.Keys) (*ma
 		firstOutput: make(chan struct{}),
 	}
 	if o.Trace != nil {
-		fmt.Fprintln(o.Trace, ShellQuote(args...))
+		_, _ = fmt.Fprintln(o.Trace, ShellQuote(args...)) // a progress line: losing one must not fail the run
 	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stderr = m.stderr
@@ -54,15 +54,15 @@ func boot(ctx context.Context, o Options, runDir string, keys *remote.Keys) (*ma
 	// This one is read to EOF.
 	stdout, stdoutW, err := os.Pipe()
 	if err != nil {
-		logFile.Close()
+		_ = logFile.Close() // teardown: nothing is written through it any more
 		return nil, &InfraError{Title: "console pipe: " + err.Error(), Err: err}
 	}
 	cmd.Stdout = stdoutW
 	m.proc, err = startProcess(cmd)
-	stdoutW.Close()
+	_ = stdoutW.Close() // teardown: nothing is written through it any more
 	if err != nil {
-		stdout.Close()
-		logFile.Close()
+		_ = stdout.Close()  // teardown: nothing is written through it any more
+		_ = logFile.Close() // teardown: nothing is written through it any more
 		return nil, &InfraError{Title: fmt.Sprintf("starting %s: %v", args[0], err), Err: err}
 	}
 	m.stopCtxKill = context.AfterFunc(ctx, m.stop)
@@ -83,7 +83,7 @@ func boot(ctx context.Context, o Options, runDir string, keys *remote.Keys) (*ma
 		return m, nil
 	}
 	if m.client != nil {
-		m.client.Close()
+		_ = m.client.Close() // teardown: nothing is written through it any more
 	}
 	// Failed: make sure QEMU is gone and the console fully read before
 	// looking at what it said.
@@ -159,7 +159,7 @@ func (m *machine) waitSSH(ctx context.Context, keys *remote.Keys) (*remote.Clien
 		cancel()
 		for ; pending > 0; pending-- {
 			if r := <-dialed; r.c != nil {
-				r.c.Close()
+				_ = r.c.Close() // teardown: nothing is written through it any more
 			}
 		}
 	}
@@ -201,7 +201,7 @@ func (m *machine) waitSSH(ctx context.Context, keys *remote.Keys) (*remote.Clien
 			// A crash report may have completed meanwhile (e.g. a
 			// WARNING during boot): boot fails with it.
 			if n, _, _ := m.watcher.State(); n > 0 {
-				r.c.Close()
+				_ = r.c.Close() // teardown: nothing is written through it any more
 				return nil, m.watcher.Crashes()[0]
 			}
 			return r.c, nil
@@ -275,9 +275,9 @@ const blindDialDelay = 5 * time.Second
 // the watcher and Options.Console until QEMU exits.
 func (m *machine) readConsole(stdout, logFile *os.File) {
 	defer close(m.consoleDone)
-	defer m.watcher.Close()
-	defer logFile.Close()
-	defer stdout.Close()
+	defer func() { _ = m.watcher.Close() }() // teardown: nothing is written through it any more
+	defer func() { _ = logFile.Close() }()   // teardown: nothing is written through it any more
+	defer func() { _ = stdout.Close() }()    // teardown: nothing is written through it any more
 	sinks := []io.Writer{logFile, m.watcher}
 	if m.opts.Console != nil {
 		sinks = append(sinks, m.opts.Console)
@@ -295,7 +295,7 @@ func (m *machine) readConsole(stdout, logFile *os.File) {
 		}
 		if n > 0 {
 			for _, w := range sinks {
-				w.Write(buf[:n]) // a failing sink must not stall the console
+				_, _ = w.Write(buf[:n]) // a failing sink must not stall the console
 			}
 			if !seen {
 				carry = append(carry, buf[:n]...)

@@ -74,8 +74,8 @@ func CreateSparseImage(path string, size int64) error {
 		return fmt.Errorf("disk image: %w", err)
 	}
 	if err := f.Truncate(size); err != nil {
-		f.Close()
-		os.Remove(path)
+		_ = f.Close()       // teardown: nothing is written through it any more
+		_ = os.Remove(path) // best-effort cleanup: the error that brought us here is the one to report
 		return fmt.Errorf("disk image %s: %w", path, err)
 	}
 	return f.Close()

@@ -42,7 +42,9 @@ func TestCheckKernelImage(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "kernel")
 			if tc.dir {
-				os.Mkdir(path, 0o755)
+				if err := os.Mkdir(path, 0o755); err != nil {
+					t.Fatal(err)
+				}
 			} else if err := os.WriteFile(path, tc.content, 0o644); err != nil {
 				t.Fatal(err)
 			}

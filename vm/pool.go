@@ -92,6 +92,6 @@ func (p *Pool) fallBack(reason string) {
 
 func (p *Pool) logf(format string, args ...any) {
 	if p.Log != nil {
-		fmt.Fprintf(p.Log, "ktest: "+format+"\n", args...)
+		_, _ = fmt.Fprintf(p.Log, "ktest: "+format+"\n", args...) // a progress line: losing one must not fail the run
 	}
 }

@@ -111,8 +111,13 @@ func (p Prober) ttl() time.Duration {
 // file is an empty cache.
 func (p Prober) readCache() map[string]probeVerdict {
 	m := map[string]probeVerdict{}
-	if b, err := os.ReadFile(p.CacheFile); err == nil {
-		json.Unmarshal(b, &m)
+	b, err := os.ReadFile(p.CacheFile)
+	if err != nil {
+		return m
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		// Damaged: probe again rather than trust half of it.
+		return map[string]probeVerdict{}
 	}
 	return m
 }
@@ -183,7 +188,7 @@ func cpuModel() string {
 	if err != nil {
 		return ""
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // teardown: nothing is written through it any more
 	var model, flags string
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -220,7 +225,7 @@ func (p Prober) ProbeKVM(ctx context.Context) (ok bool, reason string, err error
 	if f, err := os.OpenFile(dev, os.O_RDWR, 0); err != nil {
 		return false, err.Error(), nil
 	} else {
-		f.Close()
+		_ = f.Close() // teardown: nothing is written through it any more
 	}
 	if p.Kernel == "" {
 		return false, "", errors.New("kvm probe: no kernel to boot")

@@ -44,7 +44,8 @@ func (p *process) kill() {
 		return
 	default:
 	}
-	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	// ESRCH only: the group exited between the check and the kill.
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 }
 
 // exited reports whether the process has been reaped.

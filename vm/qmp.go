@@ -35,11 +35,11 @@ func qmpExecute(ctx context.Context, path, command string) error {
 	if err != nil {
 		return fmt.Errorf("qmp: %w", err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }() // teardown: nothing is written through it any more
 	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
+		_ = conn.SetDeadline(dl) // a deadline that cannot be set only leaves the context to cut the wait
 	}
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
 	dec := json.NewDecoder(conn)
 	var greeting qmpMessage

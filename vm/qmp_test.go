@@ -21,17 +21,17 @@ func fakeQMP(t *testing.T, known ...string) (path string, got chan []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
+	t.Cleanup(func() { _ = ln.Close() })
 	got = make(chan []string, 1)
 	go func() {
 		conn, err := ln.Accept()
 		if err != nil {
 			return
 		}
-		defer conn.Close()
+		defer func() { _ = conn.Close() }() // teardown: nothing is written through it any more
 		var cmds []string
 		defer func() { got <- cmds }()
-		conn.Write([]byte(`{"QMP": {"version": {"qemu": {"major": 7}}, "capabilities": []}}` + "\n"))
+		_, _ = conn.Write([]byte(`{"QMP": {"version": {"qemu": {"major": 7}}, "capabilities": []}}` + "\n"))
 		sc := bufio.NewScanner(conn)
 		for sc.Scan() {
 			var req struct{ Execute string }
@@ -39,15 +39,15 @@ func fakeQMP(t *testing.T, known ...string) (path string, got chan []string) {
 				return
 			}
 			cmds = append(cmds, req.Execute)
-			conn.Write([]byte(`{"event": "NIC_RX_FILTER_CHANGED", "data": {}}` + "\n"))
+			_, _ = conn.Write([]byte(`{"event": "NIC_RX_FILTER_CHANGED", "data": {}}` + "\n"))
 			ok := req.Execute == "qmp_capabilities"
 			for _, k := range known {
 				ok = ok || req.Execute == k
 			}
 			if ok {
-				conn.Write([]byte(`{"return": {}}` + "\n"))
+				_, _ = conn.Write([]byte(`{"return": {}}` + "\n"))
 			} else {
-				conn.Write([]byte(`{"error": {"class": "CommandNotFound", "desc": "The command ` + req.Execute + ` has not been found"}}` + "\n"))
+				_, _ = conn.Write([]byte(`{"error": {"class": "CommandNotFound", "desc": "The command ` + req.Execute + ` has not been found"}}` + "\n"))
 			}
 		}
 	}()
@@ -84,10 +84,10 @@ func TestQMPExecute(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer ln.Close()
+		defer func() { _ = ln.Close() }() // teardown: nothing is written through it any more
 		go func() {
 			if c, err := ln.Accept(); err == nil {
-				defer c.Close()
+				defer func() { _ = c.Close() }() // teardown: nothing is written through it any more
 				time.Sleep(10 * time.Second)
 			}
 		}()

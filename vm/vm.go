@@ -135,11 +135,11 @@ func start(ctx context.Context, o Options) (Instance, error) {
 	}
 	o, picked, err := prepareDevices(o, runDir)
 	if err != nil {
-		os.RemoveAll(runDir)
+		_ = os.RemoveAll(runDir) // best-effort cleanup: the error that brought us here is the one to report
 		return nil, &InfraError{Title: err.Error(), Err: err}
 	}
 	if _, err = o.Cmdline(); err != nil { // validate before anything runs
-		os.RemoveAll(runDir)
+		_ = os.RemoveAll(runDir) // best-effort cleanup: the error that brought us here is the one to report
 		return nil, err
 	}
 	for attempt := 1; ; attempt++ {
@@ -156,7 +156,7 @@ func start(ctx context.Context, o Options) (Instance, error) {
 			err = &InfraError{Title: fmt.Sprintf("host port %d is in use", pe.port), Output: pe.stderr, Err: pe}
 		}
 		if err != nil {
-			os.RemoveAll(runDir)
+			_ = os.RemoveAll(runDir) // best-effort cleanup: the error that brought us here is the one to report
 			return nil, err
 		}
 		return m, nil
@@ -223,7 +223,7 @@ func (m *machine) Close() error {
 			ctx, cancel := context.WithTimeout(context.Background(), powerOffTimeout)
 			// The power-off request often dies with the guest; only
 			// QEMU exiting tells that it worked.
-			m.client.PowerOff(ctx)
+			_ = m.client.PowerOff(ctx)
 			cancel()
 			select {
 			case <-m.proc.done:
@@ -231,7 +231,7 @@ func (m *machine) Close() error {
 			}
 		}
 		if m.client != nil {
-			m.client.Close()
+			_ = m.client.Close() // teardown: nothing is written through it any more
 		}
 		m.kill()
 		m.stopCtxKill()

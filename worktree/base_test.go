@@ -50,9 +50,15 @@ func TestGitWorktreeCarriesTheWorkingTree(t *testing.T) {
 		"firmware.bin":       "\x00\x01\x02\xff",
 		"built-in.o":         "ignored build output\n",
 	})
-	os.Remove(filepath.Join(src, "fs/doomed.c"))
-	os.Chmod(filepath.Join(src, "scripts/check.sh"), 0o755)
-	os.Symlink("x.h", filepath.Join(src, "include/linux/y.h"))
+	if err := os.Remove(filepath.Join(src, "fs/doomed.c")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(src, "scripts/check.sh"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("x.h", filepath.Join(src, "include/linux/y.h")); err != nil {
+		t.Fatal(err)
+	}
 	run(t, src, "git", "add", "include/linux/x.h") // one change staged
 	base, err := ReadBase(ctx, src)
 	if err != nil || base.Changed != 4 || base.Untracked != 3 {

@@ -27,7 +27,7 @@ func newDiffer() (*differ, error) {
 	return d, err
 }
 
-func (d *differ) close() { os.RemoveAll(d.dir) }
+func (d *differ) close() { _ = os.RemoveAll(d.dir) } // a temp dir: best effort
 
 func (d *differ) git(args ...string) ([]byte, error) {
 	cmd := exec.Command("git", append([]string{"-c", "core.autocrlf=false", "-c", "diff.noprefix=false"}, args...)...)

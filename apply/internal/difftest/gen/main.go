@@ -54,7 +54,7 @@ func run(tree, tarball string, seed uint64, n int, out, seeds string) error {
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(tmp)
+		defer func() { _ = os.RemoveAll(tmp) }() // best-effort cleanup: the error that brought us here is the one to report
 		if tree, err = extract(tarball, tmp); err != nil {
 			return err
 		}
