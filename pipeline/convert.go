@@ -50,16 +50,16 @@ func convertTest(t proto.TestResult) results.Test {
 func mergeBench(doc *proto.TargetResult, rt *results.Target) {
 	for _, e := range doc.Bench {
 		if e.Error != "" {
-			if _, seen := rt.Test("bench-" + e.Engine); !seen {
-				rt.Tests = append(rt.Tests, results.Test{Name: "bench-" + e.Engine, Status: results.TestFail, Message: e.Error})
+			if _, seen := rt.Test("bench-" + string(e.Engine)); !seen {
+				rt.Tests = append(rt.Tests, results.Test{Name: "bench-" + string(e.Engine), Status: results.TestFail, Message: e.Error})
 			}
 		}
 		if len(e.Runs) == 0 {
 			continue
 		}
-		eng := rt.Engine(e.Engine)
+		eng := rt.Engine(string(e.Engine))
 		if eng == nil {
-			rt.Bench = append(rt.Bench, results.Engine{Engine: e.Engine, Repeats: e.Repeats, Metrics: map[string]results.Metric{}})
+			rt.Bench = append(rt.Bench, results.Engine{Engine: string(e.Engine), Repeats: e.Repeats, Metrics: map[string]results.Metric{}})
 			eng = &rt.Bench[len(rt.Bench)-1]
 		}
 		for _, m := range benchMetrics {

@@ -56,9 +56,11 @@ type fakeWorld struct {
 	// compiler error before one succeeds.
 	buildFlaky map[string]int
 	builds     []string
-	starts     []string // kernels booted
-	disks      []string // the disk images each boot got, joined
-	commands   []string // guest commands, readtest only
+	starts     []string                // kernels booted
+	disks      []string                // the disk images each boot got, joined
+	devices    [][]vm.Disk             // the same disks, whole
+	commands   []string                // guest commands, readtest only
+	requests   []proto.ReadtestRequest // the same, as the guest reads them
 	image      string
 	// wall gives a benchmark sample's wall time by "variant/target" and
 	// the variant's boot (from 1); by default the run's boot number
@@ -146,13 +148,16 @@ func (m *fakeMachines) Start(ctx context.Context, o vm.Options) (vm.Instance, er
 	}
 	variant := filepath.Base(filepath.Dir(o.Kernel))
 	var disks []string
+	var whole []vm.Disk
 	for _, d := range o.Devices {
 		if d, ok := d.(vm.Disk); ok {
 			disks = append(disks, d.Path)
+			whole = append(whole, d)
 		}
 	}
 	w.mu.Lock()
 	w.disks = append(w.disks, strings.Join(disks, " "))
+	w.devices = append(w.devices, whole)
 	if w.booted == nil {
 		w.booted = map[string]int{}
 	}
@@ -179,16 +184,23 @@ func (i *fakeInstance) Run(ctx context.Context, cmd string, stdout, stderr io.Wr
 		_, err := io.WriteString(stdout, "6.1.0-fake\n")
 		return 0, err
 	}
-	f := strings.Fields(cmd)
-	if len(f) < 3 || f[0] != "ktest-readtest" || f[1] != "--fs" {
+	// The request is read back as ktest-readtest reads it.
+	words, err := proto.SplitCommand(cmd)
+	if err != nil || len(words) == 0 || words[0] != proto.ReadtestName {
 		return 127, nil
 	}
-	target := f[2]
+	req, err := proto.ParseReadtestArgs(words[1:], io.Discard)
+	if err != nil {
+		_, _ = fmt.Fprintf(stderr, "ktest-readtest: %v\n", err)
+		return proto.ReadTestExitUsage, nil
+	}
+	target := string(req.Target)
 	i.w.mu.Lock()
 	i.w.commands = append(i.w.commands, i.variant+": "+cmd)
+	i.w.requests = append(i.w.requests, req)
 	i.w.mu.Unlock()
-	doc := proto.TargetResult{Schema: proto.ReadTestSchema, Target: target, Tests: []proto.TestResult{}}
-	if !strings.Contains(cmd, "--mode correctness") {
+	doc := proto.TargetResult{Schema: proto.ReadTestSchema, Target: req.Target, Tests: []proto.TestResult{}}
+	if req.Mode != proto.ModeCorrectness {
 		// One fio run per engine; its wall time names the boot.
 		s := proto.RunSample{WallMS: float64(1000 * i.boot), PeakWorkers: 4}
 		if f := i.w.wall[i.variant+"/"+target]; f != nil {
@@ -196,7 +208,7 @@ func (i *fakeInstance) Run(ctx context.Context, cmd string, stdout, stderr io.Wr
 		}
 		doc.Bench = []proto.EngineResult{{Engine: proto.EngineIOUring, Repeats: 1, Runs: []proto.RunSample{s}, Median: s, Min: s, Max: s}}
 	}
-	if strings.Contains(cmd, "--reuse") {
+	if req.Reuse {
 		b, _ := json.Marshal(doc)
 		_, err := stdout.Write(append(b, '\n'))
 		return 0, err
@@ -233,7 +245,7 @@ func (i *fakeInstance) Run(ctx context.Context, cmd string, stdout, stderr io.Wr
 		}
 	}
 	b, _ := json.Marshal(doc)
-	_, err := stdout.Write(append(b, '\n'))
+	_, err = stdout.Write(append(b, '\n'))
 	return code, err
 }
 

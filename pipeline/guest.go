@@ -26,13 +26,15 @@ import (
 // written.
 const fsDiskSize = 1 << 30
 
-// targetDisks returns one virtio disk per target. The guest finds each
-// by its serial (diskSerial), not by its /dev/vdX position.
+// targetDisks returns one virtio disk per target (validated by the
+// plan): a sparse filesystem image, or for a raw target the file size
+// and room for the pattern's tail. The guest finds each by its serial
+// (diskSerial), not by its /dev/vdX position.
 func targetDisks(targets []string, fileSize int64) []vm.Disk {
 	var devs []vm.Disk
 	for _, t := range targets {
 		size := int64(fsDiskSize)
-		if t == "raw" {
+		if spec, err := proto.Target(t).Spec(); err == nil && spec.Raw() {
 			size = fileSize + 4<<20
 		}
 		devs = append(devs, vm.Disk{ID: t, Serial: diskSerial(t), Size: size})
@@ -317,35 +319,39 @@ func plannedTests(p *plan.Plan, only []string) []string {
 	return names
 }
 
-// readtestCommand is the guest command line that runs one target: the
-// plan's suites and sizes, or only the named correctness tests (the
-// nightly re-run of new failures), or (reuse) only the benchmark on what
-// an earlier boot set up.
-func readtestCommand(p *plan.Plan, target string, only []string, reuse bool) string {
-	mode := "all"
+// readtestRequest is the guest's request for one target: the plan's
+// suites and sizes, or only the named correctness tests (the nightly
+// re-run of new failures), or (reuse) only the benchmark on what an
+// earlier boot set up.
+func readtestRequest(p *plan.Plan, target string, only []string, reuse bool) proto.ReadtestRequest {
+	req := proto.ReadtestRequest{
+		Target: proto.Target(target), Serial: diskSerial(target), Mode: proto.ModeAll,
+		Size: p.FileSizeBytes(), Repeats: p.Repeats, TestTimeout: p.Timeouts.Test.Duration, Reuse: reuse,
+	}
 	switch {
 	case reuse:
-		mode = "bench"
+		req.Mode = proto.ModeBench
 	case len(only) > 0 || !hasSuite(p, "bench"):
-		mode = "correctness"
+		req.Mode = proto.ModeCorrectness
 	case !hasSuite(p, "correctness"):
-		mode = "bench"
+		req.Mode = proto.ModeBench
 	}
-	args := []string{"ktest-readtest", "--fs", target, "--serial", diskSerial(target), "--mode", mode,
-		"--size", p.FileSize, "--repeats", fmt.Sprint(p.Repeats),
-		"--timeout-per-test", p.Timeouts.Test.Duration.String()}
-	if reuse {
-		args = append(args, "--reuse")
-	} else if p.MkfsForKernel != "" && target != "raw" {
-		args = append(args, "--mkfs-for", p.MkfsForKernel)
+	if spec, err := req.Target.Spec(); !reuse && err == nil && !spec.Raw() {
+		req.MkfsFor = p.MkfsForKernel
 	}
 	switch {
 	case len(only) > 0:
-		args = append(args, "--only", strings.Join(only, ","))
+		req.Only = only
 	case len(p.Tests) > 0:
-		args = append(args, "--only", strings.Join(p.Tests, ","))
+		req.Only = p.Tests
 	}
-	return vm.ShellQuote(args...)
+	return req
+}
+
+// readtestCommand is the guest command line of readtestRequest.
+func readtestCommand(p *plan.Plan, target string, only []string, reuse bool) string {
+	args := readtestRequest(p, target, only, reuse).Args()
+	return vm.ShellQuote(append([]string{proto.ReadtestName}, args...)...)
 }
 
 func hasSuite(p *plan.Plan, s string) bool {

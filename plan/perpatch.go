@@ -56,7 +56,7 @@ func (pp *PerPatch) validate(p *Plan) *keyError {
 	case pp.Suite != "correctness" && pp.Suite != "none":
 		return &keyError{"suite", fmt.Errorf("suite %q: want correctness or none", pp.Suite)}
 	}
-	if err := oneOf(pp.Targets, KnownTargets); err != nil {
+	if err := oneOf(pp.Targets, KnownTargets()); err != nil {
 		return &keyError{"targets", err}
 	}
 	if err := oneOf(pp.Tests, proto.CorrectnessTests); err != nil {

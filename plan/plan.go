@@ -121,13 +121,15 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Known values.
+// Known values. Targets and engines are the guest's: proto.Targets and
+// proto.Engines, read when a plan is validated.
 var (
-	KnownTargets = []string{"ext4", "xfs", "btrfs", "raw"}
-	KnownSuites  = []string{"correctness", "bench"}
-	KnownAccels  = []string{"auto", "kvm", "tcg"}
-	KnownEngines = []string{proto.EnginePsync, proto.EngineIOUringOffload, proto.EngineIOUring}
+	KnownSuites = []string{"correctness", "bench"}
+	KnownAccels = []string{"auto", "kvm", "tcg"}
 )
+
+// KnownTargets are the target names a plan may use: proto.Targets'.
+func KnownTargets() []string { return proto.TargetNames() }
 
 // Error is a plan that cannot be used; it names the file, the line when
 // known, and the reason.
@@ -233,7 +235,7 @@ func (p *Plan) validate(data []byte) error {
 		}
 		seen[v.Name] = true
 	}
-	if err := oneOf(p.Targets, KnownTargets); err != nil {
+	if err := oneOf(p.Targets, KnownTargets()); err != nil {
 		return bad("targets", "targets: %v", err)
 	}
 	if len(p.Targets) == 0 {
@@ -246,7 +248,7 @@ func (p *Plan) validate(data []byte) error {
 		return bad("tests", "tests: %v", err)
 	}
 	if p.Control != "" {
-		if err := oneOf([]string{p.Control}, KnownEngines); err != nil {
+		if err := oneOf([]string{p.Control}, proto.EngineNames()); err != nil {
 			return bad("control", "control: %v", err)
 		}
 	}

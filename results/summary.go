@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ktest-dev/ktest/guest/proto"
 	"github.com/ktest-dev/ktest/verdict"
 )
 
@@ -109,17 +110,18 @@ func (r *Run) title() string {
 	return "ktest run " + r.ID
 }
 
-// engineOrder is the A/B table's row order, the cover letter's.
-var engineOrder = []string{"psync", "io_uring-offload", "io_uring"}
+// engineOrder is the A/B table's row order, the cover letter's, which
+// is the guest's run order.
+var engineOrder = proto.EngineNames()
 
 // engineLabel names an engine as the cover letter does.
 func engineLabel(e string) string {
-	switch e {
-	case "psync":
+	switch proto.Engine(e) {
+	case proto.EnginePsync:
 		return "preadv"
-	case "io_uring-offload":
+	case proto.EngineIOUringOffload:
 		return "io_uring offload"
-	case "io_uring":
+	case proto.EngineIOUring:
 		return "io_uring async"
 	}
 	return e

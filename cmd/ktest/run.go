@@ -74,7 +74,7 @@ func runRun(ctx context.Context, args []string) error {
 	withFixups := fs.Bool("with-fixups", false, "also apply the fixup diffs carried by review replies")
 	useVersion := useVersionFlag(fs)
 	allowMissing := fs.Bool("allow-missing", false, "test the series even when some of its patches (N/M) are missing")
-	targets := fs.String("targets", "", "comma-separated `LIST` of targets (ext4,xfs,btrfs,raw), overriding the plan's")
+	targets := fs.String("targets", "", "comma-separated `LIST` of targets ("+strings.Join(plan.KnownTargets(), ",")+"), overriding the plan's")
 	boots := fs.Int("boots", 0, "benchmark boots per variant, interleaved with the other variants', overriding the plan's; adaptive boots may add more, up to the plan's max_boots (raised to N if lower)")
 	repeats := fs.Int("repeats", 0, "fio runs per engine and boot, overriding the plan's")
 	aa := fs.Bool("aa", false, "A/A run: test the plan's last variant against itself, to check that ktest calls no change")
@@ -181,8 +181,8 @@ func runRun(ctx context.Context, args []string) error {
 		p.FileSize = *size
 	}
 	for _, t := range p.Targets {
-		if !contains(plan.KnownTargets, t) {
-			return usageErrorf("unknown target %q (known: %s)", t, strings.Join(plan.KnownTargets, ", "))
+		if !contains(plan.KnownTargets(), t) {
+			return usageErrorf("unknown target %q (known: %s)", t, strings.Join(plan.KnownTargets(), ", "))
 		}
 	}
 	var shardRecord *results.Shard

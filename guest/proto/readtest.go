@@ -33,13 +33,6 @@ var CorrectnessTests = []string{
 	"concurrent-waiters", "truncate-race", "readv-multi-iovec", "force-async", "preadv",
 }
 
-// Benchmark engine names in EngineResult.Engine.
-const (
-	EnginePsync          = "psync"            // fio ioengine=pvsync (preadv), iodepth 1, one job
-	EngineIOUringOffload = "io_uring-offload" // fio ioengine=io_uring, force_async=1 (IOSQE_ASYNC on every SQE)
-	EngineIOUring        = "io_uring"         // fio ioengine=io_uring, default submission path
-)
-
 // Exit codes of ktest-readtest. The JSON document is printed in every case
 // where the flags parsed, so the host should read stdout before judging.
 const (
@@ -56,14 +49,14 @@ const (
 // for EOF.
 type TargetResult struct {
 	Schema   string `json:"schema"`    // ReadTestSchema
-	Target   string `json:"target"`    // "ext4", "xfs", "btrfs" or "raw"
+	Target   Target `json:"target"`    // one of Targets
 	FS       string `json:"fs"`        // filesystem type; "" for raw
 	Device   string `json:"device"`    // block device, e.g. "/dev/vdb"
 	Kernel   string `json:"kernel"`    // uname -r of the guest
 	Path     string `json:"path"`      // file read: the test file, or the device for raw
 	FileSize int64  `json:"file_size"` // bytes of pattern readable at Path (raw: device size)
 	Seed     uint64 `json:"seed"`      // pattern seed; rerun with --seed to reproduce
-	Mode     string `json:"mode"`      // "correctness", "bench" or "all"
+	Mode     Mode   `json:"mode"`      // one of Modes
 	// ReadAheadKB is the device's read_ahead_kb, used to size large-read.
 	ReadAheadKB int `json:"read_ahead_kb"`
 	// Mkfs says how the filesystem was made; nil for raw.
@@ -99,7 +92,7 @@ type TestResult struct {
 
 // EngineResult is one benchmark engine over all repeats.
 type EngineResult struct {
-	Engine  string      `json:"engine"`  // EnginePsync, EngineIOUringOffload or EngineIOUring
+	Engine  Engine      `json:"engine"`  // one of Engines
 	Repeats int         `json:"repeats"` // runs requested
 	Error   string      `json:"error,omitempty"`
 	Runs    []RunSample `json:"runs"` // raw samples, in run order

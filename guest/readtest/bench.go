@@ -19,15 +19,12 @@ import (
 	"github.com/ktest-dev/ktest/guest/proto"
 )
 
-// Engines lists the benchmark engines in run order.
-var Engines = []string{proto.EnginePsync, proto.EngineIOUringOffload, proto.EngineIOUring}
-
 // BenchOptions configure the fio benchmark. Zero values get defaults.
 type BenchOptions struct {
-	Fio     string        // fio binary; default "fio" from PATH
-	Repeats int           // runs per engine; default 3
-	Engines []string      // default Engines
-	Timeout time.Duration // per fio run; default 10m
+	Fio     string         // fio binary; default "fio" from PATH
+	Repeats int            // runs per engine; default 3
+	Engines []proto.Engine // default proto.Engines
+	Timeout time.Duration  // per fio run; default 10m
 	// SampleEvery is the period of full /proc scans for io-wq workers
 	// (fio's own iou-wrk threads are counted every 10ms); default 100ms.
 	SampleEvery time.Duration
@@ -43,7 +40,7 @@ func (o *BenchOptions) defaults() {
 		o.Repeats = 3
 	}
 	if len(o.Engines) == 0 {
-		o.Engines = Engines
+		o.Engines = proto.Engines
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Minute
@@ -62,7 +59,7 @@ func (o *BenchOptions) defaults() {
 // FioArgs returns fio's arguments for one cold random-read run of engine
 // over the first size bytes of path: 4 KiB random reads, buffered, each
 // block once, at QD32 (io_uring) or synchronously with preadv (psync).
-func FioArgs(engine, path string, size int64) ([]string, error) {
+func FioArgs(engine proto.Engine, path string, size int64) ([]string, error) {
 	args := []string{
 		"--name=readtest", "--filename=" + strings.ReplaceAll(path, ":", `\:`),
 		"--rw=randread", "--bs=4k", "--size=" + strconv.FormatInt(size&^(BlockSize-1), 10),
@@ -83,7 +80,7 @@ func FioArgs(engine, path string, size int64) ([]string, error) {
 	case proto.EngineIOUring:
 		args = append(args, "--ioengine=io_uring", "--iodepth=32")
 	default:
-		return nil, fmt.Errorf("unknown benchmark engine %q (want one of %s)", engine, strings.Join(Engines, ", "))
+		return nil, fmt.Errorf("unknown benchmark engine %q (want one of %s)", engine, strings.Join(proto.EngineNames(), ", "))
 	}
 	return args, nil
 }
@@ -145,7 +142,7 @@ func (e *FioError) Error() string {
 func (e *FioError) Unwrap() error { return e.Err }
 
 // RunFio does one cold run of engine on t and measures it.
-func RunFio(ctx context.Context, t *Target, engine string, o BenchOptions) (proto.RunSample, error) {
+func RunFio(ctx context.Context, t *Target, engine proto.Engine, o BenchOptions) (proto.RunSample, error) {
 	o.defaults()
 	var s proto.RunSample
 	args, err := FioArgs(engine, t.Path, t.DataEnd)

@@ -16,7 +16,7 @@ import (
 
 func TestFioArgs(t *testing.T) {
 	tests := []struct {
-		engine string
+		engine proto.Engine
 		want   []string
 	}{
 		{proto.EnginePsync, []string{"--ioengine=pvsync", "--iodepth=1"}},
@@ -41,6 +41,12 @@ func TestFioArgs(t *testing.T) {
 	}
 	if _, err := FioArgs("libaio", "/f", 1<<20); err == nil {
 		t.Error("unknown engine accepted")
+	}
+	// An engine added to proto.Engines needs its fio arguments here.
+	for _, e := range proto.Engines {
+		if _, err := FioArgs(e, "/f", 1<<20); err != nil {
+			t.Errorf("engine %s of proto.Engines: %v", e, err)
+		}
 	}
 }
 

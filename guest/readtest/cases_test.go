@@ -31,7 +31,7 @@ func skipNoUring(t *testing.T) {
 // Caches are dropped per file only (fadvise), never system-wide.
 func fileTarget(t *testing.T, size int64) *Target {
 	t.Helper()
-	tg, err := NewFileTarget(KindExt4, filepath.Join(t.TempDir(), "readtest.dat"), FileSizeFor(size), Pattern{Seed: 0x5eed})
+	tg, err := NewFileTarget(FSExt4, filepath.Join(t.TempDir(), "readtest.dat"), FileSizeFor(size), Pattern{Seed: 0x5eed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestCasesPassOnRealFiles(t *testing.T) {
 		{"raw image", rawTarget(t, 8<<20, 4<<20), map[string]bool{"truncate-race": true}},
 	}
 	for _, tg := range targets {
-		if tg.t.Size%BlockSize == 0 && tg.t.Kind != KindRaw {
+		if tg.t.Size%BlockSize == 0 && tg.t.FS != "" {
 			t.Fatalf("file size %d is block aligned; EOF would not fall mid-page", tg.t.Size)
 		}
 		for _, c := range Cases() {

@@ -6,7 +6,7 @@
 // Mount) or a raw block device (NewRawTarget). RunCases runs the named
 // correctness tests (Cases), each in its own goroutine with a timeout, so a
 // read stuck in the kernel is reported as "hung" instead of stalling the
-// run. RunBench runs fio for each engine (Engines) cold, several times, and
+// run. RunBench runs fio for each engine (proto.Engines) cold, several times, and
 // measures system-wide CPU, context switches and io-wq workers from /proc.
 // Results use the JSON types of guest/proto; cmd ktest-readtest wires it
 // together.

@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+
+	"github.com/ktest-dev/ktest/guest/proto"
 )
 
 // The guest's mkfs tools come from the host (Debian bookworm) and by
@@ -17,7 +19,7 @@ import (
 
 // Profile is the on-disk feature set a filesystem is made with.
 type Profile struct {
-	FS   string // KindExt4, KindXFS or KindBtrfs
+	FS   string // FSExt4, FSXFS or FSBtrfs: the target's proto.TargetSpec.FS
 	Name string // e.g. "xfs/lts_5.4"
 	// For is the oldest kernel the profile is meant for: ProfileFor
 	// picks the newest profile whose For is not newer than the kernel.
@@ -39,7 +41,7 @@ type feature struct {
 // Which kernel mounts which feature: xfs(5) and the XFS changelogs,
 // ext4(5), and `mkfs.btrfs -O list-all` (its compat= versions).
 var featureSince = map[string][]feature{
-	KindXFS: {
+	FSXFS: {
 		{"crc", kv(3, 15), "v5 superblock with metadata checksums"},
 		{"finobt", kv(3, 16), "free inode btree"},
 		{"sparse", kv(4, 2), "sparse inode chunks"},
@@ -49,7 +51,7 @@ var featureSince = map[string][]feature{
 		{"inobtcount", kv(5, 10), "inode btree counters"},
 		{"nrext64", kv(5, 19), "64-bit extent counters"},
 	},
-	KindExt4: {
+	FSExt4: {
 		{"extent", kv(2, 6), "extent-mapped files"},
 		{"flex_bg", kv(2, 6), "flexible block groups"},
 		{"huge_file", kv(2, 6), "files over 2 TiB"},
@@ -59,7 +61,7 @@ var featureSince = map[string][]feature{
 		{"large_dir", kv(4, 13), "3-level htree directories"},
 		{"orphan_file", kv(5, 15), "orphan file"},
 	},
-	KindBtrfs: {
+	FSBtrfs: {
 		{"extref", kv(3, 7), "extended inode refs"},
 		{"skinny-metadata", kv(3, 10), "skinny metadata extent refs"},
 		{"no-holes", kv(3, 14), "no explicit hole extents"},
@@ -101,7 +103,7 @@ func xfsProfile(name string, since KernelVersion, reflink, bigtime, nrext64 bool
 	}
 	meta := []string{"crc=1", "finobt=1", "rmapbt=0", onOff("reflink", reflink), onOff("bigtime", bigtime), onOff("inobtcount", bigtime)}
 	return Profile{
-		FS: KindXFS, Name: name, For: since, On: on, Off: off,
+		FS: FSXFS, Name: name, For: since, On: on, Off: off,
 		Args: []string{"-f", "-q", "-m", strings.Join(meta, ","), "-i", "sparse=1," + onOff("nrext64", nrext64)},
 	}
 }
@@ -117,7 +119,7 @@ func ext4Profile(name string, since KernelVersion, csum bool, newer ...string) P
 	on = append(on, newer...)
 	// "none" first clears the defaults of mke2fs.conf, so the list is
 	// the whole feature set.
-	return Profile{FS: KindExt4, Name: name, For: since, On: on, Off: off,
+	return Profile{FS: FSExt4, Name: name, For: since, On: on, Off: off,
 		Args: []string{"-t", "ext4", "-F", "-q", "-O", "none," + strings.Join(on, ",")}}
 }
 
@@ -138,13 +140,15 @@ func btrfsProfile(name string, since KernelVersion, on, off []string) Profile {
 			feats = append(feats, "^"+f)
 		}
 	}
-	return Profile{FS: KindBtrfs, Name: name, For: since, On: on, Off: off,
+	return Profile{FS: FSBtrfs, Name: name, For: since, On: on, Off: off,
 		Args: []string{"-f", "-q", "-O", strings.Join(feats, ","), "-R", runtime}}
 }
 
-// profiles lists each filesystem's profiles, oldest first.
-var profiles = map[string][]Profile{
-	KindXFS: {
+// Profiles lists each filesystem target's profiles, oldest first. A
+// target of proto.Targets with a filesystem needs at least one, made
+// with its filesystem (TestProfilesCoverTargets).
+var Profiles = map[proto.Target][]Profile{
+	proto.TargetXFS: {
 		xfsLTS(4, 19, false, false),
 		xfsLTS(5, 4, true, false),
 		xfsLTS(5, 10, true, false),
@@ -155,7 +159,7 @@ var profiles = map[string][]Profile{
 		// mount. Meant for 6.12 so that 6.1 keeps its LTS set.
 		xfsProfile("xfs/6.12", kv(6, 12), true, true, true),
 	},
-	KindExt4: {
+	proto.TargetExt4: {
 		ext4Profile("ext4/2.6", kv(2, 6), false),
 		ext4Profile("ext4/3.18", kv(3, 18), true),
 		// 6.12 LTS and later: with the checksum seed, 3-level htree
@@ -164,7 +168,7 @@ var profiles = map[string][]Profile{
 		// 6.1 keeps ext4/3.18.
 		ext4Profile("ext4/6.12", kv(6, 12), true, "metadata_csum_seed", "large_dir", "orphan_file"),
 	},
-	KindBtrfs: {
+	proto.TargetBtrfs: {
 		// mkfs.btrfs's own "default=" versions of `-O list-all`.
 		btrfsProfile("btrfs/3.12", kv(3, 12), []string{"extref"}, []string{"skinny-metadata", "no-holes", "free-space-tree", "block-group-tree"}),
 		btrfsProfile("btrfs/3.18", kv(3, 18), []string{"extref", "skinny-metadata"}, []string{"no-holes", "free-space-tree", "block-group-tree"}),
@@ -189,14 +193,20 @@ func (e *TooOldError) Error() string {
 		e.Kernel, e.FS, e.Feature, e.What, e.Since)
 }
 
-// ProfileFor returns the profile for making fs for kernel k: the newest
-// one meant for k or older. A kernel older than every profile gets the
-// oldest if it mounts all of that profile's features, else a
-// *TooOldError naming the feature it lacks.
-func ProfileFor(fs string, k KernelVersion) (Profile, error) {
-	ps, ok := profiles[fs]
-	if !ok {
-		return Profile{}, fmt.Errorf("no mkfs profile for target kind %q (want ext4, xfs or btrfs)", fs)
+// ProfileFor returns the profile for making target's filesystem for
+// kernel k: the newest one meant for k or older. A kernel older than
+// every profile gets the oldest if it mounts all of that profile's
+// features, else a *TooOldError naming the feature it lacks.
+func ProfileFor(target proto.Target, k KernelVersion) (Profile, error) {
+	ps, ok := Profiles[target]
+	if !ok || len(ps) == 0 {
+		var known []string
+		for _, t := range proto.Targets {
+			if len(Profiles[t.Name]) > 0 {
+				known = append(known, string(t.Name))
+			}
+		}
+		return Profile{}, fmt.Errorf("no mkfs profile for target %q (want %s)", target, strings.Join(known, ", "))
 	}
 	for i := len(ps) - 1; i >= 0; i-- {
 		if !k.Less(ps[i].For) {
@@ -204,9 +214,9 @@ func ProfileFor(fs string, k KernelVersion) (Profile, error) {
 		}
 	}
 	oldest := ps[0]
-	for _, f := range featureSince[fs] {
+	for _, f := range featureSince[oldest.FS] {
 		if slices.Contains(oldest.On, f.name) && k.Less(f.since) {
-			return Profile{}, &TooOldError{FS: fs, Kernel: k, Feature: f.name, What: f.what, Since: f.since}
+			return Profile{}, &TooOldError{FS: oldest.FS, Kernel: k, Feature: f.name, What: f.what, Since: f.since}
 		}
 	}
 	return oldest, nil
@@ -215,8 +225,8 @@ func ProfileFor(fs string, k KernelVersion) (Profile, error) {
 // ProfileNamed returns the profile called name ("xfs/lts_5.4").
 func ProfileNamed(name string) (Profile, error) {
 	var names []string
-	for _, fs := range Kinds {
-		for _, p := range profiles[fs] {
+	for _, t := range proto.Targets {
+		for _, p := range Profiles[t.Name] {
 			if p.Name == name {
 				return p, nil
 			}

@@ -10,7 +10,47 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ktest-dev/ktest/guest/proto"
 )
+
+// imageSizes are the smallest images each filesystem's mkfs accepts.
+var imageSizes = map[string]int64{FSExt4: 64 << 20, FSXFS: 320 << 20, FSBtrfs: 128 << 20}
+
+// TestProfilesCoverTargets is what makes adding a target one entry in
+// proto.Targets plus its profiles here: every target with a filesystem
+// has profiles, made with that filesystem, whose features the
+// superblock reader knows; no profile is for a target that is not one.
+func TestProfilesCoverTargets(t *testing.T) {
+	for _, spec := range proto.Targets {
+		ps := Profiles[spec.Name]
+		if spec.Raw() {
+			if len(ps) > 0 {
+				t.Errorf("raw target %s has mkfs profiles", spec.Name)
+			}
+			continue
+		}
+		if len(ps) == 0 {
+			t.Errorf("target %s (%s) of proto.Targets has no mkfs profile in Profiles", spec.Name, spec.FS)
+		}
+		for _, p := range ps {
+			if p.FS != spec.FS {
+				t.Errorf("profile %s of target %s makes %s, not %s", p.Name, spec.Name, p.FS, spec.FS)
+			}
+		}
+		if _, ok := layouts[spec.FS]; !ok {
+			t.Errorf("target %s: no superblock layout for %s", spec.Name, spec.FS)
+		}
+		if _, ok := imageSizes[spec.FS]; !ok {
+			t.Errorf("target %s: no test image size for %s", spec.Name, spec.FS)
+		}
+	}
+	for target := range Profiles {
+		if _, err := target.Spec(); err != nil {
+			t.Errorf("Profiles: %v", err)
+		}
+	}
+}
 
 func TestParseKernelVersion(t *testing.T) {
 	tests := []struct {
@@ -59,7 +99,7 @@ func TestProfileFor(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for fs, want := range map[string]string{KindXFS: tc.xfs, KindExt4: tc.ext4, KindBtrfs: tc.btrfs} {
+		for fs, want := range map[proto.Target]string{proto.TargetXFS: tc.xfs, proto.TargetExt4: tc.ext4, proto.TargetBtrfs: tc.btrfs} {
 			p, err := ProfileFor(fs, k)
 			if want == "" {
 				var too *TooOldError
@@ -79,9 +119,9 @@ func TestProfileFor(t *testing.T) {
 // which kernel mounts which feature: no profile turns on a feature its
 // kernel does not know.
 func TestProfilesMountable(t *testing.T) {
-	for fs, ps := range profiles {
+	for _, ps := range Profiles {
 		for _, p := range ps {
-			for _, f := range featureSince[fs] {
+			for _, f := range featureSince[p.FS] {
 				if slices.Contains(p.On, f.name) && p.For.Less(f.since) {
 					t.Errorf("%s turns on %s, which needs %s", p.Name, f.name, f.since)
 				}
@@ -94,7 +134,7 @@ func TestProfilesMountable(t *testing.T) {
 }
 
 func TestTooOld(t *testing.T) {
-	_, err := ProfileFor(KindXFS, kv(3, 10))
+	_, err := ProfileFor(proto.TargetXFS, kv(3, 10))
 	want := "kernel 3.10 is too old for every known xfs profile: it cannot mount crc (v5 superblock with metadata checksums, since 3.15)"
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)
@@ -108,19 +148,19 @@ func TestTooOld(t *testing.T) {
 // host's real mkfs tools (the guest carries the same ones) and checks
 // the superblock holds exactly the profile's features.
 func TestMkfsProfiles(t *testing.T) {
-	sizes := map[string]int64{KindExt4: 64 << 20, KindXFS: 320 << 20, KindBtrfs: 128 << 20}
-	for fs, ps := range profiles {
-		if _, err := exec.LookPath("mkfs." + fs); err != nil {
-			t.Logf("mkfs.%s not installed", fs)
-			continue
-		}
+	for _, ps := range Profiles {
 		for _, p := range ps {
+			fs := p.FS
+			if _, err := exec.LookPath("mkfs." + fs); err != nil {
+				t.Logf("mkfs.%s not installed", fs)
+				continue
+			}
 			t.Run(p.Name, func(t *testing.T) {
 				img := filepath.Join(t.TempDir(), "img")
 				if err := os.WriteFile(img, nil, 0o644); err != nil {
 					t.Fatal(err)
 				}
-				if err := os.Truncate(img, sizes[fs]); err != nil {
+				if err := os.Truncate(img, imageSizes[fs]); err != nil {
 					t.Fatal(err)
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -175,7 +215,7 @@ func TestMkfsErrors(t *testing.T) {
 	if _, err := exec.LookPath("mkfs.ext4"); err != nil {
 		t.Skip("mkfs.ext4 not installed")
 	}
-	p, _ := ProfileFor(KindExt4, kv(6, 1))
+	p, _ := ProfileFor(proto.TargetExt4, kv(6, 1))
 	_, err := Mkfs(context.Background(), p, filepath.Join(t.TempDir(), "no", "such", "dev"))
 	var se *SetupError
 	if !errors.As(err, &se) || se.Step != "mkfs" || se.Output == "" {
@@ -193,7 +233,7 @@ func TestMkfsErrors(t *testing.T) {
 	if _, err := Mkfs(context.Background(), p, img); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadFeatures(KindXFS, img); err == nil || !strings.Contains(err.Error(), "no xfs superblock") {
+	if _, err := ReadFeatures(FSXFS, img); err == nil || !strings.Contains(err.Error(), "no xfs superblock") {
 		t.Errorf("ext4 read as xfs: %v", err)
 	}
 }

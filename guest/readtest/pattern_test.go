@@ -96,28 +96,3 @@ func TestVerifyZero(t *testing.T) {
 		t.Fatalf("VerifyZero = %v, want mismatch at 60 with 2 bad bytes", err)
 	}
 }
-
-func TestParseSize(t *testing.T) {
-	tests := []struct {
-		in   string
-		want int64
-		ok   bool
-	}{
-		{"64M", 64 << 20, true},
-		{"64MiB", 64 << 20, true},
-		{"1G", 1 << 30, true},
-		{"512k", 512 << 10, true},
-		{"4096", 4096, true},
-		{"0", 0, false},
-		{"-1M", 0, false},
-		{"M", 0, false},
-		{"12X", 0, false},
-		{"", 0, false},
-	}
-	for _, tc := range tests {
-		got, err := ParseSize(tc.in)
-		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("ParseSize(%q) = %d, %v; want %d, ok=%v", tc.in, got, err, tc.want, tc.ok)
-		}
-	}
-}

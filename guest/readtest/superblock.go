@@ -64,11 +64,11 @@ type featureWord struct {
 // The feature bits of each superblock: fs/xfs/libxfs/xfs_format.h,
 // fs/ext4/ext4.h and include/uapi/linux/btrfs.h.
 var layouts = map[string]superblockLayout{
-	KindXFS: {magicOff: 0, magic: []byte("XFSB"), words: []featureWord{
+	FSXFS: {magicOff: 0, magic: []byte("XFSB"), words: []featureWord{
 		{off: 0xD4, size: 4, big: true, flags: []flagName{{1, "finobt"}, {2, "rmapbt"}, {4, "reflink"}, {8, "inobtcount"}}},
 		{off: 0xD8, size: 4, big: true, flags: []flagName{{1, "ftype"}, {2, "sparse"}, {4, "meta_uuid"}, {8, "bigtime"}, {0x10, "needsrepair"}, {0x20, "nrext64"}}},
 	}},
-	KindExt4: {magicOff: 1024 + 0x38, magic: []byte{0x53, 0xef}, words: []featureWord{
+	FSExt4: {magicOff: 1024 + 0x38, magic: []byte{0x53, 0xef}, words: []featureWord{
 		{off: 1024 + 0x5C, size: 4, flags: []flagName{{4, "has_journal"}, {8, "ext_attr"}, {0x10, "resize_inode"}, {0x20, "dir_index"},
 			{0x200, "sparse_super2"}, {0x400, "fast_commit"}, {0x800, "stable_inodes"}, {0x1000, "orphan_file"}}},
 		{off: 1024 + 0x60, size: 4, flags: []flagName{{2, "filetype"}, {4, "needs_recovery"}, {8, "journal_dev"}, {0x10, "meta_bg"},
@@ -78,7 +78,7 @@ var layouts = map[string]superblockLayout{
 			{0x20, "dir_nlink"}, {0x40, "extra_isize"}, {0x100, "quota"}, {0x200, "bigalloc"}, {0x400, "metadata_csum"},
 			{0x1000, "read-only"}, {0x2000, "project"}, {0x4000, "shared_blocks"}, {0x8000, "verity"}, {0x10000, "orphan_present"}}},
 	}},
-	KindBtrfs: {magicOff: 0x10000 + 0x40, magic: []byte("_BHRfS_M"), words: []featureWord{
+	FSBtrfs: {magicOff: 0x10000 + 0x40, magic: []byte("_BHRfS_M"), words: []featureWord{
 		{off: 0x10000 + 0xB4, size: 8, flags: []flagName{{1, "free-space-tree"}, {2, "free-space-tree-valid"}, {4, "verity"}, {8, "block-group-tree"}}},
 		{off: 0x10000 + 0xBC, size: 8, flags: []flagName{{1, "mixed-backref"}, {2, "default-subvol"}, {4, "mixed-bg"}, {8, "compress-lzo"},
 			{0x10, "compress-zstd"}, {0x20, "big-metadata"}, {0x40, "extref"}, {0x80, "raid56"}, {0x100, "skinny-metadata"},
@@ -107,7 +107,7 @@ func ReadFeatures(fs, dev string) ([]string, error) {
 		return nil, fmt.Errorf("%s: no %s superblock (magic %q at %#x)", dev, fs, magic, l.magicOff)
 	}
 	var names []string
-	if fs == KindXFS {
+	if fs == FSXFS {
 		var ver [2]byte
 		if _, err := f.ReadAt(ver[:], 0x64); err != nil {
 			return nil, fmt.Errorf("%s: %w", dev, err)

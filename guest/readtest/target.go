@@ -13,16 +13,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Target kinds.
+// Filesystem types, as mkfs.FS and mount -t FS name them; a target's
+// is its proto.TargetSpec.FS.
 const (
-	KindExt4  = "ext4"
-	KindXFS   = "xfs"
-	KindBtrfs = "btrfs"
-	KindRaw   = "raw"
+	FSExt4  = "ext4"
+	FSXFS   = "xfs"
+	FSBtrfs = "btrfs"
 )
-
-// Kinds lists the accepted target kinds.
-var Kinds = []string{KindExt4, KindXFS, KindBtrfs, KindRaw}
 
 // RawTail is how many bytes at the end of a raw device also carry the
 // pattern, so EOF semantics can be checked at the device's end.
@@ -31,9 +28,9 @@ const RawTail = 16 << 10
 // Target is pattern data ready to read: a test file on a mounted
 // filesystem, or a raw block device.
 type Target struct {
-	Kind    string
-	Path    string // the file, or the device for KindRaw
-	Size    int64  // readable bytes: file size, or device size for KindRaw
+	FS      string // the filesystem holding the file; "" for a raw device
+	Path    string // the file, or the raw device
+	Size    int64  // readable bytes: file size, or the raw device's size
 	Pattern Pattern
 	// Regions are the [start, end) ranges holding the pattern: [0, Size)
 	// for a file; [0, DataEnd) and [Size-RawTail, Size) for a raw device.
@@ -126,8 +123,9 @@ func CreateFile(path string, size int64, p Pattern) error {
 	return nil
 }
 
-// NewFileTarget creates the pattern file at path (size bytes) and describes it.
-func NewFileTarget(kind, path string, size int64, p Pattern) (*Target, error) {
+// NewFileTarget creates the pattern file at path (size bytes) on a
+// filesystem of type fs and describes it.
+func NewFileTarget(fs, path string, size int64, p Pattern) (*Target, error) {
 	if size <= 2*BlockSize {
 		return nil, &SetupError{Step: "write", Err: fmt.Errorf("file size %d too small", size)}
 	}
@@ -135,7 +133,7 @@ func NewFileTarget(kind, path string, size int64, p Pattern) (*Target, error) {
 		return nil, err
 	}
 	return &Target{
-		Kind: kind, Path: path, Size: size, Pattern: p,
+		FS: fs, Path: path, Size: size, Pattern: p,
 		Regions: [][2]int64{{0, size}}, DataEnd: size,
 		Dir: filepath.Dir(path), ReadAheadKB: ReadAheadKB(path),
 	}, nil
@@ -175,7 +173,7 @@ func openRaw(dev string, dataSize int64, p Pattern, write bool) (*Target, error)
 		}
 	}
 	return &Target{
-		Kind: KindRaw, Path: dev, Size: devSize, Pattern: p,
+		Path: dev, Size: devSize, Pattern: p,
 		Regions: [][2]int64{{0, dataSize}, {tail, devSize}}, DataEnd: dataSize,
 		ReadAheadKB: ReadAheadKB(dev),
 	}, nil
@@ -183,7 +181,7 @@ func openRaw(dev string, dataSize int64, p Pattern, write bool) (*Target, error)
 
 // OpenFileTarget describes the pattern file a previous boot's
 // NewFileTarget wrote at path; it must have exactly size bytes.
-func OpenFileTarget(kind, path string, size int64, p Pattern) (*Target, error) {
+func OpenFileTarget(fs, path string, size int64, p Pattern) (*Target, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, &SetupError{Step: "reuse", Err: err}
@@ -192,7 +190,7 @@ func OpenFileTarget(kind, path string, size int64, p Pattern) (*Target, error) {
 		return nil, &SetupError{Step: "reuse", Err: fmt.Errorf("%s is %d bytes, want %d: not this run's file", path, st.Size(), size)}
 	}
 	return &Target{
-		Kind: kind, Path: path, Size: size, Pattern: p,
+		FS: fs, Path: path, Size: size, Pattern: p,
 		Regions: [][2]int64{{0, size}}, DataEnd: size,
 		Dir: filepath.Dir(path), ReadAheadKB: ReadAheadKB(path),
 	}, nil

@@ -13,10 +13,10 @@ import (
 
 func TestTargetErrors(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := NewFileTarget(KindExt4, filepath.Join(dir, "f"), 100, Pattern{}); err == nil {
+	if _, err := NewFileTarget(FSExt4, filepath.Join(dir, "f"), 100, Pattern{}); err == nil {
 		t.Error("tiny file target accepted")
 	}
-	if _, err := NewFileTarget(KindExt4, filepath.Join(dir, "no", "f"), 1<<20, Pattern{}); err == nil {
+	if _, err := NewFileTarget(FSExt4, filepath.Join(dir, "no", "f"), 1<<20, Pattern{}); err == nil {
 		t.Error("file target in a missing directory accepted")
 	}
 	small := filepath.Join(dir, "small.img")

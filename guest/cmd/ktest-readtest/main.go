@@ -1,7 +1,8 @@
 // Command ktest-readtest runs ktest's io_uring buffered-read correctness
 // tests and fio benchmark against one target inside the guest VM, and prints
 // one JSON document (proto.TargetResult, one line) on stdout. Progress goes
-// to stderr.
+// to stderr. Its command line is a proto.ReadtestRequest (the host
+// writes it with Args, this reads it with proto.ParseReadtestArgs):
 //
 //	ktest-readtest --fs ext4|xfs|btrfs|raw --dev /dev/vdX|--serial S [--mode correctness|bench|all]
 //	    [--size 64M] [--repeats 3] [--seed N] [--timeout-per-test 60s] [--fio /usr/bin/fio]
@@ -9,7 +10,7 @@
 //
 // For a filesystem it runs mkfs (destroying dev) with the feature
 // profile of the running kernel (or --mkfs-for/--mkfs-profile), checks
-// the superblock, mounts it at <mnt>/<fs> and writes the pattern file
+// the superblock, mounts it at <mnt>/<target> and writes the pattern file
 // there; for raw it writes the
 // pattern to the device itself. Exit codes are proto.ReadTestExit*: 0 all
 // passed, 1 a test failed or hung or the benchmark failed, 2 usage, 3 setup
@@ -28,8 +29,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/ktest-dev/ktest/guest/proto"
@@ -44,108 +43,40 @@ func main() {
 	os.Exit(code)
 }
 
-// config is the parsed command line.
+// config is the parsed request, with the guest's defaults filled in,
+// and the target's entry in proto.Targets.
 type config struct {
-	kind, dev, mode, fio, mnt string
-	serial                    string
-	mkfsFor, mkfsProfile      string
-	size                      int64
-	repeats                   int
-	seed                      uint64
-	timeout, benchTimeout     time.Duration
-	globalDrop, keepMounted   bool
-	reuse                     bool
-	only                      []string
-	reads                     int
+	proto.ReadtestRequest
+	spec proto.TargetSpec
 }
 
+// parseFlags reads the request and checks what only the guest knows:
+// the kernel version and the mkfs profile.
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
-	c := &config{}
-	fs := flag.NewFlagSet("ktest-readtest", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		stderrf(stderr, "usage: ktest-readtest --fs ext4|xfs|btrfs|raw --dev /dev/vdX|--serial S [flags]")
-		stderrf(stderr, "Runs io_uring buffered-read tests and a fio benchmark; prints one JSON document on stdout.")
-		fs.PrintDefaults()
-	}
-	size := fs.String("size", "64M", "test file size (raw: bytes of the device to use); the file gets 1234 extra bytes so EOF is mid-page")
-	only := fs.String("only", "", "comma-separated correctness tests to run (default all)")
-	fs.StringVar(&c.kind, "fs", "", "target: "+strings.Join(readtest.Kinds, ", "))
-	fs.StringVar(&c.dev, "dev", "", "scratch block device (destroyed)")
-	fs.StringVar(&c.serial, "serial", "", "find the scratch device by its virtio serial instead of --dev")
-	fs.StringVar(&c.mkfsFor, "mkfs-for", "", "make the filesystem for this kernel `VERSION` (default: the running kernel)")
-	fs.StringVar(&c.mkfsProfile, "mkfs-profile", "", "make the filesystem with this profile, e.g. xfs/lts_5.4")
-	fs.StringVar(&c.mode, "mode", "all", "correctness, bench or all")
-	fs.StringVar(&c.fio, "fio", "fio", "fio binary")
-	fs.StringVar(&c.mnt, "mnt", "/mnt", "directory under which <fs> is mounted")
-	fs.IntVar(&c.repeats, "repeats", 3, "benchmark runs per engine")
-	fs.Uint64Var(&c.seed, "seed", 0, "pattern seed (default: random)")
-	fs.DurationVar(&c.timeout, "timeout-per-test", 60*time.Second, "timeout of each correctness test")
-	fs.DurationVar(&c.benchTimeout, "timeout-per-run", 10*time.Minute, "timeout of each fio run")
-	fs.BoolVar(&c.globalDrop, "drop-caches", true, "also sync and write /proc/sys/vm/drop_caches before cold phases (needs root)")
-	fs.BoolVar(&c.keepMounted, "keep-mounted", false, "leave the filesystem mounted afterwards")
-	fs.BoolVar(&c.reuse, "reuse", false, "use the filesystem and file (or raw pattern) an earlier run with the same --size and --seed left on the device: no mkfs, no writing (benchmark boots after the first)")
-	fs.IntVar(&c.reads, "reads", 4096, "reads per random correctness test")
-	if err := fs.Parse(args); err != nil {
+	req, err := proto.ParseReadtestArgs(args, stderr)
+	if err != nil {
 		return nil, err
 	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	c := &config{ReadtestRequest: req.WithDefaults()}
+	if c.spec, err = c.Target.Spec(); err != nil {
+		return nil, err
 	}
-	if !slices.Contains(readtest.Kinds, c.kind) {
-		return nil, fmt.Errorf("--fs %q: want one of %s", c.kind, strings.Join(readtest.Kinds, ", "))
-	}
-	if (c.dev == "") == (c.serial == "") {
-		return nil, errors.New("give one of --dev and --serial")
-	}
-	if c.mkfsFor != "" && c.mkfsProfile != "" {
-		return nil, errors.New("give at most one of --mkfs-for and --mkfs-profile")
-	}
-	if c.mkfsFor != "" {
-		if _, err := readtest.ParseKernelVersion(c.mkfsFor); err != nil {
+	if c.MkfsFor != "" {
+		if _, err := readtest.ParseKernelVersion(c.MkfsFor); err != nil {
 			return nil, fmt.Errorf("--mkfs-for: %w", err)
 		}
 	}
-	if c.mkfsProfile != "" {
-		p, err := readtest.ProfileNamed(c.mkfsProfile)
+	if c.MkfsProfile != "" {
+		p, err := readtest.ProfileNamed(c.MkfsProfile)
 		if err != nil {
 			return nil, fmt.Errorf("--mkfs-profile: %w", err)
 		}
-		if p.FS != c.kind {
-			return nil, fmt.Errorf("--mkfs-profile %s is for %s, not %s", p.Name, p.FS, c.kind)
+		if p.FS != c.spec.FS {
+			return nil, fmt.Errorf("--mkfs-profile %s is for %s, not %s", p.Name, p.FS, c.Target)
 		}
 	}
-	if c.mode != "correctness" && c.mode != "bench" && c.mode != "all" {
-		return nil, fmt.Errorf("--mode %q: want correctness, bench or all", c.mode)
-	}
-	if c.reuse && c.mode != "bench" {
-		return nil, errors.New("--reuse is for --mode bench: correctness tests need a fresh target")
-	}
-	n, err := readtest.ParseSize(*size)
-	if err != nil {
-		return nil, fmt.Errorf("--size: %w", err)
-	}
-	if n < 64<<10 {
-		return nil, fmt.Errorf("--size %s: at least 64K", *size)
-	}
-	c.size = n
-	if c.repeats < 1 || c.reads < 1 {
-		return nil, errors.New("--repeats and --reads must be positive")
-	}
-	if *only != "" {
-		names := make([]string, 0)
-		for _, cs := range readtest.Cases() {
-			names = append(names, cs.Name)
-		}
-		for _, o := range strings.Split(*only, ",") {
-			if !slices.Contains(names, o) {
-				return nil, fmt.Errorf("--only: unknown test %q (tests: %s)", o, strings.Join(names, ", "))
-			}
-			c.only = append(c.only, o)
-		}
-	}
-	for c.seed == 0 {
-		c.seed = uint64(time.Now().UnixNano()) ^ uint64(os.Getpid())<<32
+	for c.Seed == 0 {
+		c.Seed = uint64(time.Now().UnixNano()) ^ uint64(os.Getpid())<<32
 	}
 	return c, nil
 }
@@ -161,12 +92,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	start := time.Now()
 	res := proto.TargetResult{
-		Schema: proto.ReadTestSchema, Target: c.kind, Device: c.dev,
-		Kernel: readtest.KernelRelease(), Seed: c.seed, Mode: c.mode,
+		Schema: proto.ReadTestSchema, Target: c.Target, FS: c.spec.FS, Device: c.Device,
+		Kernel: readtest.KernelRelease(), Seed: c.Seed, Mode: c.Mode,
 		Tests: []proto.TestResult{}, Bench: []proto.EngineResult{},
-	}
-	if c.kind != readtest.KindRaw {
-		res.FS = c.kind
 	}
 	emit := func(code int) int {
 		res.DurationMS = time.Since(start).Milliseconds()
@@ -185,21 +113,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	logf := func(format string, a ...any) { stderrf(stderr, "readtest: "+format, a...) }
 
-	p := readtest.Pattern{Seed: c.seed}
+	p := readtest.Pattern{Seed: c.Seed}
 	t, err := setUp(ctx, c, &res, p, logf)
 	if err != nil {
 		res.Error = err.Error()
 		logf("setup failed: %v", err)
 		return emit(proto.ReadTestExitSetupFailed)
 	}
-	t.GlobalDrop = c.globalDrop
+	t.GlobalDrop = !c.KeepCaches
 	res.Path, res.FileSize, res.ReadAheadKB = t.Path, t.Size, t.ReadAheadKB
 
 	code := proto.ReadTestExitOK
 	hung := false
-	if c.mode != "bench" {
+	if c.Mode.Correctness() {
 		res.Tests, hung = readtest.RunCases(ctx, t, readtest.Options{
-			Timeout: c.timeout, RandReads: c.reads, Only: c.only, Log: stderr,
+			Timeout: c.TestTimeout, RandReads: c.Reads, Only: c.Only, Log: stderr,
 			DumpBlocked: readtest.DumpBlockedTasks,
 		})
 		for _, tr := range res.Tests {
@@ -208,13 +136,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	if c.mode != "correctness" {
+	if c.Mode.Bench() {
 		if hung {
 			res.Error = "benchmark not run: a correctness test hung"
 			code = proto.ReadTestExitFailed
 		} else {
 			res.Bench = readtest.RunBench(ctx, t, readtest.BenchOptions{
-				Fio: c.fio, Repeats: c.repeats, Timeout: c.benchTimeout, Log: stderr,
+				Fio: c.Fio, Repeats: c.Repeats, Timeout: c.RunTimeout, Log: stderr,
 			})
 			for _, e := range res.Bench {
 				if e.Error != "" {
@@ -228,67 +156,70 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		code = proto.ReadTestExitFailed
 	}
 	// Unmounting with a hung reader would block (or fail with EBUSY).
-	if c.kind != readtest.KindRaw && !hung && !c.keepMounted {
-		if err := readtest.Unmount(filepath.Join(c.mnt, c.kind)); err != nil {
+	if !c.spec.Raw() && !hung && !c.KeepMounted {
+		if err := readtest.Unmount(c.mountPoint()); err != nil {
 			logf("%v", err)
 		}
 	}
 	return emit(code)
 }
 
+// mountPoint is where the target's filesystem is mounted: <mnt>/<target>,
+// so that two targets of one filesystem do not meet.
+func (c *config) mountPoint() string { return filepath.Join(c.Mnt, string(c.Target)) }
+
 // setUp finds the device and prepares the target: the pattern on the raw
 // device, or mkfs, mount and the pattern file. It fills in res.Device
 // and res.Mkfs as it learns them.
 func setUp(ctx context.Context, c *config, res *proto.TargetResult, p readtest.Pattern, logf func(string, ...any)) (*readtest.Target, error) {
-	if c.serial != "" {
-		dev, err := readtest.DeviceBySerial("/sys/block", c.serial)
+	if c.Serial != "" {
+		dev, err := readtest.DeviceBySerial("/sys/block", c.Serial)
 		if err != nil {
 			return nil, &readtest.SetupError{Step: "device", Err: err}
 		}
-		c.dev = dev
+		c.Device = dev
 		res.Device = dev
 	}
-	if c.kind == readtest.KindRaw {
-		if c.reuse {
-			return readtest.OpenRawTarget(c.dev, c.size, p)
+	if c.spec.Raw() {
+		if c.Reuse {
+			return readtest.OpenRawTarget(c.Device, c.Size, p)
 		}
-		logf("writing pattern to %s (%d bytes + %d-byte tail)", c.dev, c.size, readtest.RawTail)
-		return readtest.NewRawTarget(c.dev, c.size, p)
+		logf("writing pattern to %s (%d bytes + %d-byte tail)", c.Device, c.Size, readtest.RawTail)
+		return readtest.NewRawTarget(c.Device, c.Size, p)
 	}
-	if c.reuse {
-		mnt := filepath.Join(c.mnt, c.kind)
-		logf("mounting the existing %s on %s at %s", c.kind, c.dev, mnt)
-		if err := readtest.Mount(c.kind, c.dev, mnt); err != nil {
+	mnt := c.mountPoint()
+	if c.Reuse {
+		logf("mounting the existing %s on %s at %s", c.spec.FS, c.Device, mnt)
+		if err := readtest.Mount(c.spec.FS, c.Device, mnt); err != nil {
 			return nil, err
 		}
-		return readtest.OpenFileTarget(c.kind, filepath.Join(mnt, "readtest.dat"), readtest.FileSizeFor(c.size), p)
+		return readtest.OpenFileTarget(c.spec.FS, filepath.Join(mnt, "readtest.dat"), readtest.FileSizeFor(c.Size), p)
 	}
 	prof, err := chooseProfile(c)
 	if err != nil {
 		return nil, &readtest.SetupError{Step: "mkfs", Err: err}
 	}
-	mnt := filepath.Join(c.mnt, c.kind)
 	// A previous run's mount, if any: mkfs refuses a mounted device, and
 	// says so itself if this did not help.
 	_ = unix.Unmount(mnt, 0)
-	logf("mkfs.%s %s (profile %s)", c.kind, c.dev, prof.Name)
-	mk, err := readtest.Mkfs(ctx, prof, c.dev)
+	logf("mkfs.%s %s (profile %s)", prof.FS, c.Device, prof.Name)
+	mk, err := readtest.Mkfs(ctx, prof, c.Device)
 	if mk != nil {
 		res.Mkfs = &proto.Mkfs{Profile: mk.Profile, Command: mk.Command, Features: mk.Features}
 	}
 	if err != nil {
 		return nil, err
 	}
-	logf("mounting %s at %s", c.dev, mnt)
-	if err := readtest.Mount(c.kind, c.dev, mnt); err != nil {
+	logf("mounting %s at %s", c.Device, mnt)
+	if err := readtest.Mount(c.spec.FS, c.Device, mnt); err != nil {
 		return nil, err
 	}
 	path := filepath.Join(mnt, "readtest.dat")
-	size := readtest.FileSizeFor(c.size)
+	size := readtest.FileSizeFor(c.Size)
 	logf("writing %d-byte pattern file %s", size, path)
-	t, err := readtest.NewFileTarget(c.kind, path, size, p)
+	t, err := readtest.NewFileTarget(c.spec.FS, path, size, p)
 	if err == nil {
-		t.ReadAheadKB = readtest.ReadAheadKB(c.dev) // st_dev of btrfs files is anonymous
+		t.ReadAheadKB = readtest.ReadAheadKB(c.Device) // st_dev of btrfs files is anonymous
 	}
 	return t, err
 }
@@ -296,10 +227,10 @@ func setUp(ctx context.Context, c *config, res *proto.TargetResult, p readtest.P
 // chooseProfile picks the mkfs profile: the one named, or the one for
 // --mkfs-for, or the one for the running kernel.
 func chooseProfile(c *config) (readtest.Profile, error) {
-	if c.mkfsProfile != "" {
-		return readtest.ProfileNamed(c.mkfsProfile)
+	if c.MkfsProfile != "" {
+		return readtest.ProfileNamed(c.MkfsProfile)
 	}
-	release := c.mkfsFor
+	release := c.MkfsFor
 	if release == "" {
 		release = readtest.KernelRelease()
 	}
@@ -307,7 +238,7 @@ func chooseProfile(c *config) (readtest.Profile, error) {
 	if err != nil {
 		return readtest.Profile{}, err
 	}
-	return readtest.ProfileFor(c.kind, k)
+	return readtest.ProfileFor(c.Target, k)
 }
 
 // stderrf writes one line of progress or diagnosis to stderr, which the

@@ -1,4 +1,4 @@
-package readtest
+package proto
 
 import (
 	"fmt"
@@ -36,4 +36,18 @@ func ParseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("size %q: too large", s)
 	}
 	return n * mult, nil
+}
+
+// FormatSize writes n as ParseSize reads it, with the largest binary
+// suffix that divides it: 16<<20 is "16M".
+func FormatSize(n int64) string {
+	for _, u := range []struct {
+		suffix string
+		shift  uint
+	}{{"T", 40}, {"G", 30}, {"M", 20}, {"K", 10}} {
+		if m := int64(1) << u.shift; n != 0 && n%m == 0 {
+			return strconv.FormatInt(n/m, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(n, 10)
 }

@@ -1,0 +1,26 @@
+package results
+
+import (
+	"testing"
+
+	"github.com/ktest-dev/ktest/guest/proto"
+)
+
+// TestEngineLabels: an engine added to proto.Engines gets a row in the
+// A/B tables, in the guest's order, and needs its cover-letter name here.
+func TestEngineLabels(t *testing.T) {
+	if len(engineOrder) != len(proto.Engines) {
+		t.Fatalf("engineOrder %v, proto.Engines %v", engineOrder, proto.Engines)
+	}
+	seen := map[string]bool{}
+	for i, e := range proto.Engines {
+		if engineOrder[i] != string(e) {
+			t.Errorf("row %d is %s, want %s", i, engineOrder[i], e)
+		}
+		label := engineLabel(string(e))
+		if label == string(e) || seen[label] {
+			t.Errorf("engine %s has no label of its own (%q)", e, label)
+		}
+		seen[label] = true
+	}
+}
