@@ -274,19 +274,10 @@ func (b *builder) base(ctx context.Context) (Base, error) {
 	if err != nil {
 		return Base{}, err
 	}
-	h := sha256.New()
-	hashf(h, "%s\nuroot %s\n", layoutVersion, filepath.Base(uroot))
-	for _, p := range progs {
-		if err := hashFile(h, p.src, p.dest); err != nil {
-			return Base{}, err
-		}
+	key, err := baseKey(uroot, progs, host)
+	if err != nil {
+		return Base{}, err
 	}
-	for _, f := range host {
-		if err := hashFile(h, f, f); err != nil {
-			return Base{}, err
-		}
-	}
-	key := hex.EncodeToString(h.Sum(nil))[:32]
 	path := filepath.Join(b.cacheDir, key+".cpio")
 	if _, err := os.Stat(path); err == nil {
 		touch(path)
@@ -316,6 +307,25 @@ func (b *builder) base(ctx context.Context) (Base, error) {
 	}
 	b.prune("", 3)
 	return Base{Path: path, Key: key}, nil
+}
+
+// baseKey is the base image's content key: the u-root layer (named by
+// its own key), the compiled guest programs' bytes and the host files'.
+// It hashes what the guest source produced, not where it was found.
+func baseKey(uroot string, progs []guestProgram, host []string) (string, error) {
+	h := sha256.New()
+	hashf(h, "%s\nuroot %s\n", layoutVersion, filepath.Base(uroot))
+	for _, p := range progs {
+		if err := hashFile(h, p.src, p.dest); err != nil {
+			return "", err
+		}
+	}
+	for _, f := range host {
+		if err := hashFile(h, f, f); err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32], nil
 }
 
 func (b *builder) ulog() *llog.Logger {

@@ -174,3 +174,59 @@ func isDir(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.IsDir()
 }
+
+// TestBaseKeyFollowsGuestSource compiles the guest programs from copies
+// of this module's guest source and checks the base image's key: the
+// same source in another place gives the same key, a source that
+// compiles differently another one.
+func TestBaseKeyFollowsGuestSource(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles the guest programs three times")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command")
+	}
+	repo := moduleDir(t)
+	copyGuest := func() string {
+		dst := t.TempDir()
+		for _, f := range []string{"go.mod", "go.sum"} {
+			b, err := os.ReadFile(filepath.Join(repo, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dst, f), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The guest imports nothing from the host side.
+		if err := os.CopyFS(filepath.Join(dst, "guest"), os.DirFS(filepath.Join(repo, "guest"))); err != nil {
+			t.Fatal(err)
+		}
+		return dst
+	}
+	key := func(dir string) string {
+		b := &builder{source: Source{Dir: dir, From: "test"}, goTool: goTool, tmp: t.TempDir(), log: testLog{t}}
+		progs, err := b.buildGuestPrograms(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := baseKey("uroot-0123.cpio", progs, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	original, moved, changed := copyGuest(), copyGuest(), copyGuest()
+	extra := "package agent\n\nimport \"os\"\n\nfunc init() { _ = os.Setenv(\"KTEST_TEST_SOURCE\", \"changed\") }\n"
+	if err := os.WriteFile(filepath.Join(changed, "guest", "agent", "zz_changed.go"), []byte(extra), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k1, k2, k3 := key(original), key(moved), key(changed)
+	if k1 != k2 {
+		t.Errorf("the same guest source in two places gave keys %s and %s", k1, k2)
+	}
+	if k1 == k3 {
+		t.Errorf("a changed agent kept the key %s", k1)
+	}
+}
