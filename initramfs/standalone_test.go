@@ -87,7 +87,7 @@ func TestStandaloneInstallBoots(t *testing.T) {
 	start = time.Now()
 	out := run(t, dirs["work"], env, 15*time.Minute, ktest, "boot", "--kernel", kernel, "--accel", "tcg",
 		"--timeout", "2m", "--exec", "cat /proc/version; test -x /bin/ktest-readtest && echo readtest-present")
-	t.Logf("ktest boot (guest image built from the module cache, TCG boot): %v", time.Since(start).Round(time.Second))
+	t.Logf("ktest boot (guest image built from the module cache, TCG boot): %v\n%s", time.Since(start).Round(time.Second), out)
 	for _, want := range []string{
 		// The guest came up and ran the command through the agent.
 		"Linux version", "readtest-present",
