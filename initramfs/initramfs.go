@@ -16,7 +16,6 @@
 package initramfs
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -52,7 +51,9 @@ type Options struct {
 	// Empty means the ktest cache (internal/cachedir).
 	CacheDir string
 	// ModuleDir is the root of the ktest source module, whose guest
-	// programs and pinned u-root are compiled. Empty means: search upwards
+	// programs and pinned u-root are compiled. Empty means the source
+	// this binary was built from (source.go): the module cache's copy
+	// for a 'go install ...@version', else the checkout found upwards
 	// from the working directory, then from the executable.
 	ModuleDir string
 	// ExtraBinaries are more host executables to include at the same
@@ -208,7 +209,7 @@ func WriteKeys(w io.Writer, k *remote.Keys) error {
 // BuildBase returns the cached base image, building whatever layer is
 // missing.
 func BuildBase(ctx context.Context, o Options) (Base, error) {
-	b, err := newBuilder(o)
+	b, err := newBuilder(ctx, o)
 	if err != nil {
 		return Base{}, err
 	}
@@ -217,15 +218,15 @@ func BuildBase(ctx context.Context, o Options) (Base, error) {
 }
 
 type builder struct {
-	o         Options
-	cacheDir  string // CacheDir/initramfs
-	moduleDir string
-	goTool    string
-	tmp       string
-	log       io.Writer
+	o        Options
+	cacheDir string // CacheDir/initramfs
+	source   Source
+	goTool   string
+	tmp      string
+	log      io.Writer
 }
 
-func newBuilder(o Options) (*builder, error) {
+func newBuilder(ctx context.Context, o Options) (*builder, error) {
 	b := &builder{o: o, log: o.Log}
 	if b.log == nil {
 		b.log = io.Discard
@@ -238,18 +239,18 @@ func newBuilder(o Options) (*builder, error) {
 	if err := os.MkdirAll(b.cacheDir, 0o755); err != nil {
 		return nil, fmt.Errorf("initramfs: %w", err)
 	}
-	b.moduleDir = o.ModuleDir
-	if b.moduleDir == "" {
-		var err error
-		if b.moduleDir, err = FindModuleDir(); err != nil {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		return nil, goMissing(err)
+	}
+	b.goTool = goTool
+	src := Source{Dir: o.ModuleDir, From: "Options.ModuleDir"}
+	if src.Dir == "" {
+		if src, err = newSourceFinder(goTool).find(ctx); err != nil {
 			return nil, err
 		}
 	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		return nil, fmt.Errorf("initramfs: the Go toolchain is needed to build the guest programs: %w", err)
-	}
-	b.goTool = goTool
+	b.source = src
 	if b.tmp, err = os.MkdirTemp(b.cacheDir, ".build-*"); err != nil {
 		return nil, fmt.Errorf("initramfs: %w", err)
 	}
@@ -273,26 +274,17 @@ func (b *builder) base(ctx context.Context) (Base, error) {
 	if err != nil {
 		return Base{}, err
 	}
-	h := sha256.New()
-	hashf(h, "%s\nuroot %s\n", layoutVersion, filepath.Base(uroot))
-	for _, p := range progs {
-		if err := hashFile(h, p.src, p.dest); err != nil {
-			return Base{}, err
-		}
+	key, err := baseKey(uroot, progs, host)
+	if err != nil {
+		return Base{}, err
 	}
-	for _, f := range host {
-		if err := hashFile(h, f, f); err != nil {
-			return Base{}, err
-		}
-	}
-	key := hex.EncodeToString(h.Sum(nil))[:32]
 	path := filepath.Join(b.cacheDir, key+".cpio")
 	if _, err := os.Stat(path); err == nil {
 		touch(path)
 		return Base{Path: path, Key: key, Cached: urootCached}, nil
 	}
 
-	b.logf("assembling base image %s", key)
+	b.logf("assembling base image %s (guest source: %s, %s)", key, b.source.Dir, b.source.From)
 	files := make([]string, 0, len(progs)+len(host))
 	for _, p := range progs {
 		files = append(files, p.src+":"+strings.TrimPrefix(p.dest, "/"))
@@ -317,6 +309,25 @@ func (b *builder) base(ctx context.Context) (Base, error) {
 	return Base{Path: path, Key: key}, nil
 }
 
+// baseKey is the base image's content key: the u-root layer (named by
+// its own key), the compiled guest programs' bytes and the host files'.
+// It hashes what the guest source produced, not where it was found.
+func baseKey(uroot string, progs []guestProgram, host []string) (string, error) {
+	h := sha256.New()
+	hashf(h, "%s\nuroot %s\n", layoutVersion, filepath.Base(uroot))
+	for _, p := range progs {
+		if err := hashFile(h, p.src, p.dest); err != nil {
+			return "", err
+		}
+	}
+	for _, f := range host {
+		if err := hashFile(h, f, f); err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32], nil
+}
+
 func (b *builder) ulog() *llog.Logger {
 	return llog.New(slog.LevelWarn, llog.WritePrintf(b.log))
 }
@@ -335,7 +346,7 @@ func (b *builder) urootLayer(ctx context.Context) (path string, cached bool, err
 	hashf(h, "%s\n%s\ntags %v\ncmds %v\nuinit %s\n", layoutVersion, goVersion,
 		urootBuildTags, urootCommands, proto.AgentPath)
 	for _, f := range []string{"go.mod", "go.sum"} {
-		if err := hashFile(h, filepath.Join(b.moduleDir, f), f); err != nil {
+		if err := hashFile(h, filepath.Join(b.source.Dir, f), f); err != nil {
 			return "", false, err
 		}
 	}
@@ -357,7 +368,7 @@ func (b *builder) urootLayer(ctx context.Context) (path string, cached bool, err
 		golang.WithGOOS("linux"),
 		golang.WithGOARCH("amd64"),
 		golang.WithBuildTag(urootBuildTags...),
-		golang.WithWorkingDir(b.moduleDir),
+		golang.WithWorkingDir(b.source.Dir),
 	)
 	tmpOut := filepath.Join(b.tmp, "uroot.cpio")
 	err = uimage.Create(b.ulog(),
@@ -390,7 +401,7 @@ func (b *builder) buildGuestPrograms(ctx context.Context) ([]guestProgram, error
 	var progs []guestProgram
 	args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", b.tmp + "/"}
 	for _, p := range guestPrograms {
-		if _, err := os.Stat(filepath.Join(b.moduleDir, p.pkg)); err != nil {
+		if _, err := os.Stat(filepath.Join(b.source.Dir, p.pkg)); err != nil {
 			if p.optional && errors.Is(err, os.ErrNotExist) {
 				b.logf("%s does not exist yet; image built without it", p.pkg)
 				continue
@@ -401,7 +412,7 @@ func (b *builder) buildGuestPrograms(ctx context.Context) ([]guestProgram, error
 		progs = append(progs, guestProgram{filepath.Join(b.tmp, filepath.Base(p.pkg)), p.dest})
 	}
 	cmd := exec.CommandContext(ctx, b.goTool, args...)
-	cmd.Dir = b.moduleDir
+	cmd.Dir = b.source.Dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("initramfs: go %s: %w\n%s", strings.Join(args, " "), err, out)
@@ -411,7 +422,7 @@ func (b *builder) buildGuestPrograms(ctx context.Context) ([]guestProgram, error
 
 func (b *builder) goOutput(ctx context.Context, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, b.goTool, args...)
-	cmd.Dir = b.moduleDir
+	cmd.Dir = b.source.Dir
 	out, err := cmd.Output()
 	if err != nil {
 		return "", fmt.Errorf("initramfs: go %s: %w", strings.Join(args, " "), err)
@@ -587,48 +598,6 @@ func hashFile(h hash.Hash, src, name string) error {
 	}
 	hashf(h, "%x\n", fh.Sum(nil))
 	return nil
-}
-
-// FindModuleDir finds the ktest source module: the first directory holding
-// a go.mod for github.com/ktest-dev/ktest, searching upwards from the
-// working directory and then from the executable.
-func FindModuleDir() (string, error) {
-	var starts []string
-	if wd, err := os.Getwd(); err == nil {
-		starts = append(starts, wd)
-	}
-	if exe, err := os.Executable(); err == nil {
-		if exe, err = filepath.EvalSymlinks(exe); err == nil {
-			starts = append(starts, filepath.Dir(exe))
-		}
-	}
-	for _, dir := range starts {
-		for {
-			if isKtestModule(filepath.Join(dir, "go.mod")) {
-				return dir, nil
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				break
-			}
-			dir = parent
-		}
-	}
-	return "", fmt.Errorf("initramfs: cannot find the %s source module above %v; the guest programs are built from it (run from the ktest tree or set Options.ModuleDir)", modulePath, starts)
-}
-
-func isKtestModule(goMod string) bool {
-	b, err := os.ReadFile(goMod)
-	if err != nil {
-		return false
-	}
-	for _, line := range bytes.Split(b, []byte("\n")) {
-		f := strings.Fields(string(line))
-		if len(f) == 2 && f[0] == "module" {
-			return strings.Trim(f[1], `"`) == modulePath
-		}
-	}
-	return false
 }
 
 // hashf writes to a content key's hash; a hash.Hash never returns an
