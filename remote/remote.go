@@ -292,12 +292,14 @@ func (c *Client) wait(ctx context.Context, sess *ssh.Session, what string, start
 	abandon := time.NewTimer(abandonAfter)
 	defer abandon.Stop()
 	// The command's own result no longer matters: the context ended it.
+	var ended error
 	select {
-	case _ = <-waited:
+	case ended = <-waited:
 	case <-abandon.C:
 		_ = c.conn.Close() // teardown: nothing is written through it any more
-		_ = <-waited
+		ended = <-waited
 	}
+	_ = ended
 	return -1, fmt.Errorf("remote: %q: %w", what, ctx.Err())
 }
 
