@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ktest-dev/ktest/apply"
+	"github.com/ktest-dev/ktest/internal/termfmt"
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/kconfig"
 	"github.com/ktest-dev/ktest/plan"
@@ -182,7 +183,7 @@ func (pr *perPatchRun) runStep(ctx context.Context, k int, st *results.PatchStep
 		// make failed without a compiler error: the host (a killed
 		// compiler, a full disk) as likely as the patch. Once more;
 		// failing alike again, it is the tree's.
-		r.logf("step %s: the build failed without a compiler error; trying once more: %v", st.Label, firstLine(err.Error()))
+		r.logf("step %s: the build failed without a compiler error; trying once more: %v", st.Label, termfmt.FirstLine(err.Error()))
 		kres, err = r.parts.Build(ctx, r.cfg.Cache, pr.request(name, ov))
 	}
 	switch {
@@ -329,14 +330,7 @@ func stepSummary(st *results.PatchStep) string {
 	case st.Verdict == results.StepGood:
 		return fmt.Sprintf("good (rebuilt %d objects in %.0f s)", st.Objects, st.BuildSeconds)
 	case st.Verdict == results.StepBad:
-		return "BAD: " + firstLine(st.Evidence)
+		return "BAD: " + termfmt.FirstLine(st.Evidence)
 	}
 	return string(st.Verdict)
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }

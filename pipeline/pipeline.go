@@ -18,6 +18,7 @@ import (
 
 	"github.com/ktest-dev/ktest/apply"
 	"github.com/ktest-dev/ktest/initramfs"
+	"github.com/ktest-dev/ktest/internal/termfmt"
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/kconfig"
 	"github.com/ktest-dev/ktest/plan"
@@ -282,9 +283,9 @@ func (r *runner) seriesEvidence(ctx context.Context, i int, err error) bool {
 	case errors.As(err, &be) && be.FirstError != "":
 		r.wholeSeries = "the whole series does not build: " + be.FirstError
 	case conflict != nil:
-		r.wholeSeries = "the whole series does not apply: " + firstLine(conflict.Error())
+		r.wholeSeries = "the whole series does not apply: " + termfmt.FirstLine(conflict.Error())
 	default:
-		r.wholeSeries = "the whole series fails: " + firstLine(err.Error())
+		r.wholeSeries = "the whole series fails: " + termfmt.FirstLine(err.Error())
 	}
 	r.logf("%s; the per-patch steps look for the patch that did it", r.wholeSeries)
 	return true

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ktest-dev/ktest/internal/termfmt"
 )
 
 // EmailWidth is the column limit of the email rendering. Every line
@@ -303,11 +305,5 @@ func padLeft(s string, n int) string {
 	return s
 }
 
-// clip shortens s to n runes, marking the cut with "~".
-func clip(s string, n int) string {
-	rs := []rune(s)
-	if len(rs) <= n {
-		return s
-	}
-	return string(rs[:n-1]) + "~"
-}
+// clip is [termfmt.Clip], under the name the renderers use.
+var clip = termfmt.Clip

@@ -1,6 +1,10 @@
 package results
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/ktest-dev/ktest/internal/termfmt"
+)
 
 // PerPatch is a per-patch run (`ktest run --per-patch`): the series
 // applied one patch more at a time, each tree built (incrementally, in
@@ -79,13 +83,9 @@ func (c *Checkpatch) String() string {
 	return c.Summary
 }
 
-// count is "1 error", "2 errors".
-func count(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
+// count is "1 error", "2 errors": [termfmt.Plural], under the name the
+// renderers use.
+var count = termfmt.Plural
 
 // FirstBadPatch says which patch a per-patch run found bad first, and
 // why, or "" when it found none.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ktest-dev/ktest/internal/termfmt"
 	"github.com/ktest-dev/ktest/verdict"
 )
 
@@ -797,10 +798,5 @@ func orDefault(s, def string) string {
 	return s
 }
 
-func firstLineOf(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
-}
+// firstLineOf is [termfmt.FirstLine], under the name the renderers use.
+var firstLineOf = termfmt.FirstLine

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ktest-dev/ktest/internal/atomicfile"
+	"github.com/ktest-dev/ktest/internal/termfmt"
 )
 
 // Prober decides which accelerator a VM can use here. KVM is judged by
@@ -272,20 +273,12 @@ func (p Prober) ProbeKVM(ctx context.Context) (ok bool, reason string, err error
 		return false, "", ctx.Err()
 	}
 	if printed {
-		return true, fmt.Sprintf("KVM probe: Linux printed its first console line after %v (%q)", took, clip(line, 60)), nil
+		return true, fmt.Sprintf("KVM probe: Linux printed its first console line after %v (%q)", took, termfmt.Clip(strings.TrimSpace(line), 61)), nil
 	}
 	if pctx.Err() != nil {
 		return false, fmt.Sprintf("KVM probe: Linux printed nothing on the console within %v under KVM%s", timeout, stderrSuffix(stderr.String())), nil
 	}
 	return false, fmt.Sprintf("KVM probe: QEMU %s before Linux printed anything%s", proc.status(), stderrSuffix(stderr.String())), nil
-}
-
-func clip(s string, n int) string {
-	s = strings.TrimSpace(s)
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
 }
 
 // stderrSuffix picks QEMU's most telling stderr line ("error: ..." first,

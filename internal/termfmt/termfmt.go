@@ -49,6 +49,26 @@ func Clip(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
+// FirstLine is the first line of s once the space around s is trimmed:
+// an error or a log excerpt cut to one line for a table, a subject or a
+// message.
+func FirstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// Plural is n and the noun, pluralised with "s" unless n is 1:
+// "1 conflict", "0 hunks", "3 boots".
+func Plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
 // ClipStart is Clip cutting the start instead, for paths whose end (the
 // file name) says the most: "…/linux/pagemap.h".
 func ClipStart(s string, n int) string {

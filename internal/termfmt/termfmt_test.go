@@ -61,6 +61,31 @@ func TestClip(t *testing.T) {
 	}
 }
 
+func TestFirstLine(t *testing.T) {
+	for s, want := range map[string]string{
+		"":                        "",
+		"one":                     "one",
+		"one\ntwo":                "one",
+		"\n  one \ntwo\n":         "one ",
+		"build failed:\n\tcc ...": "build failed:",
+	} {
+		if got := FirstLine(s); got != want {
+			t.Errorf("FirstLine(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+func TestPlural(t *testing.T) {
+	for _, tc := range []struct {
+		n          int
+		noun, want string
+	}{{0, "hunk", "0 hunks"}, {1, "conflict", "1 conflict"}, {2, "whole file", "2 whole files"}, {12, "boot", "12 boots"}} {
+		if got := Plural(tc.n, tc.noun); got != tc.want {
+			t.Errorf("Plural(%d, %q) = %q, want %q", tc.n, tc.noun, got, tc.want)
+		}
+	}
+}
+
 func TestWrap(t *testing.T) {
 	tests := []struct {
 		name           string
