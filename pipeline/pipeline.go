@@ -308,7 +308,7 @@ func (r *runner) loadSource(src string) (*series.Series, error) {
 	if src == r.cfg.Plan.Series.Source {
 		opts = r.cfg.Series
 	}
-	return LoadSource(src, opts)
+	return opts.Load(src)
 }
 
 // sourcePatches is sourcePatches reading sources as loadSource does.
