@@ -422,7 +422,7 @@ func (r *runner) seriesInTree(v plan.Variant, aps []apply.Patch, res *apply.Resu
 	for _, pr := range res.Patches {
 		if pr.Index >= base {
 			n++
-			if pr.Outcome().Status == "already-applied" {
+			if pr.Outcome().Status == apply.PatchAlreadyApplied {
 				in++
 			}
 		}

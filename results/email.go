@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/ktest-dev/ktest/apply"
 	"github.com/ktest-dev/ktest/internal/termfmt"
 )
 
@@ -50,7 +51,7 @@ func (rd Renderer) email(w io.Writer, r *Run) error {
 		e.line("Apply:")
 		for _, p := range s.Patches {
 			e.hang("  "+padRight(patchLabel(p), 6)+" ", fmt.Sprintf("%s: %s (%s)", p.Subject, p.Status, hunkText(p)))
-			if p.Detail != "" && p.Status != "applied" {
+			if p.Detail != "" && p.Status != apply.PatchApplied {
 				e.verbatim("         ", p.Detail)
 			}
 		}

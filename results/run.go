@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ktest-dev/ktest/apply"
 	"github.com/ktest-dev/ktest/internal/atomicfile"
 )
 
@@ -142,14 +143,14 @@ type Patch struct {
 	Total   int    `json:"total,omitempty"`
 	Subject string `json:"subject"`
 	Author  string `json:"author,omitempty"`
-	// Status is "applied", "applied-with-offset", "applied-with-fuzz",
-	// "already-applied" or "conflict".
-	Status string `json:"status"`
-	Hunks  int    `json:"hunks"`
-	Offset int    `json:"hunks_offset,omitempty"`
-	Fuzz   int    `json:"hunks_fuzz,omitempty"`
-	Failed int    `json:"hunks_failed,omitempty"`
-	Detail string `json:"detail,omitempty"`
+	// Status is the patch's apply outcome, or apply.PatchInTree for a
+	// series the run's tree holds.
+	Status apply.PatchStatus `json:"status"`
+	Hunks  int               `json:"hunks"`
+	Offset int               `json:"hunks_offset,omitempty"`
+	Fuzz   int               `json:"hunks_fuzz,omitempty"`
+	Failed int               `json:"hunks_failed,omitempty"`
+	Detail string            `json:"detail,omitempty"`
 	// Checkpatch is the tree's scripts/checkpatch.pl on this patch.
 	Checkpatch *Checkpatch `json:"checkpatch,omitempty"`
 	// SHA256 is the hex sha256 of the patch's diff text, what is
