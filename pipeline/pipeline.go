@@ -61,7 +61,8 @@ type Config struct {
 	AllowMissing bool
 }
 
-// StageError is a stage that stopped the run.
+// StageError is the error of a stage that stopped the run, with its
+// cause; the run records it as a results.StageFailure.
 type StageError struct {
 	Stage   string
 	Variant string
@@ -535,7 +536,7 @@ func (r *runner) finish(ctx context.Context, err error) {
 		if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
 			why = c.Error()
 		}
-		run.Error = &results.StageError{Message: why}
+		run.Error = &results.StageFailure{Message: why}
 		if errors.As(err, &se) {
 			run.Error.Stage, run.Error.Variant = se.Stage, se.Variant
 		}
@@ -547,7 +548,7 @@ func (r *runner) finish(ctx context.Context, err error) {
 		if fault == results.FaultKernel {
 			run.Status = results.StatusFail
 		}
-		run.Error = &results.StageError{Stage: se.Stage, Variant: se.Variant, Message: se.Err.Error(), Fault: fault}
+		run.Error = &results.StageFailure{Stage: se.Stage, Variant: se.Variant, Message: se.Err.Error(), Fault: fault}
 	case err != nil:
 		run.Status = results.StatusFail
 	default:

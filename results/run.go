@@ -49,7 +49,7 @@ type Run struct {
 	Complete bool      `json:"complete"`
 	Status   RunStatus `json:"status"`
 	// Error names the stage that stopped the run, if one did.
-	Error *StageError `json:"error,omitempty"`
+	Error *StageFailure `json:"error,omitempty"`
 
 	Command string `json:"command"` // the exact command that reproduces this run
 	Host    Host   `json:"host"`
@@ -74,8 +74,11 @@ type Run struct {
 	Variants  []*Variant `json:"variants"`
 }
 
-// StageError is the failure that stopped a run.
-type StageError struct {
+// StageFailure is the record of the failure that stopped a run, as
+// results.json keeps it: the stage, its variant, the message and whose
+// fault it was. It is data, not an error; the error a stage returns is
+// pipeline.StageError, whose cause the record keeps as Message.
+type StageFailure struct {
 	Stage   string `json:"stage"`
 	Variant string `json:"variant,omitempty"`
 	Message string `json:"message"`

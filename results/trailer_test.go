@@ -36,7 +36,7 @@ func TestTrailerOnlyForAPass(t *testing.T) {
 		{"an interrupted run", func(*testing.T) *Run {
 			r := fixtureRun(3)
 			r.Complete, r.Status = false, StatusInterrupted
-			r.Error = &StageError{Stage: "tests", Variant: "patched", Message: "interrupted by SIGINT"}
+			r.Error = &StageFailure{Stage: "tests", Variant: "patched", Message: "interrupted by SIGINT"}
 			return r
 		}, "the run did not finish: interrupted during tests [patched]: interrupted by SIGINT"},
 		{"an interrupted run (recorded: Ctrl-C during the baseline's tests)", func(t *testing.T) *Run {
@@ -141,7 +141,7 @@ func TestTrailerOnlyForAPass(t *testing.T) {
 func TestTrailerSaysWhyWithoutIdentity(t *testing.T) {
 	r := fixtureRun(3)
 	r.Complete, r.Status = false, StatusError
-	r.Error = &StageError{Stage: "apply", Variant: "patched", Message: "patch 2/3 does not apply"}
+	r.Error = &StageFailure{Stage: "apply", Variant: "patched", Message: "patch 2/3 does not apply"}
 	for _, tc := range []struct {
 		rd   Renderer
 		want string
