@@ -24,13 +24,15 @@ type PerPatch struct {
 	Note     string `json:"note,omitempty"` // e.g. "bisected: 3 of 12 steps tested"
 }
 
-// StepVerdict is what a per-patch step concluded.
-type StepVerdict string
+// StepGrade is what a per-patch step concluded of its patch, as git
+// bisect marks a commit. (Reports and the JSON key say "verdict"; the
+// code keeps that word for package verdict's noise rule.)
+type StepGrade string
 
 const (
-	StepGood     StepVerdict = "good"
-	StepBad      StepVerdict = "bad"
-	StepUntested StepVerdict = "untested" // skipped by first-bad or bisect
+	StepGood     StepGrade = "good"
+	StepBad      StepGrade = "bad"
+	StepUntested StepGrade = "untested" // skipped by first-bad or bisect
 )
 
 // PatchStep is one patch's review and the test of the tree up to it.
@@ -54,14 +56,14 @@ type PatchStep struct {
 	// it touches.
 	NewWarnings []string `json:"new_warnings,omitempty"`
 	// Failed are the tests that failed or hung on this step's kernel.
-	Failed   []TestID    `json:"failed,omitempty"`
-	Verdict  StepVerdict `json:"verdict"`
-	Evidence string      `json:"evidence,omitempty"` // the conflict, compiler error, crash or failing test
+	Failed   []TestID  `json:"failed,omitempty"`
+	Grade    StepGrade `json:"verdict"`
+	Evidence string    `json:"evidence,omitempty"` // the conflict, compiler error, crash or failing test
 	// Variant holds the step kernel's boot, targets, tests and crashes.
 	Variant *Variant `json:"variant,omitempty"`
 }
 
-// Checkpatch is checkpatch.pl's verdict on one patch.
+// Checkpatch is what checkpatch.pl reports of one patch.
 type Checkpatch struct {
 	Errors   int      `json:"errors"`
 	Warnings int      `json:"warnings"`

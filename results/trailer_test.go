@@ -157,13 +157,13 @@ func TestTrailerSaysWhyWithoutIdentity(t *testing.T) {
 }
 
 // perPatchFixture is a 3-patch per-patch run whose steps have these
-// verdicts; a bad step failed to build.
-func perPatchFixture(verdicts ...StepVerdict) *PerPatch {
+// grades; a bad step failed to build.
+func perPatchFixture(grades ...StepGrade) *PerPatch {
 	pp := &PerPatch{Mode: "every", Suite: "correctness", Targets: []string{"ext4"}}
 	subjects := []string{"mm: allow read-ahead with IOCB_NOWAIT set", "mm: add support for async page locking", "io_uring: support true async buffered reads"}
-	for i, v := range verdicts {
-		st := PatchStep{Patch: i + 1, Label: patchLabel(Patch{Number: i + 1, Total: len(verdicts)}), Subject: subjects[i],
-			Apply: StepOK, Build: StepOK, Boot: StepOK, Tests: StepOK, Verdict: v}
+	for i, v := range grades {
+		st := PatchStep{Patch: i + 1, Label: patchLabel(Patch{Number: i + 1, Total: len(grades)}), Subject: subjects[i],
+			Apply: StepOK, Build: StepOK, Boot: StepOK, Tests: StepOK, Grade: v}
 		if v == StepBad {
 			st.Build, st.Boot, st.Tests = StepFailed, StepPending, StepPending
 			st.Evidence = "error: 'missing_symbol_xyz' undeclared"

@@ -314,7 +314,7 @@ func runRun(ctx context.Context, args []string) error {
 			return errors.Join(err, targetErrors(run))
 		}
 	}
-	return runVerdict(run)
+	return runExit(run)
 }
 
 // targetErrors fails a run in which a target could not be set up: the
