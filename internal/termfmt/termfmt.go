@@ -1,7 +1,9 @@
 // Package termfmt fits ktest's text output to the reader's width: which
 // width that is, and tables and paragraphs that keep to it. Every command
 // that prints a table or prose goes through here, so the rule is in one
-// place. JSON output is never fitted: it keeps the full text.
+// place. JSON output is never fitted: it keeps the full text. It also
+// holds the small text helpers every package shares, so each is written
+// once: Clip (one cut marker, "…"), FirstLine and Plural.
 package termfmt
 
 import (
