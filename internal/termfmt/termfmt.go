@@ -51,6 +51,21 @@ func Clip(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
+// ClipWords shortens prose to at most n columns before the marker,
+// cutting at the last space when that keeps at least half, and marking
+// the cut with " …": a reviewer's sentence quoted in a note.
+func ClipWords(s string, n int) string {
+	if Len(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	cut := strings.LastIndexByte(string(r[:n]), ' ')
+	if cut < 0 || Len(s[:cut]) < n/2 {
+		return string(r[:n]) + " …"
+	}
+	return s[:cut] + " …"
+}
+
 // FirstLine is the first line of s once the space around s is trimmed:
 // an error or a log excerpt cut to one line for a table, a subject or a
 // message.

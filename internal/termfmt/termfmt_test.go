@@ -61,6 +61,23 @@ func TestClip(t *testing.T) {
 	}
 }
 
+func TestClipWords(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"short enough", 20, "short enough"},
+		{"this review note goes on and on", 20, "this review note …"},
+		{"a verylongwordwithoutanyspace", 20, "a verylongwordwithou …"},
+		{"Jérôme wrote ça marche très bien", 16, "Jérôme wrote ça …"},
+	} {
+		if got := ClipWords(tc.s, tc.n); got != tc.want {
+			t.Errorf("ClipWords(%q, %d) = %q, want %q", tc.s, tc.n, got, tc.want)
+		}
+	}
+}
+
 func TestFirstLine(t *testing.T) {
 	for s, want := range map[string]string{
 		"":                        "",
