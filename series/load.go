@@ -11,13 +11,15 @@ import (
 
 // Reading a series, from the one entry point down:
 //
-//	Options.Load(src)       load.go: "-", "embedded:NAME", a directory or a file
+//	Options.Load(src)        load.go: "-", "embedded:NAME", a directory or a file
 //	  Options.loadDir        dir.go: a directory's files, each a source of messages
 //	  Options.Parse          load.go: one file's bytes
-//	    readMessages         mail.go: split into messages, headers decoded
-//	    assemble             assemble.go: subjects (subject.go), diffs and their
-//	                         damage (diffscan.go, damage.go), revisions chosen
-//	                         (revisions.go), the review thread (analyse.go)
+//	    readMessages         mail.go: split into messages, headers and subjects
+//	                         (subject.go) decoded
+//	    assemble             assemble.go: places each message in the series
+//	      analyse            analyse.go: a message's diff, trailers and review
+//	                         text; damage found by diffscan.go (damage.go)
+//	      choose             revisions.go: which posting of each patch applies
 //
 // Load and Parse are these with the default Options.
 
