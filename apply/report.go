@@ -199,13 +199,27 @@ func flatten(err error) []error {
 	return []error{err}
 }
 
+// PatchStatus is a patch's apply outcome in one word, the worst of its
+// hunks'. The strings are what results.json and every report show.
+type PatchStatus string
+
+const (
+	PatchApplied           PatchStatus = "applied"             // every hunk where the diff says
+	PatchAppliedWithOffset PatchStatus = "applied-with-offset" // some hunk at another line
+	PatchAppliedWithFuzz   PatchStatus = "applied-with-fuzz"   // some hunk with context lines ignored
+	PatchMerged3Way        PatchStatus = "merged-3way"         // some file merged three-way
+	PatchAlreadyApplied    PatchStatus = "already-applied"     // every hunk was already in the tree
+	PatchConflict          PatchStatus = "conflict"            // some hunk or file did not apply
+	// PatchInTree is never an outcome of applying: a run records it for
+	// the patches of a series its tree already holds, which it does not
+	// apply.
+	PatchInTree PatchStatus = "in-tree"
+)
+
 // PatchOutcome is one patch's fate in a few numbers: what a run records
 // per patch and the per-patch table shows.
 type PatchOutcome struct {
-	// Status is "applied", "applied-with-offset", "applied-with-fuzz",
-	// "merged-3way", "already-applied" (every hunk was already in the
-	// tree) or "conflict".
-	Status                      string
+	Status                      PatchStatus
 	Hunks, Offset, Fuzz, Failed int
 	// Detail holds the conflicts, one per line.
 	Detail string
@@ -213,7 +227,7 @@ type PatchOutcome struct {
 
 // Outcome summarises the patch's report.
 func (r PatchReport) Outcome() PatchOutcome {
-	o := PatchOutcome{Status: "applied"}
+	o := PatchOutcome{Status: PatchApplied}
 	var details []string
 	already, merged := 0, 0
 	for _, f := range r.Files {
@@ -242,15 +256,15 @@ func (r PatchReport) Outcome() PatchOutcome {
 	}
 	switch {
 	case o.Failed > 0:
-		o.Status = "conflict"
+		o.Status = PatchConflict
 	case o.Hunks > 0 && already == o.Hunks:
-		o.Status = "already-applied"
+		o.Status = PatchAlreadyApplied
 	case merged > 0:
-		o.Status = "merged-3way"
+		o.Status = PatchMerged3Way
 	case o.Fuzz > 0:
-		o.Status = "applied-with-fuzz"
+		o.Status = PatchAppliedWithFuzz
 	case o.Offset > 0:
-		o.Status = "applied-with-offset"
+		o.Status = PatchAppliedWithOffset
 	}
 	o.Detail = strings.Join(details, "\n")
 	return o
@@ -261,7 +275,7 @@ func (r PatchReport) Outcome() PatchOutcome {
 // "03/12 and 05/12 are already in the tree", or "" when none is.
 func (r *Result) InTree() (ids []string, all bool) {
 	for _, p := range r.Patches {
-		if p.Outcome().Status == "already-applied" {
+		if p.Outcome().Status == PatchAlreadyApplied {
 			ids = append(ids, p.ID)
 		}
 	}

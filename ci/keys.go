@@ -123,9 +123,9 @@ func fragmentDigest(f *kconfig.Fragment) string {
 // sourceDigest is a digest of a patch source's bytes: a file, every file
 // below a directory (with its path), or an embedded series.
 func sourceDigest(src string) (string, error) {
-	if name, ok := strings.CutPrefix(src, "embedded:"); ok {
-		if _, err := fs.Stat(patches.FS, name); err != nil {
-			return "", fmt.Errorf("no embedded patch directory %q (see patches/README.md)", name)
+	if name, ok, err := patches.Lookup(src); ok {
+		if err != nil {
+			return "", err
 		}
 		return treeDigest(patches.FS, name)
 	}

@@ -129,7 +129,7 @@ func TestPlanKeysErrors(t *testing.T) {
 	}{
 		{"not a tree", "is not a kernel source tree", func(p *plan.Plan) { p.Tree = t.TempDir() }},
 		{"missing patch", "no-such.patch", func(p *plan.Plan) { p.Tree = tree; p.Variants[0].Patches = []string{"no-such.patch"} }},
-		{"unknown embedded series", `no embedded patch directory "nope"`, func(p *plan.Plan) { p.Tree = tree; p.Variants[0].Patches = []string{"embedded:nope"} }},
+		{"unknown embedded series", "embedded:nope: ktest ships no such series", func(p *plan.Plan) { p.Tree = tree; p.Variants[0].Patches = []string{"embedded:nope"} }},
 	}
 	for _, tc := range tests {
 		p := plan.Default()

@@ -19,7 +19,7 @@ var hostKinds = map[string]string{
 	// host measured in the field ("a boot sector in 1.5 s, but a Linux
 	// kernel prints nothing at all").
 	"kvm-silent": `case "$*" in *"-accel kvm"*) exec sleep 600;; esac`,
-	// KVM whose probe boot prints (so the verdict is KVM) but whose real
+	// KVM whose probe boot prints (so KVM is chosen) but whose real
 	// boots, with an initramfs, print nothing: the fallback at boot time
 	// must catch what the probe missed.
 	"kvm-silent-after-probe": `case "$*" in *"-accel kvm"*"-initrd"*) exec sleep 600;; *"-accel kvm"*) echo "Linux version (stand-in)"; exec sleep 600;; esac`,

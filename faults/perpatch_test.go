@@ -62,7 +62,7 @@ func TestPerPatch(t *testing.T) {
 	stockKernelImage(t)
 	tests := []struct {
 		series   string
-		verdicts string
+		grades   string
 		evidence []string // in the first bad step's evidence
 		step2    func(st results.PatchStep) bool
 		note     string // in the per-patch note
@@ -101,13 +101,13 @@ func TestPerPatch(t *testing.T) {
 			}
 			var got []string
 			for _, st := range pp.Steps {
-				got = append(got, string(st.Verdict))
+				got = append(got, string(st.Grade))
 				if st.Checkpatch == nil || st.Checkpatch.Error != "" {
 					t.Errorf("%s: checkpatch %+v", st.Label, st.Checkpatch)
 				}
 			}
-			if strings.Join(got, " ") != tc.verdicts {
-				t.Errorf("verdicts %v, want %s", got, tc.verdicts)
+			if strings.Join(got, " ") != tc.grades {
+				t.Errorf("grades %v, want %s", got, tc.grades)
 			}
 			if !tc.step2(pp.Steps[1]) {
 				t.Errorf("step 2: %+v", pp.Steps[1])
@@ -250,7 +250,7 @@ func TestPerPatchHostKillsQEMU(t *testing.T) {
 	if run.Status != results.StatusError || run.Error == nil || run.Error.Fault != results.FaultHost {
 		t.Errorf("status %s, error %+v; want an error of the host", run.Status, run.Error)
 	}
-	if pp := run.PerPatch; pp == nil || pp.FirstBad != 0 || pp.Steps[0].Verdict == results.StepBad {
+	if pp := run.PerPatch; pp == nil || pp.FirstBad != 0 || pp.Steps[0].Grade == results.StepBad {
 		t.Errorf("per-patch record %+v judged a patch", pp)
 	}
 	assertNoLeftovers(t, p.mark, 5*time.Second, tmp, out)

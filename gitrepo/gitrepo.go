@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/ktest-dev/ktest/internal/termfmt"
 )
 
 // Repo is a git repository's work tree.
@@ -128,17 +130,10 @@ func (b Base) String() string {
 	case b.Ahead == 0 && b.Behind == 0:
 		return fmt.Sprintf("HEAD is the series' base-commit %s", short)
 	case b.Behind == 0:
-		return fmt.Sprintf("HEAD is %d commit%s ahead of the series' base-commit %s", b.Ahead, plural(b.Ahead), short)
+		return fmt.Sprintf("HEAD is %s ahead of the series' base-commit %s", termfmt.Plural(b.Ahead, "commit"), short)
 	}
-	return fmt.Sprintf("HEAD has diverged from the series' base-commit %s: %d commit%s ahead, %d behind",
-		short, b.Ahead, plural(b.Ahead), b.Behind)
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
+	return fmt.Sprintf("HEAD has diverged from the series' base-commit %s: %s ahead, %d behind",
+		short, termfmt.Plural(b.Ahead, "commit"), b.Behind)
 }
 
 // CompareBase places commit (a series' base-commit) relative to HEAD.

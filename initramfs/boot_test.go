@@ -48,7 +48,7 @@ func TestBootAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = inst.Close() }() // test cleanup: best effort
-	t.Logf("%s: agent answered SSH after %v", pool.Verdict().Accel, time.Since(start).Round(time.Millisecond))
+	t.Logf("%s: agent answered SSH after %v", pool.AccelChoice().Accel, time.Since(start).Round(time.Millisecond))
 
 	var out, errOut bytes.Buffer
 	code, err := inst.Run(ctx, "uname -a; cat /proc/filesystems", &out, &errOut)

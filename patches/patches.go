@@ -36,6 +36,25 @@ const (
 // cold random read's wall time on ext4 under TCG (plans/power-slowread.toml).
 var SlowRead61 = map[int]string{5: "slowread-5-6.1", 10: "slowread-10-6.1", 25: "slowread-25-6.1"}
 
+// Prefix marks a patch source that names a series ktest ships rather
+// than a path: "embedded:NAME", NAME a directory of FS.
+const Prefix = "embedded:"
+
+// Source is the patch source naming the embedded series name.
+func Source(name string) string { return Prefix + name }
+
+// Lookup is the one reader of "embedded:NAME": for such a source it
+// returns NAME, the directory of FS that holds the series, with ok true,
+// or an *UnknownError when ktest ships no series of that name; any other
+// source is a path, and ok is false.
+func Lookup(src string) (dir string, ok bool, err error) {
+	name, ok := strings.CutPrefix(src, Prefix)
+	if !ok {
+		return "", false, nil
+	}
+	return name, true, Check(name)
+}
+
 // Names lists the series directories in FS, sorted: what "embedded:NAME"
 // may name.
 func Names() []string {

@@ -83,3 +83,23 @@ func TestSlowRead61(t *testing.T) {
 		}
 	}
 }
+
+func TestLookup(t *testing.T) {
+	for _, tc := range []struct {
+		src, dir string
+		ok       bool
+		unknown  bool
+	}{
+		{Source(Baseline61), Baseline61, true, false},
+		{"embedded:" + AsyncBufferedReads, AsyncBufferedReads, true, false},
+		{"embedded:async-bufered-reads", "async-bufered-reads", true, true},
+		{"series.mbox", "", false, false},
+		{"./embedded:x", "", false, false}, // a path that merely contains the prefix
+	} {
+		dir, ok, err := Lookup(tc.src)
+		var unknown *UnknownError
+		if dir != tc.dir || ok != tc.ok || errors.As(err, &unknown) != tc.unknown || (err != nil) != tc.unknown {
+			t.Errorf("Lookup(%q) = %q, %v, %v", tc.src, dir, ok, err)
+		}
+	}
+}

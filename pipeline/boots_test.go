@@ -62,7 +62,7 @@ func TestRunAdaptiveBoots(t *testing.T) {
 	}
 	// Adaptive boots run the benchmark of the undecided target only:
 	// raw ran on the 3 boots of each variant.
-	if n := strings.Count(strings.Join(w.commands, "\n"), "--fs raw"); n != 6 {
+	if n := strings.Count(strings.Join(w.commands, "\n"), "--target raw"); n != 6 {
 		t.Errorf("raw's readtest ran %d times, want 6", n)
 	}
 	if run.Plan.MaxBoots != 6 {

@@ -10,6 +10,7 @@ import (
 	"github.com/ktest-dev/ktest/era"
 	"github.com/ktest-dev/ktest/internal/atomicfile"
 	"github.com/ktest-dev/ktest/kbuild"
+	"github.com/ktest-dev/ktest/patches"
 	"github.com/ktest-dev/ktest/results"
 )
 
@@ -39,7 +40,7 @@ func (r *runner) chooseEra(ctx context.Context) (string, error) {
 		return "", &era.UnknownError{Version: r.tree.Version,
 			Reason: fmt.Sprintf("%s defines %s, but no C file sets it, so there are no async buffered reads to take away", era.FSHeader, e.Flag)}
 	}
-	baseline := "embedded:" + e.Baseline
+	baseline := patches.Source(e.Baseline)
 	ov, _, err := Overlay(ctx, r.tree.Dir, []string{baseline}, false)
 	if err != nil {
 		return "", &era.BaselineError{Era: e, Baseline: e.Baseline, Conflict: err}

@@ -108,13 +108,13 @@ func (w *fakeWorld) parts() Parts {
 }
 
 type fakeMachines struct {
-	w       *fakeWorld
-	verdict vm.Verdict
+	w      *fakeWorld
+	choice vm.AccelChoice
 }
 
-func (m *fakeMachines) Resolve(ctx context.Context, kernel string) (vm.Verdict, error) {
-	m.verdict = vm.Verdict{Accel: vm.AccelKVM, Reason: "fake probe"}
-	return m.verdict, nil
+func (m *fakeMachines) Resolve(ctx context.Context, kernel string) (vm.AccelChoice, error) {
+	m.choice = vm.AccelChoice{Accel: vm.AccelKVM, Reason: "fake probe"}
+	return m.choice, nil
 }
 
 func (m *fakeMachines) Start(ctx context.Context, o vm.Options) (vm.Instance, error) {
@@ -144,7 +144,7 @@ func (m *fakeMachines) Start(ctx context.Context, o vm.Options) (vm.Instance, er
 		return nil, err
 	}
 	if w.silentKVM && n == 1 {
-		m.verdict = vm.Verdict{Accel: vm.AccelTCG, Reason: "KVM unusable, using TCG: fake silent boot; retried under TCG"}
+		m.choice = vm.AccelChoice{Accel: vm.AccelTCG, Reason: "KVM unusable, using TCG: fake silent boot; retried under TCG"}
 	}
 	variant := filepath.Base(filepath.Dir(o.Kernel))
 	var disks []string
@@ -167,7 +167,7 @@ func (m *fakeMachines) Start(ctx context.Context, o vm.Options) (vm.Instance, er
 	return &fakeInstance{w: w, variant: variant, log: o.ConsoleLog, boot: n, own: own}, nil
 }
 
-func (m *fakeMachines) Verdict() vm.Verdict { return m.verdict }
+func (m *fakeMachines) AccelChoice() vm.AccelChoice { return m.choice }
 
 type fakeInstance struct {
 	w       *fakeWorld

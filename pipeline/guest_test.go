@@ -123,15 +123,15 @@ func TestReadtestCommand(t *testing.T) {
 		want   string
 	}{
 		{"default plan", func(p *plan.Plan) {}, "xfs", nil,
-			"ktest-readtest --fs xfs --serial ktest-xfs --mode all --size 16M --repeats 1 --timeout-per-test 1m30s"},
+			"ktest-readtest --target xfs --serial ktest-xfs --mode all --size 16M --repeats 1 --timeout-per-test 1m30s"},
 		{"correctness only, mkfs for 5.4", func(p *plan.Plan) { p.Suites = []string{"correctness"}; p.MkfsForKernel = "5.4" }, "btrfs", nil,
-			"ktest-readtest --fs btrfs --serial ktest-btrfs --mode correctness --size 16M --repeats 1 --timeout-per-test 1m30s --mkfs-for 5.4"},
+			"ktest-readtest --target btrfs --serial ktest-btrfs --mode correctness --size 16M --repeats 1 --timeout-per-test 1m30s --mkfs-for 5.4"},
 		{"raw ignores the mkfs kernel", func(p *plan.Plan) { p.MkfsForKernel = "5.4" }, "raw", nil,
-			"ktest-readtest --fs raw --serial ktest-raw --mode all --size 16M --repeats 1 --timeout-per-test 1m30s"},
+			"ktest-readtest --target raw --serial ktest-raw --mode all --size 16M --repeats 1 --timeout-per-test 1m30s"},
 		{"bench only, tests filter", func(p *plan.Plan) { p.Suites = []string{"bench"}; p.Tests = []string{"eof"} }, "ext4", nil,
-			"ktest-readtest --fs ext4 --serial ktest-ext4 --mode bench --size 16M --repeats 1 --timeout-per-test 1m30s --only eof"},
+			"ktest-readtest --target ext4 --serial ktest-ext4 --mode bench --size 16M --repeats 1 --timeout-per-test 1m30s --only eof"},
 		{"re-run of new failures: correctness, once", func(p *plan.Plan) { p.Tests = []string{"eof"} }, "ext4", []string{"truncate-race", "eof"},
-			"ktest-readtest --fs ext4 --serial ktest-ext4 --mode correctness --size 16M --repeats 1 --timeout-per-test 1m30s --only truncate-race,eof"},
+			"ktest-readtest --target ext4 --serial ktest-ext4 --mode correctness --size 16M --repeats 1 --timeout-per-test 1m30s --only truncate-race,eof"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

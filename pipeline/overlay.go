@@ -2,37 +2,19 @@ package pipeline
 
 import (
 	"context"
-	"fmt"
-	"io/fs"
 	"os"
-	"strings"
 
 	"github.com/ktest-dev/ktest/apply"
 	"github.com/ktest-dev/ktest/gitrepo"
-	"github.com/ktest-dev/ktest/patches"
 	"github.com/ktest-dev/ktest/results"
 	"github.com/ktest-dev/ktest/series"
 )
-
-// LoadSource reads a patch source: a path (file or directory), or
-// "embedded:DIR" for a directory shipped in patches/, read from the
-// binary and named by its embedded files; opts choose the version.
-func LoadSource(src string, opts series.Options) (*series.Series, error) {
-	dir, ok := strings.CutPrefix(src, "embedded:")
-	if !ok {
-		return opts.Load(src)
-	}
-	if _, err := fs.Stat(patches.FS, dir); err != nil {
-		return nil, fmt.Errorf("no embedded patch directory %q (see patches/README.md)", dir)
-	}
-	return opts.LoadFS(patches.FS, dir, src)
-}
 
 // Overlay applies the patch sources, in order, to the tree in memory and
 // returns the changed files (nil content = deleted) for kbuild to switch
 // in. The apply result is returned even on error, for its report.
 func Overlay(ctx context.Context, treeDir string, sources []string, withFixups bool) (map[string][]byte, *apply.Result, error) {
-	aps, err := sourcePatches(sources, withFixups, func(src string) (*series.Series, error) { return LoadSource(src, series.Options{}) })
+	aps, err := sourcePatches(sources, withFixups, series.Load)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -29,9 +29,9 @@ type Parts struct {
 
 // Machines boots guests on one accelerator: *vm.Pool.
 type Machines interface {
-	Resolve(ctx context.Context, kernel string) (vm.Verdict, error)
+	Resolve(ctx context.Context, kernel string) (vm.AccelChoice, error)
 	Start(ctx context.Context, o vm.Options) (vm.Instance, error)
-	Verdict() vm.Verdict
+	AccelChoice() vm.AccelChoice
 }
 
 func (p Parts) orReal() Parts {

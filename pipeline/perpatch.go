@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ktest-dev/ktest/apply"
+	"github.com/ktest-dev/ktest/internal/termfmt"
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/kconfig"
 	"github.com/ktest-dev/ktest/plan"
@@ -21,7 +22,7 @@ import (
 // (only what the patch touches recompiles, and every step stays in the
 // cache), booted and tested with a small suite. Checkpatch runs on every
 // patch whatever the mode. The baseline is tested first with the same
-// suite: a base that already fails makes every verdict meaningless.
+// suite: a base that already fails makes every grade meaningless.
 
 // perPatchRun holds one per-patch run's state.
 type perPatchRun struct {
@@ -57,7 +58,7 @@ func (r *runner) perPatch(ctx context.Context) error {
 	for i, sp := range pr.pats {
 		pr.pp.Steps = append(pr.pp.Steps, results.PatchStep{Patch: i + 1, Label: fmt.Sprintf("%02d/%02d", i+1, len(pr.pats)),
 			Subject: sp.Subject, Apply: results.StepPending, Build: results.StepPending, Boot: results.StepPending,
-			Tests: results.StepPending, Verdict: results.StepUntested})
+			Tests: results.StepPending, Grade: results.StepUntested})
 	}
 	r.run.PerPatch = pr.pp
 	// The checkpatch stage reviewed the series' patches already.
@@ -159,7 +160,7 @@ func (pr *perPatchRun) step(ctx context.Context, k int) (good bool, err error) {
 func (pr *perPatchRun) runStep(ctx context.Context, k int, st *results.PatchStep) (bool, error) {
 	r := pr.r
 	bad := func(evidence string) (bool, error) {
-		st.Verdict, st.Evidence = results.StepBad, evidence
+		st.Grade, st.Evidence = results.StepBad, evidence
 		return false, nil
 	}
 	ov, res, err := overlayOf(ctx, r.tree.Dir, pr.aps[:pr.base+k])
@@ -182,7 +183,7 @@ func (pr *perPatchRun) runStep(ctx context.Context, k int, st *results.PatchStep
 		// make failed without a compiler error: the host (a killed
 		// compiler, a full disk) as likely as the patch. Once more;
 		// failing alike again, it is the tree's.
-		r.logf("step %s: the build failed without a compiler error; trying once more: %v", st.Label, firstLine(err.Error()))
+		r.logf("step %s: the build failed without a compiler error; trying once more: %v", st.Label, termfmt.FirstLine(err.Error()))
 		kres, err = r.parts.Build(ctx, r.cfg.Cache, pr.request(name, ov))
 	}
 	switch {
@@ -201,7 +202,7 @@ func (pr *perPatchRun) runStep(ctx context.Context, k int, st *results.PatchStep
 	st.NewWarnings = pr.warns.step(kres.BuildLog, "", touched)
 	r.kernels[name] = kres
 	if pr.p.Suite() == "none" {
-		st.Verdict = results.StepGood
+		st.Grade = results.StepGood
 		return true, nil
 	}
 	rv := &results.Variant{Name: name, Description: "the tree with patches 1-" + fmt.Sprint(k),
@@ -221,7 +222,7 @@ func (pr *perPatchRun) runStep(ctx context.Context, k int, st *results.PatchStep
 		st.Failed = variantFailures(rv)
 		return bad(testEvidence(rv))
 	}
-	st.Verdict = results.StepGood
+	st.Grade = results.StepGood
 	return true, nil
 }
 
@@ -324,19 +325,12 @@ func touchedFiles(p *series.Patch) []string {
 // stepSummary is a step's outcome in a few words, for the progress line.
 func stepSummary(st *results.PatchStep) string {
 	switch {
-	case st.Verdict == results.StepGood && st.Cached:
+	case st.Grade == results.StepGood && st.Cached:
 		return "good (kernel cached)"
-	case st.Verdict == results.StepGood:
+	case st.Grade == results.StepGood:
 		return fmt.Sprintf("good (rebuilt %d objects in %.0f s)", st.Objects, st.BuildSeconds)
-	case st.Verdict == results.StepBad:
-		return "BAD: " + firstLine(st.Evidence)
+	case st.Grade == results.StepBad:
+		return "BAD: " + termfmt.FirstLine(st.Evidence)
 	}
-	return string(st.Verdict)
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
+	return string(st.Grade)
 }

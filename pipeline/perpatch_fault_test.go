@@ -36,8 +36,8 @@ func TestPerPatchWholeSeriesDoesNotBuild(t *testing.T) {
 		}
 		pp := run.PerPatch
 		want := "good bad bad"
-		if got := verdicts(pp); got != want || pp.FirstBad != 2 {
-			t.Errorf("%s: verdicts %q, first bad %d; want %q naming 2", mode, got, pp.FirstBad, want)
+		if got := grades(pp); got != want || pp.FirstBad != 2 {
+			t.Errorf("%s: grades %q, first bad %d; want %q naming 2", mode, got, pp.FirstBad, want)
 		}
 		if ev := pp.Steps[1].Evidence; !strings.Contains(ev, "unknown type name 'BROKEN'") {
 			t.Errorf("%s: step 2 evidence %q", mode, ev)
@@ -60,8 +60,8 @@ func TestPerPatchHostFailure(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := verdicts(run.PerPatch); got != "good bad good" || run.PerPatch.FirstBad != 2 {
-			t.Errorf("verdicts %q, first bad %d", got, run.PerPatch.FirstBad)
+		if got := grades(run.PerPatch); got != "good bad good" || run.PerPatch.FirstBad != 2 {
+			t.Errorf("grades %q, first bad %d", got, run.PerPatch.FirstBad)
 		}
 	})
 	t.Run("twice", func(t *testing.T) {
@@ -71,7 +71,7 @@ func TestPerPatchHostFailure(t *testing.T) {
 			t.Fatalf("Run = %v, want the host's failure, named", err)
 		}
 		pp := run.PerPatch
-		if pp.FirstBad != 0 || pp.Steps[0].Verdict == results.StepBad || run.FirstBadPatch() != "" {
+		if pp.FirstBad != 0 || pp.Steps[0].Grade == results.StepBad || run.FirstBadPatch() != "" {
 			t.Errorf("a patch was judged on the host's failure: first bad %d, step 1 %+v", pp.FirstBad, pp.Steps[0])
 		}
 		if run.Status != results.StatusError || run.Error == nil || run.Error.Fault != results.FaultHost {
@@ -104,15 +104,15 @@ func TestPerPatchBuildWithoutCompilerError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := verdicts(run.PerPatch); got != "good bad good" {
-		t.Errorf("one failed build of step 1: verdicts %q, want it good on the second try", got)
+	if got := grades(run.PerPatch); got != "good bad good" {
+		t.Errorf("one failed build of step 1: grades %q, want it good on the second try", got)
 	}
 	w = &fakeWorld{targets: map[string]behaviour{}, buildFlaky: map[string]int{"patch-01-of-03": 2}}
 	run, err = runPerPatchOn(t, w, plan.PerPatchEvery, ppSeries(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st := run.PerPatch.Steps[0]; st.Verdict != results.StepBad || !strings.HasPrefix(st.Evidence, "the build failed twice without a compiler error") {
+	if st := run.PerPatch.Steps[0]; st.Grade != results.StepBad || !strings.HasPrefix(st.Evidence, "the build failed twice without a compiler error") {
 		t.Errorf("two failed builds of step 1: %+v", st)
 	}
 }

@@ -90,10 +90,10 @@ func runPerPatchOn(t *testing.T, w *fakeWorld, mode, series string) (*results.Ru
 	return Run(context.Background(), Config{Plan: p, Cache: cache, OutDir: filepath.Join(t.TempDir(), "run"), Parts: w.parts()})
 }
 
-func verdicts(pp *results.PerPatch) string {
+func grades(pp *results.PerPatch) string {
 	var out []string
 	for _, st := range pp.Steps {
-		out = append(out, string(st.Verdict))
+		out = append(out, string(st.Grade))
 	}
 	return strings.Join(out, " ")
 }
@@ -104,8 +104,8 @@ func TestPerPatchEvery(t *testing.T) {
 	w := &fakeWorld{targets: map[string]behaviour{"patch-03-of-03/ext4": failOne}}
 	run := runPerPatch(t, w, plan.PerPatchEvery)
 	pp := run.PerPatch
-	if got := verdicts(pp); got != "good bad bad" || pp.FirstBad != 2 {
-		t.Fatalf("verdicts %q, first bad %d", got, pp.FirstBad)
+	if got := grades(pp); got != "good bad bad" || pp.FirstBad != 2 {
+		t.Fatalf("grades %q, first bad %d", got, pp.FirstBad)
 	}
 	st := pp.Steps[1]
 	if st.Apply != results.StepOK || st.Build != results.StepFailed || !strings.Contains(st.Evidence, "unknown type name 'BROKEN'") {
@@ -130,8 +130,8 @@ func TestPerPatchEvery(t *testing.T) {
 func TestPerPatchFirstBadStops(t *testing.T) {
 	w := &fakeWorld{targets: map[string]behaviour{}}
 	pp := runPerPatch(t, w, plan.PerPatchFirstBad).PerPatch
-	if got := verdicts(pp); got != "good bad untested" || pp.FirstBad != 2 || !strings.Contains(pp.Note, "2 of 3 steps tested") {
-		t.Errorf("verdicts %q, first bad %d, note %q", got, pp.FirstBad, pp.Note)
+	if got := grades(pp); got != "good bad untested" || pp.FirstBad != 2 || !strings.Contains(pp.Note, "2 of 3 steps tested") {
+		t.Errorf("grades %q, first bad %d, note %q", got, pp.FirstBad, pp.Note)
 	}
 }
 
@@ -141,13 +141,13 @@ func TestPerPatchBisect(t *testing.T) {
 	w := &fakeWorld{targets: map[string]behaviour{"patch-03-of-03/ext4": failOne}}
 	pp := runPerPatch(t, w, plan.PerPatchBisect).PerPatch
 	// Whole series bad (step 3 fails a test), step 1 good, step 2 bad.
-	if got := verdicts(pp); got != "good bad bad" || pp.FirstBad != 2 || !strings.Contains(pp.Note, "bisected: 3 of 3 steps") {
-		t.Errorf("verdicts %q, first bad %d, note %q", got, pp.FirstBad, pp.Note)
+	if got := grades(pp); got != "good bad bad" || pp.FirstBad != 2 || !strings.Contains(pp.Note, "bisected: 3 of 3 steps") {
+		t.Errorf("grades %q, first bad %d, note %q", got, pp.FirstBad, pp.Note)
 	}
 	w = &fakeWorld{targets: map[string]behaviour{}}
 	pp = runPerPatch(t, w, plan.PerPatchBisect).PerPatch
-	if got := verdicts(pp); got != "untested untested good" || pp.FirstBad != 0 || !strings.Contains(pp.Note, "whole series is good") {
-		t.Errorf("verdicts %q, first bad %d, note %q", got, pp.FirstBad, pp.Note)
+	if got := grades(pp); got != "untested untested good" || pp.FirstBad != 0 || !strings.Contains(pp.Note, "whole series is good") {
+		t.Errorf("grades %q, first bad %d, note %q", got, pp.FirstBad, pp.Note)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ktest-dev/ktest/apply"
 	"github.com/ktest-dev/ktest/initramfs"
+	"github.com/ktest-dev/ktest/internal/termfmt"
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/kconfig"
 	"github.com/ktest-dev/ktest/plan"
@@ -60,7 +61,8 @@ type Config struct {
 	AllowMissing bool
 }
 
-// StageError is a stage that stopped the run.
+// StageError is the error of a stage that stopped the run, with its
+// cause; the run records it as a results.StageFailure.
 type StageError struct {
 	Stage   string
 	Variant string
@@ -282,9 +284,9 @@ func (r *runner) seriesEvidence(ctx context.Context, i int, err error) bool {
 	case errors.As(err, &be) && be.FirstError != "":
 		r.wholeSeries = "the whole series does not build: " + be.FirstError
 	case conflict != nil:
-		r.wholeSeries = "the whole series does not apply: " + firstLine(conflict.Error())
+		r.wholeSeries = "the whole series does not apply: " + termfmt.FirstLine(conflict.Error())
 	default:
-		r.wholeSeries = "the whole series fails: " + firstLine(err.Error())
+		r.wholeSeries = "the whole series fails: " + termfmt.FirstLine(err.Error())
 	}
 	r.logf("%s; the per-patch steps look for the patch that did it", r.wholeSeries)
 	return true
@@ -307,7 +309,7 @@ func (r *runner) loadSource(src string) (*series.Series, error) {
 	if src == r.cfg.Plan.Series.Source {
 		opts = r.cfg.Series
 	}
-	return LoadSource(src, opts)
+	return opts.Load(src)
 }
 
 // sourcePatches is sourcePatches reading sources as loadSource does.
@@ -421,7 +423,7 @@ func (r *runner) seriesInTree(v plan.Variant, aps []apply.Patch, res *apply.Resu
 	for _, pr := range res.Patches {
 		if pr.Index >= base {
 			n++
-			if pr.Outcome().Status == "already-applied" {
+			if pr.Outcome().Status == apply.PatchAlreadyApplied {
 				in++
 			}
 		}
@@ -534,7 +536,7 @@ func (r *runner) finish(ctx context.Context, err error) {
 		if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
 			why = c.Error()
 		}
-		run.Error = &results.StageError{Message: why}
+		run.Error = &results.StageFailure{Message: why}
 		if errors.As(err, &se) {
 			run.Error.Stage, run.Error.Variant = se.Stage, se.Variant
 		}
@@ -546,7 +548,7 @@ func (r *runner) finish(ctx context.Context, err error) {
 		if fault == results.FaultKernel {
 			run.Status = results.StatusFail
 		}
-		run.Error = &results.StageError{Stage: se.Stage, Variant: se.Variant, Message: se.Err.Error(), Fault: fault}
+		run.Error = &results.StageFailure{Stage: se.Stage, Variant: se.Variant, Message: se.Err.Error(), Fault: fault}
 	case err != nil:
 		run.Status = results.StatusFail
 	default:

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/ktest-dev/ktest/internal/termfmt"
 	"github.com/ktest-dev/ktest/results"
 	"github.com/ktest-dev/ktest/review"
 )
@@ -23,7 +24,7 @@ func checkpatch(ctx context.Context, treeDir string, patch []byte, name string) 
 		if len(it.Locations) > 0 && it.Locations[0].File != "" {
 			loc = fmt.Sprintf(" (%s:%d)", it.Locations[0].File, it.Locations[0].Line)
 		}
-		cp.Items = append(cp.Items, fmt.Sprintf("%s:%s: %s%s", it.Severity, it.Type, firstLine(it.Message), loc))
+		cp.Items = append(cp.Items, fmt.Sprintf("%s:%s: %s%s", it.Severity, it.Type, termfmt.FirstLine(it.Message), loc))
 	}
 	return cp
 }

@@ -4,12 +4,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 
+	"github.com/ktest-dev/ktest/apply"
 	"github.com/ktest-dev/ktest/results"
 	"github.com/ktest-dev/ktest/series"
 )
 
 // seriesRecord is what the run keeps of a series: its patches as they
-// will apply (status "in-tree" if the tree has them already), each with
+// will apply (apply.PatchInTree if the tree has them already), each with
 // the sha256 of its diff, and the message a reply answers.
 func seriesRecord(s *series.Series, src string, withFixups, applied bool) *results.Series {
 	// What superseded what goes first: it says which patches these are.
@@ -19,9 +20,9 @@ func seriesRecord(s *series.Series, src string, withFixups, applied bool) *resul
 		rs.Base = s.Tree
 	}
 	for _, p := range s.ToApply(withFixups) {
-		st := "applied"
+		st := apply.PatchApplied
 		if !applied {
-			st = "in-tree"
+			st = apply.PatchInTree
 		}
 		rs.Patches = append(rs.Patches, results.Patch{Number: p.Number, Total: p.Total, Subject: p.Subject,
 			Author: p.Author, Status: st, Hunks: countHunks(p), SHA256: diffSHA256(p)})

@@ -111,4 +111,4 @@ func TestRecordedBaselinePatch(t *testing.T) {
 }
 
 // defaultLoad loads a source as a run without --use-version does.
-func defaultLoad(src string) (*series.Series, error) { return LoadSource(src, series.Options{}) }
+func defaultLoad(src string) (*series.Series, error) { return series.Load(src) }

@@ -118,7 +118,7 @@ func TestCompare(t *testing.T) {
 func TestCompareRefuses(t *testing.T) {
 	stoppedAtApply := func(r *Run) {
 		r.Complete, r.Status = false, StatusError
-		r.Error = &StageError{Stage: "apply", Message: "patch 2/3 mm: add support for async page locking does not apply\nhunk 3 conflicts"}
+		r.Error = &StageFailure{Stage: "apply", Message: "patch 2/3 mm: add support for async page locking does not apply\nhunk 3 conflicts"}
 		r.Stages = r.Stages[:1]
 		r.Stages[0].Status = StageFailed
 		for _, v := range r.Variants {
@@ -136,14 +136,14 @@ func TestCompareRefuses(t *testing.T) {
 			why: []string{"B stopped at apply: patch 2/3 mm: add support for async page locking does not apply"}},
 		{name: "B stopped at a build", mutateNew: func(r *Run) {
 			r.Complete, r.Status = false, StatusError
-			r.Error = &StageError{Stage: "build", Variant: "patched", Message: "make: *** [bzImage] Error 2"}
+			r.Error = &StageFailure{Stage: "build", Variant: "patched", Message: "make: *** [bzImage] Error 2"}
 		}, why: []string{"B stopped at build [patched]: make: *** [bzImage] Error 2"}},
 		{name: "B still running", mutateNew: func(r *Run) {
 			r.Complete, r.Status = false, StatusRunning
 		}, why: []string{"B is still running, at tests [patched]"}, wrongInput: true},
 		{name: "B interrupted", mutateNew: func(r *Run) {
 			r.Complete, r.Status = false, StatusInterrupted
-			r.Error = &StageError{Stage: "tests", Variant: "baseline", Message: "interrupted by SIGTERM"}
+			r.Error = &StageFailure{Stage: "tests", Variant: "baseline", Message: "interrupted by SIGTERM"}
 		}, why: []string{"B was interrupted during tests [baseline]: interrupted by SIGTERM"}, wrongInput: true},
 		{name: "A stopped at apply", mutateOld: stoppedAtApply,
 			why: []string{"A stopped at apply: patch 2/3"}, wrongInput: true},

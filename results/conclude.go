@@ -28,7 +28,7 @@ func (r *Run) Conclude(checkpatchFatal bool) {
 		for i, e := range errs {
 			msgs[i] = e.String()
 		}
-		r.Error = &StageError{Stage: "test", Message: "target setup failed: " + strings.Join(msgs, "; ")}
+		r.Error = &StageFailure{Stage: "test", Message: "target setup failed: " + strings.Join(msgs, "; ")}
 	}
 }
 

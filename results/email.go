@@ -5,6 +5,9 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ktest-dev/ktest/apply"
+	"github.com/ktest-dev/ktest/internal/termfmt"
 )
 
 // EmailWidth is the column limit of the email rendering. Every line
@@ -48,7 +51,7 @@ func (rd Renderer) email(w io.Writer, r *Run) error {
 		e.line("Apply:")
 		for _, p := range s.Patches {
 			e.hang("  "+padRight(patchLabel(p), 6)+" ", fmt.Sprintf("%s: %s (%s)", p.Subject, p.Status, hunkText(p)))
-			if p.Detail != "" && p.Status != "applied" {
+			if p.Detail != "" && p.Status != apply.PatchApplied {
 				e.verbatim("         ", p.Detail)
 			}
 		}
@@ -303,11 +306,5 @@ func padLeft(s string, n int) string {
 	return s
 }
 
-// clip shortens s to n runes, marking the cut with "~".
-func clip(s string, n int) string {
-	rs := []rune(s)
-	if len(rs) <= n {
-		return s
-	}
-	return string(rs[:n-1]) + "~"
-}
+// clip is [termfmt.Clip], under the name the renderers use.
+var clip = termfmt.Clip

@@ -19,7 +19,7 @@ func TestJUnitFaults(t *testing.T) {
 		}
 	}
 	// The error that stopped a run shows even without its stage record.
-	r := &Run{ID: "r", Status: StatusFail, Error: &StageError{Stage: "boot", Variant: "patched", Message: "boot failed: the guest froze", Fault: FaultKernel},
+	r := &Run{ID: "r", Status: StatusFail, Error: &StageFailure{Stage: "boot", Variant: "patched", Message: "boot failed: the guest froze", Fault: FaultKernel},
 		Variants: []*Variant{{Name: "patched"}}}
 	j := JUnit(r)
 	if j.Failures != 1 || j.Errors != 0 {

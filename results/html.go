@@ -6,6 +6,8 @@ import (
 	"html/template"
 	"io"
 	"strings"
+
+	"github.com/ktest-dev/ktest/apply"
 )
 
 //go:embed report.html.tmpl
@@ -135,7 +137,7 @@ func (rd Renderer) html(w io.Writer, r *Run) error {
 			pg.Series += ", base " + s.Base
 		}
 		for _, p := range s.Patches {
-			pg.Patches = append(pg.Patches, htmlPatch{patchLabel(p), p.Subject, p.Status, hunkText(p), p.Detail, p.Status == "conflict"})
+			pg.Patches = append(pg.Patches, htmlPatch{patchLabel(p), p.Subject, string(p.Status), hunkText(p), p.Detail, p.Status == apply.PatchConflict})
 		}
 	}
 	for _, v := range r.Variants {

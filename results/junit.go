@@ -6,6 +6,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/ktest-dev/ktest/apply"
 )
 
 // JUnit XML, the subset CI systems (Jenkins, GitLab, GitHub actions)
@@ -103,7 +105,7 @@ func JUnit(r *Run) *JUnitSuites {
 			if c.Name == "" {
 				c.Name = fmt.Sprintf("patch %d", i+1)
 			}
-			if p.Status == "conflict" {
+			if p.Status == apply.PatchConflict {
 				c.Failure = &JUnitProblem{Message: "conflict: " + hunkText(p), Type: "conflict", Body: p.Detail}
 			}
 			s.Cases = append(s.Cases, c)

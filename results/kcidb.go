@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/ktest-dev/ktest/apply"
 )
 
 // KCIDB v5.3 (KernelCI's common report database; the schema is in
@@ -170,7 +172,7 @@ func isSeriesVariant(r *Run, v *Variant) bool {
 		return false
 	}
 	for _, p := range r.Series.Patches {
-		if p.Status == "in-tree" {
+		if p.Status == apply.PatchInTree {
 			return false
 		}
 	}

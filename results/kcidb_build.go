@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/ktest-dev/ktest/apply"
 )
 
 // KCIDB checkouts and builds: one of each per variant.
@@ -88,7 +90,7 @@ func applyFailure(r *Run, v *Variant, st Stage) string {
 	}
 	if isSeriesVariant(r, v) {
 		for _, p := range r.Series.Patches {
-			if p.Status == "conflict" {
+			if p.Status == apply.PatchConflict {
 				parts = append(parts, fmt.Sprintf("patch %s %s: %s", patchLabel(p), p.Subject, p.Detail))
 			}
 		}

@@ -114,7 +114,7 @@ func TestKCIDBSchema(t *testing.T) {
 		{"build failed", Renderer{}, func() *Run {
 			r := fixtureRun(3)
 			r.Complete, r.Status = false, StatusError
-			r.Error = &StageError{Stage: "build", Variant: "patched", Message: "make: *** [Makefile:1234: vmlinux] Error 2"}
+			r.Error = &StageFailure{Stage: "build", Variant: "patched", Message: "make: *** [Makefile:1234: vmlinux] Error 2"}
 			p := r.Variant("patched")
 			p.Kernel.Status, p.Boot.Status, p.Targets = StepFailed, StepPending, nil
 			return r
@@ -125,7 +125,7 @@ func TestKCIDBSchema(t *testing.T) {
 			r.Complete, r.Status = false, StatusError
 			r.Series.Patches[1].Status, r.Series.Patches[1].Detail = "conflict", "hunk 2 expected at line 120: found nothing like it"
 			r.Stages = []Stage{{Name: "apply", Variant: "baseline", Status: StageOK}, {Name: "apply", Variant: "patched", Status: StageFailed}}
-			r.Error = &StageError{Stage: "apply", Variant: "patched", Message: "patch 2/3 conflicts"}
+			r.Error = &StageFailure{Stage: "apply", Variant: "patched", Message: "patch 2/3 conflicts"}
 			for _, v := range r.Variants {
 				v.Kernel, v.Boot, v.Targets = Kernel{Status: StepPending}, Boot{Status: StepPending}, nil
 			}

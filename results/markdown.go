@@ -5,6 +5,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/ktest-dev/ktest/apply"
 )
 
 // markdown writes the review summary a reviewer pastes into a reply.
@@ -50,8 +52,8 @@ func (rd Renderer) markdown(w io.Writer, r *Run) error {
 	if s := r.Series; s != nil && len(s.Patches) > 0 {
 		p.f("## Apply\n\n| # | patch | status | hunks | checkpatch |\n|---|---|---|---|---|\n")
 		for _, pt := range s.Patches {
-			st := pt.Status
-			if pt.Status == "conflict" {
+			st := string(pt.Status)
+			if pt.Status == apply.PatchConflict {
 				st = "**conflict**"
 			}
 			p.f("| %s | %s | %s | %s | %s |\n", patchLabel(pt), mdCell(pt.Subject), st, hunkText(pt), mdCell(pt.Checkpatch.String()))
@@ -64,7 +66,7 @@ func (rd Renderer) markdown(w io.Writer, r *Run) error {
 			}
 		}
 		for _, pt := range s.Patches {
-			if pt.Detail != "" && pt.Status != "applied" {
+			if pt.Detail != "" && pt.Status != apply.PatchApplied {
 				p.f("\n%s %s:\n", patchLabel(pt), mdText(pt.Subject))
 				p.fence(pt.Detail)
 			}

@@ -83,10 +83,10 @@ func Merge(id string, runs []*Run) (*Run, error) {
 	switch {
 	case len(missing) > 0:
 		m.Status = StatusError
-		m.Error = &StageError{Stage: "merge", Message: "missing shard(s) " + strings.Join(missing, ", ")}
+		m.Error = &StageFailure{Stage: "merge", Message: "missing shard(s) " + strings.Join(missing, ", ")}
 	case len(unfinished) > 0:
 		m.Status = StatusError
-		m.Error = &StageError{Stage: "merge", Message: "shard(s) that did not finish: " + strings.Join(unfinished, "; ")}
+		m.Error = &StageFailure{Stage: "merge", Message: "shard(s) that did not finish: " + strings.Join(unfinished, "; ")}
 	default:
 		m.Conclude(false)
 	}

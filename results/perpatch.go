@@ -1,6 +1,10 @@
 package results
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/ktest-dev/ktest/internal/termfmt"
+)
 
 // PerPatch is a per-patch run (`ktest run --per-patch`): the series
 // applied one patch more at a time, each tree built (incrementally, in
@@ -20,13 +24,15 @@ type PerPatch struct {
 	Note     string `json:"note,omitempty"` // e.g. "bisected: 3 of 12 steps tested"
 }
 
-// StepVerdict is what a per-patch step concluded.
-type StepVerdict string
+// StepGrade is what a per-patch step concluded of its patch, as git
+// bisect marks a commit. (Reports and the JSON key say "verdict"; the
+// code keeps that word for package verdict's noise rule.)
+type StepGrade string
 
 const (
-	StepGood     StepVerdict = "good"
-	StepBad      StepVerdict = "bad"
-	StepUntested StepVerdict = "untested" // skipped by first-bad or bisect
+	StepGood     StepGrade = "good"
+	StepBad      StepGrade = "bad"
+	StepUntested StepGrade = "untested" // skipped by first-bad or bisect
 )
 
 // PatchStep is one patch's review and the test of the tree up to it.
@@ -50,14 +56,14 @@ type PatchStep struct {
 	// it touches.
 	NewWarnings []string `json:"new_warnings,omitempty"`
 	// Failed are the tests that failed or hung on this step's kernel.
-	Failed   []TestID    `json:"failed,omitempty"`
-	Verdict  StepVerdict `json:"verdict"`
-	Evidence string      `json:"evidence,omitempty"` // the conflict, compiler error, crash or failing test
+	Failed   []TestID  `json:"failed,omitempty"`
+	Grade    StepGrade `json:"verdict"`
+	Evidence string    `json:"evidence,omitempty"` // the conflict, compiler error, crash or failing test
 	// Variant holds the step kernel's boot, targets, tests and crashes.
 	Variant *Variant `json:"variant,omitempty"`
 }
 
-// Checkpatch is checkpatch.pl's verdict on one patch.
+// Checkpatch is what checkpatch.pl reports of one patch.
 type Checkpatch struct {
 	Errors   int      `json:"errors"`
 	Warnings int      `json:"warnings"`
@@ -79,13 +85,9 @@ func (c *Checkpatch) String() string {
 	return c.Summary
 }
 
-// count is "1 error", "2 errors".
-func count(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
+// count is "1 error", "2 errors": [termfmt.Plural], under the name the
+// renderers use.
+var count = termfmt.Plural
 
 // FirstBadPatch says which patch a per-patch run found bad first, and
 // why, or "" when it found none.

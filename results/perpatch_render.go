@@ -41,7 +41,7 @@ func stepCells(st PatchStep) []string {
 	if st.Build == StepPending || st.Build == StepFailed {
 		boot = "—"
 	}
-	return []string{st.Checkpatch.String(), build, boot, tests, string(st.Verdict)}
+	return []string{st.Checkpatch.String(), build, boot, tests, string(st.Grade)}
 }
 
 // firstBadText is "02/03 subject", or "" when no patch is bad.
@@ -75,15 +75,15 @@ func mdPerPatch(p *printer, r *Run) {
 	p.f("| # | patch | checkpatch | build | boot | tests | verdict |\n|---|---|---|---|---|---|---|\n")
 	for _, st := range pp.Steps {
 		c := stepCells(st)
-		verdict := c[4]
-		if st.Verdict == StepBad {
-			verdict = "**bad**"
+		grade := c[4]
+		if st.Grade == StepBad {
+			grade = "**bad**"
 		}
-		p.f("| %s | %s | %s | %s | %s | %s | %s |\n", st.Label, mdCell(st.Subject), mdCell(c[0]), mdCell(c[1]), c[2], c[3], verdict)
+		p.f("| %s | %s | %s | %s | %s | %s | %s |\n", st.Label, mdCell(st.Subject), mdCell(c[0]), mdCell(c[1]), c[2], c[3], grade)
 	}
 	p.f("\n")
 	for _, st := range pp.Steps {
-		if st.Verdict == StepBad && st.Evidence != "" {
+		if st.Grade == StepBad && st.Evidence != "" {
 			p.f("%s %s:\n", st.Label, mdText(st.Subject))
 			p.fence(st.Evidence)
 			p.f("\n")
@@ -98,7 +98,7 @@ func mdPerPatch(p *printer, r *Run) {
 
 func anyTested(pp *PerPatch) bool {
 	for _, st := range pp.Steps {
-		if st.Verdict != StepUntested {
+		if st.Grade != StepUntested {
 			return true
 		}
 	}
@@ -122,7 +122,7 @@ func emailPerPatch(e *emailText, r *Run) {
 	for _, st := range pp.Steps {
 		c := stepCells(st)
 		e.hang("  ", fmt.Sprintf("%s %s: checkpatch %s; build %s; boot %s; tests %s; %s", st.Label, st.Subject, c[0], c[1], c[2], c[3], c[4]))
-		if st.Verdict == StepBad && st.Evidence != "" {
+		if st.Grade == StepBad && st.Evidence != "" {
 			e.verbatim("      ", firstLines(st.Evidence, 12))
 		}
 	}
@@ -147,7 +147,7 @@ func junitPerPatch(r *Run) *JUnitSuite {
 	s := &JUnitSuite{Name: "per-patch"}
 	for _, st := range pp.Steps {
 		c := JUnitCase{Name: st.Label + " " + st.Subject, Classname: "ktest.per-patch", Time: junitTime(st.BuildSeconds)}
-		switch st.Verdict {
+		switch st.Grade {
 		case StepBad:
 			c.Failure = &JUnitProblem{Message: "bad: " + firstLineOf(st.Evidence), Type: "bad-patch", Body: st.Evidence}
 		case StepUntested:

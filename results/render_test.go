@@ -272,7 +272,7 @@ func TestMarkdownNoiseEdgeCases(t *testing.T) {
 func TestMarkdownIncompleteAndFailures(t *testing.T) {
 	r := fixtureRun(3)
 	r.Complete, r.Status = false, StatusInterrupted
-	r.Error = &StageError{Stage: "build", Variant: "patched", Message: "signal: interrupt"}
+	r.Error = &StageFailure{Stage: "build", Variant: "patched", Message: "signal: interrupt"}
 	setTest(r, "patched", "xfs", "truncate-race", "hung", "no completion after 60s\nsecond line")
 	setTest(r, "baseline", "raw", "eof", "fail", "read past EOF returned 4096, want 0")
 	r.Variants[1].Crashes = []Crash{{Kind: "hung-task", Title: "INFO: task fio:231 blocked for more than 30 seconds.", During: "xfs/truncate-race",
@@ -294,11 +294,11 @@ func TestMarkdownIncompleteAndFailures(t *testing.T) {
 	}
 	tests := []struct {
 		status RunStatus
-		err    *StageError
+		err    *StageFailure
 		stages []Stage
 		want   string
 	}{
-		{StatusError, &StageError{Stage: "boot", Variant: "baseline", Message: "no SSH after 120s\nmore"}, nil, "boot failed [baseline]: no SSH after 120s"},
+		{StatusError, &StageFailure{Stage: "boot", Variant: "baseline", Message: "no SSH after 120s\nmore"}, nil, "boot failed [baseline]: no SSH after 120s"},
 		{StatusInterrupted, nil, []Stage{{Name: "build", Variant: "baseline", Status: "ok"}, {Name: "tests", Variant: "baseline", Status: "interrupted"}}, "interrupted during tests [baseline]"},
 		{StatusRunning, nil, []Stage{{Name: "apply", Status: "ok"}}, "still running, at apply"},
 	}
@@ -567,7 +567,7 @@ func TestRenderJSONAndUnknown(t *testing.T) {
 		t.Errorf("Render(pdf) = %v, want UnknownFormatError", err)
 	}
 	// A run that stopped before any variant still renders everywhere.
-	bare := &Run{Schema: Schema, ID: "x", Status: StatusError, Error: &StageError{Stage: "apply", Message: "patch 2/3 conflicts"}}
+	bare := &Run{Schema: Schema, ID: "x", Status: StatusError, Error: &StageFailure{Stage: "apply", Message: "patch 2/3 conflicts"}}
 	for _, f := range Formats {
 		switch f {
 		case "mbox":

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ktest-dev/ktest/apply"
 	"github.com/ktest-dev/ktest/internal/atomicfile"
 )
 
@@ -48,7 +49,7 @@ type Run struct {
 	Complete bool      `json:"complete"`
 	Status   RunStatus `json:"status"`
 	// Error names the stage that stopped the run, if one did.
-	Error *StageError `json:"error,omitempty"`
+	Error *StageFailure `json:"error,omitempty"`
 
 	Command string `json:"command"` // the exact command that reproduces this run
 	Host    Host   `json:"host"`
@@ -73,8 +74,11 @@ type Run struct {
 	Variants  []*Variant `json:"variants"`
 }
 
-// StageError is the failure that stopped a run.
-type StageError struct {
+// StageFailure is the record of the failure that stopped a run, as
+// results.json keeps it: the stage, its variant, the message and whose
+// fault it was. It is data, not an error; the error a stage returns is
+// pipeline.StageError, whose cause the record keeps as Message.
+type StageFailure struct {
 	Stage   string `json:"stage"`
 	Variant string `json:"variant,omitempty"`
 	Message string `json:"message"`
@@ -142,14 +146,14 @@ type Patch struct {
 	Total   int    `json:"total,omitempty"`
 	Subject string `json:"subject"`
 	Author  string `json:"author,omitempty"`
-	// Status is "applied", "applied-with-offset", "applied-with-fuzz",
-	// "already-applied" or "conflict".
-	Status string `json:"status"`
-	Hunks  int    `json:"hunks"`
-	Offset int    `json:"hunks_offset,omitempty"`
-	Fuzz   int    `json:"hunks_fuzz,omitempty"`
-	Failed int    `json:"hunks_failed,omitempty"`
-	Detail string `json:"detail,omitempty"`
+	// Status is the patch's apply outcome, or apply.PatchInTree for a
+	// series the run's tree holds.
+	Status apply.PatchStatus `json:"status"`
+	Hunks  int               `json:"hunks"`
+	Offset int               `json:"hunks_offset,omitempty"`
+	Fuzz   int               `json:"hunks_fuzz,omitempty"`
+	Failed int               `json:"hunks_failed,omitempty"`
+	Detail string            `json:"detail,omitempty"`
 	// Checkpatch is the tree's scripts/checkpatch.pl on this patch.
 	Checkpatch *Checkpatch `json:"checkpatch,omitempty"`
 	// SHA256 is the hex sha256 of the patch's diff text, what is

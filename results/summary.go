@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ktest-dev/ktest/guest/proto"
+	"github.com/ktest-dev/ktest/internal/termfmt"
 	"github.com/ktest-dev/ktest/verdict"
 )
 
@@ -799,10 +800,5 @@ func orDefault(s, def string) string {
 	return s
 }
 
-func firstLineOf(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
-}
+// firstLineOf is [termfmt.FirstLine], under the name the renderers use.
+var firstLineOf = termfmt.FirstLine

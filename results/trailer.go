@@ -69,7 +69,7 @@ func (r *Run) untestedVariants() []string {
 		switch {
 		case pp.Suite == "none":
 			return []string{"the per-patch steps were built, not booted or tested"}
-		case len(pp.Steps) == 0 || pp.Steps[len(pp.Steps)-1].Verdict != StepGood:
+		case len(pp.Steps) == 0 || pp.Steps[len(pp.Steps)-1].Grade != StepGood:
 			return []string{"the whole series was not tested"}
 		}
 		return nil

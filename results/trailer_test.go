@@ -36,7 +36,7 @@ func TestTrailerOnlyForAPass(t *testing.T) {
 		{"an interrupted run", func(*testing.T) *Run {
 			r := fixtureRun(3)
 			r.Complete, r.Status = false, StatusInterrupted
-			r.Error = &StageError{Stage: "tests", Variant: "patched", Message: "interrupted by SIGINT"}
+			r.Error = &StageFailure{Stage: "tests", Variant: "patched", Message: "interrupted by SIGINT"}
 			return r
 		}, "the run did not finish: interrupted during tests [patched]: interrupted by SIGINT"},
 		{"an interrupted run (recorded: Ctrl-C during the baseline's tests)", func(t *testing.T) *Run {
@@ -141,7 +141,7 @@ func TestTrailerOnlyForAPass(t *testing.T) {
 func TestTrailerSaysWhyWithoutIdentity(t *testing.T) {
 	r := fixtureRun(3)
 	r.Complete, r.Status = false, StatusError
-	r.Error = &StageError{Stage: "apply", Variant: "patched", Message: "patch 2/3 does not apply"}
+	r.Error = &StageFailure{Stage: "apply", Variant: "patched", Message: "patch 2/3 does not apply"}
 	for _, tc := range []struct {
 		rd   Renderer
 		want string
@@ -157,13 +157,13 @@ func TestTrailerSaysWhyWithoutIdentity(t *testing.T) {
 }
 
 // perPatchFixture is a 3-patch per-patch run whose steps have these
-// verdicts; a bad step failed to build.
-func perPatchFixture(verdicts ...StepVerdict) *PerPatch {
+// grades; a bad step failed to build.
+func perPatchFixture(grades ...StepGrade) *PerPatch {
 	pp := &PerPatch{Mode: "every", Suite: "correctness", Targets: []string{"ext4"}}
 	subjects := []string{"mm: allow read-ahead with IOCB_NOWAIT set", "mm: add support for async page locking", "io_uring: support true async buffered reads"}
-	for i, v := range verdicts {
-		st := PatchStep{Patch: i + 1, Label: patchLabel(Patch{Number: i + 1, Total: len(verdicts)}), Subject: subjects[i],
-			Apply: StepOK, Build: StepOK, Boot: StepOK, Tests: StepOK, Verdict: v}
+	for i, v := range grades {
+		st := PatchStep{Patch: i + 1, Label: patchLabel(Patch{Number: i + 1, Total: len(grades)}), Subject: subjects[i],
+			Apply: StepOK, Build: StepOK, Boot: StepOK, Tests: StepOK, Grade: v}
 		if v == StepBad {
 			st.Build, st.Boot, st.Tests = StepFailed, StepPending, StepPending
 			st.Evidence = "error: 'missing_symbol_xyz' undeclared"

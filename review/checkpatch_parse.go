@@ -4,10 +4,11 @@ package review
 
 import (
 	"errors"
-	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/ktest-dev/ktest/internal/termfmt"
 )
 
 // Severity is checkpatch's level of an item.
@@ -55,11 +56,8 @@ func (r *CheckpatchResult) Summary() string {
 		n    int
 		noun string
 	}{{r.Errors, "error"}, {r.Warnings, "warning"}, {r.Checks, "check"}} {
-		switch {
-		case c.n == 1:
-			parts = append(parts, "1 "+c.noun)
-		case c.n > 1:
-			parts = append(parts, fmt.Sprintf("%d %ss", c.n, c.noun))
+		if c.n > 0 {
+			parts = append(parts, termfmt.Plural(c.n, c.noun))
 		}
 	}
 	if len(parts) == 0 {

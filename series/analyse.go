@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/bluekeyes/go-gitdiff/gitdiff"
+
+	"github.com/ktest-dev/ktest/internal/termfmt"
 )
 
 // content is what a message body holds once split into its parts.
@@ -216,7 +218,7 @@ func replyText(lines []line) (own []line, trailers []Trailer, note string) {
 			pick = b
 		}
 	}
-	return own, trailers, clipWords(blockText(pick), 200)
+	return own, trailers, termfmt.ClipWords(blockText(pick), 200)
 }
 
 func blockText(b []line) string {
@@ -225,17 +227,6 @@ func blockText(b []line) string {
 		parts[i] = strings.TrimSpace(l.text)
 	}
 	return strings.Join(parts, " ")
-}
-
-func clipWords(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	cut := strings.LastIndexByte(s[:max], ' ')
-	if cut < max/2 {
-		cut = max
-	}
-	return s[:cut] + " …"
 }
 
 // kernelTop are the top-level names of a kernel tree: a diff path that

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/ktest-dev/ktest/internal/termfmt"
 )
 
 var hunkHeader = regexp.MustCompile(`^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@`)
@@ -289,20 +291,20 @@ func (w *walker) hunk(i int) (int, error) {
 						hdrShort, w.lines[hdrLine].num, oldN, newN, oldN-old, newN-nw)
 				}
 				return i, w.damage(i, HunkMismatch, "hunk %q (line %d) miscounts lines: context line %q comes after all %s lines the header declares (the patch was edited by hand)",
-					hdrShort, w.lines[hdrLine].num, clip(t), map[bool]string{true: "old", false: "new"}[old == 0])
+					hdrShort, w.lines[hdrLine].num, termfmt.Clip(t, quoteWidth), map[bool]string{true: "old", false: "new"}[old == 0])
 			}
 			old--
 			nw--
 		case '-':
 			if old == 0 {
 				return i, w.damage(i, HunkMismatch, "hunk %q (line %d) miscounts lines: deleted line %q is beyond the %d old lines the header declares (the patch was edited by hand)",
-					hdrShort, w.lines[hdrLine].num, clip(t), oldN)
+					hdrShort, w.lines[hdrLine].num, termfmt.Clip(t, quoteWidth), oldN)
 			}
 			old--
 		case '+':
 			if nw == 0 {
 				return i, w.damage(i, HunkMismatch, "hunk %q (line %d) miscounts lines: added line %q is beyond the %d new lines the header declares (the patch was edited by hand)",
-					hdrShort, w.lines[hdrLine].num, clip(t), newN)
+					hdrShort, w.lines[hdrLine].num, termfmt.Clip(t, quoteWidth), newN)
 			}
 			nw--
 		case '\\':
@@ -313,7 +315,7 @@ func (w *walker) hunk(i int) (int, error) {
 			return i, w.badLine(i, hdrShort, hdrLine, oldN-old, oldN, newN-nw, newN, old > 0)
 		}
 		if qpArtefact(t) {
-			return i, w.damage(i, QuotedPrintable, "quoted-printable artefact in %q: the body is quoted-printable encoded but its headers do not say so (save the raw message, or decode it)", clip(t))
+			return i, w.damage(i, QuotedPrintable, "quoted-printable artefact in %q: the body is quoted-printable encoded but its headers do not say so (save the raw message, or decode it)", termfmt.Clip(t, quoteWidth))
 		}
 		i++
 	}
@@ -326,7 +328,7 @@ func (w *walker) hunk(i int) (int, error) {
 		extraDel := strings.HasPrefix(t, "-") && t != "-- " && !strings.HasPrefix(t, "---")
 		if extraAdd || extraDel {
 			return i, w.damage(i, HunkMismatch, "hunk %q (line %d) has more lines than its header declares: %q follows its last line (the patch was edited by hand)",
-				hdrShort, w.lines[hdrLine].num, clip(t))
+				hdrShort, w.lines[hdrLine].num, termfmt.Clip(t, quoteWidth))
 		}
 	}
 	w.cur().hunks++
@@ -346,15 +348,15 @@ func (w *walker) badLine(i int, hdr string, hdrLine, oldSeen, oldN, newSeen, new
 		return w.damage(i, TruncatedHunk, "truncated hunk: %q (line %d) declares %d old and %d new lines but the next header starts after %d and %d (lines were lost, or the header was edited)",
 			hdr, w.lines[hdrLine].num, oldN, newN, oldSeen, newSeen)
 	case strings.HasSuffix(prev, "=") && len(prev) >= 60:
-		return w.damage(i, QuotedPrintable, "quoted-printable soft line break: the line before %q ends in '=' and was split (the body is quoted-printable but its headers do not say so)", clip(t))
+		return w.damage(i, QuotedPrintable, "quoted-printable soft line break: the line before %q ends in '=' and was split (the body is quoted-printable but its headers do not say so)", termfmt.Clip(t, quoteWidth))
 	case w.m.flowed && strings.HasSuffix(prev, " "):
-		return w.damage(i, QuotedPrintable, "format=flowed soft line break: %q continues the line before it, which the mailer wrapped (send patches with git send-email, not format=flowed)", clip(t))
+		return w.damage(i, QuotedPrintable, "format=flowed soft line break: %q continues the line before it, which the mailer wrapped (send patches with git send-email, not format=flowed)", termfmt.Clip(t, quoteWidth))
 	case wantContext && !w.hasSpaceContext():
-		return w.damage(i, WhitespaceStripped, "leading whitespace stripped: context line %q does not start with ' ', '+' or '-' (the diff was copied from a web archive)", clip(t))
+		return w.damage(i, WhitespaceStripped, "leading whitespace stripped: context line %q does not start with ' ', '+' or '-' (the diff was copied from a web archive)", termfmt.Clip(t, quoteWidth))
 	case len(prev) >= 60:
-		return w.damage(i, LineWrapped, "line wrapped: %q does not start with ' ', '+' or '-' and continues the %d-character line before it (the mail client wrapped long lines; send with git send-email)", clip(t), len(prev))
+		return w.damage(i, LineWrapped, "line wrapped: %q does not start with ' ', '+' or '-' and continues the %d-character line before it (the mail client wrapped long lines; send with git send-email)", termfmt.Clip(t, quoteWidth), len(prev))
 	}
-	return w.damage(i, BadLine, "line %q does not start with ' ', '+' or '-' (hunk %q at line %d is corrupt)", clip(t), hdr, w.lines[hdrLine].num)
+	return w.damage(i, BadLine, "line %q does not start with ' ', '+' or '-' (hunk %q at line %d is corrupt)", termfmt.Clip(t, quoteWidth), hdr, w.lines[hdrLine].num)
 }
 
 // hasSpaceContext reports whether any line of the message's diff keeps a
@@ -369,11 +371,6 @@ func (w *walker) hasSpaceContext() bool {
 	return false
 }
 
-// clip shortens s for an error message.
-func clip(s string) string {
-	const max = 72
-	if len(s) <= max {
-		return s
-	}
-	return s[:max] + "…"
-}
+// quoteWidth is how much of a damaged line an error message quotes:
+// 72 columns and the cut marker.
+const quoteWidth = 73

@@ -31,14 +31,16 @@ var (
 	diffMarker = regexp.MustCompile(`(?m)^diff --git \S|^--- \S.*\n\+\+\+ \S.*\n@@ -\d`)
 )
 
-// LoadFS is [LoadFS] with these options.
+// loadDir reads a directory of patch files from fsys (a directory on
+// disk, or a series embedded in the binary); name is how messages and
+// Source name the directory, and each file is name/file.
 //
 // Every entry of the directory is either read or named in a note saying
 // why not: files with a patch extension are read; another file is read
 // (with a note) when it holds a diff, else skipped; hidden files,
 // subdirectories, documentation and a quilt series file are skipped.
 // A message without N/M in a file whose name starts "0005-" is patch 5.
-func (o Options) LoadFS(fsys fs.FS, dir, name string) (*Series, error) {
+func (o Options) loadDir(fsys fs.FS, dir, name string) (*Series, error) {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return nil, &SourceError{Source: name, Err: err}

@@ -17,7 +17,12 @@
 //     N/M in "0005-....patch" is patch 5; a file without those extensions
 //     is read when it holds a diff, and every file skipped is named in a
 //     note (README, a quilt series file, hidden files, subdirectories);
-//   - "-" for standard input. Gzip-compressed input is decompressed.
+//   - "-" for standard input. Gzip-compressed input is decompressed;
+//   - "embedded:NAME", a series ktest ships (package patches), read from
+//     the binary.
+//
+// [Options.Load] is the one entry point every command and the pipeline
+// read a series through; load.go lays out the path a read takes.
 //
 // A series separates what to apply from what reviewers said: [Series.Patches]
 // are the patches to apply, [Series.Fixups] are incremental diffs posted in

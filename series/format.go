@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ktest-dev/ktest/internal/termfmt"
 )
 
 // Signature ends every mail FormatMail writes, as git's version does in
@@ -191,12 +193,12 @@ func diffstat(stats []FileStat) string {
 		fmt.Fprintf(&b, " %-*s | %*d %s%s\n", width, statName(st), numWidth, st.Added+st.Deleted,
 			strings.Repeat("+", plus), strings.Repeat("-", minus))
 	}
-	fmt.Fprintf(&b, " %d file%s changed", len(stats), plural(len(stats)))
+	fmt.Fprintf(&b, " %s changed", termfmt.Plural(len(stats), "file"))
 	if added > 0 || deleted == 0 {
-		fmt.Fprintf(&b, ", %d insertion%s(+)", added, plural(added))
+		fmt.Fprintf(&b, ", %s(+)", termfmt.Plural(added, "insertion"))
 	}
 	if deleted > 0 {
-		fmt.Fprintf(&b, ", %d deletion%s(-)", deleted, plural(deleted))
+		fmt.Fprintf(&b, ", %s(-)", termfmt.Plural(deleted, "deletion"))
 	}
 	b.WriteString("\n")
 	return b.String()
@@ -214,13 +216,6 @@ func scale(n, total, width int) int {
 		return 0
 	}
 	return max(1, n*width/total)
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }
 
 // ExistsError is a directory WriteDir will not write into without

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/ktest-dev/ktest/patches"
 )
 
 // Choice says, for one patch of a series (one N/M, or one unnumbered
@@ -389,8 +391,9 @@ func numberRange(nums []int, total int) string {
 }
 
 // IsBadInput reports whether err is the input's fault: damage, a source
-// that cannot be read, an ambiguous choice of revisions, a version the
-// input lacks, or missing patches.
+// that cannot be read, an embedded series ktest does not ship, an
+// ambiguous choice of revisions, a version the input lacks, or missing
+// patches.
 func IsBadInput(err error) bool {
 	var (
 		damage    *DamageError
@@ -398,7 +401,8 @@ func IsBadInput(err error) bool {
 		ambiguous *AmbiguousError
 		version   *VersionError
 		missing   *MissingError
+		embedded  *patches.UnknownError
 	)
 	return errors.As(err, &damage) || errors.As(err, &source) || errors.As(err, &ambiguous) ||
-		errors.As(err, &version) || errors.As(err, &missing)
+		errors.As(err, &version) || errors.As(err, &missing) || errors.As(err, &embedded)
 }

@@ -2,10 +2,6 @@ package series
 
 import (
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -199,68 +195,3 @@ func (s *Series) ToApply(withFixups bool) []*Patch {
 	}
 	return out
 }
-
-// Options choose among what an input holds.
-type Options struct {
-	// Version is the version to apply (b4's -v): 0 takes the newest
-	// version present; any other must be present, else Load fails with a
-	// *VersionError listing the versions there are.
-	Version int
-}
-
-// Load reads a series from a file (mbox, lore flat-thread dump, git-show
-// style mail, plain unified diff, git or `diff -u`, -p1 or -p0), from a
-// directory of patch files (format-patch output, ordered by N/M then
-// name), or from "-" (stdin), taking the newest version of every patch.
-// Damaged input yields a *DamageError.
-func Load(path string) (*Series, error) { return Options{}.Load(path) }
-
-// Parse reads a series from data; name is used in errors and as Source.
-func Parse(name string, data []byte) (*Series, error) { return Options{}.Parse(name, data) }
-
-// LoadFS reads a directory of patch files from fsys, e.g. a series
-// embedded in the binary; name is how messages and Source name the
-// directory, and each file is name/file.
-func LoadFS(fsys fs.FS, dir, name string) (*Series, error) { return Options{}.LoadFS(fsys, dir, name) }
-
-// Load is [Load] with these options.
-func (o Options) Load(path string) (*Series, error) {
-	if path == "-" {
-		data, err := io.ReadAll(os.Stdin)
-		if err != nil {
-			return nil, fmt.Errorf("read stdin: %w", err)
-		}
-		return o.Parse("<stdin>", data)
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, &SourceError{Source: path, Err: err}
-	}
-	if st.IsDir() {
-		return o.LoadFS(os.DirFS(path), ".", filepath.Clean(path))
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, &SourceError{Source: path, Err: err}
-	}
-	return o.Parse(path, data)
-}
-
-// Parse is [Parse] with these options.
-func (o Options) Parse(name string, data []byte) (*Series, error) {
-	msgs, format, err := readMessages(name, data)
-	if err != nil {
-		return nil, err
-	}
-	return assemble(name, format, msgs, o)
-}
-
-// SourceError is a series source that cannot be read: a path that does
-// not exist or is not readable. It is the user's input that is wrong.
-type SourceError struct {
-	Source string
-	Err    error
-}
-
-func (e *SourceError) Error() string { return "load series: " + e.Err.Error() }
-func (e *SourceError) Unwrap() error { return e.Err }

@@ -97,6 +97,8 @@ package verdict
 import (
 	"fmt"
 	"math"
+
+	"github.com/ktest-dev/ktest/internal/termfmt"
 )
 
 // The rule's parameters; see the package documentation.
@@ -178,7 +180,7 @@ func Judge(a, b []float64) Judgement {
 		j.FromZero = true
 	}
 	if !Decides(len(a), len(b)) {
-		j.Outcome, j.Why = TooFew, fmt.Sprintf("%s: not enough samples to call a change (%d needed)", boots(min(len(a), len(b))), MinSamples)
+		j.Outcome, j.Why = TooFew, fmt.Sprintf("%s: not enough samples to call a change (%d needed)", termfmt.Plural(min(len(a), len(b)), "boot"), MinSamples)
 		return j
 	}
 	sa, sb, logScale := onScale(a, b)
@@ -205,7 +207,7 @@ func Judge(a, b []float64) Judgement {
 	case !j.FromZero && math.Abs(j.Change) <= Floor:
 		j.Outcome, j.Why = Same, fmt.Sprintf("below the %.0f%% floor", Floor*100)
 	case j.P > j.Alpha:
-		j.Outcome, j.Why = Same, fmt.Sprintf("not established: p = %.2g with %s a side, a call needs p ≤ %.2g", j.P, boots(max(j.NA, j.NB)), j.Alpha)
+		j.Outcome, j.Why = Same, fmt.Sprintf("not established: p = %.2g with %s a side, a call needs p ≤ %.2g", j.P, termfmt.Plural(max(j.NA, j.NB), "boot"), j.Alpha)
 	case (j.best.diff > 0) != (j.Change > 0):
 		j.Outcome, j.Why = Same, "the means and the medians disagree on the direction"
 	default:
@@ -275,13 +277,6 @@ func (j Judgement) Hold(control Judgement) Judgement {
 		j.Why = fmt.Sprintf("within the control's drift (%+.0f%%)", control.Change*100)
 	}
 	return j
-}
-
-func boots(n int) string {
-	if n == 1 {
-		return "1 boot"
-	}
-	return fmt.Sprintf("%d boots", n)
 }
 
 // Rule is the rule in one sentence, for readers of reports.

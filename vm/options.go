@@ -24,8 +24,8 @@ import (
 type Accel string
 
 const (
-	// AccelAuto is resolved by ProbeAccel to KVM if KVM really runs
-	// guest code here, else TCG. Cmdline refuses it.
+	// AccelAuto is resolved by Prober.Resolve (through Pool.Start) to
+	// KVM if KVM really runs Linux here, else TCG. Cmdline refuses it.
 	AccelAuto Accel = "auto"
 	AccelKVM  Accel = "kvm"
 	AccelTCG  Accel = "tcg" // software emulation: slow but works anywhere
@@ -75,7 +75,7 @@ type Options struct {
 	// Image is the guest initramfs with its keys; optional for Cmdline
 	// (the KVM probe boots without one), required by Start.
 	Image *Image
-	Accel Accel // AccelKVM or AccelTCG; resolve AccelAuto with ProbeAccel first
+	Accel Accel // AccelKVM or AccelTCG; resolve AccelAuto with Prober.Resolve first
 	// Firmware is the BIOS image (-bios); Cmdline leaves "" to QEMU
 	// (SeaBIOS), Start fills in Qboot when it is empty and Qboot exists.
 	Firmware string
@@ -142,7 +142,7 @@ func (o *Options) Validate() error {
 	switch o.Accel {
 	case AccelKVM, AccelTCG:
 	case AccelAuto, "":
-		errs = append(errs, errors.New("accelerator not resolved: call ProbeAccel for auto"))
+		errs = append(errs, errors.New("accelerator not resolved: resolve auto with Prober.Resolve"))
 	default:
 		errs = append(errs, fmt.Errorf("unknown accelerator %q", o.Accel))
 	}
@@ -215,7 +215,7 @@ func (o *Options) Cmdline() ([]string, error) {
 	}
 	if o.Accel == AccelKVM {
 		// The host's own CPU model, as a KVM guest should run; the probe
-		// boots with the same model (see ProbeAccel).
+		// boots with the same model (see Prober).
 		args = append(args, "-cpu", "host")
 	}
 	args = append(args,

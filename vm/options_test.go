@@ -102,7 +102,7 @@ func TestCmdlineValidation(t *testing.T) {
 		want []string // substrings of the error
 	}{
 		{"no kernel", Options{Accel: AccelTCG}, []string{"no kernel image"}},
-		{"auto not resolved", Options{Kernel: "k", Accel: AccelAuto}, []string{"ProbeAccel"}},
+		{"auto not resolved", Options{Kernel: "k", Accel: AccelAuto}, []string{"Prober.Resolve"}},
 		{"empty accel", Options{Kernel: "k"}, []string{"not resolved"}},
 		{"bad accel", Options{Kernel: "k", Accel: "hvf"}, []string{`unknown accelerator "hvf"`}},
 		{"negative cpus and tiny memory", Options{Kernel: "k", Accel: AccelTCG, CPUs: -1, MemoryMB: 16},

@@ -21,19 +21,19 @@ type Pool struct {
 	// Log, if set, hears about a fallback to TCG.
 	Log io.Writer
 
-	mu      sync.Mutex
-	verdict *Verdict
+	mu     sync.Mutex
+	choice *AccelChoice
 }
 
 // Resolve probes the accelerator if that has not happened yet (booting
-// kernel under KVM) and returns the verdict every boot of the pool uses.
+// kernel under KVM) and returns the accelerator choice every boot of the pool uses.
 // With Want kvm on a host where KVM does not run Linux it fails with an
 // *AccelError.
-func (p *Pool) Resolve(ctx context.Context, kernel string) (Verdict, error) {
+func (p *Pool) Resolve(ctx context.Context, kernel string) (AccelChoice, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.verdict != nil {
-		return *p.verdict, nil
+	if p.choice != nil {
+		return *p.choice, nil
 	}
 	pr := p.Prober
 	if pr.Kernel == "" {
@@ -43,24 +43,24 @@ func (p *Pool) Resolve(ctx context.Context, kernel string) (Verdict, error) {
 	if err != nil {
 		return v, err
 	}
-	p.verdict = &v
+	p.choice = &v
 	return v, nil
 }
 
-// Verdict returns the accelerator in use and why; zero before Resolve.
-func (p *Pool) Verdict() Verdict {
+// AccelChoice returns the accelerator in use and why; zero before Resolve.
+func (p *Pool) AccelChoice() AccelChoice {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.verdict == nil {
-		return Verdict{}
+	if p.choice == nil {
+		return AccelChoice{}
 	}
-	return *p.verdict
+	return *p.choice
 }
 
 // Start boots o (its Accel unset: the pool fills it in) and waits for
 // the agent of o.Image to answer SSH. A KVM boot that prints nothing on the console
 // within Options.SilenceTimeout is stopped and retried once under TCG; the
-// verdict then says so, the probe cache learns it, and later boots of
+// accelerator choice then says so, the probe cache learns it, and later boots of
 // the pool use TCG. With Want kvm there is no fallback. A silent TCG boot
 // is a *BootError like any other.
 func (p *Pool) Start(ctx context.Context, o Options) (Instance, error) {
@@ -84,7 +84,7 @@ func (p *Pool) Start(ctx context.Context, o Options) (Instance, error) {
 // cache, so that the next run does not try KVM again.
 func (p *Pool) fallBack(reason string) {
 	p.mu.Lock()
-	p.verdict = &Verdict{Accel: AccelTCG, Reason: "KVM unusable, using TCG: " + reason}
+	p.choice = &AccelChoice{Accel: AccelTCG, Reason: "KVM unusable, using TCG: " + reason}
 	p.mu.Unlock()
 	p.Prober.Record(false, reason)
 	p.logf("%s", reason)

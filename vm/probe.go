@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ktest-dev/ktest/internal/atomicfile"
+	"github.com/ktest-dev/ktest/internal/termfmt"
 )
 
 // Prober decides which accelerator a VM can use here. KVM is judged by
@@ -33,7 +34,7 @@ type Prober struct {
 	// Timeout bounds the probe boot, which prints within about a second
 	// on a working KVM; 0 means DefaultProbeTimeout.
 	Timeout time.Duration
-	// CacheFile keeps the verdict for CacheTTL, keyed by the QEMU
+	// CacheFile keeps the probe result for CacheTTL, keyed by the QEMU
 	// binary, the host kernel, the CPU model and the probe kind; ""
 	// disables the cache.
 	CacheFile string
@@ -46,13 +47,13 @@ type Prober struct {
 const (
 	DefaultProbeTimeout = 10 * time.Second
 	DefaultProbeTTL     = time.Hour
-	// probeKind versions what a cached verdict proved; verdicts of
+	// probeKind versions what a cached probe proved; results of
 	// another kind (the old boot-sector probe) are not trusted.
 	probeKind = "linux-console/v1"
 )
 
-// Verdict is the accelerator a probe chose and why.
-type Verdict struct {
+// AccelChoice is the accelerator a probe chose and why.
+type AccelChoice struct {
 	Accel  Accel
 	Reason string // one line: the evidence
 	Cached bool   // read from the cache file
@@ -62,25 +63,25 @@ type Verdict struct {
 // is. AccelAuto boots p.Kernel under KVM and chooses KVM if it printed
 // its first console line in time, else TCG with the failure as the
 // reason. AccelKVM fails with that reason instead of falling back.
-func (p Prober) Resolve(ctx context.Context, want Accel) (Verdict, error) {
+func (p Prober) Resolve(ctx context.Context, want Accel) (AccelChoice, error) {
 	switch want {
 	case AccelTCG:
-		return Verdict{Accel: AccelTCG, Reason: "TCG requested"}, nil
+		return AccelChoice{Accel: AccelTCG, Reason: "TCG requested"}, nil
 	case AccelKVM, AccelAuto:
 	default:
-		return Verdict{}, fmt.Errorf("unknown accelerator %q: want auto, kvm or tcg", want)
+		return AccelChoice{}, fmt.Errorf("unknown accelerator %q: want auto, kvm or tcg", want)
 	}
 	ok, reason, cached, err := p.cachedOrProbe(ctx)
 	if err != nil {
-		return Verdict{}, err
+		return AccelChoice{}, err
 	}
 	switch {
 	case ok:
-		return Verdict{Accel: AccelKVM, Reason: reason, Cached: cached}, nil
+		return AccelChoice{Accel: AccelKVM, Reason: reason, Cached: cached}, nil
 	case want == AccelKVM:
-		return Verdict{Reason: reason, Cached: cached}, &AccelError{Reason: reason}
+		return AccelChoice{Reason: reason, Cached: cached}, &AccelError{Reason: reason}
 	default:
-		return Verdict{Accel: AccelTCG, Reason: "KVM unusable, using TCG: " + reason, Cached: cached}, nil
+		return AccelChoice{Accel: AccelTCG, Reason: "KVM unusable, using TCG: " + reason, Cached: cached}, nil
 	}
 }
 
@@ -89,16 +90,16 @@ type AccelError struct{ Reason string }
 
 func (e *AccelError) Error() string { return "KVM requested but unusable: " + e.Reason }
 
-// probeVerdict is one cached probe result.
-type probeVerdict struct {
+// probeResult is one cached probe result.
+type probeResult struct {
 	KVM    bool      `json:"kvm"`
 	Reason string    `json:"reason"`
 	Time   time.Time `json:"time"`
 }
 
-// maxCachedVerdicts bounds the cache file: one verdict per QEMU binary,
+// maxCachedProbes bounds the cache file: one result per QEMU binary,
 // host kernel and CPU seen.
-const maxCachedVerdicts = 16
+const maxCachedProbes = 16
 
 func (p Prober) ttl() time.Duration {
 	if p.CacheTTL == 0 {
@@ -107,17 +108,17 @@ func (p Prober) ttl() time.Duration {
 	return p.CacheTTL
 }
 
-// readCache returns the cached verdicts by key; a missing or damaged
+// readCache returns the cached probe results by key; a missing or damaged
 // file is an empty cache.
-func (p Prober) readCache() map[string]probeVerdict {
-	m := map[string]probeVerdict{}
+func (p Prober) readCache() map[string]probeResult {
+	m := map[string]probeResult{}
 	b, err := os.ReadFile(p.CacheFile)
 	if err != nil {
 		return m
 	}
 	if err := json.Unmarshal(b, &m); err != nil {
 		// Damaged: probe again rather than trust half of it.
-		return map[string]probeVerdict{}
+		return map[string]probeResult{}
 	}
 	return m
 }
@@ -126,7 +127,7 @@ func (p Prober) cachedOrProbe(ctx context.Context) (ok bool, reason string, cach
 	key := p.cacheKey()
 	if p.CacheFile != "" && key != "" {
 		if v, found := p.readCache()[key]; found && time.Since(v.Time) >= 0 && time.Since(v.Time) < p.ttl() {
-			return v.KVM, v.Reason + " (cached verdict)", true, nil
+			return v.KVM, v.Reason + " (cached probe)", true, nil
 		}
 	}
 	ok, reason, err = p.ProbeKVM(ctx)
@@ -137,7 +138,7 @@ func (p Prober) cachedOrProbe(ctx context.Context) (ok bool, reason string, cach
 	return ok, reason, false, nil
 }
 
-// Record stores a verdict in the cache, e.g. KVM found unusable by a
+// Record stores a probe result in the cache, e.g. KVM found unusable by a
 // real boot that printed nothing although the probe had passed. A cache
 // that cannot be written only costs a probe next time.
 func (p Prober) Record(kvm bool, reason string) {
@@ -146,8 +147,8 @@ func (p Prober) Record(kvm bool, reason string) {
 		return
 	}
 	m := p.readCache()
-	m[key] = probeVerdict{KVM: kvm, Reason: reason, Time: time.Now()}
-	for len(m) > maxCachedVerdicts {
+	m[key] = probeResult{KVM: kvm, Reason: reason, Time: time.Now()}
+	for len(m) > maxCachedProbes {
 		oldest := ""
 		for k, v := range m {
 			if oldest == "" || v.Time.Before(m[oldest].Time) {
@@ -160,7 +161,7 @@ func (p Prober) Record(kvm bool, reason string) {
 	_ = atomicfile.WriteFile(p.CacheFile, b, 0o644)
 }
 
-// cacheKey names what the verdict depends on: the QEMU binary, the host
+// cacheKey names what the probe result depends on: the QEMU binary, the host
 // kernel, the CPU model and the probe kind. "" means no usable key (do
 // not cache).
 func (p Prober) cacheKey() string {
@@ -277,20 +278,12 @@ func (p Prober) ProbeKVM(ctx context.Context) (ok bool, reason string, err error
 		return false, "", ctx.Err()
 	}
 	if printed {
-		return true, fmt.Sprintf("KVM probe: Linux printed its first console line after %v (%q)", took, clip(line, 60)), nil
+		return true, fmt.Sprintf("KVM probe: Linux printed its first console line after %v (%q)", took, termfmt.Clip(strings.TrimSpace(line), 61)), nil
 	}
 	if pctx.Err() != nil {
 		return false, fmt.Sprintf("KVM probe: Linux printed nothing on the console within %v under KVM%s", timeout, stderrSuffix(stderr.String())), nil
 	}
 	return false, fmt.Sprintf("KVM probe: QEMU %s before Linux printed anything%s", proc.status(), stderrSuffix(stderr.String())), nil
-}
-
-func clip(s string, n int) string {
-	s = strings.TrimSpace(s)
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
 }
 
 // stderrSuffix picks QEMU's most telling stderr line ("error: ..." first,
@@ -313,6 +306,6 @@ func stderrSuffix(stderr string) string {
 	return ": " + last
 }
 
-// ProbeCacheFile is where a ktest cache directory keeps the probe's
-// verdict.
+// ProbeCacheFile is where a ktest cache directory keeps the probe
+// results.
 func ProbeCacheFile(cacheDir string) string { return filepath.Join(cacheDir, "accel-probe.json") }

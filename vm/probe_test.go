@@ -115,10 +115,10 @@ func TestResolve(t *testing.T) {
 			if tc.want == AccelTCG {
 				return
 			}
-			// The verdict is cached for the same QEMU, host kernel and CPU.
+			// The choice is cached for the same QEMU, host kernel and CPU.
 			v2, err2 := tc.p.Resolve(ctx, tc.want)
 			if !v2.Cached || v2.Accel != v.Accel || (err2 == nil) != (err == nil) {
-				t.Errorf("second Resolve = %+v, %v; want the cached verdict", v2, err2)
+				t.Errorf("second Resolve = %+v, %v; want the cached choice", v2, err2)
 			}
 		})
 	}
@@ -126,7 +126,7 @@ func TestResolve(t *testing.T) {
 		t.Error("Resolve(bogus) succeeded")
 	}
 
-	// A verdict older than the TTL is probed again, and Record
+	// A probe result older than the TTL is probed again, and Record
 	// overrides the cache (a real boot found KVM silent).
 	p := probe(good)
 	p.CacheTTL = time.Hour
@@ -164,9 +164,9 @@ func TestPoolFallsBack(t *testing.T) {
 	if !errors.As(err, &be) || be.Silent {
 		t.Fatalf("Start = %v; want the TCG retry's non-silent BootError", err)
 	}
-	v := pool.Verdict()
+	v := pool.AccelChoice()
 	if v.Accel != AccelTCG || !strings.Contains(v.Reason, "KVM boot of bzImage failed (the kernel printed nothing on the console within 500ms under KVM); retried under TCG") {
-		t.Errorf("verdict after fallback: %+v", v)
+		t.Errorf("choice after fallback: %+v", v)
 	}
 	if !strings.Contains(said.String(), "retried under TCG") {
 		t.Errorf("pool log %q does not name the fallback", said.String())

@@ -127,7 +127,7 @@ func start(ctx context.Context, o Options) (Instance, error) {
 	}
 	keys := o.Image.Keys
 	if o.Accel == AccelAuto {
-		return nil, errors.New("vm: accelerator auto not resolved: call ProbeAccel first")
+		return nil, errors.New("vm: accelerator auto not resolved: resolve it with Prober.Resolve first")
 	}
 	runDir, err := os.MkdirTemp("", "ktest-vm-")
 	if err != nil {

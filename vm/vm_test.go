@@ -48,7 +48,7 @@ func testKernel(t *testing.T) string {
 }
 
 // testPool is ktest's launch path with the accelerator resolved the way
-// ktest does, by booting a kernel under KVM (a verdict cached in the
+// ktest does, by booting a kernel under KVM (a probe result cached in the
 // ktest cache).
 func testPool(t *testing.T) *vm.Pool {
 	t.Helper()

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+
+	"github.com/ktest-dev/ktest/internal/termfmt"
 )
 
 // Base is what a tree's files are read from. ktest always reads the
@@ -50,22 +52,15 @@ func (b Base) String() string {
 	}
 	var extra []string
 	if b.Changed > 0 {
-		extra = append(extra, plural(b.Changed, "uncommitted change"))
+		extra = append(extra, termfmt.Plural(b.Changed, "uncommitted change"))
 	}
 	if b.Untracked > 0 {
-		extra = append(extra, plural(b.Untracked, "untracked file"))
+		extra = append(extra, termfmt.Plural(b.Untracked, "untracked file"))
 	}
 	if len(extra) == 0 {
 		return fmt.Sprintf("the working tree = HEAD %.12s (clean)", b.Head)
 	}
 	return fmt.Sprintf("the working tree: HEAD %.12s + %s", b.Head, strings.Join(extra, " + "))
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // gitList runs a git command that prints NUL-separated names.

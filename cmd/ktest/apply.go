@@ -281,7 +281,7 @@ func applyExit(applyErr error, doc *apply.Report) error {
 // conflictCount is the one count of conflicts every part of the output
 // uses: "18 conflicts (16 hunks, 2 whole files)".
 func conflictCount(doc *apply.Report) string {
-	return plural(doc.Conflicts, "conflict") + conflictParts(doc)
+	return termfmt.Plural(doc.Conflicts, "conflict") + conflictParts(doc)
 }
 
 // conflictParts is " (16 hunks, 2 whole files)", or "" when every
@@ -290,14 +290,7 @@ func conflictParts(doc *apply.Report) string {
 	if doc.FileConflicts == 0 {
 		return ""
 	}
-	return fmt.Sprintf(" (%s, %s)", plural(doc.Conflicts-doc.FileConflicts, "hunk"), plural(doc.FileConflicts, "whole file"))
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
+	return fmt.Sprintf(" (%s, %s)", termfmt.Plural(doc.Conflicts-doc.FileConflicts, "hunk"), termfmt.Plural(doc.FileConflicts, "whole file"))
 }
 
 // hunkCounts is "10 exact, 2 offset, 1 conflict": the statuses some hunk

@@ -309,7 +309,7 @@ func benchBoot(ctx context.Context, pool *vm.Pool, opts vm.Options, n int) error
 	if len(times)%2 == 0 {
 		median = (times[len(times)/2-1] + times[len(times)/2]) / 2
 	}
-	fmt.Printf("boot to SSH ready (%s, %d boots): median %v, min %v, max %v\n", pool.Verdict().Accel, n,
+	fmt.Printf("boot to SSH ready (%s, %d boots): median %v, min %v, max %v\n", pool.AccelChoice().Accel, n,
 		median.Round(time.Millisecond), times[0].Round(time.Millisecond), times[len(times)-1].Round(time.Millisecond))
 	return nil
 }

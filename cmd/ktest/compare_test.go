@@ -76,7 +76,7 @@ func TestCompareCLI(t *testing.T) {
 	// B stopped at apply: it tested nothing.
 	atApply := cliRun("at-apply", good, "pass")
 	atApply.Complete, atApply.Status = false, results.StatusError
-	atApply.Error = &results.StageError{Stage: "apply", Message: "patch 2/3 does not apply: hunk 1 conflicts"}
+	atApply.Error = &results.StageFailure{Stage: "apply", Message: "patch 2/3 does not apply: hunk 1 conflicts"}
 	for _, v := range atApply.Variants {
 		v.Kernel, v.Boot, v.Targets = results.Kernel{Status: "pending"}, results.Boot{Status: "pending"}, nil
 	}

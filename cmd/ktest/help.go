@@ -189,7 +189,7 @@ func printCommands(w io.Writer) {
 	fmt.Fprintln(w, "usage: ktest <command> [flags] [args]")
 	fmt.Fprintln(w, "\ncommands:")
 	for _, n := range commandNames() {
-		fmt.Fprintf(w, "  %-10s %s\n", n, firstLine(commands[n].summary))
+		fmt.Fprintf(w, "  %-10s %s\n", n, termfmt.FirstLine(commands[n].summary))
 	}
 	fmt.Fprintln(w, "\nRun 'ktest <command> -h' for a command's flags and examples, and")
 	fmt.Fprintln(w, "'ktest --version' for the build. Exit codes: 0 ok, 1 tests failed or a")
@@ -204,13 +204,6 @@ func commandNames() []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
 
 // didYouMean is `; did you mean "x"?` for a typo of one of names, or "".

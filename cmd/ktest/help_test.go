@@ -227,7 +227,7 @@ func TestHelpFits(t *testing.T) {
 		}
 	}
 	for _, name := range commandNames() {
-		first := firstLine(commands[name].summary)
+		first := termfmt.FirstLine(commands[name].summary)
 		if n := termfmt.Len(fmt.Sprintf("  %-10s %s", name, first)); n > width {
 			t.Errorf("%s: the command list's line is %d columns: %q", name, n, first)
 		}

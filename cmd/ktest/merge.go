@@ -79,7 +79,7 @@ func runMerge(ctx context.Context, args []string) error {
 			return errors.Join(err, targetErrors(merged))
 		}
 	}
-	return runVerdict(merged)
+	return runExit(merged)
 }
 
 // mergedRunID names a merged run after its shards: the earliest shard's

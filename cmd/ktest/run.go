@@ -16,6 +16,7 @@ import (
 	"github.com/ktest-dev/ktest/initramfs"
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/kconfig"
+	"github.com/ktest-dev/ktest/patches"
 	"github.com/ktest-dev/ktest/pipeline"
 	"github.com/ktest-dev/ktest/plan"
 	"github.com/ktest-dev/ktest/results"
@@ -107,7 +108,7 @@ func runRun(ctx context.Context, args []string) error {
 		if err := checkEmbedded(*seriesSrc); err != nil {
 			return err
 		}
-		if !strings.HasPrefix(*seriesSrc, "embedded:") {
+		if _, embedded, _ := patches.Lookup(*seriesSrc); !embedded {
 			// Read it now, so a damaged series, an ambiguous or unknown
 			// version or a missing patch is bad input (exit 2) before
 			// anything is built.
@@ -313,7 +314,7 @@ func runRun(ctx context.Context, args []string) error {
 			return errors.Join(err, targetErrors(run))
 		}
 	}
-	return runVerdict(run)
+	return runExit(run)
 }
 
 // targetErrors fails a run in which a target could not be set up: the

@@ -12,7 +12,6 @@ import (
 
 	"github.com/ktest-dev/ktest/internal/termfmt"
 	"github.com/ktest-dev/ktest/patches"
-	"github.com/ktest-dev/ktest/pipeline"
 	"github.com/ktest-dev/ktest/series"
 )
 
@@ -51,8 +50,8 @@ func runSeries(ctx context.Context, args []string) error {
 // checkEmbedded makes a typo in "embedded:NAME" bad input (exit 2) that
 // lists the names ktest ships.
 func checkEmbedded(src string) error {
-	if name, ok := strings.CutPrefix(src, "embedded:"); ok {
-		return badInput(patches.Check(name))
+	if _, _, err := patches.Lookup(src); err != nil {
+		return badInput(err)
 	}
 	return nil
 }
@@ -61,10 +60,7 @@ func checkEmbedded(src string) error {
 // of revisions or a version the input lacks; a file that cannot be read
 // is the user's input too.
 func loadSeries(path string, opts series.Options) (*series.Series, error) {
-	if err := checkEmbedded(path); err != nil {
-		return nil, err
-	}
-	s, err := pipeline.LoadSource(path, opts)
+	s, err := opts.Load(path)
 	if err != nil {
 		if series.IsBadInput(err) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
 			return nil, badInput(err)

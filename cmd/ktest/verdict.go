@@ -14,7 +14,7 @@ import (
 )
 
 // How `ktest run` and `ktest merge` end: nightly comparison, then the
-// run's own verdict, mapped to exit codes.
+// run's own exit, mapped from its results to an exit code.
 
 // nightly stores run in hist and judges it against the last good run
 // made alike (same targets, sizes and boots); compared is false when
@@ -73,10 +73,10 @@ func noVerdictError(nv *results.NoVerdict) error {
 	return infraFailure(nv)
 }
 
-// runVerdict is a finished run's exit: 1 for a bad patch, a failed test
+// runExit is a finished run's exit: 1 for a bad patch, a failed test
 // or a crash, 3 for a target that could not be set up or a shard that is
 // missing, 0 otherwise.
-func runVerdict(run *results.Run) error {
+func runExit(run *results.Run) error {
 	if fb := run.FirstBadPatch(); fb != "" {
 		return testsFailed(fmt.Errorf("run %s: %s", run.ID, fb))
 	}

@@ -77,7 +77,7 @@ func TestNightlyRefusesAStoppedRun(t *testing.T) {
 	stopped := cliRun("stopped", []float64{4210, 4300, 4390}, "pass")
 	stopped.Started = stopped.Started.Add(24 * time.Hour)
 	stopped.Complete, stopped.Status = false, results.StatusError
-	stopped.Error = &results.StageError{Stage: "apply", Variant: "patched", Message: "patch 2/3 does not apply"}
+	stopped.Error = &results.StageFailure{Stage: "apply", Variant: "patched", Message: "patch 2/3 does not apply"}
 	for _, v := range stopped.Variants {
 		v.Targets = nil
 	}

@@ -115,7 +115,7 @@ func (r ReadtestRequest) Args() []string {
 			a = append(a, flag)
 		}
 	}
-	str("--fs", string(r.Target))
+	str("--target", string(r.Target))
 	str("--dev", r.Device)
 	str("--serial", r.Serial)
 	str("--mode", string(r.Mode))
@@ -148,13 +148,14 @@ func ParseReadtestArgs(args []string, usage io.Writer) (ReadtestRequest, error) 
 	fs := flag.NewFlagSet(ReadtestName, flag.ContinueOnError)
 	fs.SetOutput(usage)
 	fs.Usage = func() {
-		_, _ = fmt.Fprintf(usage, "usage: %s --fs %s --dev /dev/vdX|--serial S [flags]\n", ReadtestName, strings.Join(TargetNames(), "|"))
+		_, _ = fmt.Fprintf(usage, "usage: %s --target %s --dev /dev/vdX|--serial S [flags]\n", ReadtestName, strings.Join(TargetNames(), "|"))
 		_, _ = fmt.Fprintln(usage, "Runs io_uring buffered-read tests and a fio benchmark; prints one JSON document on stdout.")
 		fs.PrintDefaults()
 	}
 	var size, only, target, mode string
 	dropCaches := true
-	fs.StringVar(&target, "fs", "", "target: "+strings.Join(TargetNames(), ", "))
+	fs.StringVar(&target, "target", "", "target: "+strings.Join(TargetNames(), ", "))
+	fs.StringVar(&target, "fs", "", "the old name of --target, still accepted")
 	fs.StringVar(&r.Device, "dev", "", "scratch block device (destroyed)")
 	fs.StringVar(&r.Serial, "serial", "", "find the scratch device by its virtio serial instead of --dev")
 	fs.StringVar(&mode, "mode", "", "correctness, bench or all (default all)")
@@ -210,10 +211,10 @@ func ParseReadtestArgs(args []string, usage io.Writer) (ReadtestRequest, error) 
 // the mode and the test names are known, and the flags agree.
 func (r ReadtestRequest) Validate() error {
 	if r.Target == "" {
-		return fmt.Errorf("--fs: want one of %s", strings.Join(TargetNames(), ", "))
+		return fmt.Errorf("--target: want one of %s", strings.Join(TargetNames(), ", "))
 	}
 	if _, err := r.Target.Spec(); err != nil {
-		return fmt.Errorf("--fs: %w", err)
+		return fmt.Errorf("--target: %w", err)
 	}
 	if (r.Device == "") == (r.Serial == "") {
 		return errors.New("give one of --dev and --serial")

@@ -17,17 +17,17 @@ func TestReadtestRequestArgs(t *testing.T) {
 		want string
 	}{
 		{"the host's first boot", ReadtestRequest{Target: TargetXFS, Serial: "ktest-xfs", Mode: ModeAll, Size: 16 << 20, Repeats: 1, TestTimeout: 90 * time.Second},
-			"--fs xfs --serial ktest-xfs --mode all --size 16M --repeats 1 --timeout-per-test 1m30s"},
+			"--target xfs --serial ktest-xfs --mode all --size 16M --repeats 1 --timeout-per-test 1m30s"},
 		{"a benchmark boot", ReadtestRequest{Target: TargetRaw, Serial: "ktest-raw", Mode: ModeBench, Size: 16 << 20, Repeats: 3, TestTimeout: time.Minute, Reuse: true},
-			"--fs raw --serial ktest-raw --mode bench --size 16M --repeats 3 --timeout-per-test 1m0s --reuse"},
+			"--target raw --serial ktest-raw --mode bench --size 16M --repeats 3 --timeout-per-test 1m0s --reuse"},
 		{"a re-run of two tests for an old kernel", ReadtestRequest{Target: TargetBtrfs, Serial: "ktest-btrfs", Mode: ModeCorrectness, MkfsFor: "5.4", Only: []string{"truncate-race", "eof"}},
-			"--fs btrfs --serial ktest-btrfs --mode correctness --mkfs-for 5.4 --only truncate-race,eof"},
+			"--target btrfs --serial ktest-btrfs --mode correctness --mkfs-for 5.4 --only truncate-race,eof"},
 		{"every field", ReadtestRequest{Target: TargetExt4, Device: "/dev/vdb", Mode: ModeAll, Size: 1234567, Repeats: 2, TestTimeout: time.Second,
 			MkfsProfile: "ext4/3.18", Only: []string{"eof"}, Seed: 77, RunTimeout: time.Hour, Fio: "/usr/bin/fio", Mnt: "/tmp/m b",
 			KeepCaches: true, KeepMounted: true, Reads: 256},
-			"--fs ext4 --dev /dev/vdb --mode all --size 1234567 --repeats 2 --timeout-per-test 1s --mkfs-profile ext4/3.18 --only eof --seed 77 " +
+			"--target ext4 --dev /dev/vdb --mode all --size 1234567 --repeats 2 --timeout-per-test 1s --mkfs-profile ext4/3.18 --only eof --seed 77 " +
 				"--timeout-per-run 1h0m0s --fio /usr/bin/fio --mnt /tmp/m b --drop-caches=false --keep-mounted --reads 256"},
-		{"only what is needed", ReadtestRequest{Target: TargetRaw, Device: "/dev/vdc"}, "--fs raw --dev /dev/vdc"},
+		{"only what is needed", ReadtestRequest{Target: TargetRaw, Device: "/dev/vdc"}, "--target raw --dev /dev/vdc"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -52,20 +52,20 @@ func TestParseReadtestArgsErrors(t *testing.T) {
 		args   string
 		errHas string
 	}{
-		{"no fs", "--dev /dev/vdb", "--fs"},
+		{"no target", "--dev /dev/vdb", "--target"},
 		{"unknown fs", "--fs ntfs --dev /dev/vdb", `unknown target "ntfs"`},
 		{"no dev", "--fs ext4", "give one of --dev and --serial"},
-		{"dev and serial", "--fs ext4 --dev x --serial s", "give one of --dev and --serial"},
-		{"both mkfs flags", "--fs xfs --dev x --mkfs-profile xfs/lts_5.4 --mkfs-for 5.4", "at most one"},
-		{"bad mode", "--fs raw --dev x --mode fast", "--mode"},
-		{"reuse without bench", "--fs raw --dev x --reuse", "--reuse is for --mode bench"},
-		{"bad size", "--fs raw --dev x --size lots", "--size"},
-		{"tiny size", "--fs raw --dev x --size 4K", "at least 64K"},
-		{"zero repeats", "--fs raw --dev x --repeats 0", "--repeats 0: must be positive"},
-		{"negative reads", "--fs raw --dev x --reads -1", "--reads -1: must be positive"},
-		{"zero timeout", "--fs raw --dev x --timeout-per-test 0s", "--timeout-per-test 0s: must be positive"},
-		{"unknown test", "--fs raw --dev x --only eof,nope", `unknown test "nope"`},
-		{"extra args", "--fs raw --dev x more", "unexpected"},
+		{"dev and serial", "--target ext4 --dev x --serial s", "give one of --dev and --serial"},
+		{"both mkfs flags", "--target xfs --dev x --mkfs-profile xfs/lts_5.4 --mkfs-for 5.4", "at most one"},
+		{"bad mode", "--target raw --dev x --mode fast", "--mode"},
+		{"reuse without bench", "--target raw --dev x --reuse", "--reuse is for --mode bench"},
+		{"bad size", "--target raw --dev x --size lots", "--size"},
+		{"tiny size", "--target raw --dev x --size 4K", "at least 64K"},
+		{"zero repeats", "--target raw --dev x --repeats 0", "--repeats 0: must be positive"},
+		{"negative reads", "--target raw --dev x --reads -1", "--reads -1: must be positive"},
+		{"zero timeout", "--target raw --dev x --timeout-per-test 0s", "--timeout-per-test 0s: must be positive"},
+		{"unknown test", "--target raw --dev x --only eof,nope", `unknown test "nope"`},
+		{"extra args", "--target raw --dev x more", "unexpected"},
 		{"unknown flag", "--bogus", "bogus"},
 	}
 	for _, tc := range tests {

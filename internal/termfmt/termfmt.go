@@ -1,7 +1,9 @@
 // Package termfmt fits ktest's text output to the reader's width: which
 // width that is, and tables and paragraphs that keep to it. Every command
 // that prints a table or prose goes through here, so the rule is in one
-// place. JSON output is never fitted: it keeps the full text.
+// place. JSON output is never fitted: it keeps the full text. It also
+// holds the small text helpers every package shares, so each is written
+// once: Clip (one cut marker, "…"), FirstLine and Plural.
 package termfmt
 
 import (
@@ -47,6 +49,41 @@ func Clip(s string, n int) string {
 	}
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
+}
+
+// ClipWords shortens prose to at most n columns before the marker,
+// cutting at the last space when that keeps at least half, and marking
+// the cut with " …": a reviewer's sentence quoted in a note.
+func ClipWords(s string, n int) string {
+	if Len(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	cut := strings.LastIndexByte(string(r[:n]), ' ')
+	if cut < 0 || Len(s[:cut]) < n/2 {
+		return string(r[:n]) + " …"
+	}
+	return s[:cut] + " …"
+}
+
+// FirstLine is the first line of s once the space around s is trimmed:
+// an error or a log excerpt cut to one line for a table, a subject or a
+// message.
+func FirstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// Plural is n and the noun, pluralised with "s" unless n is 1:
+// "1 conflict", "0 hunks", "3 boots".
+func Plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 // ClipStart is Clip cutting the start instead, for paths whose end (the

@@ -61,6 +61,48 @@ func TestClip(t *testing.T) {
 	}
 }
 
+func TestClipWords(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"short enough", 20, "short enough"},
+		{"this review note goes on and on", 20, "this review note …"},
+		{"a verylongwordwithoutanyspace", 20, "a verylongwordwithou …"},
+		{"Jérôme wrote ça marche très bien", 16, "Jérôme wrote ça …"},
+	} {
+		if got := ClipWords(tc.s, tc.n); got != tc.want {
+			t.Errorf("ClipWords(%q, %d) = %q, want %q", tc.s, tc.n, got, tc.want)
+		}
+	}
+}
+
+func TestFirstLine(t *testing.T) {
+	for s, want := range map[string]string{
+		"":                        "",
+		"one":                     "one",
+		"one\ntwo":                "one",
+		"\n  one \ntwo\n":         "one ",
+		"build failed:\n\tcc ...": "build failed:",
+	} {
+		if got := FirstLine(s); got != want {
+			t.Errorf("FirstLine(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+func TestPlural(t *testing.T) {
+	for _, tc := range []struct {
+		n          int
+		noun, want string
+	}{{0, "hunk", "0 hunks"}, {1, "conflict", "1 conflict"}, {2, "whole file", "2 whole files"}, {12, "boot", "12 boots"}} {
+		if got := Plural(tc.n, tc.noun); got != tc.want {
+			t.Errorf("Plural(%d, %q) = %q, want %q", tc.n, tc.noun, got, tc.want)
+		}
+	}
+}
+
 func TestWrap(t *testing.T) {
 	tests := []struct {
 		name           string

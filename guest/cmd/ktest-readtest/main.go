@@ -4,7 +4,7 @@
 // to stderr. Its command line is a proto.ReadtestRequest (the host
 // writes it with Args, this reads it with proto.ParseReadtestArgs):
 //
-//	ktest-readtest --fs ext4|xfs|btrfs|raw --dev /dev/vdX|--serial S [--mode correctness|bench|all]
+//	ktest-readtest --target ext4|xfs|btrfs|raw --dev /dev/vdX|--serial S [--mode correctness|bench|all]
 //	    [--size 64M] [--repeats 3] [--seed N] [--timeout-per-test 60s] [--fio /usr/bin/fio]
 //	    [--mkfs-for 5.4 | --mkfs-profile xfs/lts_5.4]
 //

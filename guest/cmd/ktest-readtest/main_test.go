@@ -20,19 +20,19 @@ func TestUsageErrors(t *testing.T) {
 		args   []string
 		errHas string
 	}{
-		{"no fs", []string{"--dev", "/dev/vdb"}, "--fs"},
-		{"bad fs", []string{"--fs", "ntfs", "--dev", "/dev/vdb"}, "ntfs"},
-		{"no dev", []string{"--fs", "ext4"}, "give one of --dev and --serial"},
-		{"dev and serial", []string{"--fs", "ext4", "--dev", "x", "--serial", "s"}, "give one of --dev and --serial"},
-		{"bad mkfs-for", []string{"--fs", "xfs", "--dev", "x", "--mkfs-for", "new"}, "--mkfs-for"},
-		{"unknown profile", []string{"--fs", "xfs", "--dev", "x", "--mkfs-profile", "xfs/lts_1.0"}, "unknown mkfs profile"},
-		{"profile of another fs", []string{"--fs", "xfs", "--dev", "x", "--mkfs-profile", "ext4/3.18"}, "is for ext4, not xfs"},
-		{"both profile flags", []string{"--fs", "xfs", "--dev", "x", "--mkfs-profile", "xfs/lts_5.4", "--mkfs-for", "5.4"}, "at most one"},
-		{"bad mode", []string{"--fs", "raw", "--dev", "x", "--mode", "fast"}, "--mode"},
-		{"bad size", []string{"--fs", "raw", "--dev", "x", "--size", "lots"}, "--size"},
-		{"tiny size", []string{"--fs", "raw", "--dev", "x", "--size", "4K"}, "at least 64K"},
-		{"bad only", []string{"--fs", "raw", "--dev", "x", "--only", "eof,nope"}, `unknown test "nope"`},
-		{"extra args", []string{"--fs", "raw", "--dev", "x", "more"}, "unexpected"},
+		{"no target", []string{"--dev", "/dev/vdb"}, "--target"},
+		{"bad target (its old flag name)", []string{"--fs", "ntfs", "--dev", "/dev/vdb"}, "ntfs"},
+		{"no dev", []string{"--target", "ext4"}, "give one of --dev and --serial"},
+		{"dev and serial", []string{"--target", "ext4", "--dev", "x", "--serial", "s"}, "give one of --dev and --serial"},
+		{"bad mkfs-for", []string{"--target", "xfs", "--dev", "x", "--mkfs-for", "new"}, "--mkfs-for"},
+		{"unknown profile", []string{"--target", "xfs", "--dev", "x", "--mkfs-profile", "xfs/lts_1.0"}, "unknown mkfs profile"},
+		{"profile of another fs", []string{"--target", "xfs", "--dev", "x", "--mkfs-profile", "ext4/3.18"}, "is for ext4, not xfs"},
+		{"both profile flags", []string{"--target", "xfs", "--dev", "x", "--mkfs-profile", "xfs/lts_5.4", "--mkfs-for", "5.4"}, "at most one"},
+		{"bad mode", []string{"--target", "raw", "--dev", "x", "--mode", "fast"}, "--mode"},
+		{"bad size", []string{"--target", "raw", "--dev", "x", "--size", "lots"}, "--size"},
+		{"tiny size", []string{"--target", "raw", "--dev", "x", "--size", "4K"}, "at least 64K"},
+		{"bad only", []string{"--target", "raw", "--dev", "x", "--only", "eof,nope"}, `unknown test "nope"`},
+		{"extra args", []string{"--target", "raw", "--dev", "x", "more"}, "unexpected"},
 		{"bad flag", []string{"--bogus"}, "bogus"},
 	}
 	for _, tc := range tests {
@@ -103,7 +103,7 @@ func TestRawImageAll(t *testing.T) {
 		mode = "correctness"
 	}
 	img := image(t, 8<<20)
-	code, res, stderr := runJSON(t, "--fs", "raw", "--dev", img, "--size", "2M", "--mode", mode,
+	code, res, stderr := runJSON(t, "--target", "raw", "--dev", img, "--size", "2M", "--mode", mode,
 		"--repeats", "1", "--reads", "256", "--seed", "77", "--drop-caches=false", "--fio", fio)
 	if code != proto.ReadTestExitOK {
 		t.Fatalf("exit %d\n%s", code, stderr)
@@ -136,7 +136,7 @@ func TestRawImageAll(t *testing.T) {
 }
 
 func TestSetupFailures(t *testing.T) {
-	code, res, _ := runJSON(t, "--fs", "raw", "--dev", filepath.Join(t.TempDir(), "missing"), "--mode", "correctness")
+	code, res, _ := runJSON(t, "--target", "raw", "--dev", filepath.Join(t.TempDir(), "missing"), "--mode", "correctness")
 	if code != proto.ReadTestExitSetupFailed || !strings.Contains(res.Error, "missing") || len(res.Tests) != 0 {
 		t.Errorf("missing device: exit %d, %+v", code, res)
 	}
@@ -146,7 +146,7 @@ func TestSetupFailures(t *testing.T) {
 	// mkfs works on an image file, but mount(2) needs a block device, so
 	// this stops at mount without touching any real device or loop device.
 	mnt := t.TempDir()
-	code, res, _ = runJSON(t, "--fs", "ext4", "--dev", image(t, 32<<20), "--mnt", mnt, "--mode", "correctness")
+	code, res, _ = runJSON(t, "--target", "ext4", "--dev", image(t, 32<<20), "--mnt", mnt, "--mode", "correctness")
 	if code != proto.ReadTestExitSetupFailed || !strings.Contains(res.Error, "mount") || res.FS != "ext4" {
 		t.Errorf("ext4 on an image: exit %d, %+v", code, res)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/bluekeyes/go-gitdiff/gitdiff"
 	"github.com/ktest-dev/ktest/apply/internal/difftest"
+	"github.com/ktest-dev/ktest/internal/termfmt"
 )
 
 type gen struct {
@@ -185,7 +186,7 @@ func (g *gen) edit(src *source, f fn, t editType) (at, n int, repl []string, wha
 		if statement(lines, i+1) && g.rng.IntN(3) == 0 {
 			n = 2
 		}
-		return i, n, nil, fmt.Sprintf("deletes %d line%s", n, plural(n)), true
+		return i, n, nil, fmt.Sprintf("deletes %s", termfmt.Plural(n, "line")), true
 	case eChange:
 		if !code(lines[i]) || strings.TrimSpace(lines[i]) == "{" {
 			return
@@ -200,12 +201,12 @@ func (g *gen) edit(src *source, f fn, t editType) (at, n int, repl []string, wha
 			return
 		}
 		repl = newLines(g.rng, ind, variables(lines[i]), f.name)
-		return i + 1, 0, repl, fmt.Sprintf("inserts %d line%s", len(repl), plural(len(repl))), true
+		return i + 1, 0, repl, fmt.Sprintf("inserts %s", termfmt.Plural(len(repl), "line")), true
 	case eInsertAfterBlock:
 		for j := i; j < f.close-4; j++ {
 			if strings.TrimLeft(lines[j], "\t") == "}\n" && strings.HasPrefix(lines[j], "\t") && lines[j+1] == "\n" {
 				repl = newLines(g.rng, indent(lines[j]), variables(lines[j-1]), f.name)
-				return j + 1, 0, repl, fmt.Sprintf("inserts %d line%s after a block", len(repl), plural(len(repl))), true
+				return j + 1, 0, repl, fmt.Sprintf("inserts %s after a block", termfmt.Plural(len(repl), "line")), true
 			}
 		}
 		return
@@ -232,13 +233,6 @@ func (g *gen) edit(src *source, f fn, t editType) (at, n int, repl []string, wha
 		return i, n, repl, fmt.Sprintf("replaces %d lines with %d", n, len(repl)), true
 	}
 	return
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }
 
 // build makes one case of kind k, or fails with errSkip if the draw

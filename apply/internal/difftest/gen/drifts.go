@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/ktest-dev/ktest/internal/termfmt"
 )
 
 // boundaryAbove is the line after the blank line above the function
@@ -61,7 +63,7 @@ func (g *gen) shift(ex *excerpt, d *doc, large bool) (string, error) {
 		p := at[g.rng.IntN(len(at))]
 		add := newLines(g.rng, indent(d.lines[p-1]), variables(d.lines[p-1]), ex.f.name)
 		d.insert(p, add, newTag)
-		why = fmt.Sprintf("upstream added %d line%s to %s() above the hunk", len(add), plural(len(add)), ex.f.name)
+		why = fmt.Sprintf("upstream added %s to %s() above the hunk", termfmt.Plural(len(add), "line"), ex.f.name)
 	case 1: // a statement removed above the hunk
 		var at []int
 		for p := open + 1; p < top-1; p++ {
@@ -200,7 +202,7 @@ func (g *gen) evolve(ex *excerpt, d *doc) (string, error) {
 	}
 	add := newLines(g.rng, indent(d.lines[p]), variables(d.lines[p]), ex.f.name+"_v2")
 	d.insert(p+1, add, newTag)
-	return fmt.Sprintf("the base already has the change, and upstream has since added %d line%s among the added ones", len(add), plural(len(add))), nil
+	return fmt.Sprintf("the base already has the change, and upstream has since added %s among the added ones", termfmt.Plural(len(add), "line")), nil
 }
 
 var suffixes = []string{"_nowait", "_locked", "_atomic", "_rcu", "_compat", "_slow"}

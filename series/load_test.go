@@ -1,15 +1,17 @@
-package pipeline
+package series
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
-	"github.com/ktest-dev/ktest/series"
+	"github.com/ktest-dev/ktest/patches"
 )
 
-// Embedded series are parsed from a scratch copy; what the user sees
-// must name the embedded files, which outlive the copy.
-func TestLoadSourceNamesEmbeddedFiles(t *testing.T) {
+// An embedded series is read from the binary; what the user sees must
+// name the embedded files ("embedded:NAME/0001-....patch"), which outlive
+// any copy.
+func TestLoadNamesEmbeddedFiles(t *testing.T) {
 	tests := []struct {
 		src     string
 		patches int
@@ -20,7 +22,7 @@ func TestLoadSourceNamesEmbeddedFiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.src, func(t *testing.T) {
-			s, err := LoadSource(tt.src, series.Options{})
+			s, err := Load(tt.src)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -38,7 +40,11 @@ func TestLoadSourceNamesEmbeddedFiles(t *testing.T) {
 			}
 		})
 	}
-	if _, err := LoadSource("embedded:no-such-series", series.Options{}); err == nil || !strings.Contains(err.Error(), "no-such-series") {
-		t.Errorf("missing embedded series: %v", err)
+	// A name ktest does not ship is the user's input, with the names
+	// it does ship.
+	_, err := Load("embedded:async-bufered-reads")
+	var unknown *patches.UnknownError
+	if !errors.As(err, &unknown) || !IsBadInput(err) || !strings.Contains(err.Error(), "did you mean embedded:async-buffered-reads?") {
+		t.Errorf("unknown embedded series: %v", err)
 	}
 }
