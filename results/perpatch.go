@@ -1,6 +1,8 @@
 package results
 
-import "fmt"
+import (
+	"fmt"
+)
 
 // PerPatch is a per-patch run (`ktest run --per-patch`): the series
 // applied one patch more at a time, each tree built (incrementally, in
@@ -80,7 +82,7 @@ func (c *Checkpatch) String() string {
 }
 
 // count is "1 error", "2 errors".
-func count(n int, word string) string {
+func Count(n int, word string) string {
 	if n == 1 {
 		return "1 " + word
 	}
@@ -94,7 +96,7 @@ func (r *Run) FirstBadPatch() string {
 	if st == nil {
 		return ""
 	}
-	return fmt.Sprintf("first bad patch %s %s: %s", st.Label, st.Subject, firstLineOf(st.Evidence))
+	return fmt.Sprintf("first bad patch %s %s: %s", st.Label, st.Subject, FirstLineOf(st.Evidence))
 }
 
 // CheckpatchErrors lists the patches checkpatch found errors in, for a
@@ -103,7 +105,7 @@ func (s *Series) CheckpatchErrors() []string {
 	var out []string
 	for _, p := range s.Patches {
 		if p.Checkpatch != nil && p.Checkpatch.Errors > 0 {
-			out = append(out, fmt.Sprintf("%s: checkpatch: %s", patchLabel(p), p.Checkpatch))
+			out = append(out, fmt.Sprintf("%s: checkpatch: %s", PatchLabel(p), p.Checkpatch))
 		}
 	}
 	return out

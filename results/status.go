@@ -49,7 +49,7 @@ const (
 
 // stage maps a build or boot step to the stage status JUnit shows when a
 // document has no stage records.
-func (s StepStatus) stage() StageStatus {
+func (s StepStatus) Stage() StageStatus {
 	switch s {
 	case StepOK:
 		return StageOK

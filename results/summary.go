@@ -21,7 +21,7 @@ func (r *Run) Incomplete() string {
 	var out string
 	switch {
 	case at.where() == "":
-		out = orDefault(string(r.Status), "unknown status")
+		out = OrDefault(string(r.Status), "unknown status")
 	case r.Status == StatusInterrupted:
 		out = "interrupted during " + at.where()
 	case r.Status == StatusRunning:
@@ -49,7 +49,7 @@ func (r *Run) Stopped() string {
 		return ""
 	}
 	at := r.stopPoint()
-	where := orDefault(at.where(), "an unknown stage")
+	where := OrDefault(at.where(), "an unknown stage")
 	switch r.Status {
 	case StatusInterrupted:
 		return "was interrupted during " + where + at.detail()
@@ -58,7 +58,7 @@ func (r *Run) Stopped() string {
 	case StatusError:
 		return "stopped at " + where + at.detail()
 	}
-	return "did not finish (status " + orDefault(string(r.Status), "unknown") + ")" + at.detail()
+	return "did not finish (status " + OrDefault(string(r.Status), "unknown") + ")" + at.detail()
 }
 
 // stop is where a run that did not finish stopped.
@@ -95,54 +95,24 @@ func (s stop) detail() string {
 	if s.msg == "" {
 		return ""
 	}
-	return ": " + firstLineOf(s.msg)
-}
-
-// title is the series title, or a stand-in for runs without a series.
-func (r *Run) title() string {
-	if r.Series != nil && r.Series.Title != "" {
-		return r.Series.Title
-	}
-	if r.Tree.Version != "" {
-		return "Linux " + r.Tree.Version + " (no series)"
-	}
-	return "ktest run " + r.ID
+	return ": " + FirstLineOf(s.msg)
 }
 
 // engineOrder is the A/B table's row order, the cover letter's.
-var engineOrder = []string{"psync", "io_uring-offload", "io_uring"}
-
-// engineLabel names an engine as the cover letter does.
-func engineLabel(e string) string {
-	switch e {
-	case "psync":
-		return "preadv"
-	case "io_uring-offload":
-		return "io_uring offload"
-	case "io_uring":
-		return "io_uring async"
-	}
-	return e
-}
-
-// engineLegend explains the three rows; shown under every A/B table.
-const engineLegend = "preadv = synchronous preadv(2), one job; " +
-	"io_uring offload = every read forced to an io-wq worker (fio force_async=1); " +
-	"io_uring async = default io_uring submission (without the series, " +
-	"buffered reads are punted to io-wq; with it, they are retried on page unlock)."
+var EngineOrder = []string{"psync", "io_uring-offload", "io_uring"}
 
 // column is one A/B table column.
-type column struct {
+type Column struct {
 	Metric string // a Metric* name or metricCPU
 	Title  string // table heading
 	Short  string // fixed-width heading for the email
 	Noun   string // what a verdict talks about, e.g. "ctx switches"
 }
 
-var abColumns = []column{
+var ABColumns = []Column{
 	{MetricWallMS, "real", "real", "real"},
 	{MetricSysCPU, "sys", "sys", "sys CPU"},
-	{metricCPU, "CPU (user+sys)", "CPU", "CPU"},
+	{MetricCPU, "CPU (user+sys)", "CPU", "CPU"},
 	{MetricCtxSwitches, "ctx switches", "ctxsw", "ctx switches"},
 	{MetricWorkers, "io-wq workers", "io-wq", "io-wq workers"},
 	{MetricIOPS, "IOPS", "IOPS", "IOPS"},
@@ -154,7 +124,7 @@ func (e *Engine) metric(name string) (Metric, bool) {
 	if e == nil {
 		return Metric{}, false
 	}
-	if name == metricCPU {
+	if name == MetricCPU {
 		u, ok1 := e.Metrics[MetricUserCPU]
 		s, ok2 := e.Metrics[MetricSysCPU]
 		if !ok1 || !ok2 {
@@ -167,53 +137,45 @@ func (e *Engine) metric(name string) (Metric, bool) {
 }
 
 // abCell is one metric of one engine on one variant.
-type abCell struct {
+type ABCell struct {
 	M  Metric
 	OK bool // false: not measured
 }
 
 // abVerdict is one column's verdict, present only beyond noise.
-type abVerdict struct {
-	Column column
+type ABVerdict struct {
+	Column Column
 	A, B   Metric
 	Diff   Diff
 }
 
 // abEngine is one engine's rows: reference, other, verdicts.
-type abEngine struct {
+type ABEngine struct {
 	Engine   string
-	A, B     []abCell    // per abColumns
-	Verdicts []abVerdict // beyond noise only, column order
-	ByColumn []*abVerdict
+	A, B     []ABCell    // per abColumns
+	Verdicts []ABVerdict // beyond noise only, column order
+	ByColumn []*ABVerdict
 	// Control: the plan's control engine, whose verdicts are drift,
 	// not effects of the series.
 	Control bool
 }
 
-// label names the engine's rows, marking the control.
-func (e abEngine) label() string {
-	if e.Control {
-		return engineLabel(e.Engine) + " (control)"
-	}
-	return engineLabel(e.Engine)
-}
-
 // abTarget is the A/B table of one target.
-type abTarget struct {
+type ABTarget struct {
 	Target  string
 	A, B    string // variant names: reference and compared
-	Engines []abEngine
+	Engines []ABEngine
 	Repeats int // most samples (boots) seen; 1 means no spread
 	// Compared and Called count the metric comparisons made and the
 	// changes called (the control's drift included); WithinNoise those
 	// the rule judged unchanged, and Undecided those it could not judge
 	// (too few samples a side, few holds the counts), kept apart.
 	Compared, Called, WithinNoise, Undecided int
-	few                                      sampleCounts
+	Few                                      sampleCounts
 	Error                                    string // target setup errors, "variant: message"
 	// Drift is the control engine's verdicts: how far the variants
 	// moved on a code path that is the same in both.
-	Drift []abVerdict
+	Drift []ABVerdict
 	// Held are the other engines' changes beyond the usual noise rule
 	// but not beyond Drift, so not called.
 	Held []heldVerdict
@@ -221,7 +183,7 @@ type abTarget struct {
 
 type heldVerdict struct {
 	Engine  string
-	Verdict abVerdict
+	Verdict ABVerdict
 }
 
 // abPair picks the reference variant (named "baseline", else the first)
@@ -242,7 +204,7 @@ func (r *Run) abPair() (ref *Variant, others []*Variant) {
 // benchPairs lists the (reference, compared) variant pairs to tabulate.
 // A run with a single variant yields one pair with a nil second
 // variant, so its figures are still shown, without verdicts.
-func (r *Run) benchPairs() [][2]*Variant {
+func (r *Run) BenchPairs() [][2]*Variant {
 	ref, others := r.abPair()
 	if ref == nil {
 		return nil
@@ -255,14 +217,6 @@ func (r *Run) benchPairs() [][2]*Variant {
 		out = append(out, [2]*Variant{ref, o})
 	}
 	return out
-}
-
-// pairTitle is "baseline vs patched", or the lone variant's name.
-func pairTitle(p [2]*Variant) string {
-	if p[1] == nil {
-		return p[0].Name
-	}
-	return p[0].Name + " vs " + p[1].Name
 }
 
 // targetNames lists targets in plan order, then any others the
@@ -282,12 +236,12 @@ func (r *Run) targetNames() []string {
 // abTables builds the A/B table for every target that has a benchmark
 // on either side, comparing ref with other. With a nil other, the B
 // side is empty (B == "") and there are no verdicts.
-func (r *Run) abTables(ref, other *Variant) []abTarget {
-	var out []abTarget
+func (r *Run) ABTables(ref, other *Variant) []ABTarget {
+	var out []ABTarget
 	for _, name := range r.targetNames() {
 		ta := ref.Target(name)
 		var tb *Target
-		t := abTarget{Target: name, A: ref.Name}
+		t := ABTarget{Target: name, A: ref.Name}
 		if other != nil {
 			tb, t.B = other.Target(name), other.Name
 		}
@@ -307,15 +261,15 @@ func (r *Run) abTables(ref, other *Variant) []abTarget {
 		}
 		for _, en := range engines {
 			ea, eb := engineOf(ta, en), engineOf(tb, en)
-			row := abEngine{Engine: en, ByColumn: make([]*abVerdict, len(abColumns))}
-			for _, c := range abColumns {
+			row := ABEngine{Engine: en, ByColumn: make([]*ABVerdict, len(ABColumns))}
+			for _, c := range ABColumns {
 				ma, oka := ea.metric(c.Metric)
 				mb, okb := eb.metric(c.Metric)
-				row.A = append(row.A, abCell{ma, oka})
-				row.B = append(row.B, abCell{mb, okb})
+				row.A = append(row.A, ABCell{ma, oka})
+				row.B = append(row.B, ABCell{mb, okb})
 				t.Repeats = max(t.Repeats, len(ma.Samples), len(mb.Samples))
 			}
-			for i, c := range abColumns {
+			for i, c := range ABColumns {
 				if !row.A[i].OK || !row.B[i].OK {
 					continue
 				}
@@ -324,12 +278,12 @@ func (r *Run) abTables(ref, other *Variant) []abTarget {
 				switch d.Outcome {
 				case verdict.TooFew:
 					t.Undecided++
-					t.few = t.few.fewer(d.NA, d.NB)
+					t.Few = t.Few.fewer(d.NA, d.NB)
 				case verdict.Same:
 					t.WithinNoise++
 				}
 				if d.Called() {
-					row.Verdicts = append(row.Verdicts, abVerdict{c, row.A[i].M, row.B[i].M, d})
+					row.Verdicts = append(row.Verdicts, ABVerdict{c, row.A[i].M, row.B[i].M, d})
 				}
 			}
 			row.Control = other != nil && en == r.Plan.Control
@@ -351,13 +305,13 @@ func (r *Run) abTables(ref, other *Variant) []abTarget {
 // holdDrift withdraws the verdicts of non-control engines that do not
 // exceed the control's movement on the same metric (verdict.Hold): a
 // code path both variants share shows how far the boots drifted.
-func (t *abTarget) holdDrift() {
+func (t *ABTarget) holdDrift() {
 	for i := range t.Engines {
 		e := &t.Engines[i]
 		if e.Control {
 			continue
 		}
-		var kept []abVerdict
+		var kept []ABVerdict
 		for _, v := range e.Verdicts {
 			for _, d := range t.Drift {
 				if d.Column.Metric == v.Column.Metric {
@@ -375,47 +329,14 @@ func (t *abTarget) holdDrift() {
 }
 
 // indexVerdicts fills ByColumn from Verdicts.
-func (e *abEngine) indexVerdicts() {
+func (e *ABEngine) indexVerdicts() {
 	for i := range e.Verdicts {
-		for j, c := range abColumns {
+		for j, c := range ABColumns {
 			if c.Metric == e.Verdicts[i].Column.Metric {
 				e.ByColumn[j] = &e.Verdicts[i]
 			}
 		}
 	}
-}
-
-// driftNote explains the control's drift and what it held back, or is
-// "" when the control did not move.
-func (t abTarget) driftNote(ascii bool) string {
-	if len(t.Drift) == 0 {
-		return ""
-	}
-	control := ""
-	for _, e := range t.Engines {
-		if e.Control {
-			control = engineLabel(e.Engine)
-		}
-	}
-	words := make([]string, len(t.Drift))
-	for i, v := range t.Drift {
-		words[i] = verdictText(v, ascii)
-	}
-	verb, those := "is", "that metric"
-	if len(words) > 1 {
-		verb, those = "are", "those metrics"
-	}
-	s := fmt.Sprintf("%s is the control (both kernels run the same code for it), so its %s on %s %s between-boot drift, "+
-		"not an effect of the series; other engines' changes of %s are called only beyond it",
-		control, strings.Join(words, ", "), t.Target, verb, those)
-	if len(t.Held) > 0 {
-		held := make([]string, len(t.Held))
-		for i, h := range t.Held {
-			held[i] = engineLabel(h.Engine) + " " + verdictText(h.Verdict, ascii)
-		}
-		s += " (held back: " + strings.Join(held, ", ") + ")"
-	}
-	return s + "."
 }
 
 func engineOf(t *Target, name string) *Engine {
@@ -440,7 +361,7 @@ func benchEngines(ts ...*Target) []string {
 		}
 	}
 	var out []string
-	for _, e := range engineOrder {
+	for _, e := range EngineOrder {
 		if slices.Contains(seen, e) {
 			out = append(out, e)
 		}
@@ -453,89 +374,27 @@ func benchEngines(ts ...*Target) []string {
 	return out
 }
 
-// noiseRule is the noise definition in one sentence, for readers.
-var noiseRule = verdict.Rule
-
-// verdictText words a verdict: "17% faster", "−86% ctx switches",
-// "io-wq workers 4 → 0". ascii selects "-" and "->" for plain text.
-func verdictText(v abVerdict, ascii bool) string {
-	minus, arrow := "−", "→"
-	if ascii {
-		minus, arrow = "-", "->"
-	}
-	var s string
-	switch {
-	case v.Column.Metric == MetricWorkers || v.Diff.FromZero:
-		s = fmt.Sprintf("%s %s %s %s", v.Column.Noun,
-			plainNumber(v.Column.Metric, v.A.Median), arrow, plainNumber(v.Column.Metric, v.B.Median))
-	case v.Column.Metric == MetricWallMS:
-		word := "slower"
-		if v.Diff.Change < 0 {
-			word = "faster"
-		}
-		s = fmt.Sprintf("%s %s (real %s)", pct(math.Abs(v.Diff.Change), ""), word, signedPct(v.Diff.Change, minus))
-	default:
-		s = signedPct(v.Diff.Change, minus) + " " + v.Column.Noun
-	}
-	return s
-}
-
 // judged adds up what the rule concluded over tables.
 type judged struct {
-	compared, called, noise, undecided, held int
-	few                                      sampleCounts
+	Compared, Called, Noise, Undecided, Held int
+	Few                                      sampleCounts
 }
 
-func judgedIn(tables []abTarget) judged {
+func JudgedIn(tables []ABTarget) judged {
 	var j judged
 	for _, t := range tables {
-		j.compared += t.Compared
-		j.called += t.Called
-		j.noise += t.WithinNoise
-		j.undecided += t.Undecided
-		j.held += len(t.Held)
-		j.few = j.few.fewer(t.few.a, t.few.b)
+		j.Compared += t.Compared
+		j.Called += t.Called
+		j.Noise += t.WithinNoise
+		j.Undecided += t.Undecided
+		j.Held += len(t.Held)
+		j.Few = j.Few.fewer(t.Few.a, t.Few.b)
 	}
 	return j
 }
 
 // figuresOnly reports whether no comparison could be judged.
-func (j judged) figuresOnly() bool { return j.compared > 0 && j.undecided == j.compared }
-
-// verdictCount says how many metric comparisons the tables made, how
-// many changes they called (the figure an A/A run must keep at zero),
-// how many were within noise and how many could not be judged. When
-// none could be judged it says so instead: "Figures only: ...".
-func verdictCount(tables []abTarget) string {
-	j := judgedIn(tables)
-	switch {
-	case j.compared == 0:
-		return ""
-	case j.figuresOnly():
-		return "Figures only: " + j.few.noCall() + "."
-	}
-	s := fmt.Sprintf("%d metric comparisons, %d changes called, %d within noise", j.compared, j.called, j.noise)
-	if j.undecided > 0 {
-		s += fmt.Sprintf(", %d not judged (%s)", j.undecided, j.few.tooFew())
-	}
-	if j.held > 0 {
-		s += fmt.Sprintf(", %d held back as the control's drift", j.held)
-	}
-	return s + "."
-}
-
-// nothingCalled says why a target has no verdicts: too few samples to
-// judge, nothing beyond noise, or some of each.
-func (t abTarget) nothingCalled() string {
-	switch {
-	case t.Undecided > 0 && t.Undecided == t.Compared:
-		return fmt.Sprintf("No change can be called on %s: %s.", t.Target, t.few.tooFew())
-	case t.Undecided > 0:
-		return fmt.Sprintf("No difference beyond noise on %s in the %d metrics judged; %d not judged (%s).",
-			t.Target, t.Compared-t.Undecided, t.Undecided, t.few.tooFew())
-	}
-	return fmt.Sprintf("No difference beyond noise on %s.", t.Target)
-}
+func (j judged) FiguresOnly() bool { return j.Compared > 0 && j.Undecided == j.Compared }
 
 // sampleCounts are the samples (boots) a side of a comparison had; the
 // zero value is "none seen yet".
@@ -556,23 +415,23 @@ func (c sampleCounts) fewer(a, b int) sampleCounts {
 // perSide is "1 boot per side", or "1 and 3 boots" when they differ.
 func (c sampleCounts) perSide() string {
 	if c.a == c.b {
-		return count(c.a, "boot") + " per side"
+		return Count(c.a, "boot") + " per side"
 	}
 	return fmt.Sprintf("%d and %d boots", c.a, c.b)
 }
 
 // tooFew is "1 boot per side, 3 needed": why the rule could not judge.
-func (c sampleCounts) tooFew() string {
+func (c sampleCounts) TooFew() string {
 	return fmt.Sprintf("%s, %d needed", c.perSide(), verdict.MinSamples)
 }
 
 // noCall is "1 boot per side, no change can be called (3 needed)".
-func (c sampleCounts) noCall() string {
+func (c sampleCounts) NoCall() string {
 	return fmt.Sprintf("%s, no change can be called (%d needed)", c.perSide(), verdict.MinSamples)
 }
 
 // pct formats a fraction as a percentage: one decimal under 10%.
-func pct(f float64, sign string) string {
+func Pct(f float64, sign string) string {
 	p := f * 100
 	if math.Abs(p) < 10 {
 		return fmt.Sprintf("%s%.1f%%", sign, p)
@@ -580,16 +439,16 @@ func pct(f float64, sign string) string {
 	return fmt.Sprintf("%s%.0f%%", sign, p)
 }
 
-func signedPct(f float64, minus string) string {
+func SignedPct(f float64, minus string) string {
 	if f < 0 {
-		return pct(-f, minus)
+		return Pct(-f, minus)
 	}
-	return pct(f, "+")
+	return Pct(f, "+")
 }
 
 // scale picks how a metric is shown: divisor, number suffix (k, M)
 // attached to every number, and unit shown after the median only.
-func scale(metric string, median float64) (div float64, suffix, unit string) {
+func Scale(metric string, median float64) (div float64, suffix, unit string) {
 	switch metric {
 	case MetricWallMS:
 		return 1000, "", " s"
@@ -601,7 +460,7 @@ func scale(metric string, median float64) (div float64, suffix, unit string) {
 			return 1000, "", " ms"
 		}
 		return 1, "", " µs"
-	case MetricUserCPU, MetricSysCPU, metricCPU:
+	case MetricUserCPU, MetricSysCPU, MetricCPU:
 		return 1, "", "%"
 	}
 	switch a := math.Abs(median); {
@@ -631,7 +490,7 @@ func sig3(v float64) string {
 // num prints a value already divided into its display scale: counts
 // (context switches, workers, IOPS) below the k threshold as integers,
 // everything else to three significant digits.
-func num(metric string, v float64, div float64) string {
+func Num(metric string, v float64, div float64) string {
 	if div == 1 && isCount(metric) {
 		return fmt.Sprintf("%.0f", v)
 	}
@@ -642,63 +501,29 @@ func isCount(metric string) bool {
 	return metric == MetricCtxSwitches || metric == MetricWorkers || metric == MetricIOPS
 }
 
-// plainNumber prints a value in its metric's scale, with suffix and unit.
-func plainNumber(metric string, v float64) string {
-	div, suffix, unit := scale(metric, v)
-	return num(metric, v, div) + suffix + unit
-}
-
 // figure prints a median with its spread, "3.41 s (3.38–3.46)", or the
 // median alone for a single sample.
-func figure(metric string, m Metric, dash string) string {
-	div, suffix, unit := scale(metric, m.Median)
-	s := num(metric, m.Median, div) + suffix + unit
-	if hasSpread(m) {
-		s += fmt.Sprintf(" (%s%s%s%s%s)", num(metric, m.Min, div), suffix, dash, num(metric, m.Max, div), suffix)
+func Figure(metric string, m Metric, dash string) string {
+	div, suffix, unit := Scale(metric, m.Median)
+	s := Num(metric, m.Median, div) + suffix + unit
+	if HasSpread(m) {
+		s += fmt.Sprintf(" (%s%s%s%s%s)", Num(metric, m.Min, div), suffix, dash, Num(metric, m.Max, div), suffix)
 	}
 	return s
 }
 
-// shortFigure prints a median compactly for fixed-width plain text:
-// "3.41s", "12%", "31.2k", "850us".
-func shortFigure(metric string, m Metric) string {
-	div, suffix, unit := scale(metric, m.Median)
-	unit = strings.TrimSpace(strings.ReplaceAll(unit, "µs", "us"))
-	return num(metric, m.Median, div) + suffix + unit
-}
-
 // seconds prints a duration in seconds: "9.1", "1290".
-func seconds(v float64) string {
+func Seconds(v float64) string {
 	if v >= 100 {
 		return fmt.Sprintf("%.0f", v)
 	}
 	return fmt.Sprintf("%.1f", v)
 }
 
-// testMatrix orders tests and maps target -> test -> result for one
-// variant's correctness table.
-func testMatrix(v *Variant) (tests, targets []string, cell map[string]map[string]Test) {
-	cell = map[string]map[string]Test{}
-	for _, t := range v.Targets {
-		if len(t.Tests) == 0 && t.Error == "" {
-			continue
-		}
-		targets = append(targets, t.Name)
-		cell[t.Name] = map[string]Test{}
-		for _, tc := range t.Tests {
-			if !slices.Contains(tests, tc.Name) {
-				tests = append(tests, tc.Name)
-			}
-			cell[t.Name][tc.Name] = tc
-		}
-	}
-	return tests, targets, cell
-}
-
 // tally counts a variant's tests by status.
 type tally struct{ pass, fail, hung, skip, notRun int }
 
-func testCounts(v *Variant) tally {
+func TestCounts(v *Variant) tally {
 	var n tally
 	for _, t := range v.Targets {
 		for _, tc := range t.Tests {
@@ -731,40 +556,31 @@ func (n tally) String() string {
 
 // buildText describes a variant's build: "cached", "built in 412 s,
 // 2345 objects compiled", "build FAILED after 37 s".
-func buildText(k Kernel) string {
+func BuildText(k Kernel) string {
 	switch {
 	case k.Status == StepFailed:
-		return fmt.Sprintf("build FAILED after %s s", seconds(k.BuildSeconds))
+		return fmt.Sprintf("build FAILED after %s s", Seconds(k.BuildSeconds))
 	case k.Status != StepOK:
 		return "not built"
 	case k.Cached:
 		return "cached"
 	}
-	return fmt.Sprintf("built in %s s, %d objects compiled", seconds(k.BuildSeconds), k.Objects)
+	return fmt.Sprintf("built in %s s, %d objects compiled", Seconds(k.BuildSeconds), k.Objects)
 }
 
 // bootText describes a variant's boot.
-func bootText(b Boot) string {
+func BootText(b Boot) string {
 	switch b.Status {
 	case StepOK:
-		return fmt.Sprintf("booted in %s s", seconds(b.Seconds))
+		return fmt.Sprintf("booted in %s s", Seconds(b.Seconds))
 	case StepFailed:
-		return fmt.Sprintf("boot FAILED after %s s", seconds(b.Seconds))
+		return fmt.Sprintf("boot FAILED after %s s", Seconds(b.Seconds))
 	}
 	return "not booted"
 }
 
-// accelText is "KVM" or "TCG (reason)".
-func accelText(r *Run) string {
-	a := strings.ToUpper(orDefault(r.Accel, "unknown"))
-	if r.AccelReason != "" {
-		a += " (" + r.AccelReason + ")"
-	}
-	return a
-}
-
 // patchLabel is "01/12" or "" for a patch without numbering.
-func patchLabel(p Patch) string {
+func PatchLabel(p Patch) string {
 	if p.Total > 0 {
 		w := len(fmt.Sprint(p.Total))
 		return fmt.Sprintf("%0*d/%d", w, p.Number, p.Total)
@@ -775,29 +591,14 @@ func patchLabel(p Patch) string {
 	return ""
 }
 
-// hunkText is "5 hunks, 1 offset, 1 fuzz, 1 conflict".
-func hunkText(p Patch) string {
-	s := count(p.Hunks, "hunk")
-	if p.Offset > 0 {
-		s += fmt.Sprintf(", %d offset", p.Offset)
-	}
-	if p.Fuzz > 0 {
-		s += fmt.Sprintf(", %d fuzz", p.Fuzz)
-	}
-	if p.Failed > 0 {
-		s += ", " + count(p.Failed, "conflict")
-	}
-	return s
-}
-
-func orDefault(s, def string) string {
+func OrDefault(s, def string) string {
 	if s == "" {
 		return def
 	}
 	return s
 }
 
-func firstLineOf(s string) string {
+func FirstLineOf(s string) string {
 	s = strings.TrimSpace(s)
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		return s[:i]

@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	_ "embed"
@@ -6,6 +6,8 @@ import (
 	"html/template"
 	"io"
 	"strings"
+
+	"github.com/ktest-dev/ktest/results"
 )
 
 //go:embed report.html.tmpl
@@ -112,14 +114,14 @@ type htmlTick struct {
 }
 
 // chartColumns are the A/B metrics drawn as charts.
-var chartColumns = []string{MetricWallMS, metricCPU, MetricCtxSwitches, MetricWorkers}
+var chartColumns = []string{results.MetricWallMS, results.MetricCPU, results.MetricCtxSwitches, results.MetricWorkers}
 
-func (rd Renderer) html(w io.Writer, r *Run) error {
+func (rd Renderer) html(w io.Writer, r *results.Run) error {
 	pg := htmlPage{
-		Title:      r.title(),
+		Title:      title(r),
 		Incomplete: r.Incomplete(),
-		Tree:       strings.TrimSpace(orDefault(r.Tree.Kind, "tree") + " " + orDefault(r.Tree.Version, r.Tree.Origin)),
-		RunLine:    fmt.Sprintf("%s, status %s, plan %s", orDefault(r.ID, "?"), orDefault(string(r.Status), "unknown"), orDefault(r.Plan.Name, "default")),
+		Tree:       strings.TrimSpace(results.OrDefault(r.Tree.Kind, "tree") + " " + results.OrDefault(r.Tree.Version, r.Tree.Origin)),
+		RunLine:    fmt.Sprintf("%s, status %s, plan %s", results.OrDefault(r.ID, "?"), results.OrDefault(string(r.Status), "unknown"), results.OrDefault(r.Plan.Name, "default")),
 		Accel:      accelText(r),
 		NoiseRule:  noiseRule,
 		Legend:     engineLegend,
@@ -127,7 +129,7 @@ func (rd Renderer) html(w io.Writer, r *Run) error {
 		Command:    command(r),
 	}
 	if s := r.Series; s != nil {
-		pg.Series = orDefault(s.Title, "(untitled)")
+		pg.Series = results.OrDefault(s.Title, "(untitled)")
 		if s.Version > 0 {
 			pg.Series += fmt.Sprintf(" (v%d)", s.Version)
 		}
@@ -135,7 +137,7 @@ func (rd Renderer) html(w io.Writer, r *Run) error {
 			pg.Series += ", base " + s.Base
 		}
 		for _, p := range s.Patches {
-			pg.Patches = append(pg.Patches, htmlPatch{patchLabel(p), p.Subject, p.Status, hunkText(p), p.Detail, p.Status == "conflict"})
+			pg.Patches = append(pg.Patches, htmlPatch{results.PatchLabel(p), p.Subject, p.Status, hunkText(p), p.Detail, p.Status == "conflict"})
 		}
 	}
 	for _, v := range r.Variants {
@@ -143,7 +145,7 @@ func (rd Renderer) html(w io.Writer, r *Run) error {
 		if v.Kernel.Release != "" {
 			desc += " (" + v.Kernel.Release + ")"
 		}
-		pg.Kernels = append(pg.Kernels, htmlKernel{v.Name, desc, buildText(v.Kernel), bootText(v.Boot)})
+		pg.Kernels = append(pg.Kernels, htmlKernel{v.Name, desc, results.BuildText(v.Kernel), results.BootText(v.Boot)})
 		for _, c := range v.Crashes {
 			pg.Crashes = append(pg.Crashes, htmlCrash{v.Name, c.Kind, c.Title, c.During, c.Excerpt})
 		}
@@ -151,7 +153,7 @@ func (rd Renderer) html(w io.Writer, r *Run) error {
 		if len(targets) == 0 {
 			continue
 		}
-		ht := htmlTests{Variant: v.Name, Targets: targets, Counts: testCounts(v).String()}
+		ht := htmlTests{Variant: v.Name, Targets: targets, Counts: results.TestCounts(v).String()}
 		for _, name := range tests {
 			row := htmlTestRow{Name: name}
 			for _, t := range targets {
@@ -160,7 +162,7 @@ func (rd Renderer) html(w io.Writer, r *Run) error {
 				m.Text = strings.Trim(m.Text, "*")
 				row.Cells = append(row.Cells, m)
 				if ok && tc.Status.Failing() {
-					pg.Failures = append(pg.Failures, fmt.Sprintf("%s/%s/%s: %s %s", v.Name, t, name, tc.Status, firstLineOf(tc.Message)))
+					pg.Failures = append(pg.Failures, fmt.Sprintf("%s/%s/%s: %s %s", v.Name, t, name, tc.Status, results.FirstLineOf(tc.Message)))
 				}
 			}
 			ht.Rows = append(ht.Rows, row)
@@ -168,23 +170,23 @@ func (rd Renderer) html(w io.Writer, r *Run) error {
 		pg.Correctness = append(pg.Correctness, ht)
 	}
 
-	for _, pair := range r.benchPairs() {
-		tables := r.abTables(pair[0], pair[1])
+	for _, pair := range r.BenchPairs() {
+		tables := r.ABTables(pair[0], pair[1])
 		if len(tables) == 0 {
 			continue
 		}
-		b := htmlBench{A: pair[0].Name, B: pair[1].nameOrEmpty(),
+		b := htmlBench{A: pair[0].Name, B: nameOrEmpty(pair[1]),
 			Intro: "Random 4 KiB reads at QD32, cold cache. " + figuresText(tables, "–") + " Chart whiskers span min–max."}
 		for _, t := range tables {
 			ht := htmlTarget{Name: t.Target, Error: t.Error, Header: []string{"engine", "kernel"}}
-			for _, c := range abColumns {
+			for _, c := range results.ABColumns {
 				ht.Header = append(ht.Header, c.Title)
 			}
 			var summary []string
 			for _, e := range t.Engines {
-				ra := htmlRow{Engine: e.label(), Variant: t.A}
+				ra := htmlRow{Engine: label(e), Variant: t.A}
 				rb := htmlRow{Variant: t.B}
-				for i, c := range abColumns {
+				for i, c := range results.ABColumns {
 					ra.Cells = append(ra.Cells, cellText(c, e.A[i]))
 					rb.Cells = append(rb.Cells, cellText(c, e.B[i]))
 				}
@@ -214,9 +216,9 @@ func (rd Renderer) html(w io.Writer, r *Run) error {
 			if len(summary) > 0 {
 				ht.Summary = t.B + " on " + t.Target + ": " + strings.Join(summary, "; ") + "."
 			} else if len(t.Engines) > 0 && t.B != "" {
-				ht.Summary = t.nothingCalled()
+				ht.Summary = nothingCalled(t)
 			}
-			if n := t.driftNote(false); n != "" {
+			if n := driftNote(t, false); n != "" {
 				ht.Summary += " " + n
 			}
 			if len(t.Engines) > 0 {
@@ -232,7 +234,7 @@ func (rd Renderer) html(w io.Writer, r *Run) error {
 	return htmlTemplate.Execute(w, pg)
 }
 
-func (v *Variant) nameOrEmpty() string {
+func nameOrEmpty(v *results.Variant) string {
 	if v == nil {
 		return ""
 	}
@@ -241,22 +243,22 @@ func (v *Variant) nameOrEmpty() string {
 
 // barChart draws one metric of a target: a group per engine, a bar per
 // variant at its median, a whisker from min to max.
-func barChart(t abTarget, metric string) htmlChart {
+func barChart(t results.ABTarget, metric string) htmlChart {
 	col := 0
-	for i, c := range abColumns {
+	for i, c := range results.ABColumns {
 		if c.Metric == metric {
 			col = i
 		}
 	}
-	ch := htmlChart{Title: abColumns[col].Title, W: chartW, H: chartH, A: clip(t.A, 12), B: clip(t.B, 12),
+	ch := htmlChart{Title: results.ABColumns[col].Title, W: chartW, H: chartH, A: clip(t.A, 12), B: clip(t.B, 12),
 		KeyAX: chartW - chartRight - 140, KeyBX: chartW - chartRight - 70,
 		X0: chartLeft, X1: chartLeft + chartPlotW, Y0: chartTop, Y1: chartTop + chartPlotH}
-	if metric == metricCPU {
+	if metric == results.MetricCPU {
 		ch.Title = "CPU % (user+sys)"
 	}
 	top := 0.0
 	for _, e := range t.Engines {
-		for _, c := range []abCell{e.A[col], e.B[col]} {
+		for _, c := range []results.ABCell{e.A[col], e.B[col]} {
 			if c.OK {
 				top = max(top, c.M.Max, c.M.Median)
 			}
@@ -276,7 +278,7 @@ func barChart(t abTarget, metric string) htmlChart {
 		ch.Groups = append(ch.Groups, htmlLabel{X: center, Y: chartTop + chartPlotH + 16, Text: engineLabel(e.Engine)})
 		for si, side := range []struct {
 			name, class string
-			cell        abCell
+			cell        results.ABCell
 		}{{t.A, "a", e.A[col]}, {t.B, "b", e.B[col]}} {
 			if !side.cell.OK {
 				continue
@@ -287,10 +289,10 @@ func barChart(t abTarget, metric string) htmlChart {
 				x = center + chartGapX
 			}
 			bar := htmlBar{X: round1(x), W: round1(barW), Y: round1(y(m.Median)), H: round1(chartPlotH * m.Median / top),
-				Class: side.class, Tip: side.name + " " + engineLabel(e.Engine) + ": " + figure(metric, m, "–"),
+				Class: side.class, Tip: side.name + " " + engineLabel(e.Engine) + ": " + results.Figure(metric, m, "–"),
 				Label: shortFigure(metric, m)}
 			labelY := y(m.Median)
-			if hasSpread(m) {
+			if results.HasSpread(m) {
 				bar.Whisker = true
 				bar.WX = round1(x + barW/2)
 				bar.WTop, bar.WBot = round1(y(m.Max)), round1(y(m.Min))

@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"bufio"
@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/mail"
 	"strings"
+
+	"github.com/ktest-dev/ktest/results"
 )
 
 // Formats lists the formats Render accepts.
@@ -61,7 +63,7 @@ func plainAddress(a *mail.Address) string {
 
 // Render writes r to w in format (one of Formats) with a zero Renderer:
 // no identity, so no Tested-by and no mbox.
-func Render(w io.Writer, r *Run, format string) error {
+func Render(w io.Writer, r *results.Run, format string) error {
 	return Renderer{}.Render(w, r, format)
 }
 
@@ -70,7 +72,7 @@ func Render(w io.Writer, r *Run, format string) error {
 // that reply as a mail answering the series, "junit" JUnit XML for CI,
 // "html" a self-contained page with SVG charts, "kcidb" a KCIDB v5.3
 // submission.
-func (rd Renderer) Render(w io.Writer, r *Run, format string) error {
+func (rd Renderer) Render(w io.Writer, r *results.Run, format string) error {
 	if r == nil {
 		return fmt.Errorf("render %s: nil run", format)
 	}
@@ -123,9 +125,9 @@ func (rd Renderer) signature() string {
 }
 
 // command is the reproduce command, or a note that none was recorded.
-func command(r *Run) string {
+func command(r *results.Run) string {
 	if c := strings.TrimSpace(r.Command); c != "" {
 		return c
 	}
-	return "# reproduce command not recorded in " + orDefault(r.ID, "this run")
+	return "# reproduce command not recorded in " + results.OrDefault(r.ID, "this run")
 }

@@ -1,15 +1,17 @@
-package results
+package report
 
 import (
 	"fmt"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/ktest-dev/ktest/results"
 )
 
 // KCIDB checkouts and builds: one of each per variant.
 
-func kcidbCheckoutOf(r *Run, v *Variant, id, origin string) *kcidbCheckout {
+func kcidbCheckoutOf(r *results.Run, v *results.Variant, id, origin string) *kcidbCheckout {
 	c := &kcidbCheckout{ID: id, Origin: origin, Comment: kcidbText(checkoutComment(r, v))}
 	if !r.Started.IsZero() {
 		c.StartTime = r.Started.UTC().Format(time.RFC3339Nano)
@@ -51,9 +53,9 @@ func kcidbCheckoutOf(r *Run, v *Variant, id, origin string) *kcidbCheckout {
 			continue
 		}
 		switch st.Status {
-		case StageOK:
+		case results.StageOK:
 			c.Valid = ptr(true)
-		case StageFailed:
+		case results.StageFailed:
 			c.Valid = ptr(false)
 			c.LogExcerpt = kcidbExcerpt(applyFailure(r, v, st))
 		}
@@ -63,14 +65,14 @@ func kcidbCheckoutOf(r *Run, v *Variant, id, origin string) *kcidbCheckout {
 
 func ptr[T any](v T) *T { return &v }
 
-func checkoutComment(r *Run, v *Variant) string {
+func checkoutComment(r *results.Run, v *results.Variant) string {
 	if isSeriesVariant(r, v) {
 		if rt := r.Series.ReplyTo; rt != nil && rt.Subject != "" {
 			return rt.Subject
 		}
 		return r.Series.Title
 	}
-	tree := strings.TrimSpace(r.Tree.Kind + " " + orDefault(r.Tree.Version, r.Tree.Origin))
+	tree := strings.TrimSpace(r.Tree.Kind + " " + results.OrDefault(r.Tree.Version, r.Tree.Origin))
 	if v.Description == "" {
 		return tree
 	}
@@ -79,7 +81,7 @@ func checkoutComment(r *Run, v *Variant) string {
 
 // applyFailure is what a failed apply stage says: the stage error, and
 // for the series the conflicting patches' details.
-func applyFailure(r *Run, v *Variant, st Stage) string {
+func applyFailure(r *results.Run, v *results.Variant, st results.Stage) string {
 	var parts []string
 	if e := r.Error; e != nil && e.Stage == "apply" && e.Variant == v.Name {
 		parts = append(parts, e.Message)
@@ -89,7 +91,7 @@ func applyFailure(r *Run, v *Variant, st Stage) string {
 	if isSeriesVariant(r, v) {
 		for _, p := range r.Series.Patches {
 			if p.Status == "conflict" {
-				parts = append(parts, fmt.Sprintf("patch %s %s: %s", patchLabel(p), p.Subject, p.Detail))
+				parts = append(parts, fmt.Sprintf("patch %s %s: %s", results.PatchLabel(p), p.Subject, p.Detail))
 			}
 		}
 	}
@@ -108,14 +110,14 @@ var (
 	messageIDDomain = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`)
 )
 
-func kcidbBuildOf(r *Run, v *Variant, id, origin string) *kcidbBuild {
+func kcidbBuildOf(r *results.Run, v *results.Variant, id, origin string) *kcidbBuild {
 	k := v.Kernel
 	b := &kcidbBuild{ID: id, Origin: origin, CheckoutID: id, Comment: kcidbText(v.Description),
 		Architecture: "x86_64", Compiler: kcidbText(r.Host.Compiler), Status: buildStatus(r, v)}
-	if k.Status == StepOK || k.Status == StepFailed {
+	if k.Status == results.StepOK || k.Status == results.StepFailed {
 		b.Duration = k.BuildSeconds
 	}
-	if k.Status == StepFailed {
+	if k.Status == results.StepFailed {
 		if e := r.Error; e != nil && e.Stage == "build" && e.Variant == v.Name {
 			b.LogExcerpt = kcidbExcerpt(e.Message)
 		}
@@ -140,21 +142,21 @@ func kcidbBuildOf(r *Run, v *Variant, id, origin string) *kcidbBuild {
 // check failed: ktest cannot tell a broken tree from a broken host, and
 // a kernel that did not build is the usual reading), ERROR if a signal
 // cut it short, MISS if the run stopped before it, none while running.
-func buildStatus(r *Run, v *Variant) string {
+func buildStatus(r *results.Run, v *results.Variant) string {
 	switch v.Kernel.Status {
-	case StepOK:
+	case results.StepOK:
 		return "PASS"
-	case StepFailed:
+	case results.StepFailed:
 		return "FAIL"
-	case StepSkipped:
+	case results.StepSkipped:
 		return "SKIP"
 	}
 	for _, st := range r.Stages {
-		if st.Name == "build" && st.Variant == v.Name && st.Status == StageInterrupted {
+		if st.Name == "build" && st.Variant == v.Name && st.Status == results.StageInterrupted {
 			return "ERROR"
 		}
 	}
-	if r.Status == StatusRunning {
+	if r.Status == results.StatusRunning {
 		return ""
 	}
 	return "MISS"

@@ -1,8 +1,10 @@
-package results
+package report
 
 import (
 	"fmt"
 	"strings"
+
+	"github.com/ktest-dev/ktest/results"
 )
 
 // The per-patch table: one row per patch with checkpatch, build, boot
@@ -10,49 +12,49 @@ import (
 
 // stepCells are a step's table cells: checkpatch, build, boot, tests,
 // verdict.
-func stepCells(st PatchStep) []string {
+func stepCells(st results.PatchStep) []string {
 	build := string(st.Build)
 	switch {
-	case st.Build == StepOK && st.Cached:
+	case st.Build == results.StepOK && st.Cached:
 		build = "cached"
-	case st.Build == StepOK:
-		build = fmt.Sprintf("%d objects, %s s", st.Objects, seconds(st.BuildSeconds))
-	case st.Apply == StepFailed:
+	case st.Build == results.StepOK:
+		build = fmt.Sprintf("%d objects, %s s", st.Objects, results.Seconds(st.BuildSeconds))
+	case st.Apply == results.StepFailed:
 		build = "does not apply"
-	case st.Build == StepFailed:
+	case st.Build == results.StepFailed:
 		build = "FAILED"
 	}
 	if len(st.NewWarnings) > 0 {
-		build += fmt.Sprintf(", %s", count(len(st.NewWarnings), "new warning"))
+		build += fmt.Sprintf(", %s", results.Count(len(st.NewWarnings), "new warning"))
 	}
 	tests := string(st.Tests)
 	switch st.Tests {
-	case StepOK:
+	case results.StepOK:
 		tests = "pass"
-	case StepFailed:
+	case results.StepFailed:
 		tests = fmt.Sprintf("FAILED (%d)", len(st.Failed))
 		if len(st.Failed) == 0 && st.Variant != nil && len(st.Variant.Crashes) > 0 {
 			tests = "CRASH"
 		}
-	case StepPending:
+	case results.StepPending:
 		tests = "—"
 	}
-	boot := map[StepStatus]string{StepOK: "ok", StepFailed: "FAILED", StepPending: "—"}[st.Boot]
-	if st.Build == StepPending || st.Build == StepFailed {
+	boot := map[results.StepStatus]string{results.StepOK: "ok", results.StepFailed: "FAILED", results.StepPending: "—"}[st.Boot]
+	if st.Build == results.StepPending || st.Build == results.StepFailed {
 		boot = "—"
 	}
 	return []string{st.Checkpatch.String(), build, boot, tests, string(st.Verdict)}
 }
 
 // firstBadText is "02/03 subject", or "" when no patch is bad.
-func (p *PerPatch) firstBadText() string {
+func firstBadText(p *results.PerPatch) string {
 	if st := p.FirstBadStep(); st != nil {
 		return st.Label + " " + st.Subject
 	}
 	return ""
 }
 
-func mdPerPatch(p *printer, r *Run) {
+func mdPerPatch(p *printer, r *results.Run) {
 	pp := r.PerPatch
 	if pp == nil {
 		return
@@ -67,7 +69,7 @@ func mdPerPatch(p *printer, r *Run) {
 		p.f(" %s.", mdText(strings.TrimSuffix(pp.Note, ".")))
 	}
 	p.f("\n\n")
-	if fb := pp.firstBadText(); fb != "" {
+	if fb := firstBadText(pp); fb != "" {
 		p.f("**First bad patch: %s**\n\n", mdText(fb))
 	} else if anyTested(pp) {
 		p.f("No bad patch.\n\n")
@@ -76,14 +78,14 @@ func mdPerPatch(p *printer, r *Run) {
 	for _, st := range pp.Steps {
 		c := stepCells(st)
 		verdict := c[4]
-		if st.Verdict == StepBad {
+		if st.Verdict == results.StepBad {
 			verdict = "**bad**"
 		}
 		p.f("| %s | %s | %s | %s | %s | %s | %s |\n", st.Label, mdCell(st.Subject), mdCell(c[0]), mdCell(c[1]), c[2], c[3], verdict)
 	}
 	p.f("\n")
 	for _, st := range pp.Steps {
-		if st.Verdict == StepBad && st.Evidence != "" {
+		if st.Verdict == results.StepBad && st.Evidence != "" {
 			p.f("%s %s:\n", st.Label, mdText(st.Subject))
 			p.fence(st.Evidence)
 			p.f("\n")
@@ -96,23 +98,23 @@ func mdPerPatch(p *printer, r *Run) {
 	}
 }
 
-func anyTested(pp *PerPatch) bool {
+func anyTested(pp *results.PerPatch) bool {
 	for _, st := range pp.Steps {
-		if st.Verdict != StepUntested {
+		if st.Verdict != results.StepUntested {
 			return true
 		}
 	}
 	return false
 }
 
-func emailPerPatch(e *emailText, r *Run) {
+func emailPerPatch(e *emailText, r *results.Run) {
 	pp := r.PerPatch
 	if pp == nil {
 		return
 	}
 	e.blank()
 	head := "Per patch (mode " + pp.Mode + ")"
-	if fb := pp.firstBadText(); fb != "" {
+	if fb := firstBadText(pp); fb != "" {
 		head += ": first bad patch " + fb
 	}
 	e.para(head + ".")
@@ -122,7 +124,7 @@ func emailPerPatch(e *emailText, r *Run) {
 	for _, st := range pp.Steps {
 		c := stepCells(st)
 		e.hang("  ", fmt.Sprintf("%s %s: checkpatch %s; build %s; boot %s; tests %s; %s", st.Label, st.Subject, c[0], c[1], c[2], c[3], c[4]))
-		if st.Verdict == StepBad && st.Evidence != "" {
+		if st.Verdict == results.StepBad && st.Evidence != "" {
 			e.verbatim("      ", firstLines(st.Evidence, 12))
 		}
 	}
@@ -139,7 +141,7 @@ func firstLines(s string, n int) string {
 
 // junitPerPatch is one case per patch: a bad step fails with its
 // evidence, an untested one is skipped.
-func junitPerPatch(r *Run) *JUnitSuite {
+func junitPerPatch(r *results.Run) *JUnitSuite {
 	pp := r.PerPatch
 	if pp == nil {
 		return nil
@@ -148,9 +150,9 @@ func junitPerPatch(r *Run) *JUnitSuite {
 	for _, st := range pp.Steps {
 		c := JUnitCase{Name: st.Label + " " + st.Subject, Classname: "ktest.per-patch", Time: junitTime(st.BuildSeconds)}
 		switch st.Verdict {
-		case StepBad:
-			c.Failure = &JUnitProblem{Message: "bad: " + firstLineOf(st.Evidence), Type: "bad-patch", Body: st.Evidence}
-		case StepUntested:
+		case results.StepBad:
+			c.Failure = &JUnitProblem{Message: "bad: " + results.FirstLineOf(st.Evidence), Type: "bad-patch", Body: st.Evidence}
+		case results.StepUntested:
 			c.Skipped = &JUnitSkipped{Message: "not tested (" + pp.Mode + ")"}
 		}
 		s.Cases = append(s.Cases, c)

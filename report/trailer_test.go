@@ -1,8 +1,10 @@
-package results
+package report
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/ktest-dev/ktest/results"
 )
 
 // replyFormats are the renderings a reviewer sends or pastes: each
@@ -15,92 +17,92 @@ var replyFormats = []string{"md", "email", "mbox", "html"}
 func TestTrailerOnlyForAPass(t *testing.T) {
 	tests := []struct {
 		name string
-		run  func(t *testing.T) *Run
+		run  func(t *testing.T) *results.Run
 		why  string // "" for the run that earns the trailer
 	}{
-		{"a complete passing run", func(*testing.T) *Run { return fixtureRun(3) }, ""},
-		{"a failed test", func(*testing.T) *Run {
+		{"a complete passing run", func(*testing.T) *results.Run { return fixtureRun(3) }, ""},
+		{"a failed test", func(*testing.T) *results.Run {
 			r := fixtureRun(3)
 			setTest(r, "patched", "xfs", "truncate-race", "fail", "read returned stale data")
-			r.Status = StatusFail
+			r.Status = results.StatusFail
 			return r
 		}, "1 test failed or hung: patched/xfs/truncate-race"},
-		{"a failed test under a status that says pass", func(*testing.T) *Run {
+		{"a failed test under a status that says pass", func(*testing.T) *results.Run {
 			r := fixtureRun(3)
 			setTest(r, "baseline", "raw", "eof", "fail", "short read")
 			return r
 		}, "1 test failed or hung: baseline/raw/eof"},
-		{"a run in progress (recorded)", func(t *testing.T) *Run {
+		{"a run in progress (recorded)", func(t *testing.T) *results.Run {
 			return loadFixture(t, "run-running.results.json")
 		}, "the run did not finish: still running, at apply [baseline]"},
-		{"an interrupted run", func(*testing.T) *Run {
+		{"an interrupted run", func(*testing.T) *results.Run {
 			r := fixtureRun(3)
-			r.Complete, r.Status = false, StatusInterrupted
-			r.Error = &StageError{Stage: "tests", Variant: "patched", Message: "interrupted by SIGINT"}
+			r.Complete, r.Status = false, results.StatusInterrupted
+			r.Error = &results.StageError{Stage: "tests", Variant: "patched", Message: "interrupted by SIGINT"}
 			return r
 		}, "the run did not finish: interrupted during tests [patched]: interrupted by SIGINT"},
-		{"an interrupted run (recorded: Ctrl-C during the baseline's tests)", func(t *testing.T) *Run {
+		{"an interrupted run (recorded: Ctrl-C during the baseline's tests)", func(t *testing.T) *results.Run {
 			return loadFixture(t, "run-interrupted.results.json")
 		}, "the run did not finish: interrupted during test [baseline/ext4]: interrupted by SIGINT"},
-		{"a run stopped at apply (recorded)", func(t *testing.T) *Run {
+		{"a run stopped at apply (recorded)", func(t *testing.T) *results.Run {
 			return loadFixture(t, "run-stopped-at-apply.results.json")
 		}, "the run did not finish: apply failed [patched]: 1/1 fs: a change written against another tree: fs/read_write.c: hunk #1 (line 10): hunk does not match"},
-		{"a quick run, one boot a side (recorded)", func(t *testing.T) *Run {
+		{"a quick run, one boot a side (recorded)", func(t *testing.T) *results.Run {
 			r := loadFixture(t, "run-quick1.results.json")
 			r.Series.ReplyTo = fixtureRun(1).Series.ReplyTo
 			return r
 		}, "figures only: 1 boot per side, no change can be called (3 needed)"},
-		{"a metric not judged", func(*testing.T) *Run {
+		{"a metric not judged", func(*testing.T) *results.Run {
 			r := fixtureRun(3)
-			setMetric(r, "patched", "ext4", "psync", MetricIOPS, 1650)
+			setMetric(r, "patched", "ext4", "psync", results.MetricIOPS, 1650)
 			return r
 		}, "1 of 84 benchmark comparisons could not be judged (3 and 1 boots, 3 needed)"},
-		{"a hang that left tests out", func(*testing.T) *Run {
+		{"a hang that left tests out", func(*testing.T) *results.Run {
 			r := fixtureRun(3)
 			setTest(r, "patched", "ext4", "concurrent-waiters", "hung", "no completion after 20s")
 			setTest(r, "patched", "ext4", "preadv", "not-run", "not run: the kernel hung")
 			return r
 		}, "1 test failed or hung: patched/ext4/concurrent-waiters; 1 test not run"},
-		{"a kernel crash", func(*testing.T) *Run {
+		{"a kernel crash", func(*testing.T) *results.Run {
 			r := fixtureRun(3)
-			r.Variants[1].Crashes = []Crash{{Kind: "warning", Title: "WARNING: CPU: 0 PID: 231 at mm/filemap.c:1385", During: "xfs/eof"}}
+			r.Variants[1].Crashes = []results.Crash{{Kind: "warning", Title: "WARNING: CPU: 0 PID: 231 at mm/filemap.c:1385", During: "xfs/eof"}}
 			return r
 		}, "patched crashed: warning WARNING: CPU: 0 PID: 231 at mm/filemap.c:1385"},
-		{"a target that could not be set up", func(*testing.T) *Run {
+		{"a target that could not be set up", func(*testing.T) *results.Run {
 			r := fixtureRun(3)
 			r.Variant("baseline").Target("xfs").Error = "mkfs.xfs: unknown feature"
 			return r
 		}, "target setup failed: baseline/xfs: mkfs.xfs: unknown feature"},
-		{"a build-only run", func(*testing.T) *Run {
+		{"a build-only run", func(*testing.T) *results.Run {
 			r := fixtureRun(3)
 			r.BuildOnly = true
 			return r
 		}, "a build-only run: no kernel was booted or tested"},
-		{"a shard", func(*testing.T) *Run {
+		{"a shard", func(*testing.T) *results.Run {
 			r := fixtureRun(3)
-			r.Shard = &Shard{K: 1, N: 2, PlanTargets: fixtureTargets}
+			r.Shard = &results.Shard{K: 1, N: 2, PlanTargets: fixtureTargets}
 			r.Plan.Targets = fixtureTargets[:2]
 			return r
 		}, "shard 1/2 tested only targets ext4, xfs of the plan"},
-		{"a per-patch run that found a bad patch", func(*testing.T) *Run {
+		{"a per-patch run that found a bad patch", func(*testing.T) *results.Run {
 			r := fixtureRun(3)
-			r.PerPatch = perPatchFixture(StepGood, StepBad, StepBad)
+			r.PerPatch = perPatchFixture(results.StepGood, results.StepBad, results.StepBad)
 			return r
 		}, "first bad patch 2/3 mm: add support for async page locking: error: 'missing_symbol_xyz' undeclared"},
-		{"a per-patch run whose steps were only built", func(*testing.T) *Run {
+		{"a per-patch run whose steps were only built", func(*testing.T) *results.Run {
 			r := fixtureRun(3)
-			r.PerPatch = perPatchFixture(StepGood, StepGood, StepGood)
+			r.PerPatch = perPatchFixture(results.StepGood, results.StepGood, results.StepGood)
 			r.PerPatch.Suite = "none"
 			return r
 		}, "the per-patch steps were built, not booted or tested"},
-		{"a per-patch run with every patch good", func(*testing.T) *Run {
+		{"a per-patch run with every patch good", func(*testing.T) *results.Run {
 			r := fixtureRun(3)
-			r.PerPatch = perPatchFixture(StepGood, StepGood, StepGood)
+			r.PerPatch = perPatchFixture(results.StepGood, results.StepGood, results.StepGood)
 			return r
 		}, ""},
-		{"a variant that never booted", func(*testing.T) *Run {
+		{"a variant that never booted", func(*testing.T) *results.Run {
 			r := fixtureRun(3)
-			r.Variants[1].Boot = Boot{Status: StepPending}
+			r.Variants[1].Boot = results.Boot{Status: results.StepPending}
 			return r
 		}, "patched not booted"},
 	}
@@ -140,8 +142,8 @@ func TestTrailerOnlyForAPass(t *testing.T) {
 // by its own name.
 func TestTrailerSaysWhyWithoutIdentity(t *testing.T) {
 	r := fixtureRun(3)
-	r.Complete, r.Status = false, StatusError
-	r.Error = &StageError{Stage: "apply", Variant: "patched", Message: "patch 2/3 does not apply"}
+	r.Complete, r.Status = false, results.StatusError
+	r.Error = &results.StageError{Stage: "apply", Variant: "patched", Message: "patch 2/3 does not apply"}
 	for _, tc := range []struct {
 		rd   Renderer
 		want string
@@ -158,14 +160,14 @@ func TestTrailerSaysWhyWithoutIdentity(t *testing.T) {
 
 // perPatchFixture is a 3-patch per-patch run whose steps have these
 // verdicts; a bad step failed to build.
-func perPatchFixture(verdicts ...StepVerdict) *PerPatch {
-	pp := &PerPatch{Mode: "every", Suite: "correctness", Targets: []string{"ext4"}}
+func perPatchFixture(verdicts ...results.StepVerdict) *results.PerPatch {
+	pp := &results.PerPatch{Mode: "every", Suite: "correctness", Targets: []string{"ext4"}}
 	subjects := []string{"mm: allow read-ahead with IOCB_NOWAIT set", "mm: add support for async page locking", "io_uring: support true async buffered reads"}
 	for i, v := range verdicts {
-		st := PatchStep{Patch: i + 1, Label: patchLabel(Patch{Number: i + 1, Total: len(verdicts)}), Subject: subjects[i],
-			Apply: StepOK, Build: StepOK, Boot: StepOK, Tests: StepOK, Verdict: v}
-		if v == StepBad {
-			st.Build, st.Boot, st.Tests = StepFailed, StepPending, StepPending
+		st := results.PatchStep{Patch: i + 1, Label: results.PatchLabel(results.Patch{Number: i + 1, Total: len(verdicts)}), Subject: subjects[i],
+			Apply: results.StepOK, Build: results.StepOK, Boot: results.StepOK, Tests: results.StepOK, Verdict: v}
+		if v == results.StepBad {
+			st.Build, st.Boot, st.Tests = results.StepFailed, results.StepPending, results.StepPending
 			st.Evidence = "error: 'missing_symbol_xyz' undeclared"
 			if pp.FirstBad == 0 {
 				pp.FirstBad = i + 1

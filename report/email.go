@@ -1,10 +1,12 @@
-package results
+package report
 
 import (
 	"fmt"
 	"io"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ktest-dev/ktest/results"
 )
 
 // EmailWidth is the column limit of the email rendering. Every line
@@ -15,16 +17,16 @@ const EmailWidth = 72
 // email writes a plain-text reply: no Markdown, fixed-width tables,
 // prose wrapped at EmailWidth, ending with the signature line and then
 // the reproduce command as the last two lines.
-func (rd Renderer) email(w io.Writer, r *Run) error {
+func (rd Renderer) email(w io.Writer, r *results.Run) error {
 	var e emailText
-	e.para("ktest results for " + r.title())
+	e.para("ktest results for " + title(r))
 	if why := r.Incomplete(); why != "" {
 		e.blank()
 		e.para("INCOMPLETE: " + why + ". The results below are partial.")
 	}
 	e.blank()
 	if s := r.Series; s != nil {
-		line := "Series: " + orDefault(s.Title, "(untitled)")
+		line := "Series: " + results.OrDefault(s.Title, "(untitled)")
 		if s.Version > 0 {
 			line += fmt.Sprintf(" (v%d)", s.Version)
 		}
@@ -37,8 +39,8 @@ func (rd Renderer) email(w io.Writer, r *Run) error {
 		}
 	}
 	e.para(fmt.Sprintf("Tree: %s %s. Run %s, status %s, on %s.",
-		orDefault(r.Tree.Kind, "tree"), orDefault(r.Tree.Version, r.Tree.Origin),
-		orDefault(r.ID, "?"), orDefault(string(r.Status), "unknown"), accelText(r)))
+		results.OrDefault(r.Tree.Kind, "tree"), results.OrDefault(r.Tree.Version, r.Tree.Origin),
+		results.OrDefault(r.ID, "?"), results.OrDefault(string(r.Status), "unknown"), accelText(r)))
 	if era := r.Tree.Era; era != nil {
 		e.para("Era: " + era.String() + ".")
 	}
@@ -47,7 +49,7 @@ func (rd Renderer) email(w io.Writer, r *Run) error {
 		e.blank()
 		e.line("Apply:")
 		for _, p := range s.Patches {
-			e.hang("  "+padRight(patchLabel(p), 6)+" ", fmt.Sprintf("%s: %s (%s)", p.Subject, p.Status, hunkText(p)))
+			e.hang("  "+padRight(results.PatchLabel(p), 6)+" ", fmt.Sprintf("%s: %s (%s)", p.Subject, p.Status, hunkText(p)))
 			if p.Detail != "" && p.Status != "applied" {
 				e.verbatim("         ", p.Detail)
 			}
@@ -62,7 +64,7 @@ func (rd Renderer) email(w io.Writer, r *Run) error {
 			width = max(width, utf8.RuneCountInString(v.Name))
 		}
 		for _, v := range r.Variants {
-			e.hang("  "+padRight(v.Name+":", width+2), buildText(v.Kernel)+"; "+bootText(v.Boot)+".")
+			e.hang("  "+padRight(v.Name+":", width+2), results.BuildText(v.Kernel)+"; "+results.BootText(v.Boot)+".")
 		}
 	}
 
@@ -95,7 +97,7 @@ func (rd Renderer) email(w io.Writer, r *Run) error {
 	return err
 }
 
-func (rd Renderer) emailCorrectness(e *emailText, r *Run) {
+func (rd Renderer) emailCorrectness(e *emailText, r *results.Run) {
 	started := false
 	for _, v := range r.Variants {
 		tests, targets, cell := testMatrix(v)
@@ -107,17 +109,17 @@ func (rd Renderer) emailCorrectness(e *emailText, r *Run) {
 			e.line("Correctness:")
 			started = true
 		}
-		e.hang("  ", fmt.Sprintf("%s: %s (%d tests x %d targets)", v.Name, testCounts(v), len(tests), len(targets)))
+		e.hang("  ", fmt.Sprintf("%s: %s (%d tests x %d targets)", v.Name, results.TestCounts(v), len(tests), len(targets)))
 		for _, t := range targets {
 			if tt := v.Target(t); tt != nil && tt.Error != "" {
-				e.hang("    ", fmt.Sprintf("SETUP FAILED %s/%s: %s", v.Name, t, firstLineOf(tt.Error)))
+				e.hang("    ", fmt.Sprintf("SETUP FAILED %s/%s: %s", v.Name, t, results.FirstLineOf(tt.Error)))
 			}
 			for _, name := range tests {
 				tc, ok := cell[t][name]
 				if !ok || !tc.Status.Failing() {
 					continue
 				}
-				e.hang("    ", fmt.Sprintf("%s %s/%s/%s: %s", strings.ToUpper(string(tc.Status)), v.Name, t, name, firstLineOf(tc.Message)))
+				e.hang("    ", fmt.Sprintf("%s %s/%s/%s: %s", strings.ToUpper(string(tc.Status)), v.Name, t, name, results.FirstLineOf(tc.Message)))
 			}
 		}
 	}
@@ -130,9 +132,9 @@ const (
 	emailColumn = 8
 )
 
-func (rd Renderer) emailBench(e *emailText, r *Run) {
-	for _, pair := range r.benchPairs() {
-		tables := r.abTables(pair[0], pair[1])
+func (rd Renderer) emailBench(e *emailText, r *results.Run) {
+	for _, pair := range r.BenchPairs() {
+		tables := r.ABTables(pair[0], pair[1])
 		if len(tables) == 0 {
 			continue
 		}
@@ -146,7 +148,7 @@ func (rd Renderer) emailBench(e *emailText, r *Run) {
 		for _, t := range tables {
 			e.blank()
 			head := padRight(t.Target, emailLabel)
-			for _, c := range abColumns {
+			for _, c := range results.ABColumns {
 				head += padLeft(c.Short, emailColumn)
 			}
 			e.line(strings.TrimRight(head, " "))
@@ -154,16 +156,16 @@ func (rd Renderer) emailBench(e *emailText, r *Run) {
 				e.hang("  ", "setup failed: "+t.Error)
 			}
 			for _, en := range t.Engines {
-				e.line("  " + en.label())
+				e.line("  " + label(en))
 				for _, side := range []struct {
 					name  string
-					cells []abCell
+					cells []results.ABCell
 				}{{t.A, en.A}, {t.B, en.B}} {
 					if side.name == "" {
 						continue
 					}
 					row := padRight("    "+clip(side.name, emailLabel-5), emailLabel)
-					for i, c := range abColumns {
+					for i, c := range results.ABColumns {
 						v := "-"
 						if side.cells[i].OK {
 							v = shortFigure(c.Metric, side.cells[i].M)
@@ -184,11 +186,11 @@ func (rd Renderer) emailBench(e *emailText, r *Run) {
 					e.hang("    => ", line)
 				}
 			}
-			if n := t.driftNote(true); n != "" {
+			if n := driftNote(t, true); n != "" {
 				e.hang("  note: ", n)
 			}
 			if t.B != "" && t.Called == 0 && len(t.Engines) > 0 {
-				e.hang("  note: ", t.nothingCalled())
+				e.hang("  note: ", nothingCalled(t))
 			}
 		}
 		e.blank()

@@ -1,26 +1,30 @@
-package results
+package report
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/ktest-dev/ktest/results"
+)
 
 // TestJUnitFaults: a stage the kernel failed is a <failure>, one the
 // host failed (or that ktest cannot attribute) an <error>.
 func TestJUnitFaults(t *testing.T) {
 	for _, tc := range []struct {
-		fault          Fault
+		fault          results.Fault
 		failure, error bool
 	}{
-		{FaultKernel, true, false},
-		{FaultHost, false, true},
+		{results.FaultKernel, true, false},
+		{results.FaultHost, false, true},
 		{"", false, true},
 	} {
-		c := stageCase("patched", Stage{Name: "boot", Status: StageFailed, Fault: tc.fault, Detail: "boot failed: x"})
+		c := stageCase("patched", results.Stage{Name: "boot", Status: results.StageFailed, Fault: tc.fault, Detail: "boot failed: x"})
 		if (c.Failure != nil) != tc.failure || (c.Error != nil) != tc.error {
 			t.Errorf("fault %q: failure %v error %v", tc.fault, c.Failure, c.Error)
 		}
 	}
 	// The error that stopped a run shows even without its stage record.
-	r := &Run{ID: "r", Status: StatusFail, Error: &StageError{Stage: "boot", Variant: "patched", Message: "boot failed: the guest froze", Fault: FaultKernel},
-		Variants: []*Variant{{Name: "patched"}}}
+	r := &results.Run{ID: "r", Status: results.StatusFail, Error: &results.StageError{Stage: "boot", Variant: "patched", Message: "boot failed: the guest froze", Fault: results.FaultKernel},
+		Variants: []*results.Variant{{Name: "patched"}}}
 	j := JUnit(r)
 	if j.Failures != 1 || j.Errors != 0 {
 		t.Errorf("a run stopped by the kernel: %d failures, %d errors; want the stop as a failure", j.Failures, j.Errors)

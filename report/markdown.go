@@ -1,21 +1,23 @@
-package results
+package report
 
 import (
 	"fmt"
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/ktest-dev/ktest/results"
 )
 
 // markdown writes the review summary a reviewer pastes into a reply.
-func (rd Renderer) markdown(w io.Writer, r *Run) error {
+func (rd Renderer) markdown(w io.Writer, r *results.Run) error {
 	p := &printer{w: w}
-	p.f("# ktest: %s\n\n", mdText(r.title()))
+	p.f("# ktest: %s\n\n", mdText(title(r)))
 	if why := r.Incomplete(); why != "" {
 		p.f("> **INCOMPLETE: %s** — the results below are partial.\n\n", mdText(why))
 	}
 	if s := r.Series; s != nil {
-		line := "**Series:** " + mdText(orDefault(s.Title, "(untitled)"))
+		line := "**Series:** " + mdText(results.OrDefault(s.Title, "(untitled)"))
 		if s.Version > 0 {
 			line += fmt.Sprintf(" (v%d)", s.Version)
 		}
@@ -33,7 +35,7 @@ func (rd Renderer) markdown(w io.Writer, r *Run) error {
 			p.f("**Note:** %s  \n", mdText(n))
 		}
 	}
-	p.f("**Tree:** %s %s", mdText(orDefault(r.Tree.Kind, "tree")), mdText(orDefault(r.Tree.Version, r.Tree.Origin)))
+	p.f("**Tree:** %s %s", mdText(results.OrDefault(r.Tree.Kind, "tree")), mdText(results.OrDefault(r.Tree.Version, r.Tree.Origin)))
 	if r.Tree.Version != "" && r.Tree.Origin != "" {
 		p.f(" from %s", mdCode(r.Tree.Origin))
 	}
@@ -41,7 +43,7 @@ func (rd Renderer) markdown(w io.Writer, r *Run) error {
 	if e := r.Tree.Era; e != nil {
 		p.f("**Era:** %s  \n", mdText(e.String()))
 	}
-	p.f("**Run:** %s, status **%s**, plan %s  \n", mdCode(r.ID), mdText(orDefault(string(r.Status), "unknown")), mdText(orDefault(r.Plan.Name, "default")))
+	p.f("**Run:** %s, status **%s**, plan %s  \n", mdCode(r.ID), mdText(results.OrDefault(string(r.Status), "unknown")), mdText(results.OrDefault(r.Plan.Name, "default")))
 	if len(r.Plan.KernelArgs) > 0 {
 		p.f("**Extra kernel arguments:** %s  \n", mdCode(strings.Join(r.Plan.KernelArgs, " ")))
 	}
@@ -54,18 +56,18 @@ func (rd Renderer) markdown(w io.Writer, r *Run) error {
 			if pt.Status == "conflict" {
 				st = "**conflict**"
 			}
-			p.f("| %s | %s | %s | %s | %s |\n", patchLabel(pt), mdCell(pt.Subject), st, hunkText(pt), mdCell(pt.Checkpatch.String()))
+			p.f("| %s | %s | %s | %s | %s |\n", results.PatchLabel(pt), mdCell(pt.Subject), st, hunkText(pt), mdCell(pt.Checkpatch.String()))
 		}
 		for _, pt := range s.Patches {
 			if cp := pt.Checkpatch; cp != nil && len(cp.Items) > 0 {
-				p.f("\n<details><summary>%s checkpatch: %s</summary>\n\n", patchLabel(pt), mdText(cp.String()))
+				p.f("\n<details><summary>%s checkpatch: %s</summary>\n\n", results.PatchLabel(pt), mdText(cp.String()))
 				p.fence(strings.Join(cp.Items, "\n"))
 				p.f("\n</details>\n")
 			}
 		}
 		for _, pt := range s.Patches {
 			if pt.Detail != "" && pt.Status != "applied" {
-				p.f("\n%s %s:\n", patchLabel(pt), mdText(pt.Subject))
+				p.f("\n%s %s:\n", results.PatchLabel(pt), mdText(pt.Subject))
 				p.fence(pt.Detail)
 			}
 		}
@@ -79,7 +81,7 @@ func (rd Renderer) markdown(w io.Writer, r *Run) error {
 			if v.Kernel.Release != "" {
 				desc += " (" + v.Kernel.Release + ")"
 			}
-			p.f("| %s | %s | %s | %s |\n", mdCell(v.Name), mdCell(desc), buildText(v.Kernel), bootText(v.Boot))
+			p.f("| %s | %s | %s | %s |\n", mdCell(v.Name), mdCell(desc), results.BuildText(v.Kernel), results.BootText(v.Boot))
 		}
 		p.f("\n")
 	}
@@ -116,7 +118,7 @@ func (rd Renderer) markdown(w io.Writer, r *Run) error {
 // mdFilesystems says how each target's filesystem was made: the feature
 // profile chosen for the kernel and the exact mkfs command. Variants
 // that made a target the same way share a row.
-func mdFilesystems(p *printer, r *Run) {
+func mdFilesystems(p *printer, r *results.Run) {
 	type row struct{ variants, target, profile, command, features string }
 	var rows []row
 	for _, v := range r.Variants {
@@ -147,7 +149,7 @@ func mdFilesystems(p *printer, r *Run) {
 	p.f("\n")
 }
 
-func (rd Renderer) mdCorrectness(p *printer, r *Run) {
+func (rd Renderer) mdCorrectness(p *printer, r *results.Run) {
 	ran := false
 	for _, v := range r.Variants {
 		if _, targets, _ := testMatrix(v); len(targets) > 0 {
@@ -166,7 +168,7 @@ func (rd Renderer) mdCorrectness(p *printer, r *Run) {
 		if len(targets) == 0 {
 			continue
 		}
-		p.f("**%s**: %s\n\n", mdText(v.Name), testCounts(v))
+		p.f("**%s**: %s\n\n", mdText(v.Name), results.TestCounts(v))
 		p.f("| test |")
 		for _, t := range targets {
 			p.f(" %s |", mdCell(t))
@@ -178,7 +180,7 @@ func (rd Renderer) mdCorrectness(p *printer, r *Run) {
 				tc, ok := cell[t][name]
 				p.f(" %s |", statusMark(tc.Status, ok))
 				if ok && tc.Status.Failing() {
-					failures = append(failures, fmt.Sprintf("- %s/%s/%s: **%s** %s", mdText(v.Name), mdText(t), mdText(name), tc.Status, mdText(firstLineOf(tc.Message))))
+					failures = append(failures, fmt.Sprintf("- %s/%s/%s: **%s** %s", mdText(v.Name), mdText(t), mdText(name), tc.Status, mdText(results.FirstLineOf(tc.Message))))
 				}
 				if ok && tc.Evidence != "" {
 					blocked = append(blocked, evidence{v.Name + "/" + t + "/" + name, tc.Evidence})
@@ -188,7 +190,7 @@ func (rd Renderer) mdCorrectness(p *printer, r *Run) {
 		}
 		for _, tname := range targets {
 			if t := v.Target(tname); t != nil && t.Error != "" {
-				failures = append(failures, fmt.Sprintf("- %s/%s: **setup failed** %s", mdText(v.Name), mdText(tname), mdText(firstLineOf(t.Error))))
+				failures = append(failures, fmt.Sprintf("- %s/%s: **setup failed** %s", mdText(v.Name), mdText(tname), mdText(results.FirstLineOf(t.Error))))
 			}
 		}
 		p.f("\n")
@@ -204,27 +206,27 @@ func (rd Renderer) mdCorrectness(p *printer, r *Run) {
 }
 
 // statusMark is the correctness table's cell for a test status.
-func statusMark(status TestStatus, ok bool) string {
+func statusMark(status results.TestStatus, ok bool) string {
 	switch {
 	case !ok:
 		return "·"
-	case status == TestPass:
+	case status == results.TestPass:
 		return "✓"
-	case status == TestFail:
+	case status == results.TestFail:
 		return "✗"
-	case status == TestHung:
+	case status == results.TestHung:
 		return "**hung**"
-	case status == TestSkip:
+	case status == results.TestSkip:
 		return "skip"
-	case status == TestNotRun:
+	case status == results.TestNotRun:
 		return "not run"
 	}
 	return string(status)
 }
 
-func (rd Renderer) mdBench(p *printer, r *Run) {
-	for _, pair := range r.benchPairs() {
-		tables := r.abTables(pair[0], pair[1])
+func (rd Renderer) mdBench(p *printer, r *results.Run) {
+	for _, pair := range r.BenchPairs() {
+		tables := r.ABTables(pair[0], pair[1])
 		if len(tables) == 0 {
 			continue
 		}
@@ -243,20 +245,20 @@ func (rd Renderer) mdBench(p *printer, r *Run) {
 				continue
 			}
 			p.f("| engine | kernel |")
-			for _, c := range abColumns {
+			for _, c := range results.ABColumns {
 				p.f(" %s |", c.Title)
 			}
-			p.f("\n|---|---|%s\n", strings.Repeat("--:|", len(abColumns)))
+			p.f("\n|---|---|%s\n", strings.Repeat("--:|", len(results.ABColumns)))
 			var summary []string
 			for _, e := range t.Engines {
-				p.f("| %s | %s |", e.label(), mdCell(t.A))
-				for i, c := range abColumns {
+				p.f("| %s | %s |", label(e), mdCell(t.A))
+				for i, c := range results.ABColumns {
 					p.f(" %s |", cellText(c, e.A[i]))
 				}
 				p.f("\n")
 				if t.B != "" {
 					p.f("|  | %s |", mdCell(t.B))
-					for i, c := range abColumns {
+					for i, c := range results.ABColumns {
 						p.f(" %s |", cellText(c, e.B[i]))
 					}
 					p.f("\n")
@@ -288,9 +290,9 @@ func (rd Renderer) mdBench(p *printer, r *Run) {
 			if len(summary) > 0 {
 				p.f("**%s on %s:** %s.\n\n", mdText(t.B), mdText(t.Target), strings.Join(summary, "; "))
 			} else {
-				p.f("%s\n\n", mdText(t.nothingCalled()))
+				p.f("%s\n\n", mdText(nothingCalled(t)))
 			}
-			if n := t.driftNote(false); n != "" {
+			if n := driftNote(t, false); n != "" {
 				p.f("*%s*\n\n", mdText(n))
 			}
 		}
@@ -302,7 +304,7 @@ func (rd Renderer) mdBench(p *printer, r *Run) {
 }
 
 // maxRepeats is the most samples any figure in tables has.
-func maxRepeats(tables []abTarget) int {
+func maxRepeats(tables []results.ABTarget) int {
 	n := 0
 	for _, t := range tables {
 		n = max(n, t.Repeats)
@@ -313,7 +315,7 @@ func maxRepeats(tables []abTarget) int {
 // figuresText says what a figure is: "the median of 3 boots with its
 // (min–max) range", naming each target's count when adaptive boots gave
 // them different counts, or for one boot that there is no spread.
-func figuresText(tables []abTarget, dash string) string {
+func figuresText(tables []results.ABTarget, dash string) string {
 	n := maxRepeats(tables)
 	if n <= 1 {
 		return "Each figure is a single boot's, with no spread."
@@ -333,11 +335,11 @@ func figuresText(tables []abTarget, dash string) string {
 		"(a target gets more boots while a metric of it is undecided).", least, n, dash, strings.Join(counts, ", "))
 }
 
-func cellText(c column, cell abCell) string {
+func cellText(c results.Column, cell results.ABCell) string {
 	if !cell.OK {
 		return "—"
 	}
-	return figure(c.Metric, cell.M, "–")
+	return results.Figure(c.Metric, cell.M, "–")
 }
 
 // printer writes formatted text and keeps the first error.

@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"errors"
@@ -8,10 +8,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ktest-dev/ktest/results"
 )
 
 // readReply renders the fixture as an mbox reply and reads it back.
-func readReply(t *testing.T, rd Renderer, r *Run) (raw string, msg *mail.Message, body string) {
+func readReply(t *testing.T, rd Renderer, r *results.Run) (raw string, msg *mail.Message, body string) {
 	t.Helper()
 	raw = render(t, rd, r, "mbox")
 	_, text, _ := strings.Cut(raw, "\n") // the mbox separator
@@ -51,7 +53,7 @@ func TestMboxReply(t *testing.T) {
 	tests := []struct {
 		name                     string
 		from                     *mail.Address
-		mutate                   func(*ReplyTo)
+		mutate                   func(*results.ReplyTo)
 		subject, inReplyTo, refs string
 		to, cc                   []string
 		notes                    []string // body lines before the report
@@ -64,7 +66,7 @@ func TestMboxReply(t *testing.T) {
 		},
 		{
 			name: "a v2 sent in reply to v1 keeps the chain", from: testIdentity,
-			mutate:    func(rt *ReplyTo) { rt.References = []string{"v1-cover@kernel.dk", "v1-reply@example.org"} },
+			mutate:    func(rt *results.ReplyTo) { rt.References = []string{"v1-cover@kernel.dk", "v1-reply@example.org"} },
 			subject:   "Re: [PATCHSET v2 0/3] Add support for async buffered reads",
 			inReplyTo: "<20200523185755.8494-1-axboe@kernel.dk>", refs: "<v1-cover@kernel.dk> <v1-reply@example.org> <20200523185755.8494-1-axboe@kernel.dk>",
 			to: []string{"axboe@kernel.dk"}, cc: lists,
@@ -79,7 +81,7 @@ func TestMboxReply(t *testing.T) {
 		},
 		{
 			name: "no ids, names without addresses", from: testIdentity,
-			mutate: func(rt *ReplyTo) {
+			mutate: func(rt *results.ReplyTo) {
 				rt.MessageID, rt.From, rt.To, rt.Cc = "", "Jens Axboe", []string{"io-uring"}, []string{"linux-mm@kvack.org", "io-uring"}
 			},
 			subject: "Re: [PATCHSET v2 0/3] Add support for async buffered reads",
@@ -94,7 +96,7 @@ func TestMboxReply(t *testing.T) {
 		},
 		{
 			name: "Re: once, non-ASCII subject, many Cc", from: testIdentity,
-			mutate:    func(rt *ReplyTo) { rt.Subject, rt.Cc = "RE: re: [PATCH] iommu: Jörg's tidy-up", many },
+			mutate:    func(rt *results.ReplyTo) { rt.Subject, rt.Cc = "RE: re: [PATCH] iommu: Jörg's tidy-up", many },
 			subject:   "Re: [PATCH] iommu: Jörg's tidy-up",
 			inReplyTo: "<20200523185755.8494-1-axboe@kernel.dk>", refs: "<20200523185755.8494-1-axboe@kernel.dk>",
 			to: []string{"axboe@kernel.dk"},
@@ -149,12 +151,12 @@ func TestMboxRefuses(t *testing.T) {
 	tests := []struct {
 		name   string
 		from   *mail.Address
-		mutate func(*Run)
+		mutate func(*results.Run)
 		want   error
 	}{
 		{"no identity", nil, nil, ErrNoIdentity},
-		{"no series", testIdentity, func(r *Run) { r.Series = nil }, ErrNoMessage},
-		{"a plain diff: no message", testIdentity, func(r *Run) { r.Series.ReplyTo = nil }, ErrNoMessage},
+		{"no series", testIdentity, func(r *results.Run) { r.Series = nil }, ErrNoMessage},
+		{"a plain diff: no message", testIdentity, func(r *results.Run) { r.Series.ReplyTo = nil }, ErrNoMessage},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"crypto/sha256"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/ktest-dev/ktest/results"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -28,19 +29,19 @@ func kcidbSchema(t *testing.T) *jsonschema.Schema {
 
 // withSeriesApplied makes the patched variant apply the fixture's
 // series, as `ktest run --series S` does, with per-variant apply stages.
-func withSeriesApplied(r *Run) {
+func withSeriesApplied(r *results.Run) {
 	v := r.Variant("patched")
 	v.Patches = []string{r.Series.Source}
 	for _, p := range r.Series.Patches {
-		v.Applied = append(v.Applied, AppliedPatch{Source: r.Series.Source, ID: patchLabel(p), Subject: p.Subject, SHA256: p.SHA256})
+		v.Applied = append(v.Applied, results.AppliedPatch{Source: r.Series.Source, ID: results.PatchLabel(p), Subject: p.Subject, SHA256: p.SHA256})
 	}
-	r.Stages = append([]Stage{{Name: "apply", Variant: "baseline", Status: StageOK}, {Name: "apply", Variant: "patched", Status: StageOK}}, r.Stages...)
+	r.Stages = append([]results.Stage{{Name: "apply", Variant: "baseline", Status: results.StageOK}, {Name: "apply", Variant: "patched", Status: results.StageOK}}, r.Stages...)
 }
 
 // kcidbOf renders r and checks it against the schema and KCIDB's
 // linking rules: ids of each kind unique, prefixed by the origin, and
 // every build and test pointing at an object in the document.
-func kcidbOf(t *testing.T, sch *jsonschema.Schema, rd Renderer, r *Run) kcidbDoc {
+func kcidbOf(t *testing.T, sch *jsonschema.Schema, rd Renderer, r *results.Run) kcidbDoc {
 	t.Helper()
 	out := render(t, rd, r, "kcidb")
 	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(out))
@@ -54,7 +55,7 @@ func kcidbOf(t *testing.T, sch *jsonschema.Schema, rd Renderer, r *Run) kcidbDoc
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatal(err)
 	}
-	origin := orDefault(rd.Origin, DefaultOrigin)
+	origin := results.OrDefault(rd.Origin, DefaultOrigin)
 	ids := map[string]bool{}
 	unique := func(kind, id string) {
 		if !strings.HasPrefix(id, origin+":") {
@@ -85,49 +86,49 @@ func kcidbOf(t *testing.T, sch *jsonschema.Schema, rd Renderer, r *Run) kcidbDoc
 
 func TestKCIDBSchema(t *testing.T) {
 	sch := kcidbSchema(t)
-	real, err := Load("testdata/run-quick1.results.json")
+	real, err := results.Load("../results/testdata/run-quick1.results.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
 		name  string
 		rd    Renderer
-		run   *Run
+		run   *results.Run
 		tests int // how many KCIDB tests
 	}{
 		// Per variant: the boot, 4 targets x 10 tests, 4 x 3 engines x 8 metrics.
 		{"fixture", Renderer{}, fixtureRun(3), 2 * (1 + 40 + 96)},
-		{"fixture applying the series, own origin", Renderer{Origin: "my_lab_2"}, func() *Run {
+		{"fixture applying the series, own origin", Renderer{Origin: "my_lab_2"}, func() *results.Run {
 			r := fixtureRun(1)
 			withSeriesApplied(r)
 			return r
 		}(), 2 * (1 + 40 + 96)},
-		{"failures: hang, setup, crash, odd names", Renderer{}, func() *Run {
+		{"failures: hang, setup, crash, odd names", Renderer{}, func() *results.Run {
 			r := fixtureRun(3)
 			setTest(r, "patched", "ext4", "concurrent-waiters", "hung", "timed out after 60s\x00 waiting for 32 readers")
 			setTest(r, "patched", "raw", "eof", "skip", "no EOF on a raw device")
 			r.Variant("patched").Target("xfs").Error = "mkfs.xfs: " + strings.Repeat("x", 20000)
-			r.Variant("patched").Crashes = []Crash{{Kind: "hung-task", Title: "INFO: task fio:231 blocked for more than 30 seconds.", Excerpt: "Call Trace:\n folio_wait_bit_common+0x2f0/0x310", During: "ext4"}}
+			r.Variant("patched").Crashes = []results.Crash{{Kind: "hung-task", Title: "INFO: task fio:231 blocked for more than 30 seconds.", Excerpt: "Call Trace:\n folio_wait_bit_common+0x2f0/0x310", During: "ext4"}}
 			r.Variant("baseline").Target("btrfs").Tests[0].Name = "weird name/with.dots"
 			return r
 		}(), 2*(1+40+96) + 2},
-		{"build failed", Renderer{}, func() *Run {
+		{"build failed", Renderer{}, func() *results.Run {
 			r := fixtureRun(3)
-			r.Complete, r.Status = false, StatusError
-			r.Error = &StageError{Stage: "build", Variant: "patched", Message: "make: *** [Makefile:1234: vmlinux] Error 2"}
+			r.Complete, r.Status = false, results.StatusError
+			r.Error = &results.StageError{Stage: "build", Variant: "patched", Message: "make: *** [Makefile:1234: vmlinux] Error 2"}
 			p := r.Variant("patched")
-			p.Kernel.Status, p.Boot.Status, p.Targets = StepFailed, StepPending, nil
+			p.Kernel.Status, p.Boot.Status, p.Targets = results.StepFailed, results.StepPending, nil
 			return r
 		}(), 1 + 40 + 96},
-		{"stopped at apply", Renderer{}, func() *Run {
+		{"stopped at apply", Renderer{}, func() *results.Run {
 			r := fixtureRun(3)
 			withSeriesApplied(r)
-			r.Complete, r.Status = false, StatusError
+			r.Complete, r.Status = false, results.StatusError
 			r.Series.Patches[1].Status, r.Series.Patches[1].Detail = "conflict", "hunk 2 expected at line 120: found nothing like it"
-			r.Stages = []Stage{{Name: "apply", Variant: "baseline", Status: StageOK}, {Name: "apply", Variant: "patched", Status: StageFailed}}
-			r.Error = &StageError{Stage: "apply", Variant: "patched", Message: "patch 2/3 conflicts"}
+			r.Stages = []results.Stage{{Name: "apply", Variant: "baseline", Status: results.StageOK}, {Name: "apply", Variant: "patched", Status: results.StageFailed}}
+			r.Error = &results.StageError{Stage: "apply", Variant: "patched", Message: "patch 2/3 conflicts"}
 			for _, v := range r.Variants {
-				v.Kernel, v.Boot, v.Targets = Kernel{Status: StepPending}, Boot{Status: StepPending}, nil
+				v.Kernel, v.Boot, v.Targets = results.Kernel{Status: results.StepPending}, results.Boot{Status: results.StepPending}, nil
 			}
 			return r
 		}(), 0},
@@ -154,7 +155,7 @@ func TestKCIDBMapping(t *testing.T) {
 	setTest(r, "patched", "ext4", "concurrent-waiters", "hung", "timed out: "+strings.Repeat("é", 20000)+" the end")
 	setTest(r, "patched", "raw", "eof", "skip", "no EOF on a raw device")
 	r.Variant("patched").Target("xfs").Error = "mount: wrong fs type"
-	r.Variant("patched").Crashes = []Crash{{Kind: "oops", Title: "BUG: kernel NULL pointer dereference", Excerpt: "RIP: 0010:filemap_read+0x1f/0x40", During: "ext4"}}
+	r.Variant("patched").Crashes = []results.Crash{{Kind: "oops", Title: "BUG: kernel NULL pointer dereference", Excerpt: "RIP: 0010:filemap_read+0x1f/0x40", During: "ext4"}}
 	doc := kcidbOf(t, kcidbSchema(t), Renderer{}, r)
 
 	key := "ktest:" + runKey(r)
@@ -313,21 +314,21 @@ func TestKCIDBPatchsetCoversEveryPatch(t *testing.T) {
 	}
 	tests := []struct {
 		name              string
-		mutate            func(*Run)
+		mutate            func(*results.Run)
 		baseline, patched *string // nil: no hash
 	}{
 		{"the default plan: baseline patch, stock tree", nil, ptr(hashOf(base)), ptr("")},
 		{"the series on the tree", withSeriesApplied, ptr(hashOf(base)), ptr(hashOf(series...))},
-		{"the baseline patch and the series on one variant", func(r *Run) {
+		{"the baseline patch and the series on one variant", func(r *results.Run) {
 			withSeriesApplied(r)
 			v := r.Variant("patched")
 			v.Patches = append([]string{"embedded:baseline-6.1"}, v.Patches...)
 			v.Applied = append(r.Variant("baseline").Applied[:1:1], v.Applied...)
 		}, ptr(hashOf(base)), ptr(hashOf(append([]string{base}, series...)...))},
-		{"a document that did not record the patches", func(r *Run) {
+		{"a document that did not record the patches", func(r *results.Run) {
 			r.Variant("baseline").Applied = nil
 		}, nil, ptr("")},
-		{"an older document applying the series alone", func(r *Run) {
+		{"an older document applying the series alone", func(r *results.Run) {
 			withSeriesApplied(r)
 			r.Variant("patched").Applied = nil
 		}, ptr(hashOf(base)), ptr(hashOf(series...))},

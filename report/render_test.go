@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"bytes"
@@ -14,10 +14,11 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ktest-dev/ktest/results"
 	"github.com/ktest-dev/ktest/verdict"
 )
 
-func render(t *testing.T, rd Renderer, r *Run, format string) string {
+func render(t *testing.T, rd Renderer, r *results.Run, format string) string {
 	t.Helper()
 	var b bytes.Buffer
 	if err := rd.Render(&b, r, format); err != nil {
@@ -49,18 +50,18 @@ func section(t *testing.T, doc, heading string) string {
 func TestCompareMetric(t *testing.T) {
 	tests := []struct {
 		name   string
-		a, b   Metric
+		a, b   results.Metric
 		want   verdict.Outcome
 		change float64
 	}{
-		{"three boots, apart", NewMetric([]float64{100, 101, 102}), NewMetric([]float64{40, 41, 42}), verdict.Changed, -0.594},
-		{"three boots, overlapping", NewMetric([]float64{100, 105, 110}), NewMetric([]float64{90, 95, 101}), verdict.Same, -0.095},
-		{"one boot", NewMetric([]float64{100}), NewMetric([]float64{50}), verdict.TooFew, -0.5},
-		{"no samples, ranges only", Metric{Median: 10, Min: 9, Max: 11}, Metric{Median: 20, Min: 19, Max: 21}, verdict.TooFew, 1},
+		{"three boots, apart", results.NewMetric([]float64{100, 101, 102}), results.NewMetric([]float64{40, 41, 42}), verdict.Changed, -0.594},
+		{"three boots, overlapping", results.NewMetric([]float64{100, 105, 110}), results.NewMetric([]float64{90, 95, 101}), verdict.Same, -0.095},
+		{"one boot", results.NewMetric([]float64{100}), results.NewMetric([]float64{50}), verdict.TooFew, -0.5},
+		{"no samples, ranges only", results.Metric{Median: 10, Min: 9, Max: 11}, results.Metric{Median: 20, Min: 19, Max: 21}, verdict.TooFew, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d := CompareMetric(tc.a, tc.b)
+			d := results.CompareMetric(tc.a, tc.b)
 			if d.Outcome != tc.want {
 				t.Errorf("outcome %v, want %v", d.Outcome, tc.want)
 			}
@@ -137,7 +138,7 @@ func TestMarkdownNoiseEdgeCases(t *testing.T) {
 	tests := []struct {
 		name     string
 		repeats  int
-		mutate   func(*Run)
+		mutate   func(*results.Run)
 		whole    bool // look in the whole document, not the ext4 section
 		want     []string
 		unwanted []string
@@ -153,39 +154,39 @@ func TestMarkdownNoiseEdgeCases(t *testing.T) {
 		},
 		{
 			name: "a metric with one boot on a side is not judged, and counted so", repeats: 3, whole: true,
-			mutate: func(r *Run) {
-				setMetric(r, "patched", "ext4", "psync", MetricIOPS, 1650)
+			mutate: func(r *results.Run) {
+				setMetric(r, "patched", "ext4", "psync", results.MetricIOPS, 1650)
 			},
 			want:     []string{"**Verdicts:** 84 metric comparisons, 28 changes called, 55 within noise, 1 not judged (3 and 1 boots, 3 needed).\n"},
 			unwanted: []string{"Figures only"},
 		},
 		{
 			name: "a target with nothing called says what was judged and what was not", repeats: 3,
-			mutate: func(r *Run) {
+			mutate: func(r *results.Run) {
 				tg := r.Variant("patched").Target("ext4")
 				tg.Bench = tg.Bench[:1] // psync only: within noise
-				setMetric(r, "patched", "ext4", "psync", MetricIOPS, 1650)
+				setMetric(r, "patched", "ext4", "psync", results.MetricIOPS, 1650)
 			},
 			want: []string{"No difference beyond noise on ext4 in the 6 metrics judged; 1 not judged (3 and 1 boots, 3 needed)."},
 		},
 		{
 			name: "overlapping io_uring wall: no speed verdict", repeats: 3,
-			mutate: func(r *Run) {
-				setMetric(r, "patched", "ext4", "io_uring", MetricWallMS, 3500, 3900, 4070)
+			mutate: func(r *results.Run) {
+				setMetric(r, "patched", "ext4", "io_uring", results.MetricWallMS, 3500, 3900, 4070)
 			},
 			want:     []string{"−86% ctx switches"},
 			unwanted: []string{"faster"},
 		},
 		{
 			name: "a real slowdown is called", repeats: 3,
-			mutate: func(r *Run) {
-				setMetric(r, "patched", "ext4", "psync", MetricWallMS, 11100, 11200, 11280)
+			mutate: func(r *results.Run) {
+				setMetric(r, "patched", "ext4", "psync", results.MetricWallMS, 11100, 11200, 11280)
 			},
 			want: []string{"preadv: 13% slower (real +13%)"},
 		},
 		{
 			name: "extra kernel arguments are stated", repeats: 3,
-			mutate: func(r *Run) {
+			mutate: func(r *results.Run) {
 				r.Plan.KernelArgs = []string{"panic_on_warn=1", "loglevel=7"}
 			},
 			whole: true,
@@ -193,34 +194,34 @@ func TestMarkdownNoiseEdgeCases(t *testing.T) {
 		},
 		{
 			name: "a change smaller than the spread is not called", repeats: 3,
-			mutate: func(r *Run) {
-				setMetric(r, "patched", "ext4", "io_uring-offload", MetricCtxSwitches, 31500, 32000, 32300)
+			mutate: func(r *results.Run) {
+				setMetric(r, "patched", "ext4", "io_uring-offload", results.MetricCtxSwitches, 31500, 32000, 32300)
 			},
 			unwanted: []string{"io_uring offload: −6.2% ctx switches"},
 		},
 		{
 			name: "without a control, an offload change is called", repeats: 3,
-			mutate: func(r *Run) {
-				setMetric(r, "patched", "ext4", "io_uring-offload", MetricCtxSwitches, 25200, 25500, 25800)
+			mutate: func(r *results.Run) {
+				setMetric(r, "patched", "ext4", "io_uring-offload", results.MetricCtxSwitches, 25200, 25500, 25800)
 			},
 			want:     []string{"io_uring offload: −25% ctx switches"},
 			unwanted: []string{"(control)", "is the control"},
 		},
 		{
 			name: "a control that did not move holds nothing back", repeats: 3,
-			mutate: func(r *Run) {
+			mutate: func(r *results.Run) {
 				r.Plan.Control = "psync"
-				setMetric(r, "patched", "ext4", "io_uring-offload", MetricCtxSwitches, 25200, 25500, 25800)
+				setMetric(r, "patched", "ext4", "io_uring-offload", results.MetricCtxSwitches, 25200, 25500, 25800)
 			},
 			want:     []string{"| preadv (control) | baseline |", "io_uring offload: −25% ctx switches"},
 			unwanted: []string{"is the control", "held back"},
 		},
 		{
 			name: "control drift holds back smaller changes of its metric only", repeats: 3,
-			mutate: func(r *Run) {
+			mutate: func(r *results.Run) {
 				r.Plan.Control = "psync"
-				setMetric(r, "patched", "ext4", "psync", MetricCtxSwitches, 13500, 13600, 13700)
-				setMetric(r, "patched", "ext4", "io_uring-offload", MetricCtxSwitches, 28500, 28600, 28700)
+				setMetric(r, "patched", "ext4", "psync", results.MetricCtxSwitches, 13500, 13600, 13700)
+				setMetric(r, "patched", "ext4", "io_uring-offload", results.MetricCtxSwitches, 28500, 28600, 28700)
 			},
 			want: []string{
 				"| preadv (control) | baseline |",
@@ -233,7 +234,7 @@ func TestMarkdownNoiseEdgeCases(t *testing.T) {
 		},
 		{
 			name: "a single variant shows figures without verdicts", repeats: 3,
-			mutate: func(r *Run) {
+			mutate: func(r *results.Run) {
 				r.Variants = r.Variants[1:]
 				for _, f := range Formats {
 					if err := (Renderer{From: testIdentity}).Render(io.Discard, r, f); err != nil {
@@ -271,11 +272,11 @@ func TestMarkdownNoiseEdgeCases(t *testing.T) {
 
 func TestMarkdownIncompleteAndFailures(t *testing.T) {
 	r := fixtureRun(3)
-	r.Complete, r.Status = false, StatusInterrupted
-	r.Error = &StageError{Stage: "build", Variant: "patched", Message: "signal: interrupt"}
+	r.Complete, r.Status = false, results.StatusInterrupted
+	r.Error = &results.StageError{Stage: "build", Variant: "patched", Message: "signal: interrupt"}
 	setTest(r, "patched", "xfs", "truncate-race", "hung", "no completion after 60s\nsecond line")
 	setTest(r, "baseline", "raw", "eof", "fail", "read past EOF returned 4096, want 0")
-	r.Variants[1].Crashes = []Crash{{Kind: "hung-task", Title: "INFO: task fio:231 blocked for more than 30 seconds.", During: "xfs/truncate-race",
+	r.Variants[1].Crashes = []results.Crash{{Kind: "hung-task", Title: "INFO: task fio:231 blocked for more than 30 seconds.", During: "xfs/truncate-race",
 		Excerpt: "INFO: task fio:231 blocked\n```\nCall Trace:\n folio_wait_bit_common+0x11e/0x2f0"}}
 	md := render(t, Renderer{}, r, "md")
 	first := strings.SplitN(md, "\n\n", 3)[1]
@@ -293,17 +294,17 @@ func TestMarkdownIncompleteAndFailures(t *testing.T) {
 		}
 	}
 	tests := []struct {
-		status RunStatus
-		err    *StageError
-		stages []Stage
+		status results.RunStatus
+		err    *results.StageError
+		stages []results.Stage
 		want   string
 	}{
-		{StatusError, &StageError{Stage: "boot", Variant: "baseline", Message: "no SSH after 120s\nmore"}, nil, "boot failed [baseline]: no SSH after 120s"},
-		{StatusInterrupted, nil, []Stage{{Name: "build", Variant: "baseline", Status: "ok"}, {Name: "tests", Variant: "baseline", Status: "interrupted"}}, "interrupted during tests [baseline]"},
-		{StatusRunning, nil, []Stage{{Name: "apply", Status: "ok"}}, "still running, at apply"},
+		{results.StatusError, &results.StageError{Stage: "boot", Variant: "baseline", Message: "no SSH after 120s\nmore"}, nil, "boot failed [baseline]: no SSH after 120s"},
+		{results.StatusInterrupted, nil, []results.Stage{{Name: "build", Variant: "baseline", Status: "ok"}, {Name: "tests", Variant: "baseline", Status: "interrupted"}}, "interrupted during tests [baseline]"},
+		{results.StatusRunning, nil, []results.Stage{{Name: "apply", Status: "ok"}}, "still running, at apply"},
 	}
 	for _, tc := range tests {
-		r := &Run{Status: tc.status, Error: tc.err, Stages: tc.stages}
+		r := &results.Run{Status: tc.status, Error: tc.err, Stages: tc.stages}
 		if got := r.Incomplete(); got != tc.want {
 			t.Errorf("Incomplete() = %q, want %q", got, tc.want)
 		}
@@ -317,7 +318,7 @@ func TestEmail(t *testing.T) {
 		signature string
 		from      *mail.Address
 		wantSig   string
-		mutate    func(*Run)
+		mutate    func(*results.Run)
 	}{
 		{"no identity", "", nil, NoIdentitySignature, nil},
 		{"identity", "", jane, "Tested-by: Jane Doe <jane@example.org>", nil},
@@ -325,8 +326,8 @@ func TestEmail(t *testing.T) {
 		{"signature wins over identity", "Reviewed-by: Jane Doe <jane@example.org>", &mail.Address{Address: "j@example.org"}, "Reviewed-by: Jane Doe <jane@example.org>", nil},
 		{"bare name gets the key", "Jane Doe <jane@example.org>", nil, "Tested-by: Jane Doe <jane@example.org>", nil},
 		// A crash: no trailer, and the reply says why, wrapped.
-		{"long crash lines are broken", "", jane, "", func(r *Run) {
-			r.Variants[1].Crashes = []Crash{{Kind: "warning", Title: "WARNING: CPU: 0 PID: 231 at mm/filemap.c:1385 folio_wait_bit_common+0x2f0/0x310",
+		{"long crash lines are broken", "", jane, "", func(r *results.Run) {
+			r.Variants[1].Crashes = []results.Crash{{Kind: "warning", Title: "WARNING: CPU: 0 PID: 231 at mm/filemap.c:1385 folio_wait_bit_common+0x2f0/0x310",
 				Excerpt: strings.Repeat("RIP: 0010:folio_wait_bit_common+0x2f0/0x310 Code: ", 4)}}
 			r.Series.Patches[0].Subject = strings.Repeat("averyveryverylongsubjectwordwithoutspaces", 3)
 		}},
@@ -382,7 +383,7 @@ func TestEmail(t *testing.T) {
 func TestJUnit(t *testing.T) {
 	tests := []struct {
 		name   string
-		mutate func(*Run)
+		mutate func(*results.Run)
 		// root counts
 		tests, failures, errors, skipped int
 		suite                            string // a suite to check
@@ -391,18 +392,18 @@ func TestJUnit(t *testing.T) {
 		{name: "all pass", tests: 3 + 2 + 3*2 + 80, suite: "patched/xfs"},
 		{
 			name: "failures, hang, skip, crash",
-			mutate: func(r *Run) {
+			mutate: func(r *results.Run) {
 				setTest(r, "patched", "xfs", "truncate-race", "hung", "no completion after 60s")
 				setTest(r, "patched", "xfs", "eof", "fail", "short read")
 				setTest(r, "baseline", "raw", "large-read", "skip", "raw: no filesystem read-ahead")
-				r.Variants[1].Crashes = []Crash{{Kind: "hung-task", Title: "task fio:231 blocked", Excerpt: "Call Trace:"}}
+				r.Variants[1].Crashes = []results.Crash{{Kind: "hung-task", Title: "task fio:231 blocked", Excerpt: "Call Trace:"}}
 			},
 			tests: 3 + 2 + 3*2 + 80 + 1, failures: 3, skipped: 1, suite: "patched/xfs", suiteFailures: 2,
 		},
 		{
 			name: "build failed: infra error, no tests",
-			mutate: func(r *Run) {
-				r.Complete, r.Status = false, StatusError
+			mutate: func(r *results.Run) {
+				r.Complete, r.Status = false, results.StatusError
 				r.Stages = r.Stages[:6]
 				r.Stages[5].Status, r.Stages[5].Detail = "failed", "make: *** [bzImage] Error 2"
 				r.Variants[1].Targets = nil
@@ -555,7 +556,7 @@ func TestHTML(t *testing.T) {
 
 func TestRenderJSONAndUnknown(t *testing.T) {
 	r := fixtureRun(2)
-	var back Run
+	var back results.Run
 	if err := json.Unmarshal([]byte(render(t, Renderer{}, r, "json")), &back); err != nil {
 		t.Fatal(err)
 	}
@@ -567,7 +568,7 @@ func TestRenderJSONAndUnknown(t *testing.T) {
 		t.Errorf("Render(pdf) = %v, want UnknownFormatError", err)
 	}
 	// A run that stopped before any variant still renders everywhere.
-	bare := &Run{Schema: Schema, ID: "x", Status: StatusError, Error: &StageError{Stage: "apply", Message: "patch 2/3 conflicts"}}
+	bare := &results.Run{Schema: results.Schema, ID: "x", Status: results.StatusError, Error: &results.StageError{Stage: "apply", Message: "patch 2/3 conflicts"}}
 	for _, f := range Formats {
 		switch f {
 		case "mbox":
@@ -589,7 +590,7 @@ func TestRenderJSONAndUnknown(t *testing.T) {
 }
 
 func TestSeriesWarningsRendered(t *testing.T) {
-	r := &Run{Schema: Schema, ID: "w", Series: &Series{Title: "t", Warnings: []string{"patch 3/5 missing"}}}
+	r := &results.Run{Schema: results.Schema, ID: "w", Series: &results.Series{Title: "t", Warnings: []string{"patch 3/5 missing"}}}
 	for _, format := range []string{"md", "email"} {
 		var b strings.Builder
 		if err := Render(&b, r, format); err != nil {
@@ -606,7 +607,7 @@ func TestSeriesWarningsRendered(t *testing.T) {
 // tests apart from failures.
 func TestRenderWedgedKernel(t *testing.T) {
 	r := fixtureRun(3)
-	r.Status = StatusFail
+	r.Status = results.StatusFail
 	setTest(r, "patched", "ext4", "concurrent-waiters", "hung", "test concurrent-waiters did not finish within 20s")
 	tg := r.Variant("patched").Target("ext4")
 	for i := range tg.Tests {
@@ -614,7 +615,7 @@ func TestRenderWedgedKernel(t *testing.T) {
 		case "concurrent-waiters":
 			tg.Tests[i].Evidence = "sysrq: Show Blocked State\ntask:ktest-readtest state:D\n io_cqring_wait+0x3b8/0x5a0"
 		case "truncate-race", "readv-multi-iovec", "force-async", "preadv":
-			tg.Tests[i].Status, tg.Tests[i].Message = TestNotRun, "not run: the kernel hung in concurrent-waiters"
+			tg.Tests[i].Status, tg.Tests[i].Message = results.TestNotRun, "not run: the kernel hung in concurrent-waiters"
 		}
 	}
 	if f := r.Failed(); len(f) != 1 {

@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"crypto/rand"
@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/ktest-dev/ktest/results"
 )
 
 // ErrNoIdentity is returned for an mbox reply without Renderer.From:
@@ -26,7 +28,7 @@ var ErrNoMessage = errors.New("the run records no series message to reply to")
 // (or first patch): one message in an mbox, ready for git send-email or a
 // mail client. Headers the answered message lacks are left out and the
 // body starts with a note saying what to fill in by hand.
-func (rd Renderer) mbox(w io.Writer, r *Run) error {
+func (rd Renderer) mbox(w io.Writer, r *results.Run) error {
 	if rd.From == nil {
 		return ErrNoIdentity
 	}
@@ -91,7 +93,7 @@ var (
 // answered message was sent to (To the lists if the author's address
 // is unknown); the sender and duplicates left out. Entries without an
 // address (a lore dump's bare names) are returned as unknown.
-func replyRecipients(rt *ReplyTo, self *mail.Address) (to, cc []*mail.Address, unknown []string) {
+func replyRecipients(rt *results.ReplyTo, self *mail.Address) (to, cc []*mail.Address, unknown []string) {
 	seen := map[string]bool{strings.ToLower(self.Address): true}
 	add := func(dst *[]*mail.Address, v string) {
 		a, err := mail.ParseAddress(v)

@@ -1,17 +1,19 @@
-package results
+package report
 
 import (
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/ktest-dev/ktest/results"
 )
 
 // KCIDB tests: what ran on a variant's kernel.
 
 // kcidbTestsOf maps a variant's boot, tests, setup failures, crashes and
 // benchmark medians; the caller sets origin, build and environment.
-func kcidbTestsOf(r *Run, v *Variant, id string) []*kcidbTest {
+func kcidbTestsOf(r *results.Run, v *results.Variant, id string) []*kcidbTest {
 	var out []*kcidbTest
 	if st := stepTestStatus(v.Boot.Status); st != "" {
 		t := &kcidbTest{ID: id + "/boot", Path: "ktest.boot", Status: st, Duration: v.Boot.Seconds}
@@ -29,7 +31,7 @@ func kcidbTestsOf(r *Run, v *Variant, id string) []*kcidbTest {
 		for _, tc := range tg.Tests {
 			t := &kcidbTest{ID: tid + "/" + tc.Name, Path: "ktest.correctness." + pathWord(tg.Name) + "." + pathWord(tc.Name),
 				Status: testStatus(tc.Status), Duration: tc.DurationMS / 1000}
-			if tc.Status != TestPass && tc.Status != TestFail && tc.Status != TestSkip {
+			if tc.Status != results.TestPass && tc.Status != results.TestFail && tc.Status != results.TestSkip {
 				t.Misc = map[string]any{"ktest_status": string(tc.Status)}
 			}
 			if tc.Message != "" {
@@ -49,7 +51,7 @@ func kcidbTestsOf(r *Run, v *Variant, id string) []*kcidbTest {
 		}
 	}
 	for i, c := range v.Crashes {
-		out = append(out, &kcidbTest{ID: fmt.Sprintf("%s/crash/%d", id, i+1), Path: "ktest.crash." + pathWord(orDefault(c.During, "unknown")),
+		out = append(out, &kcidbTest{ID: fmt.Sprintf("%s/crash/%d", id, i+1), Path: "ktest.crash." + pathWord(results.OrDefault(c.During, "unknown")),
 			Status: "FAIL", Comment: kcidbText(c.Kind + ": " + c.Title), LogExcerpt: kcidbExcerpt(c.Title + "\n" + c.Excerpt),
 			Misc: map[string]any{"kind": c.Kind, "during": c.During}})
 	}
@@ -60,26 +62,26 @@ func kcidbTestsOf(r *Run, v *Variant, id string) []*kcidbTest {
 // timeout is its verdict that the kernel never completed a read, which
 // is the tested code being faulty, not the test failing to run (ERROR).
 // A status this ktest does not know is ERROR: the outcome is unknown.
-func testStatus(s TestStatus) string {
+func testStatus(s results.TestStatus) string {
 	switch s {
-	case TestPass:
+	case results.TestPass:
 		return "PASS"
-	case TestFail, TestHung:
+	case results.TestFail, results.TestHung:
 		return "FAIL"
-	case TestSkip:
+	case results.TestSkip:
 		return "SKIP"
 	}
 	return "ERROR"
 }
 
 // stepTestStatus maps a boot; "" for one not attempted.
-func stepTestStatus(s StepStatus) string {
+func stepTestStatus(s results.StepStatus) string {
 	switch s {
-	case StepOK:
+	case results.StepOK:
 		return "PASS"
-	case StepFailed:
+	case results.StepFailed:
 		return "FAIL"
-	case StepSkipped:
+	case results.StepSkipped:
 		return "SKIP"
 	}
 	return ""
@@ -90,21 +92,21 @@ func stepTestStatus(s StepStatus) string {
 func metricNumber(name string, v float64) kcidbNumber {
 	n := kcidbNumber{Value: v}
 	switch name {
-	case MetricWallMS:
+	case results.MetricWallMS:
 		n.Unit = "ms"
-	case MetricLatP50US, MetricLatP99US:
+	case results.MetricLatP50US, results.MetricLatP99US:
 		n.Unit = "us"
-	case MetricIOPS:
+	case results.MetricIOPS:
 		n.Unit, n.Prefix = "IOPS", "metric"
-	case MetricUserCPU, MetricSysCPU:
+	case results.MetricUserCPU, results.MetricSysCPU:
 		n.Unit = "%"
-	case MetricCtxSwitches:
+	case results.MetricCtxSwitches:
 		n.Prefix = "metric"
 	}
 	return n
 }
 
-func kcidbEnv(r *Run) *kcidbEnvironment {
+func kcidbEnv(r *results.Run) *kcidbEnvironment {
 	e := &kcidbEnvironment{Misc: map[string]any{}}
 	words := []string{"QEMU"}
 	if r.Host.QEMU != "" {

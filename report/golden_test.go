@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+
+	"github.com/ktest-dev/ktest/results"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden from the renderers' output")
@@ -14,8 +16,8 @@ var update = flag.Bool("update", false, "rewrite testdata/golden from the render
 // goldenRuns are the runs every renderer is pinned on: the recorded
 // real runs in testdata, and the fixture with every part a report has
 // (series notes and warnings, a crash, a failure).
-func goldenRuns(t *testing.T) map[string]*Run {
-	runs := map[string]*Run{}
+func goldenRuns(t *testing.T) map[string]*results.Run {
+	runs := map[string]*results.Run{}
 	for _, name := range []string{"run-quick1", "run-running", "run-interrupted", "run-quick-ext4", "run-stopped-at-apply"} {
 		runs[name] = loadFixture(t, name+".results.json")
 	}
@@ -23,9 +25,9 @@ func goldenRuns(t *testing.T) map[string]*Run {
 	full := fixtureRun(3)
 	full.Series.Warnings = []string{"patch 2/3 has no Signed-off-by"}
 	full.Series.Notes = []string{"base v6.1 is a guess from the cover letter's tree name"}
-	full.Variants[1].Crashes = []Crash{{Kind: "warning", Title: "WARNING: CPU: 1 PID: 77 at mm/filemap.c:1234", During: "ext4/eof", Excerpt: "WARNING: CPU: 1 PID: 77\nCall Trace:\n  filemap_read"}}
+	full.Variants[1].Crashes = []results.Crash{{Kind: "warning", Title: "WARNING: CPU: 1 PID: 77 at mm/filemap.c:1234", During: "ext4/eof", Excerpt: "WARNING: CPU: 1 PID: 77\nCall Trace:\n  filemap_read"}}
 	setTest(full, "patched", "xfs", "truncate-race", "fail", "short read: 4096 of 8192 bytes\nat offset 0")
-	full.Status = StatusFail
+	full.Status = results.StatusFail
 	runs["fixture3-full"] = full
 	return runs
 }
@@ -86,17 +88,17 @@ func TestGolden(t *testing.T) {
 func TestGoldenComparison(t *testing.T) {
 	oldRun, newRun := fixtureRun(3), fixtureRun(3)
 	newRun.ID = "new"
-	newRun.Status = StatusFail
-	setMetric(newRun, "patched", "ext4", "io_uring", MetricCtxSwitches, 8500, 8600, 8800)
+	newRun.Status = results.StatusFail
+	setMetric(newRun, "patched", "ext4", "io_uring", results.MetricCtxSwitches, 8500, 8600, 8800)
 	setTest(newRun, "patched", "xfs", "truncate-race", "hung", "")
 	setTest(newRun, "patched", "ext4", "eof", "fail", "short read")
-	c := Compare(oldRun, newRun)
+	c := results.Compare(oldRun, newRun)
 	for _, tc := range []struct {
 		format string
 		width  int
 	}{{"md", 0}, {"text", 0}, {"text", 60}, {"json", 0}} {
 		var b bytes.Buffer
-		if err := c.RenderWidth(&b, tc.format, tc.width); err != nil {
+		if err := Comparison(&b, c, tc.format, tc.width); err != nil {
 			t.Fatal(err)
 		}
 		name := "compare." + tc.format

@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"encoding/xml"
@@ -6,6 +6,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/ktest-dev/ktest/results"
 )
 
 // JUnit XML, the subset CI systems (Jenkins, GitLab, GitHub actions)
@@ -66,7 +68,7 @@ type (
 // skipped) plus a "setup" error case if the target failed to set up.
 // The root's time is the run's wall time (Finished-Started), or the sum
 // of the suites' times for a run that has not finished.
-func JUnit(r *Run) *JUnitSuites {
+func JUnit(r *results.Run) *JUnitSuites {
 	root := &JUnitSuites{Name: "ktest " + r.ID}
 	var total float64
 	add := func(s *JUnitSuite, secs float64) {
@@ -99,7 +101,7 @@ func JUnit(r *Run) *JUnitSuites {
 	if sr := r.Series; sr != nil && len(sr.Patches) > 0 {
 		s := &JUnitSuite{Name: "series"}
 		for i, p := range sr.Patches {
-			c := JUnitCase{Name: strings.TrimSpace(patchLabel(p) + " " + p.Subject), Classname: "ktest.series", Time: junitTime(0)}
+			c := JUnitCase{Name: strings.TrimSpace(results.PatchLabel(p) + " " + p.Subject), Classname: "ktest.series", Time: junitTime(0)}
 			if c.Name == "" {
 				c.Name = fmt.Sprintf("patch %d", i+1)
 			}
@@ -117,18 +119,18 @@ func JUnit(r *Run) *JUnitSuites {
 
 	// Stages grouped by variant, in first-seen order; "" is the run.
 	var order []string
-	stages := map[string][]Stage{}
+	stages := map[string][]results.Stage{}
 	all := r.Stages
-	if e := r.Error; e != nil && !slices.ContainsFunc(all, func(s Stage) bool {
-		return s.Name == e.Stage && s.Variant == e.Variant && s.Status != StageOK
+	if e := r.Error; e != nil && !slices.ContainsFunc(all, func(s results.Stage) bool {
+		return s.Name == e.Stage && s.Variant == e.Variant && s.Status != results.StageOK
 	}) {
 		// The stopping error must show in CI even if no stage record
 		// was written for it.
-		status := StageFailed
-		if r.Status == StatusInterrupted {
-			status = StageInterrupted
+		status := results.StageFailed
+		if r.Status == results.StatusInterrupted {
+			status = results.StageInterrupted
 		}
-		all = append(slices.Clone(all), Stage{Name: e.Stage, Variant: e.Variant, Status: status, Detail: e.Message, Fault: e.Fault})
+		all = append(slices.Clone(all), results.Stage{Name: e.Stage, Variant: e.Variant, Status: status, Detail: e.Message, Fault: e.Fault})
 	}
 	for _, st := range all {
 		if _, ok := stages[st.Variant]; !ok {
@@ -142,7 +144,7 @@ func JUnit(r *Run) *JUnitSuites {
 		}
 	}
 	for _, name := range order {
-		group := orDefault(name, "run")
+		group := results.OrDefault(name, "run")
 		s := &JUnitSuite{Name: group + "/stages"}
 		var secs float64
 		for _, st := range stages[name] {
@@ -154,8 +156,8 @@ func JUnit(r *Run) *JUnitSuites {
 				// A document without stage records still says how the
 				// build and boot went.
 				s.Cases = append(s.Cases,
-					stageCase(group, Stage{Name: "build", Status: v.Kernel.Status.stage(), Seconds: v.Kernel.BuildSeconds}),
-					stageCase(group, Stage{Name: "boot", Status: v.Boot.Status.stage(), Seconds: v.Boot.Seconds}))
+					stageCase(group, results.Stage{Name: "build", Status: v.Kernel.Status.Stage(), Seconds: v.Kernel.BuildSeconds}),
+					stageCase(group, results.Stage{Name: "boot", Status: v.Boot.Status.Stage(), Seconds: v.Boot.Seconds}))
 				secs += v.Kernel.BuildSeconds + v.Boot.Seconds
 			}
 			s.Properties = &JUnitProperties{[]JUnitProperty{
@@ -179,24 +181,24 @@ func JUnit(r *Run) *JUnitSuites {
 			class := "ktest." + v.Name + "." + t.Name
 			if t.Error != "" {
 				s.Cases = append(s.Cases, JUnitCase{Name: "setup", Classname: class, Time: junitTime(0),
-					Error: &JUnitProblem{Message: firstLineOf(t.Error), Type: "setup", Body: t.Error}})
+					Error: &JUnitProblem{Message: results.FirstLineOf(t.Error), Type: "setup", Body: t.Error}})
 			}
 			var secs float64
 			for _, tc := range t.Tests {
 				c := JUnitCase{Name: tc.Name, Classname: class, Time: junitTime(tc.DurationMS / 1000)}
 				secs += tc.DurationMS / 1000
 				switch tc.Status {
-				case TestPass:
-				case TestSkip:
+				case results.TestPass:
+				case results.TestSkip:
 					c.Skipped = &JUnitSkipped{Message: tc.Message}
-				case TestNotRun:
+				case results.TestNotRun:
 					c.Skipped = &JUnitSkipped{Message: tc.Message}
 				default: // fail, hung, anything unknown
 					body := tc.Message
 					if tc.Evidence != "" {
 						body += "\n\n" + tc.Evidence
 					}
-					c.Failure = &JUnitProblem{Message: string(tc.Status) + ": " + firstLineOf(tc.Message), Type: string(tc.Status), Body: body}
+					c.Failure = &JUnitProblem{Message: string(tc.Status) + ": " + results.FirstLineOf(tc.Message), Type: string(tc.Status), Body: body}
 				}
 				s.Cases = append(s.Cases, c)
 			}
@@ -216,16 +218,16 @@ func JUnit(r *Run) *JUnitSuites {
 // failed (its fault) is a failure; other failed and interrupted stages
 // are errors (the host or ktest, not the kernel's behaviour); skipped
 // or unfinished ones are skipped.
-func stageCase(group string, st Stage) JUnitCase {
+func stageCase(group string, st results.Stage) JUnitCase {
 	c := JUnitCase{Name: st.Name, Classname: "ktest." + group + ".stages", Time: junitTime(st.Seconds)}
 	switch {
-	case st.Status == StageOK:
-	case st.Status == StageFailed && st.Fault == FaultKernel:
-		c.Failure = &JUnitProblem{Message: st.Name + " " + string(st.Status) + during(firstLineOf(st.Detail)), Type: string(st.Fault), Body: st.Detail}
+	case st.Status == results.StageOK:
+	case st.Status == results.StageFailed && st.Fault == results.FaultKernel:
+		c.Failure = &JUnitProblem{Message: st.Name + " " + string(st.Status) + during(results.FirstLineOf(st.Detail)), Type: string(st.Fault), Body: st.Detail}
 	case st.Status.Stopped():
-		c.Error = &JUnitProblem{Message: st.Name + " " + string(st.Status) + during(firstLineOf(st.Detail)), Type: string(st.Status), Body: st.Detail}
+		c.Error = &JUnitProblem{Message: st.Name + " " + string(st.Status) + during(results.FirstLineOf(st.Detail)), Type: string(st.Status), Body: st.Detail}
 	default:
-		c.Skipped = &JUnitSkipped{Message: "stage " + orDefault(string(st.Status), "not run")}
+		c.Skipped = &JUnitSkipped{Message: "stage " + results.OrDefault(string(st.Status), "not run")}
 	}
 	return c
 }
@@ -239,7 +241,7 @@ func during(s string) string {
 
 func junitTime(secs float64) string { return fmt.Sprintf("%.3f", secs) }
 
-func junit(w io.Writer, r *Run) error {
+func junit(w io.Writer, r *results.Run) error {
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}

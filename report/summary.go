@@ -1,0 +1,210 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/ktest-dev/ktest/results"
+	"github.com/ktest-dev/ktest/verdict"
+)
+
+// title is the series title, or a stand-in for runs without a series.
+func title(r *results.Run) string {
+	if r.Series != nil && r.Series.Title != "" {
+		return r.Series.Title
+	}
+	if r.Tree.Version != "" {
+		return "Linux " + r.Tree.Version + " (no series)"
+	}
+	return "ktest run " + r.ID
+}
+
+// engineLabel names an engine as the cover letter does.
+func engineLabel(e string) string {
+	switch e {
+	case "psync":
+		return "preadv"
+	case "io_uring-offload":
+		return "io_uring offload"
+	case "io_uring":
+		return "io_uring async"
+	}
+	return e
+}
+
+// engineLegend explains the three rows; shown under every A/B table.
+const engineLegend = "preadv = synchronous preadv(2), one job; " +
+	"io_uring offload = every read forced to an io-wq worker (fio force_async=1); " +
+	"io_uring async = default io_uring submission (without the series, " +
+	"buffered reads are punted to io-wq; with it, they are retried on page unlock)."
+
+// label names the engine's rows, marking the control.
+func label(e results.ABEngine) string {
+	if e.Control {
+		return engineLabel(e.Engine) + " (control)"
+	}
+	return engineLabel(e.Engine)
+}
+
+// pairTitle is "baseline vs patched", or the lone variant's name.
+func pairTitle(p [2]*results.Variant) string {
+	if p[1] == nil {
+		return p[0].Name
+	}
+	return p[0].Name + " vs " + p[1].Name
+}
+
+// driftNote explains the control's drift and what it held back, or is
+// "" when the control did not move.
+func driftNote(t results.ABTarget, ascii bool) string {
+	if len(t.Drift) == 0 {
+		return ""
+	}
+	control := ""
+	for _, e := range t.Engines {
+		if e.Control {
+			control = engineLabel(e.Engine)
+		}
+	}
+	words := make([]string, len(t.Drift))
+	for i, v := range t.Drift {
+		words[i] = verdictText(v, ascii)
+	}
+	verb, those := "is", "that metric"
+	if len(words) > 1 {
+		verb, those = "are", "those metrics"
+	}
+	s := fmt.Sprintf("%s is the control (both kernels run the same code for it), so its %s on %s %s between-boot drift, "+
+		"not an effect of the series; other engines' changes of %s are called only beyond it",
+		control, strings.Join(words, ", "), t.Target, verb, those)
+	if len(t.Held) > 0 {
+		held := make([]string, len(t.Held))
+		for i, h := range t.Held {
+			held[i] = engineLabel(h.Engine) + " " + verdictText(h.Verdict, ascii)
+		}
+		s += " (held back: " + strings.Join(held, ", ") + ")"
+	}
+	return s + "."
+}
+
+// noiseRule is the noise definition in one sentence, for readers.
+var noiseRule = verdict.Rule
+
+// verdictText words a verdict: "17% faster", "−86% ctx switches",
+// "io-wq workers 4 → 0". ascii selects "-" and "->" for plain text.
+func verdictText(v results.ABVerdict, ascii bool) string {
+	minus, arrow := "−", "→"
+	if ascii {
+		minus, arrow = "-", "->"
+	}
+	var s string
+	switch {
+	case v.Column.Metric == results.MetricWorkers || v.Diff.FromZero:
+		s = fmt.Sprintf("%s %s %s %s", v.Column.Noun,
+			plainNumber(v.Column.Metric, v.A.Median), arrow, plainNumber(v.Column.Metric, v.B.Median))
+	case v.Column.Metric == results.MetricWallMS:
+		word := "slower"
+		if v.Diff.Change < 0 {
+			word = "faster"
+		}
+		s = fmt.Sprintf("%s %s (real %s)", results.Pct(math.Abs(v.Diff.Change), ""), word, results.SignedPct(v.Diff.Change, minus))
+	default:
+		s = results.SignedPct(v.Diff.Change, minus) + " " + v.Column.Noun
+	}
+	return s
+}
+
+// verdictCount says how many metric comparisons the tables made, how
+// many changes they called (the figure an A/A run must keep at zero),
+// how many were within noise and how many could not be judged. When
+// none could be judged it says so instead: "Figures only: ...".
+func verdictCount(tables []results.ABTarget) string {
+	j := results.JudgedIn(tables)
+	switch {
+	case j.Compared == 0:
+		return ""
+	case j.FiguresOnly():
+		return "Figures only: " + j.Few.NoCall() + "."
+	}
+	s := fmt.Sprintf("%d metric comparisons, %d changes called, %d within noise", j.Compared, j.Called, j.Noise)
+	if j.Undecided > 0 {
+		s += fmt.Sprintf(", %d not judged (%s)", j.Undecided, j.Few.TooFew())
+	}
+	if j.Held > 0 {
+		s += fmt.Sprintf(", %d held back as the control's drift", j.Held)
+	}
+	return s + "."
+}
+
+// nothingCalled says why a target has no verdicts: too few samples to
+// judge, nothing beyond noise, or some of each.
+func nothingCalled(t results.ABTarget) string {
+	switch {
+	case t.Undecided > 0 && t.Undecided == t.Compared:
+		return fmt.Sprintf("No change can be called on %s: %s.", t.Target, t.Few.TooFew())
+	case t.Undecided > 0:
+		return fmt.Sprintf("No difference beyond noise on %s in the %d metrics judged; %d not judged (%s).",
+			t.Target, t.Compared-t.Undecided, t.Undecided, t.Few.TooFew())
+	}
+	return fmt.Sprintf("No difference beyond noise on %s.", t.Target)
+}
+
+// plainNumber prints a value in its metric's scale, with suffix and unit.
+func plainNumber(metric string, v float64) string {
+	div, suffix, unit := results.Scale(metric, v)
+	return results.Num(metric, v, div) + suffix + unit
+}
+
+// shortFigure prints a median compactly for fixed-width plain text:
+// "3.41s", "12%", "31.2k", "850us".
+func shortFigure(metric string, m results.Metric) string {
+	div, suffix, unit := results.Scale(metric, m.Median)
+	unit = strings.TrimSpace(strings.ReplaceAll(unit, "µs", "us"))
+	return results.Num(metric, m.Median, div) + suffix + unit
+}
+
+// testMatrix orders tests and maps target -> test -> result for one
+// variant's correctness table.
+func testMatrix(v *results.Variant) (tests, targets []string, cell map[string]map[string]results.Test) {
+	cell = map[string]map[string]results.Test{}
+	for _, t := range v.Targets {
+		if len(t.Tests) == 0 && t.Error == "" {
+			continue
+		}
+		targets = append(targets, t.Name)
+		cell[t.Name] = map[string]results.Test{}
+		for _, tc := range t.Tests {
+			if !slices.Contains(tests, tc.Name) {
+				tests = append(tests, tc.Name)
+			}
+			cell[t.Name][tc.Name] = tc
+		}
+	}
+	return tests, targets, cell
+}
+
+// accelText is "KVM" or "TCG (reason)".
+func accelText(r *results.Run) string {
+	a := strings.ToUpper(results.OrDefault(r.Accel, "unknown"))
+	if r.AccelReason != "" {
+		a += " (" + r.AccelReason + ")"
+	}
+	return a
+}
+
+// hunkText is "5 hunks, 1 offset, 1 fuzz, 1 conflict".
+func hunkText(p results.Patch) string {
+	s := results.Count(p.Hunks, "hunk")
+	if p.Offset > 0 {
+		s += fmt.Sprintf(", %d offset", p.Offset)
+	}
+	if p.Fuzz > 0 {
+		s += fmt.Sprintf(", %d fuzz", p.Fuzz)
+	}
+	if p.Failed > 0 {
+		s += ", " + results.Count(p.Failed, "conflict")
+	}
+	return s
+}
