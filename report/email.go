@@ -19,70 +19,28 @@ const EmailWidth = 72
 // the reproduce command as the last two lines.
 func (rd Renderer) email(w io.Writer, r *results.Run) error {
 	var e emailText
-	e.para("ktest results for " + title(r))
-	if why := r.Incomplete(); why != "" {
-		e.blank()
-		e.para("INCOMPLETE: " + why + ". The results below are partial.")
-	}
-	e.blank()
-	if s := r.Series; s != nil {
-		line := "Series: " + results.OrDefault(s.Title, "(untitled)")
-		if s.Version > 0 {
-			line += fmt.Sprintf(" (v%d)", s.Version)
-		}
-		if s.Base != "" {
-			line += ", base " + s.Base
-		}
-		e.para(line)
-		for _, w := range s.Warnings {
-			e.para("Warning: " + w)
-		}
-	}
-	e.para(fmt.Sprintf("Tree: %s %s. Run %s, status %s, on %s.",
-		results.OrDefault(r.Tree.Kind, "tree"), results.OrDefault(r.Tree.Version, r.Tree.Origin),
-		results.OrDefault(r.ID, "?"), results.OrDefault(string(r.Status), "unknown"), accelText(r)))
-	if era := r.Tree.Era; era != nil {
-		e.para("Era: " + era.String() + ".")
-	}
-
-	if s := r.Series; s != nil && len(s.Patches) > 0 {
-		e.blank()
-		e.line("Apply:")
-		for _, p := range s.Patches {
-			e.hang("  "+padRight(results.PatchLabel(p), 6)+" ", fmt.Sprintf("%s: %s (%s)", p.Subject, p.Status, hunkText(p)))
-			if p.Detail != "" && p.Status != "applied" {
-				e.verbatim("         ", p.Detail)
-			}
+	o := outlineOf(r)
+	emailAbout(&e, o)
+	for _, s := range o.Sections {
+		switch s {
+		case sectionApply:
+			emailApply(&e, r)
+		case sectionKernels:
+			emailKernels(&e, r)
+		case sectionCrashes:
+			emailCrashes(&e, r)
+		case sectionPerPatch:
+			emailPerPatch(&e, r)
+		case sectionFilesystems:
+			// A reply leaves how each filesystem was made (mkfs
+			// commands, superblock features) to the md and html
+			// pages: too wide for 72 columns.
+		case sectionCorrectness:
+			rd.emailCorrectness(&e, r)
+		case sectionBench:
+			rd.emailBench(&e, r)
 		}
 	}
-
-	if len(r.Variants) > 0 {
-		e.blank()
-		e.line("Kernels:")
-		width := 0
-		for _, v := range r.Variants {
-			width = max(width, utf8.RuneCountInString(v.Name))
-		}
-		for _, v := range r.Variants {
-			e.hang("  "+padRight(v.Name+":", width+2), results.BuildText(v.Kernel)+"; "+results.BootText(v.Boot)+".")
-		}
-	}
-
-	for _, v := range r.Variants {
-		for _, c := range v.Crashes {
-			e.blank()
-			head := fmt.Sprintf("CRASH on %s: %s %s", v.Name, c.Kind, c.Title)
-			if c.During != "" {
-				head += " (during " + c.During + ")"
-			}
-			e.para(head)
-			e.verbatim("    ", c.Excerpt)
-		}
-	}
-
-	emailPerPatch(&e, r)
-	rd.emailCorrectness(&e, r)
-	rd.emailBench(&e, r)
 
 	e.blank()
 	// The trailer stays on one line (a wrapped one is no trailer); the
@@ -95,6 +53,84 @@ func (rd Renderer) email(w io.Writer, r *results.Run) error {
 	e.out = append(e.out, command(r))
 	_, err := io.WriteString(w, strings.Join(e.out, "\n")+"\n")
 	return err
+}
+
+// emailAbout writes the title and the lines about the run, the tree,
+// run and acceleration in one sentence.
+func emailAbout(e *emailText, o outline) {
+	e.para("ktest results for " + o.Title)
+	if o.Incomplete != "" {
+		e.blank()
+		e.para("INCOMPLETE: " + o.Incomplete + ". The results below are partial.")
+	}
+	e.blank()
+	if s := o.Series; s != nil {
+		line := "Series: " + s.Title
+		if s.Version > 0 {
+			line += fmt.Sprintf(" (v%d)", s.Version)
+		}
+		if s.Base != "" {
+			line += ", base " + s.Base
+		}
+		if s.Source != "" {
+			line += ", from " + s.Source
+		}
+		e.para(line)
+		for _, w := range s.Warnings {
+			e.para("Warning: " + w)
+		}
+		for _, n := range s.Notes {
+			e.para("Note: " + n)
+		}
+	}
+	// Not yet shown here, though markdown shows them: the tree's
+	// origin, the plan and the extra kernel arguments.
+	e.para(fmt.Sprintf("Tree: %s %s. Run %s, status %s, on %s.",
+		o.Tree.Kind, o.Tree.Name, results.OrDefault(o.Run.ID, "?"), o.Run.Status, o.Accel))
+	if o.Era != "" {
+		e.para("Era: " + o.Era + ".")
+	}
+}
+
+// emailApply lists every patch's outcome, with the detail of those
+// that did not apply cleanly.
+func emailApply(e *emailText, r *results.Run) {
+	e.blank()
+	e.line("Apply:")
+	for _, p := range r.Series.Patches {
+		e.hang("  "+padRight(results.PatchLabel(p), 6)+" ", fmt.Sprintf("%s: %s (%s)", p.Subject, p.Status, hunkText(p)))
+		if p.Detail != "" && p.Status != "applied" {
+			e.verbatim("         ", p.Detail)
+		}
+	}
+}
+
+// emailKernels says how each variant built and booted.
+func emailKernels(e *emailText, r *results.Run) {
+	e.blank()
+	e.line("Kernels:")
+	width := 0
+	for _, v := range r.Variants {
+		width = max(width, utf8.RuneCountInString(v.Name))
+	}
+	for _, v := range r.Variants {
+		e.hang("  "+padRight(v.Name+":", width+2), results.BuildText(v.Kernel)+"; "+results.BootText(v.Boot)+".")
+	}
+}
+
+// emailCrashes is every crash the console caught, with its excerpt.
+func emailCrashes(e *emailText, r *results.Run) {
+	for _, v := range r.Variants {
+		for _, c := range v.Crashes {
+			e.blank()
+			head := fmt.Sprintf("CRASH on %s: %s %s", v.Name, c.Kind, c.Title)
+			if c.During != "" {
+				head += " (during " + c.During + ")"
+			}
+			e.para(head)
+			e.verbatim("    ", c.Excerpt)
+		}
+	}
 }
 
 func (rd Renderer) emailCorrectness(e *emailText, r *results.Run) {

@@ -12,12 +12,39 @@ import (
 // markdown writes the review summary a reviewer pastes into a reply.
 func (rd Renderer) markdown(w io.Writer, r *results.Run) error {
 	p := &printer{w: w}
-	p.f("# ktest: %s\n\n", mdText(title(r)))
-	if why := r.Incomplete(); why != "" {
-		p.f("> **INCOMPLETE: %s** — the results below are partial.\n\n", mdText(why))
+	o := outlineOf(r)
+	mdAbout(p, o)
+	for _, s := range o.Sections {
+		switch s {
+		case sectionApply:
+			mdApply(p, r)
+		case sectionKernels:
+			mdKernels(p, r)
+		case sectionCrashes:
+			mdCrashes(p, r)
+		case sectionPerPatch:
+			mdPerPatch(p, r)
+		case sectionFilesystems:
+			mdFilesystems(p, r)
+		case sectionCorrectness:
+			rd.mdCorrectness(p, r)
+		case sectionBench:
+			rd.mdBench(p, r)
+		}
 	}
-	if s := r.Series; s != nil {
-		line := "**Series:** " + mdText(results.OrDefault(s.Title, "(untitled)"))
+	p.f("%s\n\nReproduce:\n", rd.trailer(r))
+	p.fence(command(r))
+	return p.err
+}
+
+// mdAbout writes the title and the labelled lines about the run.
+func mdAbout(p *printer, o outline) {
+	p.f("# ktest: %s\n\n", mdText(o.Title))
+	if o.Incomplete != "" {
+		p.f("> **INCOMPLETE: %s** — the results below are partial.\n\n", mdText(o.Incomplete))
+	}
+	if s := o.Series; s != nil {
+		line := "**Series:** " + mdText(s.Title)
 		if s.Version > 0 {
 			line += fmt.Sprintf(" (v%d)", s.Version)
 		}
@@ -35,84 +62,80 @@ func (rd Renderer) markdown(w io.Writer, r *results.Run) error {
 			p.f("**Note:** %s  \n", mdText(n))
 		}
 	}
-	p.f("**Tree:** %s %s", mdText(results.OrDefault(r.Tree.Kind, "tree")), mdText(results.OrDefault(r.Tree.Version, r.Tree.Origin)))
-	if r.Tree.Version != "" && r.Tree.Origin != "" {
-		p.f(" from %s", mdCode(r.Tree.Origin))
+	p.f("**Tree:** %s %s", mdText(o.Tree.Kind), mdText(o.Tree.Name))
+	if o.Tree.Origin != "" {
+		p.f(" from %s", mdCode(o.Tree.Origin))
 	}
 	p.f("  \n")
-	if e := r.Tree.Era; e != nil {
-		p.f("**Era:** %s  \n", mdText(e.String()))
+	if o.Era != "" {
+		p.f("**Era:** %s  \n", mdText(o.Era))
 	}
-	p.f("**Run:** %s, status **%s**, plan %s  \n", mdCode(r.ID), mdText(results.OrDefault(string(r.Status), "unknown")), mdText(results.OrDefault(r.Plan.Name, "default")))
-	if len(r.Plan.KernelArgs) > 0 {
-		p.f("**Extra kernel arguments:** %s  \n", mdCode(strings.Join(r.Plan.KernelArgs, " ")))
+	p.f("**Run:** %s, status **%s**, plan %s  \n", mdCode(o.Run.ID), mdText(o.Run.Status), mdText(o.Run.Plan))
+	if len(o.KernelArgs) > 0 {
+		p.f("**Extra kernel arguments:** %s  \n", mdCode(strings.Join(o.KernelArgs, " ")))
 	}
-	p.f("**Acceleration:** %s\n\n", mdText(accelText(r)))
+	p.f("**Acceleration:** %s\n\n", mdText(o.Accel))
+}
 
-	if s := r.Series; s != nil && len(s.Patches) > 0 {
-		p.f("## Apply\n\n| # | patch | status | hunks | checkpatch |\n|---|---|---|---|---|\n")
-		for _, pt := range s.Patches {
-			st := pt.Status
-			if pt.Status == "conflict" {
-				st = "**conflict**"
-			}
-			p.f("| %s | %s | %s | %s | %s |\n", results.PatchLabel(pt), mdCell(pt.Subject), st, hunkText(pt), mdCell(pt.Checkpatch.String()))
+// mdApply is the per-patch apply table, checkpatch's findings and
+// the detail of every patch that did not apply cleanly.
+func mdApply(p *printer, r *results.Run) {
+	s := r.Series
+	p.f("## Apply\n\n| # | patch | status | hunks | checkpatch |\n|---|---|---|---|---|\n")
+	for _, pt := range s.Patches {
+		st := pt.Status
+		if pt.Status == "conflict" {
+			st = "**conflict**"
 		}
-		for _, pt := range s.Patches {
-			if cp := pt.Checkpatch; cp != nil && len(cp.Items) > 0 {
-				p.f("\n<details><summary>%s checkpatch: %s</summary>\n\n", results.PatchLabel(pt), mdText(cp.String()))
-				p.fence(strings.Join(cp.Items, "\n"))
-				p.f("\n</details>\n")
-			}
-		}
-		for _, pt := range s.Patches {
-			if pt.Detail != "" && pt.Status != "applied" {
-				p.f("\n%s %s:\n", results.PatchLabel(pt), mdText(pt.Subject))
-				p.fence(pt.Detail)
-			}
-		}
-		p.f("\n")
+		p.f("| %s | %s | %s | %s | %s |\n", results.PatchLabel(pt), mdCell(pt.Subject), st, hunkText(pt), mdCell(pt.Checkpatch.String()))
 	}
-
-	if len(r.Variants) > 0 {
-		p.f("## Kernels\n\n| variant | kernel | build | boot |\n|---|---|---|---|\n")
-		for _, v := range r.Variants {
-			desc := v.Description
-			if v.Kernel.Release != "" {
-				desc += " (" + v.Kernel.Release + ")"
-			}
-			p.f("| %s | %s | %s | %s |\n", mdCell(v.Name), mdCell(desc), results.BuildText(v.Kernel), results.BootText(v.Boot))
+	for _, pt := range s.Patches {
+		if cp := pt.Checkpatch; cp != nil && len(cp.Items) > 0 {
+			p.f("\n<details><summary>%s checkpatch: %s</summary>\n\n", results.PatchLabel(pt), mdText(cp.String()))
+			p.fence(strings.Join(cp.Items, "\n"))
+			p.f("\n</details>\n")
 		}
-		p.f("\n")
 	}
+	for _, pt := range s.Patches {
+		if pt.Detail != "" && pt.Status != "applied" {
+			p.f("\n%s %s:\n", results.PatchLabel(pt), mdText(pt.Subject))
+			p.fence(pt.Detail)
+		}
+	}
+	p.f("\n")
+}
 
+// mdKernels is one row per variant: its kernel, build and boot.
+func mdKernels(p *printer, r *results.Run) {
+	p.f("## Kernels\n\n| variant | kernel | build | boot |\n|---|---|---|---|\n")
+	for _, v := range r.Variants {
+		desc := v.Description
+		if v.Kernel.Release != "" {
+			desc += " (" + v.Kernel.Release + ")"
+		}
+		p.f("| %s | %s | %s | %s |\n", mdCell(v.Name), mdCell(desc), results.BuildText(v.Kernel), results.BootText(v.Boot))
+	}
+	p.f("\n")
+}
+
+// mdCrashes is every crash the console caught, with its excerpt.
+func mdCrashes(p *printer, r *results.Run) {
 	crashes := 0
 	for _, v := range r.Variants {
 		crashes += len(v.Crashes)
 	}
-	if crashes > 0 {
-		p.f("## Crashes (%d)\n\n", crashes)
-		for _, v := range r.Variants {
-			for _, c := range v.Crashes {
-				p.f("**%s: %s** %s", mdText(v.Name), mdText(c.Kind), mdText(c.Title))
-				if c.During != "" {
-					p.f(" (during %s)", mdText(c.During))
-				}
-				p.f("\n")
-				p.fence(c.Excerpt)
-				p.f("\n")
+	p.f("## Crashes (%d)\n\n", crashes)
+	for _, v := range r.Variants {
+		for _, c := range v.Crashes {
+			p.f("**%s: %s** %s", mdText(v.Name), mdText(c.Kind), mdText(c.Title))
+			if c.During != "" {
+				p.f(" (during %s)", mdText(c.During))
 			}
+			p.f("\n")
+			p.fence(c.Excerpt)
+			p.f("\n")
 		}
 	}
-
-	mdPerPatch(p, r)
-	mdFilesystems(p, r)
-	rd.mdCorrectness(p, r)
-	rd.mdBench(p, r)
-
-	p.f("%s\n\nReproduce:\n", rd.trailer(r))
-	p.fence(command(r))
-	return p.err
 }
 
 // mdFilesystems says how each target's filesystem was made: the feature

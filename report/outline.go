@@ -1,0 +1,99 @@
+package report
+
+import (
+	"github.com/ktest-dev/ktest/results"
+)
+
+// outline is what a reading of a run says, decided once from the run:
+// md and email (and so mbox) format it and add nothing of their own.
+type outline struct {
+	Title string
+	// Incomplete is why the results are partial, "" for a complete run.
+	Incomplete string
+	Series     *seriesAbout // nil: the run tested no series
+	Tree       treeAbout
+	Era        string // "" when the tree's era is not recorded
+	Run        runAbout
+	KernelArgs []string
+	Accel      string
+	// Sections are the body, in order; a format shows each it has a
+	// layout for (see markdown and email).
+	Sections []sectionID
+}
+
+// seriesAbout is the series a run tested: its labelled line and the
+// notes the parser left on it.
+type seriesAbout struct {
+	Title    string
+	Version  int    // 0: not numbered
+	Base     string // "": not named
+	Source   string // the file or directory it was read from
+	Warnings []string
+	Notes    []string
+}
+
+// treeAbout is the kernel tree: Kind and Name ("tarball 6.1.129"), and
+// Origin when Name is the version, so the origin is not shown yet.
+type treeAbout struct{ Kind, Name, Origin string }
+
+// runAbout names the run: ID as recorded ("" when it has none), its
+// status and its plan.
+type runAbout struct{ ID, Status, Plan string }
+
+// sectionID names one part of a report's body.
+type sectionID int
+
+const (
+	sectionApply sectionID = iota
+	sectionKernels
+	sectionCrashes
+	sectionPerPatch
+	sectionFilesystems
+	sectionCorrectness
+	sectionBench
+)
+
+// outlineOf reads a run's outline.
+func outlineOf(r *results.Run) outline {
+	o := outline{
+		Title:      title(r),
+		Incomplete: r.Incomplete(),
+		Tree: treeAbout{
+			Kind: results.OrDefault(r.Tree.Kind, "tree"),
+			Name: results.OrDefault(r.Tree.Version, r.Tree.Origin),
+		},
+		Run: runAbout{
+			ID:     r.ID,
+			Status: results.OrDefault(string(r.Status), "unknown"),
+			Plan:   results.OrDefault(r.Plan.Name, "default"),
+		},
+		KernelArgs: r.Plan.KernelArgs,
+		Accel:      accelText(r),
+	}
+	if r.Tree.Version != "" {
+		o.Tree.Origin = r.Tree.Origin
+	}
+	if e := r.Tree.Era; e != nil {
+		o.Era = e.String()
+	}
+	if s := r.Series; s != nil {
+		o.Series = &seriesAbout{
+			Title: results.OrDefault(s.Title, "(untitled)"), Version: s.Version,
+			Base: s.Base, Source: s.Source, Warnings: s.Warnings, Notes: s.Notes,
+		}
+		if len(s.Patches) > 0 {
+			o.Sections = append(o.Sections, sectionApply)
+		}
+	}
+	if len(r.Variants) > 0 {
+		o.Sections = append(o.Sections, sectionKernels)
+	}
+	for _, v := range r.Variants {
+		if len(v.Crashes) > 0 {
+			o.Sections = append(o.Sections, sectionCrashes)
+			break
+		}
+	}
+	o.Sections = append(o.Sections, sectionPerPatch, sectionFilesystems, sectionCorrectness, sectionBench)
+	return o
+}
