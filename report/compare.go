@@ -74,13 +74,13 @@ func Comparison(w io.Writer, c *results.Comparison, format string, width int) er
 			p.f("## Regressions (%d)\n\n| variant | target | engine | metric | old | new | change |\n|---|---|---|---|--:|--:|--:|\n", len(c.Regressions))
 			for _, g := range c.Regressions {
 				p.f("| %s | %s | %s | %s | %s | %s | %s |\n", mdCell(g.Variant), mdCell(g.Target), engineLabel(g.Engine), g.Metric,
-					results.Figure(g.Metric, g.Old, "–"), results.Figure(g.Metric, g.New, "–"), results.ChangeText(g.Change, g.Old.Median, "−"))
+					figure(g.Metric, g.Old, "–"), figure(g.Metric, g.New, "–"), changeText(g.Change, g.Old.Median, "−"))
 			}
 			p.f("\n")
 		} else {
 			p.f("Regressions (%d):\n", len(c.Regressions))
 			for _, g := range c.Regressions {
-				para("  ", "    ", g.String())
+				para("  ", "    ", regressionText(g))
 			}
 			p.f("\n")
 		}
@@ -108,8 +108,8 @@ func Comparison(w io.Writer, c *results.Comparison, format string, width int) er
 	list("Failed, then passed when re-run (flaky, not counted)", results.Strs(c.Flaky))
 	list("Fixed", results.Strs(c.Fixed))
 	list("Passed before, not run now", results.Strs(c.NotRun))
-	list("Control engine drift (between boots, not a regression)", results.Strs(c.Drift))
-	list("Improvements", results.Strs(c.Improvements))
+	list("Control engine drift (between boots, not a regression)", regressionTexts(c.Drift))
+	list("Improvements", regressionTexts(c.Improvements))
 	noise := noiseRule
 	if !md {
 		noise = strings.ReplaceAll(noise, "–", "-")

@@ -289,7 +289,7 @@ func barChart(t results.ABTarget, metric string) htmlChart {
 				x = center + chartGapX
 			}
 			bar := htmlBar{X: round1(x), W: round1(barW), Y: round1(y(m.Median)), H: round1(chartPlotH * m.Median / top),
-				Class: side.class, Tip: side.name + " " + engineLabel(e.Engine) + ": " + results.Figure(metric, m, "–"),
+				Class: side.class, Tip: side.name + " " + engineLabel(e.Engine) + ": " + figure(metric, m, "–"),
 				Label: shortFigure(metric, m)}
 			labelY := y(m.Median)
 			if results.HasSpread(m) {

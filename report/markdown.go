@@ -362,7 +362,7 @@ func cellText(c results.Column, cell results.ABCell) string {
 	if !cell.OK {
 		return "—"
 	}
-	return results.Figure(c.Metric, cell.M, "–")
+	return figure(c.Metric, cell.M, "–")
 }
 
 // printer writes formatted text and keeps the first error.

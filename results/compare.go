@@ -78,20 +78,6 @@ type Regression struct {
 	Change float64 `json:"change"`
 }
 
-// String is "patched/ext4/io_uring ctx_switches 4300 -> 8700 (+102%)".
-func (g Regression) String() string {
-	return fmt.Sprintf("%s/%s/%s %s %s -> %s (%s)", g.Variant, g.Target, g.Engine, g.Metric,
-		Figure(g.Metric, g.Old, "-"), Figure(g.Metric, g.New, "-"), ChangeText(g.Change, g.Old.Median, "-"))
-}
-
-// changeText is the percentage, or "from 0" when the old median was 0.
-func ChangeText(change, old float64, minus string) string {
-	if old == 0 {
-		return "from 0"
-	}
-	return SignedPct(change, minus)
-}
-
 // comparedMetrics are the stored metrics Compare checks, in report
 // order.
 var comparedMetrics = []string{
@@ -228,21 +214,6 @@ func (c *Comparison) Failed() bool {
 	return len(c.Regressions) > 0 || len(c.NewFailures) > 0 || len(c.NewErrors) > 0
 }
 
-// Problems names every regression and new failure, one per string.
-func (c *Comparison) Problems() []string {
-	var out []string
-	for _, g := range c.Regressions {
-		out = append(out, "regression "+g.String())
-	}
-	for _, f := range c.NewFailures {
-		out = append(out, "new failure "+f.String())
-	}
-	for _, f := range c.NewErrors {
-		out = append(out, "target setup failed "+f.String())
-	}
-	return out
-}
-
 // NoVerdict is why two runs cannot be compared: a side that did not
 // finish or tested nothing, runs not made alike, or a B that left out
 // tests A passed. Nothing is concluded from such runs: no "no
@@ -303,7 +274,7 @@ func variantNames(r *Run) []string {
 	return out
 }
 
-// strs formats ids for a list.
+// Strs formats ids for a list.
 func Strs[T fmt.Stringer](ids []T) []string {
 	out := make([]string, len(ids))
 	for i, id := range ids {

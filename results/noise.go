@@ -27,7 +27,7 @@ func (m Metric) samples() []float64 {
 	return m.Samples
 }
 
-// hasSpread reports whether m carries a spread: two or more samples, or
+// HasSpread reports whether m carries a spread: two or more samples, or
 // (for documents without samples) a non-empty [Min,Max].
 func HasSpread(m Metric) bool {
 	if len(m.Samples) >= 2 {

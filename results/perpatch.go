@@ -81,7 +81,7 @@ func (c *Checkpatch) String() string {
 	return c.Summary
 }
 
-// count is "1 error", "2 errors".
+// Count is "1 error", "2 errors".
 func Count(n int, word string) string {
 	if n == 1 {
 		return "1 " + word

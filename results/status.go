@@ -47,7 +47,7 @@ const (
 	StepSkipped StepStatus = "skipped"
 )
 
-// stage maps a build or boot step to the stage status JUnit shows when a
+// Stage maps a build or boot step to the stage status JUnit shows when a
 // document has no stage records.
 func (s StepStatus) Stage() StageStatus {
 	switch s {

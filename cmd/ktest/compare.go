@@ -59,7 +59,7 @@ func runCompare(ctx context.Context, args []string) error {
 		return noVerdictError(nv)
 	}
 	if cmp.Failed() {
-		probs := cmp.Problems()
+		probs := report.Problems(cmp)
 		return testsFailed(fmt.Errorf("%d regression(s), %d new failure(s):\n  %s",
 			len(cmp.Regressions), len(cmp.NewFailures), strings.Join(probs, "\n  ")))
 	}

@@ -59,7 +59,7 @@ func nightly(ctx context.Context, hist results.History, run *results.Run, dir st
 		return true, noVerdictError(nv)
 	}
 	if cmp.Failed() {
-		return true, testsFailed(fmt.Errorf("regression against run %s: %s", last.ID, strings.Join(cmp.Problems(), "; ")))
+		return true, testsFailed(fmt.Errorf("regression against run %s: %s", last.ID, strings.Join(report.Problems(cmp), "; ")))
 	}
 	return true, nil
 }

@@ -3,23 +3,11 @@ package report
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 
 	"github.com/ktest-dev/ktest/results"
 	"github.com/ktest-dev/ktest/verdict"
 )
-
-// title is the series title, or a stand-in for runs without a series.
-func title(r *results.Run) string {
-	if r.Series != nil && r.Series.Title != "" {
-		return r.Series.Title
-	}
-	if r.Tree.Version != "" {
-		return "Linux " + r.Tree.Version + " (no series)"
-	}
-	return "ktest run " + r.ID
-}
 
 // engineLabel names an engine as the cover letter does.
 func engineLabel(e string) string {
@@ -109,9 +97,9 @@ func verdictText(v results.ABVerdict, ascii bool) string {
 		if v.Diff.Change < 0 {
 			word = "faster"
 		}
-		s = fmt.Sprintf("%s %s (real %s)", results.Pct(math.Abs(v.Diff.Change), ""), word, results.SignedPct(v.Diff.Change, minus))
+		s = fmt.Sprintf("%s %s (real %s)", pct(math.Abs(v.Diff.Change), ""), word, signedPct(v.Diff.Change, minus))
 	default:
-		s = results.SignedPct(v.Diff.Change, minus) + " " + v.Column.Noun
+		s = signedPct(v.Diff.Change, minus) + " " + v.Column.Noun
 	}
 	return s
 }
@@ -149,62 +137,4 @@ func nothingCalled(t results.ABTarget) string {
 			t.Target, t.Compared-t.Undecided, t.Undecided, t.Few.TooFew())
 	}
 	return fmt.Sprintf("No difference beyond noise on %s.", t.Target)
-}
-
-// plainNumber prints a value in its metric's scale, with suffix and unit.
-func plainNumber(metric string, v float64) string {
-	div, suffix, unit := results.Scale(metric, v)
-	return results.Num(metric, v, div) + suffix + unit
-}
-
-// shortFigure prints a median compactly for fixed-width plain text:
-// "3.41s", "12%", "31.2k", "850us".
-func shortFigure(metric string, m results.Metric) string {
-	div, suffix, unit := results.Scale(metric, m.Median)
-	unit = strings.TrimSpace(strings.ReplaceAll(unit, "µs", "us"))
-	return results.Num(metric, m.Median, div) + suffix + unit
-}
-
-// testMatrix orders tests and maps target -> test -> result for one
-// variant's correctness table.
-func testMatrix(v *results.Variant) (tests, targets []string, cell map[string]map[string]results.Test) {
-	cell = map[string]map[string]results.Test{}
-	for _, t := range v.Targets {
-		if len(t.Tests) == 0 && t.Error == "" {
-			continue
-		}
-		targets = append(targets, t.Name)
-		cell[t.Name] = map[string]results.Test{}
-		for _, tc := range t.Tests {
-			if !slices.Contains(tests, tc.Name) {
-				tests = append(tests, tc.Name)
-			}
-			cell[t.Name][tc.Name] = tc
-		}
-	}
-	return tests, targets, cell
-}
-
-// accelText is "KVM" or "TCG (reason)".
-func accelText(r *results.Run) string {
-	a := strings.ToUpper(results.OrDefault(r.Accel, "unknown"))
-	if r.AccelReason != "" {
-		a += " (" + r.AccelReason + ")"
-	}
-	return a
-}
-
-// hunkText is "5 hunks, 1 offset, 1 fuzz, 1 conflict".
-func hunkText(p results.Patch) string {
-	s := results.Count(p.Hunks, "hunk")
-	if p.Offset > 0 {
-		s += fmt.Sprintf(", %d offset", p.Offset)
-	}
-	if p.Fuzz > 0 {
-		s += fmt.Sprintf(", %d fuzz", p.Fuzz)
-	}
-	if p.Failed > 0 {
-		s += ", " + results.Count(p.Failed, "conflict")
-	}
-	return s
 }

@@ -2,106 +2,16 @@ package results
 
 import (
 	"fmt"
-	"math"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/ktest-dev/ktest/verdict"
 )
 
-// Incomplete returns "" for a complete run, and otherwise a one-line
-// reason naming the stage and variant, e.g. "interrupted during build
-// [patched]" or "build failed [patched]: make: *** [bzImage] Error 2".
-func (r *Run) Incomplete() string {
-	if r.Complete {
-		return ""
-	}
-	at := r.stopPoint()
-	var out string
-	switch {
-	case at.where() == "":
-		out = OrDefault(string(r.Status), "unknown status")
-	case r.Status == StatusInterrupted:
-		out = "interrupted during " + at.where()
-	case r.Status == StatusRunning:
-		out = "still running, at " + at.where()
-	case r.Status == StatusError:
-		out = at.where()
-		if at.stage != "" {
-			out = at.stage + " failed"
-			if at.variant != "" {
-				out += " [" + at.variant + "]"
-			}
-		}
-	default:
-		out = "stopped during " + at.where()
-	}
-	return out + at.detail()
-}
-
-// Stopped says, for a run that did not finish, how it ended, as a
-// sentence's predicate: "stopped at apply: patch 2/3 does not apply",
-// "was interrupted during build [patched]", "is still running, at boot
-// [baseline]". "" for a complete run.
-func (r *Run) Stopped() string {
-	if r.Complete {
-		return ""
-	}
-	at := r.stopPoint()
-	where := OrDefault(at.where(), "an unknown stage")
-	switch r.Status {
-	case StatusInterrupted:
-		return "was interrupted during " + where + at.detail()
-	case StatusRunning:
-		return "is still running, at " + where + at.detail()
-	case StatusError:
-		return "stopped at " + where + at.detail()
-	}
-	return "did not finish (status " + OrDefault(string(r.Status), "unknown") + ")" + at.detail()
-}
-
-// stop is where a run that did not finish stopped.
-type stop struct{ stage, variant, msg string }
-
-// stopPoint finds the stage that stopped the run: its recorded error,
-// else the last stage that did not finish, else the last one recorded.
-func (r *Run) stopPoint() stop {
-	if e := r.Error; e != nil {
-		return stop{e.Stage, e.Variant, e.Message}
-	}
-	for i := len(r.Stages) - 1; i >= 0; i-- {
-		if s := r.Stages[i]; s.Status.Stopped() {
-			return stop{s.Name, s.Variant, s.Detail}
-		}
-	}
-	if len(r.Stages) > 0 {
-		s := r.Stages[len(r.Stages)-1]
-		return stop{stage: s.Name, variant: s.Variant}
-	}
-	return stop{}
-}
-
-// where is "build [patched]", "apply", or "" when no stage is known.
-func (s stop) where() string {
-	if s.variant != "" && s.stage != "" {
-		return s.stage + " [" + s.variant + "]"
-	}
-	return s.stage
-}
-
-// detail is ": " and the first line of the message, if there is one.
-func (s stop) detail() string {
-	if s.msg == "" {
-		return ""
-	}
-	return ": " + FirstLineOf(s.msg)
-}
-
-// engineOrder is the A/B table's row order, the cover letter's.
+// EngineOrder is the A/B table's row order, the cover letter's.
 var EngineOrder = []string{"psync", "io_uring-offload", "io_uring"}
 
-// column is one A/B table column.
+// Column is one A/B table column.
 type Column struct {
 	Metric string // a Metric* name or metricCPU
 	Title  string // table heading
@@ -109,6 +19,7 @@ type Column struct {
 	Noun   string // what a verdict talks about, e.g. "ctx switches"
 }
 
+// ABColumns are the A/B table's columns, in order.
 var ABColumns = []Column{
 	{MetricWallMS, "real", "real", "real"},
 	{MetricSysCPU, "sys", "sys", "sys CPU"},
@@ -136,20 +47,20 @@ func (e *Engine) metric(name string) (Metric, bool) {
 	return m, ok
 }
 
-// abCell is one metric of one engine on one variant.
+// ABCell is one metric of one engine on one variant.
 type ABCell struct {
 	M  Metric
 	OK bool // false: not measured
 }
 
-// abVerdict is one column's verdict, present only beyond noise.
+// ABVerdict is one column's verdict, present only beyond noise.
 type ABVerdict struct {
 	Column Column
 	A, B   Metric
 	Diff   Diff
 }
 
-// abEngine is one engine's rows: reference, other, verdicts.
+// ABEngine is one engine's rows: reference, other, verdicts.
 type ABEngine struct {
 	Engine   string
 	A, B     []ABCell    // per abColumns
@@ -160,7 +71,7 @@ type ABEngine struct {
 	Control bool
 }
 
-// abTarget is the A/B table of one target.
+// ABTarget is the A/B table of one target.
 type ABTarget struct {
 	Target  string
 	A, B    string // variant names: reference and compared
@@ -201,7 +112,7 @@ func (r *Run) abPair() (ref *Variant, others []*Variant) {
 	return ref, others
 }
 
-// benchPairs lists the (reference, compared) variant pairs to tabulate.
+// BenchPairs lists the (reference, compared) variant pairs to tabulate.
 // A run with a single variant yields one pair with a nil second
 // variant, so its figures are still shown, without verdicts.
 func (r *Run) BenchPairs() [][2]*Variant {
@@ -233,7 +144,7 @@ func (r *Run) targetNames() []string {
 	return names
 }
 
-// abTables builds the A/B table for every target that has a benchmark
+// ABTables builds the A/B table for every target that has a benchmark
 // on either side, comparing ref with other. With a nil other, the B
 // side is empty (B == "") and there are no verdicts.
 func (r *Run) ABTables(ref, other *Variant) []ABTarget {
@@ -380,6 +291,7 @@ type judged struct {
 	Few                                      sampleCounts
 }
 
+// JudgedIn adds up what the rule concluded over tables.
 func JudgedIn(tables []ABTarget) judged {
 	var j judged
 	for _, t := range tables {
@@ -393,7 +305,7 @@ func JudgedIn(tables []ABTarget) judged {
 	return j
 }
 
-// figuresOnly reports whether no comparison could be judged.
+// FiguresOnly reports whether no comparison could be judged.
 func (j judged) FiguresOnly() bool { return j.Compared > 0 && j.Undecided == j.Compared }
 
 // sampleCounts are the samples (boots) a side of a comparison had; the
@@ -420,188 +332,12 @@ func (c sampleCounts) perSide() string {
 	return fmt.Sprintf("%d and %d boots", c.a, c.b)
 }
 
-// tooFew is "1 boot per side, 3 needed": why the rule could not judge.
+// TooFew is "1 boot per side, 3 needed": why the rule could not judge.
 func (c sampleCounts) TooFew() string {
 	return fmt.Sprintf("%s, %d needed", c.perSide(), verdict.MinSamples)
 }
 
-// noCall is "1 boot per side, no change can be called (3 needed)".
+// NoCall is "1 boot per side, no change can be called (3 needed)".
 func (c sampleCounts) NoCall() string {
 	return fmt.Sprintf("%s, no change can be called (%d needed)", c.perSide(), verdict.MinSamples)
-}
-
-// pct formats a fraction as a percentage: one decimal under 10%.
-func Pct(f float64, sign string) string {
-	p := f * 100
-	if math.Abs(p) < 10 {
-		return fmt.Sprintf("%s%.1f%%", sign, p)
-	}
-	return fmt.Sprintf("%s%.0f%%", sign, p)
-}
-
-func SignedPct(f float64, minus string) string {
-	if f < 0 {
-		return Pct(-f, minus)
-	}
-	return Pct(f, "+")
-}
-
-// scale picks how a metric is shown: divisor, number suffix (k, M)
-// attached to every number, and unit shown after the median only.
-func Scale(metric string, median float64) (div float64, suffix, unit string) {
-	switch metric {
-	case MetricWallMS:
-		return 1000, "", " s"
-	case MetricLatP50US, MetricLatP99US:
-		switch {
-		case median >= 1e6:
-			return 1e6, "", " s"
-		case median >= 1000:
-			return 1000, "", " ms"
-		}
-		return 1, "", " µs"
-	case MetricUserCPU, MetricSysCPU, MetricCPU:
-		return 1, "", "%"
-	}
-	switch a := math.Abs(median); {
-	case a >= 1e6:
-		return 1e6, "M", ""
-	case a >= 1e4:
-		return 1000, "k", ""
-	}
-	return 1, "", ""
-}
-
-// sig3 prints about three significant digits: "3.41", "10.1", "1290".
-// The decimals are chosen after rounding, so 9.996 prints "10.0".
-func sig3(v float64) string {
-	if v == 0 {
-		return "0"
-	}
-	for _, d := range []int{2, 1} {
-		s := strconv.FormatFloat(v, 'f', d, 64)
-		if f, _ := strconv.ParseFloat(s, 64); math.Abs(f) < math.Pow(10, float64(3-d)) {
-			return s
-		}
-	}
-	return strconv.FormatFloat(v, 'f', 0, 64)
-}
-
-// num prints a value already divided into its display scale: counts
-// (context switches, workers, IOPS) below the k threshold as integers,
-// everything else to three significant digits.
-func Num(metric string, v float64, div float64) string {
-	if div == 1 && isCount(metric) {
-		return fmt.Sprintf("%.0f", v)
-	}
-	return sig3(v / div)
-}
-
-func isCount(metric string) bool {
-	return metric == MetricCtxSwitches || metric == MetricWorkers || metric == MetricIOPS
-}
-
-// figure prints a median with its spread, "3.41 s (3.38–3.46)", or the
-// median alone for a single sample.
-func Figure(metric string, m Metric, dash string) string {
-	div, suffix, unit := Scale(metric, m.Median)
-	s := Num(metric, m.Median, div) + suffix + unit
-	if HasSpread(m) {
-		s += fmt.Sprintf(" (%s%s%s%s%s)", Num(metric, m.Min, div), suffix, dash, Num(metric, m.Max, div), suffix)
-	}
-	return s
-}
-
-// seconds prints a duration in seconds: "9.1", "1290".
-func Seconds(v float64) string {
-	if v >= 100 {
-		return fmt.Sprintf("%.0f", v)
-	}
-	return fmt.Sprintf("%.1f", v)
-}
-
-// tally counts a variant's tests by status.
-type tally struct{ pass, fail, hung, skip, notRun int }
-
-func TestCounts(v *Variant) tally {
-	var n tally
-	for _, t := range v.Targets {
-		for _, tc := range t.Tests {
-			switch tc.Status {
-			case TestPass:
-				n.pass++
-			case TestHung:
-				n.hung++
-			case TestSkip:
-				n.skip++
-			case TestNotRun:
-				n.notRun++
-			default:
-				n.fail++
-			}
-		}
-	}
-	return n
-}
-
-// String is "38 passed, 0 failed, 1 hung, 1 skipped", plus "9 not run
-// (the kernel hung)" when a hang left tests out.
-func (n tally) String() string {
-	s := fmt.Sprintf("%d passed, %d failed, %d hung, %d skipped", n.pass, n.fail, n.hung, n.skip)
-	if n.notRun > 0 {
-		s += fmt.Sprintf(", %d not run (the kernel hung)", n.notRun)
-	}
-	return s
-}
-
-// buildText describes a variant's build: "cached", "built in 412 s,
-// 2345 objects compiled", "build FAILED after 37 s".
-func BuildText(k Kernel) string {
-	switch {
-	case k.Status == StepFailed:
-		return fmt.Sprintf("build FAILED after %s s", Seconds(k.BuildSeconds))
-	case k.Status != StepOK:
-		return "not built"
-	case k.Cached:
-		return "cached"
-	}
-	return fmt.Sprintf("built in %s s, %d objects compiled", Seconds(k.BuildSeconds), k.Objects)
-}
-
-// bootText describes a variant's boot.
-func BootText(b Boot) string {
-	switch b.Status {
-	case StepOK:
-		return fmt.Sprintf("booted in %s s", Seconds(b.Seconds))
-	case StepFailed:
-		return fmt.Sprintf("boot FAILED after %s s", Seconds(b.Seconds))
-	}
-	return "not booted"
-}
-
-// patchLabel is "01/12" or "" for a patch without numbering.
-func PatchLabel(p Patch) string {
-	if p.Total > 0 {
-		w := len(fmt.Sprint(p.Total))
-		return fmt.Sprintf("%0*d/%d", w, p.Number, p.Total)
-	}
-	if p.Number > 0 {
-		return fmt.Sprint(p.Number)
-	}
-	return ""
-}
-
-func OrDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-func FirstLineOf(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
