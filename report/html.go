@@ -117,25 +117,31 @@ type htmlTick struct {
 var chartColumns = []string{results.MetricWallMS, results.MetricCPU, results.MetricCtxSwitches, results.MetricWorkers}
 
 func (rd Renderer) html(w io.Writer, r *results.Run) error {
+	o := outlineOf(r)
+	// The page shows the outline's title, series line, tree, run and
+	// acceleration; not yet the series' source, warnings and notes, the
+	// tree's origin, the era or the extra kernel arguments.
 	pg := htmlPage{
-		Title:      title(r),
-		Incomplete: r.Incomplete(),
-		Tree:       strings.TrimSpace(results.OrDefault(r.Tree.Kind, "tree") + " " + results.OrDefault(r.Tree.Version, r.Tree.Origin)),
-		RunLine:    fmt.Sprintf("%s, status %s, plan %s", results.OrDefault(r.ID, "?"), results.OrDefault(string(r.Status), "unknown"), results.OrDefault(r.Plan.Name, "default")),
-		Accel:      accelText(r),
+		Title:      o.Title,
+		Incomplete: o.Incomplete,
+		Tree:       strings.TrimSpace(o.Tree.Kind + " " + o.Tree.Name),
+		RunLine:    fmt.Sprintf("%s, status %s, plan %s", results.OrDefault(o.Run.ID, "?"), o.Run.Status, o.Run.Plan),
+		Accel:      o.Accel,
 		NoiseRule:  noiseRule,
 		Legend:     engineLegend,
 		Signature:  rd.trailer(r),
 		Command:    command(r),
 	}
-	if s := r.Series; s != nil {
-		pg.Series = results.OrDefault(s.Title, "(untitled)")
+	if s := o.Series; s != nil {
+		pg.Series = s.Title
 		if s.Version > 0 {
 			pg.Series += fmt.Sprintf(" (v%d)", s.Version)
 		}
 		if s.Base != "" {
 			pg.Series += ", base " + s.Base
 		}
+	}
+	if s := r.Series; s != nil {
 		for _, p := range s.Patches {
 			pg.Patches = append(pg.Patches, htmlPatch{results.PatchLabel(p), p.Subject, p.Status, hunkText(p), p.Detail, p.Status == "conflict"})
 		}

@@ -285,15 +285,15 @@ func benchEngines(ts ...*Target) []string {
 	return out
 }
 
-// judged adds up what the rule concluded over tables.
-type judged struct {
+// Judged adds up what the rule concluded over tables.
+type Judged struct {
 	Compared, Called, Noise, Undecided, Held int
 	Few                                      sampleCounts
 }
 
 // JudgedIn adds up what the rule concluded over tables.
-func JudgedIn(tables []ABTarget) judged {
-	var j judged
+func JudgedIn(tables []ABTarget) Judged {
+	var j Judged
 	for _, t := range tables {
 		j.Compared += t.Compared
 		j.Called += t.Called
@@ -306,7 +306,7 @@ func JudgedIn(tables []ABTarget) judged {
 }
 
 // FiguresOnly reports whether no comparison could be judged.
-func (j judged) FiguresOnly() bool { return j.Compared > 0 && j.Undecided == j.Compared }
+func (j Judged) FiguresOnly() bool { return j.Compared > 0 && j.Undecided == j.Compared }
 
 // sampleCounts are the samples (boots) a side of a comparison had; the
 // zero value is "none seen yet".

@@ -13,12 +13,12 @@ func Seconds(v float64) string {
 	return fmt.Sprintf("%.1f", v)
 }
 
-// tally counts a variant's tests by status.
-type tally struct{ pass, fail, hung, skip, notRun int }
+// Tally counts a variant's tests by status.
+type Tally struct{ pass, fail, hung, skip, notRun int }
 
 // TestCounts tallies a variant's tests by status.
-func TestCounts(v *Variant) tally {
-	var n tally
+func TestCounts(v *Variant) Tally {
+	var n Tally
 	for _, t := range v.Targets {
 		for _, tc := range t.Tests {
 			switch tc.Status {
@@ -40,7 +40,7 @@ func TestCounts(v *Variant) tally {
 
 // String is "38 passed, 0 failed, 1 hung, 1 skipped", plus "9 not run
 // (the kernel hung)" when a hang left tests out.
-func (n tally) String() string {
+func (n Tally) String() string {
 	s := fmt.Sprintf("%d passed, %d failed, %d hung, %d skipped", n.pass, n.fail, n.hung, n.skip)
 	if n.notRun > 0 {
 		s += fmt.Sprintf(", %d not run (the kernel hung)", n.notRun)
