@@ -27,6 +27,10 @@ func goldenRuns(t *testing.T) map[string]*results.Run {
 	full.Series.Notes = []string{"base v6.1 is a guess from the cover letter's tree name"}
 	full.Variants[1].Crashes = []results.Crash{{Kind: "warning", Title: "WARNING: CPU: 1 PID: 77 at mm/filemap.c:1234", During: "ext4/eof", Excerpt: "WARNING: CPU: 1 PID: 77\nCall Trace:\n  filemap_read"}}
 	setTest(full, "patched", "xfs", "truncate-race", "fail", "short read: 4096 of 8192 bytes\nat offset 0")
+	full.Series.Patches[0].Checkpatch = &results.Checkpatch{Summary: "clean"}
+	full.Series.Patches[1].Checkpatch = &results.Checkpatch{Errors: 1, Warnings: 1, Summary: "1 error, 1 warning",
+		Items: []string{"ERROR:CODE_INDENT: code indent should use tabs (mm/filemap.c:1240)", "WARNING:LONG_LINE: line length of 104 exceeds 100 columns (mm/filemap.c:1302)"}}
+	full.Series.Patches[2].Checkpatch = &results.Checkpatch{Error: "the tree has no scripts/checkpatch.pl"}
 	full.Status = results.StatusFail
 	runs["fixture3-full"] = full
 	return runs
