@@ -24,11 +24,11 @@ func (rd Renderer) email(w io.Writer, r *results.Run) error {
 	for _, s := range o.Sections {
 		switch s {
 		case sectionApply:
-			emailApply(&e, r)
+			emailApply(&e, o.Patches)
 		case sectionKernels:
-			emailKernels(&e, r)
+			emailKernels(&e, o.Kernels)
 		case sectionCrashes:
-			emailCrashes(&e, r)
+			emailCrashes(&e, o.Crashes)
 		case sectionPerPatch:
 			emailPerPatch(&e, r)
 		case sectionFilesystems:
@@ -94,42 +94,40 @@ func emailAbout(e *emailText, o outline) {
 
 // emailApply lists every patch's outcome, with the detail of those
 // that did not apply cleanly.
-func emailApply(e *emailText, r *results.Run) {
+func emailApply(e *emailText, patches []patchRow) {
 	e.blank()
 	e.line("Apply:")
-	for _, p := range r.Series.Patches {
-		e.hang("  "+padRight(results.PatchLabel(p), 6)+" ", fmt.Sprintf("%s: %s (%s)", p.Subject, p.Status, hunkText(p)))
-		if p.Detail != "" && p.Status != "applied" {
+	for _, p := range patches {
+		e.hang("  "+padRight(p.Label, 6)+" ", fmt.Sprintf("%s: %s (%s)", p.Subject, p.Status, p.Hunks))
+		if p.Detail != "" {
 			e.verbatim("         ", p.Detail)
 		}
 	}
 }
 
 // emailKernels says how each variant built and booted.
-func emailKernels(e *emailText, r *results.Run) {
+func emailKernels(e *emailText, kernels []kernelRow) {
 	e.blank()
 	e.line("Kernels:")
 	width := 0
-	for _, v := range r.Variants {
-		width = max(width, utf8.RuneCountInString(v.Name))
+	for _, k := range kernels {
+		width = max(width, utf8.RuneCountInString(k.Name))
 	}
-	for _, v := range r.Variants {
-		e.hang("  "+padRight(v.Name+":", width+2), results.BuildText(v.Kernel)+"; "+results.BootText(v.Boot)+".")
+	for _, k := range kernels {
+		e.hang("  "+padRight(k.Name+":", width+2), k.Build+"; "+k.Boot+".")
 	}
 }
 
 // emailCrashes is every crash the console caught, with its excerpt.
-func emailCrashes(e *emailText, r *results.Run) {
-	for _, v := range r.Variants {
-		for _, c := range v.Crashes {
-			e.blank()
-			head := fmt.Sprintf("CRASH on %s: %s %s", v.Name, c.Kind, c.Title)
-			if c.During != "" {
-				head += " (during " + c.During + ")"
-			}
-			e.para(head)
-			e.verbatim("    ", c.Excerpt)
+func emailCrashes(e *emailText, crashes []crashRow) {
+	for _, c := range crashes {
+		e.blank()
+		head := fmt.Sprintf("CRASH on %s: %s %s", c.Variant, c.Kind, c.Title)
+		if c.During != "" {
+			head += " (during " + c.During + ")"
 		}
+		e.para(head)
+		e.verbatim("    ", c.Excerpt)
 	}
 }
 

@@ -19,23 +19,14 @@ var htmlTemplate = template.Must(template.New("report").Parse(htmlSource))
 
 type htmlPage struct {
 	Title, Incomplete, Series, Tree, RunLine, Accel string
-	Patches                                         []htmlPatch
-	Kernels                                         []htmlKernel
-	Crashes                                         []htmlCrash
+	Patches                                         []patchRow
+	Kernels                                         []kernelRow
+	Crashes                                         []crashRow
 	Correctness                                     []htmlTests
 	Failures                                        []string
 	Bench                                           []htmlBench
 	NoiseRule, Legend, Signature, Command           string
 }
-
-type htmlPatch struct {
-	Label, Subject, Status, Hunks, Detail string
-	Conflict                              bool
-}
-
-type htmlKernel struct{ Name, Desc, Build, Boot string }
-
-type htmlCrash struct{ Variant, Kind, Title, During, Excerpt string }
 
 type htmlTests struct {
 	Variant, Counts string
@@ -127,6 +118,9 @@ func (rd Renderer) html(w io.Writer, r *results.Run) error {
 		Tree:       strings.TrimSpace(o.Tree.Kind + " " + o.Tree.Name),
 		RunLine:    fmt.Sprintf("%s, status %s, plan %s", results.OrDefault(o.Run.ID, "?"), o.Run.Status, o.Run.Plan),
 		Accel:      o.Accel,
+		Patches:    o.Patches,
+		Kernels:    o.Kernels,
+		Crashes:    o.Crashes,
 		NoiseRule:  noiseRule,
 		Legend:     engineLegend,
 		Signature:  rd.trailer(r),
@@ -141,20 +135,7 @@ func (rd Renderer) html(w io.Writer, r *results.Run) error {
 			pg.Series += ", base " + s.Base
 		}
 	}
-	if s := r.Series; s != nil {
-		for _, p := range s.Patches {
-			pg.Patches = append(pg.Patches, htmlPatch{results.PatchLabel(p), p.Subject, p.Status, hunkText(p), p.Detail, p.Status == "conflict"})
-		}
-	}
 	for _, v := range r.Variants {
-		desc := v.Description
-		if v.Kernel.Release != "" {
-			desc += " (" + v.Kernel.Release + ")"
-		}
-		pg.Kernels = append(pg.Kernels, htmlKernel{v.Name, desc, results.BuildText(v.Kernel), results.BootText(v.Boot)})
-		for _, c := range v.Crashes {
-			pg.Crashes = append(pg.Crashes, htmlCrash{v.Name, c.Kind, c.Title, c.During, c.Excerpt})
-		}
 		tests, targets, cell := testMatrix(v)
 		if len(targets) == 0 {
 			continue

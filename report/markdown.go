@@ -17,11 +17,11 @@ func (rd Renderer) markdown(w io.Writer, r *results.Run) error {
 	for _, s := range o.Sections {
 		switch s {
 		case sectionApply:
-			mdApply(p, r)
+			mdApply(p, o.Patches)
 		case sectionKernels:
-			mdKernels(p, r)
+			mdKernels(p, o.Kernels)
 		case sectionCrashes:
-			mdCrashes(p, r)
+			mdCrashes(p, o.Crashes)
 		case sectionPerPatch:
 			mdPerPatch(p, r)
 		case sectionFilesystems:
@@ -79,26 +79,25 @@ func mdAbout(p *printer, o outline) {
 
 // mdApply is the per-patch apply table, checkpatch's findings and
 // the detail of every patch that did not apply cleanly.
-func mdApply(p *printer, r *results.Run) {
-	s := r.Series
+func mdApply(p *printer, patches []patchRow) {
 	p.f("## Apply\n\n| # | patch | status | hunks | checkpatch |\n|---|---|---|---|---|\n")
-	for _, pt := range s.Patches {
+	for _, pt := range patches {
 		st := pt.Status
-		if pt.Status == "conflict" {
-			st = "**conflict**"
+		if pt.Conflict {
+			st = "**" + st + "**"
 		}
-		p.f("| %s | %s | %s | %s | %s |\n", results.PatchLabel(pt), mdCell(pt.Subject), st, hunkText(pt), mdCell(pt.Checkpatch.String()))
+		p.f("| %s | %s | %s | %s | %s |\n", pt.Label, mdCell(pt.Subject), st, pt.Hunks, mdCell(pt.Checkpatch))
 	}
-	for _, pt := range s.Patches {
-		if cp := pt.Checkpatch; cp != nil && len(cp.Items) > 0 {
-			p.f("\n<details><summary>%s checkpatch: %s</summary>\n\n", results.PatchLabel(pt), mdText(cp.String()))
-			p.fence(strings.Join(cp.Items, "\n"))
+	for _, pt := range patches {
+		if len(pt.Findings) > 0 {
+			p.f("\n<details><summary>%s checkpatch: %s</summary>\n\n", pt.Label, mdText(pt.Checkpatch))
+			p.fence(strings.Join(pt.Findings, "\n"))
 			p.f("\n</details>\n")
 		}
 	}
-	for _, pt := range s.Patches {
-		if pt.Detail != "" && pt.Status != "applied" {
-			p.f("\n%s %s:\n", results.PatchLabel(pt), mdText(pt.Subject))
+	for _, pt := range patches {
+		if pt.Detail != "" {
+			p.f("\n%s %s:\n", pt.Label, mdText(pt.Subject))
 			p.fence(pt.Detail)
 		}
 	}
@@ -106,35 +105,25 @@ func mdApply(p *printer, r *results.Run) {
 }
 
 // mdKernels is one row per variant: its kernel, build and boot.
-func mdKernels(p *printer, r *results.Run) {
+func mdKernels(p *printer, kernels []kernelRow) {
 	p.f("## Kernels\n\n| variant | kernel | build | boot |\n|---|---|---|---|\n")
-	for _, v := range r.Variants {
-		desc := v.Description
-		if v.Kernel.Release != "" {
-			desc += " (" + v.Kernel.Release + ")"
-		}
-		p.f("| %s | %s | %s | %s |\n", mdCell(v.Name), mdCell(desc), results.BuildText(v.Kernel), results.BootText(v.Boot))
+	for _, k := range kernels {
+		p.f("| %s | %s | %s | %s |\n", mdCell(k.Name), mdCell(k.Desc), k.Build, k.Boot)
 	}
 	p.f("\n")
 }
 
 // mdCrashes is every crash the console caught, with its excerpt.
-func mdCrashes(p *printer, r *results.Run) {
-	crashes := 0
-	for _, v := range r.Variants {
-		crashes += len(v.Crashes)
-	}
-	p.f("## Crashes (%d)\n\n", crashes)
-	for _, v := range r.Variants {
-		for _, c := range v.Crashes {
-			p.f("**%s: %s** %s", mdText(v.Name), mdText(c.Kind), mdText(c.Title))
-			if c.During != "" {
-				p.f(" (during %s)", mdText(c.During))
-			}
-			p.f("\n")
-			p.fence(c.Excerpt)
-			p.f("\n")
+func mdCrashes(p *printer, crashes []crashRow) {
+	p.f("## Crashes (%d)\n\n", len(crashes))
+	for _, c := range crashes {
+		p.f("**%s: %s** %s", mdText(c.Variant), mdText(c.Kind), mdText(c.Title))
+		if c.During != "" {
+			p.f(" (during %s)", mdText(c.During))
 		}
+		p.f("\n")
+		p.fence(c.Excerpt)
+		p.f("\n")
 	}
 }
 

@@ -16,6 +16,10 @@ type outline struct {
 	Run        runAbout
 	KernelArgs []string
 	Accel      string
+	// The rows of the apply, kernels and crashes sections.
+	Patches []patchRow
+	Kernels []kernelRow
+	Crashes []crashRow
 	// Sections are the body, in order; a format shows each it has a
 	// layout for (see markdown and email).
 	Sections []sectionID
@@ -39,6 +43,25 @@ type treeAbout struct{ Kind, Name, Origin string }
 // runAbout names the run: ID as recorded ("" when it has none), its
 // status and its plan.
 type runAbout struct{ ID, Status, Plan string }
+
+// patchRow is one patch of the series and how it applied.
+type patchRow struct {
+	Label, Subject, Status, Hunks string
+	Conflict                      bool // it did not apply
+	// Detail says where the hunks of a patch that did not apply
+	// cleanly went; "" for a clean one.
+	Detail string
+	// Checkpatch is checkpatch's count, Findings its lines.
+	Checkpatch string
+	Findings   []string
+}
+
+// kernelRow is one variant's kernel: Desc is its description and
+// release, Build and Boot what happened to it.
+type kernelRow struct{ Name, Desc, Build, Boot string }
+
+// crashRow is one crash the console caught on a variant.
+type crashRow struct{ Variant, Kind, Title, During, Excerpt string }
 
 // sectionID names one part of a report's body.
 type sectionID int
@@ -81,18 +104,38 @@ func outlineOf(r *results.Run) outline {
 			Title: results.OrDefault(s.Title, "(untitled)"), Version: s.Version,
 			Base: s.Base, Source: s.Source, Warnings: s.Warnings, Notes: s.Notes,
 		}
-		if len(s.Patches) > 0 {
-			o.Sections = append(o.Sections, sectionApply)
+		for _, p := range s.Patches {
+			row := patchRow{
+				Label: results.PatchLabel(p), Subject: p.Subject, Status: p.Status, Hunks: hunkText(p),
+				Conflict: p.Status == "conflict", Checkpatch: p.Checkpatch.String(),
+			}
+			if p.Status != "applied" {
+				row.Detail = p.Detail
+			}
+			if cp := p.Checkpatch; cp != nil {
+				row.Findings = cp.Items
+			}
+			o.Patches = append(o.Patches, row)
 		}
-	}
-	if len(r.Variants) > 0 {
-		o.Sections = append(o.Sections, sectionKernels)
 	}
 	for _, v := range r.Variants {
-		if len(v.Crashes) > 0 {
-			o.Sections = append(o.Sections, sectionCrashes)
-			break
+		desc := v.Description
+		if v.Kernel.Release != "" {
+			desc += " (" + v.Kernel.Release + ")"
 		}
+		o.Kernels = append(o.Kernels, kernelRow{v.Name, desc, results.BuildText(v.Kernel), results.BootText(v.Boot)})
+		for _, c := range v.Crashes {
+			o.Crashes = append(o.Crashes, crashRow{v.Name, c.Kind, c.Title, c.During, c.Excerpt})
+		}
+	}
+	if len(o.Patches) > 0 {
+		o.Sections = append(o.Sections, sectionApply)
+	}
+	if len(o.Kernels) > 0 {
+		o.Sections = append(o.Sections, sectionKernels)
+	}
+	if len(o.Crashes) > 0 {
+		o.Sections = append(o.Sections, sectionCrashes)
 	}
 	o.Sections = append(o.Sections, sectionPerPatch, sectionFilesystems, sectionCorrectness, sectionBench)
 	return o
