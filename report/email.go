@@ -36,7 +36,7 @@ func (rd Renderer) email(w io.Writer, r *results.Run) error {
 			// commands, superblock features) to the md and html
 			// pages: too wide for 72 columns.
 		case sectionCorrectness:
-			rd.emailCorrectness(&e, r)
+			emailCorrectness(&e, o.Correctness)
 		case sectionBench:
 			rd.emailBench(&e, r)
 		}
@@ -131,29 +131,23 @@ func emailCrashes(e *emailText, crashes []crashRow) {
 	}
 }
 
-func (rd Renderer) emailCorrectness(e *emailText, r *results.Run) {
-	started := false
-	for _, v := range r.Variants {
-		tests, targets, cell := testMatrix(v)
-		if len(targets) == 0 {
-			continue
-		}
-		if !started {
-			e.blank()
-			e.line("Correctness:")
-			started = true
-		}
-		e.hang("  ", fmt.Sprintf("%s: %s (%d tests x %d targets)", v.Name, results.TestCounts(v), len(tests), len(targets)))
-		for _, t := range targets {
-			if tt := v.Target(t); tt != nil && tt.Error != "" {
-				e.hang("    ", fmt.Sprintf("SETUP FAILED %s/%s: %s", v.Name, t, results.FirstLineOf(tt.Error)))
+// emailCorrectness is each variant's counts, then its setup failures
+// and failing tests, target by target.
+func emailCorrectness(e *emailText, variants []testMatrixRows) {
+	e.blank()
+	e.line("Correctness:")
+	for _, v := range variants {
+		e.hang("  ", fmt.Sprintf("%s: %s (%d tests x %d targets)", v.Variant, v.Counts, len(v.Tests), len(v.Targets)))
+		for _, t := range v.Targets {
+			if msg, ok := v.SetupError[t]; ok {
+				e.hang("    ", fmt.Sprintf("SETUP FAILED %s/%s: %s", v.Variant, t, msg))
 			}
-			for _, name := range tests {
-				tc, ok := cell[t][name]
+			for _, name := range v.Tests {
+				tc, ok := v.Cell[t][name]
 				if !ok || !tc.Status.Failing() {
 					continue
 				}
-				e.hang("    ", fmt.Sprintf("%s %s/%s/%s: %s", strings.ToUpper(string(tc.Status)), v.Name, t, name, results.FirstLineOf(tc.Message)))
+				e.hang("    ", fmt.Sprintf("%s %s/%s/%s: %s", strings.ToUpper(string(tc.Status)), v.Variant, t, name, results.FirstLineOf(tc.Message)))
 			}
 		}
 	}

@@ -135,21 +135,17 @@ func (rd Renderer) html(w io.Writer, r *results.Run) error {
 			pg.Series += ", base " + s.Base
 		}
 	}
-	for _, v := range r.Variants {
-		tests, targets, cell := testMatrix(v)
-		if len(targets) == 0 {
-			continue
-		}
-		ht := htmlTests{Variant: v.Name, Targets: targets, Counts: results.TestCounts(v).String()}
-		for _, name := range tests {
+	for _, v := range o.Correctness {
+		ht := htmlTests{Variant: v.Variant, Targets: v.Targets, Counts: v.Counts}
+		for _, name := range v.Tests {
 			row := htmlTestRow{Name: name}
-			for _, t := range targets {
-				tc, ok := cell[t][name]
+			for _, t := range v.Targets {
+				tc, ok := v.Cell[t][name]
 				m := htmlMark{Text: statusMark(tc.Status, ok), Class: string(tc.Status), Title: tc.Message}
 				m.Text = strings.Trim(m.Text, "*")
 				row.Cells = append(row.Cells, m)
 				if ok && tc.Status.Failing() {
-					pg.Failures = append(pg.Failures, fmt.Sprintf("%s/%s/%s: %s %s", v.Name, t, name, tc.Status, results.FirstLineOf(tc.Message)))
+					pg.Failures = append(pg.Failures, fmt.Sprintf("%s/%s/%s: %s %s", v.Variant, t, name, tc.Status, results.FirstLineOf(tc.Message)))
 				}
 			}
 			ht.Rows = append(ht.Rows, row)

@@ -27,7 +27,7 @@ func (rd Renderer) markdown(w io.Writer, r *results.Run) error {
 		case sectionFilesystems:
 			mdFilesystems(p, r)
 		case sectionCorrectness:
-			rd.mdCorrectness(p, r)
+			mdCorrectness(p, o.Correctness)
 		case sectionBench:
 			rd.mdBench(p, r)
 		}
@@ -161,48 +161,37 @@ func mdFilesystems(p *printer, r *results.Run) {
 	p.f("\n")
 }
 
-func (rd Renderer) mdCorrectness(p *printer, r *results.Run) {
-	ran := false
-	for _, v := range r.Variants {
-		if _, targets, _ := testMatrix(v); len(targets) > 0 {
-			ran = true
-		}
-	}
-	if !ran {
-		return
-	}
+// mdCorrectness is each variant's test matrix, then the failures and
+// the blocked tasks of every hung test.
+func mdCorrectness(p *printer, variants []testMatrixRows) {
 	p.f("## Correctness\n\n")
 	var failures []string
 	type evidence struct{ id, text string }
 	var blocked []evidence
-	for _, v := range r.Variants {
-		tests, targets, cell := testMatrix(v)
-		if len(targets) == 0 {
-			continue
-		}
-		p.f("**%s**: %s\n\n", mdText(v.Name), results.TestCounts(v))
+	for _, v := range variants {
+		p.f("**%s**: %s\n\n", mdText(v.Variant), v.Counts)
 		p.f("| test |")
-		for _, t := range targets {
+		for _, t := range v.Targets {
 			p.f(" %s |", mdCell(t))
 		}
-		p.f("\n|---|%s\n", strings.Repeat(":-:|", len(targets)))
-		for _, name := range tests {
+		p.f("\n|---|%s\n", strings.Repeat(":-:|", len(v.Targets)))
+		for _, name := range v.Tests {
 			p.f("| %s |", mdCell(name))
-			for _, t := range targets {
-				tc, ok := cell[t][name]
+			for _, t := range v.Targets {
+				tc, ok := v.Cell[t][name]
 				p.f(" %s |", statusMark(tc.Status, ok))
 				if ok && tc.Status.Failing() {
-					failures = append(failures, fmt.Sprintf("- %s/%s/%s: **%s** %s", mdText(v.Name), mdText(t), mdText(name), tc.Status, mdText(results.FirstLineOf(tc.Message))))
+					failures = append(failures, fmt.Sprintf("- %s/%s/%s: **%s** %s", mdText(v.Variant), mdText(t), mdText(name), tc.Status, mdText(results.FirstLineOf(tc.Message))))
 				}
 				if ok && tc.Evidence != "" {
-					blocked = append(blocked, evidence{v.Name + "/" + t + "/" + name, tc.Evidence})
+					blocked = append(blocked, evidence{v.Variant + "/" + t + "/" + name, tc.Evidence})
 				}
 			}
 			p.f("\n")
 		}
-		for _, tname := range targets {
-			if t := v.Target(tname); t != nil && t.Error != "" {
-				failures = append(failures, fmt.Sprintf("- %s/%s: **setup failed** %s", mdText(v.Name), mdText(tname), mdText(results.FirstLineOf(t.Error))))
+		for _, t := range v.Targets {
+			if msg, ok := v.SetupError[t]; ok {
+				failures = append(failures, fmt.Sprintf("- %s/%s: **setup failed** %s", mdText(v.Variant), mdText(t), mdText(msg)))
 			}
 		}
 		p.f("\n")

@@ -20,6 +20,9 @@ type outline struct {
 	Patches []patchRow
 	Kernels []kernelRow
 	Crashes []crashRow
+	// Correctness is each variant's test matrix, for the variants
+	// that ran tests.
+	Correctness []testMatrixRows
 	// Sections are the body, in order; a format shows each it has a
 	// layout for (see markdown and email).
 	Sections []sectionID
@@ -62,6 +65,17 @@ type kernelRow struct{ Name, Desc, Build, Boot string }
 
 // crashRow is one crash the console caught on a variant.
 type crashRow struct{ Variant, Kind, Title, During, Excerpt string }
+
+// testMatrixRows is one variant's correctness tests: Cell[target][test]
+// (absent: not run there), and the first line of the setup error of
+// each target that could not be set up.
+type testMatrixRows struct {
+	Variant        string
+	Counts         string
+	Tests, Targets []string
+	Cell           map[string]map[string]results.Test
+	SetupError     map[string]string
+}
 
 // sectionID names one part of a report's body.
 type sectionID int
@@ -127,6 +141,16 @@ func outlineOf(r *results.Run) outline {
 		for _, c := range v.Crashes {
 			o.Crashes = append(o.Crashes, crashRow{v.Name, c.Kind, c.Title, c.During, c.Excerpt})
 		}
+		if tests, targets, cell := testMatrix(v); len(targets) > 0 {
+			m := testMatrixRows{Variant: v.Name, Counts: results.TestCounts(v).String(),
+				Tests: tests, Targets: targets, Cell: cell, SetupError: map[string]string{}}
+			for _, t := range targets {
+				if tt := v.Target(t); tt != nil && tt.Error != "" {
+					m.SetupError[t] = results.FirstLineOf(tt.Error)
+				}
+			}
+			o.Correctness = append(o.Correctness, m)
+		}
 	}
 	if len(o.Patches) > 0 {
 		o.Sections = append(o.Sections, sectionApply)
@@ -137,6 +161,10 @@ func outlineOf(r *results.Run) outline {
 	if len(o.Crashes) > 0 {
 		o.Sections = append(o.Sections, sectionCrashes)
 	}
-	o.Sections = append(o.Sections, sectionPerPatch, sectionFilesystems, sectionCorrectness, sectionBench)
+	o.Sections = append(o.Sections, sectionPerPatch, sectionFilesystems)
+	if len(o.Correctness) > 0 {
+		o.Sections = append(o.Sections, sectionCorrectness)
+	}
+	o.Sections = append(o.Sections, sectionBench)
 	return o
 }
