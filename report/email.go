@@ -38,7 +38,7 @@ func (rd Renderer) email(w io.Writer, r *results.Run) error {
 		case sectionCorrectness:
 			emailCorrectness(&e, o.Correctness)
 		case sectionBench:
-			rd.emailBench(&e, r)
+			emailBench(&e, o.Bench)
 		}
 	}
 
@@ -160,16 +160,14 @@ const (
 	emailColumn = 8
 )
 
-func (rd Renderer) emailBench(e *emailText, r *results.Run) {
-	for _, pair := range r.BenchPairs() {
-		tables := r.ABTables(pair[0], pair[1])
-		if len(tables) == 0 {
-			continue
-		}
+// emailBench is each A/B comparison as fixed-width tables.
+func emailBench(e *emailText, pairs []benchPair) {
+	for _, pair := range pairs {
+		tables := pair.Tables
 		e.blank()
-		intro := fmt.Sprintf("Read benchmark, %s: random 4 KiB reads at QD32, cold cache", pairTitle(pair))
-		if r.Plan.FileSize != "" {
-			intro += ", " + r.Plan.FileSize + " file"
+		intro := fmt.Sprintf("Read benchmark, %s: random 4 KiB reads at QD32, cold cache", pair.Title)
+		if pair.FileSize != "" {
+			intro += ", " + pair.FileSize + " file"
 		}
 		intro += ". " + strings.Replace(figuresText(tables, "-"), " with its (min-max) range", "", 1) + " " + strings.ReplaceAll(noiseRule, "–", "-")
 		e.para(intro)

@@ -153,12 +153,9 @@ func (rd Renderer) html(w io.Writer, r *results.Run) error {
 		pg.Correctness = append(pg.Correctness, ht)
 	}
 
-	for _, pair := range r.BenchPairs() {
-		tables := r.ABTables(pair[0], pair[1])
-		if len(tables) == 0 {
-			continue
-		}
-		b := htmlBench{A: pair[0].Name, B: nameOrEmpty(pair[1]),
+	for _, pair := range o.Bench {
+		tables := pair.Tables
+		b := htmlBench{A: pair.A, B: pair.B,
 			Intro: "Random 4 KiB reads at QD32, cold cache. " + figuresText(tables, "–") + " Chart whiskers span min–max."}
 		for _, t := range tables {
 			ht := htmlTarget{Name: t.Target, Error: t.Error, Header: []string{"engine", "kernel"}}

@@ -29,7 +29,7 @@ func (rd Renderer) markdown(w io.Writer, r *results.Run) error {
 		case sectionCorrectness:
 			mdCorrectness(p, o.Correctness)
 		case sectionBench:
-			rd.mdBench(p, r)
+			mdBench(p, o.Bench)
 		}
 	}
 	p.f("%s\n\nReproduce:\n", rd.trailer(r))
@@ -225,16 +225,14 @@ func statusMark(status results.TestStatus, ok bool) string {
 	return string(status)
 }
 
-func (rd Renderer) mdBench(p *printer, r *results.Run) {
-	for _, pair := range r.BenchPairs() {
-		tables := r.ABTables(pair[0], pair[1])
-		if len(tables) == 0 {
-			continue
-		}
-		p.f("## Read benchmark: %s\n\n", mdText(pairTitle(pair)))
+// mdBench is each A/B comparison's tables, verdicts and notes.
+func mdBench(p *printer, pairs []benchPair) {
+	for _, pair := range pairs {
+		tables := pair.Tables
+		p.f("## Read benchmark: %s\n\n", mdText(pair.Title))
 		p.f("Random 4 KiB reads at QD32, cold cache")
-		if r.Plan.FileSize != "" {
-			p.f(", %s file", mdText(r.Plan.FileSize))
+		if pair.FileSize != "" {
+			p.f(", %s file", mdText(pair.FileSize))
 		}
 		p.f(". %s %s\n\n", figuresText(tables, "–"), noiseRule)
 		for _, t := range tables {

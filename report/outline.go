@@ -23,6 +23,8 @@ type outline struct {
 	// Correctness is each variant's test matrix, for the variants
 	// that ran tests.
 	Correctness []testMatrixRows
+	// Bench is every A/B comparison that has tables.
+	Bench []benchPair
 	// Sections are the body, in order; a format shows each it has a
 	// layout for (see markdown and email).
 	Sections []sectionID
@@ -75,6 +77,16 @@ type testMatrixRows struct {
 	Tests, Targets []string
 	Cell           map[string]map[string]results.Test
 	SetupError     map[string]string
+}
+
+// benchPair is one A/B comparison: reference A against B ("" for a
+// run with one variant, whose figures are shown without verdicts), and
+// the table of every target benchmarked.
+type benchPair struct {
+	Title    string // "baseline vs patched", or the lone variant's name
+	A, B     string
+	FileSize string // the plan's file size; "" when not recorded
+	Tables   []results.ABTarget
 }
 
 // sectionID names one part of a report's body.
@@ -165,6 +177,14 @@ func outlineOf(r *results.Run) outline {
 	if len(o.Correctness) > 0 {
 		o.Sections = append(o.Sections, sectionCorrectness)
 	}
-	o.Sections = append(o.Sections, sectionBench)
+	for _, pair := range r.BenchPairs() {
+		if tables := r.ABTables(pair[0], pair[1]); len(tables) > 0 {
+			o.Bench = append(o.Bench, benchPair{Title: pairTitle(pair), A: pair[0].Name, B: nameOrEmpty(pair[1]),
+				FileSize: r.Plan.FileSize, Tables: tables})
+		}
+	}
+	if len(o.Bench) > 0 {
+		o.Sections = append(o.Sections, sectionBench)
+	}
 	return o
 }
