@@ -19,7 +19,7 @@ const EmailWidth = 72
 // the reproduce command as the last two lines.
 func (rd Renderer) email(w io.Writer, r *results.Run) error {
 	var e emailText
-	o := outlineOf(r)
+	o := rd.outline(r)
 	emailAbout(&e, o)
 	for _, s := range o.Sections {
 		switch s {
@@ -45,12 +45,12 @@ func (rd Renderer) email(w io.Writer, r *results.Run) error {
 	e.blank()
 	// The trailer stays on one line (a wrapped one is no trailer); the
 	// sentence saying why there is none is prose, wrapped.
-	if r.WhyNoTrailer() == "" {
-		e.out = append(e.out, rd.trailer(r))
+	if o.Earned {
+		e.out = append(e.out, o.Trailer)
 	} else {
-		e.para(rd.trailer(r))
+		e.para(o.Trailer)
 	}
-	e.out = append(e.out, command(r))
+	e.out = append(e.out, o.Command)
 	_, err := io.WriteString(w, strings.Join(e.out, "\n")+"\n")
 	return err
 }

@@ -108,7 +108,7 @@ type htmlTick struct {
 var chartColumns = []string{results.MetricWallMS, results.MetricCPU, results.MetricCtxSwitches, results.MetricWorkers}
 
 func (rd Renderer) html(w io.Writer, r *results.Run) error {
-	o := outlineOf(r)
+	o := rd.outline(r)
 	// The page shows the outline's title, series line, tree, run and
 	// acceleration; not yet the series' source, warnings and notes, the
 	// tree's origin, the era or the extra kernel arguments.
@@ -123,8 +123,8 @@ func (rd Renderer) html(w io.Writer, r *results.Run) error {
 		Crashes:    o.Crashes,
 		NoiseRule:  noiseRule,
 		Legend:     engineLegend,
-		Signature:  rd.trailer(r),
-		Command:    command(r),
+		Signature:  o.Trailer,
+		Command:    o.Command,
 	}
 	if s := o.Series; s != nil {
 		pg.Series = s.Title

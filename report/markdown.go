@@ -12,7 +12,7 @@ import (
 // markdown writes the review summary a reviewer pastes into a reply.
 func (rd Renderer) markdown(w io.Writer, r *results.Run) error {
 	p := &printer{w: w}
-	o := outlineOf(r)
+	o := rd.outline(r)
 	mdAbout(p, o)
 	for _, s := range o.Sections {
 		switch s {
@@ -32,8 +32,8 @@ func (rd Renderer) markdown(w io.Writer, r *results.Run) error {
 			mdBench(p, o.Bench)
 		}
 	}
-	p.f("%s\n\nReproduce:\n", rd.trailer(r))
-	p.fence(command(r))
+	p.f("%s\n\nReproduce:\n", o.Trailer)
+	p.fence(o.Command)
 	return p.err
 }
 

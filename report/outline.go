@@ -25,6 +25,11 @@ type outline struct {
 	Correctness []testMatrixRows
 	// Bench is every A/B comparison that has tables.
 	Bench []benchPair
+	// Trailer is the reply's signature when the run Earned it, else the
+	// sentence saying why there is none; Command reproduces the run.
+	Trailer string
+	Earned  bool
+	Command string
 	// Sections are the body, in order; a format shows each it has a
 	// layout for (see markdown and email).
 	Sections []sectionID
@@ -102,10 +107,13 @@ const (
 	sectionBench
 )
 
-// outlineOf reads a run's outline.
-func outlineOf(r *results.Run) outline {
+// outline reads a run's outline; rd signs it.
+func (rd Renderer) outline(r *results.Run) outline {
 	o := outline{
 		Title:      title(r),
+		Trailer:    rd.trailer(r),
+		Earned:     r.WhyNoTrailer() == "",
+		Command:    command(r),
 		Incomplete: r.Incomplete(),
 		Tree: treeAbout{
 			Kind: results.OrDefault(r.Tree.Kind, "tree"),
