@@ -9,6 +9,45 @@ import (
 	"github.com/ktest-dev/ktest/verdict"
 )
 
+// column is one A/B table column and its words.
+type column struct {
+	Metric string // one of results.ABMetrics
+	Title  string // table heading
+	Short  string // fixed-width heading for the email
+	Noun   string // what a verdict talks about, e.g. "ctx switches"
+}
+
+// columnWords are the words of each column's metric.
+var columnWords = map[string]column{
+	results.MetricWallMS:      {Title: "real", Short: "real", Noun: "real"},
+	results.MetricSysCPU:      {Title: "sys", Short: "sys", Noun: "sys CPU"},
+	results.MetricCPU:         {Title: "CPU (user+sys)", Short: "CPU", Noun: "CPU"},
+	results.MetricCtxSwitches: {Title: "ctx switches", Short: "ctxsw", Noun: "ctx switches"},
+	results.MetricWorkers:     {Title: "io-wq workers", Short: "io-wq", Noun: "io-wq workers"},
+	results.MetricIOPS:        {Title: "IOPS", Short: "IOPS", Noun: "IOPS"},
+	results.MetricLatP99US:    {Title: "p99", Short: "p99", Noun: "p99 latency"},
+}
+
+// abColumns are results.ABMetrics with their words.
+var abColumns = func() []column {
+	out := make([]column, len(results.ABMetrics))
+	for i, m := range results.ABMetrics {
+		out[i] = columnOf(m)
+	}
+	return out
+}()
+
+// columnOf is metric's column; a metric without words is named by
+// itself.
+func columnOf(metric string) column {
+	c, ok := columnWords[metric]
+	if !ok {
+		c = column{Title: metric, Short: metric, Noun: metric}
+	}
+	c.Metric = metric
+	return c
+}
+
 // engineLabel names an engine as the cover letter does.
 func engineLabel(e string) string {
 	switch e {
@@ -89,17 +128,17 @@ func verdictText(v results.ABVerdict, ascii bool) string {
 	}
 	var s string
 	switch {
-	case v.Column.Metric == results.MetricWorkers || v.Diff.FromZero:
-		s = fmt.Sprintf("%s %s %s %s", v.Column.Noun,
-			plainNumber(v.Column.Metric, v.A.Median), arrow, plainNumber(v.Column.Metric, v.B.Median))
-	case v.Column.Metric == results.MetricWallMS:
+	case v.Metric == results.MetricWorkers || v.Diff.FromZero:
+		s = fmt.Sprintf("%s %s %s %s", columnOf(v.Metric).Noun,
+			plainNumber(v.Metric, v.A.Median), arrow, plainNumber(v.Metric, v.B.Median))
+	case v.Metric == results.MetricWallMS:
 		word := "slower"
 		if v.Diff.Change < 0 {
 			word = "faster"
 		}
 		s = fmt.Sprintf("%s %s (real %s)", pct(math.Abs(v.Diff.Change), ""), word, signedPct(v.Diff.Change, minus))
 	default:
-		s = signedPct(v.Diff.Change, minus) + " " + v.Column.Noun
+		s = signedPct(v.Diff.Change, minus) + " " + columnOf(v.Metric).Noun
 	}
 	return s
 }

@@ -174,7 +174,7 @@ func emailBench(e *emailText, pairs []benchPair) {
 		for _, t := range tables {
 			e.blank()
 			head := padRight(t.Target, emailLabel)
-			for _, c := range results.ABColumns {
+			for _, c := range abColumns {
 				head += padLeft(c.Short, emailColumn)
 			}
 			e.line(strings.TrimRight(head, " "))
@@ -191,7 +191,7 @@ func emailBench(e *emailText, pairs []benchPair) {
 						continue
 					}
 					row := padRight("    "+clip(side.name, emailLabel-5), emailLabel)
-					for i, c := range results.ABColumns {
+					for i, c := range abColumns {
 						v := "-"
 						if side.cells[i].OK {
 							v = shortFigure(c.Metric, side.cells[i].M)

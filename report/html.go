@@ -159,14 +159,14 @@ func (rd Renderer) html(w io.Writer, r *results.Run) error {
 			Intro: "Random 4 KiB reads at QD32, cold cache. " + figuresText(tables, "–") + " Chart whiskers span min–max."}
 		for _, t := range tables {
 			ht := htmlTarget{Name: t.Target, Error: t.Error, Header: []string{"engine", "kernel"}}
-			for _, c := range results.ABColumns {
+			for _, c := range abColumns {
 				ht.Header = append(ht.Header, c.Title)
 			}
 			var summary []string
 			for _, e := range t.Engines {
 				ra := htmlRow{Engine: label(e), Variant: t.A}
 				rb := htmlRow{Variant: t.B}
-				for i, c := range results.ABColumns {
+				for i, c := range abColumns {
 					ra.Cells = append(ra.Cells, cellText(c, e.A[i]))
 					rb.Cells = append(rb.Cells, cellText(c, e.B[i]))
 				}
@@ -225,12 +225,12 @@ func nameOrEmpty(v *results.Variant) string {
 // variant at its median, a whisker from min to max.
 func barChart(t results.ABTarget, metric string) htmlChart {
 	col := 0
-	for i, c := range results.ABColumns {
+	for i, c := range abColumns {
 		if c.Metric == metric {
 			col = i
 		}
 	}
-	ch := htmlChart{Title: results.ABColumns[col].Title, W: chartW, H: chartH, A: clip(t.A, 12), B: clip(t.B, 12),
+	ch := htmlChart{Title: abColumns[col].Title, W: chartW, H: chartH, A: clip(t.A, 12), B: clip(t.B, 12),
 		KeyAX: chartW - chartRight - 140, KeyBX: chartW - chartRight - 70,
 		X0: chartLeft, X1: chartLeft + chartPlotW, Y0: chartTop, Y1: chartTop + chartPlotH}
 	if metric == results.MetricCPU {

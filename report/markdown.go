@@ -244,20 +244,20 @@ func mdBench(p *printer, pairs []benchPair) {
 				continue
 			}
 			p.f("| engine | kernel |")
-			for _, c := range results.ABColumns {
+			for _, c := range abColumns {
 				p.f(" %s |", c.Title)
 			}
-			p.f("\n|---|---|%s\n", strings.Repeat("--:|", len(results.ABColumns)))
+			p.f("\n|---|---|%s\n", strings.Repeat("--:|", len(abColumns)))
 			var summary []string
 			for _, e := range t.Engines {
 				p.f("| %s | %s |", label(e), mdCell(t.A))
-				for i, c := range results.ABColumns {
+				for i, c := range abColumns {
 					p.f(" %s |", cellText(c, e.A[i]))
 				}
 				p.f("\n")
 				if t.B != "" {
 					p.f("|  | %s |", mdCell(t.B))
-					for i, c := range results.ABColumns {
+					for i, c := range abColumns {
 						p.f(" %s |", cellText(c, e.B[i]))
 					}
 					p.f("\n")
@@ -334,7 +334,7 @@ func figuresText(tables []results.ABTarget, dash string) string {
 		"(a target gets more boots while a metric of it is undecided).", least, n, dash, strings.Join(counts, ", "))
 }
 
-func cellText(c results.Column, cell results.ABCell) string {
+func cellText(c column, cell results.ABCell) string {
 	if !cell.OK {
 		return "—"
 	}

@@ -11,23 +11,10 @@ import (
 // EngineOrder is the A/B table's row order, the cover letter's.
 var EngineOrder = []string{"psync", "io_uring-offload", "io_uring"}
 
-// Column is one A/B table column.
-type Column struct {
-	Metric string // a Metric* name or metricCPU
-	Title  string // table heading
-	Short  string // fixed-width heading for the email
-	Noun   string // what a verdict talks about, e.g. "ctx switches"
-}
-
-// ABColumns are the A/B table's columns, in order.
-var ABColumns = []Column{
-	{MetricWallMS, "real", "real", "real"},
-	{MetricSysCPU, "sys", "sys", "sys CPU"},
-	{MetricCPU, "CPU (user+sys)", "CPU", "CPU"},
-	{MetricCtxSwitches, "ctx switches", "ctxsw", "ctx switches"},
-	{MetricWorkers, "io-wq workers", "io-wq", "io-wq workers"},
-	{MetricIOPS, "IOPS", "IOPS", "IOPS"},
-	{MetricLatP99US, "p99", "p99", "p99 latency"},
+// ABMetrics are the A/B table's columns, in order: Metric* names and
+// MetricCPU.
+var ABMetrics = []string{
+	MetricWallMS, MetricSysCPU, MetricCPU, MetricCtxSwitches, MetricWorkers, MetricIOPS, MetricLatP99US,
 }
 
 // metric returns an engine's value for a column, false if missing.
@@ -55,7 +42,7 @@ type ABCell struct {
 
 // ABVerdict is one column's verdict, present only beyond noise.
 type ABVerdict struct {
-	Column Column
+	Metric string // the column's
 	A, B   Metric
 	Diff   Diff
 }
@@ -172,15 +159,15 @@ func (r *Run) ABTables(ref, other *Variant) []ABTarget {
 		}
 		for _, en := range engines {
 			ea, eb := engineOf(ta, en), engineOf(tb, en)
-			row := ABEngine{Engine: en, ByColumn: make([]*ABVerdict, len(ABColumns))}
-			for _, c := range ABColumns {
-				ma, oka := ea.metric(c.Metric)
-				mb, okb := eb.metric(c.Metric)
+			row := ABEngine{Engine: en, ByColumn: make([]*ABVerdict, len(ABMetrics))}
+			for _, m := range ABMetrics {
+				ma, oka := ea.metric(m)
+				mb, okb := eb.metric(m)
 				row.A = append(row.A, ABCell{ma, oka})
 				row.B = append(row.B, ABCell{mb, okb})
 				t.Repeats = max(t.Repeats, len(ma.Samples), len(mb.Samples))
 			}
-			for i, c := range ABColumns {
+			for i, m := range ABMetrics {
 				if !row.A[i].OK || !row.B[i].OK {
 					continue
 				}
@@ -194,7 +181,7 @@ func (r *Run) ABTables(ref, other *Variant) []ABTarget {
 					t.WithinNoise++
 				}
 				if d.Called() {
-					row.Verdicts = append(row.Verdicts, ABVerdict{c, row.A[i].M, row.B[i].M, d})
+					row.Verdicts = append(row.Verdicts, ABVerdict{m, row.A[i].M, row.B[i].M, d})
 				}
 			}
 			row.Control = other != nil && en == r.Plan.Control
@@ -225,7 +212,7 @@ func (t *ABTarget) holdDrift() {
 		var kept []ABVerdict
 		for _, v := range e.Verdicts {
 			for _, d := range t.Drift {
-				if d.Column.Metric == v.Column.Metric {
+				if d.Metric == v.Metric {
 					v.Diff = Diff{v.Diff.Hold(d.Diff.Judgement)}
 				}
 			}
@@ -242,8 +229,8 @@ func (t *ABTarget) holdDrift() {
 // indexVerdicts fills ByColumn from Verdicts.
 func (e *ABEngine) indexVerdicts() {
 	for i := range e.Verdicts {
-		for j, c := range ABColumns {
-			if c.Metric == e.Verdicts[i].Column.Metric {
+		for j, m := range ABMetrics {
+			if m == e.Verdicts[i].Metric {
 				e.ByColumn[j] = &e.Verdicts[i]
 			}
 		}
