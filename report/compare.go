@@ -59,24 +59,12 @@ func Comparison(w io.Writer, c *results.Comparison, format string, width int) er
 		p.f("\n")
 	}
 	if c.Compared > 0 && c.Undecided < c.Compared {
-		s := fmt.Sprintf("%d metric comparison(s), %d change(s) called, %d within noise", c.Compared, c.Called, c.WithinNoise)
-		if c.Undecided > 0 {
-			s += fmt.Sprintf(", %d not judged (%s)", c.Undecided, c.TooFew)
-		}
-		if c.Held > 0 {
-			s += fmt.Sprintf(", %d held back as the control's drift", c.Held)
-		}
-		para("", "", s+".")
+		para("", "", judgedText(c))
 		p.f("\n")
 	}
 	if len(c.Regressions) > 0 {
 		if md {
-			p.f("## Regressions (%d)\n\n| variant | target | engine | metric | old | new | change |\n|---|---|---|---|--:|--:|--:|\n", len(c.Regressions))
-			for _, g := range c.Regressions {
-				p.f("| %s | %s | %s | %s | %s | %s | %s |\n", mdCell(g.Variant), mdCell(g.Target), engineLabel(g.Engine), g.Metric,
-					figure(g.Metric, g.Old, "–"), figure(g.Metric, g.New, "–"), changeText(g.Change, g.Old.Median, "−"))
-			}
-			p.f("\n")
+			mdRegressions(p, c.Regressions)
 		} else {
 			p.f("Regressions (%d):\n", len(c.Regressions))
 			for _, g := range c.Regressions {
@@ -131,4 +119,26 @@ func cleanText(c *results.Comparison) string {
 		return fmt.Sprintf("No regressions beyond noise among the %d metrics judged (%d not judged), %s.", c.Compared-c.Undecided, c.Undecided, tests)
 	}
 	return "No regressions beyond noise, " + tests + "."
+}
+
+// judgedText counts the metric comparisons c made and what it concluded.
+func judgedText(c *results.Comparison) string {
+	s := fmt.Sprintf("%d metric comparison(s), %d change(s) called, %d within noise", c.Compared, c.Called, c.WithinNoise)
+	if c.Undecided > 0 {
+		s += fmt.Sprintf(", %d not judged (%s)", c.Undecided, c.TooFew)
+	}
+	if c.Held > 0 {
+		s += fmt.Sprintf(", %d held back as the control's drift", c.Held)
+	}
+	return s + "."
+}
+
+// mdRegressions is the comparison's table of regressions.
+func mdRegressions(p *printer, gs []results.Regression) {
+	p.f("## Regressions (%d)\n\n| variant | target | engine | metric | old | new | change |\n|---|---|---|---|--:|--:|--:|\n", len(gs))
+	for _, g := range gs {
+		p.f("| %s | %s | %s | %s | %s | %s | %s |\n", mdCell(g.Variant), mdCell(g.Target), engineLabel(g.Engine), g.Metric,
+			figure(g.Metric, g.Old, "–"), figure(g.Metric, g.New, "–"), changeText(g.Change, g.Old.Median, "−"))
+	}
+	p.f("\n")
 }

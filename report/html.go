@@ -158,60 +158,65 @@ func (rd Renderer) html(w io.Writer, r *results.Run) error {
 		b := htmlBench{A: pair.A, B: pair.B,
 			Intro: "Random 4 KiB reads at QD32, cold cache. " + figuresText(tables, "–") + " Chart whiskers span min–max."}
 		for _, t := range tables {
-			ht := htmlTarget{Name: t.Target, Error: t.Error, Header: []string{"engine", "kernel"}}
-			for _, c := range abColumns {
-				ht.Header = append(ht.Header, c.Title)
-			}
-			var summary []string
-			for _, e := range t.Engines {
-				ra := htmlRow{Engine: label(e), Variant: t.A}
-				rb := htmlRow{Variant: t.B}
-				for i, c := range abColumns {
-					ra.Cells = append(ra.Cells, cellText(c, e.A[i]))
-					rb.Cells = append(rb.Cells, cellText(c, e.B[i]))
-				}
-				ht.Rows = append(ht.Rows, ra)
-				if t.B != "" {
-					ht.Rows = append(ht.Rows, rb)
-				}
-				if len(e.Verdicts) > 0 {
-					rc := htmlRow{Variant: "change", Change: true}
-					var words []string
-					for _, v := range e.ByColumn {
-						if v == nil {
-							rc.Cells = append(rc.Cells, "")
-							continue
-						}
-						s := verdictText(*v, false)
-						rc.Cells = append(rc.Cells, s)
-						words = append(words, s)
-					}
-					ht.Rows = append(ht.Rows, rc)
-					if e.Control {
-						continue // drift, told by driftNote
-					}
-					summary = append(summary, engineLabel(e.Engine)+": "+strings.Join(words, ", "))
-				}
-			}
-			if len(summary) > 0 {
-				ht.Summary = t.B + " on " + t.Target + ": " + strings.Join(summary, "; ") + "."
-			} else if len(t.Engines) > 0 && t.B != "" {
-				ht.Summary = nothingCalled(t)
-			}
-			if n := driftNote(t, false); n != "" {
-				ht.Summary += " " + n
-			}
-			if len(t.Engines) > 0 {
-				for _, m := range chartColumns {
-					ht.Charts = append(ht.Charts, barChart(t, m))
-				}
-			}
-			b.Targets = append(b.Targets, ht)
+			b.Targets = append(b.Targets, htmlTargetOf(t))
 		}
 		b.Verdicts = verdictCount(tables)
 		pg.Bench = append(pg.Bench, b)
 	}
 	return htmlTemplate.Execute(w, pg)
+}
+
+// htmlTargetOf is one target's A/B table, verdicts and charts.
+func htmlTargetOf(t results.ABTarget) htmlTarget {
+	ht := htmlTarget{Name: t.Target, Error: t.Error, Header: []string{"engine", "kernel"}}
+	for _, c := range abColumns {
+		ht.Header = append(ht.Header, c.Title)
+	}
+	var summary []string
+	for _, e := range t.Engines {
+		ra := htmlRow{Engine: label(e), Variant: t.A}
+		rb := htmlRow{Variant: t.B}
+		for i, c := range abColumns {
+			ra.Cells = append(ra.Cells, cellText(c, e.A[i]))
+			rb.Cells = append(rb.Cells, cellText(c, e.B[i]))
+		}
+		ht.Rows = append(ht.Rows, ra)
+		if t.B != "" {
+			ht.Rows = append(ht.Rows, rb)
+		}
+		if len(e.Verdicts) > 0 {
+			rc := htmlRow{Variant: "change", Change: true}
+			var words []string
+			for _, v := range e.ByColumn {
+				if v == nil {
+					rc.Cells = append(rc.Cells, "")
+					continue
+				}
+				s := verdictText(*v, false)
+				rc.Cells = append(rc.Cells, s)
+				words = append(words, s)
+			}
+			ht.Rows = append(ht.Rows, rc)
+			if e.Control {
+				continue // drift, told by driftNote
+			}
+			summary = append(summary, engineLabel(e.Engine)+": "+strings.Join(words, ", "))
+		}
+	}
+	if len(summary) > 0 {
+		ht.Summary = t.B + " on " + t.Target + ": " + strings.Join(summary, "; ") + "."
+	} else if len(t.Engines) > 0 && t.B != "" {
+		ht.Summary = nothingCalled(t)
+	}
+	if n := driftNote(t, false); n != "" {
+		ht.Summary += " " + n
+	}
+	if len(t.Engines) > 0 {
+		for _, m := range chartColumns {
+			ht.Charts = append(ht.Charts, barChart(t, m))
+		}
+	}
+	return ht
 }
 
 func nameOrEmpty(v *results.Variant) string {

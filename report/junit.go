@@ -117,32 +117,7 @@ func JUnit(r *results.Run) *JUnitSuites {
 		add(s, 0)
 	}
 
-	// Stages grouped by variant, in first-seen order; "" is the run.
-	var order []string
-	stages := map[string][]results.Stage{}
-	all := r.Stages
-	if e := r.Error; e != nil && !slices.ContainsFunc(all, func(s results.Stage) bool {
-		return s.Name == e.Stage && s.Variant == e.Variant && s.Status != results.StageOK
-	}) {
-		// The stopping error must show in CI even if no stage record
-		// was written for it.
-		status := results.StageFailed
-		if r.Status == results.StatusInterrupted {
-			status = results.StageInterrupted
-		}
-		all = append(slices.Clone(all), results.Stage{Name: e.Stage, Variant: e.Variant, Status: status, Detail: e.Message, Fault: e.Fault})
-	}
-	for _, st := range all {
-		if _, ok := stages[st.Variant]; !ok {
-			order = append(order, st.Variant)
-		}
-		stages[st.Variant] = append(stages[st.Variant], st)
-	}
-	for _, v := range r.Variants {
-		if _, ok := stages[v.Name]; !ok {
-			order = append(order, v.Name)
-		}
-	}
+	order, stages := stagesByVariant(r)
 	for _, name := range order {
 		group := results.OrDefault(name, "run")
 		s := &JUnitSuite{Name: group + "/stages"}
@@ -177,32 +152,7 @@ func JUnit(r *results.Run) *JUnitSuites {
 
 	for _, v := range r.Variants {
 		for _, t := range v.Targets {
-			s := &JUnitSuite{Name: v.Name + "/" + t.Name}
-			class := "ktest." + v.Name + "." + t.Name
-			if t.Error != "" {
-				s.Cases = append(s.Cases, JUnitCase{Name: "setup", Classname: class, Time: junitTime(0),
-					Error: &JUnitProblem{Message: results.FirstLineOf(t.Error), Type: "setup", Body: t.Error}})
-			}
-			var secs float64
-			for _, tc := range t.Tests {
-				c := JUnitCase{Name: tc.Name, Classname: class, Time: junitTime(tc.DurationMS / 1000)}
-				secs += tc.DurationMS / 1000
-				switch tc.Status {
-				case results.TestPass:
-				case results.TestSkip:
-					c.Skipped = &JUnitSkipped{Message: tc.Message}
-				case results.TestNotRun:
-					c.Skipped = &JUnitSkipped{Message: tc.Message}
-				default: // fail, hung, anything unknown
-					body := tc.Message
-					if tc.Evidence != "" {
-						body += "\n\n" + tc.Evidence
-					}
-					c.Failure = &JUnitProblem{Message: string(tc.Status) + ": " + results.FirstLineOf(tc.Message), Type: string(tc.Status), Body: body}
-				}
-				s.Cases = append(s.Cases, c)
-			}
-			add(s, secs)
+			add(targetSuite(v, t))
 		}
 	}
 	// Suites overlap in time (the tests stage contains the tests), so
@@ -212,6 +162,66 @@ func JUnit(r *results.Run) *JUnitSuites {
 	}
 	root.Time = junitTime(total)
 	return root
+}
+
+// stagesByVariant groups the run's stages by variant, in first-seen
+// order, then variants without stages; "" is the run.
+func stagesByVariant(r *results.Run) (order []string, stages map[string][]results.Stage) {
+	stages = map[string][]results.Stage{}
+	all := r.Stages
+	if e := r.Error; e != nil && !slices.ContainsFunc(all, func(s results.Stage) bool {
+		return s.Name == e.Stage && s.Variant == e.Variant && s.Status != results.StageOK
+	}) {
+		// The stopping error must show in CI even if no stage record
+		// was written for it.
+		status := results.StageFailed
+		if r.Status == results.StatusInterrupted {
+			status = results.StageInterrupted
+		}
+		all = append(slices.Clone(all), results.Stage{Name: e.Stage, Variant: e.Variant, Status: status, Detail: e.Message, Fault: e.Fault})
+	}
+	for _, st := range all {
+		if _, ok := stages[st.Variant]; !ok {
+			order = append(order, st.Variant)
+		}
+		stages[st.Variant] = append(stages[st.Variant], st)
+	}
+	for _, v := range r.Variants {
+		if _, ok := stages[v.Name]; !ok {
+			order = append(order, v.Name)
+		}
+	}
+	return order, stages
+}
+
+// targetSuite is one target's tests on one variant, and their seconds.
+func targetSuite(v *results.Variant, t *results.Target) (*JUnitSuite, float64) {
+	s := &JUnitSuite{Name: v.Name + "/" + t.Name}
+	class := "ktest." + v.Name + "." + t.Name
+	if t.Error != "" {
+		s.Cases = append(s.Cases, JUnitCase{Name: "setup", Classname: class, Time: junitTime(0),
+			Error: &JUnitProblem{Message: results.FirstLineOf(t.Error), Type: "setup", Body: t.Error}})
+	}
+	var secs float64
+	for _, tc := range t.Tests {
+		c := JUnitCase{Name: tc.Name, Classname: class, Time: junitTime(tc.DurationMS / 1000)}
+		secs += tc.DurationMS / 1000
+		switch tc.Status {
+		case results.TestPass:
+		case results.TestSkip:
+			c.Skipped = &JUnitSkipped{Message: tc.Message}
+		case results.TestNotRun:
+			c.Skipped = &JUnitSkipped{Message: tc.Message}
+		default: // fail, hung, anything unknown
+			body := tc.Message
+			if tc.Evidence != "" {
+				body += "\n\n" + tc.Evidence
+			}
+			c.Failure = &JUnitProblem{Message: string(tc.Status) + ": " + results.FirstLineOf(tc.Message), Type: string(tc.Status), Body: body}
+		}
+		s.Cases = append(s.Cases, c)
+	}
+	return s, secs
 }
 
 // stageCase is a pipeline stage as a test case: a stage the kernel
