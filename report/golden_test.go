@@ -15,7 +15,8 @@ var update = flag.Bool("update", false, "rewrite testdata/golden from the render
 
 // goldenRuns are the runs every renderer is pinned on: the recorded
 // real runs in testdata, and the fixture with every part a report has
-// (series notes and warnings, a crash, a failure).
+// (series notes and warnings, a crash, a failure), and a per-patch
+// run.
 func goldenRuns(t *testing.T) map[string]*results.Run {
 	runs := map[string]*results.Run{}
 	for _, name := range []string{"run-quick1", "run-running", "run-interrupted", "run-quick-ext4", "run-stopped-at-apply"} {
@@ -33,6 +34,10 @@ func goldenRuns(t *testing.T) map[string]*results.Run {
 	full.Series.Patches[2].Checkpatch = &results.Checkpatch{Error: "the tree has no scripts/checkpatch.pl"}
 	full.Status = results.StatusFail
 	runs["fixture3-full"] = full
+	perPatch := fixtureRun(1)
+	perPatch.PerPatch = perPatchFixture(results.StepGood, results.StepBad, results.StepBad)
+	perPatch.Status = results.StatusFail
+	runs["fixture-perpatch"] = perPatch
 	return runs
 }
 
