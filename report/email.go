@@ -30,7 +30,7 @@ func (rd Renderer) email(w io.Writer, r *results.Run) error {
 		case sectionCrashes:
 			emailCrashes(&e, o.Crashes)
 		case sectionPerPatch:
-			emailPerPatch(&e, r)
+			emailPerPatch(&e, o.PerPatch)
 		case sectionFilesystems:
 			// A reply leaves how each filesystem was made (mkfs
 			// commands, superblock features) to the md and html

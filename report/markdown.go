@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/ktest-dev/ktest/results"
@@ -23,9 +22,9 @@ func (rd Renderer) markdown(w io.Writer, r *results.Run) error {
 		case sectionCrashes:
 			mdCrashes(p, o.Crashes)
 		case sectionPerPatch:
-			mdPerPatch(p, r)
+			mdPerPatch(p, o.PerPatch)
 		case sectionFilesystems:
-			mdFilesystems(p, r)
+			mdFilesystems(p, o.Filesystems)
 		case sectionCorrectness:
 			mdCorrectness(p, o.Correctness)
 		case sectionBench:
@@ -130,33 +129,11 @@ func mdCrashes(p *printer, crashes []crashRow) {
 // mdFilesystems says how each target's filesystem was made: the feature
 // profile chosen for the kernel and the exact mkfs command. Variants
 // that made a target the same way share a row.
-func mdFilesystems(p *printer, r *results.Run) {
-	type row struct{ variants, target, profile, command, features string }
-	var rows []row
-	for _, v := range r.Variants {
-		for _, t := range v.Targets {
-			if t.Mkfs == nil {
-				continue
-			}
-			cmd := strings.Join(t.Mkfs.Command, " ")
-			feats := strings.Join(t.Mkfs.Features, ",")
-			i := slices.IndexFunc(rows, func(x row) bool {
-				return x.target == t.Name && x.profile == t.Mkfs.Profile && x.command == cmd && x.features == feats
-			})
-			if i >= 0 {
-				rows[i].variants += ", " + v.Name
-				continue
-			}
-			rows = append(rows, row{v.Name, t.Name, t.Mkfs.Profile, cmd, feats})
-		}
-	}
-	if len(rows) == 0 {
-		return
-	}
+func mdFilesystems(p *printer, rows []fsRow) {
 	p.f("## Filesystems\n\nMade with the feature profile of the kernel under test; the features are read back from the superblock.\n\n")
 	p.f("| target | variants | profile | mkfs | features |\n|---|---|---|---|---|\n")
 	for _, x := range rows {
-		p.f("| %s | %s | %s | %s | %s |\n", mdCell(x.target), mdCell(x.variants), mdCell(x.profile), mdCode(x.command), mdCell(x.features))
+		p.f("| %s | %s | %s | %s | %s |\n", mdCell(x.Target), mdCell(x.Variants), mdCell(x.Profile), mdCode(x.Command), mdCell(x.Features))
 	}
 	p.f("\n")
 }

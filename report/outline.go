@@ -1,6 +1,9 @@
 package report
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/ktest-dev/ktest/results"
 )
 
@@ -20,6 +23,10 @@ type outline struct {
 	Patches []patchRow
 	Kernels []kernelRow
 	Crashes []crashRow
+	// PerPatch is the per-patch steps of a per-patch run, nil otherwise.
+	PerPatch *results.PerPatch
+	// Filesystems is how each target's filesystem was made.
+	Filesystems []fsRow
 	// Correctness is each variant's test matrix, for the variants
 	// that ran tests.
 	Correctness []testMatrixRows
@@ -92,6 +99,34 @@ type benchPair struct {
 	A, B     string
 	FileSize string // the plan's file size; "" when not recorded
 	Tables   []results.ABTarget
+}
+
+// fsRow is how a target's filesystem was made: the feature profile
+// chosen for the kernel, the mkfs command and the features read back.
+// Variants that made it the same way share a row.
+type fsRow struct{ Variants, Target, Profile, Command, Features string }
+
+// filesystemsOf reads the run's fsRows.
+func filesystemsOf(r *results.Run) []fsRow {
+	var rows []fsRow
+	for _, v := range r.Variants {
+		for _, t := range v.Targets {
+			if t.Mkfs == nil {
+				continue
+			}
+			cmd := strings.Join(t.Mkfs.Command, " ")
+			feats := strings.Join(t.Mkfs.Features, ",")
+			i := slices.IndexFunc(rows, func(x fsRow) bool {
+				return x.Target == t.Name && x.Profile == t.Mkfs.Profile && x.Command == cmd && x.Features == feats
+			})
+			if i >= 0 {
+				rows[i].Variants += ", " + v.Name
+				continue
+			}
+			rows = append(rows, fsRow{v.Name, t.Name, t.Mkfs.Profile, cmd, feats})
+		}
+	}
+	return rows
 }
 
 // sectionID names one part of a report's body.
@@ -181,7 +216,14 @@ func (rd Renderer) outline(r *results.Run) outline {
 	if len(o.Crashes) > 0 {
 		o.Sections = append(o.Sections, sectionCrashes)
 	}
-	o.Sections = append(o.Sections, sectionPerPatch, sectionFilesystems)
+	o.PerPatch = r.PerPatch
+	if o.PerPatch != nil {
+		o.Sections = append(o.Sections, sectionPerPatch)
+	}
+	o.Filesystems = filesystemsOf(r)
+	if len(o.Filesystems) > 0 {
+		o.Sections = append(o.Sections, sectionFilesystems)
+	}
 	if len(o.Correctness) > 0 {
 		o.Sections = append(o.Sections, sectionCorrectness)
 	}

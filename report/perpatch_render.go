@@ -54,11 +54,7 @@ func firstBadText(p *results.PerPatch) string {
 	return ""
 }
 
-func mdPerPatch(p *printer, r *results.Run) {
-	pp := r.PerPatch
-	if pp == nil {
-		return
-	}
+func mdPerPatch(p *printer, pp *results.PerPatch) {
 	p.f("## Per patch\n\n")
 	p.f("Each patch applied on top of the ones before it, built in the same build slot and booted")
 	if pp.Suite != "none" {
@@ -107,11 +103,7 @@ func anyTested(pp *results.PerPatch) bool {
 	return false
 }
 
-func emailPerPatch(e *emailText, r *results.Run) {
-	pp := r.PerPatch
-	if pp == nil {
-		return
-	}
+func emailPerPatch(e *emailText, pp *results.PerPatch) {
 	e.blank()
 	head := "Per patch (mode " + pp.Mode + ")"
 	if fb := firstBadText(pp); fb != "" {
