@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ktest-dev/ktest/report"
 	"github.com/ktest-dev/ktest/results"
 )
 
@@ -120,7 +121,7 @@ func TestTargetSetup(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var suites results.JUnitSuites
+		var suites report.JUnitSuites
 		if err := xml.Unmarshal(b, &suites); err != nil {
 			t.Fatalf("junit.xml: %v", err)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/ktest-dev/ktest/era"
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/plan"
+	"github.com/ktest-dev/ktest/report"
 	"github.com/ktest-dev/ktest/results"
 )
 
@@ -112,7 +113,7 @@ func TestEraChoosesTheBaselineOfTheTree(t *testing.T) {
 				t.Errorf("series base %q does not name the baseline", run.Series.Base)
 			}
 			var md bytes.Buffer
-			if err := (results.Renderer{}).Render(&md, run, "md"); err != nil {
+			if err := (report.Renderer{}).Render(&md, run, "md"); err != nil {
 				t.Fatal(err)
 			}
 			if !strings.Contains(md.String(), "**Era:** "+e.Name) || !strings.Contains(md.String(), tc.baseline) {

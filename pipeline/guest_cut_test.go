@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ktest-dev/ktest/plan"
+	"github.com/ktest-dev/ktest/report"
 	"github.com/ktest-dev/ktest/results"
 	"github.com/ktest-dev/ktest/vm"
 )
@@ -85,7 +86,7 @@ func TestBootFailureIsTheKernels(t *testing.T) {
 	if run.Status != results.StatusFail || run.Error == nil || run.Error.Fault != results.FaultKernel || run.Error.Stage != "boot" {
 		t.Errorf("status %s, error %+v", run.Status, run.Error)
 	}
-	j := results.JUnit(run)
+	j := report.JUnit(run)
 	var failure, errored bool
 	for _, s := range j.Suites {
 		for _, c := range s.Cases {

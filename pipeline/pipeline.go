@@ -22,6 +22,7 @@ import (
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/kconfig"
 	"github.com/ktest-dev/ktest/plan"
+	"github.com/ktest-dev/ktest/report"
 	"github.com/ktest-dev/ktest/results"
 	"github.com/ktest-dev/ktest/series"
 	"github.com/ktest-dev/ktest/vm"
@@ -554,7 +555,7 @@ func (r *runner) finish(ctx context.Context, err error) {
 	default:
 		run.Conclude(r.checkpatchFatal())
 	}
-	if err := results.WriteRunDir(r.cfg.OutDir, run, results.Renderer{From: r.cfg.Identity}); err != nil {
+	if err := report.WriteRunDir(r.cfg.OutDir, run, report.Renderer{From: r.cfg.Identity}); err != nil {
 		r.logf("warning: %v", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ktest-dev/ktest/report"
 	"github.com/ktest-dev/ktest/results"
 	"github.com/ktest-dev/ktest/series"
 )
@@ -106,7 +107,7 @@ func TestReplyMbox(t *testing.T) {
 			}
 			run.Series = seriesRecord(s, tc.source, false, true)
 			var out bytes.Buffer
-			if err := (results.Renderer{From: me}).Render(&out, run, "mbox"); err != nil {
+			if err := (report.Renderer{From: me}).Render(&out, run, "mbox"); err != nil {
 				t.Fatal(err)
 			}
 			sep, msgText, _ := strings.Cut(out.String(), "\n")

@@ -14,7 +14,7 @@ type BenchComparison struct {
 // package verdict about each to decide on adaptive boots.
 func (r *Run) BenchComparisons() []BenchComparison {
 	var out []BenchComparison
-	for _, pair := range r.benchPairs() {
+	for _, pair := range r.BenchPairs() {
 		ref, other := pair[0], pair[1]
 		if other == nil {
 			continue

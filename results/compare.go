@@ -1,9 +1,7 @@
 package results
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 
@@ -53,7 +51,7 @@ type Comparison struct {
 	// TooFew says why metrics could not be judged when a side had too
 	// few samples, e.g. "1 boot per side, 3 needed".
 	TooFew string       `json:"too_few,omitempty"`
-	few    sampleCounts // the sample counts TooFew speaks of
+	Few    sampleCounts `json:"-"` // the sample counts TooFew speaks of
 	// Drift are the control engine's changes: between-boot drift, which
 	// raises the bar for the other engines, never a regression.
 	Drift []Regression `json:"drift,omitempty"`
@@ -79,20 +77,6 @@ type Regression struct {
 	New     Metric `json:"new"`
 	// Change is (New-Old)/|Old| of the medians (see Diff.Change).
 	Change float64 `json:"change"`
-}
-
-// String is "patched/ext4/io_uring ctx_switches 4300 -> 8700 (+102%)".
-func (g Regression) String() string {
-	return fmt.Sprintf("%s/%s/%s %s %s -> %s (%s)", g.Variant, g.Target, g.Engine, g.Metric,
-		figure(g.Metric, g.Old, "-"), figure(g.Metric, g.New, "-"), changeText(g.Change, g.Old.Median, "-"))
-}
-
-// changeText is the percentage, or "from 0" when the old median was 0.
-func changeText(change, old float64, minus string) string {
-	if old == 0 {
-		return "from 0"
-	}
-	return signedPct(change, minus)
 }
 
 // comparedMetrics are the stored metrics Compare checks, in report
@@ -127,7 +111,7 @@ func Compare(oldRun, newRun *Run) *Comparison {
 		// it did not run the same tests, and "no regressions" would
 		// cover tests that never ran.
 		c.NoVerdict = &NoVerdict{WrongInput: true, Reasons: []string{fmt.Sprintf("B did not run %s that A passed (%s): not the same tests",
-			count(len(c.NotRun), "test"), firstFew(strs(c.NotRun), 3))}}
+			termfmt.Plural(len(c.NotRun), "test"), firstFew(Strs(c.NotRun), 3))}}
 		*c = Comparison{Old: c.Old, New: c.New, Regressions: []Regression{}, NewFailures: []TestID{}, Fixed: []TestID{}, NoVerdict: c.NoVerdict}
 	}
 	return c
@@ -191,8 +175,8 @@ func (c *Comparison) compareBench(tid TargetID, ot, nt *Target, control string) 
 			c.Compared++
 			if d.Outcome == verdict.TooFew {
 				c.Undecided++
-				c.few = c.few.fewer(d.NA, d.NB)
-				c.TooFew = c.few.tooFew()
+				c.Few = c.Few.fewer(d.NA, d.NB)
+				c.TooFew = c.Few.TooFew()
 			}
 			g := Regression{Variant: tid.Variant, Target: tid.Target, Engine: name, Metric: m, Old: om, New: nm, Change: d.Change}
 			if name == control {
@@ -229,148 +213,6 @@ func (c *Comparison) compareBench(tid TargetID, ot, nt *Target, control string) 
 // failure: what makes `ktest compare` exit 1.
 func (c *Comparison) Failed() bool {
 	return len(c.Regressions) > 0 || len(c.NewFailures) > 0 || len(c.NewErrors) > 0
-}
-
-// Problems names every regression and new failure, one per string.
-func (c *Comparison) Problems() []string {
-	var out []string
-	for _, g := range c.Regressions {
-		out = append(out, "regression "+g.String())
-	}
-	for _, f := range c.NewFailures {
-		out = append(out, "new failure "+f.String())
-	}
-	for _, f := range c.NewErrors {
-		out = append(out, "target setup failed "+f.String())
-	}
-	return out
-}
-
-// Render writes the comparison as "md", "text" or "json".
-func (c *Comparison) Render(w io.Writer, format string) error {
-	return c.RenderWidth(w, format, 0)
-}
-
-// RenderWidth is Render with the text format's lines wrapped to width
-// columns (<= 0: not wrapped). md and json are never wrapped: markdown
-// reflows by itself and JSON keeps the full text.
-func (c *Comparison) RenderWidth(w io.Writer, format string, width int) error {
-	switch format {
-	case "json":
-		data, err := json.MarshalIndent(c, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(append(data, '\n'))
-		return err
-	case "md", "text":
-	default:
-		return fmt.Errorf("comparison: unknown format %q (want md, text or json)", format)
-	}
-	md := format == "md"
-	p := &printer{w: w}
-	esc := func(s string) string {
-		if md {
-			return mdText(s)
-		}
-		return s
-	}
-	if md {
-		width = 0
-	}
-	// para prints one paragraph or list item, wrapped in text mode.
-	para := func(prefix, indent, text string) {
-		p.f("%s\n", termfmt.Wrap(text, width, prefix, indent))
-	}
-	if md {
-		p.f("# ktest compare: %s → %s\n\n", mdCode(c.Old.ID), mdCode(c.New.ID))
-	} else {
-		p.f("ktest compare: %s -> %s\n\n", c.Old.ID, c.New.ID)
-	}
-	if nv := c.NoVerdict; nv != nil {
-		for _, why := range nv.Reasons {
-			para("", "  ", "No verdict: "+esc(why)+".")
-		}
-		p.f("\n")
-		return p.err
-	}
-	if !c.Failed() {
-		para("", "", c.cleanText())
-		p.f("\n")
-	}
-	if c.Compared > 0 && c.Undecided < c.Compared {
-		s := fmt.Sprintf("%d metric comparison(s), %d change(s) called, %d within noise", c.Compared, c.Called, c.WithinNoise)
-		if c.Undecided > 0 {
-			s += fmt.Sprintf(", %d not judged (%s)", c.Undecided, c.TooFew)
-		}
-		if c.Held > 0 {
-			s += fmt.Sprintf(", %d held back as the control's drift", c.Held)
-		}
-		para("", "", s+".")
-		p.f("\n")
-	}
-	if len(c.Regressions) > 0 {
-		if md {
-			p.f("## Regressions (%d)\n\n| variant | target | engine | metric | old | new | change |\n|---|---|---|---|--:|--:|--:|\n", len(c.Regressions))
-			for _, g := range c.Regressions {
-				p.f("| %s | %s | %s | %s | %s | %s | %s |\n", mdCell(g.Variant), mdCell(g.Target), engineLabel(g.Engine), g.Metric,
-					figure(g.Metric, g.Old, "–"), figure(g.Metric, g.New, "–"), changeText(g.Change, g.Old.Median, "−"))
-			}
-			p.f("\n")
-		} else {
-			p.f("Regressions (%d):\n", len(c.Regressions))
-			for _, g := range c.Regressions {
-				para("  ", "    ", g.String())
-			}
-			p.f("\n")
-		}
-	}
-	list := func(title string, items []string) {
-		if len(items) == 0 {
-			return
-		}
-		if md {
-			p.f("## %s (%d)\n\n", title, len(items))
-		} else {
-			p.f("%s (%d):\n", title, len(items))
-		}
-		for _, it := range items {
-			if md {
-				p.f("- %s\n", mdText(it))
-			} else {
-				para("  ", "    ", it)
-			}
-		}
-		p.f("\n")
-	}
-	list("New failures", strs(c.NewFailures))
-	list("Targets that could not be set up", strs(c.NewErrors))
-	list("Failed, then passed when re-run (flaky, not counted)", strs(c.Flaky))
-	list("Fixed", strs(c.Fixed))
-	list("Passed before, not run now", strs(c.NotRun))
-	list("Control engine drift (between boots, not a regression)", strs(c.Drift))
-	list("Improvements", strs(c.Improvements))
-	noise := noiseRule
-	if !md {
-		noise = strings.ReplaceAll(noise, "–", "-")
-	}
-	para("", "", strings.Replace(noise, "baseline and patched", "old and new", 1))
-	return p.err
-}
-
-// cleanText says what a comparison that found nothing wrong found: it
-// claims "no regressions" only of metrics it could judge.
-func (c *Comparison) cleanText() string {
-	const tests = "no new failures and no new target errors"
-	switch {
-	case c.Compared == 0:
-		return "No benchmark metrics to compare; " + tests + "."
-	case c.Undecided == c.Compared:
-		return "Figures only: " + c.few.noCall() + "; " + tests + "."
-	case c.Undecided > 0:
-		return fmt.Sprintf("No regressions beyond noise among the %d metrics judged (%d not judged), %s.", c.Compared-c.Undecided, c.Undecided, tests)
-	}
-	return "No regressions beyond noise, " + tests + "."
 }
 
 // NoVerdict is why two runs cannot be compared: a side that did not
@@ -433,8 +275,8 @@ func variantNames(r *Run) []string {
 	return out
 }
 
-// strs formats ids for a list.
-func strs[T fmt.Stringer](ids []T) []string {
+// Strs formats ids for a list.
+func Strs[T fmt.Stringer](ids []T) []string {
 	out := make([]string, len(ids))
 	for i, id := range ids {
 		out[i] = id.String()

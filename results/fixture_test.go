@@ -4,13 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net/mail"
-	"testing"
 	"time"
 )
-
-// testIdentity is the reviewer renderings sign as in tests.
-var testIdentity = &mail.Address{Name: "Jane Doe", Address: "jane@example.org"}
 
 func sha256Hex(s string) string {
 	h := sha256.Sum256([]byte(s))
@@ -150,7 +145,7 @@ func fixtureRun(repeats int) *Run {
 				t.Tests = append(t.Tests, Test{Name: name, Status: "pass", DurationMS: float64(100 * (i + 1))})
 			}
 			f := targetFactor[tn]
-			for _, en := range engineOrder {
+			for _, en := range EngineOrder {
 				s := fixtureShapes[vn][en]
 				t.Bench = append(t.Bench, Engine{Engine: en, Repeats: repeats, Metrics: map[string]Metric{
 					MetricWallMS:      scaled(s.wall, f, repeats),
@@ -185,14 +180,4 @@ func setTest(r *Run, variant, target, test, status, msg string) {
 // setMetric replaces one metric's samples.
 func setMetric(r *Run, variant, target, engine, metric string, samples ...float64) {
 	r.Variant(variant).Target(target).Engine(engine).Metrics[metric] = NewMetric(samples)
-}
-
-// loadFixture reads a recorded results.json from testdata.
-func loadFixture(t *testing.T, name string) *Run {
-	t.Helper()
-	r, err := Load("testdata/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
 }

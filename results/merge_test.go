@@ -28,39 +28,6 @@ func shardOf(r *Run, k, n int, targets []string) *Run {
 	return s
 }
 
-func TestMergeEqualsOneMachine(t *testing.T) {
-	whole := fixtureRun(3)
-	setTest(whole, "patched", "raw", "eof", "fail", "read past EOF")
-	whole.Conclude(false)
-	a := shardOf(whole, 1, 2, []string{"ext4", "xfs"})
-	b := shardOf(whole, 2, 2, []string{"btrfs", "raw"})
-	m, err := Merge("merged", []*Run{b, a}) // any order
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.Status != StatusFail || !slices.Equal(m.Plan.Targets, whole.Plan.Targets) {
-		t.Errorf("status %s, targets %v", m.Status, m.Plan.Targets)
-	}
-	if got, want := strs(m.Failed()), strs(whole.Failed()); !slices.Equal(got, want) {
-		t.Errorf("failed %v, want %v", got, want)
-	}
-	for _, v := range whole.Variants {
-		var names []string
-		for _, t := range m.Variant(v.Name).Targets {
-			names = append(names, t.Name)
-		}
-		if !slices.Equal(names, whole.Plan.Targets) {
-			t.Errorf("%s targets %v", v.Name, names)
-		}
-	}
-	// The same changes are called as on one machine.
-	mdWhole, mdMerged := render(t, Renderer{}, whole, "md"), render(t, Renderer{}, m, "md")
-	vw, vm := section(t, mdWhole, "## Read benchmark: baseline vs patched"), section(t, mdMerged, "## Read benchmark: baseline vs patched")
-	if vw != vm {
-		t.Errorf("benchmark sections differ:\n--- one machine\n%s\n--- merged\n%s", vw, vm)
-	}
-}
-
 func TestMergeRefuses(t *testing.T) {
 	whole := fixtureRun(3)
 	a := shardOf(whole, 1, 2, []string{"ext4", "xfs"})

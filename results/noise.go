@@ -27,9 +27,9 @@ func (m Metric) samples() []float64 {
 	return m.Samples
 }
 
-// hasSpread reports whether m carries a spread: two or more samples, or
+// HasSpread reports whether m carries a spread: two or more samples, or
 // (for documents without samples) a non-empty [Min,Max].
-func hasSpread(m Metric) bool {
+func HasSpread(m Metric) bool {
 	if len(m.Samples) >= 2 {
 		return true
 	}
@@ -38,7 +38,7 @@ func hasSpread(m Metric) bool {
 
 // metricCPU is the synthetic "user + sys" metric of the A/B tables; it
 // is not stored in documents but compared like the stored ones.
-const metricCPU = "cpu_pct"
+const MetricCPU = "cpu_pct"
 
 // HigherIsBetter reports the good direction of a metric: true only for
 // IOPS. Time, latency, CPU, context switches and io-wq workers are

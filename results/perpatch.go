@@ -1,9 +1,9 @@
 package results
 
 import (
-	"fmt"
-
 	"github.com/ktest-dev/ktest/internal/termfmt"
+
+	"fmt"
 )
 
 // PerPatch is a per-patch run (`ktest run --per-patch`): the series
@@ -85,10 +85,6 @@ func (c *Checkpatch) String() string {
 	return c.Summary
 }
 
-// count is "1 error", "2 errors": [termfmt.Plural], under the name the
-// renderers use.
-var count = termfmt.Plural
-
 // FirstBadPatch says which patch a per-patch run found bad first, and
 // why, or "" when it found none.
 func (r *Run) FirstBadPatch() string {
@@ -96,7 +92,7 @@ func (r *Run) FirstBadPatch() string {
 	if st == nil {
 		return ""
 	}
-	return fmt.Sprintf("first bad patch %s %s: %s", st.Label, st.Subject, firstLineOf(st.Evidence))
+	return fmt.Sprintf("first bad patch %s %s: %s", st.Label, st.Subject, termfmt.FirstLine(st.Evidence))
 }
 
 // CheckpatchErrors lists the patches checkpatch found errors in, for a
@@ -105,7 +101,7 @@ func (s *Series) CheckpatchErrors() []string {
 	var out []string
 	for _, p := range s.Patches {
 		if p.Checkpatch != nil && p.Checkpatch.Errors > 0 {
-			out = append(out, fmt.Sprintf("%s: checkpatch: %s", patchLabel(p), p.Checkpatch))
+			out = append(out, fmt.Sprintf("%s: checkpatch: %s", PatchLabel(p), p.Checkpatch))
 		}
 	}
 	return out

@@ -1,6 +1,3 @@
-// Package results is the data of a ktest run and its renderings: a
-// versioned JSON schema, atomic writes, and the Markdown, email, JUnit
-// and HTML views a reviewer or CI reads. It runs no stages.
 package results
 
 import (
@@ -12,6 +9,7 @@ import (
 
 	"github.com/ktest-dev/ktest/apply"
 	"github.com/ktest-dev/ktest/internal/atomicfile"
+	"github.com/ktest-dev/ktest/internal/termfmt"
 )
 
 // Schema versions the JSON document. Bump the suffix on any change that
@@ -376,7 +374,7 @@ type TargetError struct {
 	Message string
 }
 
-func (e TargetError) String() string { return e.ID.String() + ": " + firstLineOf(e.Message) }
+func (e TargetError) String() string { return e.ID.String() + ": " + termfmt.FirstLine(e.Message) }
 
 // TargetErrors lists the targets that could not be set up.
 func (r *Run) TargetErrors() []TargetError {
@@ -430,7 +428,7 @@ func (p Plan) Differences(q Plan) []string {
 	diff := func(what string, a, b any) {
 		sa, sb := fmt.Sprint(a), fmt.Sprint(b)
 		if sa != sb {
-			out = append(out, fmt.Sprintf("%s %s vs %s", what, orDefault(sa, "none"), orDefault(sb, "none")))
+			out = append(out, fmt.Sprintf("%s %s vs %s", what, OrDefault(sa, "none"), OrDefault(sb, "none")))
 		}
 	}
 	diff("targets", p.Targets, q.Targets)

@@ -47,9 +47,9 @@ const (
 	StepSkipped StepStatus = "skipped"
 )
 
-// stage maps a build or boot step to the stage status JUnit shows when a
+// Stage maps a build or boot step to the stage status JUnit shows when a
 // document has no stage records.
-func (s StepStatus) stage() StageStatus {
+func (s StepStatus) Stage() StageStatus {
 	switch s {
 	case StepOK:
 		return StageOK

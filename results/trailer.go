@@ -1,6 +1,8 @@
 package results
 
 import (
+	"github.com/ktest-dev/ktest/internal/termfmt"
+
 	"fmt"
 	"strings"
 )
@@ -38,23 +40,23 @@ func (r *Run) WhyNoTrailer() string {
 		why = append(why, fb)
 	}
 	if failed := r.Failed(); len(failed) > 0 {
-		why = append(why, fmt.Sprintf("%s failed or hung: %s", count(len(failed), "test"), firstFew(strs(failed), 3)))
+		why = append(why, fmt.Sprintf("%s failed or hung: %s", termfmt.Plural(len(failed), "test"), firstFew(Strs(failed), 3)))
 	}
 	if n := r.notRun(); n > 0 {
-		why = append(why, fmt.Sprintf("%s not run", count(n, "test")))
+		why = append(why, fmt.Sprintf("%s not run", termfmt.Plural(n, "test")))
 	}
 	if errs := r.TargetErrors(); len(errs) > 0 {
-		why = append(why, "target setup failed: "+firstFew(strs(errs), 2))
+		why = append(why, "target setup failed: "+firstFew(Strs(errs), 2))
 	}
 	for _, v := range r.Variants {
 		for _, c := range v.Crashes {
-			why = append(why, fmt.Sprintf("%s crashed: %s %s", v.Name, c.Kind, firstLineOf(c.Title)))
+			why = append(why, fmt.Sprintf("%s crashed: %s %s", v.Name, c.Kind, termfmt.FirstLine(c.Title)))
 			break
 		}
 	}
 	why = append(why, r.untestedVariants()...)
 	if r.Status != StatusPass && len(why) == 0 {
-		why = append(why, "the run's status is "+orDefault(string(r.Status), "unknown"))
+		why = append(why, "the run's status is "+OrDefault(string(r.Status), "unknown"))
 	}
 	if len(why) > 0 {
 		return strings.Join(why, "; ")
@@ -78,9 +80,9 @@ func (r *Run) untestedVariants() []string {
 	for _, v := range r.Variants {
 		switch {
 		case v.Kernel.Status != StepOK:
-			out = append(out, v.Name+" "+buildText(v.Kernel))
+			out = append(out, v.Name+" "+BuildText(v.Kernel))
 		case v.Boot.Status != StepOK:
-			out = append(out, v.Name+" "+bootText(v.Boot))
+			out = append(out, v.Name+" "+BootText(v.Boot))
 		}
 	}
 	if len(r.Variants) == 0 {
@@ -94,7 +96,7 @@ func (r *Run) untestedVariants() []string {
 func (r *Run) notRun() int {
 	n := 0
 	for _, v := range r.Variants {
-		n += testCounts(v).notRun
+		n += TestCounts(v).notRun
 	}
 	return n
 }
@@ -103,17 +105,17 @@ func (r *Run) notRun() int {
 // side for package verdict to decide: "figures only: ..." when none
 // could be, "" when all could.
 func (r *Run) undecided() string {
-	var tables []abTarget
-	for _, pair := range r.benchPairs() {
+	var tables []ABTarget
+	for _, pair := range r.BenchPairs() {
 		if pair[1] != nil {
-			tables = append(tables, r.abTables(pair[0], pair[1])...)
+			tables = append(tables, r.ABTables(pair[0], pair[1])...)
 		}
 	}
-	switch j := judgedIn(tables); {
-	case j.figuresOnly():
-		return "figures only: " + j.few.noCall()
-	case j.undecided > 0:
-		return fmt.Sprintf("%d of %d benchmark comparisons could not be judged (%s)", j.undecided, j.compared, j.few.tooFew())
+	switch j := JudgedIn(tables); {
+	case j.FiguresOnly():
+		return "figures only: " + j.Few.NoCall()
+	case j.Undecided > 0:
+		return fmt.Sprintf("%d of %d benchmark comparisons could not be judged (%s)", j.Undecided, j.Compared, j.Few.TooFew())
 	}
 	return ""
 }
@@ -124,21 +126,4 @@ func firstFew(items []string, n int) string {
 		return strings.Join(items, ", ")
 	}
 	return strings.Join(items[:n], ", ") + fmt.Sprintf(" and %d more", len(items)-n)
-}
-
-// trailer is the reply's last line before the reproduce command: the
-// signature when the run earned it, else a sentence saying why there is
-// none. That sentence never reads as a trailer ("Key: value" at the
-// start of a line), so b4 and patchwork cannot pick it up.
-func (rd Renderer) trailer(r *Run) string {
-	sig := rd.signature()
-	why := r.WhyNoTrailer()
-	if why == "" {
-		return sig
-	}
-	key := "Tested-by"
-	if k, _, ok := strings.Cut(sig, ":"); ok && sig != NoIdentitySignature {
-		key = k
-	}
-	return fmt.Sprintf("No %s from this run: %s.", key, strings.TrimSuffix(why, "."))
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ktest-dev/ktest/internal/termfmt"
+	"github.com/ktest-dev/ktest/report"
 	"github.com/ktest-dev/ktest/results"
 )
 
@@ -51,14 +52,14 @@ func runCompare(ctx context.Context, args []string) error {
 		}
 	}
 	cmp := results.Compare(runs[0], runs[1])
-	if err := cmp.RenderWidth(resultsStdout, *format, termfmt.Width(resultsStdout)); err != nil {
+	if err := report.Comparison(resultsStdout, cmp, *format, termfmt.Width(resultsStdout)); err != nil {
 		return err
 	}
 	if nv := cmp.NoVerdict; nv != nil {
 		return noVerdictError(nv)
 	}
 	if cmp.Failed() {
-		probs := cmp.Problems()
+		probs := report.Problems(cmp)
 		return testsFailed(fmt.Errorf("%d regression(s), %d new failure(s):\n  %s",
 			len(cmp.Regressions), len(cmp.NewFailures), strings.Join(probs, "\n  ")))
 	}

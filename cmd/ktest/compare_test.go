@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ktest-dev/ktest/report"
 	"github.com/ktest-dev/ktest/results"
 )
 
@@ -172,7 +173,7 @@ func TestReportCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ju results.JUnitSuites
+	var ju report.JUnitSuites
 	if err := xml.Unmarshal(data, &ju); err != nil || ju.Failures != 1 || ju.Tests == 0 {
 		t.Errorf("junit file: %v, failures=%d tests=%d", err, ju.Failures, ju.Tests)
 	}

@@ -8,7 +8,7 @@ import (
 	"os/exec"
 	"strings"
 
-	"github.com/ktest-dev/ktest/results"
+	"github.com/ktest-dev/ktest/report"
 )
 
 // errNoIdentity explains how to give ktest a sender identity.
@@ -20,7 +20,7 @@ var errNoIdentity = errors.New(`no sender identity: pass --from "Name <you@examp
 // when neither says: ktest never makes an address up.
 func identity(ctx context.Context, from string) (*mail.Address, error) {
 	if from != "" {
-		a, err := results.ParseIdentity(from)
+		a, err := report.ParseIdentity(from)
 		if err != nil {
 			return nil, fmt.Errorf("--from: %w", err)
 		}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ktest-dev/ktest/report"
 	"github.com/ktest-dev/ktest/results"
 )
 
@@ -63,7 +64,7 @@ func runMerge(ctx context.Context, args []string) error {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "ktest merge: warning: %v; the reports carry no Tested-by\n", err)
 	}
-	if err := results.WriteRunDir(out, merged, results.Renderer{From: from}); err != nil {
+	if err := report.WriteRunDir(out, merged, report.Renderer{From: from}); err != nil {
 		return infraFailure(err)
 	}
 	fmt.Fprintf(os.Stderr, "ktest merge: %d shard run(s) into %s: %s\n", len(runs), out, merged.Status)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ktest-dev/ktest/internal/atomicfile"
 
+	"github.com/ktest-dev/ktest/report"
 	"github.com/ktest-dev/ktest/results"
 )
 
@@ -47,11 +48,11 @@ sender are --from, else git config user.name and user.email.`,
 func runReport(ctx context.Context, args []string) error {
 	c := commands["report"]
 	fs := newFlagSet(c)
-	format := fs.String("format", "md", "output `FORMAT`: "+strings.Join(results.Formats, ", "))
+	format := fs.String("format", "md", "output `FORMAT`: "+strings.Join(report.Formats, ", "))
 	out := fs.String("o", "", "write to `FILE` atomically instead of stdout")
 	from := fs.String("from", "", "reviewer identity `\"NAME <MAIL>\"`: the mbox sender and the Tested-by (default: git config user.name and user.email)")
 	sig := fs.String("signature", "", "`TRAILER` line for md, email, mbox and html (default \"Tested-by: \" and the identity)")
-	origin := fs.String("origin", results.DefaultOrigin, "KCIDB origin `NAME` (the CI system's name: a-z, 0-9, _) for --format kcidb")
+	origin := fs.String("origin", report.DefaultOrigin, "KCIDB origin `NAME` (the CI system's name: a-z, 0-9, _) for --format kcidb")
 	pos, err := parseArgsAnywhere(fs, args)
 	if err != nil {
 		return err
@@ -59,7 +60,7 @@ func runReport(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usageErrorf("want exactly one RUN (results.json or run directory), got %d arguments", len(pos))
 	}
-	if err := results.ValidOrigin(*origin); err != nil {
+	if err := report.ValidOrigin(*origin); err != nil {
 		return usageErrorf("--origin: %v", err)
 	}
 	// -o writes a file, never directories: a mistyped path is an error.
@@ -82,12 +83,12 @@ func runReport(ctx context.Context, args []string) error {
 		return badInput(err)
 	}
 	var buf bytes.Buffer
-	if err := (results.Renderer{Signature: *sig, From: who, Origin: *origin}).Render(&buf, run, *format); err != nil {
-		var ufe *results.UnknownFormatError
+	if err := (report.Renderer{Signature: *sig, From: who, Origin: *origin}).Render(&buf, run, *format); err != nil {
+		var ufe *report.UnknownFormatError
 		switch {
 		case errors.As(err, &ufe):
 			return usageErrorf("--format: %v", err)
-		case errors.Is(err, results.ErrNoMessage):
+		case errors.Is(err, report.ErrNoMessage):
 			return badInput(fmt.Errorf("%s: %w (a series read from a plain diff, or a run recorded by an older ktest); use --format email", pos[0], err))
 		}
 		return infraFailure(err)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ktest-dev/ktest/report"
 	"github.com/ktest-dev/ktest/results"
 )
 
@@ -41,7 +42,7 @@ func TestReportIdentity(t *testing.T) {
 		{name: "mbox without identity", args: []string{withSeries, "--format", "mbox"}, code: ExitUsage,
 			stderr: []string{`pass --from "Name <you@example.org>" or set git config user.name and user.email`}},
 		{name: "email without identity says so", args: []string{withSeries, "--format", "email"},
-			stdout: []string{"\n" + results.NoIdentitySignature + "\nktest run --plan default\n"}},
+			stdout: []string{"\n" + report.NoIdentitySignature + "\nktest run --plan default\n"}},
 		{name: "--from", args: []string{withSeries, "--format", "mbox", "--from", "Jane Doe <jane@example.org>"},
 			stdout: []string{"\nFrom: \"Jane Doe\" <jane@example.org>\n", "\nTo: \"Jens Axboe\" <axboe@kernel.dk>\n",
 				"\nSubject: Re: [PATCHSET v2 0/12] Add support for async buffered reads\n", "\nTested-by: Jane Doe <jane@example.org>\n"},

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ktest-dev/ktest/report"
 	"github.com/ktest-dev/ktest/results"
 )
 
@@ -75,7 +76,7 @@ func TestRunQuickEndToEnd(t *testing.T) {
 		}
 	}
 	junit, _ := os.ReadFile(filepath.Join(out, "junit.xml"))
-	var suites results.JUnitSuites
+	var suites report.JUnitSuites
 	if err := xml.Unmarshal(junit, &suites); err != nil {
 		t.Errorf("junit.xml is not valid XML: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ktest-dev/ktest/internal/atomicfile"
+	"github.com/ktest-dev/ktest/report"
 	"github.com/ktest-dev/ktest/results"
 )
 
@@ -44,7 +45,7 @@ func nightly(ctx context.Context, hist results.History, run *results.Run, dir st
 		fmt.Fprintf(os.Stderr, "ktest: %s passed on re-run: flaky, not counted\n", f)
 	}
 	var b strings.Builder
-	if err := cmp.Render(&b, "md"); err != nil {
+	if err := report.Comparison(&b, cmp, "md", 0); err != nil {
 		return true, infraFailure(fmt.Errorf("rendering the comparison with run %s: %w", last.ID, err))
 	}
 	path := filepath.Join(dir, "comparison.md")
@@ -58,7 +59,7 @@ func nightly(ctx context.Context, hist results.History, run *results.Run, dir st
 		return true, noVerdictError(nv)
 	}
 	if cmp.Failed() {
-		return true, testsFailed(fmt.Errorf("regression against run %s: %s", last.ID, strings.Join(cmp.Problems(), "; ")))
+		return true, testsFailed(fmt.Errorf("regression against run %s: %s", last.ID, strings.Join(report.Problems(cmp), "; ")))
 	}
 	return true, nil
 }

@@ -1,0 +1,29 @@
+package report
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestEmailShowsWhatMarkdownShows: both read the series line, its
+// warnings and its notes from the one outline, so a reply carries what
+// the summary does.
+func TestEmailShowsWhatMarkdownShows(t *testing.T) {
+	r := fixtureRun(3)
+	r.Series.Warnings = []string{"patch 2/3 has no Signed-off-by"}
+	r.Series.Notes = []string{"base v6.1 is a guess"}
+	md := render(t, Renderer{}, r, "md")
+	email := strings.Join(strings.Fields(render(t, Renderer{}, r, "email")), " ")
+	for _, want := range []struct{ md, email string }{
+		{"from `002_001cfc21aac17572.txt`", "from 002_001cfc21aac17572.txt"},
+		{"**Warning:** patch 2/3 has no Signed-off-by", "Warning: patch 2/3 has no Signed-off-by"},
+		{"**Note:** base v6.1 is a guess", "Note: base v6.1 is a guess"},
+	} {
+		if !strings.Contains(md, want.md) {
+			t.Errorf("md lacks %q", want.md)
+		}
+		if !strings.Contains(email, want.email) {
+			t.Errorf("email lacks %q", want.email)
+		}
+	}
+}
