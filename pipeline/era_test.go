@@ -146,13 +146,19 @@ func TestEraRefusals(t *testing.T) {
 		}, func(err error) bool { var be *era.BaselineError; return errors.As(err, &be) && be.Conflict != nil },
 			"no known baseline applies to this f_mode-era tree: embedded:baseline-6.1"},
 		{"a file the baseline misses", "linux-6.12", func(t *testing.T, dir string) {
-			os.MkdirAll(filepath.Join(dir, "fs/newfs"), 0o755)
-			os.WriteFile(filepath.Join(dir, "fs/newfs/file.c"), []byte("const struct file_operations newfs_fops = {\n\t.fop_flags\t= FOP_BUFFER_RASYNC,\n};\n"), 0o644)
+			if err := os.MkdirAll(filepath.Join(dir, "fs/newfs"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "fs/newfs/file.c"), []byte("const struct file_operations newfs_fops = {\n\t.fop_flags\t= FOP_BUFFER_RASYNC,\n};\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}, func(err error) bool { var be *era.BaselineError; return errors.As(err, &be) && len(be.Left) == 1 },
 			"fs/newfs/file.c:2: .fop_flags\t= FOP_BUFFER_RASYNC,"},
 		{"nothing sets the flag", "linux-6.12", func(t *testing.T, dir string) {
 			for _, f := range []string{"block/fops.c", "fs/btrfs/file.c", "fs/ext4/file.c", "fs/f2fs/file.c", "fs/xfs/xfs_file.c"} {
-				os.Remove(filepath.Join(dir, f))
+				if err := os.Remove(filepath.Join(dir, f)); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}, func(err error) bool { var ue *era.UnknownError; return errors.As(err, &ue) },
 			"no C file sets it"},

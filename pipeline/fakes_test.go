@@ -229,9 +229,9 @@ func (i *fakeInstance) Run(ctx context.Context, cmd string, stdout, stderr io.Wr
 		code = proto.ReadTestExitSetupFailed
 	case lockupMid, freezeMid, hostMid:
 		// The progress lines the real readtest prints, then the end.
-		fmt.Fprintln(stderr, proto.RunningLine("eof", 20*time.Second))
-		fmt.Fprintln(stderr, proto.FinishedLine(proto.TestResult{Name: "eof", Status: proto.StatusPass, DurationMS: 12, Message: "3 reads"}))
-		fmt.Fprintln(stderr, proto.RunningLine("preadv", 20*time.Second))
+		_, _ = fmt.Fprintln(stderr, proto.RunningLine("eof", 20*time.Second))                                                                        // a fake guest's progress
+		_, _ = fmt.Fprintln(stderr, proto.FinishedLine(proto.TestResult{Name: "eof", Status: proto.StatusPass, DurationMS: 12, Message: "3 reads"})) // a fake guest's progress
+		_, _ = fmt.Fprintln(stderr, proto.RunningLine("preadv", 20*time.Second))                                                                     // a fake guest's progress
 		switch i.w.targets[i.variant+"/"+target] {
 		case lockupMid:
 			c := &console.Crash{Kind: console.KindSoftLockup, Title: "watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [ktest-readtest:62]", Excerpt: "RIP: 0010:ktest_lockup_spin+0x4/0x10"}

@@ -56,7 +56,7 @@ func newTestProgress(next io.Writer, grace time.Duration, overrun func(error)) *
 }
 
 func (p *testProgress) Write(b []byte) (int, error) {
-	p.next.Write(b) // the log; it never blocks the guest's output
+	_, _ = p.next.Write(b) // the log; it never blocks the guest's output
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.partial = append(p.partial, b...)

@@ -275,7 +275,7 @@ func WriteDir(s *Series, dir string, force bool) ([]string, error) {
 	var temps, paths []string
 	defer func() {
 		for _, t := range temps {
-			os.Remove(t) // a no-op once renamed
+			_ = os.Remove(t) // a no-op once renamed
 		}
 	}()
 	for _, p := range all {
@@ -322,7 +322,7 @@ func writeTemp(dir, name string, data []byte) (string, error) {
 		err = cerr
 	}
 	if err != nil {
-		os.Remove(f.Name())
+		_ = os.Remove(f.Name()) // best-effort cleanup: the error that brought us here is the one to report
 		return "", fmt.Errorf("write series: %s: %w", name, err)
 	}
 	return f.Name(), nil

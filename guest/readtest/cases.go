@@ -114,9 +114,9 @@ func runCases(ctx context.Context, cases []Case, t *Target, o Options) (results 
 			results = append(results, proto.TestResult{Name: c.Name, Status: proto.StatusSkip, Message: "run cancelled: " + ctx.Err().Error()})
 			continue
 		}
-		fmt.Fprintln(o.Log, proto.RunningLine(c.Name, o.Timeout))
+		_, _ = fmt.Fprintln(o.Log, proto.RunningLine(c.Name, o.Timeout)) // a progress line: losing one must not fail the run
 		r := RunCase(ctx, c, t, &o)
-		fmt.Fprintln(o.Log, proto.FinishedLine(r))
+		_, _ = fmt.Fprintln(o.Log, proto.FinishedLine(r)) // a progress line: losing one must not fail the run
 		if r.Status == proto.StatusHung {
 			hung, hungIn = true, c.Name
 			if o.DumpBlocked != nil {
