@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -84,7 +83,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fset.BoolVar(&f.no3way, "no-3way", false, "never merge three-way, even in a git tree whose repository has the patch's blobs")
 	fset.IntVar(&f.useVersion, "use-version", 0, "apply version `N` of the series (b4's -v) instead of the newest the input holds")
 	fset.BoolVar(&f.allowMissing, "allow-missing", false, "apply the patches present even when some of the series (N/M) are missing")
-	pos, err := parseInterspersed(fset, args)
+	pos, err := parseArgsAnywhere(fset, args)
 	if err != nil {
 		return err
 	}
@@ -214,24 +213,6 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return infraFailure(err)
 	}
 	return applyExit(applyErr, doc)
-}
-
-// parseInterspersed lets flags follow SERIES (`ktest apply s.mbox --tree x`).
-func parseInterspersed(fset *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := parseFlags(fset, args); err != nil {
-			return nil, err
-		}
-		rest := fset.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		pos, args = append(pos, rest[0]), rest[1:]
-	}
 }
 
 // baseLine says where the series' base-commit stands relative to the
