@@ -55,7 +55,7 @@ func runCompare(ctx context.Context, args []string) error {
 		return err
 	}
 	if nv := cmp.NoVerdict; nv != nil {
-		return noVerdictError(nv)
+		return nv
 	}
 	if cmp.Failed() {
 		probs := cmp.Problems()

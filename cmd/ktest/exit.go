@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/ktest-dev/ktest/pipeline"
+	"github.com/ktest-dev/ktest/plan"
 	"github.com/ktest-dev/ktest/results"
 )
 
@@ -80,7 +81,10 @@ func testsFailed(err error) error {
 }
 
 // exitCode maps an error to the process exit code. Interruption wins
-// over whatever error the interrupted work returned.
+// over whatever error the interrupted work returned; then the first
+// error in err's tree (in errors.As order) that has a code gives it:
+// one marked by this command (exitError) or one of the packages' error
+// types (codeOf); any other failure is the host's or ktest's (exit 3).
 func exitCode(ctx context.Context, err error) int {
 	if err == nil || errors.Is(err, errHelp) {
 		return ExitOK
@@ -91,9 +95,50 @@ func exitCode(ctx context.Context, err error) int {
 	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
 		return ExitInterrupted
 	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return ee.code
+	if code, ok := firstCode(err); ok {
+		return code
 	}
 	return ExitInfra
+}
+
+// firstCode walks err's tree depth first, as errors.As does.
+func firstCode(err error) (int, bool) {
+	if code, ok := codeOf(err); ok {
+		return code, true
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		if next := u.Unwrap(); next != nil {
+			return firstCode(next)
+		}
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			if code, ok := firstCode(e); ok {
+				return code, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// codeOf is the exit code an error of a known type stands for, by
+// itself (not what it wraps).
+func codeOf(err error) (int, bool) {
+	switch e := err.(type) {
+	case *exitError:
+		return e.code, true
+	case *plan.OverrideError:
+		return ExitUsage, true
+	case *results.NoVerdict:
+		// 2 when the runs given cannot be compared, 3 when B stopped on
+		// a failure of its own. Either way nothing was concluded, so
+		// never 0.
+		if e.WrongInput {
+			return ExitUsage, true
+		}
+		return ExitInfra, true
+	case *pipeline.RegressionError:
+		return ExitTestsFailed, true
+	}
+	return 0, false
 }

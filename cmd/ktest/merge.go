@@ -74,7 +74,7 @@ func runMerge(ctx context.Context, args []string) error {
 		if err := os.MkdirAll(*history, 0o755); err != nil {
 			return infraFailure(err)
 		}
-		compared, err := nightly(ctx, results.History{Dir: *history}, merged, out, nil)
+		compared, err := nightly(ctx, *history, merged, out, nil)
 		if err != nil || compared {
 			return errors.Join(err, targetErrors(merged))
 		}

@@ -280,7 +280,6 @@ func checkTree(ctx context.Context, cache *kbuild.Cache, tree string, p *plan.Pl
 // run's verdict, or, in nightly mode, its comparison with history, says.
 func runAndJudge(ctx context.Context, cfg pipeline.Config, history string) error {
 	dir := cfg.OutDir
-	hist := results.History{Dir: history}
 	if history != "" {
 		if err := os.MkdirAll(history, 0o755); err != nil {
 			return infraFailure(err)
@@ -303,20 +302,13 @@ func runAndJudge(ctx context.Context, cfg pipeline.Config, history string) error
 		if history != "" && run != nil && ctx.Err() == nil {
 			// Nightly mode keeps the run, and its comparison.md says
 			// that there is no verdict and why.
-			_, nerr := nightly(ctx, hist, run, dir, nil)
+			_, nerr := nightly(ctx, history, run, dir, nil)
 			err = errors.Join(err, nerr)
 		}
 		return err
 	}
 	if history != "" && run != nil {
-		rerun := func(only []results.TestID) (*results.Run, error) {
-			fmt.Fprintf(os.Stderr, "ktest: re-running %d newly failing test(s) once: %s\n", len(only), joinIDs(only))
-			rcfg := cfg
-			rcfg.OutDir = filepath.Join(dir, "rerun")
-			rcfg.Only = only
-			return pipeline.Run(ctx, rcfg)
-		}
-		compared, err := nightly(ctx, hist, run, dir, rerun)
+		compared, err := nightly(ctx, history, run, dir, &cfg)
 		if err != nil || compared {
 			return errors.Join(err, targetErrors(run))
 		}
