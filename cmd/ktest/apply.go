@@ -117,9 +117,8 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if f.tree != "" {
 		// Not a kernel tree: say so, rather than report every file of
 		// the series missing.
-		var nt *kbuild.NotATreeError
-		if _, err := kbuild.CheckTree(tree); errors.As(err, &nt) {
-			return badInput(err)
+		if _, err := kbuild.CheckTree(tree); kbuild.IsBadSpec(err) {
+			return err
 		}
 	}
 	for _, w := range s.Warnings {

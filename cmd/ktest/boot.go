@@ -222,7 +222,7 @@ func bootFailure(err error) error {
 	case errors.As(err, &ie) && ie.Output != "":
 		fmt.Fprintf(os.Stderr, "--- last console output ---\n%s", ie.Output)
 	}
-	return faultExit(err)
+	return err
 }
 
 func printCrash(w io.Writer, c *console.Crash) {
@@ -249,7 +249,7 @@ func bootExec(ctx context.Context, inst vm.Instance, f bootFlags) error {
 		}
 		return testsFailed(fmt.Errorf("--exec did not finish within %v: %w", f.timeout, err))
 	case err != nil:
-		return faultExit(err)
+		return err
 	case code != 0:
 		return &exitError{code: code & 0xff, err: fmt.Errorf("guest command exited with status %d", code)}
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -255,7 +254,7 @@ func cacheKey(ctx context.Context, cache *kbuild.Cache, planFile, tree, seriesSr
 	if planFile != "" {
 		var err error
 		if p, err = plan.Load(planFile); err != nil {
-			return badInput(err)
+			return err
 		}
 	}
 	if err := checkEmbedded(seriesSrc); err != nil {
@@ -264,12 +263,7 @@ func cacheKey(ctx context.Context, cache *kbuild.Cache, planFile, tree, seriesSr
 	p.Retarget(tree, seriesSrc)
 	keys, err := ci.PlanKeys(ctx, cache, p, withFixups)
 	if err != nil {
-		var nt *kbuild.NotATreeError
-		var se *ci.SourceError
-		if errors.As(err, &nt) || errors.As(err, &se) {
-			return badInput(err)
-		}
-		return infraFailure(err)
+		return err
 	}
 	if asJSON {
 		return printJSON(keys)

@@ -86,7 +86,7 @@ func runCI(ctx context.Context, args []string) error {
 			return usageErrorf("--plan: %v", err)
 		}
 		if p, err = plan.Load(*planFile); err != nil {
-			return badInput(err)
+			return err
 		}
 	}
 	pl, err := ci.New(platform, p, o)

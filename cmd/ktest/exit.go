@@ -5,9 +5,14 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ktest-dev/ktest/apply"
+	"github.com/ktest-dev/ktest/ci"
+	"github.com/ktest-dev/ktest/era"
+	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/pipeline"
 	"github.com/ktest-dev/ktest/plan"
 	"github.com/ktest-dev/ktest/results"
+	"github.com/ktest-dev/ktest/series"
 )
 
 // Exit codes, documented in README.md. Every command uses these.
@@ -61,17 +66,6 @@ func infraFailure(err error) error {
 	return &exitError{ExitInfra, err}
 }
 
-// faultExit maps a failure by whose doing it was (pipeline.FaultOf, the
-// one rule): the kernel's (a crash, a boot that failed in the guest, a
-// frozen guest, a compiler error) is exit 1 like a failed test; the
-// host's, or a cause ktest cannot tell, is exit 3.
-func faultExit(err error) error {
-	if pipeline.FaultOf(err) == results.FaultKernel {
-		return testsFailed(err)
-	}
-	return infraFailure(err)
-}
-
 // testsFailed marks err as failed tests or a regression (exit 1).
 func testsFailed(err error) error {
 	if err == nil {
@@ -83,8 +77,8 @@ func testsFailed(err error) error {
 // exitCode maps an error to the process exit code. Interruption wins
 // over whatever error the interrupted work returned; then the first
 // error in err's tree (in errors.As order) that has a code gives it:
-// one marked by this command (exitError) or one of the packages' error
-// types (codeOf); any other failure is the host's or ktest's (exit 3).
+// one marked by this command (exitError) or a verdict (codeOf); any
+// other failure is classified by failureCode.
 func exitCode(ctx context.Context, err error) int {
 	if err == nil || errors.Is(err, errHelp) {
 		return ExitOK
@@ -98,7 +92,42 @@ func exitCode(ctx context.Context, err error) int {
 	if code, ok := firstCode(err); ok {
 		return code
 	}
+	return failureCode(err)
+}
+
+// failureCode is the one rule for a failure by whose doing it was: the
+// user's input (isBadInput) is exit 2; the kernel's (pipeline.FaultOf: a
+// crash, a boot that failed in the guest, a frozen guest, a compiler
+// error) exit 1 like a failed test; the host's, or a cause ktest cannot
+// tell, exit 3.
+func failureCode(err error) int {
+	switch {
+	case isBadInput(err):
+		return ExitUsage
+	case pipeline.FaultOf(err) == results.FaultKernel:
+		return ExitTestsFailed
+	}
 	return ExitInfra
+}
+
+// isBadInput reports the packages' errors that are the user's input: a
+// damaged, unreadable or incomplete series, an ambiguous or missing
+// version, a bad plan or override, a patch with an unsafe path, a binary
+// patch or one already in the tree, a directory that is no kernel tree,
+// a debian:X that names none, a tree the default A/B cannot run on, a
+// plan's patch source that cannot be read.
+func isBadInput(err error) bool {
+	var (
+		pe          *plan.Error
+		pathErr     *apply.PathError
+		unsupported *apply.UnsupportedError
+		inTree      *apply.InTreeError
+		source      *ci.SourceError
+	)
+	return series.IsBadInput(err) || errors.As(err, &pe) ||
+		errors.As(err, &pathErr) || errors.As(err, &unsupported) || errors.As(err, &inTree) ||
+		errors.As(err, &source) ||
+		kbuild.IsBadSpec(err) || era.IsRefusal(err)
 }
 
 // firstCode walks err's tree depth first, as errors.As does.

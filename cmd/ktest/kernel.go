@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -11,11 +10,9 @@ import (
 
 	"github.com/ktest-dev/ktest/internal/atomicfile"
 
-	"github.com/ktest-dev/ktest/apply"
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/kconfig"
 	"github.com/ktest-dev/ktest/pipeline"
-	"github.com/ktest-dev/ktest/series"
 )
 
 func init() {
@@ -113,35 +110,17 @@ func (k *kernelFlags) request(ctx context.Context, cache *kbuild.Cache, variant 
 	return req, nil
 }
 
-// applyError maps a failed apply: damaged input and unsafe paths are the
-// user's (2), a conflict is an apply failure (3).
+// applyError is a failed apply: damaged input and unsafe paths are the
+// user's (exitCode says 2), a conflict is an apply failure (3).
 func applyError(err error) error {
-	if isBadPatchInput(err) {
-		return badInput(err)
+	if isBadInput(err) {
+		return err
 	}
 	return infraFailure(fmt.Errorf("apply: %w", err))
 }
 
-// isBadPatchInput reports errors that are the input's fault: a damaged
-// or unreadable series, a path that escapes the tree, an unsupported
-// diff. A file missing anywhere else (a tool, the default tarball) is
-// not the user's input and stays an infrastructure failure.
-func isBadPatchInput(err error) bool {
-	var damage *series.DamageError
-	var pathErr *apply.PathError
-	var unsupported *apply.UnsupportedError
-	var source *series.SourceError
-	var inTree *apply.InTreeError
-	return errors.As(err, &damage) || errors.As(err, &pathErr) || errors.As(err, &unsupported) || errors.As(err, &source) ||
-		errors.As(err, &inTree)
-}
-
 func (k *kernelFlags) openTree(ctx context.Context, cache *kbuild.Cache) (*kbuild.Tree, error) {
-	t, err := kbuild.OpenSpec(ctx, cache, k.tree, os.Stderr)
-	if kbuild.IsBadSpec(err) {
-		return nil, badInput(err)
-	}
-	return t, infraFailure(err)
+	return kbuild.OpenSpec(ctx, cache, k.tree, os.Stderr)
 }
 
 func runKernel(ctx context.Context, args []string) error {

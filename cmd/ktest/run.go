@@ -143,7 +143,7 @@ func (f *runFlags) plan(args []string) (*plan.Plan, []string, error) {
 	if f.planFile != "" {
 		var err error
 		if p, err = plan.Load(f.planFile); err != nil {
-			return nil, nil, badInput(err)
+			return nil, nil, err
 		}
 	}
 	if err := f.checkSeries(); err != nil {
@@ -162,7 +162,7 @@ func (f *runFlags) plan(args []string) (*plan.Plan, []string, error) {
 		}
 	}
 	if err := f.over.Apply(p); err != nil {
-		return nil, nil, badInput(err)
+		return nil, nil, err
 	}
 	return p, args, nil
 }
@@ -193,7 +193,7 @@ func (f *runFlags) checkKernelDirs() error {
 			return usageErrorf("--export-kernels %s: it exists; give a new directory", f.exportKernels)
 		}
 		if err := os.MkdirAll(f.exportKernels, 0o755); err != nil {
-			return infraFailure(err)
+			return err
 		}
 	}
 	if f.kernels != "" {
@@ -217,7 +217,7 @@ func (f *runFlags) config(ctx context.Context, p *plan.Plan, args []string) (pip
 	}
 	cache, err := kbuild.OpenCache(f.cacheDir)
 	if err != nil {
-		return pipeline.Config{}, infraFailure(err)
+		return pipeline.Config{}, err
 	}
 	if err := checkTree(ctx, cache, f.over.Tree, p); err != nil {
 		return pipeline.Config{}, err
@@ -227,7 +227,7 @@ func (f *runFlags) config(ctx context.Context, p *plan.Plan, args []string) (pip
 		dir = filepath.Join("ktest-runs", newRunID())
 	}
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return pipeline.Config{}, infraFailure(err)
+		return pipeline.Config{}, err
 	}
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return pipeline.Config{}, usageErrorf("run directory: %v (it must not exist yet)", err)
@@ -259,21 +259,10 @@ func checkTree(ctx context.Context, cache *kbuild.Cache, tree string, p *plan.Pl
 		return nil
 	}
 	t, err := kbuild.OpenSpec(ctx, cache, tree, os.Stderr)
-	if err != nil {
-		if kbuild.IsBadSpec(err) {
-			return badInput(err)
-		}
-		return infraFailure(err)
+	if err == nil && p.UsesEra() {
+		_, err = era.OfTree(t.Dir, t.Version)
 	}
-	if p.UsesEra() {
-		if _, err := era.OfTree(t.Dir, t.Version); err != nil {
-			if era.IsRefusal(err) {
-				return badInput(err)
-			}
-			return infraFailure(err)
-		}
-	}
-	return nil
+	return err
 }
 
 // runAndJudge runs the pipeline, prints the summary, and ends as the
@@ -282,7 +271,7 @@ func runAndJudge(ctx context.Context, cfg pipeline.Config, history string) error
 	dir := cfg.OutDir
 	if history != "" {
 		if err := os.MkdirAll(history, 0o755); err != nil {
-			return infraFailure(err)
+			return err
 		}
 	}
 
@@ -297,8 +286,7 @@ func runAndJudge(ctx context.Context, cfg pipeline.Config, history string) error
 	}
 	if err != nil && (!isTestFailure(run) || run.Error != nil) {
 		// The run stopped at a stage: its error says why, and whose
-		// fault it was sets the exit code.
-		err = pipelineError(ctx, err)
+		// fault it was sets the exit code (failureCode).
 		if history != "" && run != nil && ctx.Err() == nil {
 			// Nightly mode keeps the run, and its comparison.md says
 			// that there is no verdict and why.
@@ -335,24 +323,6 @@ func joinIDs[T fmt.Stringer](ids []T) string {
 
 func isTestFailure(run *results.Run) bool {
 	return run != nil && run.Status == results.StatusFail
-}
-
-// pipelineError maps a failed run to its exit code: interrupted 130, bad
-// input (a damaged series, missing patches, an unsafe path) 2, the
-// kernel's fault (it crashed, froze, did not boot, did not compile) 1,
-// any other stage 3.
-func pipelineError(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return err
-	}
-	var pe *plan.Error
-	if series.IsBadInput(err) || errors.As(err, &pe) {
-		return badInput(err)
-	}
-	if isBadPatchInput(err) || era.IsRefusal(err) || kbuild.IsBadSpec(err) {
-		return badInput(err)
-	}
-	return faultExit(err)
 }
 
 func runStatus(run *results.Run) string {

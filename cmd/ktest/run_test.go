@@ -12,11 +12,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ktest-dev/ktest/ci"
 	"github.com/ktest-dev/ktest/console"
 	"github.com/ktest-dev/ktest/era"
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/pipeline"
 	"github.com/ktest-dev/ktest/plan"
+	"github.com/ktest-dev/ktest/results"
 	"github.com/ktest-dev/ktest/series"
 	"github.com/ktest-dev/ktest/vm"
 )
@@ -122,9 +124,20 @@ func TestPipelineErrorExitCodes(t *testing.T) {
 		{"tree predates the series", &pipeline.StageError{Stage: "era", Err: &era.PredatesError{}}, ExitUsage},
 		{"no baseline applies", &pipeline.StageError{Stage: "era", Err: &era.BaselineError{Conflict: errors.New("conflict")}}, ExitUsage},
 		{"baseline leaves the flag", &pipeline.StageError{Stage: "baseline", Variant: "baseline", Err: &era.BaselineError{Left: []era.Hit{{Path: "a.c"}}}}, ExitUsage},
+		{"not a kernel tree", fmt.Errorf("tree: %w", &kbuild.NotATreeError{Dir: "/x", Reason: "missing Kconfig"}), ExitUsage},
+		{"unreadable patch source", &ci.SourceError{Source: "s.mbox", Err: missing}, ExitUsage},
+		{"override", &plan.OverrideError{Flag: "--size", Err: errors.New("bad size")}, ExitUsage},
+		// Nightly: a regression is a finding; no verdict is never 0.
+		{"regression", &pipeline.RegressionError{Against: "n1", Problems: []string{"x"}}, ExitTestsFailed},
+		{"regression and a target that failed", errors.Join(&pipeline.RegressionError{Against: "n1"}, infraFailure(errors.New("target"))), ExitTestsFailed},
+		{"runs that cannot be compared", &results.NoVerdict{WrongInput: true}, ExitUsage},
+		{"B stopped", &results.NoVerdict{}, ExitInfra},
+		{"a host failure", fmt.Errorf("write: %w", missing), ExitInfra},
+		// What the command marked wins over what it wraps.
+		{"marked", infraFailure(fmt.Errorf("apply: %w", &series.DamageError{File: "s.mbox", Reason: "x"})), ExitInfra},
 	}
 	for _, tc := range tests {
-		if got := exitCode(context.Background(), pipelineError(context.Background(), tc.err)); got != tc.want {
+		if got := exitCode(context.Background(), tc.err); got != tc.want {
 			t.Errorf("%s: exit %d, want %d", tc.name, got, tc.want)
 		}
 	}
