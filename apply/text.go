@@ -30,30 +30,61 @@ type TextContext struct {
 // the conflicts with the nearest region of their file, and what was
 // written.
 func (doc *Report) WriteText(w io.Writer, res *Result, c TextContext) error {
-	var b strings.Builder
+	t := &textWriter{width: termfmt.Width(w)}
+	t.header(doc, c)
+	excerpts, fileConflicts, err := t.hunkTable(res)
+	if err != nil {
+		return err
+	}
+	t.summary(doc, excerpts, fileConflicts)
+	if doc.OK {
+		t.written(doc, c)
+	}
+	_, err = io.WriteString(w, t.b.String())
+	return err
+}
+
+// textWriter builds the text report, wrapped to width.
+type textWriter struct {
+	b     strings.Builder
+	width int
+}
+
+func (t *textWriter) para(prefix, indent, text string) {
+	t.b.WriteString(termfmt.Wrap(text, t.width, prefix, indent) + "\n")
+}
+
+func (t *textWriter) field(label, value string) {
+	t.para(fmt.Sprintf("%-11s", label+":"), strings.Repeat(" ", 11), value)
+}
+
+// header is the tree and what of it was read, which is what the rest is
+// about, then the series and how it was applied.
+func (t *textWriter) header(doc *Report, c TextContext) {
 	// Says what was attempted, not that it worked: the result is below.
 	order := "in order"
 	if doc.Options.Reverse {
 		order = "un-applied, last to first"
 	}
-	width := termfmt.Width(w)
-	para := func(prefix, indent, text string) { b.WriteString(termfmt.Wrap(text, width, prefix, indent) + "\n") }
-	field := func(label, value string) { para(fmt.Sprintf("%-11s", label+":"), strings.Repeat(" ", 11), value) }
-	// First the tree and what of it was read: that is what the rest is about.
-	field("tree", fmt.Sprintf("%s (%s); read: %s", doc.Tree, c.TreeHow, doc.Read))
+	t.field("tree", fmt.Sprintf("%s (%s); read: %s", doc.Tree, c.TreeHow, doc.Read))
 	if doc.BaseCommit != "" {
-		field("base", doc.BaseCommit)
+		t.field("base", doc.BaseCommit)
 	}
-	field("series", fmt.Sprintf("%s (v%d, %s)", doc.Series.Title, doc.Series.Version, doc.Series.Source))
-	field("patches", fmt.Sprintf("%d (%s; fuzz up to %d)", len(doc.Patches), order, doc.Options.MaxFuzz))
+	t.field("series", fmt.Sprintf("%s (v%d, %s)", doc.Series.Title, doc.Series.Version, doc.Series.Source))
+	t.field("patches", fmt.Sprintf("%d (%s; fuzz up to %d)", len(doc.Patches), order, doc.Options.MaxFuzz))
 	for _, l := range c.Revisions {
-		para(strings.Repeat(" ", 11)+"- ", strings.Repeat(" ", 13), l)
+		t.para(strings.Repeat(" ", 11)+"- ", strings.Repeat(" ", 13), l)
 	}
 	if c.Missing != "" {
-		para("         ! ", "           ", c.Missing+": applied without them, as --allow-missing asks")
+		t.para("         ! ", "           ", c.Missing+": applied without them, as --allow-missing asks")
 	}
-	b.WriteString("\n")
+	t.b.WriteString("\n")
+}
 
+// hunkTable writes a row for every hunk (and every file without one) of
+// res, and returns the conflicts' excerpts and the files that conflict
+// as a whole, which the summary shows.
+func (t *textWriter) hunkTable(res *Result) (excerpts, fileConflicts []string, err error) {
 	// Patch names and paths give way first, so the table fits the width.
 	tb := termfmt.NewTable(
 		termfmt.Column{Header: "PATCH", Shrink: 1, Min: 16},
@@ -64,7 +95,6 @@ func (doc *Report) WriteText(w io.Writer, res *Result, c TextContext) error {
 		termfmt.Column{Header: "OFFSET", Right: true},
 		termfmt.Column{Header: "FUZZ", Right: true},
 	)
-	var excerpts, fileConflicts []string
 	if res != nil {
 		for _, p := range res.Patches {
 			name := p.Name
@@ -72,13 +102,7 @@ func (doc *Report) WriteText(w io.Writer, res *Result, c TextContext) error {
 				tb.Row(name, "(no diff)")
 			}
 			for _, f := range p.Files {
-				file := f.Path
-				if f.Op != OpModify {
-					file = fmt.Sprintf("%s (%s)", f.Path, f.Op)
-					if f.OldPath != "" {
-						file = fmt.Sprintf("%s (%s from %s)", f.Path, f.Op, f.OldPath)
-					}
-				}
+				file := fileLabel(f)
 				if f.Conflict != nil || len(f.Hunks) == 0 {
 					status := f.Status.String()
 					if f.Conflict != nil {
@@ -93,11 +117,7 @@ func (doc *Report) WriteText(w io.Writer, res *Result, c TextContext) error {
 					if h.Status != StatusConflict {
 						at, off, fuzz = fmt.Sprint(h.AppliedAt), fmt.Sprintf("%+d", h.Offset), fmt.Sprint(h.Fuzz)
 					} else if h.Conflict != nil {
-						// The heading is prose and is wrapped; the lines of
-						// code below it are shown as they are.
-						heading, code, _ := strings.Cut(h.Conflict.Excerpt(), "\n")
-						excerpts = append(excerpts, termfmt.Wrap(p.Name+":", width, "", "  ")+"\n"+
-							termfmt.Wrap(heading, width, "", "  ")+"\n"+code)
+						excerpts = append(excerpts, t.excerpt(p.Name, h.Conflict))
 					}
 					tb.Row(name, file, fmt.Sprint(h.Index), h.Status.String(), at, off, fuzz)
 					name, file = "", ""
@@ -105,76 +125,99 @@ func (doc *Report) WriteText(w io.Writer, res *Result, c TextContext) error {
 			}
 		}
 	}
-	if err := tb.Write(&b, width); err != nil {
-		return err
+	return excerpts, fileConflicts, tb.Write(&t.b, t.width)
+}
+
+// fileLabel is a file's path, with what the diff does to it unless it
+// modifies it.
+func fileLabel(f FileReport) string {
+	switch {
+	case f.Op == OpModify:
+		return f.Path
+	case f.OldPath != "":
+		return fmt.Sprintf("%s (%s from %s)", f.Path, f.Op, f.OldPath)
 	}
-	b.WriteString("\n")
-	field("hunks", hunkCounts(doc.Counts))
+	return fmt.Sprintf("%s (%s)", f.Path, f.Op)
+}
+
+// excerpt is a conflict's excerpt under its patch's name. The heading is
+// prose and is wrapped; the lines of code below it are shown as they are.
+func (t *textWriter) excerpt(patch string, c *Conflict) string {
+	heading, code, _ := strings.Cut(c.Excerpt(), "\n")
+	return termfmt.Wrap(patch+":", t.width, "", "  ") + "\n" +
+		termfmt.Wrap(heading, t.width, "", "  ") + "\n" + code
+}
+
+// summary is the counts, what is already in the tree, the conflicts and
+// the other errors.
+func (t *textWriter) summary(doc *Report, excerpts, fileConflicts []string) {
+	t.b.WriteString("\n")
+	t.field("hunks", hunkCounts(doc.Counts))
 	if doc.Conflicts > 0 {
-		field("conflicts", fmt.Sprintf("%d%s", doc.Conflicts, doc.conflictParts()))
+		t.field("conflicts", fmt.Sprintf("%d%s", doc.Conflicts, doc.conflictParts()))
 	}
 	switch n := len(doc.InTree); {
 	case n > 0 && n == len(doc.Patches):
-		field("in tree", fmt.Sprintf("all %d patches: every hunk is already in the tree, so applying the series changes nothing", n))
+		t.field("in tree", fmt.Sprintf("all %d patches: every hunk is already in the tree, so applying the series changes nothing", n))
 	case n > 0:
-		field("in tree", fmt.Sprintf("%s (%d of %d patches): every hunk of them is already in the tree", strings.Join(doc.InTree, ", "), n, len(doc.Patches)))
+		t.field("in tree", fmt.Sprintf("%s (%d of %d patches): every hunk of them is already in the tree", strings.Join(doc.InTree, ", "), n, len(doc.Patches)))
 	}
 
 	if len(fileConflicts) > 0 {
-		b.WriteString("\nfiles that conflict as a whole:\n")
+		t.b.WriteString("\nfiles that conflict as a whole:\n")
 		for _, fc := range fileConflicts {
-			para("  ", "    ", fc)
+			t.para("  ", "    ", fc)
 		}
 	}
 	if len(excerpts) > 0 {
-		b.WriteString("\nconflicts (nearest region of the file against what the hunk expected):\n\n")
-		b.WriteString(strings.Join(excerpts, "\n"))
+		t.b.WriteString("\nconflicts (nearest region of the file against what the hunk expected):\n\n")
+		t.b.WriteString(strings.Join(excerpts, "\n"))
 	}
 	for _, e := range doc.Errors {
 		if e.Kind != "conflict" {
-			b.WriteString("\n")
-			para(e.Kind+": ", "  ", e.Message)
+			t.b.WriteString("\n")
+			t.para(e.Kind+": ", "  ", e.Message)
 		}
 	}
+}
 
-	if doc.OK {
-		b.WriteString("\n")
-		verb := "would change"
-		switch doc.Written.Mode {
-		case "worktree":
-			verb = "changed"
-			how := c.Copy
-			if how == "" {
-				how = "a copy of " + doc.Tree
-			}
-			para("", "  ", fmt.Sprintf("wrote %d files into %s, %s", len(doc.Changes), doc.Written.Dir, how))
-		case "in-place":
-			verb = "changed"
-			para("", "  ", fmt.Sprintf("wrote %d files into %s in place", len(doc.Changes), doc.Tree))
-		default:
-			para("", "  ", "dry run: nothing written (use --out DIR for a private copy, or --in-place)")
+// written says where the series was written, or that it was not, and
+// every file it changes.
+func (t *textWriter) written(doc *Report, c TextContext) {
+	t.b.WriteString("\n")
+	verb := "would change"
+	switch doc.Written.Mode {
+	case "worktree":
+		verb = "changed"
+		how := c.Copy
+		if how == "" {
+			how = "a copy of " + doc.Tree
 		}
-		for _, ch := range doc.Changes {
-			what := "modified"
-			switch {
-			case ch.Deleted:
-				what = "deleted"
-			case ch.RenamedFrom != "":
-				what = "renamed from " + ch.RenamedFrom
-			case ch.Created:
-				what = "created"
-			}
-			if !ch.Deleted {
-				what += ", mode " + ch.Mode
-			}
-			para("  ", "    ", fmt.Sprintf("%s %s (%s)", verb, ch.Path, what))
-		}
-		if len(doc.Changes) == 0 {
-			b.WriteString("  no file changes: everything was already applied\n")
-		}
+		t.para("", "  ", fmt.Sprintf("wrote %d files into %s, %s", len(doc.Changes), doc.Written.Dir, how))
+	case "in-place":
+		verb = "changed"
+		t.para("", "  ", fmt.Sprintf("wrote %d files into %s in place", len(doc.Changes), doc.Tree))
+	default:
+		t.para("", "  ", "dry run: nothing written (use --out DIR for a private copy, or --in-place)")
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	for _, ch := range doc.Changes {
+		what := "modified"
+		switch {
+		case ch.Deleted:
+			what = "deleted"
+		case ch.RenamedFrom != "":
+			what = "renamed from " + ch.RenamedFrom
+		case ch.Created:
+			what = "created"
+		}
+		if !ch.Deleted {
+			what += ", mode " + ch.Mode
+		}
+		t.para("  ", "    ", fmt.Sprintf("%s %s (%s)", verb, ch.Path, what))
+	}
+	if len(doc.Changes) == 0 {
+		t.b.WriteString("  no file changes: everything was already applied\n")
+	}
 }
 
 // ConflictCount is the one count of conflicts every part of the output
