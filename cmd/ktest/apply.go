@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -16,8 +15,8 @@ import (
 	"github.com/ktest-dev/ktest/worktree"
 )
 
-func init() {
-	register(&command{
+func applyCommand() *command {
+	return &command{
 		name: "apply",
 		summary: "Apply a patch series to a tree and report every hunk.\n\n" +
 			"Each hunk applies exactly, at an offset or with fuzz, merged three-way, is\n" +
@@ -52,8 +51,8 @@ func init() {
 			"ktest apply --out /tmp/linux-rasync embedded:baseline-6.1   # a patched copy",
 			"ktest apply --tree ~/src/linux --in-place --reverse thread.mbox",
 		},
-		run: func(ctx context.Context, args []string) error { return runApply(ctx, args, resultsStdout, os.Stderr) },
-	})
+		run: runApply,
+	}
 }
 
 type applyFlags struct {
@@ -66,10 +65,10 @@ type applyFlags struct {
 	allowMissing       bool
 }
 
-func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runApply(ctx context.Context, e env, args []string) error {
+	stdout, stderr := e.Stdout, e.Stderr
 	c := commands["apply"]
-	fset := newFlagSet(c)
-	fset.SetOutput(stdout)
+	fset := newFlagSet(c, e.Stdout)
 	var f applyFlags
 	fset.StringVar(&f.tree, "tree", "", "apply to the tree in `DIR` (default: the kernel checkout you are in, else the cached Debian linux-source-6.1 tree)")
 	fset.StringVar(&f.out, "out", "", "write the result into a new private copy of the tree at `DIR` (must not exist)")

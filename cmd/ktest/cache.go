@@ -16,8 +16,8 @@ import (
 	"github.com/ktest-dev/ktest/plan"
 )
 
-func init() {
-	register(&command{
+func cacheCommand() *command {
+	return &command{
 		name: "cache",
 		summary: `Show, trim and key the cache of trees, kernels and guest images.
 Trees are the default and debian:X.
@@ -36,11 +36,11 @@ Trees are the default and debian:X.
 			"ktest cache ls -h                    # a subcommand's flags",
 		},
 		run: runCache,
-	})
+	}
 }
 
-func runCache(ctx context.Context, args []string) error {
-	if _, err := groupHelp(commands["cache"], []string{"ls", "gc", "rm", "key"}, args); err != nil {
+func runCache(ctx context.Context, e env, args []string) error {
+	if _, err := groupHelp(e.Stdout, commands["cache"], []string{"ls", "gc", "rm", "key"}, args); err != nil {
 		return err
 	}
 	sub := args[0]
@@ -76,7 +76,7 @@ func runCache(ctx context.Context, args []string) error {
 	}
 	// Each subcommand registers only the flags it reads, so its -h lists
 	// only those.
-	fs := newFlagSet(c)
+	fs := newFlagSet(c, e.Stdout)
 	dir := fs.String("cache", "", "the cache `DIR` (default $KTEST_CACHE, $XDG_CACHE_HOME/ktest or ~/.cache/ktest)")
 	var (
 		asJSON, dryRun, withFixups bool
@@ -119,15 +119,15 @@ func runCache(ctx context.Context, args []string) error {
 	}
 	switch sub {
 	case "ls":
-		return cacheList(cache, asJSON)
+		return cacheList(e.Stdout, cache, asJSON)
 	case "key":
-		return cacheKey(ctx, cache, planFile, tree, seriesSrc, withFixups, asJSON)
+		return cacheKey(ctx, e.Stdout, cache, planFile, tree, seriesSrc, withFixups, asJSON)
 	case "rm":
 		for _, key := range pos {
 			if err := cache.Remove(key); err != nil {
 				return badInput(err)
 			}
-			fmt.Fprintf(resultsStdout, "removed kernel %s\n", key)
+			fmt.Fprintf(e.Stdout, "removed kernel %s\n", key)
 		}
 		return nil
 	}
@@ -137,19 +137,19 @@ func runCache(ctx context.Context, args []string) error {
 	}
 	if asJSON {
 		rep.Kernels, rep.Slots = nonNil(rep.Kernels), nonNil(rep.Slots)
-		return printJSON(rep)
+		return printJSON(e.Stdout, rep)
 	}
 	verb := "removed"
 	if dryRun {
 		verb = "would remove"
 	}
 	for _, k := range rep.Kernels {
-		fmt.Fprintf(resultsStdout, "%s kernel %s (%s, last used %s)\n", verb, k.Key, k.Variant, k.LastUsed.Format(time.DateOnly))
+		fmt.Fprintf(e.Stdout, "%s kernel %s (%s, last used %s)\n", verb, k.Key, k.Variant, k.LastUsed.Format(time.DateOnly))
 	}
 	for _, s := range rep.Slots {
-		fmt.Fprintf(resultsStdout, "%s build slot %s (last used %s)\n", verb, s.Dir, s.LastUsed.Format(time.DateOnly))
+		fmt.Fprintf(e.Stdout, "%s build slot %s (last used %s)\n", verb, s.Dir, s.LastUsed.Format(time.DateOnly))
 	}
-	fmt.Fprintf(resultsStdout, "%s %d kernel(s), %d slot(s), %d boot log(s), %d leftover(s), %d stale index(es), %d index(es) of removed trees: %s\n",
+	fmt.Fprintf(e.Stdout, "%s %d kernel(s), %d slot(s), %d boot log(s), %d leftover(s), %d stale index(es), %d index(es) of removed trees: %s\n",
 		verb, len(rep.Kernels), len(rep.Slots), rep.BootLogs, rep.Temps, rep.Indexes, rep.TreeIndexes, humanBytes(rep.Bytes))
 	return nil
 }
@@ -165,7 +165,7 @@ type cacheListing struct {
 	Bytes   int64              `json:"bytes"`
 }
 
-func cacheList(cache *kbuild.Cache, asJSON bool) error {
+func cacheList(stdout io.Writer, cache *kbuild.Cache, asJSON bool) error {
 	var l cacheListing
 	var err error
 	l.Dir = cache.Dir
@@ -195,9 +195,9 @@ func cacheList(cache *kbuild.Cache, asJSON bool) error {
 		l.Bytes += i.Bytes
 	}
 	if asJSON {
-		return printJSON(l)
+		return printJSON(stdout, l)
 	}
-	return writeCacheListing(resultsStdout, &l, termfmt.Width(resultsStdout))
+	return writeCacheListing(stdout, &l, termfmt.Width(stdout))
 }
 
 // writeCacheListing prints a table per kind of entry, fitted to width.
@@ -249,7 +249,7 @@ func writeCacheListing(w io.Writer, l *cacheListing, width int) error {
 
 // cacheKey prints the CI cache keys of the plan as run with these
 // overrides.
-func cacheKey(ctx context.Context, cache *kbuild.Cache, planFile, tree, seriesSrc string, withFixups, asJSON bool) error {
+func cacheKey(ctx context.Context, stdout io.Writer, cache *kbuild.Cache, planFile, tree, seriesSrc string, withFixups, asJSON bool) error {
 	p := plan.Default()
 	if planFile != "" {
 		var err error
@@ -266,9 +266,9 @@ func cacheKey(ctx context.Context, cache *kbuild.Cache, planFile, tree, seriesSr
 		return err
 	}
 	if asJSON {
-		return printJSON(keys)
+		return printJSON(stdout, keys)
 	}
-	_, err = io.WriteString(resultsStdout, keys.Env())
+	_, err = io.WriteString(stdout, keys.Env())
 	return err
 }
 
@@ -280,12 +280,12 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-func printJSON(v any) error {
+func printJSON(stdout io.Writer, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	_, err = resultsStdout.Write(append(data, '\n'))
+	_, err = stdout.Write(append(data, '\n'))
 	return err
 }
 

@@ -18,11 +18,11 @@ import (
 // both spellings.
 
 // newFlagSet returns a FlagSet for c whose -h prints c's help to its
-// Output, stdout unless the command sets another (see parseFlags), and
-// whose parse errors become usage errors (exit 2).
-func newFlagSet(c *command) *flag.FlagSet {
+// Output, stdout (see parseFlags), and whose parse errors become usage
+// errors (exit 2).
+func newFlagSet(c *command, stdout io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("ktest "+c.name, flag.ContinueOnError)
-	fs.SetOutput(resultsStdout)
+	fs.SetOutput(stdout)
 	fs.Usage = func() { printHelp(fs.Output(), c, fs) }
 	return fs
 }
@@ -224,14 +224,14 @@ func didYouMean(word string, names []string) string {
 // groupHelp handles the group's own arguments: -h prints its help to
 // stdout (errHelp); no subcommand or an unknown one is a usage error with
 // a suggestion. ok means args[0] is one of subs.
-func groupHelp(group *command, subs []string, args []string) (ok bool, err error) {
+func groupHelp(stdout io.Writer, group *command, subs []string, args []string) (ok bool, err error) {
 	group.subs = subs
 	if len(args) == 0 {
 		return false, usageErrorf("missing subcommand (%s); see 'ktest %s -h'", strings.Join(subs, ", "), group.name)
 	}
 	switch args[0] {
 	case "-h", "--help", "-help", "help":
-		printHelp(resultsStdout, group, nil)
+		printHelp(stdout, group, nil)
 		return false, errHelp
 	}
 	for _, s := range subs {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -15,8 +16,8 @@ import (
 	"github.com/ktest-dev/ktest/pipeline"
 )
 
-func init() {
-	register(&command{
+func kernelCommand() *command {
+	return &command{
 		name: "kernel",
 		summary: `Configure and build kernels (subcommands: config, build).
   config  start from tinyconfig (or --config), merge fragments, olddefconfig,
@@ -29,7 +30,7 @@ func init() {
 			"ktest kernel build -h              # a subcommand's flags",
 		},
 		run: runKernel,
-	})
+	}
 }
 
 // stringList is a repeatable flag.
@@ -80,7 +81,7 @@ func (k *kernelFlags) fragmentSpecs() []string {
 
 // request resolves the tree and fragments into a build request. Bad
 // trees and fragments are the user's input: exit 2.
-func (k *kernelFlags) request(ctx context.Context, cache *kbuild.Cache, variant string) (kbuild.Request, error) {
+func (k *kernelFlags) request(ctx context.Context, log io.Writer, cache *kbuild.Cache, variant string) (kbuild.Request, error) {
 	for _, p := range k.patches {
 		if err := checkEmbedded(p); err != nil {
 			return kbuild.Request{}, err
@@ -95,12 +96,12 @@ func (k *kernelFlags) request(ctx context.Context, cache *kbuild.Cache, variant 
 			return kbuild.Request{}, badInput(fmt.Errorf("--config: %w", err))
 		}
 	}
-	tree, err := k.openTree(ctx, cache)
+	tree, err := kbuild.OpenSpec(ctx, cache, k.tree, log)
 	if err != nil {
 		return kbuild.Request{}, err
 	}
 	req := kbuild.Request{Tree: tree, Variant: variant, BaseConfig: k.config, Fragments: frags,
-		Jobs: k.jobs, Log: os.Stderr, Patches: k.patches}
+		Jobs: k.jobs, Log: log, Patches: k.patches}
 	if len(k.patches) > 0 {
 		req.Overlay, _, err = pipeline.Overlay(ctx, tree.Dir, k.patches, false)
 		if err != nil {
@@ -119,12 +120,8 @@ func applyError(err error) error {
 	return infraFailure(fmt.Errorf("apply: %w", err))
 }
 
-func (k *kernelFlags) openTree(ctx context.Context, cache *kbuild.Cache) (*kbuild.Tree, error) {
-	return kbuild.OpenSpec(ctx, cache, k.tree, os.Stderr)
-}
-
-func runKernel(ctx context.Context, args []string) error {
-	if _, err := groupHelp(commands["kernel"], []string{"config", "build"}, args); err != nil {
+func runKernel(ctx context.Context, e env, args []string) error {
+	if _, err := groupHelp(e.Stdout, commands["kernel"], []string{"config", "build"}, args); err != nil {
 		return err
 	}
 	sub := args[0]
@@ -143,7 +140,7 @@ func runKernel(ctx context.Context, args []string) error {
 			"                                  # a variant, rebuilt incrementally",
 		}
 	}
-	fs := newFlagSet(c)
+	fs := newFlagSet(c, e.Stdout)
 	var kf kernelFlags
 	kf.register(fs)
 	asJSON := fs.Bool("json", false, "print the result as JSON on stdout")
@@ -165,7 +162,7 @@ func runKernel(ctx context.Context, args []string) error {
 	if len(kf.patches) > 0 {
 		variant = "variant"
 	}
-	req, err := kf.request(ctx, cache, variant)
+	req, err := kf.request(ctx, e.Stderr, cache, variant)
 	if err != nil {
 		return err
 	}
@@ -188,7 +185,7 @@ func runKernel(ctx context.Context, args []string) error {
 		}
 	}
 	if *asJSON {
-		enc := json.NewEncoder(resultsStdout)
+		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(res)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,8 +23,8 @@ import (
 	"github.com/ktest-dev/ktest/vm"
 )
 
-func init() {
-	register(&command{
+func runCommand() *command {
+	return &command{
 		name: "run",
 		summary: `Run a plan end to end: apply, build, boot, test and report.
 The stages: apply, config, build (variants incremental), initramfs, boot,
@@ -51,7 +52,7 @@ checkout. Of a patch posted in several versions the newest is applied
 			"ktest run --history /var/lib/ktest/nightly # nightly: exit 1 on a regression",
 		},
 		run: runRun,
-	})
+	}
 }
 
 // runFlags are `ktest run`'s flags: the plan's overrides, and where and
@@ -68,9 +69,9 @@ type runFlags struct {
 	verbose                  bool
 }
 
-func parseRunFlags(args []string) (*runFlags, error) {
+func parseRunFlags(stdout io.Writer, args []string) (*runFlags, error) {
 	c := commands["run"]
-	fs := newFlagSet(c)
+	fs := newFlagSet(c, stdout)
 	f := &runFlags{}
 	o := &f.over
 	fs.StringVar(&f.planFile, "plan", "", "plan `FILE` (TOML); default: the embedded plan (see --print-plan)")
@@ -112,33 +113,33 @@ func parseRunFlags(args []string) (*runFlags, error) {
 	return f, nil
 }
 
-func runRun(ctx context.Context, args []string) error {
-	f, err := parseRunFlags(args)
+func runRun(ctx context.Context, e env, args []string) error {
+	f, err := parseRunFlags(e.Stdout, args)
 	if err != nil {
 		return err
 	}
 	if f.printPlan {
-		_, err := resultsStdout.Write(plan.DefaultText())
+		_, err := e.Stdout.Write(plan.DefaultText())
 		return err
 	}
-	p, args, err := f.plan(args)
+	p, args, err := f.plan(e, args)
 	if err != nil {
 		return err
 	}
 	if err := f.checkKernelDirs(); err != nil {
 		return err
 	}
-	cfg, err := f.config(ctx, p, args)
+	cfg, err := f.config(ctx, e, p, args)
 	if err != nil {
 		return err
 	}
-	return runAndJudge(ctx, cfg, f.history)
+	return runAndJudge(ctx, e, cfg, f.history)
 }
 
 // plan is the plan the run carries out: the plan file or the default,
 // retargeted to the tree and series asked for, with the command line's
 // overrides, validated; args gain the tree chosen for the user.
-func (f *runFlags) plan(args []string) (*plan.Plan, []string, error) {
+func (f *runFlags) plan(e env, args []string) (*plan.Plan, []string, error) {
 	p := plan.Default()
 	if f.planFile != "" {
 		var err error
@@ -156,9 +157,9 @@ func (f *runFlags) plan(args []string) (*plan.Plan, []string, error) {
 			// command to reproduce the run names it.
 			f.over.Tree = tc.Dir
 			args = append(args, "--tree", tc.Dir)
-			fmt.Fprintf(os.Stderr, "ktest: tree: %s, %s (--tree DIR for another)\n", tc.Dir, tc.How)
+			fmt.Fprintf(e.Stderr, "ktest: tree: %s, %s (--tree DIR for another)\n", tc.Dir, tc.How)
 		case ok:
-			fmt.Fprintf(os.Stderr, "ktest: note: the plan runs on its own tree, not on %s, %s: --series S tests a series on it\n", tc.Dir, tc.How)
+			fmt.Fprintf(e.Stderr, "ktest: note: the plan runs on its own tree, not on %s, %s: --series S tests a series on it\n", tc.Dir, tc.How)
 		}
 	}
 	if err := f.over.Apply(p); err != nil {
@@ -211,7 +212,7 @@ func (f *runFlags) checkKernelDirs() error {
 
 // config checks what the plan needs from the host (its fragments, the
 // cache, its tree) and makes the run directory.
-func (f *runFlags) config(ctx context.Context, p *plan.Plan, args []string) (pipeline.Config, error) {
+func (f *runFlags) config(ctx context.Context, e env, p *plan.Plan, args []string) (pipeline.Config, error) {
 	if _, err := kconfig.Resolve(p.Fragments); err != nil {
 		return pipeline.Config{}, badInput(err)
 	}
@@ -219,7 +220,7 @@ func (f *runFlags) config(ctx context.Context, p *plan.Plan, args []string) (pip
 	if err != nil {
 		return pipeline.Config{}, err
 	}
-	if err := checkTree(ctx, cache, f.over.Tree, p); err != nil {
+	if err := checkTree(ctx, e, cache, f.over.Tree, p); err != nil {
 		return pipeline.Config{}, err
 	}
 	dir := f.out
@@ -233,7 +234,7 @@ func (f *runFlags) config(ctx context.Context, p *plan.Plan, args []string) (pip
 		return pipeline.Config{}, usageErrorf("run directory: %v (it must not exist yet)", err)
 	}
 	cfg := pipeline.Config{Plan: p, Cache: cache, OutDir: dir, Command: reproduceCommand(args),
-		WithFixups: f.withFixups, Series: series.Options{Version: *f.useVersion}, AllowMissing: f.allowMissing, Jobs: *f.jobs, Log: os.Stderr, Verbose: f.verbose,
+		WithFixups: f.withFixups, Series: series.Options{Version: *f.useVersion}, AllowMissing: f.allowMissing, Jobs: *f.jobs, Log: e.Stderr, Verbose: f.verbose,
 		BuildOnly: f.buildOnly, ExportKernels: f.exportKernels, ImportKernels: f.kernels}
 	if sh := p.Sharding; sh != nil {
 		cfg.Shard = &results.Shard{K: sh.K, N: sh.N, PlanTargets: sh.PlanTargets}
@@ -246,7 +247,7 @@ func (f *runFlags) config(ctx context.Context, p *plan.Plan, args []string) (pip
 	// The renderings' Tested-by: git's identity, or a line saying there
 	// is none.
 	if cfg.Identity, err = identity(ctx, ""); err != nil {
-		fmt.Fprintf(os.Stderr, "ktest: warning: %v; the reports carry no Tested-by\n", err)
+		fmt.Fprintf(e.Stderr, "ktest: warning: %v; the reports carry no Tested-by\n", err)
 	}
 	return cfg, nil
 }
@@ -254,11 +255,11 @@ func (f *runFlags) config(ctx context.Context, p *plan.Plan, args []string) (pip
 // checkTree keys --tree now, which also warms its index for the
 // pipeline, so that a tree the default A/B cannot run on (one that
 // predates the series) is refused in one line before a run starts.
-func checkTree(ctx context.Context, cache *kbuild.Cache, tree string, p *plan.Plan) error {
+func checkTree(ctx context.Context, e env, cache *kbuild.Cache, tree string, p *plan.Plan) error {
 	if tree == "" {
 		return nil
 	}
-	t, err := kbuild.OpenSpec(ctx, cache, tree, os.Stderr)
+	t, err := kbuild.OpenSpec(ctx, cache, tree, e.Stderr)
 	if err == nil && p.UsesEra() {
 		_, err = era.OfTree(t.Dir, t.Version)
 	}
@@ -267,7 +268,7 @@ func checkTree(ctx context.Context, cache *kbuild.Cache, tree string, p *plan.Pl
 
 // runAndJudge runs the pipeline, prints the summary, and ends as the
 // run's verdict, or, in nightly mode, its comparison with history, says.
-func runAndJudge(ctx context.Context, cfg pipeline.Config, history string) error {
+func runAndJudge(ctx context.Context, e env, cfg pipeline.Config, history string) error {
 	dir := cfg.OutDir
 	if history != "" {
 		if err := os.MkdirAll(history, 0o755); err != nil {
@@ -277,11 +278,11 @@ func runAndJudge(ctx context.Context, cfg pipeline.Config, history string) error
 
 	start := time.Now()
 	run, err := pipeline.Run(ctx, cfg)
-	fmt.Fprintf(os.Stderr, "ktest: run %s finished in %s: %s\n", dir, time.Since(start).Round(time.Second), runStatus(run))
+	fmt.Fprintf(e.Stderr, "ktest: run %s finished in %s: %s\n", dir, time.Since(start).Round(time.Second), runStatus(run))
 	if run != nil {
-		fmt.Fprintf(os.Stderr, "ktest: results %s, summary %s\n", filepath.Join(dir, "results.json"), filepath.Join(dir, "summary.md"))
+		fmt.Fprintf(e.Stderr, "ktest: results %s, summary %s\n", filepath.Join(dir, "results.json"), filepath.Join(dir, "summary.md"))
 		if summary, rerr := os.ReadFile(filepath.Join(dir, "summary.md")); rerr == nil {
-			_, _ = resultsStdout.Write(summary) // best effort, as say is: the results are on disk
+			_, _ = e.Stdout.Write(summary) // best effort, as say is: the results are on disk
 		}
 	}
 	if err != nil && (!isTestFailure(run) || run.Error != nil) {
@@ -290,13 +291,13 @@ func runAndJudge(ctx context.Context, cfg pipeline.Config, history string) error
 		if history != "" && run != nil && ctx.Err() == nil {
 			// Nightly mode keeps the run, and its comparison.md says
 			// that there is no verdict and why.
-			_, nerr := nightly(ctx, history, run, dir, nil)
+			_, nerr := nightly(ctx, e, history, run, dir, nil)
 			err = errors.Join(err, nerr)
 		}
 		return err
 	}
 	if history != "" && run != nil {
-		compared, err := nightly(ctx, history, run, dir, &cfg)
+		compared, err := nightly(ctx, e, history, run, dir, &cfg)
 		if err != nil || compared {
 			return errors.Join(err, targetErrors(run))
 		}

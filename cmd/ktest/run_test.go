@@ -87,7 +87,7 @@ func TestRunRejectsBadInputBeforeWork(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
-			code := realMain(append([]string{"run", "--out", out}, tc.args...), &stderr)
+			code := realMain(append([]string{"run", "--out", out}, tc.args...), env{Stdout: io.Discard, Stderr: &stderr})
 			if code != ExitUsage || !strings.Contains(stderr.String(), tc.want) {
 				t.Fatalf("exit %d, stderr %q; want exit 2 mentioning %q", code, stderr.String(), tc.want)
 			}
@@ -156,21 +156,12 @@ func TestRunTakesTheCheckoutYouAreIn(t *testing.T) {
 	patch := filepath.Join(t.TempDir(), "one.patch")
 	os.WriteFile(patch, []byte("diff --git a/README b/README\n--- a/README\n+++ b/README\n@@ -1 +1,2 @@\n x\n+y\n"), 0o644)
 	out := filepath.Join(t.TempDir(), "out")
-	// run writes its progress to os.Stderr; an unknown target stops it
-	// after the tree is chosen, before any work.
+	// An unknown target stops run after the tree is chosen, before any
+	// work.
 	run := func(args ...string) (int, string) {
-		r, w, err := os.Pipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		old := os.Stderr
-		os.Stderr = w
 		var msg bytes.Buffer
-		code := realMain(append([]string{"run", "--out", out, "--targets", "zfs"}, args...), &msg)
-		os.Stderr = old
-		w.Close()
-		logged, _ := io.ReadAll(r)
-		return code, string(logged) + msg.String()
+		code := realMain(append([]string{"run", "--out", out, "--targets", "zfs"}, args...), env{Stdout: io.Discard, Stderr: &msg})
+		return code, msg.String()
 	}
 	code, errs := run("--series", patch)
 	if code != ExitUsage || !strings.Contains(errs, "ktest: tree: "+checkout+", the kernel checkout you are in") {

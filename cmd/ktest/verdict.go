@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/ktest-dev/ktest/pipeline"
@@ -16,9 +15,9 @@ import (
 // nightly judges run against the runs kept in history (pipeline.Nightly),
 // writing comparison.md into dir and printing it on stdout; rerun is the
 // configuration a newly failing test is re-run with, nil for none.
-func nightly(ctx context.Context, history string, run *results.Run, dir string, rerun *pipeline.Config) (compared bool, err error) {
+func nightly(ctx context.Context, e env, history string, run *results.Run, dir string, rerun *pipeline.Config) (compared bool, err error) {
 	return pipeline.Nightly(ctx, run, pipeline.NightlyOptions{History: results.History{Dir: history}, Dir: dir, Rerun: rerun,
-		Out: resultsStdout, Log: os.Stderr})
+		Out: e.Stdout, Log: e.Stderr})
 }
 
 // runVerdict is a finished run's exit: 1 for a bad patch, a failed test
