@@ -66,9 +66,50 @@ type applyFlags struct {
 }
 
 func runApply(ctx context.Context, e env, args []string) error {
-	stdout, stderr := e.Stdout, e.Stderr
-	c := commands["apply"]
-	fset := newFlagSet(c, e.Stdout)
+	f, src, err := parseApplyFlags(e, args)
+	if err != nil {
+		return err
+	}
+	tc, tree, err := f.resolveTree(ctx, e)
+	if err != nil {
+		return err
+	}
+	s, err := f.readSeries(e, src, tree)
+	if err != nil {
+		return err
+	}
+	base, err := worktree.ReadBase(ctx, tree)
+	if err != nil {
+		return infraFailure(fmt.Errorf("reading the state of %s: %w", tree, err))
+	}
+	patches, origins := seriesPatches(s, f.withFixups)
+	if len(patches) == 0 {
+		return badInput(fmt.Errorf("%s: no patches to apply", s.Source))
+	}
+	out, err := f.applyTo(ctx, e, tree, s.Base, patches)
+	if err != nil {
+		return err
+	}
+	defer out.close()
+
+	doc := apply.NewReport(out.res, out.err, apply.ReportSeries{Source: s.Source, Title: s.Title, Version: s.Version, BaseCommit: s.Base}, tree,
+		apply.ReportOptions{Reverse: out.opts.Reverse, WithFixups: f.withFixups, MaxFuzz: out.opts.MaxFuzz, ThreeWay: out.opts.Ancestors != nil}, origins, out.written)
+	doc.Read, doc.BaseCommit = base.String(), out.since
+	if f.asJSON {
+		enc := json.NewEncoder(e.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(doc); err != nil {
+			return infraFailure(err)
+		}
+	} else if err := doc.WriteText(e.Stdout, out.res, applyText(s, tree, tc.How, out.wt)); err != nil {
+		return infraFailure(err)
+	}
+	return applyExit(out.err, doc)
+}
+
+// parseApplyFlags parses apply's flags and its one SERIES.
+func parseApplyFlags(e env, args []string) (*applyFlags, string, error) {
+	fset := newFlagSet(commands["apply"], e.Stdout)
 	var f applyFlags
 	fset.StringVar(&f.tree, "tree", "", "apply to the tree in `DIR` (default: the kernel checkout you are in, else the cached Debian linux-source-6.1 tree)")
 	fset.StringVar(&f.out, "out", "", "write the result into a new private copy of the tree at `DIR` (must not exist)")
@@ -82,133 +123,137 @@ func runApply(ctx context.Context, e env, args []string) error {
 	fset.BoolVar(&f.allowMissing, "allow-missing", false, "apply the patches present even when some of the series (N/M) are missing")
 	pos, err := parseArgsAnywhere(fset, args)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	switch {
 	case len(pos) != 1:
-		return usageErrorf("want exactly one SERIES, got %d arguments", len(pos))
+		return nil, "", usageErrorf("want exactly one SERIES, got %d arguments", len(pos))
 	case f.out != "" && f.inPlace:
-		return usageErrorf("--out and --in-place exclude each other")
+		return nil, "", usageErrorf("--out and --in-place exclude each other")
 	case f.fuzz < 0:
-		return usageErrorf("--fuzz must be 0 or more, got %d", f.fuzz)
+		return nil, "", usageErrorf("--fuzz must be 0 or more, got %d", f.fuzz)
 	}
+	return &f, pos[0], nil
+}
 
+// resolveTree is the tree to apply to, and its absolute path.
+func (f *applyFlags) resolveTree(ctx context.Context, e env) (treeChoice, string, error) {
 	if f.inPlace && f.tree == "" {
 		if _, ok, _ := checkoutTree(""); !ok {
-			return usageErrorf("--in-place needs a tree of yours: --tree DIR, or run it inside a kernel checkout (the default tree is ktest's shared read-only cache)")
+			return treeChoice{}, "", usageErrorf("--in-place needs a tree of yours: --tree DIR, or run it inside a kernel checkout (the default tree is ktest's shared read-only cache)")
 		}
 	}
-	tc, err := applyTree(ctx, f.tree, stderr)
+	tc, err := applyTree(ctx, f.tree, e.Stderr)
 	if err != nil {
-		return err
+		return treeChoice{}, "", err
 	}
-	tree := tc.Dir
-	if tree, err = filepath.Abs(tree); err != nil {
-		return badInput(err)
+	tree, err := filepath.Abs(tc.Dir)
+	if err != nil {
+		return treeChoice{}, "", badInput(err)
 	}
+	return tc, tree, nil
+}
 
-	s, err := loadSeries(pos[0], series.Options{Version: f.useVersion})
+// readSeries reads the series from src, refusing a --tree that is no
+// kernel tree and, unless --allow-missing, a series with patches missing.
+func (f *applyFlags) readSeries(e env, src, tree string) (*series.Series, error) {
+	s, err := loadSeries(src, series.Options{Version: f.useVersion})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if f.tree != "" {
 		// Not a kernel tree: say so, rather than report every file of
 		// the series missing.
 		if _, err := kbuild.CheckTree(tree); kbuild.IsBadSpec(err) {
-			return err
+			return nil, err
 		}
 	}
 	for _, w := range s.Warnings {
-		say(stderr, "warning: %s\n", w)
+		say(e.Stderr, "warning: %s\n", w)
 	}
 	if err := s.Complete(); err != nil && !f.allowMissing {
-		return badInput(err)
+		return nil, badInput(err)
 	}
-	base, err := worktree.ReadBase(ctx, tree)
-	if err != nil {
-		return infraFailure(fmt.Errorf("reading the state of %s: %w", tree, err))
-	}
-	isFixup := map[*series.Patch]bool{}
-	for _, p := range s.Fixups {
-		isFixup[p] = true
-	}
+	return s, nil
+}
+
+// seriesPatches are the patches to apply, with where each came from.
+func seriesPatches(s *series.Series, withFixups bool) ([]apply.Patch, []apply.Origin) {
 	var (
 		patches []apply.Patch
 		origins []apply.Origin
 	)
-	for _, p := range s.ToApply(f.withFixups) {
+	for _, p := range s.ToApply(withFixups) {
 		id := p.ID().String()
 		patches = append(patches, apply.Patch{ID: id, Name: id + " " + p.Subject, Files: p.Files})
 		origins = append(origins, apply.Origin{Source: p.Source, Line: p.Line})
 	}
-	if len(patches) == 0 {
-		return badInput(fmt.Errorf("%s: no patches to apply", s.Source))
-	}
+	return patches, origins
+}
 
+// applied is the outcome of applying a series: its result and error,
+// how and where it was applied, and what was written.
+type applied struct {
+	res     *apply.Result
+	err     error
+	opts    apply.Options
+	since   string // where the series' base-commit stands (baseLine)
+	wt      *worktree.Tree
+	written apply.ReportWritten
+	root    *os.Root
+}
+
+func (a *applied) close() { _ = a.root.Close() } // read-only: a close error loses nothing
+
+// applyTo applies patches to the tree, or to the new copy --out makes,
+// and writes the result where --out or --in-place asks, all or nothing.
+// Its error is the host's failing to set up; the apply's own is a.err.
+func (f *applyFlags) applyTo(ctx context.Context, e env, tree, baseCommit string, patches []apply.Patch) (*applied, error) {
 	// With --out the copy is made first and the series applied to the
 	// copy: a git worktree holds HEAD, which may differ from the tree's
 	// uncommitted files.
-	written := apply.ReportWritten{Mode: "dry-run"}
+	a := &applied{written: apply.ReportWritten{Mode: "dry-run"}}
 	target := tree
-	var wt *worktree.Tree
+	var err error
 	if f.out != "" {
-		if wt, err = worktree.New(ctx, tree, f.out); err != nil {
+		if a.wt, err = worktree.New(ctx, tree, f.out); err != nil {
 			if errors.Is(err, worktree.ErrExists) || errors.Is(err, worktree.ErrInsideSource) || errors.Is(err, worktree.ErrCannotCarry) {
-				return badInput(fmt.Errorf("--out: %w", err))
+				return nil, badInput(fmt.Errorf("--out: %w", err))
 			}
-			return infraFailure(err)
+			return nil, infraFailure(err)
 		}
-		target = wt.Dir
-		written = apply.ReportWritten{Mode: "worktree", Dir: wt.Dir, GitHead: wt.Head}
+		target = a.wt.Dir
+		a.written = apply.ReportWritten{Mode: "worktree", Dir: a.wt.Dir, GitHead: a.wt.Head}
 	} else if f.inPlace {
-		written = apply.ReportWritten{Mode: "in-place", Dir: tree}
+		a.written = apply.ReportWritten{Mode: "in-place", Dir: tree}
 	}
-	root, err := os.OpenRoot(target)
-	if err != nil {
-		return infraFailure(err)
+	if a.root, err = os.OpenRoot(target); err != nil {
+		return nil, infraFailure(err)
 	}
-	defer func() { _ = root.Close() }() // read-only: a close error loses nothing
-	opts := apply.Options{Reverse: f.reverse, MaxFuzz: f.fuzz}
+	a.opts = apply.Options{Reverse: f.reverse, MaxFuzz: f.fuzz}
 	repo, isGit := gitrepo.Open(ctx, tree)
 	if isGit && !f.no3way {
-		opts.Ancestors = repo.Ancestors(ctx)
+		a.opts.Ancestors = repo.Ancestors(ctx)
 	}
-	res, applyErr := apply.ApplySeries(root.FS(), patches, opts)
-	since := baseLine(ctx, s.Base, repo, isGit)
-
-	if applyErr == nil {
+	a.res, a.err = apply.ApplySeries(a.root.FS(), patches, a.opts)
+	a.since = baseLine(ctx, baseCommit, repo, isGit)
+	if a.err == nil {
 		switch {
-		case wt != nil:
-			err = wt.Write(res.SortedChanges())
+		case a.wt != nil:
+			a.err = a.wt.Write(a.res.SortedChanges())
 		case f.inPlace:
-			err = worktree.WriteInPlace(tree, res.SortedChanges())
-		}
-		if err != nil {
-			applyErr = err
+			a.err = worktree.WriteInPlace(tree, a.res.SortedChanges())
 		}
 	}
-	if applyErr != nil {
-		if wt != nil {
-			if rerr := wt.Remove(); rerr != nil {
-				say(stderr, "warning: removing %s: %v\n", wt.Dir, rerr)
+	if a.err != nil {
+		if a.wt != nil {
+			if rerr := a.wt.Remove(); rerr != nil {
+				say(e.Stderr, "warning: removing %s: %v\n", a.wt.Dir, rerr)
 			}
 		}
-		written = apply.ReportWritten{Mode: "none"}
+		a.written = apply.ReportWritten{Mode: "none"}
 	}
-
-	doc := apply.NewReport(res, applyErr, apply.ReportSeries{Source: s.Source, Title: s.Title, Version: s.Version, BaseCommit: s.Base}, tree,
-		apply.ReportOptions{Reverse: opts.Reverse, WithFixups: f.withFixups, MaxFuzz: opts.MaxFuzz, ThreeWay: opts.Ancestors != nil}, origins, written)
-	doc.Read, doc.BaseCommit = base.String(), since
-	if f.asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(doc); err != nil {
-			return infraFailure(err)
-		}
-	} else if err := doc.WriteText(stdout, res, applyText(s, tree, tc.How, wt)); err != nil {
-		return infraFailure(err)
-	}
-	return applyExit(applyErr, doc)
+	return a, nil
 }
 
 // baseLine says where the series' base-commit stands relative to the
