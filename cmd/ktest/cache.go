@@ -44,36 +44,7 @@ func runCache(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	sub := args[0]
-	c := &command{name: "cache " + sub, usage: "[flags]"}
-	switch sub {
-	case "ls":
-		c.summary = "List the extracted source trees, published kernels, build slots and cached guest images " +
-			"with their size and last use. --json always has the four arrays, empty ones too."
-		c.examples = []string{"ktest cache ls", "ktest cache ls --json | jq '.kernels[].key'"}
-	case "gc":
-		c.summary = "Remove kernels and build slots unused for --older-than, except the most recently used " +
-			"--keep kernels and --keep-slots slots, and the console logs of failed boots older than " +
-			"--older-than. Slots in use by a running build are skipped."
-		c.examples = []string{"ktest cache gc -n          # what would go", "ktest cache gc --older-than 30d --keep 2"}
-	case "rm":
-		c.summary = "Remove the published kernels KEY... (the keys 'ktest cache ls' prints)."
-		c.usage = "KEY... [flags]"
-		c.examples = []string{"ktest cache rm 5d0c1f3e9a7b2c48d6e1f0a9   # a key from ktest cache ls"}
-	case "key":
-		c.summary = "Print the CI cache keys of a plan's kernels, computed from its inputs before anything is " +
-			"extracted or built: " + ci.TreeKeyVar + " names the tree's sources (the default tree: its " +
-			"tarball's hash, which names its extracted directory in the cache), " + ci.KernelsKeyVar +
-			" every input of the kernels (tree, ktest's cache format, compiler, fragments, each variant's " +
-			"patches byte for byte). The NAME=VALUE lines are step outputs appended to $GITHUB_OUTPUT and a " +
-			"GitLab dotenv report; the pipelines of 'ktest ci' use them so. An unchanged tree and series " +
-			"keep their keys, so a CI cache restores the kernels and nothing is built."
-		c.usage = "[--plan FILE] [--tree DIR] [--series S] [--with-fixups] [--json]"
-		c.examples = []string{
-			"ktest cache key --plan plans/nightly.toml",
-			`ktest cache key >> "$GITHUB_OUTPUT"`,
-			"ktest cache key --json | jq -r .inputs[]   # what the key covers",
-		}
-	}
+	c := cacheSubcommand(sub)
 	// Each subcommand registers only the flags it reads, so its -h lists
 	// only those.
 	fs := newFlagSet(c, e.Stdout)
@@ -131,27 +102,67 @@ func runCache(ctx context.Context, e env, args []string) error {
 		}
 		return nil
 	}
-	rep, err := cache.GC(kbuild.GCOptions{OlderThan: age, Keep: keep, KeepSlots: keepSlots, DryRun: dryRun}, time.Now())
+	return cacheGC(e.Stdout, cache, kbuild.GCOptions{OlderThan: age, Keep: keep, KeepSlots: keepSlots, DryRun: dryRun}, asJSON)
+}
+
+// cacheGC collects the cache's garbage and says what went.
+func cacheGC(stdout io.Writer, cache *kbuild.Cache, o kbuild.GCOptions, asJSON bool) error {
+	rep, err := cache.GC(o, time.Now())
 	if err != nil {
 		return infraFailure(err)
 	}
 	if asJSON {
 		rep.Kernels, rep.Slots = nonNil(rep.Kernels), nonNil(rep.Slots)
-		return printJSON(e.Stdout, rep)
+		return printJSON(stdout, rep)
 	}
 	verb := "removed"
-	if dryRun {
+	if o.DryRun {
 		verb = "would remove"
 	}
 	for _, k := range rep.Kernels {
-		fmt.Fprintf(e.Stdout, "%s kernel %s (%s, last used %s)\n", verb, k.Key, k.Variant, k.LastUsed.Format(time.DateOnly))
+		fmt.Fprintf(stdout, "%s kernel %s (%s, last used %s)\n", verb, k.Key, k.Variant, k.LastUsed.Format(time.DateOnly))
 	}
 	for _, s := range rep.Slots {
-		fmt.Fprintf(e.Stdout, "%s build slot %s (last used %s)\n", verb, s.Dir, s.LastUsed.Format(time.DateOnly))
+		fmt.Fprintf(stdout, "%s build slot %s (last used %s)\n", verb, s.Dir, s.LastUsed.Format(time.DateOnly))
 	}
-	fmt.Fprintf(e.Stdout, "%s %d kernel(s), %d slot(s), %d boot log(s), %d leftover(s), %d stale index(es), %d index(es) of removed trees: %s\n",
+	fmt.Fprintf(stdout, "%s %d kernel(s), %d slot(s), %d boot log(s), %d leftover(s), %d stale index(es), %d index(es) of removed trees: %s\n",
 		verb, len(rep.Kernels), len(rep.Slots), rep.BootLogs, rep.Temps, rep.Indexes, rep.TreeIndexes, humanBytes(rep.Bytes))
 	return nil
+}
+
+// cacheSubcommand is the help of `ktest cache SUB`.
+func cacheSubcommand(sub string) *command {
+	c := &command{name: "cache " + sub, usage: "[flags]"}
+	switch sub {
+	case "ls":
+		c.summary = "List the extracted source trees, published kernels, build slots and cached guest images " +
+			"with their size and last use. --json always has the four arrays, empty ones too."
+		c.examples = []string{"ktest cache ls", "ktest cache ls --json | jq '.kernels[].key'"}
+	case "gc":
+		c.summary = "Remove kernels and build slots unused for --older-than, except the most recently used " +
+			"--keep kernels and --keep-slots slots, and the console logs of failed boots older than " +
+			"--older-than. Slots in use by a running build are skipped."
+		c.examples = []string{"ktest cache gc -n          # what would go", "ktest cache gc --older-than 30d --keep 2"}
+	case "rm":
+		c.summary = "Remove the published kernels KEY... (the keys 'ktest cache ls' prints)."
+		c.usage = "KEY... [flags]"
+		c.examples = []string{"ktest cache rm 5d0c1f3e9a7b2c48d6e1f0a9   # a key from ktest cache ls"}
+	case "key":
+		c.summary = "Print the CI cache keys of a plan's kernels, computed from its inputs before anything is " +
+			"extracted or built: " + ci.TreeKeyVar + " names the tree's sources (the default tree: its " +
+			"tarball's hash, which names its extracted directory in the cache), " + ci.KernelsKeyVar +
+			" every input of the kernels (tree, ktest's cache format, compiler, fragments, each variant's " +
+			"patches byte for byte). The NAME=VALUE lines are step outputs appended to $GITHUB_OUTPUT and a " +
+			"GitLab dotenv report; the pipelines of 'ktest ci' use them so. An unchanged tree and series " +
+			"keep their keys, so a CI cache restores the kernels and nothing is built."
+		c.usage = "[--plan FILE] [--tree DIR] [--series S] [--with-fixups] [--json]"
+		c.examples = []string{
+			"ktest cache key --plan plans/nightly.toml",
+			`ktest cache key >> "$GITHUB_OUTPUT"`,
+			"ktest cache key --json | jq -r .inputs[]   # what the key covers",
+		}
+	}
+	return c
 }
 
 // cacheListing is what `cache ls --json` prints: every list an array,
