@@ -80,7 +80,7 @@ func runApply(ctx context.Context, e env, args []string) error {
 	}
 	base, err := worktree.ReadBase(ctx, tree)
 	if err != nil {
-		return infraFailure(fmt.Errorf("reading the state of %s: %w", tree, err))
+		return fmt.Errorf("reading the state of %s: %w", tree, err)
 	}
 	patches, origins := seriesPatches(s, f.withFixups)
 	if len(patches) == 0 {
@@ -99,10 +99,10 @@ func runApply(ctx context.Context, e env, args []string) error {
 		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(doc); err != nil {
-			return infraFailure(err)
+			return err
 		}
 	} else if err := doc.WriteText(e.Stdout, out.res, applyText(s, tree, tc.How, out.wt)); err != nil {
-		return infraFailure(err)
+		return err
 	}
 	return applyExit(out.err, doc)
 }
@@ -220,7 +220,7 @@ func (f *applyFlags) applyTo(ctx context.Context, e env, tree, baseCommit string
 			if errors.Is(err, worktree.ErrExists) || errors.Is(err, worktree.ErrInsideSource) || errors.Is(err, worktree.ErrCannotCarry) {
 				return nil, badInput(fmt.Errorf("--out: %w", err))
 			}
-			return nil, infraFailure(err)
+			return nil, err
 		}
 		target = a.wt.Dir
 		a.written = apply.ReportWritten{Mode: "worktree", Dir: a.wt.Dir, GitHead: a.wt.Head}
@@ -228,7 +228,7 @@ func (f *applyFlags) applyTo(ctx context.Context, e env, tree, baseCommit string
 		a.written = apply.ReportWritten{Mode: "in-place", Dir: tree}
 	}
 	if a.root, err = os.OpenRoot(target); err != nil {
-		return nil, infraFailure(err)
+		return nil, err
 	}
 	a.opts = apply.Options{Reverse: f.reverse, MaxFuzz: f.fuzz}
 	repo, isGit := gitrepo.Open(ctx, tree)

@@ -128,7 +128,7 @@ func runBoot(ctx context.Context, e env, args []string) (err error) {
 
 	logDir, err := bootLogDir()
 	if err != nil {
-		return infraFailure(err)
+		return err
 	}
 	opts.ConsoleLog = filepath.Join(logDir, "console.log")
 	defer func() {
@@ -260,7 +260,7 @@ func bootExec(ctx context.Context, e env, inst vm.Instance, f bootFlags) error {
 func bootInteractive(ctx context.Context, e env, inst vm.Instance, keys *remote.Keys, kernel string) error {
 	st, err := vmstate.Register(inst.Addr(), keys, inst.ConsoleLog(), kernel)
 	if err != nil {
-		return infraFailure(fmt.Errorf("vm state: %w", err))
+		return fmt.Errorf("vm state: %w", err)
 	}
 	defer func() { warnIf(e.Stderr, "removing the VM's state for ktest ssh", st.Remove()) }()
 	fmt.Fprintf(e.Stderr, `ktest boot: VM running; Ctrl-C stops it.

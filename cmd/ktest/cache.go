@@ -86,7 +86,7 @@ func runCache(ctx context.Context, e env, args []string) error {
 	}
 	cache, err := kbuild.OpenCache(*dir)
 	if err != nil {
-		return infraFailure(err)
+		return err
 	}
 	switch sub {
 	case "ls":
@@ -109,7 +109,7 @@ func runCache(ctx context.Context, e env, args []string) error {
 func cacheGC(stdout io.Writer, cache *kbuild.Cache, o kbuild.GCOptions, asJSON bool) error {
 	rep, err := cache.GC(o, time.Now())
 	if err != nil {
-		return infraFailure(err)
+		return err
 	}
 	if asJSON {
 		rep.Kernels, rep.Slots = nonNil(rep.Kernels), nonNil(rep.Slots)
@@ -181,16 +181,16 @@ func cacheList(stdout io.Writer, cache *kbuild.Cache, asJSON bool) error {
 	var err error
 	l.Dir = cache.Dir
 	if l.Trees, err = cache.Trees(); err != nil {
-		return infraFailure(err)
+		return err
 	}
 	if l.Kernels, err = cache.Kernels(); err != nil {
-		return infraFailure(err)
+		return err
 	}
 	if l.Slots, err = cache.Slots(); err != nil {
-		return infraFailure(err)
+		return err
 	}
 	if l.Images, err = initramfs.Images(cache.Dir); err != nil {
-		return infraFailure(err)
+		return err
 	}
 	l.Trees, l.Kernels, l.Slots, l.Images = nonNil(l.Trees), nonNil(l.Kernels), nonNil(l.Slots), nonNil(l.Images)
 	for _, t := range l.Trees {

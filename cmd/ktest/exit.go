@@ -50,7 +50,9 @@ func usageErrorf(format string, args ...any) error {
 	return &exitError{ExitUsage, fmt.Errorf(format, args...)}
 }
 
-// badInput marks err as the user's input being wrong (exit 2).
+// badInput marks err as the user's input being wrong (exit 2), for an
+// error whose type does not say so (isBadInput), such as a run file
+// that does not load.
 func badInput(err error) error {
 	if err == nil {
 		return nil
@@ -58,7 +60,10 @@ func badInput(err error) error {
 	return &exitError{ExitUsage, err}
 }
 
-// infraFailure marks err as a failed apply, config, build or boot (exit 3).
+// infraFailure marks err as the host's or ktest's failure (exit 3) where
+// failureCode would read it otherwise: a kernel build that stopped on a
+// compiler error is still exit 3 for 'ktest kernel build'. A plain host
+// error needs no mark: exit 3 is failureCode's default.
 func infraFailure(err error) error {
 	if err == nil {
 		return nil

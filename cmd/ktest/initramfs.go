@@ -51,7 +51,7 @@ func runInitramfs(ctx context.Context, e env, args []string) error {
 	path := base.Path
 	if *out != "" {
 		if err := initramfs.Export(base.Path, *out); err != nil {
-			return infraFailure(fmt.Errorf("-o %s: %w", *out, err))
+			return fmt.Errorf("-o %s: %w", *out, err)
 		}
 		path = *out
 	}

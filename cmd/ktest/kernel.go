@@ -156,7 +156,7 @@ func runKernel(ctx context.Context, e env, args []string) error {
 	}
 	cache, err := kbuild.OpenCache(kf.cacheDir)
 	if err != nil {
-		return infraFailure(err)
+		return err
 	}
 	variant := "tree"
 	if len(kf.patches) > 0 {
@@ -178,10 +178,10 @@ func runKernel(ctx context.Context, e env, args []string) error {
 	if sub == "config" && *out != "" {
 		data, err := os.ReadFile(res.Config)
 		if err != nil {
-			return infraFailure(err)
+			return err
 		}
 		if err := atomicfile.WriteFile(*out, data, 0o644); err != nil {
-			return infraFailure(err)
+			return err
 		}
 	}
 	if *asJSON {

@@ -64,7 +64,7 @@ func runMerge(ctx context.Context, e env, args []string) error {
 		fmt.Fprintf(e.Stderr, "ktest merge: warning: %v; the reports carry no Tested-by\n", err)
 	}
 	if err := results.WriteRunDir(out, merged, results.Renderer{From: from}); err != nil {
-		return infraFailure(err)
+		return err
 	}
 	fmt.Fprintf(e.Stderr, "ktest merge: %d shard run(s) into %s: %s\n", len(runs), out, merged.Status)
 	if summary, err := os.ReadFile(filepath.Join(out, "summary.md")); err == nil {
@@ -72,7 +72,7 @@ func runMerge(ctx context.Context, e env, args []string) error {
 	}
 	if *history != "" {
 		if err := os.MkdirAll(*history, 0o755); err != nil {
-			return infraFailure(err)
+			return err
 		}
 		compared, err := nightly(ctx, e, *history, merged, out, nil)
 		if err != nil || compared {

@@ -92,7 +92,7 @@ func runReport(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	if err := atomicfile.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
-		return infraFailure(fmt.Errorf("write %s: %w", *out, err))
+		return fmt.Errorf("write %s: %w", *out, err)
 	}
 	return nil
 }
