@@ -10,6 +10,7 @@ import (
 
 	"github.com/ktest-dev/ktest/apply"
 	"github.com/ktest-dev/ktest/gitrepo"
+	"github.com/ktest-dev/ktest/internal/termfmt"
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/series"
 	"github.com/ktest-dev/ktest/worktree"
@@ -325,7 +326,7 @@ func applyText(s *series.Series, tree, how string, wt *worktree.Tree) apply.Text
 	case wt != nil && wt.Git:
 		c.Copy = fmt.Sprintf("a git worktree of %s holding %s", tree, wt.Carried)
 	case wt != nil:
-		c.Copy = fmt.Sprintf("a copy of %s (%d files, %s; %d reflinked)", tree, wt.Copy.Files, humanBytes(wt.Copy.Bytes), wt.Copy.Cloned)
+		c.Copy = fmt.Sprintf("a copy of %s (%d files, %s; %d reflinked)", tree, wt.Copy.Files, termfmt.Bytes(wt.Copy.Bytes), wt.Copy.Cloned)
 	}
 	return c
 }

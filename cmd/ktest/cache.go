@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/ktest-dev/ktest/ci"
-	"github.com/ktest-dev/ktest/initramfs"
+	"github.com/ktest-dev/ktest/internal/cachelist"
 	"github.com/ktest-dev/ktest/internal/termfmt"
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/plan"
@@ -112,22 +112,10 @@ func cacheGC(stdout io.Writer, cache *kbuild.Cache, o kbuild.GCOptions, asJSON b
 		return err
 	}
 	if asJSON {
-		rep.Kernels, rep.Slots = nonNil(rep.Kernels), nonNil(rep.Slots)
+		rep.Kernels, rep.Slots = cachelist.NonNil(rep.Kernels), cachelist.NonNil(rep.Slots)
 		return printJSON(stdout, rep)
 	}
-	verb := "removed"
-	if o.DryRun {
-		verb = "would remove"
-	}
-	for _, k := range rep.Kernels {
-		fmt.Fprintf(stdout, "%s kernel %s (%s, last used %s)\n", verb, k.Key, k.Variant, k.LastUsed.Format(time.DateOnly))
-	}
-	for _, s := range rep.Slots {
-		fmt.Fprintf(stdout, "%s build slot %s (last used %s)\n", verb, s.Dir, s.LastUsed.Format(time.DateOnly))
-	}
-	fmt.Fprintf(stdout, "%s %d kernel(s), %d slot(s), %d boot log(s), %d leftover(s), %d stale index(es), %d index(es) of removed trees: %s\n",
-		verb, len(rep.Kernels), len(rep.Slots), rep.BootLogs, rep.Temps, rep.Indexes, rep.TreeIndexes, humanBytes(rep.Bytes))
-	return nil
+	return cachelist.WriteGC(stdout, rep, o.DryRun)
 }
 
 // cacheSubcommand is the help of `ktest cache SUB`.
@@ -165,97 +153,16 @@ func cacheSubcommand(sub string) *command {
 	return c
 }
 
-// cacheListing is what `cache ls --json` prints: every list an array,
-// empty or not, so `jq '.kernels[]'` works on an empty cache.
-type cacheListing struct {
-	Dir     string             `json:"dir"`
-	Trees   []kbuild.TreeEntry `json:"trees"`
-	Kernels []kbuild.Entry     `json:"kernels"`
-	Slots   []kbuild.SlotEntry `json:"slots"`
-	Images  []initramfs.Image  `json:"images"`
-	Bytes   int64              `json:"bytes"`
-}
-
+// cacheList prints the cache's listing (package cachelist).
 func cacheList(stdout io.Writer, cache *kbuild.Cache, asJSON bool) error {
-	var l cacheListing
-	var err error
-	l.Dir = cache.Dir
-	if l.Trees, err = cache.Trees(); err != nil {
+	l, err := cachelist.Collect(cache)
+	if err != nil {
 		return err
-	}
-	if l.Kernels, err = cache.Kernels(); err != nil {
-		return err
-	}
-	if l.Slots, err = cache.Slots(); err != nil {
-		return err
-	}
-	if l.Images, err = initramfs.Images(cache.Dir); err != nil {
-		return err
-	}
-	l.Trees, l.Kernels, l.Slots, l.Images = nonNil(l.Trees), nonNil(l.Kernels), nonNil(l.Slots), nonNil(l.Images)
-	for _, t := range l.Trees {
-		l.Bytes += t.Bytes
-	}
-	for _, k := range l.Kernels {
-		l.Bytes += k.Bytes
-	}
-	for _, s := range l.Slots {
-		l.Bytes += s.Bytes
-	}
-	for _, i := range l.Images {
-		l.Bytes += i.Bytes
 	}
 	if asJSON {
 		return printJSON(stdout, l)
 	}
-	return writeCacheListing(stdout, &l, termfmt.Width(stdout))
-}
-
-// writeCacheListing prints a table per kind of entry, fitted to width.
-func writeCacheListing(w io.Writer, l *cacheListing, width int) error {
-	fmt.Fprintf(w, "cache %s: %s\n", l.Dir, humanBytes(l.Bytes))
-	// Extracted trees; slots hardlink their files, so slots' sizes do not
-	// count them again.
-	tt := termfmt.NewTable(termfmt.Column{Header: "TREE", Shrink: 1, Min: 20, ClipStart: true},
-		termfmt.Column{Header: "VERSION", Shrink: 1, Min: 7}, termfmt.Column{Header: "FROM", Shrink: 1, Min: 10, ClipStart: true},
-		termfmt.Column{Header: "SIZE", Right: true}, termfmt.Column{Header: "EXTRACTED", Shrink: 2, Min: 10})
-	for _, t := range l.Trees {
-		tt.Row(t.Dir, t.Version, t.Tarball, humanBytes(t.Bytes), t.Extracted.Format(time.DateTime))
-	}
-	// Keys stay whole: they are what 'ktest cache rm' takes.
-	kt := termfmt.NewTable(termfmt.Column{Header: "KERNEL"}, termfmt.Column{Header: "VARIANT", Shrink: 1, Min: 7},
-		termfmt.Column{Header: "VERSION", Shrink: 1, Min: 7}, termfmt.Column{Header: "OBJECTS", Right: true},
-		termfmt.Column{Header: "SIZE", Right: true}, termfmt.Column{Header: "LAST USED", Shrink: 2, Min: 10})
-	for _, k := range l.Kernels {
-		kt.Row(k.Key, k.Variant, k.Version, fmt.Sprint(k.Objects), humanBytes(k.Bytes), k.LastUsed.Format(time.DateTime))
-	}
-	st := termfmt.NewTable(termfmt.Column{Header: "BUILD SLOT", Shrink: 1, Min: 20, ClipStart: true},
-		termfmt.Column{Header: "SIZE", Right: true}, termfmt.Column{Header: "LAST USED", Shrink: 2, Min: 10})
-	for _, s := range l.Slots {
-		st.Row(s.Dir, humanBytes(s.Bytes), s.LastUsed.Format(time.DateTime))
-	}
-	it := termfmt.NewTable(termfmt.Column{Header: "GUEST IMAGE", Shrink: 1, Min: 20, ClipStart: true},
-		termfmt.Column{Header: "LAYER"}, termfmt.Column{Header: "SIZE", Right: true},
-		termfmt.Column{Header: "LAST USED", Shrink: 2, Min: 10})
-	for _, i := range l.Images {
-		it.Row(i.Path, i.Layer, humanBytes(i.Bytes), i.LastUsed.Format(time.DateTime))
-	}
-	sections := []struct {
-		what string
-		n    int
-		t    *termfmt.Table
-	}{{"extracted trees", len(l.Trees), tt}, {"kernels", len(l.Kernels), kt}, {"build slots", len(l.Slots), st}, {"guest images", len(l.Images), it}}
-	for _, s := range sections {
-		fmt.Fprintln(w)
-		if s.n == 0 {
-			fmt.Fprintf(w, "no %s\n", s.what)
-			continue
-		}
-		if err := s.t.Write(w, width); err != nil {
-			return err
-		}
-	}
-	return nil
+	return l.WriteText(stdout, termfmt.Width(stdout))
 }
 
 // cacheKey prints the CI cache keys of the plan as run with these
@@ -283,14 +190,6 @@ func cacheKey(ctx context.Context, stdout io.Writer, cache *kbuild.Cache, planFi
 	return err
 }
 
-// nonNil makes a nil list an empty one, which JSON prints as [].
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
-}
-
 func printJSON(stdout io.Writer, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
@@ -314,16 +213,4 @@ func parseAge(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q: want a duration such as 14d or 36h", s)
 	}
 	return d, nil
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
