@@ -117,19 +117,20 @@ func failureCode(err error) int {
 
 // isBadInput reports the packages' errors that are the user's input: a
 // damaged, unreadable or incomplete series, an ambiguous or missing
-// version, a bad plan or override, a patch with an unsafe path, a binary
+// version, a bad plan, override or config fragment, a patch with an unsafe path, a binary
 // patch or one already in the tree, a directory that is no kernel tree,
 // a debian:X that names none, a tree the default A/B cannot run on, a
 // plan's patch source that cannot be read.
 func isBadInput(err error) bool {
 	var (
 		pe          *plan.Error
+		fragment    *pipeline.FragmentError
 		pathErr     *apply.PathError
 		unsupported *apply.UnsupportedError
 		inTree      *apply.InTreeError
 		source      *ci.SourceError
 	)
-	return series.IsBadInput(err) || errors.As(err, &pe) ||
+	return series.IsBadInput(err) || errors.As(err, &pe) || errors.As(err, &fragment) ||
 		errors.As(err, &pathErr) || errors.As(err, &unsupported) || errors.As(err, &inTree) ||
 		errors.As(err, &source) ||
 		kbuild.IsBadSpec(err) || era.IsRefusal(err)

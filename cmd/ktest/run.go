@@ -12,10 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ktest-dev/ktest/era"
 	"github.com/ktest-dev/ktest/initramfs"
 	"github.com/ktest-dev/ktest/kbuild"
-	"github.com/ktest-dev/ktest/kconfig"
 	"github.com/ktest-dev/ktest/pipeline"
 	"github.com/ktest-dev/ktest/plan"
 	"github.com/ktest-dev/ktest/results"
@@ -210,32 +208,22 @@ func (f *runFlags) checkKernelDirs() error {
 	return nil
 }
 
-// config checks what the plan needs from the host (its fragments, the
-// cache, its tree) and makes the run directory.
+// config is the run's configuration, checked (pipeline.Check) before
+// the run directory is made.
 func (f *runFlags) config(ctx context.Context, e env, p *plan.Plan, args []string) (pipeline.Config, error) {
-	if _, err := kconfig.Resolve(p.Fragments); err != nil {
-		return pipeline.Config{}, badInput(err)
-	}
 	cache, err := kbuild.OpenCache(f.cacheDir)
 	if err != nil {
 		return pipeline.Config{}, err
 	}
-	if err := checkTree(ctx, e, cache, f.over.Tree, p); err != nil {
-		return pipeline.Config{}, err
-	}
-	dir := f.out
-	if dir == "" {
-		dir = filepath.Join("ktest-runs", newRunID())
-	}
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return pipeline.Config{}, err
-	}
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		return pipeline.Config{}, usageErrorf("run directory: %v (it must not exist yet)", err)
-	}
-	cfg := pipeline.Config{Plan: p, Cache: cache, OutDir: dir, Command: reproduceCommand(args),
+	cfg := pipeline.Config{Plan: p, Cache: cache, Command: reproduceCommand(args),
 		WithFixups: f.withFixups, Series: series.Options{Version: *f.useVersion}, AllowMissing: f.allowMissing, Jobs: *f.jobs, Log: e.Stderr, Verbose: f.verbose,
 		BuildOnly: f.buildOnly, ExportKernels: f.exportKernels, ImportKernels: f.kernels}
+	if err := pipeline.Check(ctx, cfg); err != nil {
+		return pipeline.Config{}, err
+	}
+	if cfg.OutDir, err = makeRunDir(f.out); err != nil {
+		return pipeline.Config{}, err
+	}
 	if sh := p.Sharding; sh != nil {
 		cfg.Shard = &results.Shard{K: sh.K, N: sh.N, PlanTargets: sh.PlanTargets}
 	}
@@ -252,18 +240,19 @@ func (f *runFlags) config(ctx context.Context, e env, p *plan.Plan, args []strin
 	return cfg, nil
 }
 
-// checkTree keys --tree now, which also warms its index for the
-// pipeline, so that a tree the default A/B cannot run on (one that
-// predates the series) is refused in one line before a run starts.
-func checkTree(ctx context.Context, e env, cache *kbuild.Cache, tree string, p *plan.Plan) error {
-	if tree == "" {
-		return nil
+// makeRunDir makes the run directory, dir or ./ktest-runs/<run-id>,
+// which must not exist yet.
+func makeRunDir(dir string) (string, error) {
+	if dir == "" {
+		dir = filepath.Join("ktest-runs", newRunID())
 	}
-	t, err := kbuild.OpenSpec(ctx, cache, tree, e.Stderr)
-	if err == nil && p.UsesEra() {
-		_, err = era.OfTree(t.Dir, t.Version)
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", err
 	}
-	return err
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return "", usageErrorf("run directory: %v (it must not exist yet)", err)
+	}
+	return dir, nil
 }
 
 // runAndJudge runs the pipeline, prints the summary, and ends as the
