@@ -73,6 +73,9 @@ type Plan struct {
 
 	// Source is where the plan came from, for messages.
 	Source string `toml:"-"`
+	// Sharding is set when the plan is one shard of a larger plan
+	// (Overrides.Shard).
+	Sharding *Sharding `toml:"-"`
 }
 
 // Series names the series the run is about.

@@ -4,12 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/ktest-dev/ktest/apply"
 	"github.com/ktest-dev/ktest/gitrepo"
@@ -19,8 +16,8 @@ import (
 	"github.com/ktest-dev/ktest/worktree"
 )
 
-func init() {
-	register(&command{
+func applyCommand() *command {
+	return &command{
 		name: "apply",
 		summary: "Apply a patch series to a tree and report every hunk.\n\n" +
 			"Each hunk applies exactly, at an offset or with fuzz, merged three-way, is\n" +
@@ -55,8 +52,8 @@ func init() {
 			"ktest apply --out /tmp/linux-rasync embedded:baseline-6.1   # a patched copy",
 			"ktest apply --tree ~/src/linux --in-place --reverse thread.mbox",
 		},
-		run: func(ctx context.Context, args []string) error { return runApply(ctx, args, resultsStdout, os.Stderr) },
-	})
+		run: runApply,
+	}
 }
 
 type applyFlags struct {
@@ -69,10 +66,51 @@ type applyFlags struct {
 	allowMissing       bool
 }
 
-func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c := commands["apply"]
-	fset := newFlagSet(c)
-	fset.SetOutput(stdout)
+func runApply(ctx context.Context, e env, args []string) error {
+	f, src, err := parseApplyFlags(e, args)
+	if err != nil {
+		return err
+	}
+	tc, tree, err := f.resolveTree(ctx, e)
+	if err != nil {
+		return err
+	}
+	s, err := f.readSeries(e, src, tree)
+	if err != nil {
+		return err
+	}
+	base, err := worktree.ReadBase(ctx, tree)
+	if err != nil {
+		return fmt.Errorf("reading the state of %s: %w", tree, err)
+	}
+	patches, origins := seriesPatches(s, f.withFixups)
+	if len(patches) == 0 {
+		return badInput(fmt.Errorf("%s: no patches to apply", s.Source))
+	}
+	out, err := f.applyTo(ctx, e, tree, s.Base, patches)
+	if err != nil {
+		return err
+	}
+	defer out.close()
+
+	doc := apply.NewReport(out.res, out.err, apply.ReportSeries{Source: s.Source, Title: s.Title, Version: s.Version, BaseCommit: s.Base}, tree,
+		apply.ReportOptions{Reverse: out.opts.Reverse, WithFixups: f.withFixups, MaxFuzz: out.opts.MaxFuzz, ThreeWay: out.opts.Ancestors != nil}, origins, out.written)
+	doc.Read, doc.BaseCommit = base.String(), out.since
+	if f.asJSON {
+		enc := json.NewEncoder(e.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(doc); err != nil {
+			return err
+		}
+	} else if err := doc.WriteText(e.Stdout, out.res, applyText(s, tree, tc.How, out.wt)); err != nil {
+		return err
+	}
+	return applyExit(out.err, doc)
+}
+
+// parseApplyFlags parses apply's flags and its one SERIES.
+func parseApplyFlags(e env, args []string) (*applyFlags, string, error) {
+	fset := newFlagSet(commands["apply"], e.Stdout)
 	var f applyFlags
 	fset.StringVar(&f.tree, "tree", "", "apply to the tree in `DIR` (default: the kernel checkout you are in, else the cached Debian linux-source-6.1 tree)")
 	fset.StringVar(&f.out, "out", "", "write the result into a new private copy of the tree at `DIR` (must not exist)")
@@ -84,154 +122,139 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fset.BoolVar(&f.no3way, "no-3way", false, "never merge three-way, even in a git tree whose repository has the patch's blobs")
 	fset.IntVar(&f.useVersion, "use-version", 0, "apply version `N` of the series (b4's -v) instead of the newest the input holds")
 	fset.BoolVar(&f.allowMissing, "allow-missing", false, "apply the patches present even when some of the series (N/M) are missing")
-	pos, err := parseInterspersed(fset, args)
+	pos, err := parseArgsAnywhere(fset, args)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	switch {
 	case len(pos) != 1:
-		return usageErrorf("want exactly one SERIES, got %d arguments", len(pos))
+		return nil, "", usageErrorf("want exactly one SERIES, got %d arguments", len(pos))
 	case f.out != "" && f.inPlace:
-		return usageErrorf("--out and --in-place exclude each other")
+		return nil, "", usageErrorf("--out and --in-place exclude each other")
 	case f.fuzz < 0:
-		return usageErrorf("--fuzz must be 0 or more, got %d", f.fuzz)
+		return nil, "", usageErrorf("--fuzz must be 0 or more, got %d", f.fuzz)
 	}
+	return &f, pos[0], nil
+}
 
+// resolveTree is the tree to apply to, and its absolute path.
+func (f *applyFlags) resolveTree(ctx context.Context, e env) (treeChoice, string, error) {
 	if f.inPlace && f.tree == "" {
 		if _, ok, _ := checkoutTree(""); !ok {
-			return usageErrorf("--in-place needs a tree of yours: --tree DIR, or run it inside a kernel checkout (the default tree is ktest's shared read-only cache)")
+			return treeChoice{}, "", usageErrorf("--in-place needs a tree of yours: --tree DIR, or run it inside a kernel checkout (the default tree is ktest's shared read-only cache)")
 		}
 	}
-	tc, err := applyTree(ctx, f.tree, stderr)
+	tc, err := applyTree(ctx, f.tree, e.Stderr)
 	if err != nil {
-		return err
+		return treeChoice{}, "", err
 	}
-	tree := tc.Dir
-	if tree, err = filepath.Abs(tree); err != nil {
-		return badInput(err)
+	tree, err := filepath.Abs(tc.Dir)
+	if err != nil {
+		return treeChoice{}, "", badInput(err)
 	}
+	return tc, tree, nil
+}
 
-	s, err := loadSeries(pos[0], series.Options{Version: f.useVersion})
+// readSeries reads the series from src, refusing a --tree that is no
+// kernel tree and, unless --allow-missing, a series with patches missing.
+func (f *applyFlags) readSeries(e env, src, tree string) (*series.Series, error) {
+	s, err := loadSeries(src, series.Options{Version: f.useVersion})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if f.tree != "" {
 		// Not a kernel tree: say so, rather than report every file of
 		// the series missing.
-		var nt *kbuild.NotATreeError
-		if _, err := kbuild.CheckTree(tree); errors.As(err, &nt) {
-			return badInput(err)
+		if _, err := kbuild.CheckTree(tree); kbuild.IsBadSpec(err) {
+			return nil, err
 		}
 	}
 	for _, w := range s.Warnings {
-		say(stderr, "warning: %s\n", w)
+		say(e.Stderr, "warning: %s\n", w)
 	}
 	if err := s.Complete(); err != nil && !f.allowMissing {
-		return badInput(err)
+		return nil, badInput(err)
 	}
-	base, err := worktree.ReadBase(ctx, tree)
-	if err != nil {
-		return infraFailure(fmt.Errorf("reading the state of %s: %w", tree, err))
-	}
-	isFixup := map[*series.Patch]bool{}
-	for _, p := range s.Fixups {
-		isFixup[p] = true
-	}
+	return s, nil
+}
+
+// seriesPatches are the patches to apply, with where each came from.
+func seriesPatches(s *series.Series, withFixups bool) ([]apply.Patch, []apply.Origin) {
 	var (
 		patches []apply.Patch
 		origins []apply.Origin
 	)
-	for _, p := range s.ToApply(f.withFixups) {
+	for _, p := range s.ToApply(withFixups) {
 		id := p.ID().String()
 		patches = append(patches, apply.Patch{ID: id, Name: id + " " + p.Subject, Files: p.Files})
 		origins = append(origins, apply.Origin{Source: p.Source, Line: p.Line})
 	}
-	if len(patches) == 0 {
-		return badInput(fmt.Errorf("%s: no patches to apply", s.Source))
-	}
+	return patches, origins
+}
 
+// applied is the outcome of applying a series: its result and error,
+// how and where it was applied, and what was written.
+type applied struct {
+	res     *apply.Result
+	err     error
+	opts    apply.Options
+	since   string // where the series' base-commit stands (baseLine)
+	wt      *worktree.Tree
+	written apply.ReportWritten
+	root    *os.Root
+}
+
+func (a *applied) close() { _ = a.root.Close() } // read-only: a close error loses nothing
+
+// applyTo applies patches to the tree, or to the new copy --out makes,
+// and writes the result where --out or --in-place asks, all or nothing.
+// Its error is the host's failing to set up; the apply's own is a.err.
+func (f *applyFlags) applyTo(ctx context.Context, e env, tree, baseCommit string, patches []apply.Patch) (*applied, error) {
 	// With --out the copy is made first and the series applied to the
 	// copy: a git worktree holds HEAD, which may differ from the tree's
 	// uncommitted files.
-	written := apply.ReportWritten{Mode: "dry-run"}
+	a := &applied{written: apply.ReportWritten{Mode: "dry-run"}}
 	target := tree
-	var wt *worktree.Tree
+	var err error
 	if f.out != "" {
-		if wt, err = worktree.New(ctx, tree, f.out); err != nil {
+		if a.wt, err = worktree.New(ctx, tree, f.out); err != nil {
 			if errors.Is(err, worktree.ErrExists) || errors.Is(err, worktree.ErrInsideSource) || errors.Is(err, worktree.ErrCannotCarry) {
-				return badInput(fmt.Errorf("--out: %w", err))
+				return nil, badInput(fmt.Errorf("--out: %w", err))
 			}
-			return infraFailure(err)
-		}
-		target = wt.Dir
-		written = apply.ReportWritten{Mode: "worktree", Dir: wt.Dir, GitHead: wt.Head}
-	} else if f.inPlace {
-		written = apply.ReportWritten{Mode: "in-place", Dir: tree}
-	}
-	root, err := os.OpenRoot(target)
-	if err != nil {
-		return infraFailure(err)
-	}
-	defer func() { _ = root.Close() }() // read-only: a close error loses nothing
-	opts := apply.Options{Reverse: f.reverse, MaxFuzz: f.fuzz}
-	repo, isGit := gitrepo.Open(ctx, tree)
-	if isGit && !f.no3way {
-		opts.Ancestors = repo.Ancestors(ctx)
-	}
-	res, applyErr := apply.ApplySeries(root.FS(), patches, opts)
-	since := baseLine(ctx, s.Base, repo, isGit)
-
-	if applyErr == nil {
-		switch {
-		case wt != nil:
-			err = wt.Write(res.SortedChanges())
-		case f.inPlace:
-			err = worktree.WriteInPlace(tree, res.SortedChanges())
-		}
-		if err != nil {
-			applyErr = err
-		}
-	}
-	if applyErr != nil {
-		if wt != nil {
-			if rerr := wt.Remove(); rerr != nil {
-				say(stderr, "warning: removing %s: %v\n", wt.Dir, rerr)
-			}
-		}
-		written = apply.ReportWritten{Mode: "none"}
-	}
-
-	doc := apply.NewReport(res, applyErr, apply.ReportSeries{Source: s.Source, Title: s.Title, Version: s.Version, BaseCommit: s.Base}, tree,
-		apply.ReportOptions{Reverse: opts.Reverse, WithFixups: f.withFixups, MaxFuzz: opts.MaxFuzz, ThreeWay: opts.Ancestors != nil}, origins, written)
-	doc.Read, doc.BaseCommit = base.String(), since
-	if f.asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(doc); err != nil {
-			return infraFailure(err)
-		}
-	} else if err := printApply(stdout, s, doc, res, wt, tc.How, base); err != nil {
-		return infraFailure(err)
-	}
-	return applyExit(applyErr, doc)
-}
-
-// parseInterspersed lets flags follow SERIES (`ktest apply s.mbox --tree x`).
-func parseInterspersed(fset *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := parseFlags(fset, args); err != nil {
 			return nil, err
 		}
-		rest := fset.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		pos, args = append(pos, rest[0]), rest[1:]
+		target = a.wt.Dir
+		a.written = apply.ReportWritten{Mode: "worktree", Dir: a.wt.Dir, GitHead: a.wt.Head}
+	} else if f.inPlace {
+		a.written = apply.ReportWritten{Mode: "in-place", Dir: tree}
 	}
+	if a.root, err = os.OpenRoot(target); err != nil {
+		return nil, err
+	}
+	a.opts = apply.Options{Reverse: f.reverse, MaxFuzz: f.fuzz}
+	repo, isGit := gitrepo.Open(ctx, tree)
+	if isGit && !f.no3way {
+		a.opts.Ancestors = repo.Ancestors(ctx)
+	}
+	a.res, a.err = apply.ApplySeries(a.root.FS(), patches, a.opts)
+	a.since = baseLine(ctx, baseCommit, repo, isGit)
+	if a.err == nil {
+		switch {
+		case a.wt != nil:
+			a.err = a.wt.Write(a.res.SortedChanges())
+		case f.inPlace:
+			a.err = worktree.WriteInPlace(tree, a.res.SortedChanges())
+		}
+	}
+	if a.err != nil {
+		if a.wt != nil {
+			if rerr := a.wt.Remove(); rerr != nil {
+				say(e.Stderr, "warning: removing %s: %v\n", a.wt.Dir, rerr)
+			}
+		}
+		a.written = apply.ReportWritten{Mode: "none"}
+	}
+	return a, nil
 }
 
 // baseLine says where the series' base-commit stands relative to the
@@ -273,44 +296,9 @@ func applyExit(applyErr error, doc *apply.Report) error {
 	case bad > 0:
 		return badInput(fmt.Errorf("%s; nothing written", firstError(doc)))
 	case conflicts > 0 && other == 0:
-		return testsFailed(fmt.Errorf("series does not apply: %s; nothing written", conflictCount(doc)))
+		return testsFailed(fmt.Errorf("series does not apply: %s; nothing written", doc.ConflictCount()))
 	}
 	return infraFailure(fmt.Errorf("%w; nothing written", applyErr))
-}
-
-// conflictCount is the one count of conflicts every part of the output
-// uses: "18 conflicts (16 hunks, 2 whole files)".
-func conflictCount(doc *apply.Report) string {
-	return termfmt.Plural(doc.Conflicts, "conflict") + conflictParts(doc)
-}
-
-// conflictParts is " (16 hunks, 2 whole files)", or "" when every
-// conflict is a hunk.
-func conflictParts(doc *apply.Report) string {
-	if doc.FileConflicts == 0 {
-		return ""
-	}
-	return fmt.Sprintf(" (%s, %s)", termfmt.Plural(doc.Conflicts-doc.FileConflicts, "hunk"), termfmt.Plural(doc.FileConflicts, "whole file"))
-}
-
-// hunkCounts is "10 exact, 2 offset, 1 conflict": the statuses some hunk
-// has, best first.
-func hunkCounts(counts map[string]int) string {
-	label := map[apply.Status]string{apply.StatusMerged: "merged (3-way)", apply.StatusAlreadyApplied: "already applied"}
-	var parts []string
-	for _, st := range apply.Statuses {
-		if n := counts[st.String()]; n > 0 {
-			name := label[st]
-			if name == "" {
-				name = st.String()
-			}
-			parts = append(parts, fmt.Sprintf("%d %s", n, name))
-		}
-	}
-	if len(parts) == 0 {
-		return "none"
-	}
-	return strings.Join(parts, ", ")
 }
 
 // firstError is the report's first error, and how many more there are.
@@ -325,154 +313,20 @@ func firstError(doc *apply.Report) string {
 	}
 }
 
-func printApply(w io.Writer, s *series.Series, doc *apply.Report, res *apply.Result, wt *worktree.Tree, how string, base worktree.Base) error {
-	var b strings.Builder
-	// Says what was attempted, not that it worked: the result is below.
-	order := "in order"
-	if doc.Options.Reverse {
-		order = "un-applied, last to first"
-	}
-	width := termfmt.Width(w)
-	para := func(prefix, indent, text string) { b.WriteString(termfmt.Wrap(text, width, prefix, indent) + "\n") }
-	field := func(label, value string) { para(fmt.Sprintf("%-11s", label+":"), strings.Repeat(" ", 11), value) }
-	// First the tree and what of it was read: that is what the rest is about.
-	field("tree", fmt.Sprintf("%s (%s); read: %s", doc.Tree, how, base))
-	if doc.BaseCommit != "" {
-		field("base", doc.BaseCommit)
-	}
-	field("series", fmt.Sprintf("%s (v%d, %s)", s.Title, s.Version, s.Source))
-	field("patches", fmt.Sprintf("%d (%s; fuzz up to %d)", len(doc.Patches), order, doc.Options.MaxFuzz))
-	for _, l := range s.RevisionLines() {
-		para(strings.Repeat(" ", 11)+"- ", strings.Repeat(" ", 13), l)
-	}
+// applyText is what the text report says beyond the Report: how the
+// tree was chosen, the series' revisions and missing patches, and what
+// --out wrote.
+func applyText(s *series.Series, tree, how string, wt *worktree.Tree) apply.TextContext {
+	c := apply.TextContext{TreeHow: how, Revisions: s.RevisionLines()}
 	var missing *series.MissingError
 	if errors.As(s.Complete(), &missing) {
-		para("         ! ", "           ", missing.What()+": applied without them, as --allow-missing asks")
+		c.Missing = missing.What()
 	}
-	b.WriteString("\n")
-
-	// Patch names and paths give way first, so the table fits the width.
-	tb := termfmt.NewTable(
-		termfmt.Column{Header: "PATCH", Shrink: 1, Min: 16},
-		termfmt.Column{Header: "FILE", Shrink: 1, Min: 16, ClipStart: true},
-		termfmt.Column{Header: "HUNK", Right: true},
-		termfmt.Column{Header: "STATUS", Shrink: 2, Min: 15},
-		termfmt.Column{Header: "LINE", Right: true},
-		termfmt.Column{Header: "OFFSET", Right: true},
-		termfmt.Column{Header: "FUZZ", Right: true},
-	)
-	var excerpts, fileConflicts []string
-	if res != nil {
-		for _, p := range res.Patches {
-			name := p.Name
-			if len(p.Files) == 0 {
-				tb.Row(name, "(no diff)")
-			}
-			for _, f := range p.Files {
-				file := f.Path
-				if f.Op != apply.OpModify {
-					file = fmt.Sprintf("%s (%s)", f.Path, f.Op)
-					if f.OldPath != "" {
-						file = fmt.Sprintf("%s (%s from %s)", f.Path, f.Op, f.OldPath)
-					}
-				}
-				if f.Conflict != nil || len(f.Hunks) == 0 {
-					status := f.Status.String()
-					if f.Conflict != nil {
-						status += ": " + f.Conflict.Reason
-						fileConflicts = append(fileConflicts, fmt.Sprintf("%s: %s: %s", p.Name, file, f.Conflict.Reason))
-					}
-					tb.Row(name, file, "-", status)
-					name = ""
-				}
-				for _, h := range f.Hunks {
-					at, off, fuzz := "-", "-", "-"
-					if h.Status != apply.StatusConflict {
-						at, off, fuzz = fmt.Sprint(h.AppliedAt), fmt.Sprintf("%+d", h.Offset), fmt.Sprint(h.Fuzz)
-					} else if h.Conflict != nil {
-						// The heading is prose and is wrapped; the lines of
-						// code below it are shown as they are.
-						heading, code, _ := strings.Cut(h.Conflict.Excerpt(), "\n")
-						excerpts = append(excerpts, termfmt.Wrap(p.Name+":", width, "", "  ")+"\n"+
-							termfmt.Wrap(heading, width, "", "  ")+"\n"+code)
-					}
-					tb.Row(name, file, fmt.Sprint(h.Index), h.Status.String(), at, off, fuzz)
-					name, file = "", ""
-				}
-			}
-		}
+	switch {
+	case wt != nil && wt.Git:
+		c.Copy = fmt.Sprintf("a git worktree of %s holding %s", tree, wt.Carried)
+	case wt != nil:
+		c.Copy = fmt.Sprintf("a copy of %s (%d files, %s; %d reflinked)", tree, wt.Copy.Files, termfmt.Bytes(wt.Copy.Bytes), wt.Copy.Cloned)
 	}
-	if err := tb.Write(&b, width); err != nil {
-		return err
-	}
-	c := doc.Counts
-	b.WriteString("\n")
-	field("hunks", hunkCounts(c))
-	if doc.Conflicts > 0 {
-		field("conflicts", fmt.Sprintf("%d%s", doc.Conflicts, conflictParts(doc)))
-	}
-	switch n := len(doc.InTree); {
-	case n > 0 && n == len(doc.Patches):
-		field("in tree", fmt.Sprintf("all %d patches: every hunk is already in the tree, so applying the series changes nothing", n))
-	case n > 0:
-		field("in tree", fmt.Sprintf("%s (%d of %d patches): every hunk of them is already in the tree", strings.Join(doc.InTree, ", "), n, len(doc.Patches)))
-	}
-
-	if len(fileConflicts) > 0 {
-		b.WriteString("\nfiles that conflict as a whole:\n")
-		for _, fc := range fileConflicts {
-			para("  ", "    ", fc)
-		}
-	}
-	if len(excerpts) > 0 {
-		b.WriteString("\nconflicts (nearest region of the file against what the hunk expected):\n\n")
-		b.WriteString(strings.Join(excerpts, "\n"))
-	}
-	for _, e := range doc.Errors {
-		if e.Kind != "conflict" {
-			b.WriteString("\n")
-			para(e.Kind+": ", "  ", e.Message)
-		}
-	}
-
-	if doc.OK {
-		b.WriteString("\n")
-		verb := "would change"
-		switch doc.Written.Mode {
-		case "worktree":
-			verb = "changed"
-			how := "a copy of " + doc.Tree
-			if wt != nil && wt.Git {
-				how = fmt.Sprintf("a git worktree of %s holding %s", doc.Tree, wt.Carried)
-			} else if wt != nil {
-				how = fmt.Sprintf("a copy of %s (%d files, %s; %d reflinked)", doc.Tree, wt.Copy.Files, humanBytes(wt.Copy.Bytes), wt.Copy.Cloned)
-			}
-			para("", "  ", fmt.Sprintf("wrote %d files into %s, %s", len(doc.Changes), doc.Written.Dir, how))
-		case "in-place":
-			verb = "changed"
-			para("", "  ", fmt.Sprintf("wrote %d files into %s in place", len(doc.Changes), doc.Tree))
-		default:
-			para("", "  ", "dry run: nothing written (use --out DIR for a private copy, or --in-place)")
-		}
-		for _, ch := range doc.Changes {
-			what := "modified"
-			switch {
-			case ch.Deleted:
-				what = "deleted"
-			case ch.RenamedFrom != "":
-				what = "renamed from " + ch.RenamedFrom
-			case ch.Created:
-				what = "created"
-			}
-			if !ch.Deleted {
-				what += ", mode " + ch.Mode
-			}
-			para("  ", "    ", fmt.Sprintf("%s %s (%s)", verb, ch.Path, what))
-		}
-		if len(doc.Changes) == 0 {
-			b.WriteString("  no file changes: everything was already applied\n")
-		}
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return c
 }

@@ -26,7 +26,7 @@ func applyCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	ctx := context.Background()
-	err := runApply(ctx, args, &out, &errb)
+	err := runApply(ctx, env{Stdout: &out, Stderr: &errb}, args)
 	if err != nil && !errors.Is(err, errHelp) {
 		errb.WriteString("ktest apply: " + err.Error() + "\n")
 	}

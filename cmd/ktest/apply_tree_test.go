@@ -100,7 +100,9 @@ func TestApplyDryRunAndOutReadTheWorkingTree(t *testing.T) {
 
 	// What cannot be carried is refused, and nothing is left behind.
 	nested := filepath.Join(repo, "sub")
-	os.MkdirAll(nested, 0o755)
+	if err := os.MkdirAll(nested, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	applyGit(t, nested, "init", "-q")
 	applyWrite(t, nested, map[string]string{"x.c": "x\n"})
 	dst2 := filepath.Join(t.TempDir(), "wt2")
@@ -132,7 +134,9 @@ func TestApplyMissingAndVersions(t *testing.T) {
 		t.Fatalf("want two messages in the mbox")
 	}
 	first := filepath.Join(t.TempDir(), "first.mbox")
-	os.WriteFile(first, data[:second[0][0]+1], 0o644)
+	if err := os.WriteFile(first, data[:second[0][0]+1], 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	code, out, errs := applyCmd(t, "--tree", tree, first)
 	if code != ExitUsage || out != "" || !strings.Contains(errs, "patch 2/2 missing (v1; 1 of 2 present)") || !strings.Contains(errs, "--allow-missing") {
@@ -168,7 +172,9 @@ func TestApplyDirectoryWithHole(t *testing.T) {
 		if i == 4 {
 			name = "0005-mm-support-async-buffered-reads-in-generic_file_buff.patch"
 		}
-		os.WriteFile(filepath.Join(dir, name), data, 0o644)
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tree := t.TempDir()
 	applyWrite(t, tree, kernelSkeleton)

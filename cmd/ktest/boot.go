@@ -21,8 +21,8 @@ import (
 	"github.com/ktest-dev/ktest/vm"
 )
 
-func init() {
-	register(&command{
+func bootCommand() *command {
+	return &command{
 		name: "boot",
 		summary: `Boot a kernel in QEMU with the ktest guest image.
 With --exec, run CMD in the guest, stream its output and exit with its
@@ -39,7 +39,7 @@ boot-logs/ directory and its path printed.`,
 			"ktest boot --append panic_on_warn=1 --exec 'dmesg | tail'",
 		},
 		run: runBoot,
-	})
+	}
 }
 
 type bootFlags struct {
@@ -55,9 +55,9 @@ type bootFlags struct {
 	appendArgs  string
 }
 
-func runBoot(ctx context.Context, args []string) (err error) {
+func runBoot(ctx context.Context, e env, args []string) (err error) {
 	c := commands["boot"]
-	fs := newFlagSet(c)
+	fs := newFlagSet(c, e.Stdout)
 	var f bootFlags
 	fs.StringVar(&f.kernel, "kernel", "", "the bzImage `FILE` to boot (default: the default 6.1 kernel, built into the cache if missing)")
 	fs.StringVar(&f.initramfs, "initramfs", "", "base ktest guest image (a `CPIO` file, without keys) to boot instead of building one; the run's keys are appended")
@@ -87,7 +87,7 @@ func runBoot(ctx context.Context, args []string) (err error) {
 		return usageErrorf("--accel: %v", err)
 	}
 	if f.kernel == "" {
-		if f.kernel, err = defaultKernel(ctx); err != nil {
+		if f.kernel, err = defaultKernel(ctx, e); err != nil {
 			return badInput(err)
 		}
 	}
@@ -97,18 +97,18 @@ func runBoot(ctx context.Context, args []string) (err error) {
 		return badInput(fmt.Errorf("--kernel: %w", err))
 	}
 
-	pool := &vm.Pool{Want: want, Prober: vm.Prober{CacheFile: vm.ProbeCacheFile(cachedir.Dir())}, Log: os.Stderr}
+	pool := &vm.Pool{Want: want, Prober: vm.Prober{CacheFile: vm.ProbeCacheFile(cachedir.Dir())}, Log: e.Stderr}
 	v, err := pool.Resolve(ctx, f.kernel)
 	if err != nil {
 		return infraFailure(fmt.Errorf("accelerator: %w", err))
 	}
-	fmt.Fprintf(os.Stderr, "ktest boot: accelerator %s (%s)\n", v.Accel, v.Reason)
+	say(e.Stderr, "ktest boot: accelerator %s (%s)\n", v.Accel, v.Reason)
 
-	image, err := guestImage(ctx, f.initramfs)
+	image, err := guestImage(ctx, e, f.initramfs)
 	if err != nil {
 		return err
 	}
-	defer func() { warnIf("removing the guest image", image.Remove()) }()
+	defer func() { warnIf(e.Stderr, "removing the guest image", image.Remove()) }()
 	opts := vm.Options{
 		Kernel:      f.kernel,
 		Image:       image,
@@ -119,39 +119,39 @@ func runBoot(ctx context.Context, args []string) (err error) {
 		KernelArgs:  strings.Fields(f.appendArgs),
 	}
 	if f.verbose {
-		opts.Trace = os.Stderr
-		opts.Console = os.Stderr
+		opts.Trace = e.Stderr
+		opts.Console = e.Stderr
 	}
 	if f.benchBoot > 0 {
-		return benchBoot(ctx, pool, opts, f.benchBoot)
+		return benchBoot(ctx, e, pool, opts, f.benchBoot)
 	}
 
 	logDir, err := bootLogDir()
 	if err != nil {
-		return infraFailure(err)
+		return err
 	}
 	opts.ConsoleLog = filepath.Join(logDir, "console.log")
 	defer func() {
 		if !keepConsoleLog(ctx, err) {
-			warnIf("removing the console log", os.RemoveAll(logDir))
+			warnIf(e.Stderr, "removing the console log", os.RemoveAll(logDir))
 			return
 		}
-		fmt.Fprintf(os.Stderr, "ktest boot: console log kept: %s\n", opts.ConsoleLog)
+		say(e.Stderr, "ktest boot: console log kept: %s\n", opts.ConsoleLog)
 	}()
 
 	start := time.Now()
 	inst, err := pool.Start(ctx, opts)
 	if err != nil {
-		return bootFailure(err)
+		return bootFailure(e, err)
 	}
-	defer func() { warnIf("stopping the VM", inst.Close()) }()
-	fmt.Fprintf(os.Stderr, "ktest boot: guest agent up on %s after %v (console: %s)\n",
+	defer func() { warnIf(e.Stderr, "stopping the VM", inst.Close()) }()
+	say(e.Stderr, "ktest boot: guest agent up on %s after %v (console: %s)\n",
 		inst.Addr(), time.Since(start).Round(time.Millisecond), inst.ConsoleLog())
 
 	if f.exec != "" {
-		return bootExec(ctx, inst, f)
+		return bootExec(ctx, e, inst, f)
 	}
-	return bootInteractive(ctx, inst, image.Keys, f.kernel)
+	return bootInteractive(ctx, e, inst, image.Keys, f.kernel)
 }
 
 // keepConsoleLog says whether a boot that ended with err leaves its
@@ -173,9 +173,9 @@ func bootLogDir() (string, error) {
 
 // guestImage returns a per-run image with new keys (the caller removes
 // it): the base image, built or given, followed by a cpio with the keys.
-func guestImage(ctx context.Context, base string) (*vm.Image, error) {
+func guestImage(ctx context.Context, e env, base string) (*vm.Image, error) {
 	if base == "" {
-		image, err := initramfs.Build(ctx, initramfs.Options{Log: os.Stderr})
+		image, err := initramfs.Build(ctx, initramfs.Options{Log: e.Stderr})
 		if err != nil {
 			return nil, infraFailure(fmt.Errorf("guest image: %w", err))
 		}
@@ -193,12 +193,12 @@ func guestImage(ctx context.Context, base string) (*vm.Image, error) {
 
 // defaultKernel returns the default kernel (Debian's 6.1 with the
 // default fragments), building it first if the cache does not have it.
-func defaultKernel(ctx context.Context) (string, error) {
+func defaultKernel(ctx context.Context, e env) (string, error) {
 	cache, err := kbuild.OpenCache("")
 	if err != nil {
 		return "", err
 	}
-	k, err := kbuild.DefaultKernel(ctx, cache, os.Stderr)
+	k, err := kbuild.DefaultKernel(ctx, cache, e.Stderr)
 	if err != nil {
 		return "", err
 	}
@@ -208,21 +208,21 @@ func defaultKernel(ctx context.Context) (string, error) {
 // bootFailure maps a Start error by whose fault it was: a kernel that
 // crashed, printed nothing or never let the agent answer is a test
 // failure (exit 1); the host's failure (QEMU, a port, an image) is exit 3.
-func bootFailure(err error) error {
+func bootFailure(e env, err error) error {
 	var crash *console.Crash
 	if errors.As(err, &crash) {
-		printCrash(os.Stderr, crash)
+		printCrash(e.Stderr, crash)
 		return testsFailed(err)
 	}
 	var be *vm.BootError
 	var ie *vm.InfraError
 	switch {
 	case errors.As(err, &be) && be.Output != "":
-		fmt.Fprintf(os.Stderr, "--- last console output ---\n%s", be.Output)
+		say(e.Stderr, "--- last console output ---\n%s", be.Output)
 	case errors.As(err, &ie) && ie.Output != "":
-		fmt.Fprintf(os.Stderr, "--- last console output ---\n%s", ie.Output)
+		say(e.Stderr, "--- last console output ---\n%s", ie.Output)
 	}
-	return faultExit(err)
+	return err
 }
 
 func printCrash(w io.Writer, c *console.Crash) {
@@ -230,26 +230,26 @@ func printCrash(w io.Writer, c *console.Crash) {
 }
 
 // bootExec runs --exec and exits with its status.
-func bootExec(ctx context.Context, inst vm.Instance, f bootFlags) error {
+func bootExec(ctx context.Context, e env, inst vm.Instance, f bootFlags) error {
 	if f.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, f.timeout)
 		defer cancel()
 	}
-	code, err := inst.Run(ctx, f.exec, resultsStdout, os.Stderr)
+	code, err := inst.Run(ctx, f.exec, e.Stdout, e.Stderr)
 	var crash *console.Crash
 	switch {
 	case errors.As(err, &crash):
-		printCrash(os.Stderr, crash)
+		printCrash(e.Stderr, crash)
 		return testsFailed(err)
 	case err != nil && errors.Is(err, context.DeadlineExceeded):
 		var ge *vm.GuestError
 		if errors.As(err, &ge) && ge.Stack != "" {
-			fmt.Fprintf(os.Stderr, "ktest: %s\n--- stack ---\n%s\n--- end of stack ---\n", ge.Title, ge.Stack)
+			say(e.Stderr, "ktest: %s\n--- stack ---\n%s\n--- end of stack ---\n", ge.Title, ge.Stack)
 		}
 		return testsFailed(fmt.Errorf("--exec did not finish within %v: %w", f.timeout, err))
 	case err != nil:
-		return faultExit(err)
+		return err
 	case code != 0:
 		return &exitError{code: code & 0xff, err: fmt.Errorf("guest command exited with status %d", code)}
 	}
@@ -257,26 +257,26 @@ func bootExec(ctx context.Context, inst vm.Instance, f bootFlags) error {
 }
 
 // bootInteractive keeps the VM up until Ctrl-C or until it goes away.
-func bootInteractive(ctx context.Context, inst vm.Instance, keys *remote.Keys, kernel string) error {
+func bootInteractive(ctx context.Context, e env, inst vm.Instance, keys *remote.Keys, kernel string) error {
 	st, err := vmstate.Register(inst.Addr(), keys, inst.ConsoleLog(), kernel)
 	if err != nil {
-		return infraFailure(fmt.Errorf("vm state: %w", err))
+		return fmt.Errorf("vm state: %w", err)
 	}
-	defer func() { warnIf("removing the VM's state for ktest ssh", st.Remove()) }()
-	fmt.Fprintf(os.Stderr, `ktest boot: VM running; Ctrl-C stops it.
+	defer func() { warnIf(e.Stderr, "removing the VM's state for ktest ssh", st.Remove()) }()
+	say(e.Stderr, `ktest boot: VM running; Ctrl-C stops it.
   connect:  ktest ssh            (or: ktest ssh --pid %d [CMD...])
   openssh:  %s
   console:  tail -f %s
 `, st.PID, st.OpenSSH(), st.ConsoleLog)
 	select {
 	case <-ctx.Done():
-		fmt.Fprintln(os.Stderr, "ktest boot: stopping the VM")
-		warnIf("stopping the VM", inst.Close())
+		say(e.Stderr, "ktest boot: stopping the VM\n")
+		warnIf(e.Stderr, "stopping the VM", inst.Close())
 	case <-inst.Exited():
 	}
 	if cs := inst.Crashes(); len(cs) > 0 {
 		for _, c := range cs {
-			printCrash(os.Stderr, c)
+			printCrash(e.Stderr, c)
 		}
 		return testsFailed(cs[0])
 	}
@@ -284,22 +284,22 @@ func bootInteractive(ctx context.Context, inst vm.Instance, keys *remote.Keys, k
 		// Ctrl-C is how this mode ends: nothing went wrong.
 		return exitQuietly(ExitInterrupted, "stopped")
 	}
-	fmt.Fprintln(os.Stderr, "ktest boot: VM exited")
+	say(e.Stderr, "ktest boot: VM exited\n")
 	return nil
 }
 
 // benchBoot boots n times and reports QEMU start to SSH ready.
-func benchBoot(ctx context.Context, pool *vm.Pool, opts vm.Options, n int) error {
+func benchBoot(ctx context.Context, e env, pool *vm.Pool, opts vm.Options, n int) error {
 	var times []time.Duration
 	for i := 1; i <= n; i++ {
 		start := time.Now()
 		inst, err := pool.Start(ctx, opts)
 		if err != nil {
-			return bootFailure(err)
+			return bootFailure(e, err)
 		}
 		d := time.Since(start)
 		times = append(times, d)
-		fmt.Fprintf(os.Stderr, "boot %d/%d: %v\n", i, n, d.Round(time.Millisecond))
+		say(e.Stderr, "boot %d/%d: %v\n", i, n, d.Round(time.Millisecond))
 		if err := inst.Close(); err != nil {
 			return infraFailure(err)
 		}

@@ -85,7 +85,7 @@ func TestBootInteractiveStop(t *testing.T) {
 			} else {
 				cancel() // the user's Ctrl-C
 			}
-			err := bootInteractive(ctx, inst, keys, "bzImage")
+			err := bootInteractive(ctx, env{Stdout: os.Stdout, Stderr: os.Stderr}, inst, keys, "bzImage")
 			var stderr bytes.Buffer
 			reportError(&stderr, "boot", err)
 			if code := exitCode(ctx, err); code != tc.wantCode {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -11,14 +10,14 @@ import (
 	"time"
 
 	"github.com/ktest-dev/ktest/ci"
-	"github.com/ktest-dev/ktest/initramfs"
+	"github.com/ktest-dev/ktest/internal/cachelist"
 	"github.com/ktest-dev/ktest/internal/termfmt"
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/plan"
 )
 
-func init() {
-	register(&command{
+func cacheCommand() *command {
+	return &command{
 		name: "cache",
 		summary: `Show, trim and key the cache of trees, kernels and guest images.
 Trees are the default and debian:X.
@@ -37,47 +36,18 @@ Trees are the default and debian:X.
 			"ktest cache ls -h                    # a subcommand's flags",
 		},
 		run: runCache,
-	})
+	}
 }
 
-func runCache(ctx context.Context, args []string) error {
-	if _, err := groupHelp(commands["cache"], []string{"ls", "gc", "rm", "key"}, args); err != nil {
+func runCache(ctx context.Context, e env, args []string) error {
+	if _, err := groupHelp(e.Stdout, commands["cache"], []string{"ls", "gc", "rm", "key"}, args); err != nil {
 		return err
 	}
 	sub := args[0]
-	c := &command{name: "cache " + sub, usage: "[flags]"}
-	switch sub {
-	case "ls":
-		c.summary = "List the extracted source trees, published kernels, build slots and cached guest images " +
-			"with their size and last use. --json always has the four arrays, empty ones too."
-		c.examples = []string{"ktest cache ls", "ktest cache ls --json | jq '.kernels[].key'"}
-	case "gc":
-		c.summary = "Remove kernels and build slots unused for --older-than, except the most recently used " +
-			"--keep kernels and --keep-slots slots, and the console logs of failed boots older than " +
-			"--older-than. Slots in use by a running build are skipped."
-		c.examples = []string{"ktest cache gc -n          # what would go", "ktest cache gc --older-than 30d --keep 2"}
-	case "rm":
-		c.summary = "Remove the published kernels KEY... (the keys 'ktest cache ls' prints)."
-		c.usage = "KEY... [flags]"
-		c.examples = []string{"ktest cache rm 5d0c1f3e9a7b2c48d6e1f0a9   # a key from ktest cache ls"}
-	case "key":
-		c.summary = "Print the CI cache keys of a plan's kernels, computed from its inputs before anything is " +
-			"extracted or built: " + ci.TreeKeyVar + " names the tree's sources (the default tree: its " +
-			"tarball's hash, which names its extracted directory in the cache), " + ci.KernelsKeyVar +
-			" every input of the kernels (tree, ktest's cache format, compiler, fragments, each variant's " +
-			"patches byte for byte). The NAME=VALUE lines are step outputs appended to $GITHUB_OUTPUT and a " +
-			"GitLab dotenv report; the pipelines of 'ktest ci' use them so. An unchanged tree and series " +
-			"keep their keys, so a CI cache restores the kernels and nothing is built."
-		c.usage = "[--plan FILE] [--tree DIR] [--series S] [--with-fixups] [--json]"
-		c.examples = []string{
-			"ktest cache key --plan plans/nightly.toml",
-			`ktest cache key >> "$GITHUB_OUTPUT"`,
-			"ktest cache key --json | jq -r .inputs[]   # what the key covers",
-		}
-	}
+	c := cacheSubcommand(sub)
 	// Each subcommand registers only the flags it reads, so its -h lists
 	// only those.
-	fs := newFlagSet(c)
+	fs := newFlagSet(c, e.Stdout)
 	dir := fs.String("cache", "", "the cache `DIR` (default $KTEST_CACHE, $XDG_CACHE_HOME/ktest or ~/.cache/ktest)")
 	var (
 		asJSON, dryRun, withFixups bool
@@ -116,146 +86,93 @@ func runCache(ctx context.Context, args []string) error {
 	}
 	cache, err := kbuild.OpenCache(*dir)
 	if err != nil {
-		return infraFailure(err)
+		return err
 	}
 	switch sub {
 	case "ls":
-		return cacheList(cache, asJSON)
+		return cacheList(e.Stdout, cache, asJSON)
 	case "key":
-		return cacheKey(ctx, cache, planFile, tree, seriesSrc, withFixups, asJSON)
+		return cacheKey(ctx, e.Stdout, cache, planFile, tree, seriesSrc, withFixups, asJSON)
 	case "rm":
 		for _, key := range pos {
 			if err := cache.Remove(key); err != nil {
 				return badInput(err)
 			}
-			fmt.Fprintf(resultsStdout, "removed kernel %s\n", key)
+			say(e.Stdout, "removed kernel %s\n", key)
 		}
 		return nil
 	}
-	rep, err := cache.GC(kbuild.GCOptions{OlderThan: age, Keep: keep, KeepSlots: keepSlots, DryRun: dryRun}, time.Now())
+	return cacheGC(e.Stdout, cache, kbuild.GCOptions{OlderThan: age, Keep: keep, KeepSlots: keepSlots, DryRun: dryRun}, asJSON)
+}
+
+// cacheGC collects the cache's garbage and says what went.
+func cacheGC(stdout io.Writer, cache *kbuild.Cache, o kbuild.GCOptions, asJSON bool) error {
+	rep, err := cache.GC(o, time.Now())
 	if err != nil {
-		return infraFailure(err)
+		return err
 	}
 	if asJSON {
-		rep.Kernels, rep.Slots = nonNil(rep.Kernels), nonNil(rep.Slots)
-		return printJSON(rep)
+		rep.Kernels, rep.Slots = cachelist.NonNil(rep.Kernels), cachelist.NonNil(rep.Slots)
+		return printJSON(stdout, rep)
 	}
-	verb := "removed"
-	if dryRun {
-		verb = "would remove"
-	}
-	for _, k := range rep.Kernels {
-		fmt.Fprintf(resultsStdout, "%s kernel %s (%s, last used %s)\n", verb, k.Key, k.Variant, k.LastUsed.Format(time.DateOnly))
-	}
-	for _, s := range rep.Slots {
-		fmt.Fprintf(resultsStdout, "%s build slot %s (last used %s)\n", verb, s.Dir, s.LastUsed.Format(time.DateOnly))
-	}
-	fmt.Fprintf(resultsStdout, "%s %d kernel(s), %d slot(s), %d boot log(s), %d leftover(s), %d stale index(es), %d index(es) of removed trees: %s\n",
-		verb, len(rep.Kernels), len(rep.Slots), rep.BootLogs, rep.Temps, rep.Indexes, rep.TreeIndexes, humanBytes(rep.Bytes))
-	return nil
+	return cachelist.WriteGC(stdout, rep, o.DryRun)
 }
 
-// cacheListing is what `cache ls --json` prints: every list an array,
-// empty or not, so `jq '.kernels[]'` works on an empty cache.
-type cacheListing struct {
-	Dir     string             `json:"dir"`
-	Trees   []kbuild.TreeEntry `json:"trees"`
-	Kernels []kbuild.Entry     `json:"kernels"`
-	Slots   []kbuild.SlotEntry `json:"slots"`
-	Images  []initramfs.Image  `json:"images"`
-	Bytes   int64              `json:"bytes"`
+// cacheSubcommand is the help of `ktest cache SUB`.
+func cacheSubcommand(sub string) *command {
+	c := &command{name: "cache " + sub, usage: "[flags]"}
+	switch sub {
+	case "ls":
+		c.summary = "List the extracted source trees, published kernels, build slots and cached guest images " +
+			"with their size and last use. --json always has the four arrays, empty ones too."
+		c.examples = []string{"ktest cache ls", "ktest cache ls --json | jq '.kernels[].key'"}
+	case "gc":
+		c.summary = "Remove kernels and build slots unused for --older-than, except the most recently used " +
+			"--keep kernels and --keep-slots slots, and the console logs of failed boots older than " +
+			"--older-than. Slots in use by a running build are skipped."
+		c.examples = []string{"ktest cache gc -n          # what would go", "ktest cache gc --older-than 30d --keep 2"}
+	case "rm":
+		c.summary = "Remove the published kernels KEY... (the keys 'ktest cache ls' prints)."
+		c.usage = "KEY... [flags]"
+		c.examples = []string{"ktest cache rm 5d0c1f3e9a7b2c48d6e1f0a9   # a key from ktest cache ls"}
+	case "key":
+		c.summary = "Print the CI cache keys of a plan's kernels, computed from its inputs before anything is " +
+			"extracted or built: " + ci.TreeKeyVar + " names the tree's sources (the default tree: its " +
+			"tarball's hash, which names its extracted directory in the cache), " + ci.KernelsKeyVar +
+			" every input of the kernels (tree, ktest's cache format, compiler, fragments, each variant's " +
+			"patches byte for byte). The NAME=VALUE lines are step outputs appended to $GITHUB_OUTPUT and a " +
+			"GitLab dotenv report; the pipelines of 'ktest ci' use them so. An unchanged tree and series " +
+			"keep their keys, so a CI cache restores the kernels and nothing is built."
+		c.usage = "[--plan FILE] [--tree DIR] [--series S] [--with-fixups] [--json]"
+		c.examples = []string{
+			"ktest cache key --plan plans/nightly.toml",
+			`ktest cache key >> "$GITHUB_OUTPUT"`,
+			"ktest cache key --json | jq -r .inputs[]   # what the key covers",
+		}
+	}
+	return c
 }
 
-func cacheList(cache *kbuild.Cache, asJSON bool) error {
-	var l cacheListing
-	var err error
-	l.Dir = cache.Dir
-	if l.Trees, err = cache.Trees(); err != nil {
-		return infraFailure(err)
-	}
-	if l.Kernels, err = cache.Kernels(); err != nil {
-		return infraFailure(err)
-	}
-	if l.Slots, err = cache.Slots(); err != nil {
-		return infraFailure(err)
-	}
-	if l.Images, err = initramfs.Images(cache.Dir); err != nil {
-		return infraFailure(err)
-	}
-	l.Trees, l.Kernels, l.Slots, l.Images = nonNil(l.Trees), nonNil(l.Kernels), nonNil(l.Slots), nonNil(l.Images)
-	for _, t := range l.Trees {
-		l.Bytes += t.Bytes
-	}
-	for _, k := range l.Kernels {
-		l.Bytes += k.Bytes
-	}
-	for _, s := range l.Slots {
-		l.Bytes += s.Bytes
-	}
-	for _, i := range l.Images {
-		l.Bytes += i.Bytes
+// cacheList prints the cache's listing (package cachelist).
+func cacheList(stdout io.Writer, cache *kbuild.Cache, asJSON bool) error {
+	l, err := cachelist.Collect(cache)
+	if err != nil {
+		return err
 	}
 	if asJSON {
-		return printJSON(l)
+		return printJSON(stdout, l)
 	}
-	return writeCacheListing(resultsStdout, &l, termfmt.Width(resultsStdout))
-}
-
-// writeCacheListing prints a table per kind of entry, fitted to width.
-func writeCacheListing(w io.Writer, l *cacheListing, width int) error {
-	fmt.Fprintf(w, "cache %s: %s\n", l.Dir, humanBytes(l.Bytes))
-	// Extracted trees; slots hardlink their files, so slots' sizes do not
-	// count them again.
-	tt := termfmt.NewTable(termfmt.Column{Header: "TREE", Shrink: 1, Min: 20, ClipStart: true},
-		termfmt.Column{Header: "VERSION", Shrink: 1, Min: 7}, termfmt.Column{Header: "FROM", Shrink: 1, Min: 10, ClipStart: true},
-		termfmt.Column{Header: "SIZE", Right: true}, termfmt.Column{Header: "EXTRACTED", Shrink: 2, Min: 10})
-	for _, t := range l.Trees {
-		tt.Row(t.Dir, t.Version, t.Tarball, humanBytes(t.Bytes), t.Extracted.Format(time.DateTime))
-	}
-	// Keys stay whole: they are what 'ktest cache rm' takes.
-	kt := termfmt.NewTable(termfmt.Column{Header: "KERNEL"}, termfmt.Column{Header: "VARIANT", Shrink: 1, Min: 7},
-		termfmt.Column{Header: "VERSION", Shrink: 1, Min: 7}, termfmt.Column{Header: "OBJECTS", Right: true},
-		termfmt.Column{Header: "SIZE", Right: true}, termfmt.Column{Header: "LAST USED", Shrink: 2, Min: 10})
-	for _, k := range l.Kernels {
-		kt.Row(k.Key, k.Variant, k.Version, fmt.Sprint(k.Objects), humanBytes(k.Bytes), k.LastUsed.Format(time.DateTime))
-	}
-	st := termfmt.NewTable(termfmt.Column{Header: "BUILD SLOT", Shrink: 1, Min: 20, ClipStart: true},
-		termfmt.Column{Header: "SIZE", Right: true}, termfmt.Column{Header: "LAST USED", Shrink: 2, Min: 10})
-	for _, s := range l.Slots {
-		st.Row(s.Dir, humanBytes(s.Bytes), s.LastUsed.Format(time.DateTime))
-	}
-	it := termfmt.NewTable(termfmt.Column{Header: "GUEST IMAGE", Shrink: 1, Min: 20, ClipStart: true},
-		termfmt.Column{Header: "LAYER"}, termfmt.Column{Header: "SIZE", Right: true},
-		termfmt.Column{Header: "LAST USED", Shrink: 2, Min: 10})
-	for _, i := range l.Images {
-		it.Row(i.Path, i.Layer, humanBytes(i.Bytes), i.LastUsed.Format(time.DateTime))
-	}
-	sections := []struct {
-		what string
-		n    int
-		t    *termfmt.Table
-	}{{"extracted trees", len(l.Trees), tt}, {"kernels", len(l.Kernels), kt}, {"build slots", len(l.Slots), st}, {"guest images", len(l.Images), it}}
-	for _, s := range sections {
-		fmt.Fprintln(w)
-		if s.n == 0 {
-			fmt.Fprintf(w, "no %s\n", s.what)
-			continue
-		}
-		if err := s.t.Write(w, width); err != nil {
-			return err
-		}
-	}
-	return nil
+	return l.WriteText(stdout, termfmt.Width(stdout))
 }
 
 // cacheKey prints the CI cache keys of the plan as run with these
 // overrides.
-func cacheKey(ctx context.Context, cache *kbuild.Cache, planFile, tree, seriesSrc string, withFixups, asJSON bool) error {
+func cacheKey(ctx context.Context, stdout io.Writer, cache *kbuild.Cache, planFile, tree, seriesSrc string, withFixups, asJSON bool) error {
 	p := plan.Default()
 	if planFile != "" {
 		var err error
 		if p, err = plan.Load(planFile); err != nil {
-			return badInput(err)
+			return err
 		}
 	}
 	if err := checkEmbedded(seriesSrc); err != nil {
@@ -264,34 +181,21 @@ func cacheKey(ctx context.Context, cache *kbuild.Cache, planFile, tree, seriesSr
 	p.Retarget(tree, seriesSrc)
 	keys, err := ci.PlanKeys(ctx, cache, p, withFixups)
 	if err != nil {
-		var nt *kbuild.NotATreeError
-		var se *ci.SourceError
-		if errors.As(err, &nt) || errors.As(err, &se) {
-			return badInput(err)
-		}
-		return infraFailure(err)
+		return err
 	}
 	if asJSON {
-		return printJSON(keys)
+		return printJSON(stdout, keys)
 	}
-	_, err = io.WriteString(resultsStdout, keys.Env())
+	_, err = io.WriteString(stdout, keys.Env())
 	return err
 }
 
-// nonNil makes a nil list an empty one, which JSON prints as [].
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
-}
-
-func printJSON(v any) error {
+func printJSON(stdout io.Writer, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	_, err = resultsStdout.Write(append(data, '\n'))
+	_, err = stdout.Write(append(data, '\n'))
 	return err
 }
 
@@ -309,16 +213,4 @@ func parseAge(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q: want a duration such as 14d or 36h", s)
 	}
 	return d, nil
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

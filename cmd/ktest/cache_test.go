@@ -123,10 +123,18 @@ func TestCacheListEmpty(t *testing.T) {
 func TestCacheListImages(t *testing.T) {
 	cache := t.TempDir()
 	publishFake(t, cache, "k1", time.Hour)
-	os.MkdirAll(filepath.Join(cache, "initramfs"), 0o755)
-	os.WriteFile(filepath.Join(cache, "initramfs", "uroot-abc.cpio"), make([]byte, 2048), 0o644)
-	os.WriteFile(filepath.Join(cache, "initramfs", "def.cpio"), make([]byte, 4096), 0o644)
-	os.WriteFile(filepath.Join(cache, "initramfs", ".build-1"), nil, 0o644)
+	if err := os.MkdirAll(filepath.Join(cache, "initramfs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cache, "initramfs", "uroot-abc.cpio"), make([]byte, 2048), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cache, "initramfs", "def.cpio"), make([]byte, 4096), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cache, "initramfs", ".build-1"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	code, out, errs := runCLI(t, "cache", "ls", "--json", "--cache", cache)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
@@ -158,8 +166,12 @@ func TestCacheKeyCLI(t *testing.T) {
 		"Makefile": "VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 0\n", "Kconfig": "\n",
 		"arch/x86/Kconfig": "\n", "scripts/kconfig/Makefile": "\n",
 	} {
-		os.MkdirAll(filepath.Join(tree, filepath.Dir(name)), 0o755)
-		os.WriteFile(filepath.Join(tree, name), []byte(content), 0o644)
+		if err := os.MkdirAll(filepath.Join(tree, filepath.Dir(name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(tree, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	cache := t.TempDir()
 	code, out, errs := runCLI(t, "cache", "key", "--tree", tree, "--cache", cache)

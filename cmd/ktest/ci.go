@@ -10,8 +10,8 @@ import (
 	"github.com/ktest-dev/ktest/plan"
 )
 
-func init() {
-	register(&command{
+func ciCommand() *command {
+	return &command{
 		name: "ci",
 		summary: `Print a nightly CI pipeline for GitHub Actions or GitLab CI.
 A build job builds ktest, its guest image and every variant's kernel once,
@@ -34,11 +34,11 @@ written into the pipeline as given.`,
 			"    --ktest-ref v1.2.0 > .gitlab-ci.yml",
 		},
 		run: runCI,
-	})
+	}
 }
 
-func runCI(ctx context.Context, args []string) error {
-	fs := newFlagSet(commands["ci"])
+func runCI(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(commands["ci"], e.Stdout)
 	planFile := fs.String("plan", "", "plan `FILE`, relative to the repository's root (default: the embedded plan)")
 	shards := fs.Int("shards", 0, "test jobs, each running a share of the plan's targets (default: one per target, at most 4)")
 	repo := fs.String("ktest-repo", ci.ModuleRepository.String(), "where the jobs fetch ktest: GitHub's OWNER/NAME, or a git `URL` (GitLab), for a fork or a mirror")
@@ -86,7 +86,7 @@ func runCI(ctx context.Context, args []string) error {
 			return usageErrorf("--plan: %v", err)
 		}
 		if p, err = plan.Load(*planFile); err != nil {
-			return badInput(err)
+			return err
 		}
 	}
 	pl, err := ci.New(platform, p, o)
@@ -97,6 +97,6 @@ func runCI(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	_, err = resultsStdout.Write(out)
+	_, err = e.Stdout.Write(out)
 	return err
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/ktest-dev/ktest/results"
 )
 
-func init() {
-	register(&command{
+func compareCommand() *command {
+	return &command{
 		name: "compare",
 		summary: `Compare run B with an older run A, naming every regression.
 It exits 1 if a metric regressed beyond noise or a test that passed in A
@@ -27,11 +27,11 @@ interrupted, other plans, targets or variants).`,
 			"ktest compare --format md old/results.json new/results.json > comparison.md",
 		},
 		run: runCompare,
-	})
+	}
 }
 
-func runCompare(ctx context.Context, args []string) error {
-	fs := newFlagSet(commands["compare"])
+func runCompare(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(commands["compare"], e.Stdout)
 	format := fs.String("format", "text", "output `FORMAT`: md, text (fitted to $COLUMNS, the terminal or 80 columns) or json")
 	pos, err := parseArgsAnywhere(fs, args)
 	if err != nil {
@@ -52,11 +52,11 @@ func runCompare(ctx context.Context, args []string) error {
 		}
 	}
 	cmp := results.Compare(runs[0], runs[1])
-	if err := report.Comparison(resultsStdout, cmp, *format, termfmt.Width(resultsStdout)); err != nil {
+	if err := report.Comparison(e.Stdout, cmp, *format, termfmt.Width(e.Stdout)); err != nil {
 		return err
 	}
 	if nv := cmp.NoVerdict; nv != nil {
-		return noVerdictError(nv)
+		return nv
 	}
 	if cmp.Failed() {
 		probs := report.Problems(cmp)

@@ -58,10 +58,7 @@ func writeRun(t *testing.T, dir, name string, r *results.Run) string {
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	oldOut, oldErr := resultsStdout, resultsStderr
-	resultsStdout, resultsStderr = &out, &errb
-	defer func() { resultsStdout, resultsStderr = oldOut, oldErr }()
-	code = realMain(args, &errb)
+	code = realMain(args, env{Stdout: &out, Stderr: &errb})
 	return code, out.String(), errb.String()
 }
 

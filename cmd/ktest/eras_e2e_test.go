@@ -67,7 +67,7 @@ func checkRun612(t *testing.T, tree string) *results.Run {
 	out := filepath.Join(t.TempDir(), "run")
 	var stderr bytes.Buffer
 	start := time.Now()
-	code := realMain([]string{"run", "--quick", "--tree", tree, "--out", out}, &stderr)
+	code := realMain([]string{"run", "--quick", "--tree", tree, "--out", out}, env{Stdout: os.Stdout, Stderr: &stderr})
 	t.Logf("ktest run --quick --tree %s: exit %d in %s", tree, code, time.Since(start).Round(time.Second))
 	logTail(t, out)
 	if code != ExitOK {

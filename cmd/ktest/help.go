@@ -18,11 +18,11 @@ import (
 // both spellings.
 
 // newFlagSet returns a FlagSet for c whose -h prints c's help to its
-// Output, stdout unless the command sets another (see parseFlags), and
-// whose parse errors become usage errors (exit 2).
-func newFlagSet(c *command) *flag.FlagSet {
+// Output, stdout (see parseFlags), and whose parse errors become usage
+// errors (exit 2).
+func newFlagSet(c *command, stdout io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("ktest "+c.name, flag.ContinueOnError)
-	fs.SetOutput(resultsStdout)
+	fs.SetOutput(stdout)
 	fs.Usage = func() { printHelp(fs.Output(), c, fs) }
 	return fs
 }
@@ -186,15 +186,15 @@ func isZeroDefault(d string) bool {
 // printCommands prints the command list: each command with the first
 // line of its summary, a sentence that fits the list (TestHelpFits).
 func printCommands(w io.Writer) {
-	fmt.Fprintln(w, "usage: ktest <command> [flags] [args]")
-	fmt.Fprintln(w, "\ncommands:")
+	say(w, "usage: ktest <command> [flags] [args]\n")
+	say(w, "\ncommands:\n")
 	for _, n := range commandNames() {
-		fmt.Fprintf(w, "  %-10s %s\n", n, termfmt.FirstLine(commands[n].summary))
+		say(w, "  %-10s %s\n", n, termfmt.FirstLine(commands[n].summary))
 	}
-	fmt.Fprintln(w, "\nRun 'ktest <command> -h' for a command's flags and examples, and")
-	fmt.Fprintln(w, "'ktest --version' for the build. Exit codes: 0 ok, 1 tests failed or a")
-	fmt.Fprintln(w, "regression, 2 usage or bad input, 3 infrastructure failure (apply, config,")
-	fmt.Fprintln(w, "build, boot), 128+N stopped by signal N (130: Ctrl-C).")
+	say(w, "\nRun 'ktest <command> -h' for a command's flags and examples, and\n")
+	say(w, "'ktest --version' for the build. Exit codes: 0 ok, 1 tests failed or a\n")
+	say(w, "regression, 2 usage or bad input, 3 infrastructure failure (apply, config,\n")
+	say(w, "build, boot), 128+N stopped by signal N (130: Ctrl-C).\n")
 }
 
 func commandNames() []string {
@@ -217,14 +217,14 @@ func didYouMean(word string, names []string) string {
 // groupHelp handles the group's own arguments: -h prints its help to
 // stdout (errHelp); no subcommand or an unknown one is a usage error with
 // a suggestion. ok means args[0] is one of subs.
-func groupHelp(group *command, subs []string, args []string) (ok bool, err error) {
+func groupHelp(stdout io.Writer, group *command, subs []string, args []string) (ok bool, err error) {
 	group.subs = subs
 	if len(args) == 0 {
 		return false, usageErrorf("missing subcommand (%s); see 'ktest %s -h'", strings.Join(subs, ", "), group.name)
 	}
 	switch args[0] {
 	case "-h", "--help", "-help", "help":
-		printHelp(resultsStdout, group, nil)
+		printHelp(stdout, group, nil)
 		return false, errHelp
 	}
 	for _, s := range subs {

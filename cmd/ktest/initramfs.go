@@ -10,8 +10,8 @@ import (
 	"github.com/ktest-dev/ktest/initramfs"
 )
 
-func init() {
-	register(&command{
+func initramfsCommand() *command {
+	return &command{
 		name: "initramfs",
 		summary: `Build the guest image ktest boots, or find it in the cache.
 It prints the image's path. The image holds u-root's init and busybox,
@@ -26,11 +26,11 @@ without Go.`,
 			"ktest initramfs -o ktest-guest.cpio   # a CI build job's artifact",
 		},
 		run: runInitramfs,
-	})
+	}
 }
 
-func runInitramfs(ctx context.Context, args []string) error {
-	fs := newFlagSet(commands["initramfs"])
+func runInitramfs(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(commands["initramfs"], e.Stdout)
 	out := fs.String("o", "", "copy the image to `FILE` (replaced if it exists)")
 	dir := fs.String("cache", "", "the cache `DIR` (default $KTEST_CACHE, $XDG_CACHE_HOME/ktest or ~/.cache/ktest)")
 	if err := parseFlags(fs, args); err != nil {
@@ -44,17 +44,17 @@ func runInitramfs(ctx context.Context, args []string) error {
 			return usageErrorf("-o %s: no directory %s to write it in", *out, filepath.Dir(*out))
 		}
 	}
-	base, err := initramfs.BuildBase(ctx, initramfs.Options{CacheDir: *dir, Log: os.Stderr})
+	base, err := initramfs.BuildBase(ctx, initramfs.Options{CacheDir: *dir, Log: e.Stderr})
 	if err != nil {
 		return infraFailure(fmt.Errorf("guest image: %w", err))
 	}
 	path := base.Path
 	if *out != "" {
 		if err := initramfs.Export(base.Path, *out); err != nil {
-			return infraFailure(fmt.Errorf("-o %s: %w", *out, err))
+			return fmt.Errorf("-o %s: %w", *out, err)
 		}
 		path = *out
 	}
-	_, err = fmt.Fprintln(resultsStdout, path)
+	_, err = fmt.Fprintln(e.Stdout, path)
 	return err
 }

@@ -3,23 +3,21 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
 	"github.com/ktest-dev/ktest/internal/atomicfile"
 
-	"github.com/ktest-dev/ktest/apply"
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/kconfig"
 	"github.com/ktest-dev/ktest/pipeline"
-	"github.com/ktest-dev/ktest/series"
 )
 
-func init() {
-	register(&command{
+func kernelCommand() *command {
+	return &command{
 		name: "kernel",
 		summary: `Configure and build kernels (subcommands: config, build).
   config  start from tinyconfig (or --config), merge fragments, olddefconfig,
@@ -32,7 +30,7 @@ func init() {
 			"ktest kernel build -h              # a subcommand's flags",
 		},
 		run: runKernel,
-	})
+	}
 }
 
 // stringList is a repeatable flag.
@@ -83,7 +81,7 @@ func (k *kernelFlags) fragmentSpecs() []string {
 
 // request resolves the tree and fragments into a build request. Bad
 // trees and fragments are the user's input: exit 2.
-func (k *kernelFlags) request(ctx context.Context, cache *kbuild.Cache, variant string) (kbuild.Request, error) {
+func (k *kernelFlags) request(ctx context.Context, log io.Writer, cache *kbuild.Cache, variant string) (kbuild.Request, error) {
 	for _, p := range k.patches {
 		if err := checkEmbedded(p); err != nil {
 			return kbuild.Request{}, err
@@ -98,12 +96,12 @@ func (k *kernelFlags) request(ctx context.Context, cache *kbuild.Cache, variant 
 			return kbuild.Request{}, badInput(fmt.Errorf("--config: %w", err))
 		}
 	}
-	tree, err := k.openTree(ctx, cache)
+	tree, err := kbuild.OpenSpec(ctx, cache, k.tree, log)
 	if err != nil {
 		return kbuild.Request{}, err
 	}
 	req := kbuild.Request{Tree: tree, Variant: variant, BaseConfig: k.config, Fragments: frags,
-		Jobs: k.jobs, Log: os.Stderr, Patches: k.patches}
+		Jobs: k.jobs, Log: log, Patches: k.patches}
 	if len(k.patches) > 0 {
 		req.Overlay, _, err = pipeline.Overlay(ctx, tree.Dir, k.patches, false)
 		if err != nil {
@@ -113,39 +111,17 @@ func (k *kernelFlags) request(ctx context.Context, cache *kbuild.Cache, variant 
 	return req, nil
 }
 
-// applyError maps a failed apply: damaged input and unsafe paths are the
-// user's (2), a conflict is an apply failure (3).
+// applyError is a failed apply: damaged input and unsafe paths are the
+// user's (exitCode says 2), a conflict is an apply failure (3).
 func applyError(err error) error {
-	if isBadPatchInput(err) {
-		return badInput(err)
+	if isBadInput(err) {
+		return err
 	}
 	return infraFailure(fmt.Errorf("apply: %w", err))
 }
 
-// isBadPatchInput reports errors that are the input's fault: a damaged
-// or unreadable series, a path that escapes the tree, an unsupported
-// diff. A file missing anywhere else (a tool, the default tarball) is
-// not the user's input and stays an infrastructure failure.
-func isBadPatchInput(err error) bool {
-	var damage *series.DamageError
-	var pathErr *apply.PathError
-	var unsupported *apply.UnsupportedError
-	var source *series.SourceError
-	var inTree *apply.InTreeError
-	return errors.As(err, &damage) || errors.As(err, &pathErr) || errors.As(err, &unsupported) || errors.As(err, &source) ||
-		errors.As(err, &inTree)
-}
-
-func (k *kernelFlags) openTree(ctx context.Context, cache *kbuild.Cache) (*kbuild.Tree, error) {
-	t, err := kbuild.OpenSpec(ctx, cache, k.tree, os.Stderr)
-	if kbuild.IsBadSpec(err) {
-		return nil, badInput(err)
-	}
-	return t, infraFailure(err)
-}
-
-func runKernel(ctx context.Context, args []string) error {
-	if _, err := groupHelp(commands["kernel"], []string{"config", "build"}, args); err != nil {
+func runKernel(ctx context.Context, e env, args []string) error {
+	if _, err := groupHelp(e.Stdout, commands["kernel"], []string{"config", "build"}, args); err != nil {
 		return err
 	}
 	sub := args[0]
@@ -164,7 +140,7 @@ func runKernel(ctx context.Context, args []string) error {
 			"                                  # a variant, rebuilt incrementally",
 		}
 	}
-	fs := newFlagSet(c)
+	fs := newFlagSet(c, e.Stdout)
 	var kf kernelFlags
 	kf.register(fs)
 	asJSON := fs.Bool("json", false, "print the result as JSON on stdout")
@@ -180,13 +156,13 @@ func runKernel(ctx context.Context, args []string) error {
 	}
 	cache, err := kbuild.OpenCache(kf.cacheDir)
 	if err != nil {
-		return infraFailure(err)
+		return err
 	}
 	variant := "tree"
 	if len(kf.patches) > 0 {
 		variant = "variant"
 	}
-	req, err := kf.request(ctx, cache, variant)
+	req, err := kf.request(ctx, e.Stderr, cache, variant)
 	if err != nil {
 		return err
 	}
@@ -202,14 +178,14 @@ func runKernel(ctx context.Context, args []string) error {
 	if sub == "config" && *out != "" {
 		data, err := os.ReadFile(res.Config)
 		if err != nil {
-			return infraFailure(err)
+			return err
 		}
 		if err := atomicfile.WriteFile(*out, data, 0o644); err != nil {
-			return infraFailure(err)
+			return err
 		}
 	}
 	if *asJSON {
-		enc := json.NewEncoder(resultsStdout)
+		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(res)
 	}

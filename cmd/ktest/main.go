@@ -13,47 +13,76 @@ import (
 	"syscall"
 )
 
-// command is one `ktest <name>` subcommand. Each lives in its own file
-// and registers itself from init.
+// env is where a command writes: its results on Stdout, progress,
+// warnings and errors on Stderr. Commands write nowhere else, so a test
+// runs one with buffers.
+type env struct {
+	Stdout, Stderr io.Writer
+}
+
+// command is one `ktest <name>` subcommand. Each lives in its own file;
+// commandTable lists them.
 type command struct {
 	name    string
 	summary string // one line for the command list
 	usage   string // argument synopsis shown by -h
 	// examples are command lines shown at the end of -h.
 	examples []string
-	// run parses its own flags from args and does the work. Errors are
-	// mapped to exit codes by exitCode.
-	run func(ctx context.Context, args []string) error
+	// run parses its own flags from args and does the work, writing to
+	// e. Errors are mapped to exit codes by exitCode.
+	run func(ctx context.Context, e env, args []string) error
 	// subs are a group's subcommands, as its groupHelp call names them,
 	// so that an error is prefixed "ktest series split:", once.
 	subs []string
 }
 
+// commandTable is every command, in the order help lists them.
+func commandTable() []*command {
+	return []*command{
+		applyCommand(),
+		bootCommand(),
+		cacheCommand(),
+		ciCommand(),
+		compareCommand(),
+		initramfsCommand(),
+		kernelCommand(),
+		mergeCommand(),
+		reportCommand(),
+		runCommand(),
+		seriesCommand(),
+		sshCommand(),
+		versionCommand(),
+	}
+}
+
+// commands are commandTable's commands by name.
 var commands = map[string]*command{}
 
-func register(c *command) {
-	if _, dup := commands[c.name]; dup {
-		panic("ktest: command registered twice: " + c.name)
+func init() {
+	for _, c := range commandTable() {
+		if _, dup := commands[c.name]; dup {
+			panic("ktest: command declared twice: " + c.name)
+		}
+		commands[c.name] = c
 	}
-	commands[c.name] = c
 }
 
 func main() {
-	os.Exit(realMain(os.Args[1:], os.Stderr))
+	os.Exit(realMain(os.Args[1:], env{Stdout: os.Stdout, Stderr: os.Stderr}))
 }
 
-func realMain(args []string, stderr io.Writer) int {
+func realMain(args []string, e env) int {
 	if len(args) == 0 {
-		printCommands(stderr)
+		printCommands(e.Stderr)
 		return ExitUsage
 	}
 	switch args[0] {
 	case "-h", "--help", "-help":
-		printCommands(resultsStdout)
+		printCommands(e.Stdout)
 		return ExitOK
 	case "help": // help [COMMAND [SUBCOMMAND]]
 		if len(args) == 1 {
-			printCommands(resultsStdout)
+			printCommands(e.Stdout)
 			return ExitOK
 		}
 		args = append(args[1:], "-h")
@@ -62,23 +91,21 @@ func realMain(args []string, stderr io.Writer) int {
 	}
 	c, ok := commands[args[0]]
 	if !ok {
-		say(stderr, "ktest: unknown command %q%s\nRun 'ktest -h' for the list of commands.\n",
+		say(e.Stderr, "ktest: unknown command %q%s\nRun 'ktest -h' for the list of commands.\n",
 			args[0], didYouMean(args[0], commandNames()))
 		return ExitUsage
 	}
 
 	ctx, cancel, stop := withSignals(context.Background())
 	defer stop()
-	saved := resultsStdout
-	resultsStdout = &pipeGuard{w: saved, cancel: cancel}
-	defer func() { resultsStdout = saved }()
-	err := c.run(ctx, args[1:])
+	e.Stdout = &pipeGuard{w: e.Stdout, cancel: cancel}
+	err := c.run(ctx, e, args[1:])
 	if se := signalCause(ctx); se != nil && err != nil && !errors.Is(err, errQuiet) {
 		// What failed after the signal is its consequence: say what
 		// stopped the command.
 		err = se
 	}
-	reportError(stderr, commandName(c, args[1:]), err)
+	reportError(e.Stderr, commandName(c, args[1:]), err)
 	return exitCode(ctx, err)
 }
 
@@ -111,8 +138,8 @@ func say(w io.Writer, format string, a ...any) { _, _ = fmt.Fprintf(w, format, a
 
 // warnIf reports a best-effort cleanup that failed: the command's own
 // result stands, and the user learns what was left behind.
-func warnIf(what string, err error) {
+func warnIf(stderr io.Writer, what string, err error) {
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "ktest: warning: %s: %v\n", what, err)
+		say(stderr, "ktest: warning: %s: %v\n", what, err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,8 +15,8 @@ import (
 	"github.com/ktest-dev/ktest/results"
 )
 
-func init() {
-	register(&command{
+func mergeCommand() *command {
+	return &command{
 		name: "merge",
 		summary: `Join the run directories of a plan's shards into one run.
 The shards are 'ktest run --shard K/N' on several machines; OUT is a run
@@ -31,12 +30,12 @@ is reported as missing, never as a pass. Exits like 'ktest run'.`,
 			"ktest merge --history /var/lib/ktest/nightly merged shards/*",
 		},
 		run: runMerge,
-	})
+	}
 }
 
-func runMerge(ctx context.Context, args []string) error {
+func runMerge(ctx context.Context, e env, args []string) error {
 	c := commands["merge"]
-	fs := newFlagSet(c)
+	fs := newFlagSet(c, e.Stdout)
 	history := fs.String("history", "", "nightly mode: keep the merged run in `DIR`, compare it with the last good run made alike, exit 1 on a regression")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -62,20 +61,20 @@ func runMerge(ctx context.Context, args []string) error {
 	}
 	from, err := identity(ctx, "")
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "ktest merge: warning: %v; the reports carry no Tested-by\n", err)
+		say(e.Stderr, "ktest merge: warning: %v; the reports carry no Tested-by\n", err)
 	}
 	if err := report.WriteRunDir(out, merged, report.Renderer{From: from}); err != nil {
-		return infraFailure(err)
+		return err
 	}
-	fmt.Fprintf(os.Stderr, "ktest merge: %d shard run(s) into %s: %s\n", len(runs), out, merged.Status)
+	say(e.Stderr, "ktest merge: %d shard run(s) into %s: %s\n", len(runs), out, merged.Status)
 	if summary, err := os.ReadFile(filepath.Join(out, "summary.md")); err == nil {
-		_, _ = resultsStdout.Write(summary) // best effort, as say is: the results are on disk
+		_, _ = e.Stdout.Write(summary) // best effort, as say is: the results are on disk
 	}
 	if *history != "" {
 		if err := os.MkdirAll(*history, 0o755); err != nil {
-			return infraFailure(err)
+			return err
 		}
-		compared, err := nightly(ctx, results.History{Dir: *history}, merged, out, nil)
+		compared, err := nightly(ctx, e, *history, merged, out, nil)
 		if err != nil || compared {
 			return errors.Join(err, targetErrors(merged))
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,15 +16,8 @@ import (
 	"github.com/ktest-dev/ktest/results"
 )
 
-// resultsStdout and resultsStderr are where report and compare print;
-// tests swap them.
-var (
-	resultsStdout io.Writer = os.Stdout
-	resultsStderr io.Writer = os.Stderr
-)
-
-func init() {
-	register(&command{
+func reportCommand() *command {
+	return &command{
 		name: "report",
 		summary: `Render a run's results for review, mail, CI or KernelCI.
 The formats: md (review summary), email (plain-text reply), mbox (that reply
@@ -42,12 +34,12 @@ sender are --from, else git config user.name and user.email.`,
 			"ktest report --format kcidb --origin my_ci ktest-runs/LAST > kcidb.json",
 		},
 		run: runReport,
-	})
+	}
 }
 
-func runReport(ctx context.Context, args []string) error {
+func runReport(ctx context.Context, e env, args []string) error {
 	c := commands["report"]
-	fs := newFlagSet(c)
+	fs := newFlagSet(c, e.Stdout)
 	format := fs.String("format", "md", "output `FORMAT`: "+strings.Join(report.Formats, ", "))
 	out := fs.String("o", "", "write to `FILE` atomically instead of stdout")
 	from := fs.String("from", "", "reviewer identity `\"NAME <MAIL>\"`: the mbox sender and the Tested-by (default: git config user.name and user.email)")
@@ -74,7 +66,7 @@ func runReport(ctx context.Context, args []string) error {
 	case err != nil && (*from != "" || *format == "mbox"):
 		return badInput(err)
 	case err != nil:
-		say(resultsStderr, "ktest report: warning: %v; no Tested-by line\n", err)
+		say(e.Stderr, "ktest report: warning: %v; no Tested-by line\n", err)
 	case who == nil && *format == "mbox":
 		return badInput(errNoIdentity)
 	}
@@ -94,14 +86,14 @@ func runReport(ctx context.Context, args []string) error {
 		return infraFailure(err)
 	}
 	if *format == "mbox" && run.Series.ReplyTo.MessageID == "" {
-		say(resultsStderr, "ktest report: note: the series source (%s) has no Message-Id: the reply has no In-Reply-To or References and will not be threaded\n", run.Series.Source)
+		say(e.Stderr, "ktest report: note: the series source (%s) has no Message-Id: the reply has no In-Reply-To or References and will not be threaded\n", run.Series.Source)
 	}
 	if *out == "" {
-		_, err := resultsStdout.Write(buf.Bytes())
+		_, err := e.Stdout.Write(buf.Bytes())
 		return err
 	}
 	if err := atomicfile.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
-		return infraFailure(fmt.Errorf("write %s: %w", *out, err))
+		return fmt.Errorf("write %s: %w", *out, err)
 	}
 	return nil
 }

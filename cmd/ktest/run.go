@@ -6,17 +6,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/ktest-dev/ktest/era"
 	"github.com/ktest-dev/ktest/initramfs"
 	"github.com/ktest-dev/ktest/kbuild"
-	"github.com/ktest-dev/ktest/kconfig"
-	"github.com/ktest-dev/ktest/patches"
 	"github.com/ktest-dev/ktest/pipeline"
 	"github.com/ktest-dev/ktest/plan"
 	"github.com/ktest-dev/ktest/results"
@@ -24,8 +21,8 @@ import (
 	"github.com/ktest-dev/ktest/vm"
 )
 
-func init() {
-	register(&command{
+func runCommand() *command {
+	return &command{
 		name: "run",
 		summary: `Run a plan end to end: apply, build, boot, test and report.
 The stages: apply, config, build (variants incremental), initramfs, boot,
@@ -53,263 +50,243 @@ checkout. Of a patch posted in several versions the newest is applied
 			"ktest run --history /var/lib/ktest/nightly # nightly: exit 1 on a regression",
 		},
 		run: runRun,
-	})
+	}
 }
 
-func runRun(ctx context.Context, args []string) error {
+// runFlags are `ktest run`'s flags: the plan's overrides, and where and
+// how the run is made.
+type runFlags struct {
+	over                     plan.Overrides
+	planFile, targets        string
+	printPlan, buildOnly     bool
+	exportKernels, kernels   string
+	baseImage, out, history  string
+	withFixups, allowMissing bool
+	useVersion, jobs         *int
+	cacheDir                 string
+	verbose                  bool
+}
+
+func parseRunFlags(stdout io.Writer, args []string) (*runFlags, error) {
 	c := commands["run"]
-	fs := newFlagSet(c)
-	planFile := fs.String("plan", "", "plan `FILE` (TOML); default: the embedded plan (see --print-plan)")
-	printPlan := fs.Bool("print-plan", false, "print the embedded default plan and exit")
-	tree := fs.String("tree", "", "kernel tree `DIR` (git or plain), or debian:X for Debian's linux-source-X (installed and extracted once), overriding the plan's")
-	seriesSrc := fs.String("series", "", "`SERIES` to test (mbox, thread dump, directory, diff, or embedded:DIR): baseline = tree, patched = tree + series")
-	quick := fs.Bool("quick", false, "CI mode: a small file, one boot and one repeat (figures, but too few samples to call changes)")
-	shard := fs.String("shard", "", "run shard `K/N` of the plan: its targets split in N groups, both variants on this machine (CI)")
-	buildOnly := fs.Bool("build-only", false, "build the variants' kernels and stop (a CI build job; see --export-kernels)")
-	exportKernels := fs.String("export-kernels", "", "copy every variant's kernel into `DIR`/<variant> for other jobs' --kernels")
-	importKernels := fs.String("kernels", "", "take the kernels from `DIR` (written by --export-kernels), refusing one not built from what this run asks for")
-	baseImage := fs.String("initramfs", "", "boot the guest image in `CPIO` (from 'ktest initramfs -o') instead of building one: a CI test job needs no Go")
-	out := fs.String("out", "", "run `DIR` (default ./ktest-runs/<run-id>)")
-	history := fs.String("history", "", "nightly mode: keep runs in `DIR`, compare with the last good run, exit 1 on a regression")
-	accel := fs.String("accel", "", "accelerator `MODE`: auto, kvm or tcg (default: the plan's)")
-	withFixups := fs.Bool("with-fixups", false, "also apply the fixup diffs carried by review replies")
-	useVersion := useVersionFlag(fs)
-	allowMissing := fs.Bool("allow-missing", false, "test the series even when some of its patches (N/M) are missing")
-	targets := fs.String("targets", "", "comma-separated `LIST` of targets ("+strings.Join(plan.KnownTargets(), ",")+"), overriding the plan's")
-	boots := fs.Int("boots", 0, "benchmark boots per variant, interleaved with the other variants', overriding the plan's; adaptive boots may add more, up to the plan's max_boots (raised to N if lower)")
-	repeats := fs.Int("repeats", 0, "fio runs per engine and boot, overriding the plan's")
-	aa := fs.Bool("aa", false, "A/A run: test the plan's last variant against itself, to check that ktest calls no change")
-	perPatch := fs.Bool("per-patch", false, "test the series one patch more at a time (build, boot, correctness on each) and name the first bad patch, instead of the A/B benchmark")
-	firstBad := fs.Bool("first-bad", false, "with --per-patch: stop at the first bad patch")
-	bisect := fs.Bool("bisect", false, "with --per-patch: binary search over the patches instead of testing every one")
-	size := fs.String("size", "", "benchmark file `SIZE`, overriding the plan's (e.g. 64M)")
-	cacheDir := fs.String("cache", "", "the cache `DIR` (default $KTEST_CACHE, $XDG_CACHE_HOME/ktest or ~/.cache/ktest)")
-	jobs := fs.Int("j", 0, "make jobs (default: number of CPUs)")
-	verbose := fs.Bool("verbose", false, "print each QEMU command, quoted for pasting")
+	fs := newFlagSet(c, stdout)
+	f := &runFlags{}
+	o := &f.over
+	fs.StringVar(&f.planFile, "plan", "", "plan `FILE` (TOML); default: the embedded plan (see --print-plan)")
+	fs.BoolVar(&f.printPlan, "print-plan", false, "print the embedded default plan and exit")
+	fs.StringVar(&o.Tree, "tree", "", "kernel tree `DIR` (git or plain), or debian:X for Debian's linux-source-X (installed and extracted once), overriding the plan's")
+	fs.StringVar(&o.Series, "series", "", "`SERIES` to test (mbox, thread dump, directory, diff, or embedded:DIR): baseline = tree, patched = tree + series")
+	fs.BoolVar(&o.Quick, "quick", false, "CI mode: a small file, one boot and one repeat (figures, but too few samples to call changes)")
+	fs.StringVar(&o.Shard, "shard", "", "run shard `K/N` of the plan: its targets split in N groups, both variants on this machine (CI)")
+	fs.BoolVar(&f.buildOnly, "build-only", false, "build the variants' kernels and stop (a CI build job; see --export-kernels)")
+	fs.StringVar(&f.exportKernels, "export-kernels", "", "copy every variant's kernel into `DIR`/<variant> for other jobs' --kernels")
+	fs.StringVar(&f.kernels, "kernels", "", "take the kernels from `DIR` (written by --export-kernels), refusing one not built from what this run asks for")
+	fs.StringVar(&f.baseImage, "initramfs", "", "boot the guest image in `CPIO` (from 'ktest initramfs -o') instead of building one: a CI test job needs no Go")
+	fs.StringVar(&f.out, "out", "", "run `DIR` (default ./ktest-runs/<run-id>)")
+	fs.StringVar(&f.history, "history", "", "nightly mode: keep runs in `DIR`, compare with the last good run, exit 1 on a regression")
+	fs.StringVar(&o.Accel, "accel", "", "accelerator `MODE`: auto, kvm or tcg (default: the plan's)")
+	fs.BoolVar(&f.withFixups, "with-fixups", false, "also apply the fixup diffs carried by review replies")
+	f.useVersion = useVersionFlag(fs)
+	fs.BoolVar(&f.allowMissing, "allow-missing", false, "test the series even when some of its patches (N/M) are missing")
+	fs.StringVar(&f.targets, "targets", "", "comma-separated `LIST` of targets ("+strings.Join(plan.KnownTargets(), ",")+"), overriding the plan's")
+	fs.IntVar(&o.Boots, "boots", 0, "benchmark boots per variant, interleaved with the other variants', overriding the plan's; adaptive boots may add more, up to the plan's max_boots (raised to N if lower)")
+	fs.IntVar(&o.Repeats, "repeats", 0, "fio runs per engine and boot, overriding the plan's")
+	fs.BoolVar(&o.AA, "aa", false, "A/A run: test the plan's last variant against itself, to check that ktest calls no change")
+	fs.BoolVar(&o.PerPatch, "per-patch", false, "test the series one patch more at a time (build, boot, correctness on each) and name the first bad patch, instead of the A/B benchmark")
+	fs.BoolVar(&o.FirstBad, "first-bad", false, "with --per-patch: stop at the first bad patch")
+	fs.BoolVar(&o.Bisect, "bisect", false, "with --per-patch: binary search over the patches instead of testing every one")
+	fs.StringVar(&o.Size, "size", "", "benchmark file `SIZE`, overriding the plan's (e.g. 64M)")
+	fs.StringVar(&f.cacheDir, "cache", "", "the cache `DIR` (default $KTEST_CACHE, $XDG_CACHE_HOME/ktest or ~/.cache/ktest)")
+	f.jobs = fs.Int("j", 0, "make jobs (default: number of CPUs)")
+	fs.BoolVar(&f.verbose, "verbose", false, "print each QEMU command, quoted for pasting")
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return usageErrorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+		return nil, usageErrorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
-	if *printPlan {
-		_, err := resultsStdout.Write(plan.DefaultText())
+	if f.targets != "" {
+		o.Targets = strings.Split(f.targets, ",")
+	}
+	return f, nil
+}
+
+func runRun(ctx context.Context, e env, args []string) error {
+	f, err := parseRunFlags(e.Stdout, args)
+	if err != nil {
 		return err
 	}
+	if f.printPlan {
+		_, err := e.Stdout.Write(plan.DefaultText())
+		return err
+	}
+	p, args, err := f.plan(e, args)
+	if err != nil {
+		return err
+	}
+	if err := f.checkKernelDirs(); err != nil {
+		return err
+	}
+	cfg, err := f.config(ctx, e, p, args)
+	if err != nil {
+		return err
+	}
+	return runAndJudge(ctx, e, cfg, f.history)
+}
 
+// plan is the plan the run carries out: the plan file or the default,
+// retargeted to the tree and series asked for, with the command line's
+// overrides, validated; args gain the tree chosen for the user.
+func (f *runFlags) plan(e env, args []string) (*plan.Plan, []string, error) {
 	p := plan.Default()
-	if *planFile != "" {
+	if f.planFile != "" {
 		var err error
-		if p, err = plan.Load(*planFile); err != nil {
-			return badInput(err)
+		if p, err = plan.Load(f.planFile); err != nil {
+			return nil, nil, err
 		}
 	}
-	if *seriesSrc != "" {
-		if err := checkEmbedded(*seriesSrc); err != nil {
-			return err
-		}
-		if _, embedded, _ := patches.Lookup(*seriesSrc); !embedded {
-			// Read it now, so a damaged series, an ambiguous or unknown
-			// version or a missing patch is bad input (exit 2) before
-			// anything is built.
-			s, err := series.Options{Version: *useVersion}.Load(*seriesSrc)
-			if err == nil && !*allowMissing {
-				err = s.Complete()
-			}
-			if err != nil {
-				return badInput(err)
-			}
-		}
+	if err := f.checkSeries(); err != nil {
+		return nil, nil, err
 	}
-	if *tree == "" && p.Tree == "" {
+	if f.over.Tree == "" && p.Tree == "" {
 		switch tc, ok, _ := checkoutTree(""); {
-		case ok && *seriesSrc != "":
+		case ok && f.over.Series != "":
 			// As git am and b4 shazam: the checkout the user is in. The
 			// command to reproduce the run names it.
-			*tree = tc.Dir
+			f.over.Tree = tc.Dir
 			args = append(args, "--tree", tc.Dir)
-			fmt.Fprintf(os.Stderr, "ktest: tree: %s, %s (--tree DIR for another)\n", tc.Dir, tc.How)
+			say(e.Stderr, "ktest: tree: %s, %s (--tree DIR for another)\n", tc.Dir, tc.How)
 		case ok:
-			fmt.Fprintf(os.Stderr, "ktest: note: the plan runs on its own tree, not on %s, %s: --series S tests a series on it\n", tc.Dir, tc.How)
+			say(e.Stderr, "ktest: note: the plan runs on its own tree, not on %s, %s: --series S tests a series on it\n", tc.Dir, tc.How)
 		}
 	}
-	p.Retarget(*tree, *seriesSrc)
-	if *quick {
-		p.Quick()
+	if err := f.over.Apply(p); err != nil {
+		return nil, nil, err
 	}
-	if *accel != "" {
-		if _, err := vm.ParseAccel(*accel); err != nil {
-			return usageErrorf("--accel: %v", err)
+	return p, args, nil
+}
+
+// checkSeries reads --series now, so a damaged series, an ambiguous or
+// unknown version or a missing patch is bad input (exit 2) before
+// anything is built.
+func (f *runFlags) checkSeries() error {
+	src := f.over.Series
+	if src == "" {
+		return nil
+	}
+	if err := checkEmbedded(src); err != nil || strings.HasPrefix(src, "embedded:") {
+		return err
+	}
+	s, err := series.Options{Version: *f.useVersion}.Load(src)
+	if err == nil && !f.allowMissing {
+		err = s.Complete()
+	}
+	return badInput(err)
+}
+
+// checkKernelDirs checks the directories --export-kernels, --kernels
+// and --initramfs name, and makes the first.
+func (f *runFlags) checkKernelDirs() error {
+	if f.exportKernels != "" {
+		if _, err := os.Stat(f.exportKernels); err == nil {
+			return usageErrorf("--export-kernels %s: it exists; give a new directory", f.exportKernels)
 		}
-		p.Accel = *accel
-	}
-	if *targets != "" {
-		p.Targets = strings.Split(*targets, ",")
-	}
-	if *repeats > 0 {
-		p.Repeats = *repeats
-	}
-	if *boots > 0 {
-		p.SetBoots(*boots)
-	}
-	if *aa {
-		p.AA()
-	}
-	if *firstBad && *bisect {
-		return usageErrorf("--first-bad and --bisect are two ways to stop early: choose one")
-	}
-	if (*firstBad || *bisect) && !*perPatch && p.PerPatch == nil {
-		return usageErrorf("--first-bad and --bisect tune --per-patch")
-	}
-	if *perPatch || *firstBad || *bisect {
-		mode := plan.PerPatchEvery
-		switch {
-		case *firstBad:
-			mode = plan.PerPatchFirstBad
-		case *bisect:
-			mode = plan.PerPatchBisect
-		}
-		if p.PerPatch == nil {
-			p.PerPatch = plan.NewPerPatch(mode)
-		} else {
-			p.PerPatch.Mode = mode
+		if err := os.MkdirAll(f.exportKernels, 0o755); err != nil {
+			return err
 		}
 	}
-	if *size != "" {
-		if _, err := plan.ParseSize(*size); err != nil {
-			return usageErrorf("--size: %v", err)
-		}
-		p.FileSize = *size
-	}
-	for _, t := range p.Targets {
-		if !contains(plan.KnownTargets(), t) {
-			return usageErrorf("unknown target %q (known: %s)", t, strings.Join(plan.KnownTargets(), ", "))
-		}
-	}
-	var shardRecord *results.Shard
-	if *shard != "" {
-		k, n, err := parseShard(*shard)
-		if err == nil {
-			all := p.Targets
-			if err = p.Shard(k, n); err == nil {
-				shardRecord = &results.Shard{K: k, N: n, PlanTargets: all}
-			}
-		}
-		if err != nil {
-			return usageErrorf("--shard: %v", err)
-		}
-	}
-	if *exportKernels != "" {
-		if _, err := os.Stat(*exportKernels); err == nil {
-			return usageErrorf("--export-kernels %s: it exists; give a new directory", *exportKernels)
-		}
-		if err := os.MkdirAll(*exportKernels, 0o755); err != nil {
-			return infraFailure(err)
-		}
-	}
-	if *importKernels != "" {
-		if _, err := os.Stat(*importKernels); err != nil {
+	if f.kernels != "" {
+		if _, err := os.Stat(f.kernels); err != nil {
 			return usageErrorf("--kernels: %v", err)
 		}
 	}
-	if *baseImage != "" {
-		if err := initramfs.CheckBase(*baseImage); err != nil {
+	if f.baseImage != "" {
+		if err := initramfs.CheckBase(f.baseImage); err != nil {
 			return usageErrorf("--initramfs: %v", err)
 		}
 	}
-	if err := p.Validate(); err != nil {
-		return usageErrorf("the plan with the command line's overrides: %v", err)
-	}
-	if _, err := kconfig.Resolve(p.Fragments); err != nil {
-		return badInput(err)
-	}
-	cache, err := kbuild.OpenCache(*cacheDir)
-	if err != nil {
-		return infraFailure(err)
-	}
-	if *tree != "" {
-		// Keying the tree now also warms its index for the pipeline,
-		// and a tree the default A/B cannot run on (one that predates
-		// the series) is refused in one line before a run starts.
-		t, err := kbuild.OpenSpec(ctx, cache, *tree, os.Stderr)
-		if err != nil {
-			if kbuild.IsBadSpec(err) {
-				return badInput(err)
-			}
-			return infraFailure(err)
-		}
-		if p.UsesEra() {
-			if _, err := era.OfTree(t.Dir, t.Version); err != nil {
-				if era.IsRefusal(err) {
-					return badInput(err)
-				}
-				return infraFailure(err)
-			}
-		}
-	}
+	return nil
+}
 
-	id := newRunID()
-	dir := *out
-	if dir == "" {
-		dir = filepath.Join("ktest-runs", id)
+// config is the run's configuration, checked (pipeline.Check) before
+// the run directory is made.
+func (f *runFlags) config(ctx context.Context, e env, p *plan.Plan, args []string) (pipeline.Config, error) {
+	cache, err := kbuild.OpenCache(f.cacheDir)
+	if err != nil {
+		return pipeline.Config{}, err
 	}
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return infraFailure(err)
+	cfg := pipeline.Config{Plan: p, Cache: cache, Command: reproduceCommand(args),
+		WithFixups: f.withFixups, Series: series.Options{Version: *f.useVersion}, AllowMissing: f.allowMissing, Jobs: *f.jobs, Log: e.Stderr, Verbose: f.verbose,
+		BuildOnly: f.buildOnly, ExportKernels: f.exportKernels, ImportKernels: f.kernels}
+	if err := pipeline.Check(ctx, cfg); err != nil {
+		return pipeline.Config{}, err
 	}
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		return usageErrorf("run directory: %v (it must not exist yet)", err)
+	if cfg.OutDir, err = makeRunDir(f.out); err != nil {
+		return pipeline.Config{}, err
 	}
-	cfg := pipeline.Config{Plan: p, Cache: cache, OutDir: dir, Command: reproduceCommand(args),
-		WithFixups: *withFixups, Series: series.Options{Version: *useVersion}, AllowMissing: *allowMissing, Jobs: *jobs, Log: os.Stderr, Verbose: *verbose,
-		BuildOnly: *buildOnly, ExportKernels: *exportKernels, ImportKernels: *importKernels, Shard: shardRecord}
-	if *baseImage != "" {
+	if sh := p.Sharding; sh != nil {
+		cfg.Shard = &results.Shard{K: sh.K, N: sh.N, PlanTargets: sh.PlanTargets}
+	}
+	if image := f.baseImage; image != "" {
 		cfg.Parts.GuestImage = func(ctx context.Context, o initramfs.Options) (*vm.Image, error) {
-			return initramfs.WithKeys(*baseImage, o.OutDir)
+			return initramfs.WithKeys(image, o.OutDir)
 		}
 	}
 	// The renderings' Tested-by: git's identity, or a line saying there
 	// is none.
 	if cfg.Identity, err = identity(ctx, ""); err != nil {
-		fmt.Fprintf(os.Stderr, "ktest: warning: %v; the reports carry no Tested-by\n", err)
+		say(e.Stderr, "ktest: warning: %v; the reports carry no Tested-by\n", err)
 	}
+	return cfg, nil
+}
 
-	hist := results.History{Dir: *history}
-	if *history != "" {
-		if err := os.MkdirAll(*history, 0o755); err != nil {
-			return infraFailure(err)
+// makeRunDir makes the run directory, dir or ./ktest-runs/<run-id>,
+// which must not exist yet.
+func makeRunDir(dir string) (string, error) {
+	if dir == "" {
+		dir = filepath.Join("ktest-runs", newRunID())
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", err
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return "", usageErrorf("run directory: %v (it must not exist yet)", err)
+	}
+	return dir, nil
+}
+
+// runAndJudge runs the pipeline, prints the summary, and ends as the
+// run's verdict, or, in nightly mode, its comparison with history, says.
+func runAndJudge(ctx context.Context, e env, cfg pipeline.Config, history string) error {
+	dir := cfg.OutDir
+	if history != "" {
+		if err := os.MkdirAll(history, 0o755); err != nil {
+			return err
 		}
 	}
 
 	start := time.Now()
 	run, err := pipeline.Run(ctx, cfg)
-	fmt.Fprintf(os.Stderr, "ktest: run %s finished in %s: %s\n", dir, time.Since(start).Round(time.Second), runStatus(run))
+	say(e.Stderr, "ktest: run %s finished in %s: %s\n", dir, time.Since(start).Round(time.Second), runStatus(run))
 	if run != nil {
-		fmt.Fprintf(os.Stderr, "ktest: results %s, summary %s\n", filepath.Join(dir, "results.json"), filepath.Join(dir, "summary.md"))
+		say(e.Stderr, "ktest: results %s, summary %s\n", filepath.Join(dir, "results.json"), filepath.Join(dir, "summary.md"))
 		if summary, rerr := os.ReadFile(filepath.Join(dir, "summary.md")); rerr == nil {
-			_, _ = resultsStdout.Write(summary) // best effort, as say is: the results are on disk
+			_, _ = e.Stdout.Write(summary) // best effort, as say is: the results are on disk
 		}
 	}
 	if err != nil && (!isTestFailure(run) || run.Error != nil) {
 		// The run stopped at a stage: its error says why, and whose
-		// fault it was sets the exit code.
-		err = pipelineError(ctx, err)
-		if *history != "" && run != nil && ctx.Err() == nil {
+		// fault it was sets the exit code (failureCode).
+		if history != "" && run != nil && ctx.Err() == nil {
 			// Nightly mode keeps the run, and its comparison.md says
 			// that there is no verdict and why.
-			_, nerr := nightly(ctx, hist, run, dir, nil)
+			_, nerr := nightly(ctx, e, history, run, dir, nil)
 			err = errors.Join(err, nerr)
 		}
 		return err
 	}
-	if *history != "" && run != nil {
-		rerun := func(only []results.TestID) (*results.Run, error) {
-			fmt.Fprintf(os.Stderr, "ktest: re-running %d newly failing test(s) once: %s\n", len(only), joinIDs(only))
-			rcfg := cfg
-			rcfg.OutDir = filepath.Join(dir, "rerun")
-			rcfg.Only = only
-			return pipeline.Run(ctx, rcfg)
-		}
-		compared, err := nightly(ctx, hist, run, dir, rerun)
+	if history != "" && run != nil {
+		compared, err := nightly(ctx, e, history, run, dir, &cfg)
 		if err != nil || compared {
 			return errors.Join(err, targetErrors(run))
 		}
@@ -338,24 +315,6 @@ func isTestFailure(run *results.Run) bool {
 	return run != nil && run.Status == results.StatusFail
 }
 
-// pipelineError maps a failed run to its exit code: interrupted 130, bad
-// input (a damaged series, missing patches, an unsafe path) 2, the
-// kernel's fault (it crashed, froze, did not boot, did not compile) 1,
-// any other stage 3.
-func pipelineError(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return err
-	}
-	var pe *plan.Error
-	if series.IsBadInput(err) || errors.As(err, &pe) {
-		return badInput(err)
-	}
-	if isBadPatchInput(err) || era.IsRefusal(err) || kbuild.IsBadSpec(err) {
-		return badInput(err)
-	}
-	return faultExit(err)
-}
-
 func runStatus(run *results.Run) string {
 	if run == nil {
 		return "no results"
@@ -374,21 +333,6 @@ func crashTitles(run *results.Run) []string {
 		}
 	}
 	return out
-}
-
-// parseShard reads "K/N".
-func parseShard(s string) (k, n int, err error) {
-	ks, ns, ok := strings.Cut(s, "/")
-	if ok {
-		k, err = strconv.Atoi(ks)
-		if err == nil {
-			n, err = strconv.Atoi(ns)
-		}
-	}
-	if !ok || err != nil {
-		return 0, 0, fmt.Errorf("%q: want K/N, e.g. 1/2", s)
-	}
-	return k, n, nil
 }
 
 func newRunID() string {
@@ -418,13 +362,4 @@ func reproduceCommand(args []string) string {
 		words = append(words, a)
 	}
 	return vm.ShellQuote(words...)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

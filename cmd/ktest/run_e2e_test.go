@@ -22,7 +22,7 @@ func TestRunQuickEndToEnd(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "run")
 	var stderr bytes.Buffer
-	code := realMain([]string{"run", "--quick", "--out", out}, &stderr)
+	code := realMain([]string{"run", "--quick", "--out", out}, env{Stdout: os.Stdout, Stderr: &stderr})
 	logTail(t, out)
 	if code != ExitOK {
 		t.Fatalf("ktest run --quick exited %d: %s", code, stderr.String())

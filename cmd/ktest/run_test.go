@@ -12,11 +12,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ktest-dev/ktest/ci"
 	"github.com/ktest-dev/ktest/console"
 	"github.com/ktest-dev/ktest/era"
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/pipeline"
 	"github.com/ktest-dev/ktest/plan"
+	"github.com/ktest-dev/ktest/results"
 	"github.com/ktest-dev/ktest/series"
 	"github.com/ktest-dev/ktest/vm"
 )
@@ -85,7 +87,7 @@ func TestRunRejectsBadInputBeforeWork(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
-			code := realMain(append([]string{"run", "--out", out}, tc.args...), &stderr)
+			code := realMain(append([]string{"run", "--out", out}, tc.args...), env{Stdout: io.Discard, Stderr: &stderr})
 			if code != ExitUsage || !strings.Contains(stderr.String(), tc.want) {
 				t.Fatalf("exit %d, stderr %q; want exit 2 mentioning %q", code, stderr.String(), tc.want)
 			}
@@ -122,9 +124,20 @@ func TestPipelineErrorExitCodes(t *testing.T) {
 		{"tree predates the series", &pipeline.StageError{Stage: "era", Err: &era.PredatesError{}}, ExitUsage},
 		{"no baseline applies", &pipeline.StageError{Stage: "era", Err: &era.BaselineError{Conflict: errors.New("conflict")}}, ExitUsage},
 		{"baseline leaves the flag", &pipeline.StageError{Stage: "baseline", Variant: "baseline", Err: &era.BaselineError{Left: []era.Hit{{Path: "a.c"}}}}, ExitUsage},
+		{"not a kernel tree", fmt.Errorf("tree: %w", &kbuild.NotATreeError{Dir: "/x", Reason: "missing Kconfig"}), ExitUsage},
+		{"unreadable patch source", &ci.SourceError{Source: "s.mbox", Err: missing}, ExitUsage},
+		{"override", &plan.OverrideError{Flag: "--size", Err: errors.New("bad size")}, ExitUsage},
+		// Nightly: a regression is a finding; no verdict is never 0.
+		{"regression", &pipeline.RegressionError{Against: "n1", Problems: []string{"x"}}, ExitTestsFailed},
+		{"regression and a target that failed", errors.Join(&pipeline.RegressionError{Against: "n1"}, infraFailure(errors.New("target"))), ExitTestsFailed},
+		{"runs that cannot be compared", &results.NoVerdict{WrongInput: true}, ExitUsage},
+		{"B stopped", &results.NoVerdict{}, ExitInfra},
+		{"a host failure", fmt.Errorf("write: %w", missing), ExitInfra},
+		// What the command marked wins over what it wraps.
+		{"marked", infraFailure(fmt.Errorf("apply: %w", &series.DamageError{File: "s.mbox", Reason: "x"})), ExitInfra},
 	}
 	for _, tc := range tests {
-		if got := exitCode(context.Background(), pipelineError(context.Background(), tc.err)); got != tc.want {
+		if got := exitCode(context.Background(), tc.err); got != tc.want {
 			t.Errorf("%s: exit %d, want %d", tc.name, got, tc.want)
 		}
 	}
@@ -137,27 +150,22 @@ func TestRunTakesTheCheckoutYouAreIn(t *testing.T) {
 	checkout := t.TempDir()
 	applyWrite(t, checkout, kernelSkeleton)
 	sub := filepath.Join(checkout, "fs")
-	os.MkdirAll(sub, 0o755)
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	t.Chdir(sub)
 	t.Setenv("KTEST_CACHE", filepath.Join(t.TempDir(), "cache"))
 	patch := filepath.Join(t.TempDir(), "one.patch")
-	os.WriteFile(patch, []byte("diff --git a/README b/README\n--- a/README\n+++ b/README\n@@ -1 +1,2 @@\n x\n+y\n"), 0o644)
+	if err := os.WriteFile(patch, []byte("diff --git a/README b/README\n--- a/README\n+++ b/README\n@@ -1 +1,2 @@\n x\n+y\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	out := filepath.Join(t.TempDir(), "out")
-	// run writes its progress to os.Stderr; an unknown target stops it
-	// after the tree is chosen, before any work.
+	// An unknown target stops run after the tree is chosen, before any
+	// work.
 	run := func(args ...string) (int, string) {
-		r, w, err := os.Pipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		old := os.Stderr
-		os.Stderr = w
 		var msg bytes.Buffer
-		code := realMain(append([]string{"run", "--out", out, "--targets", "zfs"}, args...), &msg)
-		os.Stderr = old
-		w.Close()
-		logged, _ := io.ReadAll(r)
-		return code, string(logged) + msg.String()
+		code := realMain(append([]string{"run", "--out", out, "--targets", "zfs"}, args...), env{Stdout: io.Discard, Stderr: &msg})
+		return code, msg.String()
 	}
 	code, errs := run("--series", patch)
 	if code != ExitUsage || !strings.Contains(errs, "ktest: tree: "+checkout+", the kernel checkout you are in") {

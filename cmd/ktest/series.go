@@ -15,8 +15,8 @@ import (
 	"github.com/ktest-dev/ktest/series"
 )
 
-func init() {
-	register(&command{
+func seriesCommand() *command {
+	return &command{
 		name: "series",
 		summary: "Inspect a patch series (subcommands: show, split).\n\n" +
 			"  show   lists its cover letter, patches, which revisions are applied and\n" +
@@ -34,17 +34,17 @@ func init() {
 			"ktest series show -h                 # a subcommand's flags",
 		},
 		run: runSeries,
-	})
+	}
 }
 
-func runSeries(ctx context.Context, args []string) error {
-	if _, err := groupHelp(commands["series"], []string{"show", "split"}, args); err != nil {
+func runSeries(ctx context.Context, e env, args []string) error {
+	if _, err := groupHelp(e.Stdout, commands["series"], []string{"show", "split"}, args); err != nil {
 		return err
 	}
 	if args[0] == "show" {
-		return seriesShow(args[1:], resultsStdout)
+		return seriesShow(args[1:], e.Stdout)
 	}
-	return seriesSplit(args[1:], resultsStdout)
+	return seriesSplit(args[1:], e.Stdout, e.Stderr)
 }
 
 // checkEmbedded makes a typo in "embedded:NAME" bad input (exit 2) that
@@ -85,7 +85,7 @@ func seriesShow(args []string, out io.Writer) error {
 			"ktest series show --with-fixups --json thread.mbox",
 			"ktest series show embedded:async-buffered-reads",
 			"git format-patch --stdout origin/master.. | ktest series show -",
-		}})
+		}}, out)
 	asJSON := fs.Bool("json", false, "print the ktest.series/v1 JSON schema (documented in package series)")
 	withFixups := fs.Bool("with-fixups", false, "count the fixup diffs from review replies as applied, after the series")
 	useVersion := useVersionFlag(fs)
@@ -282,7 +282,7 @@ func trailersCol(p *series.Patch) string {
 	return strings.Join(parts, "; ")
 }
 
-func seriesSplit(args []string, out io.Writer) error {
+func seriesSplit(args []string, out, stderr io.Writer) error {
 	fs := newFlagSet(&command{name: "series split", summary: "Write the patches of a series as format-patch files.\n" +
 		"The patches are 0001-....patch and the cover letter 0000-cover-letter.cover,\n" +
 		"so that `git am DIR/*.patch` takes the patches and `ktest series show DIR`\n" +
@@ -293,7 +293,7 @@ func seriesSplit(args []string, out io.Writer) error {
 		examples: []string{
 			"ktest series split thread.mbox ./patches && git am ./patches/*.patch",
 			"ktest series split --use-version 3 thread.mbox ./v3",
-		}})
+		}}, out)
 	force := fs.Bool("force", false, "overwrite files of the same names and remove other patch files in DIR instead of refusing")
 	useVersion := useVersionFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -318,7 +318,7 @@ func seriesSplit(args []string, out io.Writer) error {
 		say(out, "%s\n", p)
 	}
 	if n := len(s.Fixups) + len(s.Revisions); n > 0 {
-		fmt.Fprintf(os.Stderr, "ktest series split: %d fixup(s) and %d posting(s) not applied (see series show) were not written\n", len(s.Fixups), len(s.Revisions))
+		say(stderr, "ktest series split: %d fixup(s) and %d posting(s) not applied (see series show) were not written\n", len(s.Fixups), len(s.Revisions))
 	}
 	return nil
 }

@@ -50,11 +50,8 @@ func TestPipeGuard(t *testing.T) {
 // the help is written: exit 141 as SIGPIPE, and nothing on stderr.
 func TestHelpIntoClosedPipe(t *testing.T) {
 	w := closedPipe(t)
-	saved := resultsStdout
-	resultsStdout = w
-	defer func() { resultsStdout = saved }()
 	var stderr strings.Builder
-	if code := realMain([]string{"run", "-h"}, &stderr); code != 141 || stderr.Len() > 0 {
+	if code := realMain([]string{"run", "-h"}, env{Stdout: w, Stderr: &stderr}); code != 141 || stderr.Len() > 0 {
 		t.Errorf("exit %d, want 141; stderr %q, want none", code, stderr.String())
 	}
 }

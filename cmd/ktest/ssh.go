@@ -12,8 +12,8 @@ import (
 	"github.com/ktest-dev/ktest/vmstate"
 )
 
-func init() {
-	register(&command{
+func sshCommand() *command {
+	return &command{
 		name: "ssh",
 		summary: `Open a shell, or run CMD, in a VM kept up by 'ktest boot'.
 It works as ssh does: stdin, stdout and stderr are passed through and ktest
@@ -27,16 +27,15 @@ Without a pty, EOF on stdin closes CMD's stdin.`,
 			"ktest ssh 'cat > /tmp/fio.job' < fio.job",
 			"ktest ssh -t top",
 		},
-		run: func(ctx context.Context, args []string) error {
-			return runSSH(ctx, args, os.Stdin, resultsStdout, os.Stderr)
+		run: func(ctx context.Context, e env, args []string) error {
+			return runSSH(ctx, args, os.Stdin, e.Stdout, e.Stderr)
 		},
-	})
+	}
 }
 
 func runSSH(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	c := commands["ssh"]
-	fs := newFlagSet(c)
-	fs.SetOutput(stdout)
+	fs := newFlagSet(c, stdout)
 	pid := fs.Int("pid", 0, "the `PID` of the 'ktest boot' that runs the VM (needed when several run)")
 	timeout := fs.Duration("connect-timeout", 30*time.Second, "give up connecting to the guest agent after `TIME`")
 	forcePty := fs.Bool("t", false, "give CMD a pty (for top, vi, ...), even when stdin is not a terminal; its stderr is then merged into stdout")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,10 +83,7 @@ func TestNightlyRefusesAStoppedRun(t *testing.T) {
 		v.Targets = nil
 	}
 	var out strings.Builder
-	old := resultsStdout
-	resultsStdout = &out
-	defer func() { resultsStdout = old }()
-	compared, err := nightly(context.Background(), hist, stopped, dir, nil)
+	compared, err := nightly(context.Background(), env{Stdout: &out, Stderr: io.Discard}, hist.Dir, stopped, dir, nil)
 	if !compared || exitCode(context.Background(), err) != ExitInfra || !strings.Contains(err.Error(), "no verdict: B stopped at apply [patched]: patch 2/3 does not apply") {
 		t.Errorf("nightly = %v, %v (exit %d), want no verdict, exit 3", compared, err, exitCode(context.Background(), err))
 	}

@@ -12,14 +12,14 @@ import (
 	"golang.org/x/mod/module"
 )
 
-func init() {
-	register(&command{
+func versionCommand() *command {
+	return &command{
 		name:     "version",
 		summary:  "Print ktest's version and the commit it was built from.\nThat is the module version, and the VCS revision, time and state of the tree.",
 		usage:    "",
 		examples: []string{"ktest version", "ktest --version"},
-		run: func(ctx context.Context, args []string) error {
-			fs := newFlagSet(commands["version"])
+		run: func(ctx context.Context, e env, args []string) error {
+			fs := newFlagSet(commands["version"], e.Stdout)
 			if err := parseFlags(fs, args); err != nil {
 				return err
 			}
@@ -27,9 +27,9 @@ func init() {
 				return usageErrorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 			}
 			bi, _ := debug.ReadBuildInfo()
-			return printVersion(resultsStdout, bi)
+			return printVersion(e.Stdout, bi)
 		},
-	})
+	}
 }
 
 // printVersion prints what a bug report needs to name the build: the

@@ -43,7 +43,9 @@ func TestEveryBuildStampsAlike(t *testing.T) {
 	}
 	var first string
 	for _, b := range builds {
-		os.Remove(b.bin)
+		if err := os.Remove(b.bin); err != nil {
+			t.Fatal(err)
+		}
 		runIn(t, clone, b.env, b.cmd...)
 		out := runIn(t, clone, nil, b.bin, "--version")
 		if !strings.Contains(out, "revision: "+rev) || !strings.Contains(out, "tree:     clean") {

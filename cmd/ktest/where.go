@@ -39,7 +39,7 @@ func applyTree(ctx context.Context, flagTree string, log io.Writer) (treeChoice,
 	}
 	cache, err := kbuild.OpenCache("")
 	if err != nil {
-		return treeChoice{}, infraFailure(err)
+		return treeChoice{}, err
 	}
 	t, err := kbuild.DefaultTree(ctx, cache, log)
 	if err != nil {
