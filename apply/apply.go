@@ -418,114 +418,150 @@ func (a *applier) applyFile(op *fileOp) (FileReport, error) {
 	if op.op == OpModify {
 		fr.OldPath = ""
 	}
-	fileConflict := func(reason string) (FileReport, error) {
-		fr.Status = StatusConflict
-		fr.Conflict = &Conflict{File: fr.Path, Reason: reason}
-		return fr, nil
-	}
-	allAlready := func() (FileReport, error) {
-		fr.Status = StatusAlreadyApplied
-		for _, h := range op.hunks {
-			fr.Hunks = append(fr.Hunks, HunkReport{Index: h.index, OldStart: h.header, Status: StatusAlreadyApplied})
-		}
-		return fr, nil
-	}
-
+	var settled bool // the whole file's status is set: no hunk decides it
+	var err error
 	switch op.op {
 	case OpCreate:
-		cur, err := a.read(op.newPath)
-		if err != nil {
-			return fr, err
-		}
-		lines, reps := patchLines(nil, op.hunks, a.facts(op.newPath, nil, op))
-		if cur.exists {
-			if bytes.Equal(cur.content, joinLines(lines)) {
-				return allAlready()
-			}
-			return fileConflict("file to be created already exists")
-		}
-		fr.Hunks = reps
-		mode := op.newMode
-		if mode == 0 {
-			mode = 0o644
-		}
-		a.overlay[op.newPath] = &entry{exists: true, content: joinLines(lines), mode: mode}
-
+		settled, err = a.applyCreate(op, &fr)
 	case OpDelete:
-		cur, err := a.read(op.oldPath)
-		if err != nil {
-			return fr, err
-		}
-		if !cur.exists {
-			if op.uncopy {
-				return fileConflict("copy to be removed does not exist")
-			}
-			return allAlready()
-		}
-		lines, reps := patchLines(fileLines(cur.content), op.hunks, a.facts(op.oldPath, cur.content, op))
-		fr.Hunks = reps
-		if fr.Status = worst(reps); fr.Status == StatusConflict {
-			return fr, nil
-		}
-		if !op.uncopy && len(lines) > 0 {
-			return fileConflict(fmt.Sprintf("file to be deleted has %d lines the patch does not remove", len(lines)))
-		}
-		a.overlay[op.oldPath] = &entry{}
-		return fr, nil
-
+		return fr, a.applyDelete(op, &fr)
 	case OpModify, OpRename, OpCopy:
-		src := op.oldPath
-		cur, err := a.read(src)
-		if err != nil {
-			return fr, err
-		}
-		if !cur.exists && op.op == OpRename {
-			// Renamed already? Then the hunks are checked against the target.
-			if moved, err := a.read(op.newPath); err == nil && moved.exists {
-				src, cur = op.newPath, moved
-			}
-		}
-		if !cur.exists {
-			return fileConflict("file does not exist")
-		}
-		if op.op != OpModify && src != op.newPath {
-			dst, err := a.read(op.newPath)
-			if err != nil {
-				return fr, err
-			}
-			if dst.exists {
-				return fileConflict(fmt.Sprintf("%s target already exists", op.op))
-			}
-		}
-		lines, reps := patchLines(fileLines(cur.content), op.hunks, a.facts(src, cur.content, op))
-		content := joinLines(lines)
-		if worst(reps) == StatusConflict {
-			merged, ok, why, err := a.merge3(op, cur.content)
-			if err != nil {
-				return fr, err
-			}
-			content = mergedReports(reps, merged, ok, why, content)
-		}
-		fr.Hunks = reps
-		mode := cur.mode
-		if op.newMode != 0 {
-			mode = op.newMode
-		}
-		next := &entry{exists: true, content: content, mode: mode, renamedFrom: cur.renamedFrom}
-		switch {
-		case op.op == OpRename && src != op.newPath:
-			if next.renamedFrom == "" {
-				next.renamedFrom = src
-			}
-			a.overlay[src] = &entry{}
-		case op.op == OpCopy:
-			next.renamedFrom = ""
-		}
-		a.overlay[op.newPath] = next
-		a.history[op.newPath] = append(a.history[src], revision{oldOID: op.oldOID, newOID: op.newOID, hunks: op.hunks})
+		settled, err = a.applyChange(op, &fr)
 	}
-	fr.Status = worst(fr.Hunks)
-	return fr, nil
+	if err == nil && !settled {
+		fr.Status = worst(fr.Hunks)
+	}
+	return fr, err
+}
+
+// fileConflict marks the whole file as not applying, for reason.
+func fileConflict(fr *FileReport, reason string) {
+	fr.Status = StatusConflict
+	fr.Conflict = &Conflict{File: fr.Path, Reason: reason}
+}
+
+// allAlready marks every hunk of the file as already in the tree.
+func allAlready(op *fileOp, fr *FileReport) {
+	fr.Status = StatusAlreadyApplied
+	for _, h := range op.hunks {
+		fr.Hunks = append(fr.Hunks, HunkReport{Index: h.index, OldStart: h.header, Status: StatusAlreadyApplied})
+	}
+}
+
+// applyCreate makes a new file, or finds it made already.
+func (a *applier) applyCreate(op *fileOp, fr *FileReport) (settled bool, err error) {
+	cur, err := a.read(op.newPath)
+	if err != nil {
+		return false, err
+	}
+	lines, reps := patchLines(nil, op.hunks, a.facts(op.newPath, nil, op))
+	if cur.exists {
+		if bytes.Equal(cur.content, joinLines(lines)) {
+			allAlready(op, fr)
+		} else {
+			fileConflict(fr, "file to be created already exists")
+		}
+		return true, nil
+	}
+	fr.Hunks = reps
+	mode := op.newMode
+	if mode == 0 {
+		mode = 0o644
+	}
+	a.overlay[op.newPath] = &entry{exists: true, content: joinLines(lines), mode: mode}
+	return false, nil
+}
+
+// applyDelete removes a file whose every line the patch removes; a file
+// already gone is an applied deletion (but a copy to undo must exist).
+func (a *applier) applyDelete(op *fileOp, fr *FileReport) error {
+	cur, err := a.read(op.oldPath)
+	if err != nil {
+		return err
+	}
+	if !cur.exists {
+		if op.uncopy {
+			fileConflict(fr, "copy to be removed does not exist")
+		} else {
+			allAlready(op, fr)
+		}
+		return nil
+	}
+	lines, reps := patchLines(fileLines(cur.content), op.hunks, a.facts(op.oldPath, cur.content, op))
+	fr.Hunks = reps
+	if fr.Status = worst(reps); fr.Status == StatusConflict {
+		return nil
+	}
+	if !op.uncopy && len(lines) > 0 {
+		fileConflict(fr, fmt.Sprintf("file to be deleted has %d lines the patch does not remove", len(lines)))
+		return nil
+	}
+	a.overlay[op.oldPath] = &entry{}
+	return nil
+}
+
+// applyChange modifies, renames or copies a file, merging three-way when
+// the hunks do not all apply directly.
+func (a *applier) applyChange(op *fileOp, fr *FileReport) (settled bool, err error) {
+	src := op.oldPath
+	cur, err := a.read(src)
+	if err != nil {
+		return false, err
+	}
+	if !cur.exists && op.op == OpRename {
+		// Renamed already? Then the hunks are checked against the target.
+		if moved, err := a.read(op.newPath); err == nil && moved.exists {
+			src, cur = op.newPath, moved
+		}
+	}
+	if !cur.exists {
+		fileConflict(fr, "file does not exist")
+		return true, nil
+	}
+	if op.op != OpModify && src != op.newPath {
+		dst, err := a.read(op.newPath)
+		if err != nil {
+			return false, err
+		}
+		if dst.exists {
+			fileConflict(fr, fmt.Sprintf("%s target already exists", op.op))
+			return true, nil
+		}
+	}
+	lines, reps := patchLines(fileLines(cur.content), op.hunks, a.facts(src, cur.content, op))
+	content := joinLines(lines)
+	if worst(reps) == StatusConflict {
+		merged, ok, why, err := a.merge3(op, cur.content)
+		if err != nil {
+			return false, err
+		}
+		content = mergedReports(reps, merged, ok, why, content)
+	}
+	fr.Hunks = reps
+	a.record(op, src, cur, content)
+	return false, nil
+}
+
+// record puts the changed file into the overlay under its new name (a
+// rename empties the old one) and extends the file's diff history, which
+// the three-way merge of later patches reads.
+func (a *applier) record(op *fileOp, src string, cur *entry, content []byte) {
+	mode := cur.mode
+	if op.newMode != 0 {
+		mode = op.newMode
+	}
+	next := &entry{exists: true, content: content, mode: mode, renamedFrom: cur.renamedFrom}
+	switch {
+	case op.op == OpRename && src != op.newPath:
+		if next.renamedFrom == "" {
+			next.renamedFrom = src
+		}
+		a.overlay[src] = &entry{}
+	case op.op == OpCopy:
+		next.renamedFrom = ""
+	}
+	a.overlay[op.newPath] = next
+	a.history[op.newPath] = append(a.history[src], revision{oldOID: op.oldOID, newOID: op.newOID, hunks: op.hunks})
 }
 
 // mergedReports settles a file whose direct application left conflicts:
