@@ -125,20 +125,7 @@ func copyTree(ctx context.Context, src, dst string) (CopyStats, error) {
 				return context.Cause(ctx)
 			}
 		case t&fs.ModeSymlink != 0:
-			link, err := os.Readlink(path)
-			if err != nil {
-				return err
-			}
-			if err := os.Symlink(link, target); err != nil {
-				return err
-			}
-			fi, err := d.Info()
-			if err != nil {
-				return err
-			}
-			if err := lchtimes(target, fi.ModTime()); err != nil {
-				return err
-			}
+			return copySymlink(path, target, d)
 		}
 		return nil
 	})
@@ -155,17 +142,41 @@ func copyTree(ctx context.Context, src, dst string) (CopyStats, error) {
 		}
 		return CopyStats{}, firstErr
 	}
-	// Deepest first, so setting a child's mode cannot move its parent's mtime.
+	if err := restoreDirTimes(dirTimes); err != nil {
+		return CopyStats{}, err
+	}
+	return CopyStats{Files: int(files.Load()), Cloned: int(cloned.Load()), Bytes: bytes.Load()}, nil
+}
+
+// copySymlink makes the link at target as it is at path, with its mtime.
+func copySymlink(path, target string, d fs.DirEntry) error {
+	link, err := os.Readlink(path)
+	if err != nil {
+		return err
+	}
+	if err := os.Symlink(link, target); err != nil {
+		return err
+	}
+	fi, err := d.Info()
+	if err != nil {
+		return err
+	}
+	return lchtimes(target, fi.ModTime())
+}
+
+// restoreDirTimes sets the copied directories' modes and mtimes, deepest
+// first, so setting a child's mode cannot move its parent's mtime.
+func restoreDirTimes(dirTimes []dirTime) error {
 	for i := len(dirTimes) - 1; i >= 0; i-- {
 		d := dirTimes[i]
 		if err := os.Chmod(d.path, d.mode); err != nil {
-			return CopyStats{}, err
+			return err
 		}
 		if err := os.Chtimes(d.path, d.mtime, d.mtime); err != nil {
-			return CopyStats{}, err
+			return err
 		}
 	}
-	return CopyStats{Files: int(files.Load()), Cloned: int(cloned.Load()), Bytes: bytes.Load()}, nil
+	return nil
 }
 
 type dirTime struct {
