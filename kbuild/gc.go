@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/ktest-dev/ktest/internal/cachedir"
@@ -285,26 +284,4 @@ func touch(dir string) {
 // duBytes is the disk space under dir. Files with other hardlinks (a
 // slot's sources, shared with its tree) are not counted: removing dir
 // does not free them.
-func duBytes(dir string) int64 {
-	var n int64
-	// The callback skips what it cannot read, so the walk never fails:
-	// the size is an estimate for the report.
-	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return nil
-		}
-		if st, ok := info.Sys().(*syscall.Stat_t); ok {
-			if st.Nlink == 1 {
-				n += st.Blocks * 512
-			}
-			return nil
-		}
-		n += info.Size()
-		return nil
-	})
-	return n
-}
+func duBytes(dir string) int64 { return walkBytes(dir, false) }

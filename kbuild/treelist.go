@@ -67,9 +67,14 @@ func (c *Cache) stampedTarballs() map[string]string {
 }
 
 // diskBytes is the disk usage of every file below dir, hardlinked or not.
-func diskBytes(dir string) int64 {
+func diskBytes(dir string) int64 { return walkBytes(dir, true) }
+
+// walkBytes adds up the disk blocks of the files below dir (their sizes
+// where the system gives no blocks), counting files with other hardlinks
+// only if shared. The walk skips what it cannot read: the figure is for
+// a listing or a report, never a decision.
+func walkBytes(dir string, shared bool) int64 {
 	var n int64
-	// A size for a listing: unreadable entries count as nothing.
 	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return nil
@@ -79,10 +84,12 @@ func diskBytes(dir string) int64 {
 			return nil
 		}
 		if st, ok := info.Sys().(*syscall.Stat_t); ok {
-			n += st.Blocks * 512
-		} else {
-			n += info.Size()
+			if shared || st.Nlink == 1 {
+				n += st.Blocks * 512
+			}
+			return nil
 		}
+		n += info.Size()
 		return nil
 	})
 	return n
