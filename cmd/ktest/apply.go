@@ -112,7 +112,7 @@ func runApply(ctx context.Context, e env, args []string) error {
 func parseApplyFlags(e env, args []string) (*applyFlags, string, error) {
 	fset := newFlagSet(commands["apply"], e.Stdout)
 	var f applyFlags
-	fset.StringVar(&f.tree, "tree", "", "apply to the tree in `DIR` (default: the kernel checkout you are in, else the cached Debian linux-source-6.1 tree)")
+	fset.StringVar(&f.tree, "tree", "", "apply to the tree in `DIR`, or debian:X for Debian's linux-source-X (default: the kernel checkout you are in, else the cached Debian linux-source-6.1 tree)")
 	fset.StringVar(&f.out, "out", "", "write the result into a new private copy of the tree at `DIR` (must not exist)")
 	fset.BoolVar(&f.inPlace, "in-place", false, "write the result into --tree itself, all or nothing")
 	fset.BoolVar(&f.reverse, "reverse", false, "un-apply: invert every hunk and take the patches last to first")
@@ -147,6 +147,9 @@ func (f *applyFlags) resolveTree(ctx context.Context, e env) (treeChoice, string
 	tc, err := applyTree(ctx, f.tree, e.Stderr)
 	if err != nil {
 		return treeChoice{}, "", err
+	}
+	if f.inPlace && !tc.Mine {
+		return treeChoice{}, "", usageErrorf("--in-place needs a tree of yours: %s is ktest's shared read-only cache (--out DIR writes a copy)", f.tree)
 	}
 	tree, err := filepath.Abs(tc.Dir)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/ktest-dev/ktest/kbuild"
 )
@@ -21,6 +22,9 @@ type treeChoice struct {
 // working directory is in, as `git am` and `b4 shazam` use the
 // repository they run in; ok is false when there is neither.
 func checkoutTree(flagTree string) (treeChoice, bool, error) {
+	if strings.HasPrefix(flagTree, kbuild.DebianPrefix) {
+		return treeChoice{}, false, nil // ktest's, from the cache: applyTree
+	}
 	if flagTree != "" {
 		return treeChoice{Dir: flagTree, How: "--tree", Mine: true}, true, nil
 	}
@@ -40,6 +44,13 @@ func applyTree(ctx context.Context, flagTree string, log io.Writer) (treeChoice,
 	cache, err := kbuild.OpenCache("")
 	if err != nil {
 		return treeChoice{}, err
+	}
+	if strings.HasPrefix(flagTree, kbuild.DebianPrefix) {
+		t, err := kbuild.OpenSpec(ctx, cache, flagTree, log)
+		if err != nil {
+			return treeChoice{}, err
+		}
+		return treeChoice{Dir: t.Dir, How: "--tree " + flagTree + ", Debian's linux-source-" + strings.TrimPrefix(flagTree, kbuild.DebianPrefix) + " extracted in ktest's cache"}, nil
 	}
 	t, err := kbuild.DefaultTree(ctx, cache, log)
 	if err != nil {
