@@ -320,20 +320,7 @@ func (g *gen) drift(kind string, ex *excerpt, d *doc) (drifted, error) {
 		return drifted{why + fmt.Sprintf("; %q still occurs elsewhere in the file, so there is no right place", strings.TrimSpace(ex.old[0]))}, nil
 
 	case "reworded":
-		var words []string
-		for k := range ex.old {
-			p := d.pos(ex.at + k)
-			m, ok := mutate(g.rng, d.lines[p])
-			if !ok || slices.Contains(ex.new, m) {
-				continue
-			}
-			d.lines[p] = m
-			words = append(words, strings.TrimSpace(m))
-		}
-		if len(words) == 0 || count(ex.pre) != 0 || count(ex.post) != 0 {
-			return drifted{}, skipf("removed lines cannot be reworded")
-		}
-		return drifted{fmt.Sprintf("upstream reworded the lines it removes (now %q), so what it removes is no longer there", strings.Join(words, " / "))}, nil
+		return g.reword(ex, d)
 
 	case "applied", "applied-drifted", "applied-evolved":
 		p := d.pos(ex.at)
@@ -375,6 +362,25 @@ func (g *gen) drift(kind string, ex *excerpt, d *doc) (drifted, error) {
 		return g.trivial(ex, d)
 	}
 	return drifted{}, fmt.Errorf("no drift for kind %s", kind)
+}
+
+// reword rewords the lines the hunk removes, so that what it removes is
+// no longer in the file.
+func (g *gen) reword(ex *excerpt, d *doc) (drifted, error) {
+	var words []string
+	for k := range ex.old {
+		p := d.pos(ex.at + k)
+		m, ok := mutate(g.rng, d.lines[p])
+		if !ok || slices.Contains(ex.new, m) {
+			continue
+		}
+		d.lines[p] = m
+		words = append(words, strings.TrimSpace(m))
+	}
+	if len(words) == 0 || len(matches(d.lines, ex.pre)) != 0 || len(matches(d.lines, ex.post)) != 0 {
+		return drifted{}, skipf("removed lines cannot be reworded")
+	}
+	return drifted{fmt.Sprintf("upstream reworded the lines it removes (now %q), so what it removes is no longer there", strings.Join(words, " / "))}, nil
 }
 
 // mutateLine rewords the line of the excerpt at index i (wherever it
