@@ -27,7 +27,7 @@ run: setup
 # busybox is built against go.mod's build list (and keyed by it), which a
 # linter's dependencies (newer x/tools, x/mod, x/sync) must not change.
 # Update: go get -modfile=tools.mod -tool honnef.co/go/tools/cmd/staticcheck@VERSION
-vet: errcheck
+vet: errcheck tidy
 	$(GO) vet ./...
 	$(GO) tool -modfile=tools.mod staticcheck ./...
 
