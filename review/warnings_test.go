@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-const slot = "/home/maint/.cache/ktest/slots/5d1c0ffee0d1c0de"
+const slot = "/srv/maint/.cache/ktest/slots/5d1c0ffee0d1c0de"
 
 func readLog(t *testing.T, name string) []byte {
 	t.Helper()
@@ -66,11 +66,11 @@ func TestParseWarnings(t *testing.T) {
 		{"slot after", "slot-after.log", slot + "/src", afterWarnings},
 		// The caller names the user's tree; make's "Entering directory"
 		// names the slot the sources were built in.
-		{"slot after, root is the original tree", "slot-after.log", "/home/maint/linux", afterWarnings},
-		{"in tree", "intree-after.log", "/home/maint/src/linux", afterWarnings},
-		{"O= subdirectory of the tree", "subdir-after.log", "/home/maint/src/linux", afterWarnings},
-		{"colours, hyperlinks, UTF-8 quotes", "intree-color.log", "/home/maint/src/linux", afterWarnings},
-		{"no column", "intree-nocolumn.log", "/home/maint/src/linux", noColumn},
+		{"slot after, root is the original tree", "slot-after.log", "/srv/maint/linux", afterWarnings},
+		{"in tree", "intree-after.log", "/srv/maint/src/linux", afterWarnings},
+		{"O= subdirectory of the tree", "subdir-after.log", "/srv/maint/src/linux", afterWarnings},
+		{"colours, hyperlinks, UTF-8 quotes", "intree-color.log", "/srv/maint/src/linux", afterWarnings},
+		{"no column", "intree-nocolumn.log", "/srv/maint/src/linux", noColumn},
 		{"kbuild noise", "kbuild-noise.log", slot + "/src", []string{
 			"fs/ext4/file.c:131:13: unused variable 'ret2' [-Wunused-variable] in ext4_file_read_iter",
 			"fs/ext4/inode.c:42:6: symbol 'ext4_helper' was not declared. Should it be static?",
@@ -145,7 +145,7 @@ func TestNewWarnings(t *testing.T) {
 		{"nothing touched", before, after, nil, nil},
 		{"no change", after, after, patch, nil},
 		// Built in the slot before, in a tree after: paths match.
-		{"other layout", before, parse("intree-after.log", "/home/maint/src/linux"), patch, added},
+		{"other layout", before, parse("intree-after.log", "/srv/maint/src/linux"), patch, added},
 		{"a file only after", nil, after, []string{"fs/demo/other.c"}, []string{
 			"fs/demo/other.c:4:13: 'orphan' defined but not used [-Wunused-function]"}},
 		{"moved, not new", []Warning{x("a.c", 10, "f")}, []Warning{x("a.c", 30, "f")}, []string{"a.c"}, nil},
