@@ -76,6 +76,9 @@ type Options struct {
 	// (the KVM probe boots without one), required by Start.
 	Image *Image
 	Accel Accel // AccelKVM or AccelTCG; resolve AccelAuto with Prober.Resolve first
+	// Clock is what the guest's clock counts; "" is ClockHost. Resolve
+	// ClockAuto with Clock.On first.
+	Clock Clock
 	// Firmware is the BIOS image (-bios); Cmdline leaves "" to QEMU
 	// (SeaBIOS), Start fills in Qboot when it is empty and Qboot exists.
 	Firmware string
@@ -145,6 +148,17 @@ func (o *Options) Validate() error {
 		errs = append(errs, errors.New("accelerator not resolved: resolve auto with Prober.Resolve"))
 	default:
 		errs = append(errs, fmt.Errorf("unknown accelerator %q", o.Accel))
+	}
+	switch o.Clock {
+	case "", ClockHost:
+	case ClockInstructions:
+		if o.Accel == AccelKVM {
+			errs = append(errs, errors.New("clock instructions needs TCG, not KVM"))
+		}
+	case ClockAuto:
+		errs = append(errs, errors.New("clock not resolved: resolve auto with Clock.On"))
+	default:
+		errs = append(errs, fmt.Errorf("unknown clock %q", o.Clock))
 	}
 	if o.CPUs < 0 {
 		errs = append(errs, fmt.Errorf("CPUs %d: must be positive", o.CPUs))
@@ -218,6 +232,7 @@ func (o *Options) Cmdline() ([]string, error) {
 		// boots with the same model (see Prober).
 		args = append(args, "-cpu", "host")
 	}
+	args = append(args, o.Clock.qemuArgs()...)
 	args = append(args,
 		"-smp", strconv.Itoa(orDefault(o.CPUs, DefaultCPUs)),
 		"-m", strconv.Itoa(orDefault(o.MemoryMB, DefaultMemoryMB)),

@@ -70,6 +70,13 @@ func TestCmdline(t *testing.T) {
 				"-mon", "chardev=ktest-qmp,mode=control"),
 		},
 		{
+			name: "instruction clock under tcg",
+			opts: Options{Kernel: "k", Accel: AccelTCG, Clock: ClockInstructions, CPUs: 1},
+			want: append(append([]string(nil), base...),
+				"-accel", "tcg", "-icount", "shift=3,sleep=on", "-smp", "1", "-m", "1024", "-serial", "stdio",
+				"-kernel", "k", "-append", "console=ttyS0 panic=-1 unknown_nmi_panic panic_print=0x40"),
+		},
+		{
 			name: "firmware",
 			opts: Options{Kernel: "k", Accel: AccelKVM, Firmware: Qboot},
 			want: append(append([]string(nil), base...),
@@ -115,6 +122,9 @@ func TestCmdlineValidation(t *testing.T) {
 		{"disk serial comma", Options{Kernel: "k", Accel: AccelTCG, Devices: []Device{Disk{ID: "d", Path: "p", Serial: "a,b"}}}, []string{"without commas"}},
 		{"net without port", Options{Kernel: "k", Accel: AccelTCG, Devices: []Device{Net{}}}, []string{"host port 0 out of range"}},
 		{"duplicate ids", Options{Kernel: "k", Accel: AccelTCG, Devices: []Device{Disk{ID: "net0", Path: "p"}, Net{HostPort: 1}}}, []string{`device id "net0" used twice`}},
+		{"instructions on kvm", Options{Kernel: "k", Accel: AccelKVM, Clock: ClockInstructions}, []string{"needs TCG"}},
+		{"clock auto not resolved", Options{Kernel: "k", Accel: AccelTCG, Clock: ClockAuto}, []string{"Clock.On"}},
+		{"bad clock", Options{Kernel: "k", Accel: AccelTCG, Clock: "tsc"}, []string{`unknown clock "tsc"`}},
 		{"nil device", Options{Kernel: "k", Accel: AccelTCG, Devices: []Device{nil}}, []string{"device 0 is nil"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

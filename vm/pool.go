@@ -18,6 +18,9 @@ type Pool struct {
 	// Prober resolves Want; its Kernel defaults to the first kernel
 	// started.
 	Prober Prober
+	// Clock is the guest clock asked for ("" is ClockHost); every boot
+	// gets Clock.On the accelerator it runs on.
+	Clock Clock
 	// Log, if set, hears about a fallback to TCG.
 	Log io.Writer
 
@@ -43,6 +46,9 @@ func (p *Pool) Resolve(ctx context.Context, kernel string) (AccelChoice, error) 
 	if err != nil {
 		return v, err
 	}
+	if v.Clock, err = p.Clock.On(v.Accel); err != nil {
+		return v, err
+	}
 	p.choice = &v
 	return v, nil
 }
@@ -57,7 +63,7 @@ func (p *Pool) AccelChoice() AccelChoice {
 	return *p.choice
 }
 
-// Start boots o (its Accel unset: the pool fills it in) and waits for
+// Start boots o (its Accel and Clock unset: the pool fills them in) and waits for
 // the agent of o.Image to answer SSH. A KVM boot that prints nothing on the console
 // within Options.SilenceTimeout is stopped and retried once under TCG; the
 // accelerator choice then says so, the probe cache learns it, and later boots of
@@ -68,7 +74,7 @@ func (p *Pool) Start(ctx context.Context, o Options) (Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	o.Accel = v.Accel
+	o.Accel, o.Clock = v.Accel, v.Clock
 	inst, err := start(ctx, o)
 	var be *BootError
 	if o.Accel != AccelKVM || p.Want == AccelKVM || !errors.As(err, &be) || !be.Silent {
@@ -76,7 +82,8 @@ func (p *Pool) Start(ctx context.Context, o Options) (Instance, error) {
 	}
 	reason := fmt.Sprintf("KVM boot of %s failed (%s); retried under TCG", o.Kernel, be.Title)
 	p.fallBack(reason)
-	o.Accel = AccelTCG
+	choice := p.AccelChoice()
+	o.Accel, o.Clock = choice.Accel, choice.Clock
 	return start(ctx, o)
 }
 
@@ -84,7 +91,11 @@ func (p *Pool) Start(ctx context.Context, o Options) (Instance, error) {
 // cache, so that the next run does not try KVM again.
 func (p *Pool) fallBack(reason string) {
 	p.mu.Lock()
-	p.choice = &AccelChoice{Accel: AccelTCG, Reason: "KVM unusable, using TCG: " + reason}
+	clock, err := p.Clock.On(AccelTCG)
+	if err != nil { // instructions is refused on KVM, never on TCG
+		clock = ClockHost
+	}
+	p.choice = &AccelChoice{Accel: AccelTCG, Clock: clock, Reason: "KVM unusable, using TCG: " + reason}
 	p.mu.Unlock()
 	p.Prober.Record(false, reason)
 	p.logf("%s", reason)

@@ -55,6 +55,7 @@ const (
 // AccelChoice is the accelerator a probe chose and why.
 type AccelChoice struct {
 	Accel  Accel
+	Clock  Clock  // the guest clock on Accel (set by Pool, not Prober)
 	Reason string // one line: the evidence
 	Cached bool   // read from the cache file
 }
