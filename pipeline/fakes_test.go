@@ -96,7 +96,9 @@ func (w *fakeWorld) parts() Parts {
 			w.image = f.Name()
 			return &vm.Image{Path: f.Name()}, nil
 		},
-		Machines: func(want vm.Accel, p vm.Prober, log io.Writer) Machines { return &fakeMachines{w: w} },
+		Machines: func(want vm.Accel, clock vm.Clock, p vm.Prober, log io.Writer) Machines {
+			return &fakeMachines{w: w, clock: clock}
+		},
 		Checkpatch: func(ctx context.Context, tree string, patch []byte, name string) *results.Checkpatch {
 			// One warning for a patch that adds BROKEN, else clean.
 			if strings.Contains(string(patch), "+BROKEN") {
@@ -109,12 +111,14 @@ func (w *fakeWorld) parts() Parts {
 
 type fakeMachines struct {
 	w      *fakeWorld
+	clock  vm.Clock // asked for
 	choice vm.AccelChoice
 }
 
 func (m *fakeMachines) Resolve(ctx context.Context, kernel string) (vm.AccelChoice, error) {
-	m.choice = vm.AccelChoice{Accel: vm.AccelKVM, Reason: "fake probe"}
-	return m.choice, nil
+	clock, err := m.clock.On(vm.AccelKVM)
+	m.choice = vm.AccelChoice{Accel: vm.AccelKVM, Clock: clock, Reason: "fake probe"}
+	return m.choice, err
 }
 
 func (m *fakeMachines) Start(ctx context.Context, o vm.Options) (vm.Instance, error) {
@@ -144,7 +148,11 @@ func (m *fakeMachines) Start(ctx context.Context, o vm.Options) (vm.Instance, er
 		return nil, err
 	}
 	if w.silentKVM && n == 1 {
-		m.choice = vm.AccelChoice{Accel: vm.AccelTCG, Reason: "KVM unusable, using TCG: fake silent boot; retried under TCG"}
+		clock, err := m.clock.On(vm.AccelTCG)
+		if err != nil {
+			return nil, err
+		}
+		m.choice = vm.AccelChoice{Accel: vm.AccelTCG, Clock: clock, Reason: "KVM unusable, using TCG: fake silent boot; retried under TCG"}
 	}
 	variant := filepath.Base(filepath.Dir(o.Kernel))
 	var disks []string

@@ -95,8 +95,7 @@ func (r *runner) boot(ctx context.Context, p *plan.Plan, v plan.Variant, rv *res
 		inst, err = r.machines.Start(ctx, opts)
 		// A silent KVM boot makes the pool fall back to TCG: the run
 		// records what really ran.
-		choice := r.machines.AccelChoice()
-		r.run.Accel, r.run.AccelReason = string(choice.Accel), choice.Reason
+		r.recordAccel(r.machines.AccelChoice())
 		r.run.BootOrder = append(r.run.BootOrder, v.Name)
 		b := results.Boot{Status: results.StepOK, Seconds: time.Since(start).Seconds()}
 		if err != nil {

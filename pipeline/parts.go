@@ -20,7 +20,7 @@ type Parts struct {
 	GuestImage func(ctx context.Context, o initramfs.Options) (*vm.Image, error)
 	// Machines returns what boots the run's guests for the accelerator
 	// asked for.
-	Machines func(want vm.Accel, p vm.Prober, log io.Writer) Machines
+	Machines func(want vm.Accel, clock vm.Clock, p vm.Prober, log io.Writer) Machines
 	// Checkpatch reviews one patch (a format-patch mail) with the
 	// tree's scripts/checkpatch.pl; a failure to run it is reported in
 	// the result, not as an error.
@@ -45,8 +45,8 @@ func (p Parts) orReal() Parts {
 		p.Checkpatch = checkpatch
 	}
 	if p.Machines == nil {
-		p.Machines = func(want vm.Accel, pr vm.Prober, log io.Writer) Machines {
-			return &vm.Pool{Want: want, Prober: pr, Log: log}
+		p.Machines = func(want vm.Accel, clock vm.Clock, pr vm.Prober, log io.Writer) Machines {
+			return &vm.Pool{Want: want, Clock: clock, Prober: pr, Log: log}
 		}
 	}
 	return p

@@ -497,14 +497,24 @@ func (r *runner) probeAccel(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	r.machines = r.parts.Machines(want, vm.Prober{CacheFile: vm.ProbeCacheFile(r.cfg.Cache.Dir)}, r.log)
-	v, err := r.machines.Resolve(ctx, r.kernels[r.cfg.Plan.Variants[0].Name].BzImage)
-	r.run.Accel, r.run.AccelReason = string(v.Accel), v.Reason
+	clock, err := vm.ParseClock(r.cfg.Plan.Clock)
 	if err != nil {
 		return "", err
 	}
-	r.logf("accel: %s (%s)", v.Accel, v.Reason)
-	return string(v.Accel), nil
+	r.machines = r.parts.Machines(want, clock, vm.Prober{CacheFile: vm.ProbeCacheFile(r.cfg.Cache.Dir)}, r.log)
+	v, err := r.machines.Resolve(ctx, r.kernels[r.cfg.Plan.Variants[0].Name].BzImage)
+	r.recordAccel(v)
+	if err != nil {
+		return "", err
+	}
+	r.logf("accel: %s, clock %s (%s)", v.Accel, v.Clock, v.Reason)
+	return fmt.Sprintf("%s, clock %s", v.Accel, v.Clock), nil
+}
+
+// recordAccel writes what really ran into the run: the accelerator, the
+// guest clock, and why.
+func (r *runner) recordAccel(v vm.AccelChoice) {
+	r.run.Accel, r.run.Plan.Clock, r.run.AccelReason = string(v.Accel), string(v.Clock), v.Reason
 }
 
 // buildInitramfs makes the run's guest image with its keys, in the temp

@@ -92,8 +92,8 @@ func TestRunRecordsEveryStage(t *testing.T) {
 	if _, err := os.Stat(w.image); !os.IsNotExist(err) {
 		t.Errorf("guest image %s left behind: %v", w.image, err)
 	}
-	if run.Accel != "kvm" || run.AccelReason != "fake probe" {
-		t.Errorf("accel %q (%q)", run.Accel, run.AccelReason)
+	if run.Accel != "kvm" || run.Plan.Clock != "host" || run.AccelReason != "fake probe" {
+		t.Errorf("accel %q, clock %q (%q)", run.Accel, run.Plan.Clock, run.AccelReason)
 	}
 	for _, f := range []string{"results.json", "summary.md", "junit.xml", "email.txt", "report.html"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
@@ -174,8 +174,8 @@ func TestRunRecordsFallback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run.Accel != "tcg" || !strings.Contains(run.AccelReason, "retried under TCG") {
-		t.Errorf("accel %q (%q)", run.Accel, run.AccelReason)
+	if run.Accel != "tcg" || run.Plan.Clock != "instructions" || !strings.Contains(run.AccelReason, "retried under TCG") {
+		t.Errorf("accel %q, clock %q (%q)", run.Accel, run.Plan.Clock, run.AccelReason)
 	}
 }
 

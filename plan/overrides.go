@@ -17,6 +17,7 @@ type Overrides struct {
 	Tree, Series string
 	Quick        bool
 	Accel        string
+	Clock        string
 	Targets      []string
 	Repeats      int
 	Boots        int
@@ -64,6 +65,12 @@ func (o Overrides) Apply(p *Plan) error {
 			return &OverrideError{"--accel", fmt.Errorf("unknown accelerator %q: want auto, kvm or tcg", o.Accel)}
 		}
 		p.Accel = o.Accel
+	}
+	if o.Clock != "" {
+		if !slices.Contains(KnownClocks, o.Clock) {
+			return &OverrideError{"--clock", fmt.Errorf("unknown clock %q: want auto, host or instructions", o.Clock)}
+		}
+		p.Clock = o.Clock
 	}
 	if len(o.Targets) > 0 {
 		p.Targets = o.Targets

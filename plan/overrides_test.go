@@ -15,6 +15,9 @@ func TestOverridesRefused(t *testing.T) {
 		want string
 	}{
 		{"accelerator", Overrides{Accel: "hvf"}, `--accel: unknown accelerator "hvf": want auto, kvm or tcg`},
+		{"clock", Overrides{Clock: "tsc"}, `--clock: unknown clock "tsc": want auto, host or instructions`},
+		{"instructions on kvm", Overrides{Accel: "kvm", Clock: "instructions"},
+			"the plan with the command line's overrides: embedded:default.toml: clock instructions counts TCG's instructions, and accel is kvm: use auto or host"},
 		{"unknown target", Overrides{Targets: []string{"ext4", "zfs"}}, `unknown target "zfs" (known: ext4, xfs, btrfs, raw)`},
 		{"size", Overrides{Size: "lots"}, `--size: bad size "lots": want e.g. 64M`},
 		{"two early stops", Overrides{PerPatch: true, FirstBad: true, Bisect: true}, "--first-bad and --bisect are two ways to stop early: choose one"},

@@ -57,9 +57,13 @@ type Plan struct {
 	// the kernel under test, as the guest reads it from uname.
 	MkfsForKernel string `toml:"mkfs_for_kernel"`
 	Accel         string `toml:"accel"`
-	MemoryMB      int    `toml:"memory_mb"`
-	CPUs          int    `toml:"cpus"`
-	Series        Series `toml:"series"`
+	// Clock is what the guest's clock counts: "auto" (instructions under
+	// TCG, the host's clock under KVM), "host" or "instructions" (TCG
+	// only). See vm.Clock.
+	Clock    string `toml:"clock"`
+	MemoryMB int    `toml:"memory_mb"`
+	CPUs     int    `toml:"cpus"`
+	Series   Series `toml:"series"`
 	// PerPatch, when set, tests the series one patch more at a time
 	// instead of running the A/B benchmark.
 	PerPatch *PerPatch `toml:"per_patch"`
@@ -129,6 +133,7 @@ func (d *Duration) UnmarshalText(b []byte) error {
 var (
 	KnownSuites = []string{"correctness", "bench"}
 	KnownAccels = []string{"auto", "kvm", "tcg"}
+	KnownClocks = []string{"auto", "host", "instructions"}
 )
 
 // KnownTargets are the target names a plan may use: proto.Targets'.
@@ -268,6 +273,15 @@ func (p *Plan) validate(data []byte) error {
 	}
 	if err := oneOf([]string{p.Accel}, KnownAccels); err != nil {
 		return bad("accel", "accel: %v", err)
+	}
+	if p.Clock == "" {
+		p.Clock = "auto"
+	}
+	if err := oneOf([]string{p.Clock}, KnownClocks); err != nil {
+		return bad("clock", "clock: %v", err)
+	}
+	if p.Clock == "instructions" && p.Accel == "kvm" {
+		return bad("clock", "clock instructions counts TCG's instructions, and accel is kvm: use auto or host")
 	}
 	if _, err := ParseSize(p.FileSize); err != nil {
 		return bad("file_size", "file_size: %v", err)

@@ -85,6 +85,7 @@ func parseRunFlags(stdout io.Writer, args []string) (*runFlags, error) {
 	fs.StringVar(&f.out, "out", "", "run `DIR` (default ./ktest-runs/<run-id>)")
 	fs.StringVar(&f.history, "history", "", "nightly mode: keep runs in `DIR`, compare with the last good run, exit 1 on a regression")
 	fs.StringVar(&o.Accel, "accel", "", "accelerator `MODE`: auto, kvm or tcg (default: the plan's)")
+	fs.StringVar(&o.Clock, "clock", "", "what the guest's clock counts, `C`: auto (instructions under TCG), host or instructions (default: the plan's)")
 	fs.BoolVar(&f.withFixups, "with-fixups", false, "also apply the fixup diffs carried by review replies")
 	f.useVersion = useVersionFlag(fs)
 	fs.BoolVar(&f.allowMissing, "allow-missing", false, "test the series even when some of its patches (N/M) are missing")
