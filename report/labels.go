@@ -40,11 +40,15 @@ func testMatrix(v *results.Variant) (tests, targets []string, cell map[string]ma
 	return tests, targets, cell
 }
 
-// accelText is "KVM" or "TCG (reason)".
+// accelText is "KVM" or "TCG (reason)", and the guest clock when it
+// counted instructions.
 func accelText(r *results.Run) string {
 	a := strings.ToUpper(results.OrDefault(r.Accel, "unknown"))
 	if r.AccelReason != "" {
 		a += " (" + r.AccelReason + ")"
+	}
+	if r.Plan.GuestClock() == "instructions" {
+		a += ", guest clock counting instructions"
 	}
 	return a
 }

@@ -208,11 +208,7 @@ func mdBench(p *printer, pairs []benchPair) {
 	for _, pair := range pairs {
 		tables := pair.Tables
 		p.f("## Read benchmark: %s\n\n", mdText(pair.Title))
-		p.f("Random 4 KiB reads at QD32, cold cache")
-		if pair.FileSize != "" {
-			p.f(", %s file", mdText(pair.FileSize))
-		}
-		p.f(". %s %s\n\n", figuresText(tables, "–"), noiseRule)
+		p.f("%s %s %s\n\n", mdText(pair.workload()), figuresText(tables, "–"), noiseRule)
 		for _, t := range tables {
 			p.f("### %s\n\n", mdText(t.Target))
 			if t.Error != "" {

@@ -100,7 +100,25 @@ type benchPair struct {
 	Title    string // "baseline vs patched", or the lone variant's name
 	A, B     string
 	FileSize string // the plan's file size; "" when not recorded
+	Clock    string // what the guests' clocks counted (results.Plan.GuestClock)
 	Tables   []results.ABTarget
+}
+
+// instructionClock says what a time under vm.ClockInstructions is.
+const instructionClock = "Times count the guest's instructions (QEMU's icount under TCG, 8 ns each) " +
+	"while it runs and real time while it waits, so the host's load does not reach them."
+
+// workload says what the benchmark did and how its times were taken.
+func (p benchPair) workload() string {
+	s := "Random 4 KiB reads at QD32, cold cache"
+	if p.FileSize != "" {
+		s += ", " + p.FileSize + " file"
+	}
+	s += "."
+	if p.Clock == "instructions" {
+		s += " " + instructionClock
+	}
+	return s
 }
 
 // fsRow is how a target's filesystem was made: the feature profile
@@ -232,7 +250,7 @@ func (rd Renderer) outline(r *results.Run) outline {
 	for _, pair := range r.BenchPairs() {
 		if tables := r.ABTables(pair[0], pair[1]); len(tables) > 0 {
 			o.Bench = append(o.Bench, benchPair{Title: pairTitle(pair), A: pair[0].Name, B: nameOrEmpty(pair[1]),
-				FileSize: r.Plan.FileSize, Tables: tables})
+				FileSize: r.Plan.FileSize, Clock: r.Plan.GuestClock(), Tables: tables})
 		}
 	}
 	if len(o.Bench) > 0 {

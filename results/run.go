@@ -186,7 +186,14 @@ type Plan struct {
 	Control string `json:"control,omitempty"`
 	// KernelArgs are the plan's extra kernel command-line words.
 	KernelArgs []string `json:"kernel_args,omitempty"`
+	// Clock is what the guests' clocks counted, as the run resolved the
+	// plan's: "instructions" (TCG's icount) or "host" (see vm.Clock).
+	// Runs made before ktest recorded it have none: they used the host's.
+	Clock string `json:"clock,omitempty"`
 }
+
+// GuestClock is p.Clock, "host" for runs that predate it.
+func (p Plan) GuestClock() string { return OrDefault(p.Clock, "host") }
 
 // Stage is a pipeline stage's timing.
 type Stage struct {
@@ -420,8 +427,8 @@ func Load(path string) (*Run, error) {
 }
 
 // Differences lists how q differs from p in what makes two runs'
-// metrics comparable: targets, suites, sizes, boots, control and kernel
-// arguments. The plan's name is not among them: a renamed plan that
+// metrics comparable: targets, suites, sizes, boots, control, kernel
+// arguments and the guest clock. The plan's name is not among them: a renamed plan that
 // measures the same way is still alike.
 func (p Plan) Differences(q Plan) []string {
 	var out []string
@@ -438,6 +445,8 @@ func (p Plan) Differences(q Plan) []string {
 	diff("boots", p.Boots, q.Boots)
 	diff("control", p.Control, q.Control)
 	diff("kernel_args", p.KernelArgs, q.KernelArgs)
+	// Instruction-clock times and host-clock times are different units.
+	diff("clock", p.GuestClock(), q.GuestClock())
 	return out
 }
 
