@@ -62,6 +62,23 @@
 // it is (P against Alpha) and what it could have missed (Detectable:
 // the smallest change these samples' spread would have let it call).
 //
+// # The guest clock
+//
+// The rule does not care where the spread comes from; the spread decides
+// what it can call. Under TCG most of it was the host's: the guest's
+// clock followed the host's, and a boot that shared its 2 cores with a
+// build ran 2–4 times slower in every time it measured. Since
+// 2026-12-04 a TCG guest's clock counts instructions (vm.ClockInstructions,
+// QEMU's icount), and the same A/B's boots spread ±2.5% in wall time
+// (median half-range over the default plan's comparisons, icount-ab1),
+// ±4% in context switches and ±3% in sys CPU, against ±24%, ±12% and ±6%
+// minutes earlier under the host clock (hostclock-ext4); with two CPU
+// hogs on the host, ±5.5% (icount-ext4-load). The cover letter's gain
+// (io_uring async −23% to −40% in wall time) is then called on every
+// target, where under the host clock no run established it. The rule is
+// unchanged: its level, not the clock, bounds the false calls, and the
+// recorded host-clock runs stay as its hardest case.
+//
 // # The false-call arithmetic
 //
 // A run compares up to Family (100) metrics (the default plan's summary
