@@ -42,9 +42,18 @@ func (p *Pool) Resolve(ctx context.Context, kernel string) (AccelChoice, error) 
 	if pr.Kernel == "" {
 		pr.Kernel = kernel
 	}
-	v, err := pr.Resolve(ctx, p.Want)
+	want := p.Want
+	if p.Clock == ClockInstructions && want == AccelAuto {
+		// Counting instructions is a TCG feature: asking for it is
+		// asking for TCG, with no probe.
+		want = AccelTCG
+	}
+	v, err := pr.Resolve(ctx, want)
 	if err != nil {
 		return v, err
+	}
+	if want != p.Want {
+		v.Reason = "TCG: the instructions clock needs it"
 	}
 	if v.Clock, err = p.Clock.On(v.Accel); err != nil {
 		return v, err

@@ -143,6 +143,46 @@ func TestResolve(t *testing.T) {
 	}
 }
 
+// TestPoolClock: every boot of a pool gets the clock asked for, resolved
+// on the accelerator chosen; asking for the instructions clock is asking
+// for TCG, so a KVM host is not probed, and with kvm forced it is an error.
+func TestPoolClock(t *testing.T) {
+	kvm := fakeKVM(t)
+	good, log := fakeQEMU(t, qemuPrints)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		want      Accel
+		clock     Clock
+		wantAccel Accel
+		wantClock Clock
+		err       string
+	}{
+		{AccelAuto, ClockAuto, AccelKVM, ClockHost, ""},
+		{AccelTCG, ClockAuto, AccelTCG, ClockInstructions, ""},
+		{AccelAuto, ClockInstructions, AccelTCG, ClockInstructions, ""},
+		{AccelTCG, ClockHost, AccelTCG, ClockHost, ""},
+		{AccelAuto, "", AccelKVM, ClockHost, ""},
+		{AccelKVM, ClockInstructions, "", "", "needs TCG"},
+	} {
+		pool := &Pool{Want: tc.want, Clock: tc.clock, Prober: Prober{QEMU: good, Kernel: "bzImage", Timeout: 2 * time.Second,
+			kvmDevice: kvm, CacheFile: filepath.Join(t.TempDir(), "probe.json")}}
+		_ = os.Remove(log)
+		v, err := pool.Resolve(ctx, "bzImage")
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s/%s: Resolve = %+v, %v; want an error with %q", tc.want, tc.clock, v, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || v.Accel != tc.wantAccel || v.Clock != tc.wantClock {
+			t.Errorf("%s/%s: Resolve = %+v, %v; want %s with clock %s", tc.want, tc.clock, v, err, tc.wantAccel, tc.wantClock)
+		}
+		if _, err := os.Stat(log); tc.clock == ClockInstructions && err == nil {
+			t.Errorf("%s/%s: KVM was probed for a clock that needs TCG", tc.want, tc.clock)
+		}
+	}
+}
+
 // TestPoolFallsBack plays a host whose KVM passes the probe but whose
 // real boots print nothing: the pool stops the silent KVM boot, retries
 // under TCG, remembers TCG for later boots and tells the probe cache.

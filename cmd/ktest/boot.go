@@ -47,6 +47,7 @@ type bootFlags struct {
 	initramfs   string
 	exec        string
 	accel       string
+	clock       string
 	mem, cpus   int
 	timeout     time.Duration
 	bootTimeout time.Duration
@@ -63,6 +64,7 @@ func runBoot(ctx context.Context, e env, args []string) (err error) {
 	fs.StringVar(&f.initramfs, "initramfs", "", "base ktest guest image (a `CPIO` file, without keys) to boot instead of building one; the run's keys are appended")
 	fs.StringVar(&f.exec, "exec", "", "run `CMD` in the guest and exit with its status")
 	fs.StringVar(&f.accel, "accel", "auto", "accelerator `MODE`: auto (KVM if a probe boot works, else TCG), kvm or tcg")
+	fs.StringVar(&f.clock, "clock", "host", "guest `CLOCK`: host, instructions (TCG only: counts executed instructions, as 'ktest run' measures) or auto")
 	fs.IntVar(&f.mem, "mem", vm.DefaultMemoryMB, "guest memory in `MB`")
 	fs.IntVar(&f.cpus, "cpus", vm.DefaultCPUs, "guest CPUs")
 	fs.DurationVar(&f.timeout, "timeout", 0, "limit for --exec CMD; the VM is killed when it expires (0: none)")
@@ -86,6 +88,15 @@ func runBoot(ctx context.Context, e env, args []string) (err error) {
 	if err != nil {
 		return usageErrorf("--accel: %v", err)
 	}
+	clock, err := vm.ParseClock(f.clock)
+	if err != nil {
+		return usageErrorf("--clock: %v", err)
+	}
+	if want != vm.AccelAuto {
+		if _, err := clock.On(want); err != nil {
+			return usageErrorf("--clock: %v", err)
+		}
+	}
 	if f.kernel == "" {
 		if f.kernel, err = defaultKernel(ctx, e); err != nil {
 			return badInput(err)
@@ -97,12 +108,12 @@ func runBoot(ctx context.Context, e env, args []string) (err error) {
 		return badInput(fmt.Errorf("--kernel: %w", err))
 	}
 
-	pool := &vm.Pool{Want: want, Prober: vm.Prober{CacheFile: vm.ProbeCacheFile(cachedir.Dir())}, Log: e.Stderr}
+	pool := &vm.Pool{Want: want, Clock: clock, Prober: vm.Prober{CacheFile: vm.ProbeCacheFile(cachedir.Dir())}, Log: e.Stderr}
 	v, err := pool.Resolve(ctx, f.kernel)
 	if err != nil {
 		return infraFailure(fmt.Errorf("accelerator: %w", err))
 	}
-	say(e.Stderr, "ktest boot: accelerator %s (%s)\n", v.Accel, v.Reason)
+	say(e.Stderr, "ktest boot: accelerator %s, clock %s (%s)\n", v.Accel, v.Clock, v.Reason)
 
 	image, err := guestImage(ctx, e, f.initramfs)
 	if err != nil {
