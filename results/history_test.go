@@ -118,4 +118,14 @@ func TestLastLike(t *testing.T) {
 	if _, err := h.LastLike(now); !errors.Is(err, ErrNoGoodRun) {
 		t.Errorf("LastLike(64M) = %v, want ErrNoGoodRun", err)
 	}
+	// Times under the instruction clock are not times under the host's:
+	// the nights before it (no clock recorded: the host's) are unlike.
+	now.Plan.FileSize, now.Plan.Clock = "32M", "instructions"
+	if _, err := h.LastLike(now); !errors.Is(err, ErrNoGoodRun) {
+		t.Errorf("LastLike(instructions clock) = %v, want ErrNoGoodRun", err)
+	}
+	now.Plan.Clock = "host"
+	if r, err := h.LastLike(now); err != nil || r.ID != "d1-full" {
+		t.Errorf("LastLike(host clock) = %v, %v; want d1-full, whose plan predates the field", r, err)
+	}
 }

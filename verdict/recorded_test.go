@@ -13,6 +13,7 @@ import (
 type recorded struct {
 	Runs []struct {
 		Name, Kind, A, B string
+		Clock            string // the guests' clock: host or instructions
 		Comparisons      []struct {
 			Target, Engine, Metric string
 			A, B                   []float64
