@@ -199,7 +199,7 @@ func Parse(file string, data []byte) (*Plan, error) {
 	if und := md.Undecoded(); len(und) > 0 {
 		key := und[0].String()
 		return nil, &Error{File: file, Line: lineOf(data, und[0][len(und[0])-1]),
-			Reason: fmt.Sprintf("unknown key %q (known keys: name, tree, fragments, targets, suites, tests, file_size, boots, max_boots, repeats, control, checkpatch, checkpatch_fatal, [per_patch], kernel_args, mkfs_for_kernel, accel, memory_mb, cpus, [series], [timeouts], [[variant]])", key)}
+			Reason: fmt.Sprintf("unknown key %q (known keys: name, tree, fragments, targets, suites, tests, file_size, boots, max_boots, repeats, control, checkpatch, checkpatch_fatal, [per_patch], kernel_args, mkfs_for_kernel, accel, clock, memory_mb, cpus, [series], [timeouts], [[variant]])", key)}
 	}
 	p.Source = file
 	if err := p.validate(data); err != nil {

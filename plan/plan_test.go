@@ -87,6 +87,8 @@ func TestParseErrors(t *testing.T) {
 		{"max_boots beyond the rule's calibration", strings.Replace(base, "max_boots = 6", "max_boots = 40", 1), 0, "max_boots must be from boots (3) to 20, got 40"},
 		{"unknown control engine", strings.Replace(base, `control = "psync"`, `control = "aio"`, 1), 0, `control: unknown value "aio"`},
 		{"kernel arg with a space", strings.Replace(base, "kernel_args = []", `kernel_args = ["panic_on_warn=1 quiet"]`, 1), 0, `kernel_args: "panic_on_warn=1 quiet" must be one word`},
+		{"unknown clock", strings.Replace(base, `clock = "auto"`, `clock = "tsc"`, 1), 57, `clock: unknown value "tsc"`},
+		{"instructions on KVM", strings.Replace(strings.Replace(base, `clock = "auto"`, `clock = "instructions"`, 1), `accel = "auto"`, `accel = "kvm"`, 1), 57, "clock instructions counts TCG's instructions, and accel is kvm"},
 		{"duplicate variant", base + "\n[[variant]]\nname = \"patched\"\n", 0, `variant "patched" defined twice`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -52,4 +52,17 @@ func TestMergeRefuses(t *testing.T) {
 	if _, err := Merge("m", []*Run{whole}); err == nil || !strings.Contains(err.Error(), "not a shard") {
 		t.Errorf("not a shard: %v", err)
 	}
+	// Shards whose guests had different clocks measured in different
+	// units; a shard that stopped before choosing one is unfinished, not
+	// unlike.
+	a.Plan.Clock = "instructions"
+	b = shardOf(whole, 2, 2, []string{"btrfs", "raw"})
+	b.Plan.Clock = "host"
+	if _, err := Merge("m", []*Run{a, b}); err == nil || !strings.Contains(err.Error(), `clock`) {
+		t.Errorf("different clocks: %v", err)
+	}
+	b.Plan.Clock = ""
+	if _, err := Merge("m", []*Run{a, b}); err != nil {
+		t.Errorf("a shard with no clock recorded: %v, want a merge", err)
+	}
 }

@@ -149,16 +149,12 @@ func (o *Options) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("unknown accelerator %q", o.Accel))
 	}
-	switch o.Clock {
-	case "", ClockHost:
-	case ClockInstructions:
-		if o.Accel == AccelKVM {
-			errs = append(errs, errors.New("clock instructions needs TCG, not KVM"))
-		}
-	case ClockAuto:
+	if o.Clock == ClockAuto {
 		errs = append(errs, errors.New("clock not resolved: resolve auto with Clock.On"))
-	default:
-		errs = append(errs, fmt.Errorf("unknown clock %q", o.Clock))
+	} else if o.Accel == AccelKVM || o.Accel == AccelTCG {
+		if _, err := o.Clock.On(o.Accel); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if o.CPUs < 0 {
 		errs = append(errs, fmt.Errorf("CPUs %d: must be positive", o.CPUs))

@@ -43,10 +43,17 @@ func (p *Pool) Resolve(ctx context.Context, kernel string) (AccelChoice, error) 
 		pr.Kernel = kernel
 	}
 	want := p.Want
-	if p.Clock == ClockInstructions && want == AccelAuto {
-		// Counting instructions is a TCG feature: asking for it is
-		// asking for TCG, with no probe.
-		want = AccelTCG
+	if want == AccelAuto {
+		if _, err := p.Clock.On(AccelKVM); err != nil {
+			// A clock KVM cannot give (instructions) asks for TCG,
+			// with no probe.
+			want = AccelTCG
+		}
+	}
+	if want != AccelAuto {
+		if _, err := p.Clock.On(want); err != nil {
+			return AccelChoice{}, err
+		}
 	}
 	v, err := pr.Resolve(ctx, want)
 	if err != nil {

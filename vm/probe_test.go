@@ -168,6 +168,9 @@ func TestPoolClock(t *testing.T) {
 			kvmDevice: kvm, CacheFile: filepath.Join(t.TempDir(), "probe.json")}}
 		_ = os.Remove(log)
 		v, err := pool.Resolve(ctx, "bzImage")
+		if _, err := os.Stat(log); tc.clock == ClockInstructions && err == nil {
+			t.Errorf("%s/%s: KVM was probed for a clock that needs TCG", tc.want, tc.clock)
+		}
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("%s/%s: Resolve = %+v, %v; want an error with %q", tc.want, tc.clock, v, err, tc.err)
@@ -176,9 +179,6 @@ func TestPoolClock(t *testing.T) {
 		}
 		if err != nil || v.Accel != tc.wantAccel || v.Clock != tc.wantClock {
 			t.Errorf("%s/%s: Resolve = %+v, %v; want %s with clock %s", tc.want, tc.clock, v, err, tc.wantAccel, tc.wantClock)
-		}
-		if _, err := os.Stat(log); tc.clock == ClockInstructions && err == nil {
-			t.Errorf("%s/%s: KVM was probed for a clock that needs TCG", tc.want, tc.clock)
 		}
 	}
 }
@@ -196,7 +196,7 @@ func TestPoolFallsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	var said strings.Builder
-	pool := &Pool{Want: AccelAuto, Log: &said,
+	pool := &Pool{Want: AccelAuto, Clock: ClockAuto, Log: &said,
 		Prober: Prober{QEMU: bin, Timeout: 2 * time.Second, kvmDevice: kvm, CacheFile: filepath.Join(t.TempDir(), "probe.json")}}
 	o := Options{QEMU: bin, Kernel: "bzImage", Image: &Image{Path: "initrd.cpio", Keys: keys}, BootTimeout: 1500 * time.Millisecond, SilenceTimeout: 500 * time.Millisecond}
 	_, err = pool.Start(context.Background(), o)
@@ -215,6 +215,14 @@ func TestPoolFallsBack(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(string(args)), "\n")
 	if len(lines) != 3 || strings.Contains(lines[0], "-initrd") || !strings.Contains(lines[1], "-accel kvm") || !strings.Contains(lines[2], "-accel tcg") {
 		t.Errorf("QEMU runs: probe, KVM boot, TCG boot expected; got\n%s", args)
+	}
+	// The clock follows the accelerator: the host's under KVM, counted
+	// instructions for the TCG retry and every boot after it.
+	if len(lines) == 3 && (strings.Contains(lines[1], "-icount") || !strings.Contains(lines[2], "-icount shift=3,sleep=on")) {
+		t.Errorf("clock arguments: KVM boot %q, TCG retry %q; want -icount on the retry only", lines[1], lines[2])
+	}
+	if v.Clock != ClockInstructions {
+		t.Errorf("clock after the fallback: %q, want instructions", v.Clock)
 	}
 	// The next boot goes straight to TCG, and so does the next run.
 	_, _ = pool.Start(context.Background(), o) // the boot fails by design: the log is what is checked
