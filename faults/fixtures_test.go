@@ -141,16 +141,16 @@ func stockKernelImage(t *testing.T) string {
 }
 
 // machines is the suite's pool: ktest's own launch path, with the
-// accelerator resolved by booting a kernel under KVM once, the TCG
-// fallback of a silent KVM boot, and the clock `ktest run` gives (so the
-// guest's lockup and hung-task timeouts run as they do in a run).
+// accelerator resolved by booting a kernel under KVM once, and the TCG
+// fallback of a silent KVM boot. Its guests have 2 vCPUs, so the host's
+// clock, as `ktest run` gives them (vm.Clock.OnCPUs).
 func machines(t *testing.T) *vm.Pool {
 	t.Helper()
 	c := cache(t)
 	fixtureMu.Lock()
 	defer fixtureMu.Unlock()
 	if pool == nil {
-		pool = &vm.Pool{Want: vm.AccelAuto, Clock: vm.ClockAuto, Prober: vm.Prober{CacheFile: vm.ProbeCacheFile(c.Dir)}, Log: os.Stderr}
+		pool = &vm.Pool{Want: vm.AccelAuto, Prober: vm.Prober{CacheFile: vm.ProbeCacheFile(c.Dir)}, Log: os.Stderr}
 	}
 	return pool
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -500,6 +501,16 @@ func (r *runner) probeAccel(ctx context.Context) (string, error) {
 	clock, err := vm.ParseClock(r.cfg.Plan.Clock)
 	if err != nil {
 		return "", err
+	}
+	if clock, err = clock.OnCPUs(r.cfg.Plan.CPUs); err != nil {
+		return "", err
+	}
+	if clock == vm.ClockAuto && !slices.Contains(r.cfg.Plan.Suites, "bench") {
+		// The instruction clock is for measuring. Without a benchmark it
+		// would only slow the guest's own watchdogs: a spinning CPU's
+		// guest time runs slower than real time under icount, and a soft
+		// lockup would be found by ktest's freeze timeout first.
+		clock = vm.ClockHost
 	}
 	r.machines = r.parts.Machines(want, clock, vm.Prober{CacheFile: vm.ProbeCacheFile(r.cfg.Cache.Dir)}, r.log)
 	v, err := r.machines.Resolve(ctx, r.kernels[r.cfg.Plan.Variants[0].Name].BzImage)

@@ -179,6 +179,33 @@ func TestRunRecordsFallback(t *testing.T) {
 	}
 }
 
+// The clock a run asks for by default (auto) counts instructions under
+// TCG only for a benchmark on one vCPU: a correctness-only plan, or a
+// guest of 2 vCPUs, keeps the host's.
+func TestRunClockByPlan(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*plan.Plan)
+		want string
+	}{
+		{"bench on one vCPU", func(p *plan.Plan) { p.CPUs = 1 }, "instructions"},
+		{"correctness only", func(p *plan.Plan) { p.CPUs, p.Suites = 1, []string{"correctness"} }, "host"},
+		{"two vCPUs", func(p *plan.Plan) { p.CPUs = 2 }, "host"},
+		{"host asked for", func(p *plan.Plan) { p.CPUs, p.Clock = 1, "host" }, "host"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &fakeWorld{targets: map[string]behaviour{}, silentKVM: true}
+			run, _, err := fakeRun(t, w, context.Background(), tc.edit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if run.Accel != "tcg" || run.Plan.Clock != tc.want {
+				t.Errorf("accel %q, clock %q; want tcg with clock %s", run.Accel, run.Plan.Clock, tc.want)
+			}
+		})
+	}
+}
+
 // An interrupt during a boot leaves a finished document: interrupted,
 // incomplete, naming the stage, with the image removed.
 func TestRunInterrupted(t *testing.T) {

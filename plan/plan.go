@@ -307,6 +307,9 @@ func (p *Plan) validate(data []byte) error {
 	if p.CPUs == 0 {
 		p.CPUs = 2
 	}
+	if p.Clock == "instructions" && p.CPUs > 1 {
+		return bad("clock", "clock instructions needs cpus = 1, got %d (QEMU's icount stalls a multi-CPU guest at SMP bring-up)", p.CPUs)
+	}
 	if pp := p.PerPatch; pp != nil {
 		if err := pp.validate(p); err != nil {
 			return bad(err.key, "per_patch: %v", err.err)

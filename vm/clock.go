@@ -71,6 +71,24 @@ func (c Clock) On(a Accel) (Clock, error) {
 	return "", fmt.Errorf("unknown clock %q", c)
 }
 
+// OnCPUs returns the clock a guest of n vCPUs gets when c is asked for:
+// QEMU's icount runs the vCPUs in turn on one thread, and a 6.1 guest of
+// 2 vCPUs under it stalls at SMP bring-up ("x86: Booting SMP
+// configuration:", then nothing). So with more than one vCPU auto means
+// the host's clock and instructions is an error.
+func (c Clock) OnCPUs(n int) (Clock, error) {
+	if n <= 1 {
+		return c, nil
+	}
+	switch c {
+	case ClockAuto:
+		return ClockHost, nil
+	case ClockInstructions:
+		return "", fmt.Errorf("clock instructions needs one vCPU, and the guest has %d (QEMU's icount stalls a multi-CPU guest at SMP bring-up)", n)
+	}
+	return c, nil
+}
+
 // qemuArgs are the QEMU arguments that give a guest clock c. sleep=on:
 // idle time passes at real speed. With sleep=off QEMU would jump the
 // clock to the guest's next timer instead, and a wait for a disk would

@@ -34,6 +34,29 @@ func TestClockOn(t *testing.T) {
 	}
 }
 
+// TestClockOnCPUs: icount stalls a multi-CPU guest at SMP bring-up, so
+// with more than one vCPU auto is the host's clock and instructions is
+// refused.
+func TestClockOnCPUs(t *testing.T) {
+	for _, tc := range []struct {
+		want Clock
+		cpus int
+		got  Clock
+		err  bool
+	}{
+		{ClockAuto, 1, ClockAuto, false},
+		{ClockAuto, 2, ClockHost, false},
+		{ClockInstructions, 1, ClockInstructions, false},
+		{ClockInstructions, 2, "", true},
+		{ClockHost, 4, ClockHost, false},
+	} {
+		got, err := tc.want.OnCPUs(tc.cpus)
+		if (err != nil) != tc.err || got != tc.got {
+			t.Errorf("%q.OnCPUs(%d) = %q, %v; want %q (error %v)", tc.want, tc.cpus, got, err, tc.got, tc.err)
+		}
+	}
+}
+
 func TestParseClock(t *testing.T) {
 	for _, c := range Clocks {
 		if got, err := ParseClock(string(c)); err != nil || got != c {

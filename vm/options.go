@@ -156,6 +156,9 @@ func (o *Options) Validate() error {
 			errs = append(errs, err)
 		}
 	}
+	if _, err := o.Clock.OnCPUs(orDefault(o.CPUs, DefaultCPUs)); err != nil {
+		errs = append(errs, err)
+	}
 	if o.CPUs < 0 {
 		errs = append(errs, fmt.Errorf("CPUs %d: must be positive", o.CPUs))
 	}

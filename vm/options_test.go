@@ -125,6 +125,7 @@ func TestCmdlineValidation(t *testing.T) {
 		{"instructions on kvm", Options{Kernel: "k", Accel: AccelKVM, Clock: ClockInstructions}, []string{"needs TCG"}},
 		{"clock auto not resolved", Options{Kernel: "k", Accel: AccelTCG, Clock: ClockAuto}, []string{"Clock.On"}},
 		{"bad clock", Options{Kernel: "k", Accel: AccelTCG, Clock: "tsc"}, []string{`unknown clock "tsc"`}},
+		{"instructions on 2 vCPUs", Options{Kernel: "k", Accel: AccelTCG, Clock: ClockInstructions, CPUs: 2}, []string{"needs one vCPU"}},
 		{"nil device", Options{Kernel: "k", Accel: AccelTCG, Devices: []Device{nil}}, []string{"device 0 is nil"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

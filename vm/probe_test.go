@@ -198,7 +198,7 @@ func TestPoolFallsBack(t *testing.T) {
 	var said strings.Builder
 	pool := &Pool{Want: AccelAuto, Clock: ClockAuto, Log: &said,
 		Prober: Prober{QEMU: bin, Timeout: 2 * time.Second, kvmDevice: kvm, CacheFile: filepath.Join(t.TempDir(), "probe.json")}}
-	o := Options{QEMU: bin, Kernel: "bzImage", Image: &Image{Path: "initrd.cpio", Keys: keys}, BootTimeout: 1500 * time.Millisecond, SilenceTimeout: 500 * time.Millisecond}
+	o := Options{QEMU: bin, Kernel: "bzImage", Image: &Image{Path: "initrd.cpio", Keys: keys}, CPUs: 1, BootTimeout: 1500 * time.Millisecond, SilenceTimeout: 500 * time.Millisecond}
 	_, err = pool.Start(context.Background(), o)
 	var be *BootError
 	if !errors.As(err, &be) || be.Silent {

@@ -89,6 +89,9 @@ func runBoot(ctx context.Context, e env, args []string) (err error) {
 		return usageErrorf("--accel: %v", err)
 	}
 	clock, err := vm.ParseClock(f.clock)
+	if err == nil {
+		clock, err = clock.OnCPUs(f.cpus)
+	}
 	if err != nil {
 		return usageErrorf("--clock: %v", err)
 	}
