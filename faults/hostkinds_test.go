@@ -64,7 +64,7 @@ func TestHostKinds(t *testing.T) {
 		if code != 0 || !strings.Contains(p.stdout.String(), "6.1") {
 			t.Fatalf("exit %d, stdout %q\n%s", code, p.stdout.String(), tail(stderr, 20))
 		}
-		if !strings.Contains(stderr, "accelerator tcg (KVM unusable, using TCG: KVM probe: Linux printed nothing on the console within 10s under KVM") {
+		if !strings.Contains(stderr, "accelerator tcg, clock host (KVM unusable, using TCG: KVM probe: Linux printed nothing on the console within 10s under KVM") {
 			t.Errorf("the TCG fallback is not named:\n%s", tail(stderr, 20))
 		}
 		assertNoLeftovers(t, p.mark, 10*time.Second)
@@ -86,7 +86,7 @@ func TestHostKinds(t *testing.T) {
 		if code != 0 || !strings.Contains(p.stdout.String(), "6.1") {
 			t.Fatalf("exit %d, stdout %q\n%s", code, p.stdout.String(), tail(stderr, 20))
 		}
-		for _, want := range []string{"accelerator kvm (KVM probe: Linux printed its first console line",
+		for _, want := range []string{"accelerator kvm, clock host (KVM probe: Linux printed its first console line",
 			"(the kernel printed nothing on the console within 10s under KVM); retried under TCG"} {
 			if !strings.Contains(stderr, want) {
 				t.Errorf("stderr lacks %q:\n%s", want, tail(stderr, 20))
@@ -132,7 +132,7 @@ func testNoKVM(t *testing.T, kernel string) {
 		if code != 0 || !strings.Contains(p.stdout.String(), "6.1") {
 			t.Fatalf("exit %d, stdout %q\n%s", code, p.stdout.String(), tail(stderr, 20))
 		}
-		if !strings.Contains(stderr, "accelerator tcg (KVM unusable, using TCG: open /dev/kvm: no such file or directory") {
+		if !strings.Contains(stderr, "accelerator tcg, clock host (KVM unusable, using TCG: open /dev/kvm: no such file or directory") {
 			t.Errorf("the TCG fallback is not named:\n%s", tail(stderr, 20))
 		}
 		assertNoLeftovers(t, p.mark, 10*time.Second)

@@ -119,7 +119,9 @@ func (m *machine) bootFailure(err error, timedOut bool, timeout time.Duration) e
 	case errors.As(err, &silent):
 		return &BootError{Title: silent.Error(), Output: out, Silent: true}
 	case errors.As(err, &crash):
-		return &BootError{Title: crash.Error(), Output: out, Crash: crash}
+		// The report itself, not the console's tail: other CPUs' NMI
+		// backtraces can push a panic's first line out of the tail.
+		return &BootError{Title: crash.Error(), Output: m.withStderr(crash.Excerpt + "\n"), Crash: crash}
 	case errors.As(err, &exited) && exited.byHost:
 		return &InfraError{Title: exited.Error(), Output: out, Err: err}
 	case errors.As(err, &exited):

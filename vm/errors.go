@@ -19,8 +19,10 @@ import (
 // QEMU ran. It is the kernel's doing (or its image's), never the host's:
 // those failures are *InfraError.
 type BootError struct {
-	Title  string // one line: what went wrong
-	Output string // the console's last lines, then QEMU's stderr if it said anything
+	Title string // one line: what went wrong
+	// Output is the crash report if the kernel crashed, else the
+	// console's last lines; then QEMU's stderr if it said anything.
+	Output string
 	// Silent is set when the kernel printed nothing at all on the
 	// console within Options.SilenceTimeout: under KVM, the sign of a host whose
 	// KVM runs firmware but not Linux.

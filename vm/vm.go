@@ -180,7 +180,11 @@ func (m *machine) stop() {
 
 // output is the console's tail, then QEMU's stderr if any.
 func (m *machine) output() string {
-	out := tailLines(m.logPath, consoleTailLines)
+	return m.withStderr(tailLines(m.logPath, consoleTailLines))
+}
+
+// withStderr appends what QEMU said on stderr, if anything, to out.
+func (m *machine) withStderr(out string) string {
 	if s := strings.TrimSpace(m.stderr.String()); s != "" {
 		out += "\n--- QEMU stderr ---\n" + s + "\n"
 	}
