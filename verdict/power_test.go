@@ -47,13 +47,13 @@ type smoothing struct {
 	mu, sd, h float64
 }
 
-// aaPools builds a pool from every recorded A/A run: all boots of both
-// variants, in boot order (sample i of every comparison of a side is the
-// side's i-th boot).
-func aaPools(t *testing.T) []*pool {
+// aaPools builds a pool from every recorded A/A run whose guests had
+// clock: all boots of both variants, in boot order (sample i of every
+// comparison of a side is the side's i-th boot).
+func aaPools(t *testing.T, clock string) []*pool {
 	var out []*pool
 	for _, r := range loadRecorded(t).Runs {
-		if !strings.HasPrefix(r.Kind, "A/A") {
+		if !strings.HasPrefix(r.Kind, "A/A") || r.Clock != clock {
 			continue
 		}
 		p := &pool{name: r.Name, boots: map[string][]boot{}, smooth: map[string]smoothing{}}
@@ -79,7 +79,7 @@ func aaPools(t *testing.T) []*pool {
 		out = append(out, p)
 	}
 	if len(out) == 0 {
-		t.Fatal("no recorded A/A run")
+		t.Fatalf("no recorded A/A run with the %s clock", clock)
 	}
 	return out
 }
@@ -298,25 +298,57 @@ func (r studyRow) String() string {
 	return fmt.Sprintf("| %s | %s | %s | %.1f%% | %d | %d |", metric, size, found, r.falseRuns*100, r.medianBoots, r.worstBoots)
 }
 
-// TestPowerStudy prints the power table and checks the claims the
-// README makes from it: an A/A run calls anything less than once in 20
-// runs, and the rule still finds the large changes of a quiet metric.
-// It also prints what it cannot claim: on this host's recorded noise a
-// planted +10% is found far less often than 9 times in 10.
+// TestPowerStudy prints the power table of each guest clock and checks
+// the claims the README makes from it. Under the instruction clock (the
+// default under TCG): an A/A run calls anything less than once in 20
+// runs; a planted +25% of wall time is called in nearly every trial at
+// the default budget (max_boots 6), and +10% in at least 9 of 10 with
+// max_boots 8 (at 6 it is about 85%: the README gives both). Under the
+// host clock, whose recorded runs are the noisiest the rule has seen,
+// only the large sys CPU changes are found; the table says what it
+// missed.
 func TestPowerStudy(t *testing.T) {
 	trials := 2000
 	if testing.Short() {
 		trials = 200
 	}
-	pools := aaPools(t)
+	for _, clock := range []string{"instructions", "host"} {
+		t.Run(clock, func(t *testing.T) {
+			rows := powerTable(t, aaPools(t, clock), trials)
+			if r := rows["A/A"]; r.falseRuns >= 1.0/20 {
+				t.Errorf("A/A: %.1f%% of runs called a change, want under 1 in 20", r.falseRuns*100)
+			}
+			if clock == "host" {
+				if r := rows["sys_cpu_pct +50%"]; r.found < 0.9 {
+					t.Errorf("sys CPU +50%% found in %.1f%% of trials, want at least 90%%", r.found*100)
+				}
+				return
+			}
+			if r := rows["wall_ms +25%"]; r.found < 0.99 {
+				t.Errorf("wall time +25%% found in %.1f%% of trials, want at least 99%%", r.found*100)
+			}
+			rng := rand.New(rand.NewPCG(21, 8))
+			const budget = 8
+			r := study(rng, aaPools(t, clock), "wall_ms", 0.10, design{boots: 3, max: budget}, trials)
+			t.Logf("max_boots %d: wall time +10%% found in %.1f%% of trials (%d boots a variant, median; %d worst)", budget, r.found*100, r.medianBoots, r.worstBoots)
+			if r.found < 0.9 {
+				t.Errorf("max_boots %d: wall time +10%% found in %.1f%% of trials, want at least 9 in 10", budget, r.found*100)
+			}
+		})
+	}
+}
+
+// powerTable logs the study's rows for pools (and, without -short, what
+// more boots buy) and returns them by "metric +size%", the A/A row as
+// "A/A".
+func powerTable(t *testing.T, pools []*pool, trials int) map[string]studyRow {
 	d := design{boots: 3, max: studyMaxBoots}
 	rng := rand.New(rand.NewPCG(21, 1))
 	t.Logf("%d trials a row, boots from %d recorded A/A run(s) (%d comparisons a run), boots %d, max_boots %d", trials, len(pools), comparisons(pools[0]), d.boots, d.max)
 	t.Logf("| planted on | size | called | runs with a false call | boots a variant, median | worst |")
 	t.Logf("|---|--:|--:|--:|--:|--:|")
-	aa := study(rng, pools, "", 0, d, trials)
-	t.Log(aa)
-	rows := map[string]studyRow{}
+	rows := map[string]studyRow{"A/A": study(rng, pools, "", 0, d, trials)}
+	t.Log(rows["A/A"])
 	for _, metric := range []string{"wall_ms", "sys_cpu_pct", "ctx_switches"} {
 		for _, size := range []float64{0.05, 0.10, 0.25, 0.50, 1.0} {
 			r := study(rng, pools, metric, size, d, trials)
@@ -324,22 +356,11 @@ func TestPowerStudy(t *testing.T) {
 			t.Log(r)
 		}
 	}
-	if aa.falseRuns >= 1.0/20 {
-		t.Errorf("A/A: %.1f%% of runs called a change, want under 1 in 20", aa.falseRuns*100)
-	}
-	if r := rows["sys_cpu_pct +50%"]; r.found < 0.9 {
-		t.Errorf("sys CPU +50%% found in %.1f%% of trials, want at least 90%%", r.found*100)
-	}
-	for _, m := range []string{"wall_ms +10%", "sys_cpu_pct +10%", "ctx_switches +10%"} {
-		if r := rows[m]; r.found < 0.9 {
-			t.Logf("not met: %s found in %.1f%% of trials, not 9 in 10", m, r.found*100)
-		}
-	}
 	if testing.Short() {
-		return
+		return rows
 	}
 	// The budget: what more boots buy.
-	t.Logf("| max_boots | wall +50%% | wall +100%% | sys +10%% | sys +25%% | A/A runs with a false call | A/A boots median | worst |")
+	t.Logf("| max_boots | wall +5%% | wall +10%% | wall +50%% | sys +10%% | sys +25%% | A/A runs with a false call | A/A boots median | worst |")
 	for _, budget := range []int{3, 4, 6, 8, 12} {
 		d := design{boots: 3, max: budget}
 		aa := study(rng, pools, "", 0, d, trials/2)
@@ -347,11 +368,12 @@ func TestPowerStudy(t *testing.T) {
 		for _, c := range []struct {
 			metric string
 			size   float64
-		}{{"wall_ms", 0.5}, {"wall_ms", 1}, {"sys_cpu_pct", 0.1}, {"sys_cpu_pct", 0.25}} {
+		}{{"wall_ms", 0.05}, {"wall_ms", 0.1}, {"wall_ms", 0.5}, {"sys_cpu_pct", 0.1}, {"sys_cpu_pct", 0.25}} {
 			line += fmt.Sprintf(" %.1f%% |", study(rng, pools, c.metric, c.size, d, trials/2).found*100)
 		}
 		t.Logf("%s %.1f%% | %d | %d |", line, aa.falseRuns*100, aa.medianBoots, aa.worstBoots)
 	}
+	return rows
 }
 
 // studyMaxBoots is the budget the study runs with: the default plan's.

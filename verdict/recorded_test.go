@@ -75,13 +75,17 @@ func judgeRun(t *testing.T, name string, budget int) (called, undecided []string
 // the default plan's max_boots.
 const budget = 6
 
-// TestRecordedAA: the same kernel as both variants, on a host loaded by
-// parallel builds (the noisiest case): nothing is called.
+// TestRecordedAA: the same kernel as both variants, nothing is called:
+// on a host loaded by parallel builds under the host clock (the noisiest
+// case), and in three A/A runs of the default plan under the
+// instruction clock (made as three nights of ktest run --aa --history).
 func TestRecordedAA(t *testing.T) {
-	called, undecided, n := judgeRun(t, "aa1", budget)
-	t.Logf("A/A: %d comparisons, %d called, %d undecided: %v", n, len(called), len(undecided), undecided)
-	if len(called) > 0 {
-		t.Errorf("A/A run: changes called: %v", called)
+	for _, run := range []string{"aa1", "icount-aa1", "icount-aa2", "icount-aa3"} {
+		called, undecided, n := judgeRun(t, run, budget)
+		t.Logf("%s: %d comparisons, %d called, %d undecided: %v", run, n, len(called), len(undecided), undecided)
+		if len(called) > 0 {
+			t.Errorf("%s: A/A run: changes called: %v", run, called)
+		}
 	}
 }
 
@@ -156,7 +160,7 @@ func TestRecordedPlanted(t *testing.T) {
 // TestRecordedInstructionClock: the same A/B with the guest clock
 // counting instructions (vm.ClockInstructions, TCG -icount). The
 // cover letter's result, io_uring async reads faster in wall time, is
-// called on every target of the default plan, on ext4 alone on a quiet
+// called on every target of the default plan in two runs, on ext4 alone on a quiet
 // host, and on ext4 alone with two CPU hogs on the host's 2 cores;
 // nothing is called on io_uring offload, which the series cannot change,
 // nor on the psync control.
@@ -166,6 +170,7 @@ func TestRecordedInstructionClock(t *testing.T) {
 		targets []string
 	}{
 		{"icount-ab1", []string{"ext4", "xfs", "btrfs", "raw"}},
+		{"icount-ab2", []string{"ext4", "xfs", "btrfs", "raw"}},
 		{"icount-ext4", []string{"ext4"}},
 		{"icount-ext4-load", []string{"ext4"}},
 	} {
