@@ -157,6 +157,41 @@ func TestRecordedPlanted(t *testing.T) {
 	}
 }
 
+// TestRecordedPower: run 1 of plans/power-slowread.toml under the
+// instruction clock, stock 6.1 against itself and against the three
+// planted io_uring read slowdowns, all interleaved on one host. In the
+// medians they slowed io_uring async reads by +6%, +15% and +34% (the
+// loop costs more than the 2 instructions an iteration it was sized
+// with). The A/A calls nothing; the +15% and +34% are called slower on
+// io_uring async's wall time; nothing planted is ever called faster, and
+// the psync control, which the loop never reaches, is never called.
+func TestRecordedPower(t *testing.T) {
+	for _, tc := range []struct {
+		run        string
+		wallCalled bool
+	}{
+		{"power1-stock-again", false},
+		{"power1-slow-5", false},
+		{"power1-slow-10", true},
+		{"power1-slow-25", true},
+	} {
+		called, undecided, n := judgeRun(t, tc.run, budget)
+		t.Logf("%s: %d comparisons, %d called: %v; undecided: %v", tc.run, n, len(called), called, undecided)
+		all := strings.Join(called, "\n")
+		if tc.run == "power1-stock-again" && len(called) > 0 {
+			t.Errorf("%s: the A/A called changes: %v", tc.run, called)
+		}
+		if tc.wallCalled && !strings.Contains(all, "ext4/io_uring/wall_ms +") {
+			t.Errorf("%s: io_uring async's wall time not called slower", tc.run)
+		}
+		for _, c := range called {
+			if strings.HasPrefix(c, "ext4/psync/") || strings.Contains(c, "/wall_ms -") || strings.Contains(c, "/iops +") {
+				t.Errorf("%s: called where nothing was planted, or faster: %s", tc.run, c)
+			}
+		}
+	}
+}
+
 // TestRecordedInstructionClock: the same A/B with the guest clock
 // counting instructions (vm.ClockInstructions, TCG -icount). The
 // cover letter's result, io_uring async reads faster in wall time, is
