@@ -334,7 +334,24 @@ func TestPowerStudy(t *testing.T) {
 			if r.found < 0.9 {
 				t.Errorf("max_boots %d: wall time +10%% found in %.1f%% of trials, want at least 9 in 10", budget, r.found*100)
 			}
+			realRunSizes(t, clock, trials)
 		})
+	}
+}
+
+// realRunSizes logs the study on ext4 alone at the sizes the real runs
+// of plans/power-slowread.toml measured (the planted loops slowed
+// io_uring async by +6-8%, +13-17% and +34-35%), for the README to set
+// beside what those runs called.
+func realRunSizes(t *testing.T, clock string, trials int) {
+	pools := aaPools(t, clock)
+	for _, p := range pools {
+		p.targets = []string{"ext4"}
+	}
+	rng := rand.New(rand.NewPCG(21, 6))
+	for _, size := range []float64{0.06, 0.08, 0.13, 0.17, 0.34} {
+		r := study(rng, pools, "wall_ms", size, design{boots: 3, max: studyMaxBoots}, trials/2)
+		t.Logf("ext4 alone, wall time %+.0f%%: found in %.1f%% of trials, %.1f%% of runs with a false call", size*100, r.found*100, r.falseRuns*100)
 	}
 }
 
