@@ -314,7 +314,8 @@ func TestPowerStudy(t *testing.T) {
 	}
 	for _, clock := range []string{"instructions", "host"} {
 		t.Run(clock, func(t *testing.T) {
-			rows := powerTable(t, aaPools(t, clock), trials)
+			pools := aaPools(t, clock)
+			rows := powerTable(t, pools, trials)
 			if r := rows["A/A"]; r.falseRuns >= 1.0/20 {
 				t.Errorf("A/A: %.1f%% of runs called a change, want under 1 in 20", r.falseRuns*100)
 			}
@@ -329,7 +330,7 @@ func TestPowerStudy(t *testing.T) {
 			}
 			rng := rand.New(rand.NewPCG(21, 8))
 			const budget = 8
-			r := study(rng, aaPools(t, clock), "wall_ms", 0.10, design{boots: 3, max: budget}, trials)
+			r := study(rng, pools, "wall_ms", 0.10, design{boots: 3, max: budget}, trials)
 			t.Logf("max_boots %d: wall time +10%% found in %.1f%% of trials (%d boots a variant, median; %d worst)", budget, r.found*100, r.medianBoots, r.worstBoots)
 			if r.found < 0.9 {
 				t.Errorf("max_boots %d: wall time +10%% found in %.1f%% of trials, want at least 9 in 10", budget, r.found*100)
