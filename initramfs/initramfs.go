@@ -1,7 +1,7 @@
 // Package initramfs builds the guest image: an uncompressed newc cpio with
 // u-root's init and a busybox of core commands (gosh as /bin/sh), the
-// ktest agent as uinit, ktest-readtest, and the host's fio and mkfs tools
-// with their shared libraries.
+// ktest agent as uinit, ktest-readtest, fio (StaticFio when installed,
+// else the host's) and the host's mkfs tools with their shared libraries.
 //
 // The image is cached by content in three layers, because keys change
 // every run and the u-root busybox takes minutes to compile:
@@ -70,6 +70,8 @@ type Base struct {
 	Path   string
 	Key    string
 	Cached bool // true when no layer had to be rebuilt
+	// BenchTool names the fio the image carries (vm.Image.BenchTool).
+	BenchTool string
 }
 
 // modulePath is the import path of the ktest module.
@@ -92,9 +94,9 @@ var urootCommands = []string{
 // our go.sum.
 var urootBuildTags = []string{"goshsmall"}
 
-// hostTools are the host programs the read tests need in the guest.
+// hostTools are the host programs the read tests need in the guest,
+// besides fio (findFio).
 var hostTools = []struct{ name, pkg string }{
-	{"fio", "fio"},
 	{"mkfs.ext4", "e2fsprogs"},
 	{"mkfs.xfs", "xfsprogs"},
 	{"mkfs.btrfs", "btrfs-progs"},
@@ -122,7 +124,12 @@ func Build(ctx context.Context, o Options) (*vm.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	return WithKeys(base.Path, o.OutDir)
+	im, err := WithKeys(base.Path, o.OutDir)
+	if err != nil {
+		return nil, err
+	}
+	im.BenchTool = base.BenchTool
+	return im, nil
 }
 
 // WithKeys writes a new image to outDir (empty: os.TempDir()) made of the
@@ -270,7 +277,18 @@ func (b *builder) base(ctx context.Context) (Base, error) {
 	if err != nil {
 		return Base{}, err
 	}
-	host, err := hostFiles(b.o.ExtraBinaries)
+	fio, err := findFio(ctx)
+	if err != nil {
+		return Base{}, err
+	}
+	extra := b.o.ExtraBinaries
+	if fio.static {
+		// One file, no libraries: placed where the guest's PATH finds it.
+		progs = append(progs, guestProgram{fio.hostPath, guestFioPath})
+	} else {
+		extra = append([]string{fio.hostPath}, extra...)
+	}
+	host, err := hostFiles(extra)
 	if err != nil {
 		return Base{}, err
 	}
@@ -281,7 +299,7 @@ func (b *builder) base(ctx context.Context) (Base, error) {
 	path := filepath.Join(b.cacheDir, key+".cpio")
 	if _, err := os.Stat(path); err == nil {
 		touch(path)
-		return Base{Path: path, Key: key, Cached: urootCached}, nil
+		return Base{Path: path, Key: key, Cached: urootCached, BenchTool: fio.String()}, nil
 	}
 
 	b.logf("assembling base image %s (guest source: %s, %s)", key, b.source.Dir, b.source.From)
@@ -306,7 +324,7 @@ func (b *builder) base(ctx context.Context) (Base, error) {
 		return Base{}, fmt.Errorf("initramfs: %w", err)
 	}
 	b.prune("", 3)
-	return Base{Path: path, Key: key}, nil
+	return Base{Path: path, Key: key, BenchTool: fio.String()}, nil
 }
 
 // baseKey is the base image's content key: the u-root layer (named by

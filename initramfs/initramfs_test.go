@@ -66,8 +66,20 @@ func TestBuild(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(moduleDir(t), "guest/cmd/ktest-readtest")); err == nil {
 		want = append(want, strings.TrimPrefix(proto.ReadtestPath, "/"))
 	}
-	// Every library the host tools need, as the host resolves them.
-	libs, err := ldd.FList("/usr/bin/fio", "/usr/sbin/mke2fs", "/usr/sbin/mkfs.xfs", "/usr/sbin/mkfs.btrfs")
+	// Every library the host tools need, as the host resolves them; fio's
+	// only when the image carries a dynamic one.
+	fio, err := findFio(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.BenchTool != fio.String() || base.BenchTool != fio.String() {
+		t.Errorf("image says it carries %q (base %q), want %q", img.BenchTool, base.BenchTool, fio.String())
+	}
+	tools := []string{"/usr/sbin/mke2fs", "/usr/sbin/mkfs.xfs", "/usr/sbin/mkfs.btrfs"}
+	if !fio.static {
+		tools = append(tools, fio.hostPath)
+	}
+	libs, err := ldd.FList(tools...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +93,11 @@ func TestBuild(t *testing.T) {
 	}
 
 	recs := readArchive(t, base.Path, 0)
+	if want, err := os.ReadFile(fio.hostPath); err != nil {
+		t.Fatal(err)
+	} else if recs["usr/bin/fio"].content != string(want) {
+		t.Errorf("the image's usr/bin/fio is not %s", fio.hostPath)
+	}
 	if target := recs["bin/uinit"].content; filepath.Join("/bin", target) != proto.AgentPath {
 		t.Errorf("bin/uinit -> %q, want the agent", target)
 	}
@@ -223,7 +240,7 @@ func TestHostFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"/usr/sbin/mkfs.ext4", "/usr/sbin/mke2fs", "/usr/bin/fio", "/lib64/ld-linux-x86-64.so.2", "/etc/mke2fs.conf", "/usr/bin/true"} {
+	for _, want := range []string{"/usr/sbin/mkfs.ext4", "/usr/sbin/mke2fs", "/lib64/ld-linux-x86-64.so.2", "/etc/mke2fs.conf", "/usr/bin/true"} {
 		if !slices.Contains(files, want) {
 			t.Errorf("hostFiles lacks %s", want)
 		}

@@ -529,7 +529,7 @@ func (r *runner) recordAccel(v vm.AccelChoice) {
 }
 
 // buildInitramfs makes the run's guest image with its keys, in the temp
-// directory: a run directory holds results, not a 95 MiB image with a
+// directory: a run directory holds results, not a 24–98 MiB image with a
 // private key.
 func (r *runner) buildInitramfs(ctx context.Context) (string, error) {
 	var err error
@@ -537,11 +537,15 @@ func (r *runner) buildInitramfs(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	st, _ := os.Stat(r.image.Path)
-	if st != nil {
-		return fmt.Sprintf("%d MiB", st.Size()>>20), nil
+	r.run.Plan.BenchTool = r.image.BenchTool
+	var detail []string
+	if st, _ := os.Stat(r.image.Path); st != nil {
+		detail = append(detail, fmt.Sprintf("%d MiB", st.Size()>>20))
 	}
-	return "", nil
+	if r.image.BenchTool != "" {
+		detail = append(detail, r.image.BenchTool)
+	}
+	return strings.Join(detail, ", "), nil
 }
 
 // finish sets the final status and writes the results and renderings.

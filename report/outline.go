@@ -101,6 +101,7 @@ type benchPair struct {
 	A, B     string
 	FileSize string // the plan's file size; "" when not recorded
 	Clock    string // what the guests' clocks counted (results.Plan.GuestClock)
+	Tool     string // the fio the guests ran (results.Plan.BenchTool); "" when not recorded
 	Tables   []results.ABTarget
 }
 
@@ -113,6 +114,9 @@ func (p benchPair) workload() string {
 	s := "Random 4 KiB reads at QD32, cold cache"
 	if p.FileSize != "" {
 		s += ", " + p.FileSize + " file"
+	}
+	if p.Tool != "" {
+		s += "; " + p.Tool
 	}
 	s += "."
 	if p.Clock == "instructions" {
@@ -250,7 +254,7 @@ func (rd Renderer) outline(r *results.Run) outline {
 	for _, pair := range r.BenchPairs() {
 		if tables := r.ABTables(pair[0], pair[1]); len(tables) > 0 {
 			o.Bench = append(o.Bench, benchPair{Title: pairTitle(pair), A: pair[0].Name, B: nameOrEmpty(pair[1]),
-				FileSize: r.Plan.FileSize, Clock: r.Plan.GuestClock(), Tables: tables})
+				FileSize: r.Plan.FileSize, Clock: r.Plan.GuestClock(), Tool: r.Plan.BenchTool, Tables: tables})
 		}
 	}
 	if len(o.Bench) > 0 {

@@ -27,3 +27,22 @@ func TestEmailShowsWhatMarkdownShows(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkload: the benchmark's description names the file size, the fio
+// the guests ran and what a time under the instruction clock is, each
+// only when the run recorded it.
+func TestWorkload(t *testing.T) {
+	for _, tc := range []struct {
+		pair benchPair
+		want string
+	}{
+		{benchPair{}, "Random 4 KiB reads at QD32, cold cache."},
+		{benchPair{FileSize: "24M", Tool: "fio-3.33, static"}, "Random 4 KiB reads at QD32, cold cache, 24M file; fio-3.33, static."},
+		{benchPair{FileSize: "24M", Clock: "instructions"}, "Random 4 KiB reads at QD32, cold cache, 24M file. " + instructionClock},
+		{benchPair{Clock: "host"}, "Random 4 KiB reads at QD32, cold cache."},
+	} {
+		if got := tc.pair.workload(); got != tc.want {
+			t.Errorf("%+v:\n got %q\nwant %q", tc.pair, got, tc.want)
+		}
+	}
+}

@@ -128,4 +128,20 @@ func TestLastLike(t *testing.T) {
 	if r, err := h.LastLike(now); err != nil || r.ID != "d1-full" {
 		t.Errorf("LastLike(host clock) = %v, %v; want d1-full, whose plan predates the field", r, err)
 	}
+	// Nor are CPU figures taken with a static fio those of a dynamic one,
+	// whose start-up they include: a night with the tool recorded is
+	// unlike the nights before it, and like a night with the same tool.
+	now.Plan.BenchTool = "fio-3.33, static"
+	if _, err := h.LastLike(now); !errors.Is(err, ErrNoGoodRun) {
+		t.Errorf("LastLike(static fio) = %v, want ErrNoGoodRun", err)
+	}
+	d5 := fixtureRun(3)
+	d5.ID, d5.Status, d5.Plan.FileSize, d5.Plan.Clock, d5.Plan.BenchTool = "d5-static", StatusPass, "32M", "host", "fio-3.33, static"
+	d5.Started = time.Date(2025, 3, 5, 2, 0, 0, 0, time.UTC)
+	if _, err := h.Add(d5); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := h.LastLike(now); err != nil || r.ID != "d5-static" {
+		t.Errorf("LastLike(static fio) = %v, %v; want d5-static", r, err)
+	}
 }

@@ -115,6 +115,10 @@ func alike(a, b *Run) error {
 		// no clock; the merge reports it unfinished, not unlike.
 		pa.Clock, pb.Clock = "", ""
 	}
+	if pa.BenchTool == "" || pb.BenchTool == "" {
+		// Likewise one that stopped before building its guest image.
+		pa.BenchTool, pb.BenchTool = "", ""
+	}
 	why = append(why, pa.Differences(pb)...)
 	diff("tree", a.Tree.Key, b.Tree.Key)
 	diff("series", seriesName(a), seriesName(b))

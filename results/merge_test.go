@@ -65,4 +65,13 @@ func TestMergeRefuses(t *testing.T) {
 	if _, err := Merge("m", []*Run{a, b}); err != nil {
 		t.Errorf("a shard with no clock recorded: %v, want a merge", err)
 	}
+	// Likewise for the benchmark tool the guest image carried.
+	a.Plan.BenchTool, b.Plan.BenchTool = "fio-3.33, static", "fio-3.33, dynamic"
+	if _, err := Merge("m", []*Run{a, b}); err == nil || !strings.Contains(err.Error(), `bench tool`) {
+		t.Errorf("different fio builds: %v", err)
+	}
+	b.Plan.BenchTool = ""
+	if _, err := Merge("m", []*Run{a, b}); err != nil {
+		t.Errorf("a shard with no bench tool recorded: %v, want a merge", err)
+	}
 }

@@ -190,10 +190,19 @@ type Plan struct {
 	// plan's: "instructions" (TCG's icount) or "host" (see vm.Clock).
 	// Runs made before ktest recorded it have none: they used the host's.
 	Clock string `json:"clock,omitempty"`
+	// BenchTool is the fio the guest image carried, as "fio-3.33,
+	// static" (vm.Image.BenchTool). A dynamic fio's start-up (64 shared
+	// libraries under TCG) is in its runs' CPU and context-switch
+	// figures, so runs with different ones are not alike.
+	BenchTool string `json:"bench_tool,omitempty"`
 }
 
 // GuestClock is p.Clock, "host" for runs that predate it.
 func (p Plan) GuestClock() string { return OrDefault(p.Clock, "host") }
+
+// GuestBenchTool is p.BenchTool, "unrecorded" for runs that predate it
+// (they carried Debian's dynamic fio, as far as ktest knows).
+func (p Plan) GuestBenchTool() string { return OrDefault(p.BenchTool, "unrecorded") }
 
 // Stage is a pipeline stage's timing.
 type Stage struct {
@@ -428,7 +437,7 @@ func Load(path string) (*Run, error) {
 
 // Differences lists how q differs from p in what makes two runs'
 // metrics comparable: targets, suites, sizes, boots, control, kernel
-// arguments and the guest clock. The plan's name is not among them: a renamed plan that
+// arguments, the guest clock and the benchmark tool. The plan's name is not among them: a renamed plan that
 // measures the same way is still alike.
 func (p Plan) Differences(q Plan) []string {
 	var out []string
@@ -447,6 +456,7 @@ func (p Plan) Differences(q Plan) []string {
 	diff("kernel_args", p.KernelArgs, q.KernelArgs)
 	// Instruction-clock times and host-clock times are different units.
 	diff("clock", p.GuestClock(), q.GuestClock())
+	diff("bench tool", p.GuestBenchTool(), q.GuestBenchTool())
 	return out
 }
 

@@ -13,10 +13,14 @@ import (
 type Image struct {
 	Path string
 	Keys *remote.Keys
+	// BenchTool names the benchmark program the image carries, as
+	// "fio-3.33, static": runs whose images carry different ones do not
+	// measure alike (a dynamic fio's start-up is in its CPU figures).
+	BenchTool string
 }
 
 // Remove deletes the image file: a per-run image holds the guest's
-// private host key, and is 95 MiB.
+// private host key, and is 24–98 MiB.
 func (im *Image) Remove() error {
 	if im == nil || im.Path == "" {
 		return nil
