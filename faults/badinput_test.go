@@ -80,7 +80,7 @@ func diffStates(before, after dirState) []string {
 
 // TestBadInput feeds ktest damaged and invalid input. Each must be
 // refused with exit 2 (or, for a well-formed series that does not fit
-// 6.1, the apply failure's exit 3) and a message naming the file, the line
+// 6.1, the conflict's exit 1) and a message naming the file, the line
 // and the reason, having written nothing to the tree or the cache. The
 // commands run against a private cache whose trees/ is the real cache's
 // extracted default tree (read-only), so that any write to kernels/,

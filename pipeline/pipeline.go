@@ -276,11 +276,12 @@ func (r *runner) execute(ctx context.Context) error {
 // compiler error. The host failing, or the baseline, still ends the run.
 func (r *runner) seriesEvidence(ctx context.Context, i int, err error) bool {
 	p := r.cfg.Plan
-	var conflict *apply.Conflict
 	if p.PerPatch == nil || i == 0 || i != len(p.Variants)-1 || ctx.Err() != nil ||
-		!(FaultOf(err) == results.FaultKernel || errors.As(err, &conflict)) {
+		FaultOf(err) != results.FaultKernel {
 		return false
 	}
+	var conflict *apply.Conflict
+	errors.As(err, &conflict)
 	var be *kbuild.BuildError
 	switch {
 	case errors.As(err, &be) && be.FirstError != "":

@@ -304,3 +304,25 @@ func TestSeriesAlreadyInTree(t *testing.T) {
 		t.Errorf("series %+v", run.Series)
 	}
 }
+
+// A series that does not apply is the series' finding, as 'ktest apply'
+// reports it: the run fails (status fail, the kernel's fault), it is not
+// an error of the host, and nothing is built.
+func TestSeriesConflict(t *testing.T) {
+	w := &fakeWorld{targets: map[string]behaviour{}}
+	run, _, err := fakeRun(t, w, context.Background(), func(p *plan.Plan) {
+		if err := os.WriteFile(filepath.Join(p.Tree, "fs/read.c"), []byte("int x;\nint y;\nint z;\nint w;\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
+	var conflict *apply.Conflict
+	if !errors.As(err, &conflict) || FaultOf(err) != results.FaultKernel {
+		t.Fatalf("err = %v (fault %q), want a conflict, the kernel's", err, FaultOf(err))
+	}
+	if run.Status != results.StatusFail || run.Error == nil || run.Error.Fault != results.FaultKernel || run.Error.Stage != "apply" {
+		t.Errorf("status %s, error %+v", run.Status, run.Error)
+	}
+	if got := stageNames(run); slices.Contains(got, "build[patched]:ok") {
+		t.Errorf("stages %v", got)
+	}
+}

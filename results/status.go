@@ -63,8 +63,9 @@ func (s StepStatus) Stage() StageStatus {
 type Fault string
 
 const (
-	// FaultKernel: the kernel under test did it (a compiler error in its
-	// code, a crash, a boot that failed in the guest, a frozen guest).
+	// FaultKernel: the kernel under test did it (a patch of it that does
+	// not apply, a compiler error in its code, a crash, a boot that
+	// failed in the guest, a frozen guest).
 	// It counts as a failed test: status "fail", exit 1, JUnit <failure>.
 	FaultKernel Fault = "kernel"
 	// FaultHost: the host did it (QEMU killed or failing, a port, disk

@@ -193,9 +193,9 @@ func printCommands(w io.Writer) {
 	}
 	say(w, "\nRun 'ktest <command> -h' for a command's flags and examples, and\n")
 	say(w, "'ktest --version' for the build. Exit codes: 0 ok; 1 the kernel or a test\n")
-	say(w, "failed, a regression, or (apply) a conflict; 2 usage or bad input; 3 ktest\n")
-	say(w, "or the host failed (QEMU, disks, SSH, a make that died without a compiler\n")
-	say(w, "error); 128+N stopped by signal N (130: Ctrl-C).\n")
+	say(w, "failed, a regression, or a patch that does not apply; 2 usage or bad input; 3\n")
+	say(w, "ktest or the host failed (QEMU, disks, SSH, a make that died without a\n")
+	say(w, "compiler error); 128+N stopped by signal N (130: Ctrl-C).\n")
 }
 
 func commandNames() []string {

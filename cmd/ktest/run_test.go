@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ktest-dev/ktest/apply"
 	"github.com/ktest-dev/ktest/ci"
 	"github.com/ktest-dev/ktest/console"
 	"github.com/ktest-dev/ktest/era"
@@ -123,6 +124,9 @@ func TestPipelineErrorExitCodes(t *testing.T) {
 		{"make died without a compiler error", &pipeline.StageError{Stage: "build", Variant: "patched", Err: &kbuild.BuildError{Variant: "patched", Err: errors.New("signal: killed")}}, ExitInfra},
 		{"tree predates the series", &pipeline.StageError{Stage: "era", Err: &era.PredatesError{}}, ExitUsage},
 		{"no baseline applies", &pipeline.StageError{Stage: "era", Err: &era.BaselineError{Conflict: errors.New("conflict")}}, ExitUsage},
+		{"the baseline conflicts", &pipeline.StageError{Stage: "era", Err: &era.BaselineError{Conflict: &apply.Conflict{Patch: "baseline-6.1", File: "fs/ext4/file.c", Hunk: 1, Reason: "hunk does not match"}}}, ExitUsage},
+		// A series that does not apply is a finding, as with 'ktest apply'.
+		{"the series conflicts", &pipeline.StageError{Stage: "apply", Variant: "patched", Err: &apply.Conflict{Patch: "0007", File: "fs/ext4/file.c", Hunk: 1, Reason: "hunk does not match"}}, ExitTestsFailed},
 		{"baseline leaves the flag", &pipeline.StageError{Stage: "baseline", Variant: "baseline", Err: &era.BaselineError{Left: []era.Hit{{Path: "a.c"}}}}, ExitUsage},
 		{"not a kernel tree", fmt.Errorf("tree: %w", &kbuild.NotATreeError{Dir: "/x", Reason: "missing Kconfig"}), ExitUsage},
 		{"unreadable patch source", &ci.SourceError{Source: "s.mbox", Err: missing}, ExitUsage},
