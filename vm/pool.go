@@ -9,9 +9,13 @@ import (
 )
 
 // Pool makes the VMs of one run (or of one `ktest boot`): they share an
-// accelerator, resolved once by a Linux boot (see Prober) and switched
-// to TCG for good, once, when a KVM boot prints nothing at all.
-// Pool.Start is the one way ktest boots a guest.
+// accelerator and a clock, resolved once by a Linux boot (see Prober) and
+// switched to TCG for good, once, when a KVM boot prints nothing at all
+// before any boot of the pool came up. After one has, a silent KVM boot
+// is an *InfraError: the pool's boots would otherwise mix KVM's times
+// with TCG's, ten times slower, and a comparison of them would call the
+// accelerator's change the kernel's. Pool.Start is the one way ktest
+// boots a guest.
 type Pool struct {
 	// Want is the accelerator asked for: auto, kvm or tcg.
 	Want Accel
@@ -26,6 +30,7 @@ type Pool struct {
 
 	mu     sync.Mutex
 	choice *AccelChoice
+	booted bool // a boot of the pool came up under choice
 }
 
 // Resolve probes the accelerator if that has not happened yet (booting
@@ -91,16 +96,38 @@ func (p *Pool) Start(ctx context.Context, o Options) (Instance, error) {
 		return nil, err
 	}
 	o.Accel, o.Clock = v.Accel, v.Clock
-	inst, err := start(ctx, o)
+	inst, err := p.started(start(ctx, o))
 	var be *BootError
 	if o.Accel != AccelKVM || p.Want == AccelKVM || !errors.As(err, &be) || !be.Silent {
 		return inst, err
+	}
+	if p.hasBooted() {
+		reason := fmt.Sprintf("KVM boot of %s failed (%s) after earlier boots under KVM had come up", o.Kernel, be.Title)
+		p.Prober.Record(false, reason)
+		return nil, &InfraError{Title: reason + "; not retried under TCG, whose times are not KVM's: " +
+			"KVM is now recorded as unusable here, so the next run uses TCG from its first boot", Output: be.Output, Err: err}
 	}
 	reason := fmt.Sprintf("KVM boot of %s failed (%s); retried under TCG", o.Kernel, be.Title)
 	p.fallBack(reason)
 	choice := p.AccelChoice()
 	o.Accel, o.Clock = choice.Accel, choice.Clock
-	return start(ctx, o)
+	return p.started(start(ctx, o))
+}
+
+// started notes a boot that came up, and passes start's results on.
+func (p *Pool) started(inst Instance, err error) (Instance, error) {
+	if err == nil {
+		p.mu.Lock()
+		p.booted = true
+		p.mu.Unlock()
+	}
+	return inst, err
+}
+
+func (p *Pool) hasBooted() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.booted
 }
 
 // fallBack switches the pool to TCG and records the reason in the probe

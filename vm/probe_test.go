@@ -185,7 +185,8 @@ func TestPoolClock(t *testing.T) {
 
 // TestPoolFallsBack plays a host whose KVM passes the probe but whose
 // real boots print nothing: the pool stops the silent KVM boot, retries
-// under TCG, remembers TCG for later boots and tells the probe cache.
+// under TCG, remembers TCG for later boots and tells the probe cache;
+// once a boot of the pool came up under KVM, it refuses instead.
 func TestPoolFallsBack(t *testing.T) {
 	kvm := fakeKVM(t)
 	// Prints for the probe (no initramfs), silent for real boots under
@@ -232,6 +233,33 @@ func TestPoolFallsBack(t *testing.T) {
 	}
 	if v, _ := pool.Prober.Resolve(context.Background(), AccelAuto); v.Accel != AccelTCG || !v.Cached {
 		t.Errorf("probe cache after the fallback: %+v", v)
+	}
+
+	// After a boot of the pool came up under KVM, a silent one is the
+	// host's failure, not retried: TCG's times would be mixed with KVM's.
+	if err := os.Truncate(log, 0); err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(t.TempDir(), "probe.json")
+	pool = &Pool{Want: AccelAuto, Clock: ClockAuto,
+		Prober: Prober{QEMU: bin, Timeout: 2 * time.Second, kvmDevice: kvm, CacheFile: cache}}
+	if _, err := pool.Resolve(context.Background(), "bzImage"); err != nil {
+		t.Fatal(err)
+	}
+	pool.booted = true // as after a KVM boot that came up
+	_, err = pool.Start(context.Background(), o)
+	var ie *InfraError
+	if !errors.As(err, &ie) || !strings.Contains(ie.Title, "after earlier boots under KVM had come up") || !strings.Contains(ie.Title, "next run uses TCG") {
+		t.Errorf("silent KVM boot after one came up: %v; want an InfraError that says why", err)
+	}
+	if args, _ := os.ReadFile(log); strings.Contains(string(args), "-accel tcg") {
+		t.Errorf("retried under TCG after a KVM boot had come up:\n%s", args)
+	}
+	if v := pool.AccelChoice(); v.Accel != AccelKVM {
+		t.Errorf("the pool's choice changed to %+v", v)
+	}
+	if v, _ := pool.Prober.Resolve(context.Background(), AccelAuto); v.Accel != AccelTCG || !v.Cached {
+		t.Errorf("probe cache after the refusal: %+v, want TCG for the next run", v)
 	}
 
 	// With kvm asked for, a silent boot is not retried.
