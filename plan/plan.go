@@ -379,7 +379,7 @@ func (p *Plan) Quick() {
 // MaxBootsLimit the largest a plan may set (a boot and its benchmark
 // take about a minute under TCG).
 const (
-	DefaultMaxBoots = 6
+	DefaultMaxBoots = 8
 	MaxBootsLimit   = 20
 )
 

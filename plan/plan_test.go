@@ -34,8 +34,8 @@ func TestDefaultPlan(t *testing.T) {
 	if p.Timeouts.Boot.Duration != 120*time.Second {
 		t.Errorf("boot timeout = %v", p.Timeouts.Boot)
 	}
-	if p.Boots != 3 || p.MaxBoots != 6 {
-		t.Errorf("boots %d, max_boots %d; want 3 and 6", p.Boots, p.MaxBoots)
+	if p.Boots != 3 || p.MaxBoots != 8 {
+		t.Errorf("boots %d, max_boots %d; want 3 and 8", p.Boots, p.MaxBoots)
 	}
 }
 
@@ -46,9 +46,9 @@ func TestMaxBoots(t *testing.T) {
 		text        string
 		boots, max_ int
 	}{
-		{"unset: the default budget", strings.Replace(base, "max_boots = 6\n", "", 1), 3, DefaultMaxBoots},
-		{"unset with more boots than the default budget", strings.Replace(strings.Replace(base, "max_boots = 6\n", "", 1), "boots = 3", "boots = 9", 1), 9, 9},
-		{"off", strings.Replace(base, "max_boots = 6", "max_boots = 3", 1), 3, 3},
+		{"unset: the default budget", strings.Replace(base, "max_boots = 8\n", "", 1), 3, DefaultMaxBoots},
+		{"unset with more boots than the default budget", strings.Replace(strings.Replace(base, "max_boots = 8\n", "", 1), "boots = 3", "boots = 9", 1), 9, 9},
+		{"off", strings.Replace(base, "max_boots = 8", "max_boots = 3", 1), 3, 3},
 	} {
 		p, err := Parse("my.toml", []byte(tc.text))
 		if err != nil {
@@ -83,8 +83,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad size", strings.Replace(base, `"24M"`, `"lots"`, 1), 0, "bad size"},
 		{"bad duration", strings.Replace(base, `"120s"`, `"soon"`, 1), 0, ""},
 		{"zero repeats", strings.Replace(base, "repeats = 1", "repeats = 0", 1), 0, "repeats must be at least 1"},
-		{"max_boots below boots", strings.Replace(base, "max_boots = 6", "max_boots = 2", 1), 0, "max_boots must be from boots (3) to 20, got 2"},
-		{"max_boots beyond the rule's calibration", strings.Replace(base, "max_boots = 6", "max_boots = 40", 1), 0, "max_boots must be from boots (3) to 20, got 40"},
+		{"max_boots below boots", strings.Replace(base, "max_boots = 8", "max_boots = 2", 1), 0, "max_boots must be from boots (3) to 20, got 2"},
+		{"max_boots beyond the rule's calibration", strings.Replace(base, "max_boots = 8", "max_boots = 40", 1), 0, "max_boots must be from boots (3) to 20, got 40"},
 		{"unknown control engine", strings.Replace(base, `control = "psync"`, `control = "aio"`, 1), 0, `control: unknown value "aio"`},
 		{"kernel arg with a space", strings.Replace(base, "kernel_args = []", `kernel_args = ["panic_on_warn=1 quiet"]`, 1), 0, `kernel_args: "panic_on_warn=1 quiet" must be one word`},
 		{"unknown clock", strings.Replace(base, `clock = "auto"`, `clock = "tsc"`, 1), 57, `clock: unknown value "tsc"`},

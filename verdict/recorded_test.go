@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ktest-dev/ktest/plan"
 )
 
 // recorded is testdata/runs.json: the per-boot samples of real runs.
@@ -73,14 +75,14 @@ func judgeRun(t *testing.T, name string, budget int) (called, undecided []string
 
 // budget is the adaptive-boot budget the recorded runs are judged with:
 // the default plan's max_boots.
-const budget = 6
+const budget = plan.DefaultMaxBoots
 
 // TestRecordedAA: the same kernel as both variants, nothing is called:
 // on a host loaded by parallel builds under the host clock (the noisiest
 // case), and in three A/A runs of the default plan under the
 // instruction clock (made as three nights of ktest run --aa --history).
 func TestRecordedAA(t *testing.T) {
-	for _, run := range []string{"aa1", "icount-aa1", "icount-aa2", "icount-aa3"} {
+	for _, run := range []string{"aa1", "icount-aa1", "icount-aa2", "icount-aa3", "icount-aa4", "icount-aa5", "icount-aa6"} {
 		called, undecided, n := judgeRun(t, run, budget)
 		t.Logf("%s: %d comparisons, %d called, %d undecided: %v", run, n, len(called), len(undecided), undecided)
 		if len(called) > 0 {
@@ -195,7 +197,8 @@ func TestRecordedPower(t *testing.T) {
 // TestRecordedInstructionClock: the same A/B with the guest clock
 // counting instructions (vm.ClockInstructions, TCG -icount). The
 // cover letter's result, io_uring async reads faster in wall time, is
-// called on every target of the default plan in two runs, on ext4 alone on a quiet
+// called on every target of the default plan in four runs (two with
+// the static fio), on ext4 alone on a quiet
 // host, and on ext4 alone with two CPU hogs on the host's 2 cores;
 // nothing is called on io_uring offload, which the series cannot change,
 // nor on the psync control.
@@ -206,6 +209,8 @@ func TestRecordedInstructionClock(t *testing.T) {
 	}{
 		{"icount-ab1", []string{"ext4", "xfs", "btrfs", "raw"}},
 		{"icount-ab2", []string{"ext4", "xfs", "btrfs", "raw"}},
+		{"icount-ab3", []string{"ext4", "xfs", "btrfs", "raw"}},
+		{"icount-ab4", []string{"ext4", "xfs", "btrfs", "raw"}},
 		{"icount-ext4", []string{"ext4"}},
 		{"icount-ext4-load", []string{"ext4"}},
 	} {

@@ -18,9 +18,9 @@ import (
 // square root of the count), reaches the critical t at MaxBoots. This is
 // Pinpoint's "high threshold" in another form: a metric whose change is
 // too small for the budget to settle is given up at once. In the power
-// study an A/A run of 72 comparisons stops at 4 boots in the median (6
-// at worst, of a budget of 6), and giving up that way loses almost no
-// power against always going to the budget.
+// study an A/A run of 84 comparisons stops at 4 boots in the median (8
+// at worst, of the default budget of 8), and giving up that way loses
+// almost no power against always going to the budget.
 //
 // The spread used for the projection is the test's, or, when a side has
 // a boot that stands out (Outlier times farther from the side's median
