@@ -59,7 +59,12 @@ apt_opts=(-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$work/apt"
 echo "setup: fetching Debian's fio $version source" >&2
 apt-get -qq "${apt_opts[@]}" update
 (cd "$work" && apt-get -qq "${apt_opts[@]}" source --download-only "fio=$version" >/dev/null)
-tar -xzf "$work"/fio_"$upstream".orig.tar.gz -C "$work"
+orig=""
+for f in "$work"/fio_"$upstream".orig.tar.*; do
+  case "$f" in *.asc) ;; *) orig=$f ;; esac
+done
+[ -n "$orig" ] || { echo "setup: no fio_$upstream.orig.tar.* in Debian's source package" >&2; exit 1; }
+tar -xf "$orig" -C "$work"
 
 echo "setup: building a static fio-$upstream (about a minute)" >&2
 cd "$work/fio-$upstream"
