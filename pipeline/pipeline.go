@@ -280,13 +280,12 @@ func (r *runner) seriesEvidence(ctx context.Context, i int, err error) bool {
 		FaultOf(err) != results.FaultKernel {
 		return false
 	}
-	var conflict *apply.Conflict
-	errors.As(err, &conflict)
 	var be *kbuild.BuildError
+	var conflict *apply.Conflict
 	switch {
 	case errors.As(err, &be) && be.FirstError != "":
 		r.wholeSeries = "the whole series does not build: " + be.FirstError
-	case conflict != nil:
+	case errors.As(err, &conflict):
 		r.wholeSeries = "the whole series does not apply: " + termfmt.FirstLine(conflict.Error())
 	default:
 		r.wholeSeries = "the whole series fails: " + termfmt.FirstLine(err.Error())
