@@ -45,8 +45,11 @@ func findFio(ctx context.Context) (fioBinary, error) {
 		}
 	}
 	out, err := exec.CommandContext(ctx, path, "--version").Output()
+	if err != nil && path == StaticFio {
+		return fioBinary{}, fmt.Errorf("initramfs: %s --version: %w (run scripts/build-fio.sh again, or remove it to use the host's fio)", path, err)
+	}
 	if err != nil {
-		return fioBinary{}, fmt.Errorf("initramfs: %s --version: %w (run scripts/build-fio.sh again, or remove %s to use the host's fio)", path, err, StaticFio)
+		return fioBinary{}, fmt.Errorf("initramfs: %s --version: %w", path, err)
 	}
 	interp, err := ldd.GetInterp(path)
 	if err != nil {
