@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ktest-dev/ktest/guest/proto"
 	"github.com/ktest-dev/ktest/plan"
 	"github.com/ktest-dev/ktest/results"
 	"github.com/ktest-dev/ktest/verdict"
@@ -28,8 +29,12 @@ import (
 // pipeline asks package verdict, for every metric the run compares,
 // whether another boot could decide it (verdict.Judgement.Undecided),
 // and runs one more interleaved round for the targets that have such a
-// metric, and only for them. --aa and nightly runs are ordinary runs of
-// the pipeline, so they take the same rounds.
+// metric, and only for them, and on them only the engines with such a
+// metric and the plan's control (a roundScope): an engine whose metrics
+// are all decided gains nothing from a boot, while the control must see
+// every boot the others see to guard them against drift. --aa and
+// nightly runs are ordinary runs of the pipeline, so they take the same
+// rounds.
 
 // rounds is the number of boots per variant under plan p before any
 // adaptive round.
@@ -71,53 +76,100 @@ func (r *runner) testAll(ctx context.Context) error {
 		}
 	}
 	for ; round < r.maxRounds(p); round++ {
-		targets := r.undecidedTargets(p)
-		if len(targets) == 0 {
+		undecided := r.undecided(p)
+		if len(undecided) == 0 {
 			break
 		}
-		r.logf("adaptive boots: round %d of at most %d for %s, undecided: %s", round+1, r.maxRounds(p),
-			strings.Join(targets, ", "), strings.Join(r.undecidedMetrics(p, targets), ", "))
-		if err := r.testRound(ctx, p, round, targets); err != nil {
+		scope := newRoundScope(p, undecided)
+		r.logf("adaptive boots: round %d of at most %d for %s; undecided: %s", round+1, r.maxRounds(p),
+			scope.describe(p), undecidedText(undecided))
+		if err := r.testRound(ctx, p, round, scope); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// testRound boots every variant once, in round's order, for the
-// targets named (nil: all).
-func (r *runner) testRound(ctx context.Context, p *plan.Plan, round int, targets []string) error {
+// testRound boots every variant once, in round's order, for what scope
+// names (nil: everything).
+func (r *runner) testRound(ctx context.Context, p *plan.Plan, round int, scope roundScope) error {
 	for _, i := range bootOrder(len(p.Variants), round) {
-		if err := r.testTargets(ctx, p, p.Variants[i], r.run.Variants[i], round, targets); err != nil {
+		if err := r.testTargets(ctx, p, p.Variants[i], r.run.Variants[i], round, scope); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// undecidedTargets lists, in plan order, the targets with a metric that
-// package verdict says another boot could decide, among those every
-// variant can still benchmark.
-func (r *runner) undecidedTargets(p *plan.Plan) []string {
-	var out []string
-	for _, c := range r.undecided(p) {
-		if !slices.Contains(out, c.Target) {
-			out = append(out, c.Target)
+// roundScope is what an adaptive round benchmarks: each target with an
+// undecided metric, and on it the engines to run, in proto.Engines'
+// order. A nil scope is every target and engine (the plan's rounds).
+type roundScope map[string][]proto.Engine
+
+// newRoundScope is the scope of undecided comparisons: their targets,
+// with their engines and the plan's control.
+func newRoundScope(p *plan.Plan, undecided []results.BenchComparison) roundScope {
+	named := map[string][]proto.Engine{}
+	for _, c := range undecided {
+		named[c.Target] = append(named[c.Target], proto.Engine(c.Engine))
+	}
+	scope := roundScope{}
+	for target, engines := range named {
+		for _, e := range proto.Engines {
+			if slices.Contains(engines, e) || string(e) == p.Control {
+				scope[target] = append(scope[target], e)
+			}
 		}
 	}
-	slices.SortFunc(out, func(a, b string) int { return slices.Index(p.Targets, a) - slices.Index(p.Targets, b) })
-	return out
+	return scope
 }
 
-// undecidedMetrics names the undecided metrics of targets, for the log.
-func (r *runner) undecidedMetrics(p *plan.Plan, targets []string) []string {
-	var out []string
-	for _, c := range r.undecided(p) {
-		if slices.Contains(targets, c.Target) {
-			out = append(out, c.Target+"/"+c.Engine+"/"+c.Metric)
-		}
+// covers reports whether the scope benchmarks target.
+func (s roundScope) covers(target string) bool {
+	_, ok := s[target]
+	return s == nil || ok
+}
+
+// engines are the engines to run on target: nil for all.
+func (s roundScope) engines(target string) []proto.Engine {
+	if s == nil || len(s[target]) == len(proto.Engines) {
+		return nil
 	}
-	return out
+	return s[target]
+}
+
+// describe names the scope's targets in plan order, each with its
+// engines when not all of them: "ext4 (psync, io_uring), raw".
+func (s roundScope) describe(p *plan.Plan) string {
+	var out []string
+	for _, target := range p.Targets {
+		if _, ok := s[target]; !ok {
+			continue
+		}
+		if engines := s.engines(target); engines != nil {
+			target += " (" + engineList(engines) + ")"
+		}
+		out = append(out, target)
+	}
+	return strings.Join(out, ", ")
+}
+
+// engineList names engines: "psync, io_uring".
+func engineList(engines []proto.Engine) string {
+	names := make([]string, len(engines))
+	for i, e := range engines {
+		names[i] = string(e)
+	}
+	return strings.Join(names, ", ")
+}
+
+// undecidedText names undecided comparisons, for the log.
+func undecidedText(undecided []results.BenchComparison) string {
+	out := make([]string, len(undecided))
+	for i, c := range undecided {
+		out[i] = c.Target + "/" + c.Engine + "/" + c.Metric
+	}
+	return strings.Join(out, ", ")
 }
 
 func (r *runner) undecided(p *plan.Plan) []results.BenchComparison {
@@ -149,13 +201,13 @@ func (r *runner) testBoot(ctx context.Context, p *plan.Plan, v plan.Variant, rv 
 	return r.testTargets(ctx, p, v, rv, round, nil)
 }
 
-// testTargets boots the variant once and runs every target of p (or of
-// only, when it is not nil): correctness and the benchmark in round 0,
-// the benchmark alone after that. A target that hangs or crashes the
+// testTargets boots the variant once and runs every target of p (or
+// what scope names, when it is not nil): correctness and the benchmark
+// in round 0, the benchmark alone after that. A target that hangs or crashes the
 // kernel gets the VM rebooted before the next target, so one broken
 // target does not poison the others; a target that could not be set up,
 // or hung, in round 0 has no benchmark rounds.
-func (r *runner) testTargets(ctx context.Context, p *plan.Plan, v plan.Variant, rv *results.Variant, round int, only []string) error {
+func (r *runner) testTargets(ctx context.Context, p *plan.Plan, v plan.Variant, rv *results.Variant, round int, scope roundScope) error {
 	var inst vm.Instance
 	defer func() {
 		if inst != nil {
@@ -163,7 +215,7 @@ func (r *runner) testTargets(ctx context.Context, p *plan.Plan, v plan.Variant, 
 		}
 	}()
 	for _, target := range p.Targets {
-		if !r.wanted(v.Name, target) || only != nil && !slices.Contains(only, target) {
+		if !r.wanted(v.Name, target) || !scope.covers(target) {
 			continue
 		}
 		rt := rv.Target(target)
@@ -186,9 +238,9 @@ func (r *runner) testTargets(ctx context.Context, p *plan.Plan, v plan.Variant, 
 		var reboot bool
 		err := r.stage(ctx, stage, v.Name+"/"+target, func(ctx context.Context) (string, error) {
 			var err error
-			reboot, err = r.runTarget(ctx, p, inst, rv, rt, round)
+			reboot, err = r.runTarget(ctx, p, inst, rv, rt, round, scope.engines(target))
 			if round > 0 {
-				return summarizeBench(rt, round, r.roundsText(p, round)), err
+				return summarizeBench(rt, round, r.roundsText(p, round), scope.engines(target)), err
 			}
 			return summarizeTarget(rt), err
 		})

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ktest-dev/ktest/guest/proto"
 	"github.com/ktest-dev/ktest/plan"
 	"github.com/ktest-dev/ktest/results"
 	"github.com/ktest-dev/ktest/verdict"
@@ -92,5 +93,70 @@ func TestRunAdaptiveBootsBudget(t *testing.T) {
 		if len(a) != budget || len(b) != budget || len(run.BootOrder) != 2*budget {
 			t.Errorf("max_boots %d: %d and %d samples, %d boots; want %d each", budget, len(a), len(b), len(run.BootOrder), budget)
 		}
+	}
+}
+
+// An adaptive boot runs only the engines with an undecided metric and
+// the control: ext4's io_uring is undecided, psync (the control) and
+// io_uring-offload are the same on both variants.
+func TestRunAdaptiveBootsEngines(t *testing.T) {
+	spread := []float64{1.0, 1.08, 0.93, 1.05, 0.96, 1.02, 0.98, 1.04}
+	w := &fakeWorld{targets: map[string]behaviour{}, engines: proto.Engines, wall: map[string]func(int) float64{
+		"baseline/ext4/io_uring": func(b int) float64 { return 1000 * spread[(b-1)%len(spread)] },
+		"patched/ext4/io_uring":  func(b int) float64 { return 600 * spread[(b+2)%len(spread)] },
+		"baseline/ext4":          func(int) float64 { return 1000 },
+		"patched/ext4":           func(int) float64 { return 1000 },
+	}}
+	run, _, err := fakeRun(t, w, context.Background(), func(p *plan.Plan) {
+		p.Targets = []string{"ext4"}
+		p.Boots, p.MaxBoots = 3, 6
+		p.Control = string(proto.EnginePsync)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	boots := map[string]int{}
+	for _, e := range run.Variant("patched").Target("ext4").Bench {
+		boots[e.Engine] = len(e.Metrics[results.MetricWallMS].Samples)
+	}
+	if boots["io_uring"] <= 3 || boots["psync"] != boots["io_uring"] || boots["io_uring-offload"] != 3 {
+		t.Errorf("samples per engine %v: want io_uring beyond 3, psync (the control) as many, io_uring-offload 3", boots)
+	}
+	var adaptive int
+	for _, req := range w.requests {
+		if req.Reuse && len(req.Engines) > 0 {
+			adaptive++
+			if want := []proto.Engine{proto.EnginePsync, proto.EngineIOUring}; !slices.Equal(req.Engines, want) {
+				t.Errorf("an adaptive boot asked for %v, want %v", req.Engines, want)
+			}
+		}
+	}
+	if want := 2 * (boots["io_uring"] - 3); adaptive != want {
+		t.Errorf("%d requests named engines, want %d (the adaptive boots)", adaptive, want)
+	}
+}
+
+func TestRoundScope(t *testing.T) {
+	p := &plan.Plan{Targets: []string{"ext4", "xfs", "raw"}, Control: "psync"}
+	undecided := []results.BenchComparison{
+		{Target: "raw", Engine: "io_uring", Metric: results.MetricLatP99US},
+		{Target: "ext4", Engine: "io_uring", Metric: results.MetricSysCPU},
+		{Target: "ext4", Engine: "io_uring-offload", Metric: results.MetricWallMS},
+		{Target: "raw", Engine: "psync", Metric: results.MetricWallMS},
+	}
+	s := newRoundScope(p, undecided)
+	if got, want := s.describe(p), "ext4, raw (psync, io_uring)"; got != want {
+		t.Errorf("describe: %q, want %q", got, want)
+	}
+	if s.covers("xfs") || !s.covers("ext4") || s.engines("ext4") != nil {
+		t.Errorf("scope %v: xfs covered %v, ext4's engines %v", s, s.covers("xfs"), s.engines("ext4"))
+	}
+	var all roundScope
+	if !all.covers("xfs") || all.engines("xfs") != nil {
+		t.Error("the nil scope does not cover everything")
+	}
+	p.Control = ""
+	if got := newRoundScope(p, undecided[:1]).engines("raw"); !slices.Equal(got, []proto.Engine{proto.EngineIOUring}) {
+		t.Errorf("no control: raw's engines %v", got)
 	}
 }

@@ -147,11 +147,14 @@ func crashRecord(c *console.Crash, during string) results.Crash {
 // stack as its evidence, and the rest of the target is not run.
 //
 // On a benchmark boot after the first (round > 0) it runs only the
-// benchmark, on the filesystem and file the first boot left on the
-// variant's disk, and adds the boot's samples to rt.
-func (r *runner) runTarget(ctx context.Context, p *plan.Plan, inst vm.Instance, rv *results.Variant, rt *results.Target, round int) (reboot bool, err error) {
+// benchmark (of engines, or of all when nil), on the filesystem and file
+// the first boot left on the variant's disk, and adds the boot's samples
+// to rt.
+func (r *runner) runTarget(ctx context.Context, p *plan.Plan, inst vm.Instance, rv *results.Variant, rt *results.Target, round int, engines []proto.Engine) (reboot bool, err error) {
 	only := r.onlyTests(rv.Name, rt.Name)
-	cmd := readtestCommand(p, rt.Name, only, round > 0)
+	req := readtestRequest(p, rt.Name, only, round > 0)
+	req.Engines = engines
+	cmd := readtestCommand(req)
 	r.logf("guest: %s", cmd)
 
 	tctx, cancel := context.WithTimeout(ctx, p.Timeouts.Target.Duration)
@@ -347,10 +350,9 @@ func readtestRequest(p *plan.Plan, target string, only []string, reuse bool) pro
 	return req
 }
 
-// readtestCommand is the guest command line of readtestRequest.
-func readtestCommand(p *plan.Plan, target string, only []string, reuse bool) string {
-	args := readtestRequest(p, target, only, reuse).Args()
-	return vm.ShellQuote(append([]string{proto.ReadtestName}, args...)...)
+// readtestCommand is the guest command line of req.
+func readtestCommand(req proto.ReadtestRequest) string {
+	return vm.ShellQuote(append([]string{proto.ReadtestName}, req.Args()...)...)
 }
 
 func hasSuite(p *plan.Plan, s string) bool {
@@ -379,9 +381,14 @@ func summarizeTarget(rt *results.Target) string {
 }
 
 // summarizeBench is a benchmark-only boot's line: its tests are the
-// first boot's, so only the engines and the sample are news.
-func summarizeBench(rt *results.Target, round int, rounds string) string {
-	s := fmt.Sprintf("%d engines, sample %d of %s", len(rt.Bench), round+1, rounds)
+// first boot's, so only the engines and the sample are news. engines
+// are those the boot ran, nil for all.
+func summarizeBench(rt *results.Target, round int, rounds string, engines []proto.Engine) string {
+	ran := fmt.Sprintf("%d engines", len(rt.Bench))
+	if engines != nil {
+		ran = engineList(engines)
+	}
+	s := fmt.Sprintf("%s, sample %d of %s", ran, round+1, rounds)
 	if rt.Error != "" {
 		s += "; " + rt.Error
 	}

@@ -74,8 +74,11 @@ func TestConvertTarget(t *testing.T) {
 	if got := summarizeTarget(&rt); got != "1 passed, 2 failed, 1 engines" {
 		t.Fatalf("summary = %q", got)
 	}
-	if got := summarizeBench(&rt, 1, "3"); got != "1 engines, sample 2 of 3" {
+	if got := summarizeBench(&rt, 1, "3", nil); got != "1 engines, sample 2 of 3" {
 		t.Fatalf("bench summary = %q", got)
+	}
+	if got := summarizeBench(&rt, 4, "at most 8", []proto.Engine{proto.EnginePsync, proto.EngineIOUring}); got != "psync, io_uring, sample 5 of at most 8" {
+		t.Fatalf("adaptive bench summary = %q", got)
 	}
 	// Later boots add their samples; a failing engine is one test.
 	for _, wall := range []float64{14, 9} {
@@ -137,7 +140,7 @@ func TestReadtestCommand(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := base()
 			tc.edit(p)
-			if got := readtestCommand(p, tc.target, tc.only, false); got != tc.want {
+			if got := readtestCommand(readtestRequest(p, tc.target, tc.only, false)); got != tc.want {
 				t.Errorf("got  %s\nwant %s", got, tc.want)
 			}
 		})

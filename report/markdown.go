@@ -286,8 +286,9 @@ func maxRepeats(tables []results.ABTarget) int {
 }
 
 // figuresText says what a figure is: "the median of 3 boots with its
-// (min–max) range", naming each target's count when adaptive boots gave
-// them different counts, or for one boot that there is no spread.
+// (min–max) range", naming each target's count, and each engine's that
+// differs from it, when adaptive boots gave them different counts, or
+// for one boot that there is no spread.
 func figuresText(tables []results.ABTarget, dash string) string {
 	n := maxRepeats(tables)
 	if n <= 1 {
@@ -296,16 +297,30 @@ func figuresText(tables []results.ABTarget, dash string) string {
 	least := n
 	var counts []string
 	for _, t := range tables {
-		if t.Repeats > 0 {
-			least = min(least, t.Repeats)
-			counts = append(counts, fmt.Sprintf("%s %d", t.Target, t.Repeats))
+		if t.Repeats == 0 {
+			continue
 		}
+		count := fmt.Sprintf("%s %d", t.Target, t.Repeats)
+		var fewer []string
+		for _, e := range t.Engines {
+			if e.Repeats > 0 {
+				least = min(least, e.Repeats)
+			}
+			if e.Repeats > 0 && e.Repeats < t.Repeats {
+				fewer = append(fewer, fmt.Sprintf("%s %d", e.Engine, e.Repeats))
+			}
+		}
+		if len(fewer) > 0 {
+			count += " (" + strings.Join(fewer, ", ") + ")"
+		}
+		counts = append(counts, count)
 	}
 	if least == n {
 		return fmt.Sprintf("Each figure is the median of %d boots with its (min%smax) range.", n, dash)
 	}
 	return fmt.Sprintf("Each figure is the median of %d to %d boots with its (min%smax) range: %s "+
-		"(a target gets more boots while a metric of it is undecided).", least, n, dash, strings.Join(counts, ", "))
+		"(a target gets more boots while a metric of it is undecided, and they run only the engines with such a metric and the control).",
+		least, n, dash, strings.Join(counts, ", "))
 }
 
 func cellText(c column, cell results.ABCell) string {

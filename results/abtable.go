@@ -59,6 +59,10 @@ type ABEngine struct {
 	// Control: the plan's control engine, whose verdicts are drift,
 	// not effects of the series.
 	Control bool
+	// Repeats is the most samples (boots) of its metrics: adaptive
+	// boots run only the undecided engines and the control, so an
+	// engine may have fewer than its target.
+	Repeats int
 }
 
 // ABTarget is the A/B table of one target.
@@ -168,7 +172,7 @@ func (r *Run) ABTables(ref, other *Variant) []ABTarget {
 				mb, okb := eb.metric(m)
 				row.A = append(row.A, ABCell{ma, oka})
 				row.B = append(row.B, ABCell{mb, okb})
-				t.Repeats = max(t.Repeats, len(ma.Samples), len(mb.Samples))
+				row.Repeats = max(row.Repeats, len(ma.Samples), len(mb.Samples))
 			}
 			for i, m := range ABMetrics {
 				if !row.A[i].OK || !row.B[i].OK {
@@ -187,6 +191,7 @@ func (r *Run) ABTables(ref, other *Variant) []ABTarget {
 					row.Verdicts = append(row.Verdicts, ABVerdict{m, row.A[i].M, row.B[i].M, d})
 				}
 			}
+			t.Repeats = max(t.Repeats, row.Repeats)
 			row.Control = other != nil && en == r.Plan.Control
 			if row.Control {
 				t.Drift = row.Verdicts

@@ -2,10 +2,10 @@ package verdict
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -28,7 +28,8 @@ import (
 // engines (the planted patches' engines; psync stays the control) by
 // 1+size, wall time and IOPS together. Then the run proceeds as
 // `ktest run` does: plan.Boots rounds, then one more round for every
-// target with an undecided metric, up to MaxBoots.
+// target with an undecided metric, up to MaxBoots, each such round
+// adding only the undecided engines and the control.
 
 // boot is one boot's values of one target: "engine/metric" -> value.
 type boot map[string]float64
@@ -50,8 +51,9 @@ type smoothing struct {
 }
 
 // aaPools builds a pool from every recorded A/A run whose guests had
-// clock: all boots of both variants, in boot order (sample i of every
-// comparison of a side is the side's i-th boot).
+// clock: all boots of both variants that ran every engine, in boot order
+// (sample i of every comparison of a side is the side's i-th boot, since
+// the boots that ran fewer engines came after those that ran all).
 func aaPools(t *testing.T, clock string) []*pool {
 	var out []*pool
 	for _, r := range loadRecorded(t).Runs {
@@ -77,6 +79,15 @@ func aaPools(t *testing.T, clock string) []*pool {
 		}
 		for k, v := range values {
 			p.smooth[k] = smoothingOf(v)
+		}
+		// A run's adaptive boots ran only some engines: the pool keeps
+		// the boots that ran them all.
+		for target, bs := range p.boots {
+			most := 0
+			for _, b := range bs {
+				most = max(most, len(b))
+			}
+			p.boots[target] = slices.DeleteFunc(bs, func(b boot) bool { return len(b) < most })
 		}
 		out = append(out, p)
 	}
@@ -129,7 +140,8 @@ func (s smoothing) draw(rng *rand.Rand, v float64) float64 {
 func (p *pool) drawBoot(rng *rand.Rand, target string, plant map[string]float64) boot {
 	src := p.boots[target][rng.IntN(len(p.boots[target]))]
 	b := boot{}
-	for k, v := range src {
+	for _, k := range slices.Sorted(maps.Keys(src)) { // sorted: a seed gives one answer
+		v := src[k]
 		b[k] = p.smooth[target+"/"+k].draw(rng, v)
 		if f, ok := plant[k]; ok {
 			b[k] *= f
@@ -151,22 +163,27 @@ type runOutcome struct {
 const control = "psync"
 
 // simulate runs one trial on p: both variants drawn from p, the B side
-// with plant.
+// with plant. An adaptive round adds to a target only the values of the
+// engines with an undecided metric and of the control, as the
+// pipeline's rounds do.
 func simulate(rng *rand.Rand, p *pool, plant map[string]float64, d design) runOutcome {
 	out := runOutcome{called: map[string]Judgement{}}
 	for _, target := range p.targets {
-		var a, b []boot
+		a, b := columns{}, columns{}
 		for range d.boots {
-			a = append(a, p.drawBoot(rng, target, nil))
-			b = append(b, p.drawBoot(rng, target, plant))
+			a.add(p.drawBoot(rng, target, nil), nil)
+			b.add(p.drawBoot(rng, target, plant), nil)
 		}
 		for {
 			js := judgeTarget(a, b)
-			undecided := false
-			for _, j := range js {
-				undecided = undecided || j.Undecided(d.max)
+			engines := map[string]bool{}
+			for k, j := range js {
+				if j.Undecided(d.max) {
+					engine, _, _ := strings.Cut(k, "/")
+					engines[engine] = true
+				}
 			}
-			if !undecided {
+			if len(engines) == 0 {
 				for k, j := range js {
 					if j.Called() {
 						out.called[target+"/"+k] = j
@@ -174,40 +191,52 @@ func simulate(rng *rand.Rand, p *pool, plant map[string]float64, d design) runOu
 				}
 				break
 			}
-			a = append(a, p.drawBoot(rng, target, nil))
-			b = append(b, p.drawBoot(rng, target, plant))
+			engines[control] = true
+			a.add(p.drawBoot(rng, target, nil), engines)
+			b.add(p.drawBoot(rng, target, plant), engines)
 		}
-		out.boots = max(out.boots, len(a))
+		out.boots = max(out.boots, a.most())
 	}
 	return out
 }
 
-// judgeTarget judges every engine/metric of one target's boots, the
-// control's drift holding back the other engines' changes.
-func judgeTarget(a, b []boot) map[string]Judgement {
-	keys := make([]string, 0, len(a[0]))
-	for k := range a[0] {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	column := func(bs []boot, k string) []float64 {
-		v := make([]float64, len(bs))
-		for i, x := range bs {
-			v[i] = x[k]
+// columns are one side's samples of a target: "engine/metric" -> one
+// value a boot that ran the engine.
+type columns map[string][]float64
+
+// add appends the values of bt whose engine is in engines (nil: all).
+func (c columns) add(bt boot, engines map[string]bool) {
+	for k, v := range bt {
+		if engine, _, _ := strings.Cut(k, "/"); engines == nil || engines[engine] {
+			c[k] = append(c[k], v)
 		}
-		return v
 	}
+}
+
+// most is the largest number of samples of any engine: the boots.
+func (c columns) most() int {
+	n := 0
+	for _, v := range c {
+		n = max(n, len(v))
+	}
+	return n
+}
+
+// judgeTarget judges every engine/metric of one target's samples, the
+// control's drift holding back the other engines' changes.
+func judgeTarget(a, b columns) map[string]Judgement {
+	keys := slices.Sorted(maps.Keys(a))
 	js := map[string]Judgement{}
 	for _, k := range keys {
 		if strings.HasPrefix(k, control+"/") {
-			js[k] = Judge(column(a, k), column(b, k))
+			js[k] = Judge(a[k], b[k])
 		}
 	}
 	for _, k := range keys {
 		if strings.HasPrefix(k, control+"/") {
 			continue
 		}
-		j := Judge(column(a, k), column(b, k))
+		j := Judge(a[k], b[k])
 		_, metric, _ := strings.Cut(k, "/")
 		if c, ok := js[control+"/"+metric]; ok {
 			j = j.Hold(c)

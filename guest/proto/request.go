@@ -26,8 +26,11 @@ type ReadtestRequest struct {
 	Mode           Mode
 	// Size is the test file's size in bytes (raw: the bytes of the
 	// device to use); the file gets 1234 extra bytes so EOF is mid-page.
-	Size        int64
-	Repeats     int           // benchmark runs per engine
+	Size    int64
+	Repeats int // benchmark runs per engine
+	// Engines are the benchmark engines to run, in Engines' order; all
+	// when empty. Adaptive boots run only the undecided ones.
+	Engines     []Engine
 	TestTimeout time.Duration // bound of each correctness test
 	// Reuse reads the filesystem and file (or raw pattern) an earlier run
 	// with the same Size and Seed left on the device: no mkfs, no
@@ -123,6 +126,7 @@ func (r ReadtestRequest) Args() []string {
 		a = append(a, "--size", FormatSize(r.Size))
 	}
 	num("--repeats", int64(r.Repeats))
+	str("--engines", strings.Join(names(r.Engines), ","))
 	dur("--timeout-per-test", r.TestTimeout)
 	boolean("--reuse", r.Reuse)
 	str("--mkfs-for", r.MkfsFor)
@@ -152,7 +156,7 @@ func ParseReadtestArgs(args []string, usage io.Writer) (ReadtestRequest, error) 
 		_, _ = fmt.Fprintln(usage, "Runs io_uring buffered-read tests and a fio benchmark; prints one JSON document on stdout.")
 		fs.PrintDefaults()
 	}
-	var size, only, target, mode string
+	var size, only, engines, target, mode string
 	dropCaches := true
 	fs.StringVar(&target, "target", "", "target: "+strings.Join(TargetNames(), ", "))
 	fs.StringVar(&target, "fs", "", "the old name of --target, still accepted")
@@ -161,6 +165,7 @@ func ParseReadtestArgs(args []string, usage io.Writer) (ReadtestRequest, error) 
 	fs.StringVar(&mode, "mode", "", "correctness, bench or all (default all)")
 	fs.StringVar(&size, "size", "", "test file size (raw: bytes of the device to use); the file gets 1234 extra bytes so EOF is mid-page (default 64M)")
 	fs.IntVar(&r.Repeats, "repeats", 0, fmt.Sprintf("benchmark runs per engine (default %d)", DefaultRepeats))
+	fs.StringVar(&engines, "engines", "", "comma-separated benchmark engines to run: "+strings.Join(EngineNames(), ", ")+" (default all)")
 	fs.DurationVar(&r.TestTimeout, "timeout-per-test", 0, fmt.Sprintf("timeout of each correctness test (default %v)", DefaultTestTimeout))
 	fs.BoolVar(&r.Reuse, "reuse", false, "use the filesystem and file (or raw pattern) an earlier run with the same --size and --seed left on the device: no mkfs, no writing (benchmark boots after the first)")
 	fs.StringVar(&r.MkfsFor, "mkfs-for", "", "make the filesystem for this kernel `VERSION` (default: the running kernel)")
@@ -204,6 +209,11 @@ func ParseReadtestArgs(args []string, usage io.Writer) (ReadtestRequest, error) 
 	if only != "" {
 		r.Only = strings.Split(only, ",")
 	}
+	if engines != "" {
+		for _, e := range strings.Split(engines, ",") {
+			r.Engines = append(r.Engines, Engine(e))
+		}
+	}
 	return r, r.Validate()
 }
 
@@ -239,6 +249,14 @@ func (r ReadtestRequest) Validate() error {
 	for _, o := range r.Only {
 		if !slices.Contains(CorrectnessTests, o) {
 			return fmt.Errorf("--only: unknown test %q (tests: %s)", o, strings.Join(CorrectnessTests, ", "))
+		}
+	}
+	for i, e := range r.Engines {
+		switch {
+		case !KnownEngine(e):
+			return fmt.Errorf("--engines: unknown engine %q (engines: %s)", e, strings.Join(EngineNames(), ", "))
+		case slices.Contains(r.Engines[:i], e):
+			return fmt.Errorf("--engines: %s named twice", e)
 		}
 	}
 	return nil

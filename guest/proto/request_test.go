@@ -20,6 +20,8 @@ func TestReadtestRequestArgs(t *testing.T) {
 			"--target xfs --serial ktest-xfs --mode all --size 16M --repeats 1 --timeout-per-test 1m30s"},
 		{"a benchmark boot", ReadtestRequest{Target: TargetRaw, Serial: "ktest-raw", Mode: ModeBench, Size: 16 << 20, Repeats: 3, TestTimeout: time.Minute, Reuse: true},
 			"--target raw --serial ktest-raw --mode bench --size 16M --repeats 3 --timeout-per-test 1m0s --reuse"},
+		{"an adaptive boot", ReadtestRequest{Target: TargetExt4, Serial: "ktest-ext4", Mode: ModeBench, Size: 24 << 20, Repeats: 1, Engines: []Engine{EnginePsync, EngineIOUring}, Reuse: true},
+			"--target ext4 --serial ktest-ext4 --mode bench --size 24M --repeats 1 --engines psync,io_uring --reuse"},
 		{"a re-run of two tests for an old kernel", ReadtestRequest{Target: TargetBtrfs, Serial: "ktest-btrfs", Mode: ModeCorrectness, MkfsFor: "5.4", Only: []string{"truncate-race", "eof"}},
 			"--target btrfs --serial ktest-btrfs --mode correctness --mkfs-for 5.4 --only truncate-race,eof"},
 		{"every field", ReadtestRequest{Target: TargetExt4, Device: "/dev/vdb", Mode: ModeAll, Size: 1234567, Repeats: 2, TestTimeout: time.Second,
@@ -65,6 +67,8 @@ func TestParseReadtestArgsErrors(t *testing.T) {
 		{"negative reads", "--target raw --dev x --reads -1", "--reads -1: must be positive"},
 		{"zero timeout", "--target raw --dev x --timeout-per-test 0s", "--timeout-per-test 0s: must be positive"},
 		{"unknown test", "--target raw --dev x --only eof,nope", `unknown test "nope"`},
+		{"unknown engine", "--target raw --dev x --engines psync,aio", `unknown engine "aio"`},
+		{"engine twice", "--target raw --dev x --engines io_uring,io_uring", "io_uring named twice"},
 		{"extra args", "--target raw --dev x more", "unexpected"},
 		{"unknown flag", "--bogus", "bogus"},
 	}

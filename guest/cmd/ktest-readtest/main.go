@@ -142,7 +142,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			code = proto.ReadTestExitFailed
 		} else {
 			res.Bench = readtest.RunBench(ctx, t, readtest.BenchOptions{
-				Fio: c.Fio, Repeats: c.Repeats, Timeout: c.RunTimeout, Log: stderr,
+				Fio: c.Fio, Repeats: c.Repeats, Engines: c.Engines, Timeout: c.RunTimeout, Log: stderr,
 			})
 			for _, e := range res.Bench {
 				if e.Error != "" {

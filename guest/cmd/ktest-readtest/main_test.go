@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -131,6 +132,23 @@ func TestRawImageAll(t *testing.T) {
 			if e.Error != "" || len(e.Runs) != 1 || e.Median.IOPS <= 0 || e.Median.IOBytes != 2<<20 {
 				t.Errorf("%s: %+v", e.Engine, e)
 			}
+		}
+		// An adaptive boot: the benchmark alone, on what the first run
+		// left, for the engines named only, in their order.
+		code, res, stderr = runJSON(t, "--target", "raw", "--dev", img, "--size", "2M", "--mode", "bench", "--reuse",
+			"--engines", "psync,io_uring", "--repeats", "1", "--seed", "77", "--drop-caches=false", "--fio", fio)
+		if code != proto.ReadTestExitOK {
+			t.Fatalf("bench --engines: exit %d\n%s", code, stderr)
+		}
+		var got []proto.Engine
+		for _, e := range res.Bench {
+			got = append(got, e.Engine)
+			if e.Error != "" || len(e.Runs) != 1 {
+				t.Errorf("bench --engines: %s: %+v", e.Engine, e)
+			}
+		}
+		if want := []proto.Engine{proto.EnginePsync, proto.EngineIOUring}; !slices.Equal(got, want) || len(res.Tests) != 0 {
+			t.Errorf("bench --engines psync,io_uring ran %v and %d tests, want %v and none", got, len(res.Tests), want)
 		}
 	}
 }
