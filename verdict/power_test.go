@@ -334,7 +334,7 @@ func (r studyRow) String() string {
 // default under TCG): an A/A run calls anything less than once in 20
 // runs; at the default budget (plan.DefaultMaxBoots, 8) a planted +25%
 // of wall time is called in nearly every trial and +10% in at least 9
-// of 10 (at max_boots 6 it was about 85%: the budget table says what
+// of 10 (at max_boots 6 it is about 78%: the budget table says what
 // each budget buys). Under the
 // host clock, whose recorded runs are the noisiest the rule has seen,
 // only the large sys CPU changes are found; the table says what it

@@ -211,6 +211,8 @@ func TestRecordedInstructionClock(t *testing.T) {
 		{"icount-ab2", []string{"ext4", "xfs", "btrfs", "raw"}},
 		{"icount-ab3", []string{"ext4", "xfs", "btrfs", "raw"}},
 		{"icount-ab4", []string{"ext4", "xfs", "btrfs", "raw"}},
+		{"icount-ab5", []string{"ext4", "xfs", "btrfs", "raw"}},
+		{"icount-ab6", []string{"ext4", "xfs", "btrfs", "raw"}},
 		{"icount-ext4", []string{"ext4"}},
 		{"icount-ext4-load", []string{"ext4"}},
 	} {

@@ -9,7 +9,8 @@ import (
 // Adaptive boots. A run boots each variant plan.Boots times, then asks,
 // for every metric it compares, whether another boot of each variant
 // could decide it; it adds interleaved boots while any metric of a
-// target answers yes, up to plan.MaxBoots a side.
+// target answers yes, up to plan.MaxBoots a side, and those boots run
+// only the engines with such a metric and the control.
 //
 // A metric is undecided when the rule did not call it, its medians
 // differ by more than the floor, and the change is large enough against
