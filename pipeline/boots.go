@@ -81,6 +81,9 @@ func (r *runner) testAll(ctx context.Context) error {
 			break
 		}
 		scope := newRoundScope(p, undecided)
+		if len(scope) == 0 {
+			break
+		}
 		r.logf("adaptive boots: round %d of at most %d for %s; undecided: %s", round+1, r.maxRounds(p),
 			scope.describe(p), undecidedText(undecided))
 		if err := r.testRound(ctx, p, round, scope); err != nil {

@@ -212,6 +212,11 @@ func (r *Run) ABTables(ref, other *Variant) []ABTarget {
 // exceed the control's movement on the same metric (verdict.Hold): a
 // code path both variants share shows how far the boots drifted.
 func (t *ABTarget) holdDrift() {
+	i := slices.IndexFunc(t.Engines, func(e ABEngine) bool { return e.Control })
+	if i < 0 {
+		return
+	}
+	control := t.Engines[i]
 	for i := range t.Engines {
 		e := &t.Engines[i]
 		if e.Control {
@@ -219,10 +224,8 @@ func (t *ABTarget) holdDrift() {
 		}
 		var kept []ABVerdict
 		for _, v := range e.Verdicts {
-			for _, d := range t.Drift {
-				if d.Metric == v.Metric {
-					v.Diff = Diff{v.Diff.Hold(d.Diff.Judgement)}
-				}
+			if c := slices.Index(ABMetrics, v.Metric); c >= 0 && control.A[c].OK && control.B[c].OK {
+				v.Diff = Diff{v.Diff.HoldBy(control.A[c].M.samples(), control.B[c].M.samples())}
 			}
 			if v.Diff.Outcome == verdict.Held {
 				t.Held = append(t.Held, heldVerdict{e.Engine, v})

@@ -159,7 +159,7 @@ func (c *Comparison) compareBench(tid TargetID, ot, nt *Target, control string) 
 	if i := slices.Index(engines, control); i > 0 {
 		engines = append([]string{control}, slices.Delete(engines, i, i+1)...)
 	}
-	drift := map[string]Diff{}
+	drift := map[string][2]Metric{} // the control's old and new metric
 	for _, name := range engines {
 		oe, ne := ot.Engine(name), nt.Engine(name)
 		if ne == nil {
@@ -180,7 +180,7 @@ func (c *Comparison) compareBench(tid TargetID, ot, nt *Target, control string) 
 			}
 			g := Regression{Variant: tid.Variant, Target: tid.Target, Engine: name, Metric: m, Old: om, New: nm, Change: d.Change}
 			if name == control {
-				drift[m] = d
+				drift[m] = [2]Metric{om, nm}
 				switch {
 				case d.Called():
 					c.Called++
@@ -191,7 +191,7 @@ func (c *Comparison) compareBench(tid TargetID, ot, nt *Target, control string) 
 				continue
 			}
 			if ctl, ok := drift[m]; ok {
-				d = Diff{d.Hold(ctl.Judgement)}
+				d = Diff{d.HoldBy(ctl[0].samples(), ctl[1].samples())}
 			}
 			switch {
 			case d.Outcome == verdict.Same:

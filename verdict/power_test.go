@@ -51,9 +51,9 @@ type smoothing struct {
 }
 
 // aaPools builds a pool from every recorded A/A run whose guests had
-// clock: all boots of both variants that ran every engine, in boot order
-// (sample i of every comparison of a side is the side's i-th boot, since
-// the boots that ran fewer engines came after those that ran all).
+// clock: all boots of both variants that ran every engine. Sample i of
+// every comparison of a side is the side's i-th boot for the boots that
+// ran every engine, since the boots that ran fewer came after them.
 func aaPools(t *testing.T, clock string) []*pool {
 	var out []*pool
 	for _, r := range loadRecorded(t).Runs {
@@ -62,27 +62,31 @@ func aaPools(t *testing.T, clock string) []*pool {
 		}
 		p := &pool{name: r.Name, boots: map[string][]boot{}, smooth: map[string]smoothing{}}
 		values := map[string][]float64{}
+		sides := map[string]*[2][]boot{} // target -> each side's boots
 		for _, c := range r.Comparisons {
 			if !slices.Contains(p.targets, c.Target) {
 				p.targets = append(p.targets, c.Target)
+				sides[c.Target] = &[2][]boot{}
 			}
-			samples := append(slices.Clone(c.A), c.B...)
-			bs := p.boots[c.Target]
-			for len(bs) < len(samples) {
-				bs = append(bs, boot{})
+			for side, samples := range [][]float64{c.A, c.B} {
+				bs := sides[c.Target][side]
+				for len(bs) < len(samples) {
+					bs = append(bs, boot{})
+				}
+				for i, v := range samples {
+					bs[i][c.Engine+"/"+c.Metric] = v
+				}
+				sides[c.Target][side] = bs
 			}
-			for i, v := range samples {
-				bs[i][c.Engine+"/"+c.Metric] = v
-			}
-			p.boots[c.Target] = bs
-			values[c.Target+"/"+c.Engine+"/"+c.Metric] = samples
+			values[c.Target+"/"+c.Engine+"/"+c.Metric] = append(slices.Clone(c.A), c.B...)
 		}
 		for k, v := range values {
 			p.smooth[k] = smoothingOf(v)
 		}
 		// A run's adaptive boots ran only some engines: the pool keeps
 		// the boots that ran them all.
-		for target, bs := range p.boots {
+		for target, s := range sides {
+			bs := append(s[0], s[1]...)
 			most := 0
 			for _, b := range bs {
 				most = max(most, len(b))
@@ -228,18 +232,11 @@ func judgeTarget(a, b columns) map[string]Judgement {
 	keys := slices.Sorted(maps.Keys(a))
 	js := map[string]Judgement{}
 	for _, k := range keys {
-		if strings.HasPrefix(k, control+"/") {
-			js[k] = Judge(a[k], b[k])
-		}
-	}
-	for _, k := range keys {
-		if strings.HasPrefix(k, control+"/") {
-			continue
-		}
 		j := Judge(a[k], b[k])
-		_, metric, _ := strings.Cut(k, "/")
-		if c, ok := js[control+"/"+metric]; ok {
-			j = j.Hold(c)
+		if engine, metric, _ := strings.Cut(k, "/"); engine != control {
+			if ca, ok := a[control+"/"+metric]; ok {
+				j = j.HoldBy(ca, b[control+"/"+metric])
+			}
 		}
 		js[k] = j
 	}

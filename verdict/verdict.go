@@ -108,7 +108,9 @@
 // A control engine (one whose code path the variants share) guards
 // against drift that hit one side's boots only: where the control's
 // metric changed by the rule, another engine's change of that metric is
-// called only if it is larger (Hold).
+// called only if it is larger (Hold), the control judged over the boots
+// the engine was judged on (HoldBy: adaptive boots run the control on
+// every boot, and an engine only on those while it was undecided).
 package verdict
 
 import (
@@ -294,6 +296,16 @@ func (j Judgement) Hold(control Judgement) Judgement {
 		j.Why = fmt.Sprintf("within the control's drift (%+.0f%%)", control.Change*100)
 	}
 	return j
+}
+
+// HoldBy applies Hold with the control's judgement of the same metric
+// over the boots j was judged on: the control's first NA and NB samples.
+// Adaptive boots run the control on every boot they run any engine on,
+// so an engine that stopped getting boots has the control's first boots,
+// and a control judged over more boots than the engine would weigh it
+// against drift it was not measured under.
+func (j Judgement) HoldBy(controlA, controlB []float64) Judgement {
+	return j.Hold(Judge(controlA[:min(j.NA, len(controlA))], controlB[:min(j.NB, len(controlB))]))
 }
 
 // Rule is the rule in one sentence, for readers of reports.

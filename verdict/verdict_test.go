@@ -146,6 +146,28 @@ func TestHold(t *testing.T) {
 	}
 }
 
+// TestHoldBy: the control is judged over the boots the engine was. The
+// control drifted −30% on the engine's 3 boots and then came back on 3
+// more that only it ran (adaptive boots): over all 6 it is within noise,
+// but the engine's −20% stands beside the −30% of its own boots.
+func TestHoldBy(t *testing.T) {
+	small := Judge([]float64{10, 10.02, 10.01}, []float64{8, 8.01, 8.02})
+	ca := []float64{10, 10.02, 10.01, 10, 10.01, 10.02}
+	cb := []float64{7, 7.01, 7.02, 13, 13.01, 13.02}
+	if all := Judge(ca, cb); all.Called() {
+		t.Fatalf("the control over all its boots is called (%+v): fix the test's samples", all)
+	}
+	if h := small.HoldBy(ca, cb); h.Outcome != Held || !strings.Contains(h.Why, "control's drift (-30%)") {
+		t.Errorf("a change beside the control of its own boots: %v (%s)", h.Outcome, h.Why)
+	}
+	if h := small.HoldBy(ca[:3], cb[:3]); h.Outcome != Held {
+		t.Errorf("equal counts: %v, want held as Hold holds it", h.Outcome)
+	}
+	if h := small.HoldBy(nil, nil); h.Outcome != Changed {
+		t.Errorf("no control samples: %v, want the change unchanged", h.Outcome)
+	}
+}
+
 // TestAlphaAt checks the spending series: it sums to Alpha over every
 // count from 3, and each look's level is what the documentation says.
 func TestAlphaAt(t *testing.T) {

@@ -28,7 +28,7 @@ type ReadtestRequest struct {
 	// device to use); the file gets 1234 extra bytes so EOF is mid-page.
 	Size    int64
 	Repeats int // benchmark runs per engine
-	// Engines are the benchmark engines to run, in Engines' order; all
+	// Engines are the benchmark engines to run, in the order given; all
 	// when empty. Adaptive boots run only the undecided ones.
 	Engines     []Engine
 	TestTimeout time.Duration // bound of each correctness test
@@ -250,6 +250,9 @@ func (r ReadtestRequest) Validate() error {
 		if !slices.Contains(CorrectnessTests, o) {
 			return fmt.Errorf("--only: unknown test %q (tests: %s)", o, strings.Join(CorrectnessTests, ", "))
 		}
+	}
+	if len(r.Engines) > 0 && r.Mode == ModeCorrectness {
+		return errors.New("--engines is for the benchmark: --mode correctness runs none")
 	}
 	for i, e := range r.Engines {
 		switch {

@@ -69,6 +69,7 @@ func TestParseReadtestArgsErrors(t *testing.T) {
 		{"unknown test", "--target raw --dev x --only eof,nope", `unknown test "nope"`},
 		{"unknown engine", "--target raw --dev x --engines psync,aio", `unknown engine "aio"`},
 		{"engine twice", "--target raw --dev x --engines io_uring,io_uring", "io_uring named twice"},
+		{"engines without a benchmark", "--target raw --dev x --mode correctness --engines psync", "--engines is for the benchmark"},
 		{"extra args", "--target raw --dev x more", "unexpected"},
 		{"unknown flag", "--bogus", "bogus"},
 	}
