@@ -81,9 +81,6 @@ func (r *runner) testAll(ctx context.Context) error {
 			break
 		}
 		scope := newRoundScope(p, undecided)
-		if len(scope) == 0 {
-			break
-		}
 		r.logf("adaptive boots: round %d of at most %d for %s; undecided: %s", round+1, r.maxRounds(p),
 			scope.describe(p), undecidedText(undecided))
 		if err := r.testRound(ctx, p, round, scope); err != nil {
@@ -206,8 +203,8 @@ func (r *runner) testBoot(ctx context.Context, p *plan.Plan, v plan.Variant, rv 
 
 // testTargets boots the variant once and runs every target of p (or
 // what scope names, when it is not nil): correctness and the benchmark
-// in round 0, the benchmark alone after that. A target that hangs or crashes the
-// kernel gets the VM rebooted before the next target, so one broken
+// in round 0, the benchmark alone after that. A target that hangs or
+// crashes the kernel gets the VM rebooted before the next target, so one broken
 // target does not poison the others; a target that could not be set up,
 // or hung, in round 0 has no benchmark rounds.
 func (r *runner) testTargets(ctx context.Context, p *plan.Plan, v plan.Variant, rv *results.Variant, round int, scope roundScope) error {
