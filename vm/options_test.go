@@ -12,7 +12,7 @@ import (
 func TestCmdline(t *testing.T) {
 	base := []string{
 		"qemu-system-x86_64", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-		"-machine", "pc",
+		"-machine", "q35",
 	}
 	for _, tc := range []struct {
 		name string
@@ -31,7 +31,7 @@ func TestCmdline(t *testing.T) {
 			opts: Options{QEMU: "/opt/qemu", Kernel: "k", Image: &Image{Path: "i.cpio"}, Accel: AccelKVM, CPUs: 4, MemoryMB: 2048},
 			want: []string{
 				"/opt/qemu", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-				"-machine", "pc", "-accel", "kvm", "-cpu", "host", "-smp", "4", "-m", "2048",
+				"-machine", "q35", "-accel", "kvm", "-cpu", "host", "-smp", "4", "-m", "2048",
 				"-serial", "stdio", "-kernel", "k", "-initrd", "i.cpio", "-append", "console=ttyS0 panic=-1 unknown_nmi_panic panic_print=0x40",
 			},
 		},
