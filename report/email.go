@@ -166,7 +166,7 @@ func emailBench(e *emailText, pairs []benchPair) {
 	for _, pair := range pairs {
 		tables := pair.Tables
 		e.blank()
-		intro := fmt.Sprintf("Read benchmark, %s. %s ", pair.Title, pair.workload()) + strings.Replace(figuresText(tables, "-"), " with its (min-max) range", "", 1) + " " + strings.ReplaceAll(noiseRule, "–", "-")
+		intro := fmt.Sprintf("Read benchmark, %s. %s ", pair.Title, pair.workload()) + strings.Replace(pair.figuresText("-"), " with its (min-max) range", "", 1) + " " + strings.ReplaceAll(noiseRule, "–", "-")
 		e.para(intro)
 		for _, t := range tables {
 			e.blank()

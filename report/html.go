@@ -157,7 +157,7 @@ func (rd Renderer) html(w io.Writer, r *results.Run) error {
 	for _, pair := range o.Bench {
 		tables := pair.Tables
 		b := htmlBench{A: pair.A, B: pair.B,
-			Intro: pair.workload() + " " + figuresText(tables, "–") + " Chart whiskers span min–max."}
+			Intro: pair.workload() + " " + pair.figuresText("–") + " Chart whiskers span min–max."}
 		for _, t := range tables {
 			b.Targets = append(b.Targets, htmlTargetOf(t))
 		}

@@ -208,7 +208,7 @@ func mdBench(p *printer, pairs []benchPair) {
 	for _, pair := range pairs {
 		tables := pair.Tables
 		p.f("## Read benchmark: %s\n\n", mdText(pair.Title))
-		p.f("%s %s %s\n\n", mdText(pair.workload()), figuresText(tables, "–"), noiseRule)
+		p.f("%s %s %s\n\n", mdText(pair.workload()), pair.figuresText("–"), noiseRule)
 		for _, t := range tables {
 			p.f("### %s\n\n", mdText(t.Target))
 			if t.Error != "" {
@@ -287,9 +287,12 @@ func maxRepeats(tables []results.ABTarget) int {
 
 // figuresText says what a figure is: "the median of 3 boots with its
 // (min–max) range", naming each target's count, and each engine's that
-// differs from it, when adaptive boots gave them different counts, or
-// for one boot that there is no spread.
-func figuresText(tables []results.ABTarget, dash string) string {
+// differs from it, when they differ, or for one boot that there is no
+// spread. It says why counts differ only as far as the plan's boots
+// (p.Boots) show it: more than them are adaptive boots, fewer are runs
+// that failed.
+func (p benchPair) figuresText(dash string) string {
+	tables := p.Tables
 	n := maxRepeats(tables)
 	if n <= 1 {
 		return "Each figure is a single boot's, with no spread."
@@ -300,6 +303,7 @@ func figuresText(tables []results.ABTarget, dash string) string {
 		if t.Repeats == 0 {
 			continue
 		}
+		least = min(least, t.Repeats)
 		count := fmt.Sprintf("%s %d", t.Target, t.Repeats)
 		var fewer []string
 		for _, e := range t.Engines {
@@ -318,9 +322,19 @@ func figuresText(tables []results.ABTarget, dash string) string {
 	if least == n {
 		return fmt.Sprintf("Each figure is the median of %d boots with its (min%smax) range.", n, dash)
 	}
-	return fmt.Sprintf("Each figure is the median of %d to %d boots with its (min%smax) range: %s "+
-		"(a target gets more boots while a metric of it is undecided, and they run only the engines with such a metric and the control).",
+	s := fmt.Sprintf("Each figure is the median of %d to %d boots with its (min%smax) range: %s",
 		least, n, dash, strings.Join(counts, ", "))
+	var why []string
+	if p.Boots > 0 && n > p.Boots {
+		why = append(why, "a target gets more boots while a metric of it is undecided, and they run only the engines with such a metric and the control")
+	}
+	if p.Boots > 0 && least < p.Boots {
+		why = append(why, fmt.Sprintf("fewer than the plan's %d boots are runs that failed", p.Boots))
+	}
+	if len(why) > 0 {
+		s += " (" + strings.Join(why, "; ") + ")"
+	}
+	return s + "."
 }
 
 func cellText(c column, cell results.ABCell) string {

@@ -102,6 +102,7 @@ type benchPair struct {
 	FileSize string // the plan's file size; "" when not recorded
 	Clock    string // what the guests' clocks counted (results.Plan.GuestClock)
 	Tool     string // the fio the guests ran (results.Plan.BenchTool); "" when not recorded
+	Boots    int    // the plan's benchmark boots a variant; 0 when not recorded
 	Tables   []results.ABTarget
 }
 
@@ -254,7 +255,7 @@ func (rd Renderer) outline(r *results.Run) outline {
 	for _, pair := range r.BenchPairs() {
 		if tables := r.ABTables(pair[0], pair[1]); len(tables) > 0 {
 			o.Bench = append(o.Bench, benchPair{Title: pairTitle(pair), A: pair[0].Name, B: nameOrEmpty(pair[1]),
-				FileSize: r.Plan.FileSize, Clock: r.Plan.GuestClock(), Tool: r.Plan.BenchTool, Tables: tables})
+				FileSize: r.Plan.FileSize, Clock: r.Plan.GuestClock(), Tool: r.Plan.BenchTool, Boots: r.Plan.Boots, Tables: tables})
 		}
 	}
 	if len(o.Bench) > 0 {
