@@ -53,7 +53,7 @@ func TestOverridesApplied(t *testing.T) {
 		{"series", Overrides{Tree: "/src/linux", Series: "s.mbox"}, func(p *Plan) bool {
 			return p.Name == "series s.mbox on /src/linux" && p.Variants[1].Patches[0] == "s.mbox"
 		}},
-		{"quick", Overrides{Quick: true}, func(p *Plan) bool { return p.FileSize == "16M" && p.Boots == 1 && p.MaxBoots == 1 }},
+		{"quick", Overrides{Quick: true}, func(p *Plan) bool { return p.FileSize == QuickFileSize && p.Boots == 1 && p.MaxBoots == 1 }},
 		{"quick then boots", Overrides{Quick: true, Boots: 4}, func(p *Plan) bool { return p.Boots == 4 && p.MaxBoots == 4 }},
 		{"accel", Overrides{Accel: "tcg"}, func(p *Plan) bool { return p.Accel == "tcg" }},
 		{"targets", Overrides{Targets: []string{"xfs"}}, func(p *Plan) bool { return slices.Equal(p.Targets, []string{"xfs"}) }},

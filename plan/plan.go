@@ -366,14 +366,22 @@ func ParseSize(s string) (int64, error) {
 	return n * mult, nil
 }
 
-// Quick shrinks the plan for CI: a small file, one boot and one repeat,
-// no adaptive boots. Its figures are shown but no change is called (too
-// few samples).
+// Quick shrinks the plan for CI: a file of at most QuickFileSize, one
+// boot and one repeat, no adaptive boots. Its figures are shown but no
+// change is called (too few samples).
 func (p *Plan) Quick() {
-	p.FileSize = "16M"
+	if n, err := ParseSize(p.FileSize); err != nil || n > quickFileBytes {
+		p.FileSize = QuickFileSize
+	}
 	p.Boots, p.MaxBoots = 1, 1
 	p.Repeats = 1
 }
+
+// QuickFileSize is the largest file a --quick run reads.
+const (
+	QuickFileSize  = "16M"
+	quickFileBytes = 16 << 20
+)
 
 // DefaultMaxBoots is the adaptive-boot budget of a plan that sets none;
 // MaxBootsLimit the largest a plan may set (a boot and its benchmark

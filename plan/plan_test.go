@@ -67,6 +67,15 @@ func TestMaxBoots(t *testing.T) {
 	if p.Boots != 1 || p.MaxBoots != 1 {
 		t.Errorf("quick: boots %d, max_boots %d; want no adaptive boots", p.Boots, p.MaxBoots)
 	}
+	// Quick reads at most QuickFileSize, and never more than the plan.
+	for _, tc := range []struct{ size, want string }{{"64M", QuickFileSize}, {"12M", "12M"}, {"4k", "4k"}} {
+		p := Default()
+		p.FileSize = tc.size
+		p.Quick()
+		if p.FileSize != tc.want {
+			t.Errorf("quick on a %s plan: file_size %s, want %s", tc.size, p.FileSize, tc.want)
+		}
+	}
 }
 
 func TestParseErrors(t *testing.T) {
