@@ -16,6 +16,8 @@ type recorded struct {
 	Runs []struct {
 		Name, Kind, A, B string
 		Clock            string // the guests' clock: host or instructions
+		FileSize         string `json:"file_size"` // the benchmark file's, "12M"; "" when not recorded
+		Machine          string // the host of an instructions-clock run: "A" or "B"
 		Comparisons      []struct {
 			Target, Engine, Metric string
 			A, B                   []float64
@@ -82,7 +84,7 @@ const budget = plan.DefaultMaxBoots
 // case), and in three A/A runs of the default plan under the
 // instruction clock (made as three nights of ktest run --aa --history).
 func TestRecordedAA(t *testing.T) {
-	for _, run := range []string{"aa1", "icount-aa1", "icount-aa2", "icount-aa3", "icount-aa4", "icount-aa5", "icount-aa6"} {
+	for _, run := range []string{"aa1", "icount-aa1", "icount-aa2", "icount-aa3", "icount-aa4", "icount-aa5", "icount-aa6", "icount-aa7", "icount-aa8", "icount-aa9", "icount-aa10", "icount-aa11", "icount-aa12"} {
 		called, undecided, n := judgeRun(t, run, budget)
 		t.Logf("%s: %d comparisons, %d called, %d undecided: %v", run, n, len(called), len(undecided), undecided)
 		if len(called) > 0 {
@@ -213,6 +215,9 @@ func TestRecordedInstructionClock(t *testing.T) {
 		{"icount-ab4", []string{"ext4", "xfs", "btrfs", "raw"}},
 		{"icount-ab5", []string{"ext4", "xfs", "btrfs", "raw"}},
 		{"icount-ab6", []string{"ext4", "xfs", "btrfs", "raw"}},
+		{"icount-ab7", []string{"ext4", "xfs", "btrfs", "raw"}}, // 12M file, q35
+		{"icount-ab8", []string{"ext4", "xfs", "btrfs", "raw"}},
+		{"icount-ab9", []string{"ext4", "xfs", "btrfs", "raw"}},
 		{"icount-ext4", []string{"ext4"}},
 		{"icount-ext4-load", []string{"ext4"}},
 	} {
