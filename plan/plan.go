@@ -366,8 +366,9 @@ func ParseSize(s string) (int64, error) {
 	return n * mult, nil
 }
 
-// Quick shrinks the plan for CI: a file of at most QuickFileSize, one
-// boot and one repeat, no adaptive boots. Its figures are shown but no
+// Quick shrinks the plan for CI: a file of at most QuickFileSize (an
+// explicit --size, applied after it, still wins), one boot and one
+// repeat, no adaptive boots. Its figures are shown but no
 // change is called (too few samples).
 func (p *Plan) Quick() {
 	if n, err := ParseSize(p.FileSize); err != nil || n > quickFileBytes {

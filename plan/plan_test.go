@@ -279,3 +279,10 @@ func TestWithEraBaseline(t *testing.T) {
 		t.Error("--series keeps the era's baseline: its baseline is the tree itself")
 	}
 }
+
+// QuickFileSize and the byte bound Quick compares with are one size.
+func TestQuickFileSize(t *testing.T) {
+	if n, err := ParseSize(QuickFileSize); err != nil || n != quickFileBytes {
+		t.Errorf("ParseSize(%q) = %d, %v; want %d", QuickFileSize, n, err, quickFileBytes)
+	}
+}

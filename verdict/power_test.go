@@ -366,11 +366,12 @@ func TestPowerStudy(t *testing.T) {
 			if r := rows["wall_ms +25%"]; r.found < 0.99 {
 				t.Errorf("wall time +25%% found in %.1f%% of trials, want at least 99%%", r.found*100)
 			}
-			// The issue asks for 9 in 10. Machine A's runs give it; machine
-			// B's boots spread more (82%), and over both the figure is
-			// 87%: the README says so. These are guards against a rule
-			// that calls less, from 2000 trials a row; -short's 200 have a
-			// standard error of about 2%, and get 5 points of slack.
+			// The issue asks for 9 in 10. Machine A's runs give it (90%);
+			// machine B's boots spread more (82%), and over both the
+			// figure is 87%: the README says so. The floors sit a little
+			// under these, as guards against a rule that calls less, from
+			// 2000 trials a row; -short's 200 have a standard error of
+			// about 2%, and get 5 points of slack.
 			slack := 0.0
 			if trials < 2000 {
 				slack = 0.05
@@ -381,7 +382,7 @@ func TestPowerStudy(t *testing.T) {
 			for _, m := range []struct {
 				size, machine string
 				want          float64
-			}{{"24M", "A", 0.9}, {"24M", "B", 0.78}, {"12M", "B", 0.65}} {
+			}{{"24M", "A", 0.88}, {"24M", "B", 0.78}, {"12M", "B", 0.65}} {
 				if r := sizeRow(t, m.size, m.machine, trials); r.found < m.want-slack {
 					t.Errorf("%s file, machine %s: wall time +10%% found in %.1f%% of %d trials, want at least %.0f%%",
 						m.size, m.machine, r.found*100, trials, (m.want-slack)*100)

@@ -81,8 +81,9 @@ const budget = plan.DefaultMaxBoots
 
 // TestRecordedAA: the same kernel as both variants, nothing is called:
 // on a host loaded by parallel builds under the host clock (the noisiest
-// case), and in three A/A runs of the default plan under the
-// instruction clock (made as three nights of ktest run --aa --history).
+// case), and in the A/A runs of the default plan under the instruction
+// clock (each set of three made as three nights of ktest run --aa
+// --history): aa1..6 on machine A, aa7..12 on machine B (7..9 at 12M).
 func TestRecordedAA(t *testing.T) {
 	for _, run := range []string{"aa1", "icount-aa1", "icount-aa2", "icount-aa3", "icount-aa4", "icount-aa5", "icount-aa6", "icount-aa7", "icount-aa8", "icount-aa9", "icount-aa10", "icount-aa11", "icount-aa12"} {
 		called, undecided, n := judgeRun(t, run, budget)
@@ -199,8 +200,9 @@ func TestRecordedPower(t *testing.T) {
 // TestRecordedInstructionClock: the same A/B with the guest clock
 // counting instructions (vm.ClockInstructions, TCG -icount). The
 // cover letter's result, io_uring async reads faster in wall time, is
-// called on every target of the default plan in four runs (two with
-// the static fio), on ext4 alone on a quiet
+// called on every target of the default plan in every recorded run
+// (ab1..4 on machine A, ab5..9 on machine B, ab7 and 8 at 12M), on ext4
+// alone on a quiet
 // host, and on ext4 alone with two CPU hogs on the host's 2 cores;
 // nothing is called on io_uring offload, which the series cannot change,
 // nor on the psync control.

@@ -83,10 +83,10 @@
 // 24M a boot's benchmark takes half the time, but it makes half the
 // reads, and its wall time spreads more from boot to boot (standard
 // deviation of the log, median over a run's engines and variants: 1.9%
-// to 2.6% in three A/A runs at 12M, icount-aa7..9, against 1.6% at 24M
-// on the same machine the same evening, icount-aa10): the power study
-// then calls a planted +10% of wall time in 70% of trials instead of
-// about 90%, and the default stays 24M.
+// to 2.6% in three A/A runs at 12M, icount-aa7..9, against 1.6% to 2.1%
+// at 24M on the same machine the same evening, icount-aa10..12): the
+// power study then calls a planted +10% of wall time in 70.5% of trials
+// instead of 81.7% on that machine's runs, and the default stays 24M.
 //
 // # The false-call arithmetic
 //
