@@ -368,8 +368,8 @@ func ParseSize(s string) (int64, error) {
 
 // Quick shrinks the plan for CI: a file of at most QuickFileSize (an
 // explicit --size, applied after it, still wins), one boot and one
-// repeat, no adaptive boots. Its figures are shown but no
-// change is called (too few samples).
+// repeat, no adaptive boots. Its figures are shown but no change is
+// called (too few samples).
 func (p *Plan) Quick() {
 	if n, err := ParseSize(p.FileSize); err != nil || n > quickFileBytes {
 		p.FileSize = QuickFileSize
