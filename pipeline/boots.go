@@ -26,15 +26,15 @@ import (
 // the samples, not on-disk layouts.
 //
 // Adaptive rounds follow, up to plan.MaxBoots: after each round the
-// pipeline asks package verdict, for every metric the run compares,
-// whether another boot could decide it (verdict.Judgement.Undecided),
-// and runs one more interleaved round for the targets that have such a
-// metric, and only for them, and on them only the engines with such a
-// metric and the plan's control (a roundScope): an engine whose metrics
-// are all decided gains nothing from a boot, while the control must see
-// every boot the others see to guard them against drift. --aa and
-// nightly runs are ordinary runs of the pipeline, so they take the same
-// rounds.
+// pipeline asks package verdict, for every comparison of a metric in
+// plan.AdaptiveMetrics, whether another boot could decide it
+// (verdict.Judgement.Undecided), and runs one more interleaved round for
+// the targets that have such a metric, and only for them, and on them
+// only the engines with such a metric and the plan's control (a
+// roundScope): an engine whose metrics are all decided gains nothing
+// from a boot, while the control must see every boot the others see to
+// guard them against drift. --aa and nightly runs are ordinary runs of
+// the pipeline, so they take the same rounds.
 
 // rounds is the number of boots per variant under plan p before any
 // adaptive round.
@@ -175,7 +175,7 @@ func undecidedText(undecided []results.BenchComparison) string {
 func (r *runner) undecided(p *plan.Plan) []results.BenchComparison {
 	var out []results.BenchComparison
 	for _, c := range r.run.BenchComparisons() {
-		if !r.benchableEverywhere(c.Target) {
+		if !r.benchableEverywhere(c.Target) || !slices.Contains(p.AdaptiveMetrics, c.Metric) {
 			continue
 		}
 		if verdict.Judge(c.A.Samples, c.B.Samples).Undecided(r.maxRounds(p)) {

@@ -96,6 +96,41 @@ func TestRunAdaptiveBootsBudget(t *testing.T) {
 	}
 }
 
+// Only the plan's adaptive metrics earn boots: ext4's wall time is
+// undecided at 3 boots, and a plan that gives adaptive boots to sys CPU
+// alone (the same on both variants here) leaves it at 3.
+func TestRunAdaptiveMetrics(t *testing.T) {
+	spread := []float64{1.0, 1.08, 0.93, 1.05, 0.96, 1.02, 0.98, 1.04}
+	for _, tc := range []struct {
+		metrics []string
+		more    bool
+	}{
+		{[]string{results.MetricWallMS}, true},
+		{[]string{results.MetricSysCPU}, false},
+		{[]string{results.MetricSysCPU, results.MetricWallMS}, true},
+	} {
+		w := &fakeWorld{targets: map[string]behaviour{}, wall: map[string]func(int) float64{
+			"baseline/ext4": func(b int) float64 { return 1000 * spread[(b-1)%len(spread)] },
+			"patched/ext4":  func(b int) float64 { return 600 * spread[(b+2)%len(spread)] },
+		}}
+		run, _, err := fakeRun(t, w, context.Background(), func(p *plan.Plan) {
+			p.Targets = []string{"ext4"}
+			p.Boots, p.MaxBoots = 3, 6
+			p.AdaptiveMetrics = tc.metrics
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := len(run.Variant("baseline").Target("ext4").Engine("io_uring").Metrics[results.MetricWallMS].Samples)
+		if more := n > 3; more != tc.more {
+			t.Errorf("adaptive metrics %v: %d boots a variant, want more than 3: %v", tc.metrics, n, tc.more)
+		}
+		if !slices.Equal(run.Plan.AdaptiveMetrics, tc.metrics) {
+			t.Errorf("adaptive metrics recorded as %v, want %v", run.Plan.AdaptiveMetrics, tc.metrics)
+		}
+	}
+}
+
 // An adaptive boot runs only the engines with an undecided metric and
 // the control: ext4's io_uring is undecided, psync (the control) and
 // io_uring-offload are the same on both variants.

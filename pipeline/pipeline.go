@@ -115,7 +115,7 @@ func Run(ctx context.Context, cfg Config) (*results.Run, error) {
 		Schema: results.Schema, ID: filepath.Base(cfg.OutDir), Started: time.Now().UTC(),
 		Status: results.StatusRunning, Command: cfg.Command,
 		Host:  results.Host{Hostname: host, CPUs: runtime.NumCPU(), Kernel: uname},
-		Plan:  results.Plan{Name: p.Name, Targets: p.Targets, Suites: p.Suites, FileSize: p.FileSize, Boots: p.Boots, MaxBoots: p.MaxBoots, Repeats: p.Repeats, Control: p.Control, KernelArgs: p.KernelArgs},
+		Plan:  results.Plan{Name: p.Name, Targets: p.Targets, Suites: p.Suites, FileSize: p.FileSize, Boots: p.Boots, MaxBoots: p.MaxBoots, AdaptiveMetrics: p.AdaptiveMetrics, Repeats: p.Repeats, Control: p.Control, KernelArgs: p.KernelArgs},
 		Shard: cfg.Shard, BuildOnly: cfg.BuildOnly,
 	}
 	if c, err := kbuild.Compiler(ctx); err == nil {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/ktest-dev/ktest/guest/proto"
+	"github.com/ktest-dev/ktest/results"
 )
 
 //go:embed default.toml
@@ -41,6 +43,10 @@ type Plan struct {
 	// a variant. 0 means max(Boots, DefaultMaxBoots); MaxBoots = Boots
 	// turns adaptive boots off.
 	MaxBoots int `toml:"max_boots"`
+	// AdaptiveMetrics are the metrics (results' names: "wall_ms") whose
+	// undecided comparisons earn adaptive boots; the others are judged on
+	// the boots those leave. Empty means DefaultAdaptiveMetrics.
+	AdaptiveMetrics []string `toml:"adaptive_metrics"`
 	// Repeats is how many fio runs each engine makes per boot; a boot's
 	// sample is their median.
 	Repeats int `toml:"repeats"`
@@ -199,7 +205,7 @@ func Parse(file string, data []byte) (*Plan, error) {
 	if und := md.Undecoded(); len(und) > 0 {
 		key := und[0].String()
 		return nil, &Error{File: file, Line: lineOf(data, und[0][len(und[0])-1]),
-			Reason: fmt.Sprintf("unknown key %q (known keys: name, tree, fragments, targets, suites, tests, file_size, boots, max_boots, repeats, control, checkpatch, checkpatch_fatal, [per_patch], kernel_args, mkfs_for_kernel, accel, clock, memory_mb, cpus, [series], [timeouts], [[variant]])", key)}
+			Reason: fmt.Sprintf("unknown key %q (known keys: name, tree, fragments, targets, suites, tests, file_size, boots, max_boots, adaptive_metrics, repeats, control, checkpatch, checkpatch_fatal, [per_patch], kernel_args, mkfs_for_kernel, accel, clock, memory_mb, cpus, [series], [timeouts], [[variant]])", key)}
 	}
 	p.Source = file
 	if err := p.validate(data); err != nil {
@@ -301,6 +307,12 @@ func (p *Plan) validate(data []byte) error {
 	if p.MaxBoots < p.Boots || p.MaxBoots > MaxBootsLimit {
 		return bad("max_boots", "max_boots must be from boots (%d) to %d, got %d", p.Boots, MaxBootsLimit, p.MaxBoots)
 	}
+	if len(p.AdaptiveMetrics) == 0 {
+		p.AdaptiveMetrics = slices.Clone(DefaultAdaptiveMetrics)
+	}
+	if err := oneOf(p.AdaptiveMetrics, results.ComparedMetrics()); err != nil {
+		return bad("adaptive_metrics", "adaptive_metrics: %v", err)
+	}
 	if p.MemoryMB == 0 {
 		p.MemoryMB = 1024
 	}
@@ -388,9 +400,16 @@ const (
 // MaxBootsLimit the largest a plan may set (a boot and its benchmark
 // take about a minute under TCG).
 const (
-	DefaultMaxBoots = 8
+	DefaultMaxBoots = 12
 	MaxBootsLimit   = 20
 )
+
+// DefaultAdaptiveMetrics are the metrics that earn adaptive boots in a
+// plan that names none: wall time, the series' headline (IOPS is its
+// reciprocal). Spending the budget on every metric tripled a default
+// A/B run's adaptive boots for moderate sys CPU and p99 changes (README,
+// "What a run costs").
+var DefaultAdaptiveMetrics = []string{results.MetricWallMS}
 
 // SetBoots sets the boots per variant (`ktest run --boots N`), raising
 // the adaptive budget to at least n.

@@ -34,8 +34,15 @@ func TestDefaultPlan(t *testing.T) {
 	if p.Timeouts.Boot.Duration != 120*time.Second {
 		t.Errorf("boot timeout = %v", p.Timeouts.Boot)
 	}
-	if p.Boots != 3 || p.MaxBoots != 8 {
-		t.Errorf("boots %d, max_boots %d; want 3 and 8", p.Boots, p.MaxBoots)
+	if p.Boots != 3 || p.MaxBoots != 12 {
+		t.Errorf("boots %d, max_boots %d; want 3 and 12", p.Boots, p.MaxBoots)
+	}
+	if !slices.Equal(p.AdaptiveMetrics, []string{"wall_ms"}) {
+		t.Errorf("adaptive_metrics %v, want the headline, wall_ms", p.AdaptiveMetrics)
+	}
+	unset, err := Parse("my.toml", []byte(strings.Replace(string(DefaultText()), "adaptive_metrics = [\"wall_ms\"]\n", "", 1)))
+	if err != nil || !slices.Equal(unset.AdaptiveMetrics, DefaultAdaptiveMetrics) {
+		t.Errorf("adaptive_metrics unset: %v, %v; want %v", unset.AdaptiveMetrics, err, DefaultAdaptiveMetrics)
 	}
 }
 
@@ -46,9 +53,9 @@ func TestMaxBoots(t *testing.T) {
 		text        string
 		boots, max_ int
 	}{
-		{"unset: the default budget", strings.Replace(base, "max_boots = 8\n", "", 1), 3, DefaultMaxBoots},
-		{"unset with more boots than the default budget", strings.Replace(strings.Replace(base, "max_boots = 8\n", "", 1), "boots = 3", "boots = 9", 1), 9, 9},
-		{"off", strings.Replace(base, "max_boots = 8", "max_boots = 3", 1), 3, 3},
+		{"unset: the default budget", strings.Replace(base, "max_boots = 12\n", "", 1), 3, DefaultMaxBoots},
+		{"unset with more boots than the default budget", strings.Replace(strings.Replace(base, "max_boots = 12\n", "", 1), "boots = 3", "boots = 14", 1), 14, 14},
+		{"off", strings.Replace(base, "max_boots = 12", "max_boots = 3", 1), 3, 3},
 	} {
 		p, err := Parse("my.toml", []byte(tc.text))
 		if err != nil {
@@ -59,9 +66,9 @@ func TestMaxBoots(t *testing.T) {
 		}
 	}
 	p := Default()
-	p.SetBoots(10)
-	if p.Boots != 10 || p.MaxBoots != 10 || p.Validate() != nil {
-		t.Errorf("--boots 10: boots %d, max_boots %d, %v", p.Boots, p.MaxBoots, p.Validate())
+	p.SetBoots(14)
+	if p.Boots != 14 || p.MaxBoots != 14 || p.Validate() != nil {
+		t.Errorf("--boots 14: boots %d, max_boots %d, %v", p.Boots, p.MaxBoots, p.Validate())
 	}
 	p.Quick()
 	if p.Boots != 1 || p.MaxBoots != 1 {
@@ -80,6 +87,7 @@ func TestMaxBoots(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	base := string(DefaultText())
+	clockLine := 1 + strings.Count(base[:strings.Index(base, "\nclock = ")+1], "\n")
 	for _, tc := range []struct {
 		name, text string
 		line       int
@@ -92,12 +100,13 @@ func TestParseErrors(t *testing.T) {
 		{"bad size", strings.Replace(base, `"24M"`, `"lots"`, 1), 0, "bad size"},
 		{"bad duration", strings.Replace(base, `"120s"`, `"soon"`, 1), 0, ""},
 		{"zero repeats", strings.Replace(base, "repeats = 1", "repeats = 0", 1), 0, "repeats must be at least 1"},
-		{"max_boots below boots", strings.Replace(base, "max_boots = 8", "max_boots = 2", 1), 0, "max_boots must be from boots (3) to 20, got 2"},
-		{"max_boots beyond the rule's calibration", strings.Replace(base, "max_boots = 8", "max_boots = 40", 1), 0, "max_boots must be from boots (3) to 20, got 40"},
+		{"max_boots below boots", strings.Replace(base, "max_boots = 12", "max_boots = 2", 1), 0, "max_boots must be from boots (3) to 20, got 2"},
+		{"max_boots beyond the rule's calibration", strings.Replace(base, "max_boots = 12", "max_boots = 40", 1), 0, "max_boots must be from boots (3) to 20, got 40"},
+		{"unknown adaptive metric", strings.Replace(base, `adaptive_metrics = ["wall_ms"]`, `adaptive_metrics = ["wall_ms", "real"]`, 1), 0, `adaptive_metrics: unknown value "real" (known: wall_ms, iops,`},
 		{"unknown control engine", strings.Replace(base, `control = "psync"`, `control = "aio"`, 1), 0, `control: unknown value "aio"`},
 		{"kernel arg with a space", strings.Replace(base, "kernel_args = []", `kernel_args = ["panic_on_warn=1 quiet"]`, 1), 0, `kernel_args: "panic_on_warn=1 quiet" must be one word`},
-		{"unknown clock", strings.Replace(base, `clock = "auto"`, `clock = "tsc"`, 1), 57, `clock: unknown value "tsc"`},
-		{"instructions on KVM", strings.Replace(strings.Replace(base, `clock = "auto"`, `clock = "instructions"`, 1), `accel = "auto"`, `accel = "kvm"`, 1), 57, "clock instructions counts TCG's instructions, and accel is kvm"},
+		{"unknown clock", strings.Replace(base, `clock = "auto"`, `clock = "tsc"`, 1), clockLine, `clock: unknown value "tsc"`},
+		{"instructions on KVM", strings.Replace(strings.Replace(base, `clock = "auto"`, `clock = "instructions"`, 1), `accel = "auto"`, `accel = "kvm"`, 1), clockLine, "clock instructions counts TCG's instructions, and accel is kvm"},
 		{"duplicate variant", base + "\n[[variant]]\nname = \"patched\"\n", 0, `variant "patched" defined twice`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

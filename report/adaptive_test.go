@@ -39,6 +39,7 @@ func TestFiguresText(t *testing.T) {
 			}
 		}
 	}
+	wallOnly := func(r *results.Run) { r.Plan.AdaptiveMetrics = []string{results.MetricWallMS} }
 	for _, tc := range []struct {
 		name   string
 		boots  int // the plan's; 0: not recorded
@@ -52,6 +53,8 @@ func TestFiguresText(t *testing.T) {
 			"Each figure is the median of 2 to 3 boots with its (min–max) range: ext4 3, xfs 3, btrfs 3, raw 3 (psync 2) (fewer than the plan's 3 boots are runs that failed)."},
 		{"both", 3, []func(*results.Run){more, fail},
 			"Each figure is the median of 2 to 6 boots with its (min–max) range: ext4 3, xfs 6 (io_uring-offload 3), btrfs 3, raw 3 (psync 2) (" + adaptive + "; fewer than the plan's 3 boots are runs that failed)."},
+		{"adaptive boots for wall time alone", 3, []func(*results.Run){more, wallOnly},
+			"Each figure is the median of 3 to 6 boots with its (min–max) range: ext4 3, xfs 6 (io_uring-offload 3), btrfs 3, raw 3 (a target gets more boots while its wall time (real) is undecided, and they run only the engines with such a metric and the control; the other metrics are judged on the boots there are)."},
 		{"no plan boots recorded: no reason guessed", 0, []func(*results.Run){more},
 			"Each figure is the median of 3 to 6 boots with its (min–max) range: ext4 3, xfs 6 (io_uring-offload 3), btrfs 3, raw 3."},
 	} {

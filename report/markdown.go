@@ -326,7 +326,7 @@ func (p benchPair) figuresText(dash string) string {
 		least, n, dash, strings.Join(counts, ", "))
 	var why []string
 	if p.Boots > 0 && n > p.Boots {
-		why = append(why, "a target gets more boots while a metric of it is undecided, and they run only the engines with such a metric and the control")
+		why = append(why, p.adaptiveText())
 	}
 	if p.Boots > 0 && least < p.Boots {
 		why = append(why, fmt.Sprintf("fewer than the plan's %d boots are runs that failed", p.Boots))
@@ -335,6 +335,23 @@ func (p benchPair) figuresText(dash string) string {
 		s += " (" + strings.Join(why, "; ") + ")"
 	}
 	return s + "."
+}
+
+// adaptiveText says which boots were adaptive and what earned them.
+func (p benchPair) adaptiveText() string {
+	const runs = "and they run only the engines with such a metric and the control"
+	if len(p.Adaptive) == 0 {
+		return "a target gets more boots while a metric of it is undecided, " + runs
+	}
+	nouns := make([]string, len(p.Adaptive))
+	for i, m := range p.Adaptive {
+		nouns[i] = columnOf(m).Noun
+		if m == results.MetricWallMS {
+			nouns[i] = "wall time (real)" // "its real" does not read
+		}
+	}
+	return fmt.Sprintf("a target gets more boots while its %s is undecided, %s; the other metrics are judged on the boots there are",
+		strings.Join(nouns, " or "), runs)
 }
 
 func cellText(c column, cell results.ABCell) string {

@@ -103,6 +103,9 @@ type benchPair struct {
 	Clock    string // what the guests' clocks counted (results.Plan.GuestClock)
 	Tool     string // the fio the guests ran (results.Plan.BenchTool); "" when not recorded
 	Boots    int    // the plan's benchmark boots a variant; 0 when not recorded
+	// Adaptive are the metrics that earned adaptive boots
+	// (results.Plan.AdaptiveMetrics); nil for runs that gave them to all.
+	Adaptive []string
 	Tables   []results.ABTarget
 }
 
@@ -255,7 +258,7 @@ func (rd Renderer) outline(r *results.Run) outline {
 	for _, pair := range r.BenchPairs() {
 		if tables := r.ABTables(pair[0], pair[1]); len(tables) > 0 {
 			o.Bench = append(o.Bench, benchPair{Title: pairTitle(pair), A: pair[0].Name, B: nameOrEmpty(pair[1]),
-				FileSize: r.Plan.FileSize, Clock: r.Plan.GuestClock(), Tool: r.Plan.BenchTool, Boots: r.Plan.Boots, Tables: tables})
+				FileSize: r.Plan.FileSize, Clock: r.Plan.GuestClock(), Tool: r.Plan.BenchTool, Boots: r.Plan.Boots, Adaptive: r.Plan.AdaptiveMetrics, Tables: tables})
 		}
 	}
 	if len(o.Bench) > 0 {

@@ -86,6 +86,10 @@ var comparedMetrics = []string{
 	MetricUserCPU, MetricSysCPU, MetricCtxSwitches, MetricWorkers,
 }
 
+// ComparedMetrics are the metric names Compare and the A/B verdicts
+// judge, in report order.
+func ComparedMetrics() []string { return slices.Clone(comparedMetrics) }
+
 // Compare measures newRun against oldRun (both non-nil): tests that
 // newly fail or were fixed, targets that newly cannot be set up, and
 // metrics that got worse by the one rule of package verdict. A change

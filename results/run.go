@@ -179,8 +179,11 @@ type Plan struct {
 	Boots int `json:"boots,omitempty"`
 	// MaxBoots is the adaptive budget: targets with an undecided metric
 	// got more boots, up to MaxBoots a variant.
-	MaxBoots int  `json:"max_boots,omitempty"`
-	Quick    bool `json:"quick,omitempty"`
+	MaxBoots int `json:"max_boots,omitempty"`
+	// AdaptiveMetrics are the metrics whose undecided comparisons earned
+	// those boots; runs that predate it gave them to every metric.
+	AdaptiveMetrics []string `json:"adaptive_metrics,omitempty"`
+	Quick           bool     `json:"quick,omitempty"`
 	// Control is the benchmark engine no variant changes; see
 	// plan.Plan.Control. Its drift raises the noise floor of the others.
 	Control string `json:"control,omitempty"`

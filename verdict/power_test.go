@@ -1,4 +1,4 @@
-package verdict
+package verdict_test
 
 import (
 	"fmt"
@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ktest-dev/ktest/plan"
+	"github.com/ktest-dev/ktest/verdict"
 )
 
 // The power study: how often the rule, with adaptive boots, calls a
@@ -156,13 +157,30 @@ func (p *pool) drawBoot(rng *rand.Rand, target string, plant map[string]float64)
 	return b
 }
 
-// design is a plan's boots and budget.
-type design struct{ boots, max int }
+// design is a plan's boots, budget and adaptive metrics (nil: every
+// metric earns boots).
+type design struct {
+	boots, max int
+	adaptive   []string
+}
+
+// adaptiveText names the metrics that earn boots.
+func (d design) adaptiveText() string {
+	if d.adaptive == nil {
+		return "every metric"
+	}
+	return strings.Join(d.adaptive, ", ")
+}
+
+// studyDesign is the default plan's design with budget max.
+func studyDesign(max int) design {
+	return design{boots: 3, max: max, adaptive: plan.Default().AdaptiveMetrics}
+}
 
 // runOutcome is one simulated run: the comparisons called
 // ("target/engine/metric" -> judgement) and boots per variant.
 type runOutcome struct {
-	called map[string]Judgement
+	called map[string]verdict.Judgement
 	boots  int
 }
 
@@ -173,7 +191,7 @@ const control = "psync"
 // engines with an undecided metric and of the control, as the
 // pipeline's rounds do.
 func simulate(rng *rand.Rand, p *pool, plant map[string]float64, d design) runOutcome {
-	out := runOutcome{called: map[string]Judgement{}}
+	out := runOutcome{called: map[string]verdict.Judgement{}}
 	for _, target := range p.targets {
 		a, b := columns{}, columns{}
 		for range d.boots {
@@ -184,8 +202,8 @@ func simulate(rng *rand.Rand, p *pool, plant map[string]float64, d design) runOu
 			js := judgeTarget(a, b)
 			engines := map[string]bool{}
 			for k, j := range js {
-				if j.Undecided(d.max) {
-					engine, _, _ := strings.Cut(k, "/")
+				engine, metric, _ := strings.Cut(k, "/")
+				if j.Undecided(d.max) && (d.adaptive == nil || slices.Contains(d.adaptive, metric)) {
 					engines[engine] = true
 				}
 			}
@@ -230,11 +248,11 @@ func (c columns) most() int {
 
 // judgeTarget judges every engine/metric of one target's samples, the
 // control's drift holding back the other engines' changes.
-func judgeTarget(a, b columns) map[string]Judgement {
+func judgeTarget(a, b columns) map[string]verdict.Judgement {
 	keys := slices.Sorted(maps.Keys(a))
-	js := map[string]Judgement{}
+	js := map[string]verdict.Judgement{}
 	for _, k := range keys {
-		j := Judge(a[k], b[k])
+		j := verdict.Judge(a[k], b[k])
 		if engine, metric, _ := strings.Cut(k, "/"); engine != control {
 			if ca, ok := a[control+"/"+metric]; ok {
 				j = j.HoldBy(ca, b[control+"/"+metric])
@@ -330,15 +348,16 @@ func (r studyRow) String() string {
 
 // TestPowerStudy prints the power table of each guest clock and checks
 // the claims the README makes from it. Under the instruction clock (the
-// default under TCG): an A/A run calls anything less than once in 20
-// runs; at the default budget (plan.DefaultMaxBoots, 8) a planted +25%
-// of wall time is called in nearly every trial and +10% in 87% over
-// both machines' runs: 90% on machine A's, 82% on machine B's, whose
-// boots spread more, and 70% there at 12M (the budget table says what
-// each budget buys). Under the
-// host clock, whose recorded runs are the noisiest the rule has seen,
-// only the large sys CPU changes are found; the table says what it
-// missed.
+// default under TCG), with the default plan's design (max_boots 12,
+// adaptive boots for wall time): an A/A run calls anything less than
+// once in 20 runs; a planted +25% of wall time is called in nearly every
+// trial and +10% in 9 of 10 on each machine's runs (95% over both, 96%
+// on machine A's, 92% on machine B's, whose boots spread more; 81% there
+// at 12M). The budget table says what each budget buys, and what giving
+// every metric boots would. Under the host clock, whose recorded runs
+// are the noisiest the rule has seen, wall time is noise and only large
+// sys CPU changes are found when every metric earns boots; the table
+// says what it missed.
 func TestPowerStudy(t *testing.T) {
 	trials := 2000
 	if testing.Short() {
@@ -353,7 +372,13 @@ func TestPowerStudy(t *testing.T) {
 				size = plan.Default().FileSize
 			}
 			pools := aaPools(t, clock, size, "")
-			rows := powerTable(t, pools, trials)
+			d := studyDesign(studyMaxBoots)
+			if clock == "host" {
+				// Wall time is noise under the host clock (below); sys
+				// CPU is what a plan run there gives adaptive boots to.
+				d.adaptive = nil
+			}
+			rows := powerTable(t, pools, d, trials)
 			if r := rows["A/A"]; r.falseRuns >= 1.0/20 {
 				t.Errorf("A/A: %.1f%% of runs called a change, want under 1 in 20", r.falseRuns*100)
 			}
@@ -366,23 +391,22 @@ func TestPowerStudy(t *testing.T) {
 			if r := rows["wall_ms +25%"]; r.found < 0.99 {
 				t.Errorf("wall time +25%% found in %.1f%% of trials, want at least 99%%", r.found*100)
 			}
-			// The issue asks for 9 in 10. Machine A's runs give it (90%);
-			// machine B's boots spread more (82%), and over both the
-			// figure is 87%: the README says so. The floors sit a little
-			// under these, as guards against a rule that calls less, from
-			// 2000 trials a row; -short's 200 have a standard error of
-			// about 2%, and get 5 points of slack.
+			// The issue asks for 9 in 10 on each machine. The floors sit
+			// a little under the measured figures (95% over both, 96% on
+			// A, 92% on B, 81% on B at 12M), as guards against a rule
+			// that calls less, from 2000 trials a row; -short's 200 have
+			// a standard error of about 2%, and get 5 points of slack.
 			slack := 0.0
 			if trials < 2000 {
 				slack = 0.05
 			}
-			if r := rows["wall_ms +10%"]; r.found < 0.85-slack {
-				t.Errorf("max_boots %d: wall time +10%% found in %.1f%% of %d trials, want at least %.0f%%", studyMaxBoots, r.found*100, trials, (0.85-slack)*100)
+			if r := rows["wall_ms +10%"]; r.found < 0.93-slack {
+				t.Errorf("max_boots %d: wall time +10%% found in %.1f%% of %d trials, want at least %.0f%%", studyMaxBoots, r.found*100, trials, (0.93-slack)*100)
 			}
 			for _, m := range []struct {
 				size, machine string
 				want          float64
-			}{{"24M", "A", 0.88}, {"24M", "B", 0.78}, {"12M", "B", 0.65}} {
+			}{{"24M", "A", 0.94}, {"24M", "B", 0.90}, {"12M", "B", 0.78}} {
 				if r := sizeRow(t, m.size, m.machine, trials); r.found < m.want-slack {
 					t.Errorf("%s file, machine %s: wall time +10%% found in %.1f%% of %d trials, want at least %.0f%%",
 						m.size, m.machine, r.found*100, trials, (m.want-slack)*100)
@@ -415,7 +439,7 @@ func realRunSizes(t *testing.T, clock string, trials int) {
 func sizeRow(t *testing.T, size, machine string, trials int) studyRow {
 	pools := aaPools(t, "instructions", size, machine)
 	rng := rand.New(rand.NewPCG(21, 1))
-	d := design{boots: 3, max: studyMaxBoots}
+	d := studyDesign(studyMaxBoots)
 	aa := study(rng, pools, "", 0, d, trials)
 	wall := study(rng, pools, "wall_ms", 0.10, d, trials)
 	t.Logf("%s file, machine %s, %d A/A runs: A/A runs with a false call %.1f%%, wall time +10%% found in %.1f%% (boots median %d, worst %d)",
@@ -426,10 +450,10 @@ func sizeRow(t *testing.T, size, machine string, trials int) studyRow {
 // powerTable logs the study's rows for pools (and, without -short, what
 // more boots buy) and returns them by "metric +size%", the A/A row as
 // "A/A".
-func powerTable(t *testing.T, pools []*pool, trials int) map[string]studyRow {
-	d := design{boots: 3, max: studyMaxBoots}
+func powerTable(t *testing.T, pools []*pool, d design, trials int) map[string]studyRow {
 	rng := rand.New(rand.NewPCG(21, 1))
-	t.Logf("%d trials a row, boots from %d recorded A/A run(s) (%d comparisons a run), boots %d, max_boots %d", trials, len(pools), comparisons(pools[0]), d.boots, d.max)
+	t.Logf("%d trials a row, boots from %d recorded A/A run(s) (%d comparisons a run), boots %d, max_boots %d, adaptive metrics %s",
+		trials, len(pools), comparisons(pools[0]), d.boots, d.max, d.adaptiveText())
 	t.Logf("| planted on | size | called | runs with a false call | boots a variant, median | worst |")
 	t.Logf("|---|--:|--:|--:|--:|--:|")
 	rows := map[string]studyRow{"A/A": study(rng, pools, "", 0, d, trials)}
@@ -445,11 +469,17 @@ func powerTable(t *testing.T, pools []*pool, trials int) map[string]studyRow {
 		return rows
 	}
 	// The budget: what more boots buy.
-	t.Logf("| max_boots | wall +5%% | wall +10%% | wall +50%% | sys +10%% | sys +25%% | A/A runs with a false call | A/A boots median | worst |")
+	t.Logf("| max_boots, adaptive metrics | wall +5%% | wall +10%% | wall +50%% | sys +10%% | sys +25%% | A/A runs with a false call | A/A boots median | worst |")
+	var budgets []design
 	for _, budget := range []int{3, 4, 6, 8, 12} {
-		d := design{boots: 3, max: budget}
+		budgets = append(budgets, design{boots: 3, max: budget, adaptive: d.adaptive})
+	}
+	if d.adaptive != nil {
+		budgets = append(budgets, design{boots: 3, max: d.max}) // what giving every metric boots buys
+	}
+	for _, d := range budgets {
 		aa := study(rng, pools, "", 0, d, trials/2)
-		line := fmt.Sprintf("| %d |", budget)
+		line := fmt.Sprintf("| %d, %s |", d.max, d.adaptiveText())
 		for _, c := range []struct {
 			metric string
 			size   float64
@@ -465,7 +495,8 @@ func powerTable(t *testing.T, pools []*pool, trials int) map[string]studyRow {
 const studyMaxBoots = plan.DefaultMaxBoots
 
 // powerPlanMaxBoots and powerPlanFileSize are plans/power-slowread.toml's
-// budget and file, under which the real power runs were made.
+// budget and file, under which the real power runs were made; every
+// metric earned adaptive boots in them.
 const (
 	powerPlanMaxBoots = 6
 	powerPlanFileSize = "24M"

@@ -1,4 +1,4 @@
-package verdict
+package verdict_test
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ktest-dev/ktest/plan"
+	"github.com/ktest-dev/ktest/verdict"
 )
 
 // recorded is testdata/runs.json: the per-boot samples of real runs.
@@ -49,14 +50,14 @@ func judgeRun(t *testing.T, name string, budget int) (called, undecided []string
 		if r.Name != name {
 			continue
 		}
-		control := map[string]Judgement{}
+		control := map[string]verdict.Judgement{}
 		for _, c := range r.Comparisons {
 			if c.Engine == "psync" {
-				control[c.Target+"/"+c.Metric] = Judge(c.A, c.B)
+				control[c.Target+"/"+c.Metric] = verdict.Judge(c.A, c.B)
 			}
 		}
 		for _, c := range r.Comparisons {
-			j := Judge(c.A, c.B)
+			j := verdict.Judge(c.A, c.B)
 			if c.Engine != "psync" {
 				j = j.Hold(control[c.Target+"/"+c.Metric])
 			}

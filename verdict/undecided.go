@@ -7,10 +7,13 @@ import (
 )
 
 // Adaptive boots. A run boots each variant plan.Boots times, then asks,
-// for every metric it compares, whether another boot of each variant
-// could decide it; it adds interleaved boots while any metric of a
-// target answers yes, up to plan.MaxBoots a side, and those boots run
-// only the engines with such a metric and the control.
+// for every comparison of a metric the plan gives adaptive boots to
+// (plan.AdaptiveMetrics: wall time by default), whether another boot of
+// each variant could decide it; it adds interleaved boots while any
+// such comparison of a target answers yes, up to plan.MaxBoots a side,
+// and those boots run only the engines with such a metric and the
+// control. The other metrics are judged on the boots there are: the
+// levels of the looks hold whatever decided the stopping.
 //
 // A metric is undecided when the rule did not call it, its medians
 // differ by more than the floor, and the change is large enough against
@@ -19,8 +22,8 @@ import (
 // square root of the count), reaches the critical t at MaxBoots. This is
 // Pinpoint's "high threshold" in another form: a metric whose change is
 // too small for the budget to settle is given up at once. In the power
-// study an A/A run of 84 comparisons stops at 4 boots in the median (8
-// at worst, of the default budget of 8), and giving up that way loses
+// study an A/A run of the default plan stops at 3 boots in the median (8
+// at worst, of the default budget of 12), and giving up that way loses
 // almost no power against always going to the budget.
 //
 // The spread used for the projection is the test's, or, when a side has
