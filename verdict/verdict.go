@@ -85,8 +85,9 @@
 // deviation of the log, median over a run's engines and variants: 1.9%
 // to 2.6% in three A/A runs at 12M, icount-aa7..9, against 1.6% to 2.1%
 // at 24M on the same machine the same evening, icount-aa10..12): the
-// power study then calls a planted +10% of wall time in 70.5% of trials
-// instead of 81.7% on that machine's runs, and the default stays 24M.
+// power study then calls a planted +10% of wall time in 81.4% of trials
+// instead of 90.3% on that machine's six A/A runs at 24M
+// (icount-aa10..15), and the default stays 24M.
 //
 // # The false-call arithmetic
 //
@@ -320,6 +321,6 @@ func (j Judgement) HoldBy(controlA, controlB []float64) Judgement {
 // Rule is the rule in one sentence, for readers of reports.
 var Rule = fmt.Sprintf("A change is called only with at least %d boots per side, when the medians differ by more than %.0f%% "+
 	"and a t-test on the logarithms (trimmed from 5 boots) gives p ≤ %.2g at 3 boots, less with more, "+
-	"so that an A/A run calls anything at most once in %.0f runs; a metric that more boots could decide gets them, "+
+	"so that an A/A run calls anything at most once in %.0f runs; the plan's adaptive metrics get more boots while more could decide them, "+
 	"and a control engine's drift raises the bar for the others.",
 	MinSamples, Floor*100, AlphaAt(MinSamples), 1/FamilyAlpha)
