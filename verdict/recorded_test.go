@@ -84,9 +84,10 @@ const budget = plan.DefaultMaxBoots
 // on a host loaded by parallel builds under the host clock (the noisiest
 // case), and in the A/A runs of the default plan under the instruction
 // clock (each set of three made as three nights of ktest run --aa
-// --history): aa1..6 on machine A, aa7..12 on machine B (7..9 at 12M).
+// --history): aa1..6 on machine A, aa7..15 on machine B (7..9 at 12M;
+// 13..15 with adaptive boots for wall time alone, max_boots 12).
 func TestRecordedAA(t *testing.T) {
-	for _, run := range []string{"aa1", "icount-aa1", "icount-aa2", "icount-aa3", "icount-aa4", "icount-aa5", "icount-aa6", "icount-aa7", "icount-aa8", "icount-aa9", "icount-aa10", "icount-aa11", "icount-aa12"} {
+	for _, run := range []string{"aa1", "icount-aa1", "icount-aa2", "icount-aa3", "icount-aa4", "icount-aa5", "icount-aa6", "icount-aa7", "icount-aa8", "icount-aa9", "icount-aa10", "icount-aa11", "icount-aa12", "icount-aa13", "icount-aa14", "icount-aa15"} {
 		called, undecided, n := judgeRun(t, run, budget)
 		t.Logf("%s: %d comparisons, %d called, %d undecided: %v", run, n, len(called), len(undecided), undecided)
 		if len(called) > 0 {
@@ -202,7 +203,7 @@ func TestRecordedPower(t *testing.T) {
 // counting instructions (vm.ClockInstructions, TCG -icount). The
 // cover letter's result, io_uring async reads faster in wall time, is
 // called on every target of the default plan in every recorded run
-// (ab1..4 on machine A, ab5..9 on machine B, ab7 and 8 at 12M), on ext4
+// (ab1..4 on machine A, ab5..11 on machine B, ab7 and 8 at 12M), on ext4
 // alone on a quiet
 // host, and on ext4 alone with two CPU hogs on the host's 2 cores;
 // nothing is called on io_uring offload, which the series cannot change,
@@ -221,6 +222,8 @@ func TestRecordedInstructionClock(t *testing.T) {
 		{"icount-ab7", []string{"ext4", "xfs", "btrfs", "raw"}}, // 12M file, q35
 		{"icount-ab8", []string{"ext4", "xfs", "btrfs", "raw"}},
 		{"icount-ab9", []string{"ext4", "xfs", "btrfs", "raw"}},
+		{"icount-ab10", []string{"ext4", "xfs", "btrfs", "raw"}}, // adaptive boots for wall time, max_boots 12
+		{"icount-ab11", []string{"ext4", "xfs", "btrfs", "raw"}},
 		{"icount-ext4", []string{"ext4"}},
 		{"icount-ext4-load", []string{"ext4"}},
 	} {
