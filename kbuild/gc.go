@@ -152,7 +152,9 @@ type GCReport struct {
 	TreeIndexes int `json:"stale_tree_indexes"`
 	Temps       int `json:"leftover_temps"`
 	// BootLogs are kept console logs of failed boots, older than OlderThan.
-	BootLogs int   `json:"boot_logs"`
+	BootLogs int `json:"boot_logs"`
+	// EraScans are cached era scans of trees not used for OlderThan.
+	EraScans int   `json:"era_scans"`
 	Bytes    int64 `json:"bytes"`
 }
 
@@ -160,7 +162,7 @@ type GCReport struct {
 // it: younger ones may be another ktest's publish in progress.
 const tempGrace = time.Hour
 
-// GC removes old kernels, old build slots, old boot logs, stale request
+// GC removes old kernels, old build slots, old boot logs and era scans, stale request
 // indexes, the content indexes of trees that are gone, and leftovers of
 // killed publishes. A slot that another ktest holds is
 // skipped, never waited for.
@@ -219,22 +221,11 @@ func (c *Cache) GC(o GCOptions, now time.Time) (*GCReport, error) {
 		rep.Temps++
 		rep.Bytes += n
 	}
-	logs, _ := os.ReadDir(filepath.Join(c.Dir, cachedir.BootLogs))
-	for _, l := range logs {
-		p := filepath.Join(c.Dir, cachedir.BootLogs, l.Name())
-		st, err := os.Stat(p)
-		if err != nil || now.Sub(st.ModTime()) <= o.OlderThan {
-			continue
-		}
-		n := duBytes(p)
-		if !o.DryRun {
-			if err := os.RemoveAll(p); err != nil {
-				errs = append(errs, fmt.Errorf("removing boot log %s: %w", p, err))
-				continue
-			}
-		}
-		rep.BootLogs++
-		rep.Bytes += n
+	for _, aged := range []struct {
+		dir, what string
+		count     *int
+	}{{cachedir.BootLogs, "boot log", &rep.BootLogs}, {cachedir.EraScans, "era scan", &rep.EraScans}} {
+		errs = append(errs, c.ageOut(aged.dir, aged.what, aged.count, &rep.Bytes, o, now)...)
 	}
 	if rep.TreeIndexes, err = c.pruneTreeIndexes(o.DryRun); err != nil {
 		return rep, errors.Join(append(errs, err)...)
@@ -244,6 +235,31 @@ func (c *Cache) GC(o GCOptions, now time.Time) (*GCReport, error) {
 	}
 	rep.Indexes, err = c.pruneIndexes()
 	return rep, errors.Join(append(errs, err)...)
+}
+
+// ageOut removes the entries of the cache subdirectory dir not modified
+// for o.OlderThan, counting them and their bytes; it returns what it
+// could not remove.
+func (c *Cache) ageOut(dir, what string, count *int, bytes *int64, o GCOptions, now time.Time) []error {
+	var errs []error
+	entries, _ := os.ReadDir(filepath.Join(c.Dir, dir))
+	for _, e := range entries {
+		p := filepath.Join(c.Dir, dir, e.Name())
+		st, err := os.Stat(p)
+		if err != nil || now.Sub(st.ModTime()) <= o.OlderThan {
+			continue
+		}
+		n := duBytes(p)
+		if !o.DryRun {
+			if err := os.RemoveAll(p); err != nil {
+				errs = append(errs, fmt.Errorf("removing %s %s: %w", what, p, err))
+				continue
+			}
+		}
+		*count++
+		*bytes += n
+	}
+	return errs
 }
 
 // removeSlot deletes a slot unless a build holds its lock.

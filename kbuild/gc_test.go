@@ -72,6 +72,22 @@ func fakeBootLog(t *testing.T, c *Cache, name string, now time.Time, age time.Du
 	return dir
 }
 
+func fakeEraScan(t *testing.T, c *Cache, name string, now time.Time, age time.Duration) string {
+	t.Helper()
+	p := filepath.Join(c.Dir, cachedir.EraScans, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("[]"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	when := now.Add(-age)
+	if err := os.Chtimes(p, when, when); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func keys(es []Entry) []string {
 	var out []string
 	for _, e := range es {
@@ -107,6 +123,8 @@ func TestGC(t *testing.T) {
 			fakeSlot(t, c, "old", now, 30*day)
 			oldLog := fakeBootLog(t, c, "20261101-101010-42", now, 30*day)
 			newLog := fakeBootLog(t, c, "20261201-101010-43", now, 0)
+			oldScan := fakeEraScan(t, c, "content-old-FMODE_BUF_RASYNC.json", now, 30*day)
+			newScan := fakeEraScan(t, c, "content-new-FMODE_BUF_RASYNC.json", now, day)
 			rep, err := c.GC(tt.opts, now)
 			if err != nil {
 				t.Fatal(err)
@@ -137,6 +155,16 @@ func TestGC(t *testing.T) {
 			}
 			if _, err := os.Stat(oldLog); (err == nil) != (tt.wantSlots == 0 || tt.opts.DryRun) {
 				t.Errorf("old boot log: stat %v", err)
+			}
+			// Era scans age out by their last use, as boot logs do.
+			if rep.EraScans != tt.wantSlots {
+				t.Errorf("removed %d era scans, want %d", rep.EraScans, tt.wantSlots)
+			}
+			if _, err := os.Stat(newScan); err != nil {
+				t.Errorf("the recently used era scan went: %v", err)
+			}
+			if _, err := os.Stat(oldScan); (err == nil) != (tt.wantSlots == 0 || tt.opts.DryRun) {
+				t.Errorf("old era scan: stat %v", err)
 			}
 			slotsLeft, _ := c.Slots()
 			if len(slotsLeft) != 1-tt.wantSlots && !tt.opts.DryRun {

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/ktest-dev/ktest/era"
 	"github.com/ktest-dev/ktest/internal/atomicfile"
+	"github.com/ktest-dev/ktest/internal/cachedir"
 	"github.com/ktest-dev/ktest/kbuild"
 	"github.com/ktest-dev/ktest/patches"
 	"github.com/ktest-dev/ktest/results"
@@ -80,9 +82,11 @@ func (r *runner) verifyBaseline(overlay map[string][]byte) (string, error) {
 // tree content: the result is kept in the cache under the tree's
 // content key, since reading every C file of a tree takes seconds.
 func stockHits(ctx context.Context, cache *kbuild.Cache, tree *kbuild.Tree, flag string) ([]era.Hit, error) {
-	path := filepath.Join(cache.Dir, "eras", tree.Key+"-"+flag+".json")
+	path := filepath.Join(cache.Dir, cachedir.EraScans, tree.Key+"-"+flag+".json")
 	var hits []era.Hit
 	if data, err := os.ReadFile(path); err == nil && json.Unmarshal(data, &hits) == nil {
+		now := time.Now()
+		_ = os.Chtimes(path, now, now) // best effort: marks it used for cache gc, which otherwise ages it out sooner
 		return hits, nil
 	}
 	hits, err := era.Scan(ctx, os.DirFS(tree.Dir), flag)

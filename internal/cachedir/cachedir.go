@@ -11,6 +11,12 @@ import (
 // log of a failed boot, one directory per boot; cache gc ages them out.
 const BootLogs = "boot-logs"
 
+// EraScans is the cache subdirectory where a run keeps the era scan of a
+// tree's content (which lines advertise the series' flag), one JSON file
+// per tree key and flag; reading one marks it used, and cache gc ages
+// out those unused for its --older-than.
+const EraScans = "eras"
+
 // Dir is $KTEST_CACHE, else $XDG_CACHE_HOME/ktest, else ~/.cache/ktest
 // (or a ktest-cache dir in the temp dir when there is no home).
 func Dir() string {

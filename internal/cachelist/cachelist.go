@@ -128,8 +128,8 @@ func WriteGC(w io.Writer, rep *kbuild.GCReport, dryRun bool) error {
 	for _, s := range rep.Slots {
 		fmt.Fprintf(&b, "%s build slot %s (last used %s)\n", verb, s.Dir, s.LastUsed.Format(time.DateOnly))
 	}
-	fmt.Fprintf(&b, "%s %d kernel(s), %d slot(s), %d boot log(s), %d leftover(s), %d stale index(es), %d index(es) of removed trees: %s\n",
-		verb, len(rep.Kernels), len(rep.Slots), rep.BootLogs, rep.Temps, rep.Indexes, rep.TreeIndexes, termfmt.Bytes(rep.Bytes))
+	fmt.Fprintf(&b, "%s %d kernel(s), %d slot(s), %d boot log(s), %d era scan(s), %d leftover(s), %d stale index(es), %d index(es) of removed trees: %s\n",
+		verb, len(rep.Kernels), len(rep.Slots), rep.BootLogs, rep.EraScans, rep.Temps, rep.Indexes, rep.TreeIndexes, termfmt.Bytes(rep.Bytes))
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -32,15 +32,15 @@ func TestEmptyCache(t *testing.T) {
 
 func TestWriteGC(t *testing.T) {
 	used := time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
-	rep := &kbuild.GCReport{Kernels: []kbuild.Entry{{Result: &kbuild.Result{Key: "stale", Variant: "patched"}, LastUsed: used}}, BootLogs: 2, Bytes: 3 << 20}
+	rep := &kbuild.GCReport{Kernels: []kbuild.Entry{{Result: &kbuild.Result{Key: "stale", Variant: "patched"}, LastUsed: used}}, BootLogs: 2, EraScans: 1, Bytes: 3 << 20}
 	for _, tc := range []struct {
 		dryRun bool
 		want   string
 	}{
 		{true, "would remove kernel stale (patched, last used 2026-11-03)\n" +
-			"would remove 1 kernel(s), 0 slot(s), 2 boot log(s), 0 leftover(s), 0 stale index(es), 0 index(es) of removed trees: 3.0 MiB\n"},
+			"would remove 1 kernel(s), 0 slot(s), 2 boot log(s), 1 era scan(s), 0 leftover(s), 0 stale index(es), 0 index(es) of removed trees: 3.0 MiB\n"},
 		{false, "removed kernel stale (patched, last used 2026-11-03)\n" +
-			"removed 1 kernel(s), 0 slot(s), 2 boot log(s), 0 leftover(s), 0 stale index(es), 0 index(es) of removed trees: 3.0 MiB\n"},
+			"removed 1 kernel(s), 0 slot(s), 2 boot log(s), 1 era scan(s), 0 leftover(s), 0 stale index(es), 0 index(es) of removed trees: 3.0 MiB\n"},
 	} {
 		var b strings.Builder
 		if err := WriteGC(&b, rep, tc.dryRun); err != nil || b.String() != tc.want {
