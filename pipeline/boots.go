@@ -175,7 +175,7 @@ func undecidedText(undecided []results.BenchComparison) string {
 func (r *runner) undecided(p *plan.Plan) []results.BenchComparison {
 	var out []results.BenchComparison
 	for _, c := range r.run.BenchComparisons() {
-		if !r.benchableEverywhere(c.Target) || !slices.Contains(p.AdaptiveMetrics, c.Metric) {
+		if !r.benchableEverywhere(c.Target) || !p.EarnsBoots(c.Metric) {
 			continue
 		}
 		if verdict.Judge(c.A.Samples, c.B.Samples).Undecided(r.maxRounds(p)) {

@@ -38,14 +38,16 @@ type Plan struct {
 	// so verdicts see the drift between boots. 0 means 3.
 	Boots int `toml:"boots"`
 	// MaxBoots is the budget of adaptive boots: while a target has a
-	// metric that package verdict finds undecided, every variant is
-	// booted once more for that target's benchmark, up to MaxBoots boots
-	// a variant. 0 means max(Boots, DefaultMaxBoots); MaxBoots = Boots
-	// turns adaptive boots off.
+	// comparison of an adaptive metric (EarnsBoots) that package verdict
+	// finds undecided, every variant is booted once more for that
+	// target's benchmark, up to MaxBoots boots a variant. 0 means
+	// max(Boots, DefaultMaxBoots); MaxBoots = Boots turns adaptive boots
+	// off.
 	MaxBoots int `toml:"max_boots"`
 	// AdaptiveMetrics are the metrics (results' names: "wall_ms") whose
 	// undecided comparisons earn adaptive boots; the others are judged on
-	// the boots those leave. Empty means DefaultAdaptiveMetrics.
+	// the boots those leave. Empty means DefaultAdaptiveMetrics
+	// (EarnsBoots); validation fills it in and drops repeats.
 	AdaptiveMetrics []string `toml:"adaptive_metrics"`
 	// Repeats is how many fio runs each engine makes per boot; a boot's
 	// sample is their median.
@@ -310,6 +312,7 @@ func (p *Plan) validate(data []byte) error {
 	if len(p.AdaptiveMetrics) == 0 {
 		p.AdaptiveMetrics = slices.Clone(DefaultAdaptiveMetrics)
 	}
+	p.AdaptiveMetrics = unique(p.AdaptiveMetrics)
 	if err := oneOf(p.AdaptiveMetrics, results.ComparedMetrics()); err != nil {
 		return bad("adaptive_metrics", "adaptive_metrics: %v", err)
 	}
@@ -338,6 +341,17 @@ func defaultDuration(d *Duration, v time.Duration) {
 	if d.Duration == 0 {
 		d.Duration = v
 	}
+}
+
+// unique is vals without repeats, in first-seen order.
+func unique(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func oneOf(vals, known []string) error {
@@ -406,10 +420,19 @@ const (
 
 // DefaultAdaptiveMetrics are the metrics that earn adaptive boots in a
 // plan that names none: wall time, the series' headline (IOPS is its
-// reciprocal). Spending the budget on every metric tripled a default
-// A/B run's adaptive boots for moderate sys CPU and p99 changes (README,
-// "What a run costs").
+// reciprocal). When every metric earned them, a default A/B run took
+// 4 to 5 more rounds for moderate sys CPU and p99 latency changes, 9m54s
+// instead of 6m30s (README, "What it costs").
 var DefaultAdaptiveMetrics = []string{results.MetricWallMS}
+
+// EarnsBoots reports whether an undecided comparison of metric earns
+// adaptive boots under p.
+func (p *Plan) EarnsBoots(metric string) bool {
+	if len(p.AdaptiveMetrics) == 0 {
+		return slices.Contains(DefaultAdaptiveMetrics, metric)
+	}
+	return slices.Contains(p.AdaptiveMetrics, metric)
+}
 
 // SetBoots sets the boots per variant (`ktest run --boots N`), raising
 // the adaptive budget to at least n.

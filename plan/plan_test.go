@@ -44,6 +44,25 @@ func TestDefaultPlan(t *testing.T) {
 	if err != nil || !slices.Equal(unset.AdaptiveMetrics, DefaultAdaptiveMetrics) {
 		t.Errorf("adaptive_metrics unset: %v, %v; want %v", unset.AdaptiveMetrics, err, DefaultAdaptiveMetrics)
 	}
+	twice, err := Parse("my.toml", []byte(strings.Replace(string(DefaultText()), `adaptive_metrics = ["wall_ms"]`, `adaptive_metrics = ["sys_cpu_pct", "wall_ms", "sys_cpu_pct"]`, 1)))
+	if err != nil || !slices.Equal(twice.AdaptiveMetrics, []string{"sys_cpu_pct", "wall_ms"}) {
+		t.Errorf("adaptive_metrics with a repeat: %v, %v; want it once", twice.AdaptiveMetrics, err)
+	}
+	// A plan built in code, never validated, earns boots as the default.
+	for _, tc := range []struct {
+		p      Plan
+		metric string
+		want   bool
+	}{
+		{Plan{}, "wall_ms", true},
+		{Plan{}, "sys_cpu_pct", false},
+		{Plan{AdaptiveMetrics: []string{"sys_cpu_pct"}}, "sys_cpu_pct", true},
+		{Plan{AdaptiveMetrics: []string{"sys_cpu_pct"}}, "wall_ms", false},
+	} {
+		if got := tc.p.EarnsBoots(tc.metric); got != tc.want {
+			t.Errorf("adaptive metrics %v: EarnsBoots(%s) = %v, want %v", tc.p.AdaptiveMetrics, tc.metric, got, tc.want)
+		}
+	}
 }
 
 func TestMaxBoots(t *testing.T) {

@@ -55,6 +55,12 @@ func TestFiguresText(t *testing.T) {
 			"Each figure is the median of 2 to 6 boots with its (min–max) range: ext4 3, xfs 6 (io_uring-offload 3), btrfs 3, raw 3 (psync 2) (" + adaptive + "; fewer than the plan's 3 boots are runs that failed)."},
 		{"adaptive boots for wall time alone", 3, []func(*results.Run){more, wallOnly},
 			"Each figure is the median of 3 to 6 boots with its (min–max) range: ext4 3, xfs 6 (io_uring-offload 3), btrfs 3, raw 3 (a target gets more boots while its wall time (real) is undecided, and they run only the engines with such a metric and the control; the other metrics are judged on the boots there are)."},
+		{"adaptive boots for three metrics", 3, []func(*results.Run){more, func(r *results.Run) {
+			r.Plan.AdaptiveMetrics = []string{results.MetricWallMS, results.MetricSysCPU, results.MetricLatP50US}
+		}},
+			"(a target gets more boots while its wall time (real), sys CPU or p50 latency is undecided, and they run only the engines with such a metric and the control; the other metrics are judged on the boots there are)."},
+		{"adaptive boots for every metric, named", 3, []func(*results.Run){more, func(r *results.Run) { r.Plan.AdaptiveMetrics = results.ComparedMetrics() }},
+			"raw 3 (" + adaptive + ")."},
 		{"no plan boots recorded: no reason guessed", 0, []func(*results.Run){more},
 			"Each figure is the median of 3 to 6 boots with its (min–max) range: ext4 3, xfs 6 (io_uring-offload 3), btrfs 3, raw 3."},
 	} {

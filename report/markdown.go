@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/ktest-dev/ktest/internal/termfmt"
@@ -337,21 +338,43 @@ func (p benchPair) figuresText(dash string) string {
 	return s + "."
 }
 
-// adaptiveText says which boots were adaptive and what earned them.
+// adaptiveText says which boots were adaptive and which metrics earn
+// them: every metric (runs that predate the choice, or a plan that names
+// them all) or the plan's adaptive metrics.
 func (p benchPair) adaptiveText() string {
 	const runs = "and they run only the engines with such a metric and the control"
-	if len(p.Adaptive) == 0 {
+	if len(p.Adaptive) == 0 || !slices.ContainsFunc(results.ComparedMetrics(), func(m string) bool { return !slices.Contains(p.Adaptive, m) }) {
 		return "a target gets more boots while a metric of it is undecided, " + runs
 	}
-	nouns := make([]string, len(p.Adaptive))
-	for i, m := range p.Adaptive {
-		nouns[i] = columnOf(m).Noun
-		if m == results.MetricWallMS {
-			nouns[i] = "wall time (real)" // "its real" does not read
+	var nouns []string
+	for _, m := range p.Adaptive {
+		if n := adaptiveNoun(m); !slices.Contains(nouns, n) {
+			nouns = append(nouns, n)
 		}
 	}
 	return fmt.Sprintf("a target gets more boots while its %s is undecided, %s; the other metrics are judged on the boots there are",
-		strings.Join(nouns, " or "), runs)
+		orList(nouns), runs)
+}
+
+// adaptiveNoun names an adaptive metric in adaptiveText's sentence.
+func adaptiveNoun(metric string) string {
+	switch metric {
+	case results.MetricWallMS:
+		return "wall time (real)" // "its real" does not read
+	case results.MetricLatP50US:
+		return "p50 latency"
+	case results.MetricUserCPU:
+		return "user CPU"
+	}
+	return columnOf(metric).Noun
+}
+
+// orList joins words as "a", "a or b", "a, b or c".
+func orList(words []string) string {
+	if len(words) <= 1 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }
 
 func cellText(c column, cell results.ABCell) string {

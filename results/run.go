@@ -177,8 +177,9 @@ type Plan struct {
 	// Boots is how many times each variant was booted for the
 	// benchmark, interleaved with the other variants' boots.
 	Boots int `json:"boots,omitempty"`
-	// MaxBoots is the adaptive budget: targets with an undecided metric
-	// got more boots, up to MaxBoots a variant.
+	// MaxBoots is the adaptive budget: targets with an undecided
+	// comparison of an AdaptiveMetrics metric got more boots, up to
+	// MaxBoots a variant.
 	MaxBoots int `json:"max_boots,omitempty"`
 	// AdaptiveMetrics are the metrics whose undecided comparisons earned
 	// those boots; runs that predate it gave them to every metric.

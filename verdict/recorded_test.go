@@ -41,8 +41,9 @@ func loadRecorded(t *testing.T) recorded {
 
 // judgeRun applies the rule to every comparison of a recorded run, with
 // psync as the control, and returns the called changes as
-// "target/engine/metric -x%" and the undecided ones (those for which a
-// run with a budget of budget boots would add boots) as
+// "target/engine/metric -x%" and the undecided ones (those for which
+// more boots, up to budget, could decide it: a run adds them when the
+// metric is one of its plan's adaptive metrics) as
 // "target/engine/metric".
 func judgeRun(t *testing.T, name string, budget int) (called, undecided []string, compared int) {
 	t.Helper()
@@ -99,8 +100,9 @@ func TestRecordedAA(t *testing.T) {
 // TestRecordedAB: the series' effect, as the cover letter reports it, on
 // the recorded A/B runs of 3 boots a side: io-wq workers 4 -> 0 on every
 // target is called at once; the context switches and wall times the
-// quiet host's spread shows are called or undecided, so that a run adds
-// boots for them instead of reporting "within noise".
+// quiet host's spread shows are called or undecided (so that a run
+// whose plan gives them adaptive boots adds boots for them) instead of
+// reported "within noise".
 func TestRecordedAB(t *testing.T) {
 	for _, tc := range []struct {
 		run       string

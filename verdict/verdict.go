@@ -321,6 +321,6 @@ func (j Judgement) HoldBy(controlA, controlB []float64) Judgement {
 // Rule is the rule in one sentence, for readers of reports.
 var Rule = fmt.Sprintf("A change is called only with at least %d boots per side, when the medians differ by more than %.0f%% "+
 	"and a t-test on the logarithms (trimmed from 5 boots) gives p ≤ %.2g at 3 boots, less with more, "+
-	"so that an A/A run calls anything at most once in %.0f runs; the plan's adaptive metrics get more boots while more could decide them, "+
+	"so that an A/A run calls anything at most once in %.0f runs; the metrics the plan picks get more boots while more could decide them, "+
 	"and a control engine's drift raises the bar for the others.",
 	MinSamples, Floor*100, AlphaAt(MinSamples), 1/FamilyAlpha)
