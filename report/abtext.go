@@ -117,6 +117,35 @@ func driftNote(t results.ABTarget, ascii bool) string {
 	return s + "."
 }
 
+// openNote lists what the rule left open on t: comparisons not called
+// though their medians differ by more than the floor, each with the
+// smallest change its boots could have called (verdict's Detectable:
+// "callable from 46%"), so that a reader sees what the run could have
+// missed. "" when there are none.
+func openNote(t results.ABTarget, ascii bool) string {
+	if len(t.Open) == 0 || t.B == "" {
+		return ""
+	}
+	minus := "−"
+	if ascii {
+		minus = "-"
+	}
+	words := make([]string, len(t.Open))
+	for i, o := range t.Open {
+		v := o.Verdict
+		w := columnOf(v.Metric).Noun + " " + signedPct(v.Diff.Change, minus)
+		if v.Metric == results.MetricWorkers || v.Diff.FromZero {
+			w = verdictText(v, ascii)
+		}
+		words[i] = engineLabel(o.Engine) + " " + w
+		if d := v.Diff.Detectable(); d > 0 {
+			words[i] += " (callable from " + pct(d, "") + ")"
+		}
+	}
+	return fmt.Sprintf("Not called on %s though the medians differ by more than %.0f%%: %s.",
+		t.Target, verdict.Floor*100, strings.Join(words, "; "))
+}
+
 // noiseRule is the noise definition in one sentence, for readers.
 var noiseRule = verdict.Rule
 
@@ -157,6 +186,9 @@ func verdictCount(tables []results.ABTarget) string {
 		return "Figures only: " + j.Few.NoCall() + "."
 	}
 	s := fmt.Sprintf("%d metric comparisons, %d changes called, %d within noise", j.Compared, j.Called, j.Noise)
+	if j.Open > 0 {
+		s += fmt.Sprintf(" (%d of them with medians more than %.0f%% apart, listed under their targets)", j.Open, verdict.Floor*100)
+	}
 	if j.Undecided > 0 {
 		s += fmt.Sprintf(", %d not judged (%s)", j.Undecided, j.Few.TooFew())
 	}

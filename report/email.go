@@ -212,6 +212,9 @@ func emailBench(e *emailText, pairs []benchPair) {
 			if n := driftNote(t, true); n != "" {
 				e.hang("  note: ", n)
 			}
+			if n := openNote(t, true); n != "" {
+				e.hang("  note: ", n)
+			}
 			if t.B != "" && t.Called == 0 && len(t.Engines) > 0 {
 				e.hang("  note: ", nothingCalled(t))
 			}

@@ -212,6 +212,9 @@ func htmlTargetOf(t results.ABTarget) htmlTarget {
 	if n := driftNote(t, false); n != "" {
 		ht.Summary += " " + n
 	}
+	if n := openNote(t, false); n != "" {
+		ht.Summary += " " + n
+	}
 	if len(t.Engines) > 0 {
 		for _, m := range chartColumns {
 			ht.Charts = append(ht.Charts, barChart(t, m))

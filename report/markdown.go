@@ -269,6 +269,9 @@ func mdBench(p *printer, pairs []benchPair) {
 			if n := driftNote(t, false); n != "" {
 				p.f("*%s*\n\n", mdText(n))
 			}
+			if n := openNote(t, false); n != "" {
+				p.f("*%s*\n\n", mdText(n))
+			}
 		}
 		if n := verdictCount(tables); n != "" {
 			p.f("**Verdicts:** %s\n\n", mdText(n))

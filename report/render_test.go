@@ -178,6 +178,20 @@ func TestMarkdownNoiseEdgeCases(t *testing.T) {
 			unwanted: []string{"faster"},
 		},
 		{
+			name: "a change beyond the floor but not called is listed, with what its boots could call", repeats: 3,
+			mutate: func(r *results.Run) {
+				setMetric(r, "patched", "ext4", "io_uring", results.MetricWallMS, 3500, 3900, 4070)
+			},
+			want: []string{"*Not called on ext4 though the medians differ by more than 3%: io_uring async real −5.1% (callable from "},
+		},
+		{
+			name: "the count says how many were left open", repeats: 3, whole: true,
+			mutate: func(r *results.Run) {
+				setMetric(r, "patched", "ext4", "io_uring", results.MetricWallMS, 3500, 3900, 4070)
+			},
+			want: []string{"(1 of them with medians more than 3% apart, listed under their targets)"},
+		},
+		{
 			name: "a real slowdown is called", repeats: 3,
 			mutate: func(r *results.Run) {
 				setMetric(r, "patched", "ext4", "psync", results.MetricWallMS, 11100, 11200, 11280)

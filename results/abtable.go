@@ -83,10 +83,17 @@ type ABTarget struct {
 	Drift []ABVerdict
 	// Held are the other engines' changes beyond the usual noise rule
 	// but not beyond Drift, so not called.
-	Held []heldVerdict
+	Held []EngineVerdict
+	// Open are the comparisons judged within noise although their
+	// medians differ beyond the floor (verdict.Judgement.BeyondFloor),
+	// IOPS left out where wall time is there: what the run could have
+	// missed, each with the change its boots could have called
+	// (Diff.Detectable).
+	Open []EngineVerdict
 }
 
-type heldVerdict struct {
+// EngineVerdict is one engine's verdict on a metric.
+type EngineVerdict struct {
 	Engine  string
 	Verdict ABVerdict
 }
@@ -186,6 +193,9 @@ func (r *Run) ABTables(ref, other *Variant) []ABTarget {
 					t.Few = t.Few.fewer(d.NA, d.NB)
 				case verdict.Same:
 					t.WithinNoise++
+					if d.BeyondFloor() && !(m == MetricIOPS && row.has(MetricWallMS)) {
+						t.Open = append(t.Open, EngineVerdict{en, ABVerdict{m, row.A[i].M, row.B[i].M, d}})
+					}
 				}
 				if d.Called() {
 					row.Verdicts = append(row.Verdicts, ABVerdict{m, row.A[i].M, row.B[i].M, d})
@@ -228,13 +238,19 @@ func (t *ABTarget) holdDrift() {
 				v.Diff = Diff{v.Diff.HoldBy(control.A[c].M.samples(), control.B[c].M.samples())}
 			}
 			if v.Diff.Outcome == verdict.Held {
-				t.Held = append(t.Held, heldVerdict{e.Engine, v})
+				t.Held = append(t.Held, EngineVerdict{e.Engine, v})
 				continue
 			}
 			kept = append(kept, v)
 		}
 		e.Verdicts = kept
 	}
+}
+
+// has reports whether both sides of the row have metric.
+func (e ABEngine) has(metric string) bool {
+	c := slices.Index(ABMetrics, metric)
+	return c >= 0 && c < len(e.A) && e.A[c].OK && e.B[c].OK
 }
 
 // indexVerdicts fills ByColumn from Verdicts.
@@ -285,8 +301,10 @@ func benchEngines(ts ...*Target) []string {
 
 // Judged adds up what the rule concluded over tables.
 type Judged struct {
-	Compared, Called, Noise, Undecided, Held int
-	Few                                      sampleCounts
+	// Open counts the Noise verdicts whose medians differ beyond the
+	// floor (ABTarget.Open).
+	Compared, Called, Noise, Undecided, Held, Open int
+	Few                                            sampleCounts
 }
 
 // JudgedIn adds up what the rule concluded over tables.
@@ -298,6 +316,7 @@ func JudgedIn(tables []ABTarget) Judged {
 		j.Noise += t.WithinNoise
 		j.Undecided += t.Undecided
 		j.Held += len(t.Held)
+		j.Open += len(t.Open)
 		j.Few = j.Few.fewer(t.Few.a, t.Few.b)
 	}
 	return j

@@ -45,7 +45,7 @@ func (j Judgement) Undecided(maxBoots int) bool {
 		return true
 	case j.Outcome != Same:
 		return false // called, or held back by the control's own call
-	case j.FromZero && j.Change == 0, !j.FromZero && math.Abs(j.Change) <= Floor:
+	case !j.BeyondFloor():
 		return false
 	case j.student.diff == 0:
 		return false

@@ -270,6 +270,17 @@ func onScale(a, b []float64) (sa, sb []float64, logScale bool) {
 	return lg(a), lg(b), true
 }
 
+// BeyondFloor reports whether the medians differ by more than Floor
+// (from a median of 0: differ at all), the size a change must have to be
+// called: a metric the rule did not call though it is beyond the floor
+// is one the evidence left open.
+func (j Judgement) BeyondFloor() bool {
+	if j.FromZero {
+		return j.Change != 0
+	}
+	return math.Abs(j.Change) > Floor
+}
+
 // Detectable is the smallest change, as a fraction of A's median like
 // Change, that these samples' spread would have let the rule call at
 // this count: what it could have missed. 0 when there is no spread (any
