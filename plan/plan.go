@@ -17,7 +17,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/ktest-dev/ktest/guest/proto"
-	"github.com/ktest-dev/ktest/results"
+	"github.com/ktest-dev/ktest/internal/metric"
 )
 
 //go:embed default.toml
@@ -44,9 +44,9 @@ type Plan struct {
 	// max(Boots, DefaultMaxBoots); MaxBoots = Boots turns adaptive boots
 	// off.
 	MaxBoots int `toml:"max_boots"`
-	// AdaptiveMetrics are the metrics (results' names: "wall_ms") whose
-	// undecided comparisons earn adaptive boots; the others are judged on
-	// the boots those leave. Empty means DefaultAdaptiveMetrics
+	// AdaptiveMetrics are the metrics (package metric's names,
+	// "wall_ms") whose undecided comparisons earn adaptive boots; the
+	// others are judged on the boots those leave. Empty means DefaultAdaptiveMetrics
 	// (EarnsBoots); validation fills it in and drops repeats.
 	AdaptiveMetrics []string `toml:"adaptive_metrics"`
 	// Repeats is how many fio runs each engine makes per boot; a boot's
@@ -313,7 +313,7 @@ func (p *Plan) validate(data []byte) error {
 		p.AdaptiveMetrics = slices.Clone(DefaultAdaptiveMetrics)
 	}
 	p.AdaptiveMetrics = unique(p.AdaptiveMetrics)
-	if err := oneOf(p.AdaptiveMetrics, results.ComparedMetrics()); err != nil {
+	if err := oneOf(p.AdaptiveMetrics, metric.Compared()); err != nil {
 		return bad("adaptive_metrics", "adaptive_metrics: %v", err)
 	}
 	if p.MemoryMB == 0 {
@@ -423,7 +423,7 @@ const (
 // reciprocal). When every metric earned them, a default A/B run took
 // 4 to 5 more rounds for moderate sys CPU and p99 latency changes, 9m54s
 // instead of 6m30s (README, "What it costs").
-var DefaultAdaptiveMetrics = []string{results.MetricWallMS}
+var DefaultAdaptiveMetrics = []string{metric.WallMS}
 
 // EarnsBoots reports whether an undecided comparison of metric earns
 // adaptive boots under p.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ktest-dev/ktest/internal/metric"
 	"github.com/ktest-dev/ktest/internal/termfmt"
 	"github.com/ktest-dev/ktest/verdict"
 )
@@ -81,14 +82,11 @@ type Regression struct {
 
 // comparedMetrics are the stored metrics Compare checks, in report
 // order.
-var comparedMetrics = []string{
-	MetricWallMS, MetricIOPS, MetricLatP50US, MetricLatP99US,
-	MetricUserCPU, MetricSysCPU, MetricCtxSwitches, MetricWorkers,
-}
+var comparedMetrics = metric.Compared()
 
 // ComparedMetrics are the metric names Compare and the A/B verdicts
 // judge, in report order.
-func ComparedMetrics() []string { return slices.Clone(comparedMetrics) }
+func ComparedMetrics() []string { return metric.Compared() }
 
 // Compare measures newRun against oldRun (both non-nil): tests that
 // newly fail or were fixed, targets that newly cannot be set up, and

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ktest-dev/ktest/apply"
 	"github.com/ktest-dev/ktest/internal/atomicfile"
+	"github.com/ktest-dev/ktest/internal/metric"
 	"github.com/ktest-dev/ktest/internal/termfmt"
 )
 
@@ -300,16 +301,16 @@ type Engine struct {
 	Metrics map[string]Metric `json:"metrics"`
 }
 
-// Metric names used in Engine.Metrics.
+// Metric names used in Engine.Metrics (package metric holds them).
 const (
-	MetricWallMS      = "wall_ms"
-	MetricIOPS        = "iops"
-	MetricLatP50US    = "lat_p50_us"
-	MetricLatP99US    = "lat_p99_us"
-	MetricUserCPU     = "user_cpu_pct" // system-wide, io-wq workers included
-	MetricSysCPU      = "sys_cpu_pct"
-	MetricCtxSwitches = "ctx_switches" // system-wide /proc/stat ctxt delta
-	MetricWorkers     = "iowq_workers_peak"
+	MetricWallMS      = metric.WallMS
+	MetricIOPS        = metric.IOPS
+	MetricLatP50US    = metric.LatP50US
+	MetricLatP99US    = metric.LatP99US
+	MetricUserCPU     = metric.UserCPU
+	MetricSysCPU      = metric.SysCPU
+	MetricCtxSwitches = metric.CtxSwitches
+	MetricWorkers     = metric.Workers
 )
 
 // Metric is a median with its spread and the raw samples.

@@ -35,9 +35,6 @@ func layer(rel string) (n int, ok bool) {
 }
 
 func TestLayers(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs go list over the module")
-	}
 	out, err := exec.Command("go", "list", "-json=ImportPath,Imports", module+"...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
